@@ -1,0 +1,73 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Fastify from 'fastify';
+import { serializerCompiler, validatorCompiler, jsonSchemaTransform, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import rateLimit from '@fastify/rate-limit';
+import multipart from '@fastify/multipart';
+import fastifyStatic from '@fastify/static';
+import { Redis } from 'ioredis';
+import type { App, AppContext, PuenteModule } from './platform/context.ts';
+import { errorHandler } from './platform/http/error-handler.ts';
+import { AppError, errorBody } from './platform/http/errors.ts';
+import { httpDuration } from './platform/metrics.ts';
+import { systemRoutes } from './platform/http/system.routes.ts';
+import { jobsRoutes } from './platform/jobs/jobs.routes.ts';
+
+const webDist = join(dirname(fileURLToPath(import.meta.url)), '..', 'web', 'dist');
+
+/** Builds the HTTP app: shared plugins, the platform's routes, then each module's routes. */
+export async function buildApp(ctx: AppContext, modules: PuenteModule[]): Promise<App> {
+  const app = Fastify({
+    loggerInstance: ctx.logger,
+    genReqId: (req) => (typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id'].length <= 128 ? req.headers['x-request-id'] : randomUUID()),
+    trustProxy: true,
+    bodyLimit: 2 * 1024 * 1024,
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler(errorHandler(ctx.logger));
+  app.setNotFoundHandler((request, reply) => {
+    reply.status(404).send(errorBody(request.url.startsWith('/messages') ? 'status' : 'success', `Ruta no encontrada / Route not found: ${request.method} ${request.url.split('?')[0]}`, 'route_not_found'));
+  });
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    httpDuration.observe({ method: request.method, route: request.routeOptions.url ?? 'unknown', status: reply.statusCode }, reply.elapsedTime / 1000);
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Puente API', version: '0.1.0', description: 'Wispro, WHMCS, Zoho and WhatsApp, kept in step. Contract: the seed documents.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  const limiterRedis = ctx.redisUrl ? new Redis(ctx.redisUrl, { connectTimeout: 1000, maxRetriesPerRequest: 1 }) : null;
+  if (limiterRedis) app.addHook('onClose', async () => void (await limiterRedis.quit().catch(() => {})));
+  await app.register(rateLimit, {
+    global: false,
+    ...(limiterRedis ? { redis: limiterRedis, nameSpace: `${ctx.config.REDIS_PREFIX}:rl:` } : {}),
+    errorResponseBuilder: (_req, context) =>
+      new AppError('rate_limited', 429, `Demasiados intentos; intenta de nuevo en ${Math.ceil(context.ttl / 1000)} s / Too many attempts, retry in ${Math.ceil(context.ttl / 1000)} s`),
+  });
+  await app.register(multipart, {
+    limits: { fileSize: ctx.config.MESSAGING_MAX_FILE_BYTES, files: 1, fields: 10, fieldSize: 64 * 1024 },
+  });
+
+  await app.register(async (scope) => systemRoutes(scope as App, ctx));
+  await app.register(async (scope) => jobsRoutes(scope as App, ctx));
+  for (const m of modules) {
+    if (m.routes) await app.register(async (scope) => m.routes!(scope as App, ctx));
+  }
+  if (existsSync(join(webDist, 'index.html'))) {
+    await app.register(fastifyStatic, { root: webDist, prefix: '/', wildcard: false, index: ['index.html'] });
+  }
+  return app;
+}

@@ -1,0 +1,36 @@
+import type { RunningServer } from './platform/server.ts';
+import { startWisproSimulator } from './simulators/wispro/wispro.simulator.ts';
+
+export interface DemoSession {
+  /** Environment for Puente, pointing it at this simulator. */
+  env: Record<string, string>;
+  /** Lines for the tour printed at start. */
+  tour: string[];
+  /** Seeds Puente once it is up (admin token at hand). */
+  seed?(server: RunningServer, adminToken: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface DemoPart {
+  name: string;
+  start(): Promise<DemoSession>;
+}
+
+const wispro: DemoPart = {
+  name: 'wispro',
+  async start() {
+    const token = 'demo-wispro-token';
+    const sim = await startWisproSimulator({ token, clients: 2_500, faults: { latencyMs: 20 } });
+    return {
+      env: { WISPRO_API_URL: sim.url, WISPRO_API_TOKEN: token },
+      tour: [`Wispro simulator: ${sim.url} (2,500 clients; cédulas in mixed forms, some duplicates and broken records)`],
+      async seed(server, adminToken) {
+        await fetch(`${server.url}/api/users/sync-wispro-all`, { method: 'POST', headers: { authorization: `Bearer ${adminToken}` } });
+      },
+      close: () => sim.close(),
+    };
+  },
+};
+
+/** Each capability adds its simulator here. */
+export const demoParts: DemoPart[] = [wispro];

@@ -1,0 +1,65 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadConfig } from './platform/config.ts';
+import { createRuntime } from './platform/bootstrap.ts';
+import { startServer } from './platform/server.ts';
+import { modules } from './modules/index.ts';
+import { demoParts, type DemoSession } from './demo-parts.ts';
+
+/**
+ * `puente demo`: the simulators of every platform on loopback, Puente wired to them on the embedded
+ * database (its own folder under DATA_DIR), an admin account, and data to look at.
+ */
+export async function runDemo(args: string[], onSignals: (close: () => Promise<void>) => void) {
+  const { values } = parseArgs({ args, options: { port: { type: 'string' }, 'exit-after-seed': { type: 'boolean' } } });
+  const sessions: DemoSession[] = [];
+  for (const part of demoParts) sessions.push(await part.start());
+  const adminEmail = process.env.ADMIN_EMAIL ?? 'admin@puente.local';
+  const adminPassword = process.env.ADMIN_PASSWORD ?? `demo-${randomBytes(6).toString('hex')}`;
+  const env = {
+    ...process.env,
+    DATA_DIR: process.env.DATA_DIR ?? join('data', 'demo'),
+    ADMIN_EMAIL: adminEmail,
+    ADMIN_PASSWORD: adminPassword,
+    CLOUD_API_KEY: process.env.CLOUD_API_KEY ?? 'demo-cloud-api-key',
+    ...(values.port ? { PORT: values.port } : {}),
+    ...Object.assign({}, ...sessions.map((s) => s.env)),
+  };
+  const config = loadConfig(env);
+  const runtime = await createRuntime(config, modules);
+  const server = await startServer(runtime, { work: true });
+  const close = async () => {
+    await server.close();
+    for (const s of sessions) await s.close();
+  };
+  // Demo mode resets the admin password each run so that the printed one always works.
+  const users = runtime.ctx.services.users;
+  const [admin] = (await users.list({ search: adminEmail, role: 1, limit: 1, offset: 0 })).items;
+  if (admin) await users.resetPassword(admin.id, adminPassword);
+  const login = await fetch(`${server.url}/auth/login`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: adminEmail, password: adminPassword }),
+  }).then((r) => r.json() as Promise<{ access_token: string }>);
+  for (const s of sessions) await s.seed?.(server, login.access_token);
+
+  const out = [
+    '',
+    '  Puente demo is running',
+    `  Dashboard and API:  ${server.url}/        API docs: ${server.url}/docs`,
+    `  Admin login:        ${adminEmail} / ${adminPassword}`,
+    `  Data:               ${config.DATA_DIR} (embedded PGlite)`,
+    ...sessions.flatMap((s) => s.tour.map((t) => `  ${t}`)),
+    '',
+    '  Try:',
+    `    TOKEN=$(curl -s -X POST ${server.url}/auth/login -H 'content-type: application/json' -d '{"email":"${adminEmail}","password":"${adminPassword}"}' | sed 's/.*"access_token":"\\([^"]*\\)".*/\\1/')`,
+    `    curl -s -X POST ${server.url}/api/users/sync-wispro-all -H "Authorization: Bearer $TOKEN"`,
+    `    curl -s "${server.url}/jobs" -H "Authorization: Bearer $TOKEN"`,
+    `    curl -s "${server.url}/api/users?search=maria&per_page=5" -H "Authorization: Bearer $TOKEN"`,
+    '',
+    '  Ctrl-C stops everything.',
+    '',
+  ];
+  process.stdout.write(out.join('\n'));
+  if (values['exit-after-seed']) return close();
+  onSignals(close);
+}

@@ -1,0 +1,115 @@
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, type Config } from './platform/config.ts';
+import { createRuntime } from './platform/bootstrap.ts';
+import { createLogger } from './platform/logger.ts';
+import { startServer } from './platform/server.ts';
+import { modules } from './modules/index.ts';
+import { openDatabase } from './platform/db/client.ts';
+import { migrate } from './platform/db/migrate.ts';
+import { runDemo } from './demo.ts';
+import { followJob } from './platform/jobs/follow-job.ts';
+import { WISPRO_SYNC, summaryLine } from './modules/wispro/wispro.jobs.ts';
+
+const usage = `puente — Wispro, WHMCS, Zoho and WhatsApp, kept in step
+
+Usage: puente <command> [options]
+
+  serve [--no-worker]        HTTP API, sockets and (unless --no-worker) job workers
+  worker                     job workers only (scaled-out mode)
+  migrate                    apply database migrations and exit
+  demo                       Puente with simulated Wispro, WHMCS, Zoho and WhatsApp, seeded with data
+  admin create --email E --password P [--name N] [--role admin|operator]
+  sync wispro [--per-page N] run a Wispro sync now, with a progress bar
+
+Configuration comes from the environment; see README.md.`;
+
+function onSignals(close: () => Promise<void>) {
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    process.stderr.write(`\n${signal}: finishing or releasing running jobs…\n`);
+    close().then(() => process.exit(0), (err) => {
+      process.stderr.write(`shutdown failed: ${(err as Error).message}\n`);
+      process.exit(1);
+    });
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+async function serve(config: Config, work: boolean) {
+  const runtime = await createRuntime(config, modules);
+  const server = await startServer(runtime, { work });
+  runtime.ctx.logger.info(`Puente listening on ${server.url} (${runtime.ctx.db.kind === 'pglite' ? 'embedded PGlite' : 'PostgreSQL'}, ${work ? 'with' : 'without'} workers). API docs: ${server.url}/docs`);
+  onSignals(() => server.close());
+}
+
+async function worker(config: Config) {
+  const runtime = await createRuntime(config, modules);
+  await runtime.start({ work: true });
+  runtime.ctx.logger.info('Puente worker running');
+  onSignals(() => runtime.close());
+}
+
+async function adminCreate(config: Config, args: string[]) {
+  const { values } = parseArgs({ args, options: { email: { type: 'string' }, password: { type: 'string' }, name: { type: 'string' }, role: { type: 'string' } } });
+  if (!values.email || !values.password) throw new Error('admin create needs --email and --password');
+  const role = values.role === 'operator' ? 'operator' : 'admin';
+  const runtime = await createRuntime({ ...config, LOG_LEVEL: 'warn' }, modules);
+  try {
+    const user = await runtime.ctx.services.users.createStaff({ email: values.email, password: values.password, name: values.name ?? 'Administrador', role });
+    process.stdout.write(`Created ${role} ${user.email} (id ${user.id})\n`);
+  } finally {
+    await runtime.close();
+  }
+}
+
+async function syncWispro(config: Config, args: string[]) {
+  const { values } = parseArgs({ args, options: { 'per-page': { type: 'string' } } });
+  const runtime = await createRuntime(config, modules, createLogger({ LOG_LEVEL: process.stderr.isTTY ? 'warn' : config.LOG_LEVEL }));
+  try {
+    await runtime.start({ work: true });
+    const perPage = values['per-page'] ? Number(values['per-page']) : undefined;
+    const { job } = await runtime.ctx.jobs.start(WISPRO_SYNC, perPage ? { per_page: perPage } : {}, { createdBy: 'cli' });
+    const final = await followJob(runtime.ctx, job.id, (p) => {
+      const pages = Number(p.pages ?? 0), total = Number(p.total_pages ?? 0);
+      return `${pages}/${total} páginas · ${summaryLine(p as never)}`;
+    });
+    process.stdout.write(`${final.status === 'completed' ? '✅ Sincronización completada' : `❌ Sincronización ${final.status}: ${final.error ?? ''}`} - ${summaryLine(final.progress as never)}\n`);
+    process.exitCode = final.status === 'completed' ? 0 : 1;
+  } finally {
+    await runtime.close();
+  }
+}
+
+async function main(argv: string[]) {
+  const [command, ...rest] = argv;
+  if (!command || command === 'help' || command === '--help') return void process.stdout.write(`${usage}\n`);
+  if (command === 'demo') return runDemo(rest, onSignals);
+  const config = loadConfig();
+  switch (`${command}${rest[0] && !rest[0].startsWith('-') ? ` ${rest[0]}` : ''}`) {
+    case 'serve': return serve(config, !rest.includes('--no-worker'));
+    case 'worker': return worker(config);
+    case 'migrate': {
+      const db = await openDatabase(config);
+      try {
+        const applied = await migrate(db);
+        process.stdout.write(applied.length ? `Applied ${applied.join(', ')}\n` : 'Database is up to date\n');
+      } finally {
+        await db.close();
+      }
+      return;
+    }
+    case 'admin create': return adminCreate(config, rest.slice(1));
+    case 'sync wispro': return syncWispro(config, rest.slice(1));
+    default:
+      process.stderr.write(`Unknown command: ${argv.join(' ')}\n\n${usage}\n`);
+      process.exitCode = 2;
+  }
+}
+
+main(process.argv.slice(2)).catch((err) => {
+  process.stderr.write(err instanceof ConfigError ? `${err.message}\n` : `puente: ${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,6 @@
+import type { PuenteModule } from '../platform/context.ts';
+import { usersModule } from './users/users.module.ts';
+import { wisproModule } from './wispro/wispro.module.ts';
+
+/** Every capability, in start order. */
+export const modules: PuenteModule[] = [usersModule, wisproModule];

@@ -1,0 +1,100 @@
+import { sql } from 'drizzle-orm';
+import { rows, type Executor } from '../../platform/db/client.ts';
+
+export interface UserRow {
+  id: number;
+  name: string;
+  email: string | null;
+  phone: string | null;
+  address: string | null;
+  zone: string | null;
+  code: string | null;
+  id_number: string | null;
+  cedula_digits: string | null;
+  id_wispro: string | null;
+  plan_id: number | null;
+  status: boolean;
+  role: number;
+  password_hash: string | null;
+  must_change_password: boolean;
+  created_at: Date;
+  updated_at: Date;
+}
+
+/** The fields a Wispro client maps to; see wispro.mapper.ts. */
+export interface NewUserFromWispro {
+  name: string; email: string | null; phone: string | null; address: string | null; zone: string | null;
+  code: string | null; id_number: string | null; cedula_digits: string | null; id_wispro: string;
+}
+export interface WisproUpdate { id: number; name: string; email: string | null; address: string | null; zone: string | null; id_wispro: string }
+export type MatchRow = Pick<UserRow, 'id' | 'id_wispro' | 'cedula_digits' | 'name' | 'email' | 'address' | 'zone'>;
+
+const json = (v: unknown) => sql`${JSON.stringify(v)}::jsonb`;
+
+export const usersRepository = {
+  async findById(db: Executor, id: number) {
+    const [row] = await rows<UserRow>(db, sql`SELECT * FROM users WHERE id = ${id}`);
+    return row ?? null;
+  },
+
+  async findByEmail(db: Executor, email: string) {
+    return rows<UserRow>(db, sql`SELECT * FROM users WHERE lower(email) = lower(${email}) ORDER BY role DESC, id LIMIT 5`);
+  },
+
+  async list(db: Executor, f: { search?: string; role?: number; limit: number; offset: number }) {
+    const pattern = f.search ? `%${f.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
+    const digits = f.search?.replace(/\D/g, '') || null;
+    const where = sql`
+      (${pattern}::text IS NULL OR name ILIKE ${pattern} OR email ILIKE ${pattern} OR id_number ILIKE ${pattern}
+        OR zone ILIKE ${pattern} OR (${digits}::text IS NOT NULL AND cedula_digits = ${digits}))
+      AND (${f.role ?? null}::int IS NULL OR role = ${f.role ?? null})`;
+    const [items, [count]] = await Promise.all([
+      rows<UserRow>(db, sql`SELECT * FROM users WHERE ${where} ORDER BY id LIMIT ${f.limit} OFFSET ${f.offset}`),
+      rows<{ n: number }>(db, sql`SELECT count(*)::int AS n FROM users WHERE ${where}`),
+    ]);
+    return { items, total: count?.n ?? 0 };
+  },
+
+  async insertStaff(db: Executor, u: { name: string; email: string; role: number; passwordHash: string }) {
+    const [row] = await rows<UserRow>(db, sql`
+      INSERT INTO users (name, email, role, password_hash) VALUES (${u.name}, ${u.email.toLowerCase()}, ${u.role}, ${u.passwordHash})
+      RETURNING *`);
+    return row!;
+  },
+
+  async setPassword(db: Executor, id: number, passwordHash: string) {
+    await db.execute(sql`UPDATE users SET password_hash = ${passwordHash}, must_change_password = false, updated_at = now() WHERE id = ${id}`);
+  },
+
+  /** Users that a page of Wispro clients may already be: by Wispro id, or by cédula digits. */
+  async matchForWispro(db: Executor, wisproIds: string[], cedulas: string[]) {
+    return rows<MatchRow>(db, sql`
+      SELECT id, id_wispro, cedula_digits, name, email, address, zone FROM users
+      WHERE id_wispro IN (SELECT jsonb_array_elements_text(${json(wisproIds)}))
+         OR cedula_digits IN (SELECT jsonb_array_elements_text(${json(cedulas)}))`);
+  },
+
+  /** Creates users from Wispro in one statement; the cédula is their first password (see the docs). */
+  async insertFromWispro(db: Executor, users: NewUserFromWispro[]) {
+    if (!users.length) return [];
+    return rows<{ id: number; id_wispro: string }>(db, sql`
+      INSERT INTO users (name, email, phone, address, zone, code, id_number, cedula_digits, id_wispro, must_change_password)
+      SELECT name, email, phone, address, zone, code, id_number, cedula_digits, id_wispro, code IS NOT NULL
+      FROM jsonb_to_recordset(${json(users)}) AS r(name text, email text, phone text, address text, zone text,
+        code text, id_number text, cedula_digits text, id_wispro text)
+      ON CONFLICT (id_wispro) WHERE id_wispro IS NOT NULL DO NOTHING
+      RETURNING id, id_wispro`);
+  },
+
+  /** Updates only name, email, address and zone (and links a Wispro id to a local user that had none). */
+  async updateFromWispro(db: Executor, updates: WisproUpdate[]) {
+    if (!updates.length) return 0;
+    const result = await rows<{ id: number }>(db, sql`
+      UPDATE users u SET name = r.name, email = r.email, address = r.address, zone = r.zone,
+        id_wispro = COALESCE(u.id_wispro, r.id_wispro), updated_at = now()
+      FROM jsonb_to_recordset(${json(updates)}) AS r(id int, name text, email text, address text, zone text, id_wispro text)
+      WHERE u.id = r.id
+      RETURNING u.id`);
+    return result.length;
+  },
+};

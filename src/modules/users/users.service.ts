@@ -1,0 +1,100 @@
+import type { AppContext } from '../../platform/context.ts';
+import type { Executor } from '../../platform/db/client.ts';
+import { hashPassword, needsRehash, safeEqual, verifyPassword } from '../../platform/auth/passwords.ts';
+import type { Role } from '../../platform/auth/jwt.ts';
+import { badRequest, conflict, notFound, unauthorized } from '../../platform/http/errors.ts';
+import { usersRepository, type NewUserFromWispro, type UserRow, type WisproUpdate } from './users.repository.ts';
+
+export const ROLE = { customer: 0, admin: 1, operator: 2 } as const;
+export const roleName = (role: number): Role => (role === ROLE.admin ? 'admin' : role === ROLE.operator ? 'operator' : 'customer');
+
+/** The public shape of a user: never the password hash. */
+export function userReply(u: UserRow) {
+  return {
+    id: u.id, name: u.name, email: u.email, phone: u.phone, address: u.address, zone: u.zone, code: u.code,
+    id_number: u.id_number, id_wispro: u.id_wispro, plan_id: u.plan_id, status: u.status, role: u.role,
+    must_change_password: u.must_change_password, created_at: u.created_at, updated_at: u.updated_at,
+  };
+}
+
+export class UsersService {
+  readonly #ctx: AppContext;
+  constructor(ctx: AppContext) {
+    this.#ctx = ctx;
+  }
+
+  get #db() {
+    return this.#ctx.db.orm;
+  }
+
+  get(id: number) {
+    return usersRepository.findById(this.#db, id);
+  }
+
+  async require(id: number) {
+    const user = await this.get(id);
+    if (!user) throw notFound(`Usuario ${id} no encontrado / User not found`);
+    return user;
+  }
+
+  list(f: { search?: string; role?: number; limit: number; offset: number }) {
+    return usersRepository.list(this.#db, f);
+  }
+
+  /** Creates a staff account, or reports that the email is taken. */
+  async createStaff(u: { name: string; email: string; password: string; role: 'admin' | 'operator' }) {
+    if (u.password.length < 8) throw badRequest('La contraseña debe tener al menos 8 caracteres / Password must have at least 8 characters');
+    const existing = await usersRepository.findByEmail(this.#db, u.email);
+    if (existing.some((e) => e.role !== ROLE.customer)) throw conflict(`Ya existe una cuenta con el email ${u.email}`);
+    return usersRepository.insertStaff(this.#db, { name: u.name, email: u.email, role: ROLE[u.role], passwordHash: await hashPassword(u.password) });
+  }
+
+  /** The ADMIN_EMAIL account exists after start-up; an existing one keeps the password it has. */
+  async ensureAdmin(email: string, password: string) {
+    const existing = await usersRepository.findByEmail(this.#db, email);
+    if (existing.some((e) => e.role === ROLE.admin)) return null;
+    return this.createStaff({ name: 'Administrador', email, password, role: 'admin' });
+  }
+
+  /**
+   * Email and password. A customer created by the Wispro sync has no hash yet: until they choose a
+   * password, their cédula (`code`) is the password, compared in constant time.
+   */
+  async authenticate(email: string, password: string): Promise<UserRow> {
+    for (const user of await usersRepository.findByEmail(this.#db, email)) {
+      if (!user.status) continue;
+      if (user.password_hash) {
+        if (!(await verifyPassword(password, user.password_hash))) continue;
+        if (needsRehash(user.password_hash)) await usersRepository.setPassword(this.#db, user.id, await hashPassword(password));
+        return user;
+      }
+      if (user.must_change_password && user.code && safeEqual(password, user.code)) return user;
+    }
+    throw unauthorized('Credenciales inválidas / Invalid credentials');
+  }
+
+  async changePassword(id: number, current: string, next: string) {
+    const user = await this.require(id);
+    const ok = user.password_hash ? await verifyPassword(current, user.password_hash) : !!user.code && safeEqual(current, user.code);
+    if (!ok) throw unauthorized('La contraseña actual no coincide / Current password does not match');
+    if (next.length < 8) throw badRequest('La contraseña nueva debe tener al menos 8 caracteres / New password must have at least 8 characters');
+    await usersRepository.setPassword(this.#db, id, await hashPassword(next));
+  }
+
+  /** Sets a password without asking for the current one (admin tooling and the demo). */
+  async resetPassword(id: number, password: string) {
+    await usersRepository.setPassword(this.#db, id, await hashPassword(password));
+  }
+
+  matchForWispro(tx: Executor, wisproIds: string[], cedulas: string[]) {
+    return usersRepository.matchForWispro(tx, wisproIds, cedulas);
+  }
+
+  insertFromWispro(tx: Executor, users: NewUserFromWispro[]) {
+    return usersRepository.insertFromWispro(tx, users);
+  }
+
+  updateFromWispro(tx: Executor, updates: WisproUpdate[]) {
+    return usersRepository.updateFromWispro(tx, updates);
+  }
+}

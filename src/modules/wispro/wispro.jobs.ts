@@ -1,0 +1,100 @@
+import { z } from 'zod';
+import type { AppContext } from '../../platform/context.ts';
+import type { Tx } from '../../platform/db/client.ts';
+import { PermanentJobError, defineJob, type JobContext } from '../../platform/jobs/job-definition.ts';
+import { WisproClient, type WisproPage } from './wispro.client.ts';
+import { applyWisproPage, applyWisproPageIsolated, type RecordIssue, type SyncCounters } from './wispro.sync.ts';
+
+export const WISPRO_SYNC = 'wispro.sync';
+const MAX_ISSUES_KEPT = 200;
+
+export const wisproSyncPayload = z.object({ per_page: z.number().int().min(1).max(1000).optional() });
+type Payload = z.infer<typeof wisproSyncPayload>;
+
+interface Checkpoint {
+  next_page: number;
+  counters: SyncCounters;
+  issues: RecordIssue[];
+}
+
+export interface WisproSyncProgress extends SyncCounters {
+  pages: number;
+  total_pages: number;
+  total_records: number;
+  percentage: number;
+}
+
+const zero = (): SyncCounters => ({ created: 0, updated: 0, unchanged: 0, skipped: 0, errors: 0 });
+
+export function summaryLine(c: SyncCounters) {
+  return `Creados: ${c.created}, Actualizados: ${c.updated} (sin cambios: ${c.unchanged}), Omitidos: ${c.skipped}, Errores: ${c.errors}`;
+}
+
+/** The seed's SyncWisproClients job: page by page, a checkpoint per page, 3 tries, 900 s. */
+export function wisproJobs(app: AppContext) {
+  return [
+    defineJob<Payload>({
+      type: WISPRO_SYNC,
+      payload: wisproSyncPayload,
+      retryLimit: 2,
+      retryDelaySeconds: 5,
+      timeoutSeconds: 900,
+      heartbeatSeconds: app.config.JOB_HEARTBEAT_SECONDS,
+      singleton: true,
+      startMessage: () => 'Iniciando sincronización de clientes de Wispro',
+      handler: (ctx) => runWisproSync(app, ctx),
+    }),
+  ];
+}
+
+async function runWisproSync(app: AppContext, ctx: JobContext<Payload>) {
+  const { config } = app;
+  if (!config.WISPRO_API_TOKEN) throw new PermanentJobError('WISPRO_API_TOKEN no está configurado: Puente no puede leer clientes de Wispro');
+  const client = new WisproClient({ baseUrl: config.WISPRO_API_URL, token: config.WISPRO_API_TOKEN, timeoutMs: config.WISPRO_TIMEOUT_MS, logger: ctx.logger });
+  const perPage = ctx.data.per_page ?? config.WISPRO_PER_PAGE;
+  const saved = ctx.checkpoint as Checkpoint | null;
+  const state: Checkpoint = saved ?? { next_page: 1, counters: zero(), issues: [] };
+  const log = ctx.logger;
+  try {
+    log.info(state.next_page === 1 ? '🚀 Iniciando sincronización de Wispro' : `🔁 Reanudando sincronización de Wispro desde la página ${state.next_page}`);
+    let current: WisproPage = await client.listClients(state.next_page, perPage, ctx.signal);
+    const total = { pages: current.totalPages, records: current.totalRecords };
+    log.info(`📊 Total a procesar: ${total.pages} páginas (${total.records} registros)`);
+    const report = () => {
+      const pages = state.next_page - 1;
+      const progress: WisproSyncProgress = {
+        ...state.counters, pages, total_pages: total.pages, total_records: total.records,
+        percentage: total.pages ? Math.round((pages / total.pages) * 1000) / 10 : 100,
+      };
+      ctx.progress(progress as unknown as Record<string, unknown>);
+      return progress;
+    };
+    report();
+
+    while (state.next_page <= total.pages && current.clients.length) {
+      ctx.throwIfStopped();
+      const page = state.next_page;
+      // Fetch the next page while this one is written.
+      const next = page < total.pages ? client.listClients(page + 1, perPage, ctx.signal) : null;
+      next?.catch(() => {});
+      await ctx.transaction(async (tx, saveCheckpoint) => {
+        const outcome = await (tx as Tx)
+          .transaction((sp) => applyWisproPage(app.services.users, sp, current.clients, config.WISPRO_ZONE_FIELD))
+          .catch(() => applyWisproPageIsolated(app.services.users, tx as Tx, current.clients, config.WISPRO_ZONE_FIELD));
+        for (const k of ['created', 'updated', 'unchanged', 'skipped', 'errors'] as const) state.counters[k] += outcome[k];
+        state.issues = [...state.issues, ...outcome.issues].slice(0, MAX_ISSUES_KEPT);
+        state.next_page = page + 1;
+        await saveCheckpoint(state);
+      });
+      report();
+      if (page % 10 === 0) log.info(`📄 Progreso: ${page}/${total.pages} páginas - ${summaryLine(state.counters)}`);
+      if (!next) break;
+      current = await next;
+    }
+    const final = report();
+    log.info(`✅ Sincronización completada - ${summaryLine(state.counters)}`);
+    return { ...final, issues: state.issues };
+  } finally {
+    await client.close();
+  }
+}

@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import type { NewUserFromWispro } from '../users/users.repository.ts';
+
+const text = z.union([z.string(), z.number()]).nullish().transform((v) => (v === null || v === undefined ? null : String(v).trim() || null));
+
+const wisproClient = z.object({
+  id: text,
+  name: text,
+  email: text,
+  phone: text,
+  phone_mobile: text,
+  address: text,
+  city: text,
+  state: text,
+  national_identification_number: text,
+}).passthrough();
+
+export interface Cedula { letter: string; digits: string; idNumber: string }
+
+/** `12345678`, `V-12345678`, `E-12345678`, `V12345678`, `v 12.345.678` → V-12345678 (digits are the identity). */
+export function parseCedula(raw: string | null | undefined): Cedula | null {
+  if (!raw) return null;
+  const match = /^\s*([VEJGP])?\s*[-.]?\s*(\d{1,3}(?:\.\d{3})+|\d{5,10})\s*$/i.exec(raw);
+  if (!match) return null;
+  const digits = match[2]!.replaceAll('.', '').replace(/^0+/, '');
+  if (digits.length < 5 || digits.length > 10) return null;
+  const letter = (match[1] ?? 'V').toUpperCase();
+  return { letter, digits, idNumber: `${letter}-${digits}` };
+}
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+export type Mapped =
+  | { kind: 'user'; user: NewUserFromWispro }
+  | { kind: 'skip'; reason: string; wispro_id: string | null }
+  | { kind: 'error'; reason: string; wispro_id: string | null };
+
+/** One Wispro client → the user it describes, or why it cannot be one. */
+export function mapWisproClient(raw: unknown, zoneField: string): Mapped {
+  const parsed = wisproClient.safeParse(raw);
+  if (!parsed.success) return { kind: 'error', reason: `registro ilegible: ${parsed.error.issues[0]?.message ?? 'formato'}`, wispro_id: null };
+  const c = parsed.data;
+  const cedula = parseCedula(c.national_identification_number);
+  if (!c.id) {
+    return cedula
+      ? { kind: 'error', reason: 'registro sin id de Wispro', wispro_id: null }
+      : { kind: 'skip', reason: 'sin cédula utilizable ni id de Wispro', wispro_id: null };
+  }
+  if (!c.name) return { kind: 'error', reason: 'nombre vacío', wispro_id: c.id };
+  if (c.name.length > 500) return { kind: 'error', reason: 'nombre demasiado largo', wispro_id: c.id };
+  const email = c.email && EMAIL.test(c.email) ? c.email.toLowerCase() : null;
+  const zoneValue = (c as Record<string, unknown>)[zoneField];
+  const zone = typeof zoneValue === 'string' && zoneValue.trim() ? zoneValue.trim() : null;
+  return {
+    kind: 'user',
+    user: {
+      name: c.name,
+      email,
+      phone: c.phone_mobile ?? c.phone,
+      address: c.address,
+      zone,
+      code: cedula?.digits ?? null,
+      id_number: cedula?.idNumber ?? null,
+      cedula_digits: cedula?.digits ?? null,
+      id_wispro: c.id,
+    },
+  };
+}

@@ -1,0 +1,28 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mapWisproClient, parseCedula } from './wispro.mapper.ts';
+
+test('every form of a cédula parses to the same digits', () => {
+  for (const form of ['12345678', 'V-12345678', 'V12345678', 'v 12345678', '12.345.678', 'V-12.345.678', ' 012345678 ']) {
+    assert.equal(parseCedula(form)?.digits, '12345678', form);
+  }
+  assert.equal(parseCedula('E-12345678')?.idNumber, 'E-12345678');
+  assert.equal(parseCedula('12.345.678')?.idNumber, 'V-12345678');
+});
+
+test('unusable cédulas parse to nothing', () => {
+  for (const bad of [null, '', 'N/A', 'pendiente', '123', 'V-', '12-34-56', '12345678901']) assert.equal(parseCedula(bad), null, String(bad));
+});
+
+test('a client maps to a user; no cédula and no id is a skip; no name is an error', () => {
+  const ok = mapWisproClient({ id: 'u-1', name: ' Ana Peña ', email: 'ANA@Correo.com', national_identification_number: 'E-8.765.432', zone_name: 'Nodo Centro', phone: '', phone_mobile: '+584141234567' }, 'zone_name');
+  assert.deepEqual(ok, {
+    kind: 'user',
+    user: { name: 'Ana Peña', email: 'ana@correo.com', phone: '+584141234567', address: null, zone: 'Nodo Centro', code: '8765432', id_number: 'E-8765432', cedula_digits: '8765432', id_wispro: 'u-1' },
+  });
+  assert.equal(mapWisproClient({ name: 'X', national_identification_number: 'N/A' }, 'zone_name').kind, 'skip');
+  assert.equal(mapWisproClient({ id: 'u-2', name: '', national_identification_number: '1234567' }, 'zone_name').kind, 'error');
+  assert.equal(mapWisproClient('garbage', 'zone_name').kind, 'error');
+  const badEmail = mapWisproClient({ id: 'u-3', name: 'B', email: 'not-an-email' }, 'zone_name');
+  assert.equal(badEmail.kind === 'user' && badEmail.user.email, null);
+});

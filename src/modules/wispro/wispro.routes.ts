@@ -1,0 +1,30 @@
+import type { App, AppContext } from '../../platform/context.ts';
+import { requireRole } from '../../platform/auth/guards.ts';
+import { AppError } from '../../platform/http/errors.ts';
+import { jobReply } from '../../platform/jobs/jobs.service.ts';
+import { WISPRO_SYNC } from './wispro.jobs.ts';
+
+export function wisproRoutes(app: App, ctx: AppContext) {
+  app.post('/api/users/sync-wispro-all', {
+    preHandler: requireRole(ctx.tokens, 'admin', 'operator'),
+    schema: {
+      tags: ['wispro'], security: [{ bearer: [] }],
+      summary: 'Start the background sync of every Wispro client into users (seed 000). Follow it on /ws/job/{job_id}.',
+      description: 'While a sync is pending or running, another request starts nothing and answers with the running job (already_running: true).',
+    },
+  }, async (req) => {
+    if (!ctx.config.WISPRO_API_TOKEN) {
+      throw new AppError('not_configured', 503, 'La sincronización con Wispro no está configurada: falta WISPRO_API_TOKEN / Wispro is not configured');
+    }
+    const { job, created } = await ctx.jobs.start(WISPRO_SYNC, {}, { createdBy: req.principal!.sub });
+    return {
+      success: true,
+      message: created
+        ? 'Sincronización iniciada en segundo plano. Revisa los logs para ver el progreso.'
+        : 'Ya hay una sincronización en curso; sigue su progreso con el job existente.',
+      already_running: !created,
+      job_id: job.id,
+      job: jobReply(job),
+    };
+  });
+}

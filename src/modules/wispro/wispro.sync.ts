@@ -1,0 +1,100 @@
+import type { Executor, Tx } from '../../platform/db/client.ts';
+import type { UsersService } from '../users/users.service.ts';
+import type { MatchRow, NewUserFromWispro, WisproUpdate } from '../users/users.repository.ts';
+import { mapWisproClient } from './wispro.mapper.ts';
+
+export interface SyncCounters {
+  created: number;
+  updated: number;
+  unchanged: number;
+  skipped: number;
+  errors: number;
+}
+
+export interface RecordIssue { wispro_id: string | null; reason: string }
+
+export interface PageOutcome extends SyncCounters {
+  issues: RecordIssue[];
+}
+
+const changed = (m: MatchRow, u: NewUserFromWispro) =>
+  m.name !== u.name || m.email !== u.email || m.address !== u.address || m.zone !== u.zone;
+
+/**
+ * Applies one page of Wispro clients to `users` inside the caller's transaction. Match by Wispro id,
+ * then by cédula digits; existing users get only name, email, address and zone; a cédula that already
+ * belongs to another Wispro client is a duplicate and is skipped.
+ */
+export async function applyWisproPage(users: UsersService, tx: Executor, clients: unknown[], zoneField: string): Promise<PageOutcome> {
+  const out: PageOutcome = { created: 0, updated: 0, unchanged: 0, skipped: 0, errors: 0, issues: [] };
+  const candidates: NewUserFromWispro[] = [];
+  for (const raw of clients) {
+    const mapped = mapWisproClient(raw, zoneField);
+    if (mapped.kind === 'user') candidates.push(mapped.user);
+    else {
+      out[mapped.kind === 'skip' ? 'skipped' : 'errors']++;
+      out.issues.push({ wispro_id: mapped.wispro_id, reason: mapped.reason });
+    }
+  }
+  const matches = await users.matchForWispro(
+    tx,
+    candidates.map((c) => c.id_wispro),
+    candidates.flatMap((c) => (c.cedula_digits ? [c.cedula_digits] : [])),
+  );
+  const byWispro = new Map(matches.filter((m) => m.id_wispro).map((m) => [m.id_wispro!, m]));
+  const byCedula = new Map<string, MatchRow | 'new'>(matches.filter((m) => m.cedula_digits).map((m) => [m.cedula_digits!, m]));
+  const inserts: NewUserFromWispro[] = [];
+  const updates: WisproUpdate[] = [];
+
+  for (const c of candidates) {
+    const match = byWispro.get(c.id_wispro) ?? (c.cedula_digits ? byCedula.get(c.cedula_digits) : undefined);
+    if (match === 'new' || (match && match.id_wispro && match.id_wispro !== c.id_wispro)) {
+      out.skipped++;
+      out.issues.push({ wispro_id: c.id_wispro, reason: `cédula ${c.id_number} duplicada (ya pertenece a otro cliente de Wispro)` });
+      continue;
+    }
+    if (match) {
+      if (changed(match, c) || !match.id_wispro) {
+        updates.push({ id: match.id, name: c.name, email: c.email, address: c.address, zone: c.zone, id_wispro: c.id_wispro });
+        out.updated++;
+      } else out.unchanged++;
+      byWispro.set(c.id_wispro, { ...match, id_wispro: c.id_wispro });
+      continue;
+    }
+    inserts.push(c);
+    if (c.cedula_digits) byCedula.set(c.cedula_digits, 'new');
+  }
+
+  const created = await users.insertFromWispro(tx, inserts);
+  out.created += created.length;
+  const lost = inserts.length - created.length;
+  if (lost > 0) {
+    // Another sync created them between our read and write; they will be matched next time.
+    out.skipped += lost;
+    out.issues.push({ wispro_id: null, reason: `${lost} cliente(s) creados por otro proceso al mismo tiempo` });
+  }
+  await users.updateFromWispro(tx, updates);
+  return out;
+}
+
+/**
+ * The same page one client at a time, each in its own savepoint: used when the batch statement fails,
+ * so that one bad record costs only itself.
+ */
+export async function applyWisproPageIsolated(
+  users: UsersService, tx: Tx, clients: unknown[], zoneField: string,
+): Promise<PageOutcome> {
+  const total: PageOutcome = { created: 0, updated: 0, unchanged: 0, skipped: 0, errors: 0, issues: [] };
+  for (const client of clients) {
+    try {
+      const one = await tx.transaction((sp) => applyWisproPage(users, sp, [client], zoneField));
+      for (const k of ['created', 'updated', 'unchanged', 'skipped', 'errors'] as const) total[k] += one[k];
+      total.issues.push(...one.issues);
+    } catch (err) {
+      total.errors++;
+      const id = (client as { id?: unknown })?.id;
+      total.issues.push({ wispro_id: typeof id === 'string' ? id : null, reason: `error de base de datos: ${(err as Error).message}` });
+    }
+  }
+  return total;
+}

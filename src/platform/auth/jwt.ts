@@ -1,0 +1,86 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { SignJWT, jwtVerify, errors } from 'jose';
+import type { Config } from '../config.ts';
+import type { Database } from '../db/client.ts';
+
+export type Role = 'admin' | 'operator' | 'customer';
+export interface Principal {
+  sub: string;
+  role: Role;
+  /** A sync client's id when authenticated by API key (seed 001). */
+  syncClientId?: number;
+}
+
+export interface TokenPair {
+  access_token: string;
+  refresh_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+}
+
+export class Tokens {
+  readonly #key: Uint8Array;
+  readonly #accessTtl: number;
+  readonly #refreshTtl: number;
+
+  constructor(secret: string, accessTtl: number, refreshTtl: number) {
+    this.#key = new TextEncoder().encode(secret);
+    this.#accessTtl = accessTtl;
+    this.#refreshTtl = refreshTtl;
+  }
+
+  async issue(principal: Principal): Promise<TokenPair> {
+    const sign = (typ: string, ttl: number) =>
+      new SignJWT({ role: principal.role, typ })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(principal.sub)
+        .setIssuedAt()
+        .setIssuer('puente')
+        .setExpirationTime(`${ttl}s`)
+        .sign(this.#key);
+    return {
+      access_token: await sign('access', this.#accessTtl),
+      refresh_token: await sign('refresh', this.#refreshTtl),
+      token_type: 'Bearer',
+      expires_in: this.#accessTtl,
+    };
+  }
+
+  /** Returns the principal of a valid token of the given kind, or null. */
+  async verify(token: string, typ: 'access' | 'refresh' = 'access'): Promise<Principal | null> {
+    try {
+      const { payload } = await jwtVerify(token, this.#key, { issuer: 'puente', algorithms: ['HS256'] });
+      if (payload.typ !== typ || typeof payload.sub !== 'string') return null;
+      const role = payload.role;
+      if (role !== 'admin' && role !== 'operator' && role !== 'customer') return null;
+      return { sub: payload.sub, role };
+    } catch (err) {
+      if (err instanceof errors.JOSEError) return null;
+      throw err;
+    }
+  }
+}
+
+/**
+ * JWT_SECRET when set. Otherwise one is generated once: in embedded mode it is kept in DATA_DIR; with
+ * PostgreSQL it is kept in the database, so every process of a scaled-out deployment signs alike.
+ */
+export async function resolveJwtSecret(config: Config, db: Database): Promise<string> {
+  if (config.JWT_SECRET) return config.JWT_SECRET;
+  if (db.kind === 'postgres') {
+    const fresh = randomBytes(48).toString('base64url');
+    await db.query(`INSERT INTO settings (key, value) VALUES ('jwt_secret', to_jsonb($1::text)) ON CONFLICT (key) DO NOTHING`, [fresh]);
+    const [row] = await db.query<{ value: string }>(`SELECT value FROM settings WHERE key = 'jwt_secret'`);
+    return row!.value;
+  }
+  const dir = resolve(config.DATA_DIR);
+  const file = join(dir, 'jwt-secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dir, { recursive: true });
+  const secret = randomBytes(48).toString('base64url');
+  writeFileSync(file, secret, { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return secret;
+}

@@ -1,0 +1,54 @@
+import { redisUrlOf, type Config } from './config.ts';
+import { openDatabase } from './db/client.ts';
+import { migrate } from './db/migrate.ts';
+import { createLocalBus, createRedisBus } from './events/bus.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { Tokens, resolveJwtSecret } from './auth/jwt.ts';
+import { JobRunner } from './jobs/job-runner.ts';
+import { JobsService } from './jobs/jobs.service.ts';
+import type { AppContext, PuenteModule, Services } from './context.ts';
+import type { JobDefinition } from './jobs/job-definition.ts';
+
+export interface Runtime {
+  ctx: AppContext;
+  modules: PuenteModule[];
+  /** Starts queues (and workers when `work`), then each module's start hook. */
+  start(opts: { work: boolean }): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Opens the database (migrating it), the event bus and the job runner, and sets up every module. */
+export async function createRuntime(config: Config, modules: PuenteModule[], logger: Logger = createLogger(config)): Promise<Runtime> {
+  const db = await openDatabase(config);
+  try {
+    const applied = await migrate(db);
+    if (applied.length) logger.info({ applied }, 'database migrated');
+    const redisUrl = redisUrlOf(config);
+    const bus = redisUrl ? await createRedisBus(redisUrl, config.REDIS_PREFIX, logger) : createLocalBus();
+    const tokens = new Tokens(await resolveJwtSecret(config, db), config.JWT_ACCESS_TTL_SECONDS, config.JWT_REFRESH_TTL_SECONDS);
+    const ctx = { config, logger, db, bus, tokens, redisUrl, services: {} as Services } as AppContext;
+    const definitions: JobDefinition<any>[] = [];
+    for (const m of modules) definitions.push(...(m.setup?.(ctx) ?? []));
+    ctx.runner = new JobRunner({ config, db, bus, logger, definitions });
+    ctx.jobs = new JobsService(db, ctx.runner, bus);
+    let started = false;
+    return {
+      ctx,
+      modules,
+      async start(opts) {
+        await ctx.runner.start(opts);
+        started = true;
+        for (const m of modules) await m.start?.(ctx, opts);
+      },
+      async close() {
+        for (const m of [...modules].reverse()) await m.stop?.(ctx).catch((err: Error) => logger.warn({ err: err.message, module: m.name }, 'module stop failed'));
+        if (started) await ctx.runner.stop();
+        await bus.close();
+        await db.close();
+      },
+    };
+  } catch (err) {
+    await db.close().catch(() => {});
+    throw err;
+  }
+}

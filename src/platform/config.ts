@@ -1,0 +1,116 @@
+import { z } from 'zod';
+
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off', ''])
+    .optional()
+    .transform((v) => (v === undefined || v === '' ? fallback : ['true', '1', 'yes', 'on'].includes(v)));
+
+const int = (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce.number().int().min(min).max(max).optional().default(fallback);
+
+const optionalText = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const url = z.string().url();
+
+export const configSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    PORT: int(5000, 0, 65535),
+    HOST: z.string().default('0.0.0.0'),
+    DATA_DIR: z.string().default('./data'),
+    DATABASE_URL: optionalText.pipe(z.string().startsWith('postgres', 'must be a postgres:// URL').optional()),
+    DATABASE_POOL_SIZE: int(10, 1, 200),
+    REDIS_URL: optionalText.pipe(z.string().startsWith('redis', 'must be a redis:// URL').optional()),
+    REDIS_HOST: optionalText,
+    REDIS_PORT: int(6379, 1, 65535),
+    REDIS_PREFIX: z.string().default('puente'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    JWT_SECRET: optionalText.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
+    JWT_ACCESS_TTL_SECONDS: int(900, 60),
+    JWT_REFRESH_TTL_SECONDS: int(7 * 24 * 3600, 300),
+    ADMIN_EMAIL: optionalText.pipe(z.string().email().optional()),
+    ADMIN_PASSWORD: optionalText.pipe(z.string().min(8, 'must be at least 8 characters').optional()),
+    LOGIN_RATE_LIMIT_PER_MINUTE: int(10, 1),
+    CLOUD_API_KEY: optionalText.pipe(z.string().min(8, 'must be at least 8 characters').optional()),
+    DEFAULT_COUNTRY: z.string().length(2).toUpperCase().default('VE'),
+    JOB_MONITOR_INTERVAL_SECONDS: int(10, 1),
+    JOB_HEARTBEAT_SECONDS: int(30, 10),
+    JOB_POLL_INTERVAL_SECONDS: z.coerce.number().min(0.5).default(1),
+    SHUTDOWN_TIMEOUT_SECONDS: int(20, 1),
+
+    WISPRO_API_URL: url.default('https://www.cloud.wispro.co/api/v1'),
+    WISPRO_API_TOKEN: optionalText,
+    WISPRO_PER_PAGE: int(100, 1, 1000),
+    WISPRO_TIMEOUT_MS: int(30_000, 100),
+    WISPRO_ZONE_FIELD: z.string().default('zone_name'),
+
+    WHMCS_API_URL: optionalText.pipe(url.optional()),
+    WHMCS_API_IDENTIFIER: optionalText,
+    WHMCS_API_SECRET: optionalText,
+    WHMCS_API_ACCESS_KEY: optionalText,
+    WHMCS_API_TIMEOUT: int(30, 1),
+    WHMCS_ENABLED: bool(true),
+    WHMCS_CACHE_ENABLED: bool(true),
+    WHMCS_CACHE_TTL_SECONDS: int(300, 1),
+    WHMCS_LOG_ENABLED: bool(true),
+    WHMCS_LOG_REQUESTS: bool(true),
+    WHMCS_LOG_RESPONSES: bool(true),
+    WHMCS_FIELD_MAPPING_FILE: optionalText,
+    WHMCS_RATE_LIMIT_PER_SECOND: int(20, 1),
+
+    ZOHO_ACCOUNTS_URL: url.default('https://accounts.zoho.com'),
+    ZOHO_API_URL: url.default('https://www.zohoapis.com'),
+    ZOHO_CLIENT_ID: optionalText,
+    ZOHO_CLIENT_SECRET: optionalText,
+    ZOHO_REFRESH_TOKEN: optionalText,
+    ZOHO_CREATOR_OWNER: optionalText,
+    ZOHO_CREATOR_APP: optionalText,
+    ZOHO_CREATOR_REPORT: optionalText,
+    ZOHO_MAP_ACCESS_NAME: z.string().default('default_access'),
+    ZOHO_CODE_FIELD: z.string().default('Code'),
+    ZOHO_ORGANIZATION_ID: optionalText,
+    ZOHO_SYNC_INTERVAL_MINUTES: int(5, 0),
+    ZOHO_CODE_SYNC_INTERVAL_MINUTES: int(30, 0),
+
+    MESSAGING_MAX_FILE_BYTES: int(200 * 1024 * 1024, 1),
+    MESSAGING_MAX_RECIPIENTS: int(1_000_000, 1),
+  });
+
+/** Rules between variables; checked on the raw environment so they are reported with every other problem. */
+function crossIssues(env: NodeJS.ProcessEnv): string[] {
+  const issues: string[] = [];
+  if (env.ADMIN_EMAIL?.trim() && !env.ADMIN_PASSWORD?.trim()) issues.push('ADMIN_PASSWORD: is required when ADMIN_EMAIL is set');
+  return issues;
+}
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  readonly issues: string[];
+  constructor(issues: string[]) {
+    super(`Invalid configuration:\n${issues.map((i) => `  - ${i}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.issues = issues;
+  }
+}
+
+/** Parses the environment once; every problem is reported together, each naming its variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const result = configSchema.safeParse(env);
+  const issues = [
+    ...(result.success ? [] : result.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`)),
+    ...crossIssues(env),
+  ];
+  if (issues.length || !result.success) throw new ConfigError(issues);
+  return result.data;
+}
+
+export function redisUrlOf(config: Config): string | undefined {
+  if (config.REDIS_URL) return config.REDIS_URL;
+  if (config.REDIS_HOST) return `redis://${config.REDIS_HOST}:${config.REDIS_PORT}`;
+  return undefined;
+}

@@ -1,0 +1,42 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Server as SocketServer } from 'socket.io';
+import type { Config } from './config.ts';
+import type { Database } from './db/client.ts';
+import type { EventBus } from './events/bus.ts';
+import type { Logger } from './logger.ts';
+import type { Tokens } from './auth/jwt.ts';
+import type { JobDefinition } from './jobs/job-definition.ts';
+import type { JobRunner } from './jobs/job-runner.ts';
+import type { JobsService } from './jobs/jobs.service.ts';
+
+/** Services modules offer each other; each module adds its own entry by declaration merging. */
+export interface Services {}
+
+export interface AppContext {
+  config: Config;
+  logger: Logger;
+  db: Database;
+  bus: EventBus;
+  tokens: Tokens;
+  jobs: JobsService;
+  runner: JobRunner;
+  services: Services;
+  /** Redis connection URL when scaled out. */
+  redisUrl: string | undefined;
+}
+
+export type App = FastifyInstance<any, any, any, any, ZodTypeProvider>;
+
+/**
+ * One capability. `setup` runs first (register services, declare jobs); `routes` and `realtime`
+ * attach to the HTTP server; `start` runs once everything is up (initial syncs and the like).
+ */
+export interface PuenteModule {
+  name: string;
+  setup?(ctx: AppContext): JobDefinition<any>[] | void;
+  routes?(app: App, ctx: AppContext): void | Promise<void>;
+  realtime?(io: SocketServer, ctx: AppContext): void | Promise<void>;
+  start?(ctx: AppContext, opts: { work: boolean }): Promise<void>;
+  stop?(ctx: AppContext): Promise<void>;
+}

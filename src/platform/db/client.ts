@@ -1,0 +1,84 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
+import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg-core';
+import { sql, type SQL } from 'drizzle-orm';
+import pg from 'pg';
+import type { Config } from '../config.ts';
+import { acquireDataDirLock } from './data-dir-lock.ts';
+
+export type Db = PgDatabase<PgQueryResultHKT>;
+export type Tx = PgTransaction<PgQueryResultHKT>;
+/** Anything that can run a statement: the database or an open transaction. */
+export type Executor = Db | Tx;
+
+export interface Database {
+  kind: 'pglite' | 'postgres';
+  orm: Db;
+  /** The raw PGlite instance in embedded mode (pg-boss shares it). */
+  pglite?: PGlite;
+  /** Connection string in PostgreSQL mode (pg-boss opens its own small pool). */
+  connectionString?: string;
+  /** Runs one parameterised statement and returns its rows. */
+  query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+  /** Runs a multi-statement script without parameters. */
+  exec(script: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function rows<T>(executor: Executor, query: SQL): Promise<T[]> {
+  const result = (await executor.execute(query)) as unknown as { rows: T[] };
+  return result.rows;
+}
+
+export async function openDatabase(config: Pick<Config, 'DATABASE_URL' | 'DATA_DIR' | 'DATABASE_POOL_SIZE'>): Promise<Database> {
+  if (config.DATABASE_URL) return openPostgres(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
+  return openPglite(join(resolve(config.DATA_DIR), 'pglite'));
+}
+
+async function openPostgres(connectionString: string, max: number): Promise<Database> {
+  const pool = new pg.Pool({ connectionString, max, application_name: 'puente' });
+  pool.on('error', () => {}); // an idle client dropped by the server is replaced on next use
+  await pool.query('select 1');
+  const orm = drizzlePg(pool) as unknown as Db;
+  return {
+    kind: 'postgres',
+    orm,
+    connectionString,
+    async query<T>(text: string, params: unknown[] = []) {
+      return (await pool.query(text, params)).rows as T[];
+    },
+    async exec(script) {
+      await pool.query(script);
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}
+
+async function openPglite(dir: string): Promise<Database> {
+  mkdirSync(dir, { recursive: true });
+  const release = acquireDataDirLock(dir);
+  const pglite = await PGlite.create(dir);
+  const orm = drizzlePglite(pglite) as unknown as Db;
+  return {
+    kind: 'pglite',
+    orm,
+    pglite,
+    async query<T>(text: string, params: unknown[] = []) {
+      return (await pglite.query<T>(text, params)).rows;
+    },
+    async exec(script) {
+      await pglite.exec(script);
+    },
+    async close() {
+      await pglite.close();
+      release();
+    },
+  };
+}
+
+export { sql };

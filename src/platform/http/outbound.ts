@@ -1,0 +1,152 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Agent, request, errors as undiciErrors } from 'undici';
+import type { Logger } from '../logger.ts';
+import { outboundCalls } from '../metrics.ts';
+import { UpstreamError } from './errors.ts';
+
+export interface OutboundOptions {
+  service: string;
+  baseUrl: string;
+  timeoutMs: number;
+  logger: Logger;
+  /** Attempts after the first for retryable failures (default 3). */
+  retries?: number;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** Requests per second towards this service; none by default. */
+  ratePerSecond?: number;
+}
+
+/**
+ * `idempotent`: network errors, timeouts, 5xx and 429 are retried (reads, upserts).
+ * `safe`: only failures that prove the request was not processed: connection refused, 429, 503.
+ * `never`: one attempt.
+ */
+export type RetryPolicy = 'idempotent' | 'safe' | 'never';
+
+export interface OutboundRequest {
+  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  path: string;
+  query?: Record<string, string | number | boolean | undefined>;
+  headers?: Record<string, string>;
+  body?: string;
+  retry?: RetryPolicy;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+export interface OutboundResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  durationMs: number;
+}
+
+const SECRET_KEY = /secret|password|token|key|identifier|authorization|apikey/i;
+
+export function redactRecord(record: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, SECRET_KEY.test(k) ? '[redacted]' : v]));
+}
+
+export class OutboundClient {
+  readonly #o: Required<Omit<OutboundOptions, 'ratePerSecond'>> & { ratePerSecond?: number };
+  readonly #agent: Agent;
+  #nextSlot = 0;
+
+  constructor(options: OutboundOptions) {
+    this.#o = { retries: 3, baseDelayMs: 200, maxDelayMs: 10_000, ...options, baseUrl: options.baseUrl.replace(/\/+$/, '') };
+    this.#agent = new Agent({ connections: 64, keepAliveTimeout: 10_000, headersTimeout: options.timeoutMs, bodyTimeout: options.timeoutMs });
+  }
+
+  get service() {
+    return this.#o.service;
+  }
+
+  async request(req: OutboundRequest): Promise<OutboundResponse> {
+    const policy = req.retry ?? ((req.method ?? 'GET') === 'GET' ? 'idempotent' : 'safe');
+    const maxAttempts = policy === 'never' ? 1 : this.#o.retries + 1;
+    let lastError: UpstreamError | null = null;
+    for (let attempt = 0; attempt < maxAttempts; attempt++) {
+      if (attempt > 0) await sleep(this.#delay(attempt, lastError), undefined, { signal: req.signal });
+      await this.#waitForSlot(req.signal);
+      const outcome = await this.#once(req);
+      if (!(outcome instanceof UpstreamError)) {
+        if (this.#retryableStatus(outcome.status, policy) && attempt + 1 < maxAttempts) {
+          lastError = new UpstreamError(this.#o.service, `HTTP ${outcome.status}`, { details: { retryAfter: outcome.headers['retry-after'] } });
+          continue;
+        }
+        outboundCalls.inc({ service: this.#o.service, outcome: String(outcome.status) });
+        return outcome;
+      }
+      lastError = outcome;
+      outboundCalls.inc({ service: this.#o.service, outcome: outcome.code });
+      const retryable = policy === 'idempotent' || (policy === 'safe' && (outcome.details as { refused?: boolean })?.refused === true);
+      if (!retryable || req.signal?.aborted) break;
+    }
+    throw lastError!;
+  }
+
+  async close() {
+    await this.#agent.close();
+  }
+
+  #retryableStatus(status: number, policy: RetryPolicy) {
+    if (policy === 'never') return false;
+    if (policy === 'safe') return status === 429 || status === 503;
+    return status === 429 || status >= 500;
+  }
+
+  #delay(attempt: number, last: UpstreamError | null) {
+    const retryAfter = (last?.details as { retryAfter?: string } | undefined)?.retryAfter;
+    if (retryAfter) {
+      const seconds = Number(retryAfter);
+      const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(retryAfter) - Date.now();
+      if (ms > 0) return Math.min(ms, 60_000);
+    }
+    const cap = Math.min(this.#o.maxDelayMs, this.#o.baseDelayMs * 2 ** (attempt - 1));
+    return cap / 2 + Math.random() * (cap / 2);
+  }
+
+  async #waitForSlot(signal?: AbortSignal) {
+    if (!this.#o.ratePerSecond) return;
+    const now = Date.now();
+    const slot = Math.max(now, this.#nextSlot);
+    this.#nextSlot = slot + 1000 / this.#o.ratePerSecond;
+    if (slot > now) await sleep(slot - now, undefined, { signal });
+  }
+
+  async #once(req: OutboundRequest): Promise<OutboundResponse | UpstreamError> {
+    const url = new URL(this.#o.baseUrl + req.path);
+    for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const timeoutMs = req.timeoutMs ?? this.#o.timeoutMs;
+    const signals = [AbortSignal.timeout(timeoutMs), ...(req.signal ? [req.signal] : [])];
+    const started = performance.now();
+    try {
+      const res = await request(url, {
+        method: req.method ?? 'GET',
+        headers: req.headers,
+        body: req.body,
+        dispatcher: this.#agent,
+        signal: AbortSignal.any(signals),
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+      const text = await res.body.text();
+      const durationMs = performance.now() - started;
+      this.#o.logger.debug({ service: this.#o.service, method: req.method ?? 'GET', path: url.pathname, status: res.statusCode, ms: Math.round(durationMs) }, 'outbound call');
+      return { status: res.statusCode, headers: res.headers, text, durationMs };
+    } catch (err) {
+      return this.#classify(err, timeoutMs, req.signal);
+    }
+  }
+
+  #classify(err: unknown, timeoutMs: number, callerSignal?: AbortSignal): UpstreamError {
+    const e = err as NodeJS.ErrnoException & { name?: string };
+    if (callerSignal?.aborted) return new UpstreamError(this.#o.service, 'la operación fue cancelada / request aborted', { retryable: false });
+    const timedOut = e.name === 'TimeoutError' || e.name === 'AbortError' || err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError;
+    if (timedOut) return new UpstreamError(this.#o.service, `sin respuesta en ${timeoutMs} ms / no answer within ${timeoutMs} ms`, { timeout: true });
+    const code = e.code ?? (e.cause as NodeJS.ErrnoException | undefined)?.code;
+    const refused = code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN';
+    return new UpstreamError(this.#o.service, `no se pudo conectar (${code ?? e.message}) / connection failed`, { details: { refused } });
+  }
+}

@@ -1,0 +1,75 @@
+import type { z } from 'zod';
+import type { Executor } from '../db/client.ts';
+import type { Logger } from '../logger.ts';
+import type { JobRecord } from './jobs.repository.ts';
+
+/** A job event as streamed on `/ws/job/:id` (seed 004's names: job_started, progress, error, …). */
+export type JobEvent = { type: string; job_id: string } & Record<string, unknown>;
+
+export interface JobContext<T> {
+  job: JobRecord;
+  data: T;
+  /** 0 on the first attempt, then 1, 2… on retries. */
+  attempt: number;
+  isLastAttempt: boolean;
+  /** Aborted when the job is cancelled or paused, or the process is shutting down. */
+  signal: AbortSignal;
+  logger: Logger;
+  /** What the last attempt saved through `transaction`; null on a fresh job. */
+  checkpoint: unknown;
+  /** Latest counters; written to the row and published at most a few times a second. */
+  progress(progress: Record<string, unknown>, event?: Record<string, unknown>): void;
+  /** Publishes an event at once (job_started, chunk_processing, error…). */
+  emit(event: Omit<JobEvent, 'job_id'>): Promise<void>;
+  /** Runs `fn` in a transaction; what it saves as checkpoint commits with its work, or not at all. */
+  transaction<R>(fn: (tx: Executor, saveCheckpoint: (value: unknown) => Promise<void>) => Promise<R>): Promise<R>;
+  /** Throws if the job was stopped; call between units of work. */
+  throwIfStopped(): void;
+}
+
+export interface JobDefinition<T = unknown> {
+  /** Queue and job type, e.g. `wispro.sync`. */
+  type: string;
+  payload: z.ZodType<T>;
+  /** Retries after the first attempt (the seed's "3 tries" is retryLimit 2). */
+  retryLimit?: number;
+  retryDelaySeconds?: number;
+  retryBackoff?: boolean;
+  timeoutSeconds?: number;
+  /** Seconds without a heartbeat after which a crashed worker's job is retried elsewhere. */
+  heartbeatSeconds?: number;
+  /** Parallel jobs of this type per process. */
+  concurrency?: number;
+  /** Only one pending or running job of this type at a time; `start` returns the running one. */
+  singleton?: boolean;
+  /** Cron expression (distributed-safe: each tick runs once across processes), or a function of config. */
+  schedule?: () => string | null;
+  /** Text of the job_started event. */
+  startMessage?: (job: JobRecord) => string;
+  handler: (ctx: JobContext<T>) => Promise<Record<string, unknown> | void>;
+}
+
+export function defineJob<T>(definition: JobDefinition<T>): JobDefinition<T> {
+  return definition;
+}
+
+/** A failure that retrying cannot fix (bad credentials, licence expired): the job fails at once. */
+export class PermanentJobError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'PermanentJobError';
+  }
+}
+
+/** Thrown inside a handler when the job was cancelled, paused or released by a shutdown. */
+export class JobStoppedError extends Error {
+  readonly reason: 'cancelled' | 'paused' | 'shutdown';
+  constructor(reason: 'cancelled' | 'paused' | 'shutdown') {
+    super(`job ${reason}`);
+    this.name = 'JobStoppedError';
+    this.reason = reason;
+  }
+}
+
+export const jobChannel = (id: string) => `job:${id}`;
+export const jobControlChannel = 'job-control';

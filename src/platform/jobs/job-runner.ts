@@ -1,0 +1,203 @@
+import { randomUUID } from 'node:crypto';
+import { PgBoss, fromPglite, type Job } from 'pg-boss';
+import type { Config } from '../config.ts';
+import type { Database } from '../db/client.ts';
+import type { EventBus } from '../events/bus.ts';
+import type { Logger } from '../logger.ts';
+import {
+  JobStoppedError, PermanentJobError, jobChannel, jobControlChannel,
+  type JobContext, type JobDefinition, type JobEvent,
+} from './job-definition.ts';
+import { ProgressReporter } from './progress-reporter.ts';
+import { jobsRepository, type JobRecord } from './jobs.repository.ts';
+
+interface QueuedData { jobId?: string; payload?: unknown }
+type StopReason = 'cancelled' | 'paused' | 'shutdown';
+
+export interface JobRunnerDeps {
+  config: Config;
+  db: Database;
+  bus: EventBus;
+  logger: Logger;
+  definitions: JobDefinition<any>[];
+}
+
+/** Owns pg-boss: queues, workers, schedules, and the lifecycle of each attempt of each job. */
+export class JobRunner {
+  readonly boss: PgBoss;
+  readonly #deps: JobRunnerDeps;
+  readonly #definitions = new Map<string, JobDefinition<any>>();
+  readonly #running = new Map<string, AbortController>();
+  #unsubscribeControl: (() => Promise<void>) | null = null;
+  #working = false;
+
+  constructor(deps: JobRunnerDeps) {
+    this.#deps = deps;
+    for (const d of deps.definitions) this.#definitions.set(d.type, d);
+    const { config, db } = deps;
+    const common = {
+      schema: 'pgboss',
+      monitorIntervalSeconds: config.JOB_MONITOR_INTERVAL_SECONDS,
+      superviseIntervalSeconds: config.JOB_MONITOR_INTERVAL_SECONDS,
+    };
+    this.boss = db.kind === 'pglite'
+      ? new PgBoss({ ...common, db: fromPglite(db.pglite!), backend: 'pglite' })
+      : new PgBoss({ ...common, connectionString: db.connectionString!, max: 4, application_name: 'puente-jobs' });
+    this.boss.on('error', (err) => deps.logger.warn({ err: err.message }, 'job queue error'));
+  }
+
+  definition(type: string) {
+    const d = this.#definitions.get(type);
+    if (!d) throw new Error(`Unknown job type ${type}`);
+    return d;
+  }
+
+  async start(opts: { work: boolean }) {
+    await this.boss.start();
+    for (const d of this.#definitions.values()) {
+      await this.boss.createQueue(d.type, {
+        retryLimit: d.retryLimit ?? 2,
+        retryDelay: d.retryDelaySeconds ?? 5,
+        retryBackoff: d.retryBackoff ?? true,
+        expireInSeconds: d.timeoutSeconds ?? 900,
+        ...(d.heartbeatSeconds ? { heartbeatSeconds: d.heartbeatSeconds } : {}),
+      }).catch(async (err: Error) => {
+        if (!/already exists/i.test(err.message)) throw err;
+      });
+      const cron = d.schedule?.() ?? null;
+      if (cron) await this.boss.schedule(d.type, cron, {});
+      else await this.boss.unschedule(d.type).catch(() => {});
+    }
+    this.#unsubscribeControl = await this.#deps.bus.subscribe(jobControlChannel, (m) => {
+      const { id, action } = m as { id: string; action: StopReason };
+      this.#running.get(id)?.abort(action);
+    });
+    if (!opts.work) return;
+    this.#working = true;
+    for (const d of this.#definitions.values()) {
+      await this.boss.work<QueuedData>(
+        d.type,
+        { batchSize: 1, localConcurrency: d.concurrency ?? 1, pollingIntervalSeconds: this.#deps.config.JOB_POLL_INTERVAL_SECONDS },
+        async ([job]) => this.#run(d, job!),
+      );
+    }
+  }
+
+  async enqueue(record: JobRecord, payload: unknown, opts: { startAfterSeconds?: number } = {}) {
+    await this.boss.send(record.type, { jobId: record.id, payload }, {
+      id: randomUUID(),
+      ...(opts.startAfterSeconds ? { startAfter: opts.startAfterSeconds } : {}),
+    });
+  }
+
+  /** Asks whichever process runs the job to stop it at its next safe point. */
+  async signal(id: string, action: 'cancelled' | 'paused') {
+    await this.#deps.bus.publish(jobControlChannel, { id, action });
+  }
+
+  /** Releases running jobs (they resume from their checkpoint elsewhere) and stops pg-boss. */
+  async stop() {
+    for (const c of this.#running.values()) c.abort('shutdown');
+    const timeout = this.#deps.config.SHUTDOWN_TIMEOUT_SECONDS * 1000;
+    await this.boss.stop({ graceful: true, timeout, close: true }).catch(() => {});
+    await this.#unsubscribeControl?.();
+    this.#working = false;
+  }
+
+  get working() {
+    return this.#working;
+  }
+
+  async #run(def: JobDefinition<any>, job: Job<QueuedData>) {
+    const { db, bus, logger } = this.#deps;
+    const jobId = job.data?.jobId ?? (await this.#recordForSchedule(def));
+    if (!jobId) return;
+    const record = await jobsRepository.markProcessing(db.orm, jobId);
+    if (!record) return; // cancelled, paused or finished meanwhile
+    const payload = def.payload.parse(job.data?.payload ?? {});
+    const controller = new AbortController();
+    this.#running.set(jobId, controller);
+    job.signal.addEventListener('abort', () => controller.abort('shutdown'), { once: true });
+    const log = logger.child({ job: jobId, type: def.type });
+    const reporter = new ProgressReporter(jobId, db, bus, (status) => {
+      if (status === 'cancelled' || status === 'paused') controller.abort(status);
+    });
+    const emit = (event: Omit<JobEvent, 'job_id'>) => bus.publish(jobChannel(jobId), { ...event, job_id: jobId });
+    const retryLimit = def.retryLimit ?? 2;
+    const ctx: JobContext<unknown> = {
+      job: record,
+      data: payload,
+      attempt: job.retryCount ?? 0,
+      isLastAttempt: (job.retryCount ?? 0) >= retryLimit,
+      signal: controller.signal,
+      logger: log,
+      checkpoint: record.checkpoint,
+      progress: (p, e) => reporter.update(p, e),
+      emit,
+      transaction: (fn) => db.orm.transaction((tx) => fn(tx, (value) => jobsRepository.writeCheckpoint(tx, jobId, value))),
+      throwIfStopped: () => {
+        if (controller.signal.aborted) throw new JobStoppedError(controller.signal.reason as StopReason);
+      },
+    };
+    try {
+      await emit({ type: 'job_started', message: def.startMessage?.(record) ?? `Iniciando ${def.type}` });
+      const results = (await def.handler(ctx)) ?? {};
+      reporter.stop();
+      const finished = await jobsRepository.finish(db.orm, jobId, {
+        status: 'completed', progress: reporter.latest ?? undefined, results, onlyFrom: ['processing'],
+      });
+      if (finished) await emit({ type: 'job_completed', status: 'completed', results });
+      else await this.#announceStop(jobId, emit);
+    } catch (err) {
+      reporter.stop();
+      if (reporter.latest) await jobsRepository.writeProgress(db.orm, jobId, reporter.latest);
+      await this.#onFailure(def, job, jobId, err, ctx.isLastAttempt, emit, log);
+    } finally {
+      this.#running.delete(jobId);
+    }
+  }
+
+  async #onFailure(
+    def: JobDefinition<any>, job: Job<QueuedData>, jobId: string, err: unknown, lastAttempt: boolean,
+    emit: (e: Omit<JobEvent, 'job_id'>) => Promise<void>, log: Logger,
+  ) {
+    const { db } = this.#deps;
+    const reason = err instanceof JobStoppedError ? err.reason : null;
+    if (reason === 'cancelled' || reason === 'paused') return this.#announceStop(jobId, emit);
+    if (reason === 'shutdown') {
+      // Released, not failed: it goes back to the queue without spending a retry.
+      await jobsRepository.noteRetry(db.orm, jobId, 'released by a stopping process');
+      await this.boss.send(def.type, job.data, { id: randomUUID() }).catch(() => {});
+      log.info('job released for another worker');
+      return;
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    if (err instanceof PermanentJobError || lastAttempt) {
+      log.error({ err: message }, 'job failed');
+      const failed = await jobsRepository.finish(db.orm, jobId, { status: 'failed', error: message, onlyFrom: ['processing'] });
+      if (failed) await emit({ type: 'job_failed', error: message, message: `El job falló: ${message}` });
+      return;
+    }
+    log.warn({ err: message, attempt: job.retryCount }, 'job attempt failed; it will be retried');
+    await jobsRepository.noteRetry(db.orm, jobId, message);
+    throw err;
+  }
+
+  async #announceStop(jobId: string, emit: (e: Omit<JobEvent, 'job_id'>) => Promise<void>) {
+    const current = await jobsRepository.get(this.#deps.db.orm, jobId);
+    if (current?.status === 'cancelled') await emit({ type: 'job_cancelled', status: 'cancelled', progress: current.progress });
+    if (current?.status === 'paused') await emit({ type: 'job_paused', status: 'paused', progress: current.progress });
+  }
+
+  async #recordForSchedule(def: JobDefinition<any>): Promise<string | null> {
+    const { db } = this.#deps;
+    return db.orm.transaction(async (tx) => {
+      if (def.singleton) {
+        await jobsRepository.lockType(tx, def.type);
+        if (await jobsRepository.findActive(tx, def.type)) return null;
+      }
+      const row = await jobsRepository.insert(tx, { id: randomUUID(), type: def.type, params: { trigger: 'schedule' }, progress: {}, createdBy: 'schedule' });
+      return row.id;
+    });
+  }
+}

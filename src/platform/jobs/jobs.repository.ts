@@ -1,0 +1,109 @@
+import { sql } from 'drizzle-orm';
+import { rows, type Executor } from '../db/client.ts';
+
+export type JobStatus = 'pending' | 'processing' | 'paused' | 'completed' | 'failed' | 'cancelled';
+export const activeStatuses: JobStatus[] = ['pending', 'processing', 'paused'];
+export const terminalStatuses: JobStatus[] = ['completed', 'failed', 'cancelled'];
+
+export interface JobRecord {
+  id: string;
+  type: string;
+  status: JobStatus;
+  params: Record<string, unknown>;
+  progress: Record<string, unknown>;
+  results: Record<string, unknown>;
+  checkpoint: unknown;
+  error: string | null;
+  attempts: number;
+  created_by: string | null;
+  created_at: Date;
+  updated_at: Date;
+  started_at: Date | null;
+  finished_at: Date | null;
+}
+
+const json = (v: unknown) => sql`${JSON.stringify(v ?? {})}::jsonb`;
+
+export const jobsRepository = {
+  async insert(db: Executor, job: { id: string; type: string; params: unknown; progress: unknown; createdBy?: string | null }) {
+    const [row] = await rows<JobRecord>(db, sql`
+      INSERT INTO jobs (id, type, params, progress, created_by)
+      VALUES (${job.id}, ${job.type}, ${json(job.params)}, ${json(job.progress)}, ${job.createdBy ?? null})
+      RETURNING *`);
+    return row!;
+  },
+
+  async get(db: Executor, id: string) {
+    const [row] = await rows<JobRecord>(db, sql`SELECT * FROM jobs WHERE id = ${id}`);
+    return row ?? null;
+  },
+
+  async findActive(db: Executor, type: string) {
+    const [row] = await rows<JobRecord>(db, sql`
+      SELECT * FROM jobs WHERE type = ${type} AND status IN ('pending', 'processing')
+      ORDER BY created_at LIMIT 1`);
+    return row ?? null;
+  },
+
+  async lockType(db: Executor, type: string) {
+    await db.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${'puente-job:' + type}))`);
+  },
+
+  async list(db: Executor, f: { type?: string; status?: string; limit: number; offset: number }) {
+    return rows<JobRecord>(db, sql`
+      SELECT * FROM jobs
+      WHERE (${f.type ?? null}::text IS NULL OR type = ${f.type ?? null})
+        AND (${f.status ?? null}::text IS NULL OR status = ${f.status ?? null})
+      ORDER BY created_at DESC, id LIMIT ${f.limit} OFFSET ${f.offset}`);
+  },
+
+  async count(db: Executor, f: { type?: string; status?: string }) {
+    const [row] = await rows<{ n: number }>(db, sql`
+      SELECT count(*)::int AS n FROM jobs
+      WHERE (${f.type ?? null}::text IS NULL OR type = ${f.type ?? null})
+        AND (${f.status ?? null}::text IS NULL OR status = ${f.status ?? null})`);
+    return row?.n ?? 0;
+  },
+
+  /** Claims the row for an attempt; null when it was cancelled or paused meanwhile. */
+  async markProcessing(db: Executor, id: string) {
+    const [row] = await rows<JobRecord>(db, sql`
+      UPDATE jobs SET status = 'processing', attempts = attempts + 1, error = NULL,
+        started_at = COALESCE(started_at, now()), updated_at = now()
+      WHERE id = ${id} AND status IN ('pending', 'processing')
+      RETURNING *`);
+    return row ?? null;
+  },
+
+  /** Writes progress and returns the current status, which is how a worker learns it was stopped. */
+  async writeProgress(db: Executor, id: string, progress: unknown) {
+    const [row] = await rows<{ status: JobStatus }>(db, sql`
+      UPDATE jobs SET progress = ${json(progress)}, updated_at = now() WHERE id = ${id} RETURNING status`);
+    return row?.status ?? null;
+  },
+
+  async writeCheckpoint(db: Executor, id: string, checkpoint: unknown) {
+    await db.execute(sql`UPDATE jobs SET checkpoint = ${json(checkpoint)}, updated_at = now() WHERE id = ${id}`);
+  },
+
+  async finish(db: Executor, id: string, f: { status: JobStatus; progress?: unknown; results?: unknown; error?: string | null; onlyFrom: JobStatus[] }) {
+    const [row] = await rows<JobRecord>(db, sql`
+      UPDATE jobs SET status = ${f.status},
+        progress = COALESCE(${f.progress === undefined ? null : JSON.stringify(f.progress)}::jsonb, progress),
+        results = COALESCE(${f.results === undefined ? null : JSON.stringify(f.results)}::jsonb, results),
+        error = ${f.error ?? null},
+        finished_at = CASE WHEN ${f.status} IN ('completed', 'failed', 'cancelled') THEN now() ELSE NULL END,
+        updated_at = now()
+      WHERE id = ${id} AND status IN (${sql.join(f.onlyFrom.map((s) => sql`${s}`), sql`, `)})
+      RETURNING *`);
+    return row ?? null;
+  },
+
+  async setStatus(db: Executor, id: string, status: JobStatus, from: JobStatus[]) {
+    return this.finish(db, id, { status, onlyFrom: from });
+  },
+
+  async noteRetry(db: Executor, id: string, error: string) {
+    await db.execute(sql`UPDATE jobs SET status = 'pending', error = ${error}, updated_at = now() WHERE id = ${id} AND status = 'processing'`);
+  },
+};

@@ -1,0 +1,120 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { AppContext } from '../context.ts';
+import { jobChannel } from '../jobs/job-definition.ts';
+import { jobReply } from '../jobs/jobs.service.ts';
+import type { JobRecord } from '../jobs/jobs.repository.ts';
+
+const PROGRESS_EVERY_MS = 250;
+const MAX_ERRORS_PER_SECOND = 20;
+const PATH = /^\/ws\/job\/([^/?]+)\/?$/;
+
+export function maskPhone(phone: string): string {
+  return phone.length <= 5 ? '***' : `${phone.slice(0, 3)}${'*'.repeat(phone.length - 5)}${phone.slice(-2)}`;
+}
+
+/** Without a valid token a socket still follows the job, but never sees a recipient's full number. */
+function redact(event: Record<string, unknown>): Record<string, unknown> {
+  return typeof event.phone === 'string' ? { ...event, phone: maskPhone(event.phone) } : event;
+}
+
+export function terminalEvent(job: JobRecord): Record<string, unknown> | null {
+  if (job.status === 'completed') return { type: 'job_completed', job_id: job.id, status: 'completed', results: job.results };
+  if (job.status === 'failed') return { type: 'job_failed', job_id: job.id, error: job.error, message: `El job falló: ${job.error ?? ''}` };
+  if (job.status === 'cancelled') return { type: 'job_cancelled', job_id: job.id, status: 'cancelled', progress: job.progress };
+  return null;
+}
+
+/**
+ * `/ws/job/:id`: `subscribed`, then the job's events as they happen. Progress is coalesced per
+ * connection (latest wins, a few per second), error events are capped per second, and every other
+ * event, terminal ones included, goes out at once and in order.
+ */
+export function createJobSocketServer(ctx: AppContext) {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+
+  async function attach(ws: WebSocket, jobId: string, authorized: boolean) {
+    let pendingProgress: Record<string, unknown> | null = null;
+    let errorsThisSecond = 0;
+    let closed = false;
+    const send = (event: Record<string, unknown>) => {
+      if (!closed && ws.readyState === ws.OPEN) ws.send(JSON.stringify(authorized ? event : redact(event)));
+    };
+    const flushProgress = () => {
+      if (pendingProgress) send(pendingProgress);
+      pendingProgress = null;
+    };
+    const ticker = setInterval(flushProgress, PROGRESS_EVERY_MS);
+    const errorWindow = setInterval(() => (errorsThisSecond = 0), 1000);
+    const heartbeat = setInterval(() => ws.ping(), 30_000);
+    const buffered: Record<string, unknown>[] = [];
+    let live = false;
+
+    const onEvent = (raw: unknown) => {
+      const event = raw as Record<string, unknown>;
+      if (!live) return void buffered.push(event);
+      if (event.type === 'progress') return void (pendingProgress = event);
+      if (event.type === 'error' && ++errorsThisSecond > MAX_ERRORS_PER_SECOND) return;
+      flushProgress();
+      send(event);
+    };
+    const unsubscribe = await ctx.bus.subscribe(jobChannel(jobId), onEvent);
+    ws.on('close', () => {
+      closed = true;
+      clearInterval(ticker);
+      clearInterval(errorWindow);
+      clearInterval(heartbeat);
+      void unsubscribe();
+    });
+    ws.on('message', (data) => {
+      let msg: { type?: string; timestamp?: unknown } = {};
+      try {
+        msg = JSON.parse(String(data));
+      } catch {
+        msg = { type: String(data).trim() };
+      }
+      if (msg.type === 'ping') send({ type: 'pong', job_id: jobId, timestamp: msg.timestamp ?? new Date().toISOString() });
+    });
+
+    send({ type: 'subscribed', job_id: jobId, message: `Suscrito a las actualizaciones del job ${jobId}` });
+    // A late subscriber learns where the job stands, then gets what happened while it was reading.
+    const job = await ctx.jobs.get(jobId);
+    const terminal = job && terminalEvent(job);
+    if (terminal) send(terminal);
+    else if (job && Object.keys(job.progress).length) send({ type: 'progress', job_id: jobId, progress: job.progress, status: job.status });
+    live = true;
+    for (const e of buffered.splice(0)) if (!terminal) onEvent(e);
+    if (!job) {
+      send({ type: 'job_failed', job_id: jobId, error: 'not_found', message: 'Job no encontrado / Job not found' });
+      ws.close(4404, 'job not found');
+    }
+  }
+
+  return {
+    /** Returns true when the upgrade was for a job socket (handled here). */
+    handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      const match = PATH.exec(url.pathname);
+      if (!match) return false;
+      const jobId = decodeURIComponent(match[1]!);
+      const header = req.headers.authorization?.split(' ');
+      const token = url.searchParams.get('token') ?? (header?.[0]?.toLowerCase() === 'bearer' ? header[1] : undefined);
+      void (async () => {
+        const principal = token ? await ctx.tokens.verify(token).catch(() => null) : null;
+        if (token && !principal) {
+          socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\n\r\n{"status":"error","message":"Token inválido o vencido / Invalid or expired token"}');
+          return;
+        }
+        wss.handleUpgrade(req, socket, head, (ws) => void attach(ws, jobId, principal !== null && principal.role !== 'customer'));
+      })();
+      return true;
+    },
+    close() {
+      for (const client of wss.clients) client.terminate();
+      wss.close();
+    },
+  };
+}
+
+export { jobReply };

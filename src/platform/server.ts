@@ -1,0 +1,49 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { buildApp } from '../app.ts';
+import type { App } from './context.ts';
+import type { Runtime } from './bootstrap.ts';
+import { createJobSocketServer } from './realtime/job-socket.ts';
+import { createSocketServer } from './realtime/socket-io.ts';
+
+export interface RunningServer {
+  app: App;
+  url: string;
+  runtime: Runtime;
+  close(): Promise<void>;
+}
+
+/** HTTP + sockets on one port. `work` also runs job workers in this process (the embedded default). */
+export async function startServer(runtime: Runtime, opts: { port?: number; host?: string; work?: boolean } = {}): Promise<RunningServer> {
+  const { ctx, modules } = runtime;
+  const app = await buildApp(ctx, modules);
+  await app.ready();
+  const jobSockets = createJobSocketServer(ctx);
+  const server = app.server as Server;
+  const sockets = await createSocketServer(server, ctx);
+  for (const m of modules) await m.realtime?.(sockets.io, ctx);
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (req.url?.startsWith('/socket.io/')) return; // Socket.IO's own listener takes it
+    if (!jobSockets.handleUpgrade(req, socket, head)) socket.destroy();
+  });
+  await runtime.start({ work: opts.work ?? true });
+  await app.listen({ port: opts.port ?? ctx.config.PORT, host: opts.host ?? ctx.config.HOST });
+  const address = server.address() as AddressInfo;
+  const host = address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : address.address;
+  let closing: Promise<void> | null = null;
+  return {
+    app,
+    runtime,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`,
+    close() {
+      closing ??= (async () => {
+        jobSockets.close();
+        await sockets.close();
+        await app.close();
+        await runtime.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,135 @@
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import WebSocket from 'ws';
+import { ConfigError, loadConfig } from '../src/platform/config.ts';
+import { hashPassword, verifyPassword } from '../src/platform/auth/passwords.ts';
+import bcrypt from 'bcryptjs';
+import { ADMIN, freshStorage, modes, startPuente, testEnv, type Storage, type TestPuente } from './support/puente.ts';
+
+test('a wrong or missing configuration value stops start-up naming the variable', () => {
+  assert.throws(() => loadConfig({ PORT: 'abc', DATABASE_URL: 'mysql://x', ADMIN_EMAIL: 'a@b.co' }), (err: unknown) => {
+    assert.ok(err instanceof ConfigError);
+    assert.match(err.message, /PORT/);
+    assert.match(err.message, /DATABASE_URL/);
+    assert.match(err.message, /ADMIN_PASSWORD: is required when ADMIN_EMAIL is set/);
+    return true;
+  });
+  assert.equal(loadConfig({}).PORT, 5000);
+  assert.equal(loadConfig({}).WISPRO_PER_PAGE, 100);
+});
+
+test('passwords: argon2id for new hashes, and imported Laravel $2y$ bcrypt hashes verify', async () => {
+  const h = await hashPassword('s3cret-pass');
+  assert.match(h, /^\$argon2id\$/);
+  assert.equal(await verifyPassword('s3cret-pass', h), true);
+  assert.equal(await verifyPassword('wrong', h), false);
+  const laravel = bcrypt.hashSync('12345678', 4).replace(/^\$2[ab]\$/, '$2y$');
+  assert.equal(await verifyPassword('12345678', laravel), true);
+  assert.equal(await verifyPassword('1234567', laravel), false);
+});
+
+for (const mode of modes) {
+  describe(`platform (${mode})`, () => {
+    let storage: Storage;
+    let p: TestPuente;
+    before(async () => {
+      storage = await freshStorage(mode);
+      p = await startPuente(testEnv({ ...storage.env, LOGIN_RATE_LIMIT_PER_MINUTE: '5' }));
+    });
+    after(async () => {
+      await p?.close();
+      await storage?.dispose();
+    });
+
+    test('health, readiness and OpenAPI docs answer', async () => {
+      assert.equal((await p.api('/health')).body.status, 'ok');
+      const ready = await p.api('/ready');
+      assert.equal(ready.status, 200);
+      assert.equal(ready.body.checks.mode, mode === 'embedded' ? 'embedded' : 'scaled-out');
+      const docs = await p.api('/docs/json');
+      assert.equal(docs.status, 200);
+      assert.ok(docs.body.paths['/api/users/sync-wispro-all']);
+      assert.ok(docs.body.paths['/jobs/{job_id}']);
+    });
+
+    test('protected routes answer 401 without a valid bearer token', async () => {
+      for (const token of [null, 'garbage', p.token + 'x']) {
+        const res = await p.api('/api/users', { token });
+        assert.equal(res.status, 401);
+        assert.equal(res.body.success, false);
+        assert.match(res.body.message, /token/i);
+      }
+    });
+
+    test('login returns access and refresh tokens; refresh issues a new pair; bad password is 401', async () => {
+      const bad = await p.api('/auth/login', { body: { email: ADMIN.email, password: 'nope' }, token: null });
+      assert.equal(bad.status, 401);
+      assert.equal(bad.body.success, false);
+      const ok = await p.api('/auth/login', { body: ADMIN, token: null });
+      assert.equal(ok.status, 200);
+      assert.ok(ok.body.access_token && ok.body.refresh_token);
+      assert.equal(ok.body.user.role_name, 'admin');
+      const refreshed = await p.api('/auth/refresh', { body: { refresh_token: ok.body.refresh_token }, token: null });
+      assert.equal(refreshed.status, 200);
+      const me = await p.api('/auth/me', { token: refreshed.body.access_token });
+      assert.equal(me.body.user.email, ADMIN.email);
+      // an access token is not a refresh token
+      assert.equal((await p.api('/auth/refresh', { body: { refresh_token: ok.body.access_token }, token: null })).status, 401);
+    });
+
+    test('invalid input gets a 400 naming the field', async () => {
+      const res = await p.api('/api/users?per_page=0');
+      assert.equal(res.status, 400);
+      assert.match(res.body.message, /per_page/);
+      assert.equal((await p.api('/api/users/abc')).status, 400);
+      assert.equal((await p.api('/api/users/999999')).status, 404);
+    });
+
+    test('unknown jobs are 404 on REST and on the socket', async () => {
+      const res = await p.api('/jobs/00000000-0000-4000-8000-000000000000');
+      assert.equal(res.status, 404);
+      assert.equal(res.body.status, 'error');
+      const events = await collect(`${p.url.replace('http', 'ws')}/ws/job/00000000-0000-4000-8000-000000000000`, 2);
+      assert.deepEqual(events.map((e) => e.type), ['subscribed', 'job_failed']);
+    });
+
+    test('admins create operators; operators cannot create staff', async () => {
+      const created = await p.api('/api/admin/users', { body: { name: 'Op', email: 'op@test.local', password: 'operator-pass-1', role: 'operator' } });
+      assert.equal(created.status, 201);
+      const dup = await p.api('/api/admin/users', { body: { name: 'Op', email: 'op@test.local', password: 'operator-pass-1', role: 'operator' } });
+      assert.equal(dup.status, 409);
+      const op = await p.api('/auth/login', { body: { email: 'op@test.local', password: 'operator-pass-1' }, token: null });
+      assert.equal(op.status, 200);
+      assert.equal(op.body.user.role_name, 'operator');
+      const denied = await p.api('/api/admin/users', { token: op.body.access_token, body: { name: 'X', email: 'x@test.local', password: 'whatever-123', role: 'admin' } });
+      assert.equal(denied.status, 403);
+    });
+
+    test('login is rate-limited per client address', async () => {
+      let limited = null;
+      for (let i = 0; i < 8 && !limited; i++) {
+        const res = await p.api('/auth/login', { body: { email: 'x@y.zz', password: 'guess' }, token: null });
+        if (res.status === 429) limited = res;
+      }
+      assert.ok(limited, 'expected a 429 after 5 attempts in a minute');
+      assert.match(limited.body.message, /Demasiados intentos/);
+    });
+  });
+}
+
+function collect(url: string, count: number): Promise<any[]> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    const got: any[] = [];
+    const timer = setTimeout(() => reject(new Error(`only ${got.length} events`)), 5000);
+    ws.on('message', (m) => {
+      got.push(JSON.parse(String(m)));
+      if (got.length >= count) {
+        clearTimeout(timer);
+        ws.close();
+        resolve(got);
+      }
+    });
+    ws.on('error', reject);
+  });
+}

@@ -1,0 +1,121 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { loadConfig } from '../../src/platform/config.ts';
+import { createRuntime } from '../../src/platform/bootstrap.ts';
+import { startServer, type RunningServer } from '../../src/platform/server.ts';
+import { modules } from '../../src/modules/index.ts';
+import type { AppContext } from '../../src/platform/context.ts';
+
+export const ADMIN = { email: 'admin@test.local', password: 'admin-password-123' };
+
+/** The two ways Puente runs: embedded (PGlite, in-process bus) and scaled out (PostgreSQL + Redis). */
+export type Mode = 'embedded' | 'scaled';
+export const modes: Mode[] = (process.env.PUENTE_TEST_MODES?.split(',') as Mode[] | undefined) ?? ['embedded', 'scaled'];
+
+const adminUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export interface Storage {
+  env: Record<string, string>;
+  dispose(): Promise<void>;
+}
+
+/** A fresh place to keep data: a temporary PGlite folder, or a new PostgreSQL database and Redis prefix. */
+export async function freshStorage(mode: Mode): Promise<Storage> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'puente-test-'));
+  const cleanDir = () => rmSync(dataDir, { recursive: true, force: true });
+  if (mode === 'embedded') return { env: { DATA_DIR: dataDir }, dispose: async () => cleanDir() };
+  const name = `puente_t_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    env: { DATA_DIR: dataDir, DATABASE_URL: url.toString(), REDIS_URL: redisUrl, REDIS_PREFIX: name },
+    async dispose() {
+      cleanDir();
+      const c = new pg.Client({ connectionString: adminUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
+      await c.end();
+    },
+  };
+}
+
+export function testEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  return {
+    NODE_ENV: 'test',
+    LOG_LEVEL: process.env.PUENTE_TEST_LOG ?? 'silent',
+    ADMIN_EMAIL: ADMIN.email,
+    ADMIN_PASSWORD: ADMIN.password,
+    JWT_SECRET: 'test-secret-test-secret-test-secret-0123456789',
+    JOB_POLL_INTERVAL_SECONDS: '0.5',
+    JOB_MONITOR_INTERVAL_SECONDS: '2',
+    JOB_HEARTBEAT_SECONDS: '10',
+    SHUTDOWN_TIMEOUT_SECONDS: '5',
+    CLOUD_API_KEY: 'test-cloud-api-key',
+    ...extra,
+  };
+}
+
+export interface TestPuente {
+  url: string;
+  ctx: AppContext;
+  server: RunningServer;
+  /** An admin access token. */
+  token: string;
+  /** fetch against Puente with the admin token; JSON bodies are encoded for you. */
+  api(path: string, init?: { method?: string; body?: unknown; token?: string | null; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Headers }>;
+  close(): Promise<void>;
+}
+
+export async function startPuente(env: NodeJS.ProcessEnv, opts: { work?: boolean } = {}): Promise<TestPuente> {
+  const runtime = await createRuntime(loadConfig(env), modules);
+  const server = await startServer(runtime, { port: 0, host: '127.0.0.1', work: opts.work ?? true });
+  const api: TestPuente['api'] = async (path, init = {}) => {
+    const headers: Record<string, string> = { ...init.headers };
+    if (init.body !== undefined) headers['content-type'] = 'application/json';
+    const auth = init.token === undefined ? token : init.token;
+    if (auth) headers.authorization = `Bearer ${auth}`;
+    const res = await fetch(server.url + path, { method: init.method ?? (init.body === undefined ? 'GET' : 'POST'), headers, body: init.body === undefined ? undefined : JSON.stringify(init.body) });
+    const text = await res.text();
+    let body: unknown = text;
+    try {
+      body = JSON.parse(text);
+    } catch {}
+    return { status: res.status, body, headers: res.headers };
+  };
+  let token = '';
+  const login = await api('/auth/login', { body: ADMIN, token: null });
+  if (login.status !== 200) throw new Error(`admin login failed: ${JSON.stringify(login.body)}`);
+  token = login.body.access_token;
+  return { url: server.url, ctx: runtime.ctx, server, token, api, close: () => server.close() };
+}
+
+/** Polls until `check` returns a truthy value, or fails after `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T | null | undefined | false>, timeoutMs = 30_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
+
+/** Waits for a job to reach a terminal status and returns its public record. */
+export async function waitForJob(p: TestPuente, jobId: string, timeoutMs = 60_000) {
+  return eventually(async () => {
+    const { body } = await p.api(`/jobs/${jobId}`);
+    return ['completed', 'failed', 'cancelled'].includes(body.status) ? body : null;
+  }, timeoutMs, `job ${jobId} to finish`);
+}

@@ -1,0 +1,182 @@
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import WebSocket from 'ws';
+import { startWisproSimulator, type WisproSimulator } from '../src/simulators/wispro/wispro.simulator.ts';
+import { parseCedula } from '../src/modules/wispro/wispro.mapper.ts';
+import { eventually, freshStorage, modes, startPuente, testEnv, waitForJob, type Storage, type TestPuente } from './support/puente.ts';
+
+const TOKEN = 'wispro-test-token';
+const SEED_MESSAGE = 'Sincronización iniciada en segundo plano. Revisa los logs para ver el progreso.';
+
+for (const mode of modes) {
+  describe(`Wispro sync (${mode})`, () => {
+    let storage: Storage;
+    let sim: WisproSimulator;
+    let p: TestPuente;
+    const users = async () => (await p.ctx.db.query<any>('SELECT * FROM users WHERE role = 0 ORDER BY id'));
+    const sync = async () => {
+      const res = await p.api('/api/users/sync-wispro-all', { method: 'POST' });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      return waitForJob(p, res.body.job_id);
+    };
+
+    before(async () => {
+      storage = await freshStorage(mode);
+      sim = await startWisproSimulator({ token: TOKEN, clients: 230, seed: 7 });
+      p = await startPuente(testEnv({ ...storage.env, WISPRO_API_URL: sim.url, WISPRO_API_TOKEN: TOKEN, WISPRO_PER_PAGE: '50' }));
+    });
+    after(async () => {
+      await p?.close();
+      await sim?.close();
+      await storage?.dispose();
+    });
+
+    test('the sync route needs a bearer token', async () => {
+      const res = await p.api('/api/users/sync-wispro-all', { method: 'POST', token: null });
+      assert.equal(res.status, 401);
+      assert.equal(res.body.success, false);
+    });
+
+    test('first sync creates a user per distinct usable client, streams its events, and counts the rest', async () => {
+      const res = await p.api('/api/users/sync-wispro-all', { method: 'POST' });
+      assert.equal(res.body.success, true);
+      assert.equal(res.body.message, SEED_MESSAGE);
+      const events: any[] = [];
+      const ws = new WebSocket(`${p.url.replace('http', 'ws')}/ws/job/${res.body.job_id}?token=${p.token}`);
+      ws.on('message', (m) => events.push(JSON.parse(String(m))));
+      const job = await waitForJob(p, res.body.job_id);
+      await eventually(async () => events.some((e) => e.type === 'job_completed'), 5000, 'job_completed event');
+      ws.close();
+      assert.equal(job.status, 'completed');
+      assert.equal(job.type, 'wispro.sync');
+      const types = events.map((e) => e.type);
+      assert.equal(types[0], 'subscribed');
+      assert.ok(types.indexOf('job_completed') > 0);
+
+      const expected = new Map<string, string>();
+      let unusable = 0;
+      for (const c of sim.clients) {
+        const cedula = parseCedula(c.national_identification_number);
+        if (!c.name) continue;
+        if (!cedula) unusable++;
+        else if (!expected.has(cedula.digits)) expected.set(cedula.digits, c.id);
+      }
+      const rows = await users();
+      assert.equal(rows.length, expected.size + unusable, 'one user per distinct cédula, plus clients without one');
+      assert.equal(job.progress.created, rows.length);
+      assert.equal(job.progress.pages, 5);
+      assert.equal(job.progress.total_records, 230);
+      const p2 = job.progress;
+      assert.equal(p2.created + p2.updated + p2.unchanged + p2.skipped + p2.errors, 230);
+      assert.ok(p2.skipped > 0 && p2.errors > 0, 'the simulator mixes in duplicates and broken records');
+      assert.ok(job.results.issues.some((i: any) => /duplicada/.test(i.reason)));
+      assert.equal(new Set(rows.map((u: any) => u.cedula_digits).filter(Boolean)).size, expected.size, 'no cédula twice');
+
+      const dotted = sim.clients.find((c) => /^\d{1,3}(\.\d{3})+$/.test(c.national_identification_number ?? '') && c.name && c.email && expected.get(parseCedula(c.national_identification_number)!.digits) === c.id)!;
+      const user = rows.find((u: any) => u.id_wispro === dotted.id);
+      assert.equal(user.id_number, `V-${dotted.national_identification_number!.replaceAll('.', '')}`);
+      assert.equal(user.code, dotted.national_identification_number!.replaceAll('.', ''));
+      assert.equal(user.must_change_password, true);
+      assert.equal(user.password_hash, null, 'no hashing at sync time');
+      const login = await p.api('/auth/login', { token: null, body: { email: dotted.email, password: user.code } });
+      assert.equal(login.status, 200, 'a synced customer logs in with the cédula');
+      assert.equal(login.body.user.must_change_password, true);
+    });
+
+    test('re-sync updates only name, email, address and zone', async () => {
+      const [before] = await p.ctx.db.query<any>(`SELECT * FROM users WHERE role = 0 AND email IS NOT NULL AND code IS NOT NULL ORDER BY id LIMIT 1`);
+      await p.ctx.db.query(`UPDATE users SET plan_id = 7, status = false, role = 0, password_hash = '$argon2id$kept' WHERE id = $1`, [before.id]);
+      const client = sim.clients.find((c) => c.id === before.id_wispro)!;
+      Object.assign(client, {
+        name: 'Nombre Nuevo', email: 'nuevo@correo.com', address: 'Av. Nueva 1', zone_name: 'Zona Nueva',
+        phone_mobile: '+584269999999', national_identification_number: 'E-11111111',
+      });
+      const job = await sync();
+      assert.equal(job.status, 'completed');
+      assert.equal(job.progress.created, 0);
+      assert.ok(job.progress.updated >= 1);
+      const [after] = await p.ctx.db.query<any>('SELECT * FROM users WHERE id = $1', [before.id]);
+      assert.deepEqual([after.name, after.email, after.address, after.zone], ['Nombre Nuevo', 'nuevo@correo.com', 'Av. Nueva 1', 'Zona Nueva']);
+      for (const kept of ['password_hash', 'code', 'id_number', 'plan_id', 'status', 'role', 'phone', 'cedula_digits']) {
+        assert.deepEqual(after[kept], kept === 'password_hash' ? '$argon2id$kept' : kept === 'plan_id' ? 7 : kept === 'status' ? false : before[kept], kept);
+      }
+    });
+
+    test('a local user is matched by cédula in any form and linked, not duplicated', async () => {
+      const [local] = await p.ctx.db.query<any>(`INSERT INTO users (name, id_number, cedula_digits, code) VALUES ('Local', 'V-9876543', '9876543', '9876543') RETURNING *`);
+      sim.clients.push({ ...sim.clients[0]!, id: 'local-match-1', name: 'Desde Wispro', national_identification_number: '9.876.543' });
+      const count = (await users()).length;
+      const job = await sync();
+      assert.equal(job.status, 'completed');
+      assert.equal((await users()).length, count);
+      const [linked] = await p.ctx.db.query<any>('SELECT * FROM users WHERE id = $1', [local.id]);
+      assert.equal(linked.id_wispro, 'local-match-1');
+      assert.equal(linked.name, 'Desde Wispro');
+    });
+
+    test('a second request while a sync runs answers with the running job', async () => {
+      sim.setFaults({ latencyMs: 150 });
+      try {
+        const a = await p.api('/api/users/sync-wispro-all', { method: 'POST' });
+        const b = await p.api('/api/users/sync-wispro-all', { method: 'POST' });
+        assert.equal(b.body.job_id, a.body.job_id);
+        assert.equal(b.body.already_running, true);
+        await waitForJob(p, a.body.job_id);
+      } finally {
+        sim.setFaults({});
+      }
+    });
+
+    test('HTTP 500s and HTTP-200 errors with status 500 are retried', async () => {
+      sim.setFaults({ http500Rate: 0.2, status500Rate: 0.2 });
+      try {
+        const job = await sync();
+        assert.equal(job.status, 'completed');
+        assert.equal(job.progress.pages, job.progress.total_pages);
+        assert.ok(sim.requests.some((r) => r.status === 500));
+      } finally {
+        sim.setFaults({});
+      }
+    });
+
+    test('a page that keeps failing fails the attempt; the retry resumes after the last saved page', async () => {
+      const before = (await users()).length;
+      sim.setFaults({ failPages: [3] });
+      const res = await p.api('/api/users/sync-wispro-all', { method: 'POST' });
+      const jobId = res.body.job_id;
+      const firstRequest = sim.requests.length;
+      await eventually(async () => (await p.api(`/jobs/${jobId}`)).body.error, 60_000, 'the first attempt to fail');
+      sim.setFaults({});
+      const job = await waitForJob(p, jobId, 90_000);
+      assert.equal(job.status, 'completed');
+      const pagesFetched = sim.requests.slice(firstRequest).map((r) => Number(r.query.page));
+      assert.equal(pagesFetched.filter((n) => n === 1).length, 1, 'page 1 is not fetched again');
+      assert.equal(pagesFetched.filter((n) => n === 2).length, 1, 'page 2 is not fetched again');
+      assert.equal((await users()).length, before, 'no duplicates after resuming');
+    });
+
+    test('a rejected token fails the job at once with a clear reason', async () => {
+      sim.setToken('rotated');
+      try {
+        const job = await sync();
+        assert.equal(job.status, 'failed');
+        assert.match(job.error, /WISPRO_API_TOKEN/);
+        const [row] = await p.ctx.db.query<any>('SELECT attempts FROM jobs WHERE id = $1', [job.id]);
+        assert.equal(row.attempts, 1, 'not retried');
+      } finally {
+        sim.setToken(TOKEN);
+      }
+    });
+
+    test('an expired licence (402 in an HTTP 200) fails the job saying so', async () => {
+      sim.setFaults({ licenceExpired: true });
+      try {
+        const job = await sync();
+        assert.equal(job.status, 'failed');
+        assert.match(job.error, /402.*licencia/);
+      } finally {
+        sim.setFaults({});
+      }
+    });
+  });
+}
