@@ -151,7 +151,9 @@ export class JobRunner {
     } catch (err) {
       reporter.stop();
       if (reporter.latest) await jobsRepository.writeProgress(db.orm, jobId, reporter.latest);
-      await this.#onFailure(def, job, jobId, err, ctx.isLastAttempt, emit, log);
+      // Whatever a stopped handler threw (an aborted HTTP call, say), the stop is what happened.
+      const stopped = controller.signal.aborted ? new JobStoppedError(controller.signal.reason as StopReason) : err;
+      await this.#onFailure(def, job, jobId, stopped, ctx.isLastAttempt, emit, log);
     } finally {
       this.#running.delete(jobId);
     }

@@ -1,0 +1,96 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { loadConfig } from '../src/platform/config.ts';
+import { createRuntime, type Runtime } from '../src/platform/bootstrap.ts';
+import { createLogger } from '../src/platform/logger.ts';
+import { modules } from '../src/modules/index.ts';
+import { WISPRO_SYNC } from '../src/modules/wispro/wispro.jobs.ts';
+
+/**
+ * Wispro sync of N clients (default 10,000 and 100,000), first run and re-run, on PGlite and on
+ * PostgreSQL: wall time and peak RSS above the process's idle RSS.
+ * `npm run bench -- wispro [sizes=10000,100000] [perPage=100,1000] [modes=pglite,postgres]`
+ */
+export async function run(args: string[]) {
+  const sizes = (args[0] ?? '10000,100000').split(',').map(Number);
+  const perPages = (args[1] ?? '100,1000').split(',').map(Number);
+  const modes = (args[2] ?? 'pglite,postgres').split(',');
+  const rows: string[] = ['| clients | per_page | database | first sync | re-sync | peak RSS above idle |', '|---|---|---|---|---|---|'];
+  for (const size of sizes) {
+    const sim = await startSimProcess(size);
+    try {
+      for (const perPage of perPages) {
+        for (const mode of modes) {
+          const r = await measure(sim.url, perPage, mode);
+          const line = `| ${size.toLocaleString('en')} | ${perPage} | ${mode} | ${r.first.toFixed(2)} s | ${r.second.toFixed(2)} s | ${r.peakMb.toFixed(0)} MB |`;
+          rows.push(line);
+          process.stdout.write(`${line}\n`);
+        }
+      }
+    } finally {
+      sim.stop();
+    }
+  }
+  process.stdout.write(`\n${rows.join('\n')}\n`);
+}
+
+async function measure(wisproUrl: string, perPage: number, mode: string) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'puente-bench-'));
+  const dbName = `puente_bench_${Date.now()}`;
+  const admin = 'postgres://postgres@127.0.0.1:5432/postgres';
+  if (mode === 'postgres') await adminQuery(admin, `CREATE DATABASE ${dbName}`);
+  const config = loadConfig({
+    DATA_DIR: dataDir, LOG_LEVEL: 'warn', WISPRO_API_URL: wisproUrl, WISPRO_API_TOKEN: 'bench-token', WISPRO_PER_PAGE: String(perPage),
+    JOB_POLL_INTERVAL_SECONDS: '0.5', JWT_SECRET: 'bench-secret-bench-secret-bench-secret-0000',
+    ...(mode === 'postgres' ? { DATABASE_URL: admin.replace(/\/postgres$/, `/${dbName}`) } : {}),
+  });
+  const runtime = await createRuntime(config, modules, createLogger({ LOG_LEVEL: 'warn' }));
+  try {
+    await runtime.start({ work: true });
+    global.gc?.();
+    const idle = process.memoryUsage().rss;
+    let peak = idle;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+    const first = await timeSync(runtime);
+    const second = await timeSync(runtime);
+    clearInterval(sampler);
+    return { first, second, peakMb: (peak - idle) / 2 ** 20 };
+  } finally {
+    await runtime.close();
+    rmSync(dataDir, { recursive: true, force: true });
+    if (mode === 'postgres') await adminQuery(admin, `DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+  }
+}
+
+/** From the request to the job's completion, as a user sees it (queue pick-up included). */
+async function timeSync(runtime: Runtime): Promise<number> {
+  const started = performance.now();
+  const { job } = await runtime.ctx.jobs.start(WISPRO_SYNC, {});
+  for (;;) {
+    const row = await runtime.ctx.jobs.get(job.id);
+    if (row && ['completed', 'failed', 'cancelled'].includes(row.status)) {
+      if (row.status !== 'completed') throw new Error(`sync ${row.status}: ${row.error}`);
+      return (performance.now() - started) / 1000;
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+async function adminQuery(url: string, text: string) {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  await c.query(text);
+  await c.end();
+}
+
+function startSimProcess(clients: number): Promise<{ url: string; stop(): void }> {
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./wispro-sim.process.ts', import.meta.url)), String(clients)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    child.stdout.once('data', (d: Buffer) => resolve({ url: d.toString().trim(), stop: () => child.kill('SIGTERM') }));
+    child.once('exit', (code) => reject(new Error(`simulator exited with ${code}`)));
+  });
+}

@@ -1,0 +1,62 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { startWisproSimulator, type WisproSimulator } from '../src/simulators/wispro/wispro.simulator.ts';
+import { freshStorage, testEnv, type Storage } from './support/puente.ts';
+
+const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+
+function puente(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [main, ...args], { env: { PATH: process.env.PATH, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+let storage: Storage;
+let sim: WisproSimulator;
+let env: NodeJS.ProcessEnv;
+before(async () => {
+  storage = await freshStorage('embedded');
+  sim = await startWisproSimulator({ token: 'cli-token', clients: 120 });
+  env = testEnv({ ...storage.env, WISPRO_API_URL: sim.url, WISPRO_API_TOKEN: 'cli-token', LOG_LEVEL: 'warn' });
+});
+after(async () => {
+  await sim?.close();
+  await storage?.dispose();
+});
+
+test('puente migrate applies the migrations once', async () => {
+  const first = await puente(['migrate'], env);
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stdout, /Applied 0001_platform\.sql/);
+  const again = await puente(['migrate'], env);
+  assert.match(again.stdout, /up to date/);
+});
+
+test('puente admin create makes an account that can log in, and refuses a duplicate', async () => {
+  const created = await puente(['admin', 'create', '--email', 'ops@test.local', '--password', 'long-password-1', '--role', 'operator'], env);
+  assert.equal(created.code, 0, created.stderr);
+  assert.match(created.stdout, /Created operator ops@test\.local/);
+  const dup = await puente(['admin', 'create', '--email', 'ops@test.local', '--password', 'long-password-1'], env);
+  assert.notEqual(dup.code, 0);
+  assert.match(dup.stderr, /Ya existe una cuenta/);
+});
+
+test('puente sync wispro runs the sync in the terminal and prints the seed summary line', async () => {
+  const res = await puente(['sync', 'wispro', '--per-page', '25'], env);
+  assert.equal(res.code, 0, res.stderr);
+  const summary = /✅ Sincronización completada - Creados: (\d+), Actualizados: (\d+) \(sin cambios: \d+\), Omitidos: (\d+), Errores: (\d+)/.exec(res.stdout);
+  assert.ok(summary, res.stdout);
+  assert.ok(Number(summary[1]) > 100);
+  const pages = sim.requests.filter((r) => r.query.per_page === '25').length;
+  assert.equal(pages, 5);
+});
+
+test('a bad configuration value stops the CLI with a message naming the variable', async () => {
+  const res = await puente(['migrate'], { ...env, WISPRO_PER_PAGE: '5000' });
+  assert.equal(res.code, 1);
+  assert.match(res.stderr, /WISPRO_PER_PAGE/);
+});
