@@ -52,6 +52,29 @@ for (const mode of modes) {
       assert.ok(docs.body.paths['/jobs/{job_id}']);
     });
 
+    test('the job socket answers ping with pong, and replies carry a request id', async () => {
+      const { job } = await p.ctx.jobs.start('wispro.sync', {});
+      const ws = new WebSocket(`${p.url.replace('http', 'ws')}/ws/job/${job.id}`);
+      const pong = await new Promise<any>((resolve, reject) => {
+        ws.on('message', (m) => {
+          const e = JSON.parse(String(m));
+          if (e.type === 'subscribed') ws.send(JSON.stringify({ type: 'ping', timestamp: 't-1' }));
+          if (e.type === 'pong') resolve(e);
+        });
+        ws.on('error', reject);
+      });
+      ws.close();
+      assert.deepEqual(pong, { type: 'pong', job_id: job.id, timestamp: 't-1' });
+      const res = await p.api('/health', { headers: { 'x-request-id': 'req-abc' } });
+      assert.equal(res.headers.get('x-request-id'), 'req-abc');
+      const refused = await new Promise<number>((resolve) => {
+        const bad = new WebSocket(`${p.url.replace('http', 'ws')}/ws/job/${job.id}?token=forged`);
+        bad.on('unexpected-response', (_req, r) => resolve(r.statusCode ?? 0));
+        bad.on('open', () => resolve(101));
+      });
+      assert.equal(refused, 401, 'a forged token is refused');
+    });
+
     test('protected routes answer 401 without a valid bearer token', async () => {
       for (const token of [null, 'garbage', p.token + 'x']) {
         const res = await p.api('/api/users', { token });

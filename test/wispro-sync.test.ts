@@ -23,7 +23,7 @@ for (const mode of modes) {
     before(async () => {
       storage = await freshStorage(mode);
       sim = await startWisproSimulator({ token: TOKEN, clients: 230, seed: 7 });
-      p = await startPuente(testEnv({ ...storage.env, WISPRO_API_URL: sim.url, WISPRO_API_TOKEN: TOKEN, WISPRO_PER_PAGE: '50' }));
+      p = await startPuente(testEnv({ ...storage.env, WISPRO_API_URL: sim.url, WISPRO_API_TOKEN: TOKEN, WISPRO_PER_PAGE: '50', WISPRO_TIMEOUT_MS: '1500' }));
     });
     after(async () => {
       await p?.close();
@@ -134,6 +134,36 @@ for (const mode of modes) {
         assert.equal(job.status, 'completed');
         assert.equal(job.progress.pages, job.progress.total_pages);
         assert.ok(sim.requests.some((r) => r.status === 500));
+      } finally {
+        sim.setFaults({});
+      }
+    });
+
+    test('one record the database refuses costs only itself, not its page', async () => {
+      const before = (await users()).length;
+      const template = sim.clients[0]!;
+      sim.clients.push(
+        { ...template, id: 'nul-1', name: 'Bad\u0000Name', national_identification_number: '31000001' },
+        { ...template, id: 'ok-1', name: 'Good Neighbour', national_identification_number: '31000002' },
+      );
+      const job = await sync();
+      assert.equal(job.status, 'completed');
+      assert.equal((await users()).length, before + 1, 'the good record of the same page was created');
+      assert.ok(job.results.issues.some((i: any) => i.wispro_id === 'nul-1' && /base de datos/.test(i.reason)));
+      assert.ok(job.progress.errors >= 1);
+    });
+
+    test('a request Wispro never answers is timed out and retried', async () => {
+      sim.setFaults({ timeoutRate: 1 });
+      const seen = sim.requests.length;
+      try {
+        const res = await p.api('/api/users/sync-wispro-all', { method: 'POST' });
+        await eventually(async () => sim.requests.slice(seen).length > 0, 10_000, 'a request to hang');
+        sim.setFaults({});
+        const job = await waitForJob(p, res.body.job_id);
+        assert.equal(job.status, 'completed');
+        assert.equal(sim.requests[seen]!.status, 0, 'the first request was never answered');
+        assert.equal(job.progress.pages, job.progress.total_pages);
       } finally {
         sim.setFaults({});
       }
