@@ -1,0 +1,70 @@
+/** The dashboard's only door to Puente: bearer token, silent refresh, one error type. */
+export class ApiError extends Error {
+  status: number;
+  body: any;
+  constructor(status: number, body: any) {
+    super(body?.message ?? `HTTP ${status}`);
+    this.status = status;
+    this.body = body;
+  }
+}
+
+const KEY = 'puente.session';
+export interface Session { access_token: string; refresh_token: string; role: string; name?: string }
+
+export function getSession(): Session | null {
+  try {
+    return JSON.parse(localStorage.getItem(KEY) ?? 'null');
+  } catch {
+    return null;
+  }
+}
+export function setSession(s: Session | null) {
+  if (s) localStorage.setItem(KEY, JSON.stringify(s));
+  else localStorage.removeItem(KEY);
+  window.dispatchEvent(new Event('puente:session'));
+}
+
+async function refresh(): Promise<boolean> {
+  const s = getSession();
+  if (!s) return false;
+  const res = await fetch('/auth/refresh', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ refresh_token: s.refresh_token }) });
+  if (!res.ok) return false;
+  const body = await res.json();
+  setSession({ ...s, access_token: body.access_token, refresh_token: body.refresh_token });
+  return true;
+}
+
+export async function api<T = any>(path: string, init: { method?: string; body?: unknown; form?: FormData } = {}, retried = false): Promise<T> {
+  const s = getSession();
+  const headers: Record<string, string> = {};
+  if (s) headers.authorization = `Bearer ${s.access_token}`;
+  if (init.body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(path, {
+    method: init.method ?? (init.body !== undefined || init.form ? 'POST' : 'GET'),
+    headers,
+    body: init.form ?? (init.body !== undefined ? JSON.stringify(init.body) : undefined),
+  });
+  if (res.status === 401 && !retried && s && (await refresh())) return api(path, init, true);
+  const text = await res.text();
+  let body: any = text;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {}
+  if (res.status === 401 && s && path !== '/auth/login') setSession(null);
+  if (!res.ok) throw new ApiError(res.status, body);
+  return body as T;
+}
+
+/** Opens `/ws/job/:id` with the session's token and calls back with each event. */
+export function followJob(jobId: string, onEvent: (e: any) => void): () => void {
+  const s = getSession();
+  const proto = location.protocol === 'https:' ? 'wss' : 'ws';
+  const ws = new WebSocket(`${proto}://${location.host}/ws/job/${jobId}${s ? `?token=${encodeURIComponent(s.access_token)}` : ''}`);
+  ws.onmessage = (m) => onEvent(JSON.parse(m.data));
+  const ping = setInterval(() => ws.readyState === ws.OPEN && ws.send(JSON.stringify({ type: 'ping', timestamp: new Date().toISOString() })), 25_000);
+  return () => {
+    clearInterval(ping);
+    ws.close();
+  };
+}

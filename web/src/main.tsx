@@ -1,0 +1,63 @@
+import { render } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import '@picocss/pico/css/pico.min.css';
+import './styles.css';
+import { getSession, setSession } from './api.ts';
+import { lang, setLang, t, type Key } from './i18n.ts';
+import { useSignal } from './signal.ts';
+import { Login } from './pages/login.tsx';
+import { Jobs } from './pages/jobs.tsx';
+import { Customers } from './pages/customers.tsx';
+import { BulkSend } from './pages/bulk.tsx';
+import { Devices } from './pages/devices.tsx';
+import { Zoho } from './pages/zoho.tsx';
+import { SyncClients } from './pages/sync-clients.tsx';
+
+const pages: [string, Key, () => preact.JSX.Element][] = [
+  ['jobs', 'jobs', Jobs], ['customers', 'customers', Customers], ['bulk', 'bulk', BulkSend],
+  ['devices', 'devices', Devices], ['zoho', 'zoho', Zoho], ['sync-clients', 'syncClients', SyncClients],
+];
+
+function useHash() {
+  const [hash, setHash] = useState(location.hash.slice(2) || 'jobs');
+  useEffect(() => {
+    const on = () => setHash(location.hash.slice(2) || 'jobs');
+    window.addEventListener('hashchange', on);
+    return () => window.removeEventListener('hashchange', on);
+  }, []);
+  return hash;
+}
+
+function App() {
+  useSignal(lang);
+  const [session, setS] = useState(getSession());
+  useEffect(() => {
+    const on = () => setS(getSession());
+    window.addEventListener('puente:session', on);
+    return () => window.removeEventListener('puente:session', on);
+  }, []);
+  const hash = useHash();
+  if (!session) return <Login />;
+  const Page = (pages.find(([h]) => h === hash) ?? pages[0]!)[2];
+  return (
+    <>
+      <header class="container">
+        <nav>
+          <ul><li><strong>{t('appName')}</strong></li></ul>
+          <ul class="menu">
+            {pages.map(([h, k]) => <li><a href={`#/${h}`} aria-current={hash === h ? 'page' : undefined}>{t(k)}</a></li>)}
+            <li>
+              <select aria-label={t('language')} value={lang.value} onChange={(e) => setLang((e.target as HTMLSelectElement).value as 'es' | 'en')}>
+                <option value="es">ES</option><option value="en">EN</option>
+              </select>
+            </li>
+            <li><button class="outline secondary" onClick={() => setSession(null)}>{t('logout')}</button></li>
+          </ul>
+        </nav>
+      </header>
+      <main class="container"><Page /></main>
+    </>
+  );
+}
+
+render(<App />, document.getElementById('app')!);

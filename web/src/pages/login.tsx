@@ -1,0 +1,46 @@
+import { useState } from 'preact/hooks';
+import { api, setSession } from '../api.ts';
+import { t } from '../i18n.ts';
+import { Alert } from '../components.tsx';
+
+export function Login() {
+  const [mode, setMode] = useState<'password' | 'code'>('password');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  async function submit(e: Event) {
+    e.preventDefault();
+    const data = Object.fromEntries(new FormData(e.target as HTMLFormElement));
+    setBusy(true);
+    setError(null);
+    try {
+      const res = await api('/auth/login', { body: mode === 'code' ? { code: data.code } : { email: data.email, password: data.password } });
+      setSession({ access_token: res.access_token, refresh_token: res.refresh_token, role: res.user?.role_name ?? res.user?.role ?? 'operator', name: res.user?.name });
+    } catch (err) {
+      setError((err as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <main class="container login">
+      <article>
+        <h1>{t('appName')}</h1>
+        <form onSubmit={submit} aria-label={t('login')}>
+          {mode === 'password' ? (
+            <>
+              <label>{t('email')}<input name="email" type="email" autocomplete="username" required /></label>
+              <label>{t('password')}<input name="password" type="password" autocomplete="current-password" required /></label>
+            </>
+          ) : (
+            <label>{t('code')}<input name="code" autocomplete="one-time-code" required /></label>
+          )}
+          <Alert error={error} />
+          <button type="submit" aria-busy={busy}>{t('enter')}</button>
+        </form>
+        <button class="outline secondary" onClick={() => setMode(mode === 'code' ? 'password' : 'code')}>
+          {mode === 'code' ? t('withPassword') : t('withCode')}
+        </button>
+      </article>
+    </main>
+  );
+}
