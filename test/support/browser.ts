@@ -1,0 +1,26 @@
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser } from 'playwright-core';
+
+export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** Debian's Chromium, headless, with the flags this machine's closed network needs. */
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/** Screenshots land in docs/screenshots when UPDATE_SCREENSHOTS=1, in a temporary folder otherwise. */
+export function screenshotDir(): string {
+  if (process.env.UPDATE_SCREENSHOTS === '1') {
+    const dir = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
+    mkdirSync(dir, { recursive: true });
+    return dir;
+  }
+  return mkdtempSync(join(tmpdir(), 'puente-shots-'));
+}
