@@ -1,5 +1,15 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, followJob, getSession } from '../api.ts';
+
+/** Fetches with the bearer header (no token in a URL) and hands the browser a file. */
+async function download(path: string, name: string) {
+  const res = await fetch(path, { headers: { authorization: `Bearer ${getSession()?.access_token ?? ''}` } });
+  if (!res.ok) throw new Error(`HTTP ${res.status}`);
+  const url = URL.createObjectURL(await res.blob());
+  const a = Object.assign(document.createElement('a'), { href: url, download: name });
+  a.click();
+  URL.revokeObjectURL(url);
+}
 import { t } from '../i18n.ts';
 import { Alert, Progress, Table, useApi } from '../components.tsx';
 
@@ -16,7 +26,6 @@ export function Jobs() {
     return () => stops.forEach((s) => s());
   }, [active]);
   const act = (id: string, action: string) => api(`/jobs/${id}/${action}`, { method: 'POST' }).then(reload, (e) => setActionError(e.message));
-  const token = getSession()?.access_token ?? '';
   return (
     <section>
       <h2>{t('jobs')}</h2>
@@ -31,7 +40,7 @@ export function Jobs() {
             {['pending', 'processing', 'paused'].includes(j.status) && <button class="secondary" onClick={() => act(j.id, 'cancel')}>{t('cancel')}</button>}
             {['pending', 'processing'].includes(j.status) && <button class="secondary" onClick={() => act(j.id, 'pause')}>{t('pause')}</button>}
             {j.status === 'paused' && <button onClick={() => act(j.id, 'resume')}>{t('resume')}</button>}
-            {j.type?.startsWith('messaging') && <a href={`/jobs/${j.id}/results.csv?token=${encodeURIComponent(token)}`} download>{t('results')}</a>}
+            {j.type?.startsWith('messaging') && <button class="secondary" onClick={() => download(`/jobs/${j.id}/results.csv`, `job-${j.id}.csv`).catch((e) => setActionError(e.message))}>{t('results')}</button>}
             {j.error && <small title={j.error}>⚠ {j.error.slice(0, 60)}</small>}
           </div>
         )],
