@@ -22,6 +22,8 @@ export interface AppContext {
   jobs: JobsService;
   runner: JobRunner;
   services: Services;
+  /** The Socket.IO server, once the HTTP server is up (absent in worker-only processes). */
+  io?: SocketServer;
   /** Redis connection URL when scaled out. */
   redisUrl: string | undefined;
 }

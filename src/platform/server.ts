@@ -22,6 +22,7 @@ export async function startServer(runtime: Runtime, opts: { port?: number; host?
   const jobSockets = createJobSocketServer(ctx);
   const server = app.server as Server;
   const sockets = await createSocketServer(server, ctx);
+  ctx.io = sockets.io;
   for (const m of modules) await m.realtime?.(sockets.io, ctx);
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (req.url?.startsWith('/socket.io/')) return; // Socket.IO's own listener takes it

@@ -1,0 +1,65 @@
+import type { Namespace, Server } from 'socket.io';
+import type { AppContext } from '../../platform/context.ts';
+import { FEED_CHANNEL, orderReply } from './sync-feed.service.ts';
+
+const COALESCE_MS = 30;
+export const room = (clientId: number) => `client:${clientId}`;
+
+/**
+ * Namespace `/sync`. The handshake's `auth.apiKey` names a sync client. After any commit that adds
+ * changes (announced on the event bus, so from any process), each process tells its own connected
+ * sockets whose client has unread changes: `changes:pending`, no payload, at most once per window.
+ */
+export function attachSyncNamespace(io: Server, ctx: AppContext): { nsp: Namespace; close(): Promise<void> } {
+  const feed = ctx.services.syncFeed;
+  const nsp = io.of('/sync');
+
+  nsp.use(async (socket, next) => {
+    const key = (socket.handshake.auth as { apiKey?: unknown })?.apiKey;
+    if (typeof key !== 'string' || !key) return next(new Error('API key required'));
+    const client = await feed.authenticate(key).catch(() => null);
+    if (!client) return next(new Error('Invalid API key'));
+    socket.data.clientId = client.id;
+    next();
+  });
+
+  nsp.on('connection', async (socket) => {
+    const clientId = socket.data.clientId as number;
+    await socket.join(room(clientId));
+    await feed.touch(clientId).catch(() => {});
+    socket.on('sync:orders', async () => {
+      const orders = await feed.pendingOrders(clientId);
+      socket.emit('orders:pending', { count: orders.length, orders: orders.map(orderReply) });
+    });
+    socket.on('disconnect', () => void feed.touch(clientId).catch(() => {}));
+    // A client that connects with unread changes is told at once.
+    const last = await feed.lastSeq();
+    if ((await feed.clientsBehind([clientId], last)).length && socket.connected) socket.emit('changes:pending');
+  });
+
+  let timer: NodeJS.Timeout | null = null;
+  let latest = 0;
+  const flush = async () => {
+    timer = null;
+    const local = new Map<number, Set<string>>();
+    for (const [id, s] of nsp.sockets) {
+      const c = s.data.clientId as number;
+      if (!local.has(c)) local.set(c, new Set());
+      local.get(c)!.add(id);
+    }
+    const behind = await feed.clientsBehind([...local.keys()], latest).catch(() => []);
+    for (const clientId of behind) for (const id of local.get(clientId)!) nsp.sockets.get(id)?.emit('changes:pending');
+  };
+  const unsubscribe = ctx.bus.subscribe(FEED_CHANNEL, (m) => {
+    latest = Math.max(latest, Number((m as { seq: number }).seq));
+    timer ??= setTimeout(() => void flush(), COALESCE_MS);
+  });
+
+  return {
+    nsp,
+    async close() {
+      if (timer) clearTimeout(timer);
+      await (await unsubscribe)();
+    },
+  };
+}

@@ -1,0 +1,133 @@
+import { sql } from 'drizzle-orm';
+import { rows, type Executor } from '../../platform/db/client.ts';
+
+export interface OrderRow {
+  id: number; external_ref: string | null; customer_id: number | null; status: string; items: unknown[];
+  total: string; notes: string | null; created_by: string | null; created_at: Date; updated_at: Date;
+}
+export interface ChangeRow { seq: string; entity: string; entity_id: string; op: string; data: unknown; created_at: Date }
+export interface SyncClientRow {
+  id: number; name: string; key_hash: string; key_prefix: string; cursor: string; delivered_upto: string;
+  is_default: boolean; revoked_at: Date | null; last_seen_at: Date | null; created_at: Date;
+}
+
+const FEED_LOCK = 727_431_002;
+const json = (v: unknown) => sql`${JSON.stringify(v)}::jsonb`;
+
+export const syncFeedRepository = {
+  async insertOrder(db: Executor, o: { external_ref?: string | null; customer_id?: number | null; items: unknown[]; total: number; notes?: string | null; created_by: string }) {
+    const [row] = await rows<OrderRow>(db, sql`
+      INSERT INTO orders (external_ref, customer_id, items, total, notes, created_by)
+      VALUES (${o.external_ref ?? null}, ${o.customer_id ?? null}, ${json(o.items)}, ${o.total}, ${o.notes ?? null}, ${o.created_by})
+      ON CONFLICT (external_ref) DO NOTHING
+      RETURNING *`);
+    return row ?? null;
+  },
+
+  async findOrderByRef(db: Executor, ref: string) {
+    const [row] = await rows<OrderRow>(db, sql`SELECT * FROM orders WHERE external_ref = ${ref}`);
+    return row ?? null;
+  },
+
+  async getOrder(db: Executor, id: number, forUpdate = false) {
+    const [row] = await rows<OrderRow>(db, forUpdate ? sql`SELECT * FROM orders WHERE id = ${id} FOR UPDATE` : sql`SELECT * FROM orders WHERE id = ${id}`);
+    return row ?? null;
+  },
+
+  async updateOrder(db: Executor, id: number, patch: { status?: string; items?: unknown[]; total?: number; notes?: string | null }) {
+    const [row] = await rows<OrderRow>(db, sql`
+      UPDATE orders SET
+        status = COALESCE(${patch.status ?? null}, status),
+        items = COALESCE(${patch.items === undefined ? null : JSON.stringify(patch.items)}::jsonb, items),
+        total = COALESCE(${patch.total ?? null}::numeric, total),
+        notes = CASE WHEN ${patch.notes !== undefined} THEN ${patch.notes ?? null} ELSE notes END,
+        updated_at = now()
+      WHERE id = ${id} RETURNING *`);
+    return row ?? null;
+  },
+
+  async listOrders(db: Executor, f: { status?: string; limit: number; offset: number }) {
+    const where = sql`(${f.status ?? null}::text IS NULL OR status = ${f.status ?? null})`;
+    const [items, [count]] = await Promise.all([
+      rows<OrderRow>(db, sql`SELECT * FROM orders WHERE ${where} ORDER BY id DESC LIMIT ${f.limit} OFFSET ${f.offset}`),
+      rows<{ n: number }>(db, sql`SELECT count(*)::int AS n FROM orders WHERE ${where}`),
+    ]);
+    return { items, total: count?.n ?? 0 };
+  },
+
+  async appendChange(db: Executor, c: { entity: string; entity_id: string; op: string; data: unknown }) {
+    await db.execute(sql`SELECT pg_advisory_xact_lock(${FEED_LOCK})`);
+    const [row] = await rows<{ seq: string }>(db, sql`
+      INSERT INTO sync_changes (entity, entity_id, op, data) VALUES (${c.entity}, ${c.entity_id}, ${c.op}, ${json(c.data)}) RETURNING seq`);
+    return Number(row!.seq);
+  },
+
+  async changesAfter(db: Executor, after: number, limit: number) {
+    return rows<ChangeRow>(db, sql`SELECT * FROM sync_changes WHERE seq > ${after} ORDER BY seq LIMIT ${limit}`);
+  },
+
+  async lastSeq(db: Executor) {
+    const [row] = await rows<{ seq: string | null }>(db, sql`SELECT max(seq) AS seq FROM sync_changes`);
+    return Number(row?.seq ?? 0);
+  },
+
+  async pendingOrders(db: Executor, after: number, limit: number) {
+    return rows<OrderRow>(db, sql`
+      SELECT * FROM orders WHERE id IN (
+        SELECT entity_id::int FROM sync_changes WHERE entity = 'order' AND seq > ${after})
+      ORDER BY id LIMIT ${limit}`);
+  },
+
+  async clientByHash(db: Executor, hash: string) {
+    const [row] = await rows<SyncClientRow>(db, sql`SELECT * FROM sync_clients WHERE key_hash = ${hash}`);
+    return row ?? null;
+  },
+
+  async clientById(db: Executor, id: number) {
+    const [row] = await rows<SyncClientRow>(db, sql`SELECT * FROM sync_clients WHERE id = ${id}`);
+    return row ?? null;
+  },
+
+  async clientsByIds(db: Executor, ids: number[]) {
+    return rows<Pick<SyncClientRow, 'id' | 'cursor'>>(db, sql`
+      SELECT id, cursor FROM sync_clients WHERE id IN (SELECT jsonb_array_elements_text(${json(ids.map(String))})::int)`);
+  },
+
+  async listClients(db: Executor) {
+    return rows<SyncClientRow>(db, sql`SELECT * FROM sync_clients ORDER BY id`);
+  },
+
+  async insertClient(db: Executor, c: { name: string; key_hash: string; key_prefix: string; is_default?: boolean }) {
+    const [row] = await rows<SyncClientRow>(db, sql`
+      INSERT INTO sync_clients (name, key_hash, key_prefix, is_default) VALUES (${c.name}, ${c.key_hash}, ${c.key_prefix}, ${c.is_default ?? false})
+      ON CONFLICT (name) DO NOTHING RETURNING *`);
+    return row ?? null;
+  },
+
+  /** The CLOUD_API_KEY client: created once, its key kept in step with the environment. */
+  async upsertDefaultClient(db: Executor, hash: string, prefix: string) {
+    await db.execute(sql`
+      INSERT INTO sync_clients (name, key_hash, key_prefix, is_default) VALUES ('default', ${hash}, ${prefix}, true)
+      ON CONFLICT (name) DO UPDATE SET key_hash = EXCLUDED.key_hash, key_prefix = EXCLUDED.key_prefix, revoked_at = NULL`);
+  },
+
+  async revokeClient(db: Executor, id: number) {
+    const [row] = await rows<SyncClientRow>(db, sql`UPDATE sync_clients SET revoked_at = now() WHERE id = ${id} AND revoked_at IS NULL RETURNING *`);
+    return row ?? null;
+  },
+
+  async markDelivered(db: Executor, id: number, upto: number) {
+    await db.execute(sql`UPDATE sync_clients SET delivered_upto = GREATEST(delivered_upto, ${upto}), last_seen_at = now() WHERE id = ${id}`);
+  },
+
+  /** Moves the cursor forward only; returns the client after the update. */
+  async confirm(db: Executor, id: number, seq: number) {
+    const [row] = await rows<SyncClientRow>(db, sql`
+      UPDATE sync_clients SET cursor = GREATEST(cursor, ${seq}), last_seen_at = now() WHERE id = ${id} RETURNING *`);
+    return row!;
+  },
+
+  async touch(db: Executor, id: number) {
+    await db.execute(sql`UPDATE sync_clients SET last_seen_at = now() WHERE id = ${id}`);
+  },
+};

@@ -1,0 +1,161 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { AppContext } from '../../platform/context.ts';
+import { safeEqual } from '../../platform/auth/passwords.ts';
+import { badRequest, conflict, notFound } from '../../platform/http/errors.ts';
+import { syncFeedRepository as repo, type OrderRow, type SyncClientRow } from './sync-feed.repository.ts';
+
+export const FEED_CHANNEL = 'sync-feed:changed';
+export const hashKey = (key: string) => createHash('sha256').update(key).digest('hex');
+
+export interface OrderInput {
+  external_ref?: string | null;
+  customer_id?: number | null;
+  items: { sku?: string; name: string; quantity: number; price: number }[];
+  total?: number;
+  notes?: string | null;
+}
+
+export function orderReply(o: OrderRow) {
+  return { ...o, total: Number(o.total) };
+}
+
+export function clientReply(c: SyncClientRow, lastSeq: number, connected: boolean) {
+  const cursor = Number(c.cursor);
+  return {
+    id: c.id, name: c.name, key_prefix: c.key_prefix, is_default: c.is_default, revoked: c.revoked_at !== null,
+    connected, last_seen_at: c.last_seen_at, cursor, delivered_upto: Number(c.delivered_upto), cursor_lag: Math.max(0, lastSeq - cursor),
+    created_at: c.created_at,
+  };
+}
+
+/** Orders, the change feed, and the sync clients that read it (seed 001). */
+export class SyncFeedService {
+  readonly #ctx: AppContext;
+  constructor(ctx: AppContext) {
+    this.#ctx = ctx;
+  }
+
+  get #db() {
+    return this.#ctx.db.orm;
+  }
+
+  async ensureDefaultClient() {
+    const key = this.#ctx.config.CLOUD_API_KEY;
+    if (key) await repo.upsertDefaultClient(this.#db, hashKey(key), key.slice(0, 4));
+  }
+
+  /** The active client a key belongs to, or null. The lookup is by hash; the final check is constant-time. */
+  async authenticate(key: string | undefined | null): Promise<SyncClientRow | null> {
+    if (!key) return null;
+    const hash = hashKey(key);
+    const client = await repo.clientByHash(this.#db, hash);
+    if (!client || client.revoked_at || !safeEqual(client.key_hash, hash)) return null;
+    return client;
+  }
+
+  async createOrder(input: OrderInput, createdBy: string) {
+    const total = input.total ?? input.items.reduce((s, i) => s + i.quantity * i.price, 0);
+    const result = await this.#db.transaction(async (tx) => {
+      const order = await repo.insertOrder(tx, { ...input, total, created_by: createdBy });
+      if (!order) return { order: (await repo.findOrderByRef(tx, input.external_ref!))!, seq: null };
+      const seq = await repo.appendChange(tx, { entity: 'order', entity_id: String(order.id), op: 'created', data: orderReply(order) });
+      return { order, seq };
+    });
+    if (result.seq !== null) await this.#announce(result.seq);
+    return { order: result.order, created: result.seq !== null };
+  }
+
+  async updateOrder(id: number, patch: { status?: 'pending' | 'confirmed' | 'completed'; items?: OrderInput['items']; notes?: string | null }) {
+    return this.#change(id, 'updated', (o) => {
+      if (o.status === 'cancelled') throw conflict(`La orden ${id} está cancelada / Order is cancelled`);
+      const total = patch.items ? patch.items.reduce((s, i) => s + i.quantity * i.price, 0) : undefined;
+      return { ...patch, total };
+    });
+  }
+
+  async cancelOrder(id: number) {
+    return this.#change(id, 'cancelled', (o) => {
+      if (o.status === 'cancelled') throw conflict(`La orden ${id} ya está cancelada / Order already cancelled`);
+      return { status: 'cancelled' };
+    });
+  }
+
+  listOrders(f: { status?: string; limit: number; offset: number }) {
+    return repo.listOrders(this.#db, f);
+  }
+
+  /** The changes after the client's confirmed cursor, a page at a time. */
+  async pull(client: SyncClientRow, limit: number) {
+    const cursor = Number((await repo.clientById(this.#db, client.id))!.cursor);
+    const page = await repo.changesAfter(this.#db, cursor, limit + 1);
+    const hasMore = page.length > limit;
+    const changes = page.slice(0, limit).map((c) => ({ ...c, seq: Number(c.seq) }));
+    const last = changes.at(-1)?.seq ?? cursor;
+    if (changes.length) await repo.markDelivered(this.#db, client.id, last);
+    else await repo.touch(this.#db, client.id);
+    return { success: true, cursor, last_seq: last, has_more: hasMore, count: changes.length, changes };
+  }
+
+  /** Idempotent; never moves backwards; refuses what was never delivered. */
+  async confirm(client: SyncClientRow, seq: number) {
+    const fresh = (await repo.clientById(this.#db, client.id))!;
+    if (seq > Number(fresh.delivered_upto)) {
+      throw badRequest(`seq ${seq} es mayor que lo entregado (${fresh.delivered_upto}); confirma solo lo que recibiste / beyond what was delivered`);
+    }
+    const updated = await repo.confirm(this.#db, client.id, seq);
+    return { success: true, cursor: Number(updated.cursor), confirmed: seq };
+  }
+
+  async pendingOrders(clientId: number) {
+    const client = (await repo.clientById(this.#db, clientId))!;
+    return repo.pendingOrders(this.#db, Number(client.cursor), 500);
+  }
+
+  lastSeq() {
+    return repo.lastSeq(this.#db);
+  }
+
+  /** Clients among `ids` that have changes they have not confirmed. */
+  async clientsBehind(ids: number[], lastSeq: number) {
+    if (!ids.length) return [];
+    return (await repo.clientsByIds(this.#db, ids)).filter((c) => Number(c.cursor) < lastSeq).map((c) => c.id);
+  }
+
+  listClients() {
+    return repo.listClients(this.#db);
+  }
+
+  async createClient(name: string) {
+    const key = `pk_${randomBytes(24).toString('base64url')}`;
+    const client = await repo.insertClient(this.#db, { name, key_hash: hashKey(key), key_prefix: key.slice(0, 7) });
+    if (!client) throw conflict(`Ya existe un cliente de sincronización llamado ${name}`);
+    return { client, key };
+  }
+
+  async revokeClient(id: number) {
+    const revoked = await repo.revokeClient(this.#db, id);
+    if (!revoked) throw notFound(`Cliente de sincronización ${id} no encontrado o ya revocado`);
+    return revoked;
+  }
+
+  async touch(id: number) {
+    await repo.touch(this.#db, id);
+  }
+
+  async #change(id: number, op: 'updated' | 'cancelled', patchOf: (o: OrderRow) => Parameters<typeof repo.updateOrder>[2]) {
+    const { order, seq } = await this.#db.transaction(async (tx) => {
+      const current = await repo.getOrder(tx, id, true);
+      if (!current) throw notFound(`Orden ${id} no encontrada / Order not found`);
+      const order = (await repo.updateOrder(tx, id, patchOf(current)))!;
+      const seq = await repo.appendChange(tx, { entity: 'order', entity_id: String(id), op, data: orderReply(order) });
+      return { order, seq };
+    });
+    await this.#announce(seq);
+    return order;
+  }
+
+  /** After commit only: a change is never announced before it can be pulled. */
+  async #announce(seq: number) {
+    await this.#ctx.bus.publish(FEED_CHANNEL, { seq });
+  }
+}
