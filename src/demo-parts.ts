@@ -32,5 +32,25 @@ const wispro: DemoPart = {
   },
 };
 
+const orders: DemoPart = {
+  name: 'orders',
+  async start() {
+    return {
+      env: {},
+      tour: ['Orders change feed: Socket.IO namespace /sync (auth.apiKey = CLOUD_API_KEY), GET /sync/pull-changes, POST /sync/confirm'],
+      async seed(server, adminToken) {
+        for (let i = 1; i <= 5; i++) {
+          await fetch(`${server.url}/orders`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+            body: JSON.stringify({ external_ref: `demo-${i}`, items: [{ sku: `PLAN-${i}`, name: `Plan ${i * 10} Mbps`, quantity: 1, price: 10 * i }] }),
+          });
+        }
+      },
+      close: async () => {},
+    };
+  },
+};
+
 /** Each capability adds its simulator here. */
-export const demoParts: DemoPart[] = [wispro];
+export const demoParts: DemoPart[] = [wispro, orders];

@@ -48,6 +48,7 @@ export async function runDemo(args: string[], onSignals: (close: () => Promise<v
     `  Dashboard and API:  ${server.url}/        API docs: ${server.url}/docs`,
     `  Admin login:        ${adminEmail} / ${adminPassword}`,
     `  Data:               ${config.DATA_DIR} (embedded PGlite)`,
+    `  Sync API key:       ${config.CLOUD_API_KEY} (Socket.IO ${server.url}/sync)`,
     ...sessions.flatMap((s) => s.tour.map((t) => `  ${t}`)),
     '',
     '  Try:',

@@ -2,7 +2,7 @@ import type { Namespace, Server } from 'socket.io';
 import type { AppContext } from '../../platform/context.ts';
 import { FEED_CHANNEL, orderReply } from './sync-feed.service.ts';
 
-const COALESCE_MS = 30;
+const COALESCE_MS = 10;
 export const room = (clientId: number) => `client:${clientId}`;
 
 /**
@@ -48,7 +48,9 @@ export function attachSyncNamespace(io: Server, ctx: AppContext): { nsp: Namespa
       local.get(c)!.add(id);
     }
     const behind = await feed.clientsBehind([...local.keys()], latest).catch(() => []);
-    for (const clientId of behind) for (const id of local.get(clientId)!) nsp.sockets.get(id)?.emit('changes:pending');
+    // One broadcast to this process's sockets that are behind: the packet is encoded once.
+    const targets = behind.flatMap((clientId) => [...local.get(clientId)!]);
+    if (targets.length) nsp.local.to(targets).emit('changes:pending');
   };
   const unsubscribe = ctx.bus.subscribe(FEED_CHANNEL, (m) => {
     latest = Math.max(latest, Number((m as { seq: number }).seq));
