@@ -3,12 +3,16 @@ import type { AppContext } from '../../platform/context.ts';
 import { FEED_CHANNEL, orderReply } from './sync-feed.service.ts';
 
 const COALESCE_MS = 10;
+/** A client told about changes that it has not pulled yet is reminded after this long, on the next commit. */
+const REMIND_MS = 5_000;
 export const room = (clientId: number) => `client:${clientId}`;
 
 /**
  * Namespace `/sync`. The handshake's `auth.apiKey` names a sync client. After any commit that adds
  * changes (announced on the event bus, so from any process), each process tells its own connected
- * sockets whose client has unread changes: `changes:pending`, no payload, at most once per window.
+ * sockets whose client has unread changes: `changes:pending`, no payload. A client already told and
+ * that has not pulled since is not told again (until REMIND_MS pass), so a burst of a thousand orders
+ * is one notification; a client that pulls hears about the next change at once.
  */
 export function attachSyncNamespace(io: Server, ctx: AppContext): { nsp: Namespace; close(): Promise<void> } {
   const feed = ctx.services.syncFeed;
@@ -34,11 +38,15 @@ export function attachSyncNamespace(io: Server, ctx: AppContext): { nsp: Namespa
     socket.on('disconnect', () => void feed.touch(clientId).catch(() => {}));
     // A client that connects with unread changes is told at once.
     const last = await feed.lastSeq();
-    if ((await feed.clientsBehind([clientId], last)).length && socket.connected) socket.emit('changes:pending');
+    if ((await feed.clientsBehind([clientId], last)).length && socket.connected) {
+      socket.emit('changes:pending');
+      told.set(clientId, { upto: last, at: Date.now() });
+    }
   });
 
   let timer: NodeJS.Timeout | null = null;
   let latest = 0;
+  const told = new Map<number, { upto: number; at: number }>();
   const flush = async () => {
     timer = null;
     const local = new Map<number, Set<string>>();
@@ -48,8 +56,15 @@ export function attachSyncNamespace(io: Server, ctx: AppContext): { nsp: Namespa
       local.get(c)!.add(id);
     }
     const behind = await feed.clientsBehind([...local.keys()], latest).catch(() => []);
-    // One broadcast to this process's sockets that are behind: the packet is encoded once.
-    const targets = behind.flatMap((clientId) => [...local.get(clientId)!]);
+    const now = Date.now();
+    const due = behind.filter((c) => {
+      const last = told.get(c.id);
+      return !last || c.deliveredUpto >= last.upto || now - last.at > REMIND_MS;
+    });
+    for (const c of due) told.set(c.id, { upto: latest, at: now });
+    for (const id of told.keys()) if (!local.has(id)) told.delete(id);
+    // One broadcast to this process's sockets that are due: the packet is encoded once.
+    const targets = due.flatMap((c) => [...local.get(c.id)!]);
     if (targets.length) nsp.local.to(targets).emit('changes:pending');
   };
   const unsubscribe = ctx.bus.subscribe(FEED_CHANNEL, (m) => {

@@ -89,8 +89,8 @@ export const syncFeedRepository = {
   },
 
   async clientsByIds(db: Executor, ids: number[]) {
-    return rows<Pick<SyncClientRow, 'id' | 'cursor'>>(db, sql`
-      SELECT id, cursor FROM sync_clients WHERE id IN (SELECT jsonb_array_elements_text(${json(ids.map(String))})::int)`);
+    return rows<Pick<SyncClientRow, 'id' | 'cursor' | 'delivered_upto'>>(db, sql`
+      SELECT id, cursor, delivered_upto FROM sync_clients WHERE id IN (SELECT jsonb_array_elements_text(${json(ids.map(String))})::int)`);
   },
 
   async listClients(db: Executor) {

@@ -115,10 +115,12 @@ export class SyncFeedService {
     return repo.lastSeq(this.#db);
   }
 
-  /** Clients among `ids` that have changes they have not confirmed. */
+  /** Clients among `ids` that have changes they have not confirmed, with how far they have pulled. */
   async clientsBehind(ids: number[], lastSeq: number) {
     if (!ids.length) return [];
-    return (await repo.clientsByIds(this.#db, ids)).filter((c) => Number(c.cursor) < lastSeq).map((c) => c.id);
+    return (await repo.clientsByIds(this.#db, ids))
+      .filter((c) => Number(c.cursor) < lastSeq)
+      .map((c) => ({ id: c.id, deliveredUpto: Number(c.delivered_upto) }));
   }
 
   listClients() {
