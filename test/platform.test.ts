@@ -75,6 +75,14 @@ for (const mode of modes) {
       assert.equal(refused, 401, 'a forged token is refused');
     });
 
+    test('timestamps in replies are ISO 8601 in UTC', async () => {
+      const { job } = await p.ctx.jobs.start('wispro.sync', {});
+      const reply = (await p.api(`/jobs/${job.id}`)).body;
+      assert.match(reply.created_at, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+      assert.ok(Math.abs(Date.parse(reply.created_at) - Date.now()) < 60_000);
+      await p.api(`/jobs/${job.id}/cancel`, { method: 'POST' });
+    });
+
     test('protected routes answer 401 without a valid bearer token', async () => {
       for (const token of [null, 'garbage', p.token + 'x']) {
         const res = await p.api('/api/users', { token });

@@ -28,8 +28,30 @@ export interface Database {
   close(): Promise<void>;
 }
 
+const TIMESTAMPTZ = 1184;
+const TIMESTAMP = 1114;
+
+/** PostgreSQL's text form of a timestamp (`2026-11-22 16:27:59.9+00`), as a Date. `timestamp` columns hold UTC. */
+export function parseTimestamp(text: string, withZone: boolean): Date {
+  const iso = text.replace(' ', 'T');
+  return new Date(withZone ? iso.replace(/([+-]\d{2})$/, '$1:00') : `${iso}Z`);
+}
+
+/**
+ * Runs a query and returns its rows, with timestamp columns as Dates: the raw drivers hand them over
+ * as text, which would otherwise reach replies in PostgreSQL's format instead of ISO 8601.
+ */
 export async function rows<T>(executor: Executor, query: SQL): Promise<T[]> {
-  const result = (await executor.execute(query)) as unknown as { rows: T[] };
+  const result = (await executor.execute(query)) as unknown as { rows: T[]; fields?: { name: string; dataTypeID: number }[] };
+  const stamps = result.fields?.filter((f) => f.dataTypeID === TIMESTAMPTZ || f.dataTypeID === TIMESTAMP) ?? [];
+  if (stamps.length) {
+    for (const row of result.rows as Record<string, unknown>[]) {
+      for (const f of stamps) {
+        const v = row[f.name];
+        if (typeof v === 'string') row[f.name] = parseTimestamp(v, f.dataTypeID === TIMESTAMPTZ);
+      }
+    }
+  }
   return result.rows;
 }
 

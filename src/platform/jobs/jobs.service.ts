@@ -111,5 +111,6 @@ export function jobReply(job: JobRecord) {
     progress: job.progress,
     results: job.results,
     error: job.error,
+    attempts: job.attempts,
   };
 }

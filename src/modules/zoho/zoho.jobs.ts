@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import type { AppContext } from '../../platform/context.ts';
+import { PermanentJobError, defineJob } from '../../platform/jobs/job-definition.ts';
+import { ZohoConfigError } from './zoho.client.ts';
+
+export const ZOHO_CODE_SYNC = 'zoho.code-sync';
+export const ZOHO_PRODUCT_SYNC = 'zoho.product-sync';
+
+/** Every N minutes as cron (pg-boss runs each tick once across processes); 0 disables. */
+export function cronEvery(minutes: number): string | null {
+  if (minutes <= 0) return null;
+  if (minutes < 60) return `*/${minutes} * * * *`;
+  if (minutes % 60 === 0 && minutes < 1440) return `0 */${minutes / 60} * * *`;
+  return '0 0 * * *';
+}
+
+const permanentIfConfig = (err: unknown) => (err instanceof ZohoConfigError ? new PermanentJobError(err.message) : err);
+
+export function zohoJobs(app: AppContext) {
+  const zoho = () => app.services.zoho;
+  const c = app.config;
+  const codeConfigured = Boolean(c.ZOHO_CLIENT_ID && c.ZOHO_CREATOR_OWNER && c.ZOHO_CREATOR_REPORT);
+  const productsConfigured = Boolean(c.ZOHO_CLIENT_ID && c.ZOHO_ORGANIZATION_ID);
+  return [
+    defineJob({
+      type: ZOHO_CODE_SYNC,
+      payload: z.object({}).passthrough(),
+      singleton: true,
+      retryLimit: 2,
+      retryDelaySeconds: 30,
+      timeoutSeconds: 120,
+      schedule: () => (codeConfigured ? cronEvery(c.ZOHO_CODE_SYNC_INTERVAL_MINUTES) : null),
+      startMessage: () => 'Sincronizando el código de acceso de Zoho',
+      handler: async () => {
+        const outcome = await zoho().syncCodeFromZoho().catch((err) => Promise.reject(permanentIfConfig(err)));
+        return { outcome };
+      },
+    }),
+    defineJob({
+      type: ZOHO_PRODUCT_SYNC,
+      payload: z.object({ full: z.boolean().optional() }),
+      singleton: true,
+      retryLimit: 2,
+      retryDelaySeconds: 30,
+      timeoutSeconds: 600,
+      schedule: () => (productsConfigured ? cronEvery(c.ZOHO_SYNC_INTERVAL_MINUTES) : null),
+      startMessage: () => 'Sincronizando productos de Zoho Inventory',
+      handler: async (ctx) => {
+        try {
+          return await zoho().syncProducts(ctx.data.full ?? false, (p) => ctx.progress({ pages: p.page, upserted: p.upserted }), ctx.signal);
+        } catch (err) {
+          throw permanentIfConfig(err);
+        }
+      },
+    }),
+  ];
+}

@@ -1,0 +1,28 @@
+import type { PuenteModule } from '../../platform/context.ts';
+import { ZohoService } from './zoho.service.ts';
+import { ZOHO_CODE_SYNC, zohoJobs } from './zoho.jobs.ts';
+import { zohoRoutes } from './zoho.routes.ts';
+
+declare module '../../platform/context.ts' {
+  interface Services {
+    zoho: ZohoService;
+  }
+}
+
+export const zohoModule: PuenteModule = {
+  name: 'zoho',
+  setup(ctx) {
+    ctx.services.zoho = new ZohoService(ctx);
+    ctx.services.codeLogin = { validate: (code) => ctx.services.zoho.validateCode(code) };
+    return zohoJobs(ctx);
+  },
+  routes: zohoRoutes,
+  async start(ctx, { work }) {
+    // Once at start-up, as the seed says: the first code is there before the first interval.
+    const c = ctx.config;
+    if (work && c.ZOHO_CLIENT_ID && c.ZOHO_CREATOR_OWNER && c.ZOHO_CODE_SYNC_INTERVAL_MINUTES > 0) await ctx.jobs.start(ZOHO_CODE_SYNC, {});
+  },
+  async stop(ctx) {
+    await ctx.services.zoho.client.close();
+  },
+};

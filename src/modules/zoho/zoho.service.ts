@@ -1,0 +1,109 @@
+import type { AppContext } from '../../platform/context.ts';
+import { safeEqual } from '../../platform/auth/passwords.ts';
+import { ZohoClient, parseZohoTimestamp } from './zoho.client.ts';
+import { zohoRepository as repo, type ProductInput } from './zoho.repository.ts';
+
+export type CodeSyncOutcome = 'initialized' | 'rotated' | 'unchanged' | 'no_records';
+const OVERLAP_MS = 5 * 60_000;
+
+/** The seed's ZohoCodeService and product sync, on Puente's database. */
+export class ZohoService {
+  readonly #ctx: AppContext;
+  readonly client: ZohoClient;
+
+  constructor(ctx: AppContext) {
+    this.#ctx = ctx;
+    this.client = new ZohoClient(ctx);
+  }
+
+  get #db() {
+    return this.#ctx.db.orm;
+  }
+
+  /** Used by `POST /auth/login {code}`: never calls Zoho; compares in constant time. */
+  async validateCode(code: string): Promise<{ id: number } | null> {
+    const active = await repo.getActiveCodes(this.#db);
+    let found: { id: number } | null = null;
+    for (const row of active) if (safeEqual(row.zoho_code, code)) found = { id: row.id };
+    return found;
+  }
+
+  getCurrentActiveCode() {
+    return repo.getActiveCode(this.#db);
+  }
+
+  getCodeHistory(limit: number) {
+    return repo.getCodeHistory(this.#db, limit);
+  }
+
+  /** Expires the active code and makes `code` active, in one transaction; nothing when it is already active. */
+  async updateCode(code: string): Promise<CodeSyncOutcome> {
+    return this.#db.transaction(async (tx) => {
+      await repo.lockCodes(tx);
+      const active = await repo.getActiveCode(tx);
+      if (active && active.zoho_code === code) {
+        await repo.expireAllExcept(tx, code);
+        return 'unchanged';
+      }
+      await repo.expireAllActiveCodes(tx);
+      await repo.createZohoCode(tx, code);
+      return active ? 'rotated' : 'initialized';
+    });
+  }
+
+  async syncCodeFromZoho(): Promise<CodeSyncOutcome> {
+    const code = await this.client.currentAccessCode();
+    if (code === null) {
+      this.#ctx.logger.warn('Zoho no devolvió registros para el código de acceso (3100); se mantiene el código actual');
+      return 'no_records';
+    }
+    return this.updateCode(code);
+  }
+
+  async getStats() {
+    const [counts, active, lastCodeSync, lastProductSync] = await Promise.all([
+      repo.countCodes(this.#db), repo.getActiveCode(this.#db),
+      this.#ctx.jobs.list({ type: 'zoho.code-sync', limit: 1, offset: 0 }), this.#ctx.jobs.list({ type: 'zoho.product-sync', limit: 1, offset: 0 }),
+    ]);
+    const last = (j: (typeof lastCodeSync)['items'][number] | undefined) =>
+      j ? { job_id: j.id, status: j.status, started_at: j.started_at, finished_at: j.finished_at, error: j.error, results: j.results } : null;
+    return {
+      total_codes: counts.total,
+      expired_codes: counts.expired,
+      active_code: active ? { id: active.id, created_at: active.created_at, age_seconds: Math.round((Date.now() - active.created_at.getTime()) / 1000) } : null,
+      code_sync_interval_minutes: this.#ctx.config.ZOHO_CODE_SYNC_INTERVAL_MINUTES,
+      product_sync_interval_minutes: this.#ctx.config.ZOHO_SYNC_INTERVAL_MINUTES,
+      last_code_sync: last(lastCodeSync.items[0]),
+      last_product_sync: last(lastProductSync.items[0]),
+    };
+  }
+
+  /**
+   * Items modified since the newest one we hold (minus a few minutes of overlap, for clocks and
+   * same-second edits), or every item when `full`. Upserted by item_id; inactive items are kept, inactive.
+   */
+  async syncProducts(full: boolean, onPage: (p: { page: number; upserted: number }) => void, signal?: AbortSignal) {
+    const newest = full ? null : await repo.maxModified(this.#db);
+    const since = newest ? new Date(newest.getTime() - OVERLAP_MS) : null;
+    let page = 1, upserted = 0, invalid = 0, deactivated = 0;
+    for (;;) {
+      const { items, invalid: bad, hasMore } = await this.client.items(page, since, signal);
+      invalid += bad;
+      const rows: ProductInput[] = items.map((i) => ({
+        item_id: i.item_id, name: i.name, sku: i.sku ?? null, rate: i.rate ?? null, status: i.status, active: i.status === 'active',
+        stock_on_hand: i.stock_on_hand ?? null, unit: i.unit ?? null, description: i.description ?? null,
+        last_modified_time: parseZohoTimestamp(i.last_modified_time)?.toISOString() ?? null,
+      }));
+      deactivated += rows.filter((r) => !r.active).length;
+      upserted += await repo.upsertProducts(this.#db, rows);
+      onPage({ page, upserted });
+      if (!hasMore || !items.length) break;
+      page++;
+    }
+    return { mode: full || !since ? 'full' : 'incremental', since: since?.toISOString() ?? null, pages: page, upserted, inactive: deactivated, invalid };
+  }
+
+  listProducts(f: { search?: string; active?: boolean; limit: number; offset: number }) {
+    return repo.listProducts(this.#db, f);
+  }
+}
