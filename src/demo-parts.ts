@@ -1,5 +1,6 @@
 import type { RunningServer } from './platform/server.ts';
 import { startWisproSimulator } from './simulators/wispro/wispro.simulator.ts';
+import { startZohoSimulator } from './simulators/zoho/zoho.simulator.ts';
 
 export interface DemoSession {
   /** Environment for Puente, pointing it at this simulator. */
@@ -52,5 +53,25 @@ const orders: DemoPart = {
   },
 };
 
+const zoho: DemoPart = {
+  name: 'zoho',
+  async start() {
+    const creds = { clientId: '1000.DEMO', clientSecret: 'demo-zoho-secret', refreshToken: '1000.demo-refresh' };
+    const sim = await startZohoSimulator({ ...creds, initialCode: 'PUENTE-2026', items: 300 });
+    return {
+      env: {
+        ZOHO_ACCOUNTS_URL: sim.accountsUrl, ZOHO_API_URL: sim.apiUrl, ZOHO_CLIENT_ID: creds.clientId, ZOHO_CLIENT_SECRET: creds.clientSecret,
+        ZOHO_REFRESH_TOKEN: creds.refreshToken, ZOHO_CREATOR_OWNER: 'puente-owner', ZOHO_CREATOR_APP: 'puente-app',
+        ZOHO_CREATOR_REPORT: 'Access_Codes', ZOHO_ORGANIZATION_ID: '60000000001',
+      },
+      tour: [`Zoho simulator: ${sim.apiUrl} (access code PUENTE-2026 — log in with {"code":"PUENTE-2026"}; 300 products)`],
+      async seed(server, adminToken) {
+        await fetch(`${server.url}/api/products/sync`, { method: 'POST', headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' }, body: '{}' });
+      },
+      close: () => sim.close(),
+    };
+  },
+};
+
 /** Each capability adds its simulator here. */
-export const demoParts: DemoPart[] = [wispro, orders];
+export const demoParts: DemoPart[] = [wispro, orders, zoho];

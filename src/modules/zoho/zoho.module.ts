@@ -1,5 +1,5 @@
 import type { PuenteModule } from '../../platform/context.ts';
-import { ZohoService } from './zoho.service.ts';
+import { CODES_CHANGED, ZohoService } from './zoho.service.ts';
 import { ZOHO_CODE_SYNC, zohoJobs } from './zoho.jobs.ts';
 import { zohoRoutes } from './zoho.routes.ts';
 
@@ -18,6 +18,7 @@ export const zohoModule: PuenteModule = {
   },
   routes: zohoRoutes,
   async start(ctx, { work }) {
+    await ctx.bus.subscribe(CODES_CHANGED, () => ctx.services.zoho.forgetActiveCodes());
     // Once at start-up, as the seed says: the first code is there before the first interval.
     const c = ctx.config;
     if (work && c.ZOHO_CLIENT_ID && c.ZOHO_CREATOR_OWNER && c.ZOHO_CODE_SYNC_INTERVAL_MINUTES > 0) await ctx.jobs.start(ZOHO_CODE_SYNC, {});

@@ -5,26 +5,40 @@ import { zohoRepository as repo, type ProductInput } from './zoho.repository.ts'
 
 export type CodeSyncOutcome = 'initialized' | 'rotated' | 'unchanged' | 'no_records';
 const OVERLAP_MS = 5 * 60_000;
+const CODES_CACHE_MS = 1000;
+export const CODES_CHANGED = 'zoho:codes-changed';
 
 /** The seed's ZohoCodeService and product sync, on Puente's database. */
 export class ZohoService {
   readonly #ctx: AppContext;
   readonly client: ZohoClient;
+  #active: { codes: { id: number; zoho_code: string }[]; at: number } | null = null;
 
   constructor(ctx: AppContext) {
     this.#ctx = ctx;
     this.client = new ZohoClient(ctx);
   }
 
+  /** Drops the cached active codes (every process hears of a rotation on the event bus). */
+  forgetActiveCodes() {
+    this.#active = null;
+  }
+
   get #db() {
     return this.#ctx.db.orm;
   }
 
-  /** Used by `POST /auth/login {code}`: never calls Zoho; compares in constant time. */
+  /**
+   * Used by `POST /auth/login {code}`: never calls Zoho; compares in constant time. The active codes
+   * are read at most once a second, and forgotten at once when a sync changes them, so a login does
+   * not wait behind the database and a rotated code stops working immediately.
+   */
   async validateCode(code: string): Promise<{ id: number } | null> {
-    const active = await repo.getActiveCodes(this.#db);
+    if (!this.#active || Date.now() - this.#active.at > CODES_CACHE_MS) {
+      this.#active = { codes: await repo.getActiveCodes(this.#db), at: Date.now() };
+    }
     let found: { id: number } | null = null;
-    for (const row of active) if (safeEqual(row.zoho_code, code)) found = { id: row.id };
+    for (const row of this.#active.codes) if (safeEqual(row.zoho_code, code)) found = { id: row.id };
     return found;
   }
 
@@ -38,7 +52,7 @@ export class ZohoService {
 
   /** Expires the active code and makes `code` active, in one transaction; nothing when it is already active. */
   async updateCode(code: string): Promise<CodeSyncOutcome> {
-    return this.#db.transaction(async (tx) => {
+    const outcome = await this.#db.transaction(async (tx): Promise<CodeSyncOutcome> => {
       await repo.lockCodes(tx);
       const active = await repo.getActiveCode(tx);
       if (active && active.zoho_code === code) {
@@ -49,6 +63,11 @@ export class ZohoService {
       await repo.createZohoCode(tx, code);
       return active ? 'rotated' : 'initialized';
     });
+    if (outcome !== 'unchanged') {
+      this.forgetActiveCodes();
+      await this.#ctx.bus.publish(CODES_CHANGED, { outcome });
+    }
+    return outcome;
   }
 
   async syncCodeFromZoho(): Promise<CodeSyncOutcome> {

@@ -1,0 +1,143 @@
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Agent, request } from 'undici';
+import { startZohoSimulator } from '../src/simulators/zoho/zoho.simulator.ts';
+import { loadConfig } from '../src/platform/config.ts';
+import { createRuntime } from '../src/platform/bootstrap.ts';
+import { createLogger } from '../src/platform/logger.ts';
+import { modules } from '../src/modules/index.ts';
+
+/**
+ * Code login against a Puente process: latency at a steady 500 requests/s and the closed-loop
+ * maximum, with the count of calls Zoho received. Then a product sync of 20,000 items, first and
+ * incremental. `npm run bench -- zoho [rate=500] [seconds=10] [items=20000]`
+ */
+export async function run(args: string[]) {
+  const rate = Number(args[0] ?? 500), seconds = Number(args[1] ?? 10), items = Number(args[2] ?? 20_000);
+  const creds = { clientId: '1000.BENCH', clientSecret: 'bench-secret', refreshToken: '1000.bench' };
+  const sim = await startZohoSimulator({ ...creds, initialCode: 'BENCH-CODE', items, inventoryRatePerMinute: 1_000_000 });
+  const env = {
+    ZOHO_ACCOUNTS_URL: sim.accountsUrl, ZOHO_API_URL: sim.apiUrl, ZOHO_CLIENT_ID: creds.clientId, ZOHO_CLIENT_SECRET: creds.clientSecret,
+    ZOHO_REFRESH_TOKEN: creds.refreshToken, ZOHO_CREATOR_OWNER: 'puente-owner', ZOHO_CREATOR_APP: 'puente-app', ZOHO_CREATOR_REPORT: 'Access_Codes',
+    ZOHO_ORGANIZATION_ID: '60000000001', ZOHO_SYNC_INTERVAL_MINUTES: '0', JWT_SECRET: 'bench-secret-bench-secret-bench-secret-0000',
+  };
+  try {
+    await loginBench(env, sim, rate, seconds, 'pglite');
+    await loginBench(env, sim, rate, seconds, 'postgres');
+    await productBench(env, items);
+  } finally {
+    await sim.close();
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+
+async function loginBench(env: Record<string, string>, sim: Awaited<ReturnType<typeof startZohoSimulator>>, rate: number, seconds: number, mode: string) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'puente-bench-'));
+  const db = `puente_bench_login_${Date.now()}`;
+  const { default: pg } = await import('pg');
+  const admin = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
+  await admin.connect();
+  if (mode === 'postgres') await admin.query(`CREATE DATABASE ${db}`);
+  const dbEnv = mode === 'postgres' ? { DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${db}` } : {};
+  const port = await freePort();
+  // Logs at warn: per-request info lines written to a pipe would be measured too.
+  const server = spawn(process.execPath, [fileURLToPath(new URL('../src/main.ts', import.meta.url)), 'serve'], {
+    env: { PATH: process.env.PATH, ...env, ...dbEnv, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', LOGIN_RATE_LIMIT_PER_MINUTE: '10000000' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  try {
+    const url = `http://127.0.0.1:${port}`;
+    for (let i = 0; i < 100; i++) {
+      if (await fetch(`${url}/health`).then((r) => r.ok, () => false)) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const agent = new Agent({ connections: 64, keepAliveTimeout: 30_000 });
+    const login = async () => {
+      const t = performance.now();
+      const res = await request(`${url}/auth/login`, { method: 'POST', dispatcher: agent, headers: { 'content-type': 'application/json' }, body: '{"code":"BENCH-CODE"}' });
+      await res.body.text();
+      if (res.statusCode !== 200) throw new Error(`login ${res.statusCode}`);
+      return performance.now() - t;
+    };
+    for (let i = 0; i < 10 && (await login().catch(() => null)) === null; i++) await new Promise((r) => setTimeout(r, 500)); // start-up code sync
+    for (let i = 0; i < 200; i++) await login(); // warm-up
+    const creatorBefore = sim.creatorCalls, tokenBefore = sim.tokenRequests;
+    const latencies: number[] = [];
+    const started = performance.now();
+    const pending: Promise<void>[] = [];
+    for (let n = 0; n < rate * seconds; n++) {
+      const wait = started + (n * 1000) / rate - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      pending.push(login().then((ms) => void latencies.push(ms)));
+    }
+    await Promise.all(pending);
+    const achieved = latencies.length / ((performance.now() - started) / 1000);
+    let done = 0;
+    const until = performance.now() + 5000;
+    await Promise.all(Array.from({ length: 32 }, async () => {
+      while (performance.now() < until) {
+        await login();
+        done++;
+      }
+    }));
+    process.stdout.write([
+      `[${mode}] code login at a steady ${rate}/s for ${seconds} s: achieved ${achieved.toFixed(0)}/s, p50 ${pct(latencies, 50).toFixed(2)} ms, p99 ${pct(latencies, 99).toFixed(2)} ms, max ${pct(latencies, 100).toFixed(2)} ms`,
+      `[${mode}] code login closed loop (32 concurrent, 5 s): ${(done / 5).toFixed(0)} requests/s`,
+      `calls to Zoho during the runs: creator ${sim.creatorCalls - creatorBefore}, token ${sim.tokenRequests - tokenBefore}`,
+      '',
+    ].join('\n'));
+    await agent.close();
+  } finally {
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+    rmSync(dataDir, { recursive: true, force: true });
+    if (mode === 'postgres') await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+async function productBench(env: Record<string, string>, items: number) {
+  for (const mode of ['pglite', 'postgres']) {
+    const dataDir = mkdtempSync(join(tmpdir(), 'puente-bench-'));
+    const db = `puente_bench_zoho_${Date.now()}`;
+    const { default: pg } = await import('pg');
+    const admin = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
+    if (mode === 'postgres') {
+      await admin.connect();
+      await admin.query(`CREATE DATABASE ${db}`);
+    }
+    const config = loadConfig({ ...env, DATA_DIR: dataDir, LOG_LEVEL: 'warn', ZOHO_CODE_SYNC_INTERVAL_MINUTES: '0', ...(mode === 'postgres' ? { DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${db}` } : {}) });
+    const runtime = await createRuntime(config, modules, createLogger({ LOG_LEVEL: 'warn' }));
+    try {
+      const zoho = runtime.ctx.services.zoho;
+      let t = performance.now();
+      const first = await zoho.syncProducts(false, () => {});
+      const firstS = (performance.now() - t) / 1000;
+      t = performance.now();
+      const second = await zoho.syncProducts(false, () => {});
+      const secondS = (performance.now() - t) / 1000;
+      process.stdout.write(`product sync of ${items} items (${mode}): first ${firstS.toFixed(2)} s (${first.upserted} items, ${first.pages} pages), incremental ${secondS.toFixed(2)} s (${second.upserted} items re-read in the overlap)\n`);
+    } finally {
+      await runtime.close();
+      rmSync(dataDir, { recursive: true, force: true });
+      if (mode === 'postgres') {
+        await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+        await admin.end();
+      }
+    }
+  }
+}
