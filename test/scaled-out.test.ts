@@ -14,6 +14,13 @@ describe('scaled out: PostgreSQL + Redis, several processes', () => {
   let env: NodeJS.ProcessEnv;
   const workers: PuenteProcess[] = [];
 
+  /** Waits until the job has saved at least `page` pages. */
+  const checkpointReaches = (jobId: string, page: number) =>
+    eventually(async () => {
+      const [row] = await api.ctx.db.query<any>('SELECT checkpoint FROM jobs WHERE id = $1', [jobId]);
+      return row?.checkpoint?.next_page >= page ? row : null;
+    }, 60_000, `page ${page} to be saved`);
+
   before(async () => {
     storage = await freshStorage('scaled');
     sim = await startWisproSimulator({ token: TOKEN, clients: 600, seed: 11 });
@@ -54,10 +61,7 @@ describe('scaled out: PostgreSQL + Redis, several processes', () => {
     workers.push(first);
     const res = await api.api('/api/users/sync-wispro-all', { method: 'POST' });
     const jobId = res.body.job_id;
-    await eventually(async () => {
-      const [row] = await api.ctx.db.query<any>('SELECT checkpoint FROM jobs WHERE id = $1', [jobId]);
-      return row?.checkpoint?.next_page >= 8 ? row : null;
-    }, 60_000, 'a few pages to be saved');
+    await checkpointReaches(jobId, 8);
     await first.kill();
     const killedAt = sim.requests.length;
     const [saved] = await api.ctx.db.query<any>('SELECT checkpoint FROM jobs WHERE id = $1', [jobId]);
@@ -82,10 +86,7 @@ describe('scaled out: PostgreSQL + Redis, several processes', () => {
     const first = await spawnPuente(['worker'], env);
     const res = await api.api('/api/users/sync-wispro-all', { method: 'POST' });
     const jobId = res.body.job_id;
-    await eventually(async () => {
-      const [row] = await api.ctx.db.query<any>('SELECT checkpoint FROM jobs WHERE id = $1', [jobId]);
-      return row?.checkpoint?.next_page >= 4 ? row : null;
-    }, 60_000, 'a few pages to be saved');
+    await checkpointReaches(jobId, 4);
     assert.equal(await first.stop(), 0, 'graceful exit');
     const [released] = await api.ctx.db.query<any>('SELECT status, error FROM jobs WHERE id = $1', [jobId]);
     assert.equal(released.status, 'pending');

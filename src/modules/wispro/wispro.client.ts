@@ -47,8 +47,7 @@ export class WisproClient {
       try {
         return await this.#listOnce(page, perPage, signal);
       } catch (err) {
-        const retryable = err instanceof UpstreamError && err.retryable && !(err instanceof PermanentJobError);
-        if (!retryable || attempt >= BODY_RETRIES) throw err;
+        if (!(err instanceof UpstreamError && err.retryable) || attempt >= BODY_RETRIES) throw err;
         await sleep(250 * 2 ** attempt, undefined, { signal });
       }
     }

@@ -19,9 +19,9 @@ export async function verifyPassword(password: string, stored: string): Promise<
 /** True when a stored hash should be replaced by an argon2id one at the next successful login. */
 export const needsRehash = (stored: string) => !stored.startsWith('$argon2id$');
 
-/** Constant-time equality of two secrets of any length. */
+/** Constant-time equality of two secrets of any length (their digests are compared, never the secrets). */
 export function safeEqual(a: string, b: string): boolean {
   const ha = createHash('sha256').update(a).digest();
   const hb = createHash('sha256').update(b).digest();
-  return timingSafeEqual(ha, hb) && a.length === b.length;
+  return timingSafeEqual(ha, hb);
 }

@@ -3,7 +3,6 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { AppContext } from '../context.ts';
 import { jobChannel } from '../jobs/job-definition.ts';
-import { jobReply } from '../jobs/jobs.service.ts';
 import type { JobRecord } from '../jobs/jobs.repository.ts';
 
 const PROGRESS_EVERY_MS = 250;
@@ -117,4 +116,3 @@ export function createJobSocketServer(ctx: AppContext) {
   };
 }
 
-export { jobReply };
