@@ -9,7 +9,7 @@ function zohoEnv(sim: ZohoSimulator, extra: Record<string, string> = {}) {
   return {
     ZOHO_ACCOUNTS_URL: sim.accountsUrl, ZOHO_API_URL: sim.apiUrl, ZOHO_CLIENT_ID: CREDS.clientId, ZOHO_CLIENT_SECRET: CREDS.clientSecret,
     ZOHO_REFRESH_TOKEN: CREDS.refreshToken, ZOHO_CREATOR_OWNER: 'puente-owner', ZOHO_CREATOR_APP: 'puente-app', ZOHO_CREATOR_REPORT: 'Access_Codes',
-    ZOHO_ORGANIZATION_ID: '60000000001', LOGIN_RATE_LIMIT_PER_MINUTE: '1000', ...extra,
+    ZOHO_ORGANIZATION_ID: '60000000001', ZOHO_SYNC_INTERVAL_MINUTES: '0', LOGIN_RATE_LIMIT_PER_MINUTE: '1000', ...extra,
   };
 }
 
@@ -164,6 +164,34 @@ for (const mode of modes) {
       assert.equal(a.body.job_id, b.body.job_id);
       await waitForJob(p, a.body.job_id);
       sim.setFaults({});
+    });
+  });
+}
+
+if (modes.includes('scaled')) {
+  describe('Zoho schedule across two processes (PostgreSQL + Redis)', () => {
+    test('a scheduled tick runs once although two processes hold the schedule', { timeout: 150_000 }, async () => {
+      const storage = await freshStorage('scaled');
+      const sim = await startZohoSimulator({ ...CREDS, initialCode: 'TICK1' });
+      const env = testEnv({ ...storage.env, ...zohoEnv(sim), ZOHO_CODE_SYNC_INTERVAL_MINUTES: '1', ZOHO_ORGANIZATION_ID: '' });
+      const a = await startPuente(env);
+      const b = await startPuente(env);
+      try {
+        const scheduled = () => a.ctx.db.query<{ minute: Date; n: number }>(
+          `SELECT date_trunc('minute', created_on) AS minute, count(*)::int AS n FROM pgboss.job
+           WHERE name = 'zoho.code-sync' AND NOT (data ? 'jobId') GROUP BY 1 ORDER BY 1`);
+        await eventually(async () => (await scheduled()).length > 0, 100_000, 'the first scheduled tick');
+        await new Promise((r) => setTimeout(r, 8000)); // both processes' cron monitors have run again
+        const ticks = await scheduled();
+        assert.ok(ticks.every((t) => t.n === 1), `one job per tick: ${JSON.stringify(ticks)}`);
+        const runs = await a.ctx.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM jobs WHERE type = 'zoho.code-sync' AND created_by = 'schedule'`);
+        assert.equal(runs[0]!.n, ticks.length, 'one recorded run per tick');
+      } finally {
+        await b.close();
+        await a.close();
+        await sim.close();
+        await storage.dispose();
+      }
     });
   });
 }

@@ -39,6 +39,8 @@ export class JobRunner {
       schema: 'pgboss',
       monitorIntervalSeconds: config.JOB_MONITOR_INTERVAL_SECONDS,
       superviseIntervalSeconds: config.JOB_MONITOR_INTERVAL_SECONDS,
+      cronMonitorIntervalSeconds: Math.min(45, config.JOB_MONITOR_INTERVAL_SECONDS),
+      cronWorkerIntervalSeconds: Math.min(45, config.JOB_MONITOR_INTERVAL_SECONDS),
     };
     this.boss = db.kind === 'pglite'
       ? new PgBoss({ ...common, db: fromPglite(db.pglite!), backend: 'pglite' })
