@@ -4,7 +4,7 @@ import WebSocket from 'ws';
 import { ConfigError, loadConfig } from '../src/platform/config.ts';
 import { hashPassword, verifyPassword } from '../src/platform/auth/passwords.ts';
 import bcrypt from 'bcryptjs';
-import { ADMIN, freshStorage, modes, startPuente, testEnv, type Storage, type TestPuente } from './support/puente.ts';
+import { ADMIN, freshStorage, modes, startPuente, testEnv, waitForJob, type Storage, type TestPuente } from './support/puente.ts';
 
 test('a wrong or missing configuration value stops start-up naming the variable', () => {
   assert.throws(() => loadConfig({ PORT: 'abc', DATABASE_URL: 'mysql://x', ADMIN_EMAIL: 'a@b.co' }), (err: unknown) => {
@@ -81,6 +81,19 @@ for (const mode of modes) {
       assert.match(reply.created_at, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
       assert.ok(Math.abs(Date.parse(reply.created_at) - Date.now()) < 60_000);
       await p.api(`/jobs/${job.id}/cancel`, { method: 'POST' });
+    });
+
+    test('old finished runs of scheduled jobs are cleaned up; jobs people started are kept', async () => {
+      const ids = ['aaaaaaaa-0000-4000-8000-000000000001', 'aaaaaaaa-0000-4000-8000-000000000002', 'aaaaaaaa-0000-4000-8000-000000000003'];
+      await p.ctx.db.query(`INSERT INTO jobs (id, type, status, created_by, finished_at) VALUES
+        ($1, 'zoho.product-sync', 'completed', 'schedule', now() - interval '8 days'),
+        ($2, 'zoho.product-sync', 'completed', 'schedule', now() - interval '1 day'),
+        ($3, 'wispro.sync', 'completed', '1', now() - interval '30 days')`, ids);
+      const { job } = await p.ctx.jobs.start('platform.jobs-cleanup', {});
+      const done = await waitForJob(p, job.id);
+      assert.equal(done.results.deleted, 1);
+      const left = (await p.ctx.db.query<{ id: string }>('SELECT id FROM jobs WHERE id = ANY($1::uuid[])', [ids])).map((r) => r.id).sort();
+      assert.deepEqual(left, ids.slice(1));
     });
 
     test('protected routes answer 401 without a valid bearer token', async () => {

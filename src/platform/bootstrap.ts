@@ -8,6 +8,7 @@ import { JobRunner } from './jobs/job-runner.ts';
 import { JobsService } from './jobs/jobs.service.ts';
 import type { AppContext, PuenteModule, Services } from './context.ts';
 import type { JobDefinition } from './jobs/job-definition.ts';
+import { maintenanceJobs } from './jobs/maintenance.jobs.ts';
 
 export interface Runtime {
   ctx: AppContext;
@@ -27,7 +28,7 @@ export async function createRuntime(config: Config, modules: PuenteModule[], log
     const bus = redisUrl ? await createRedisBus(redisUrl, config.REDIS_PREFIX, logger) : createLocalBus();
     const tokens = new Tokens(await resolveJwtSecret(config, db), config.JWT_ACCESS_TTL_SECONDS, config.JWT_REFRESH_TTL_SECONDS);
     const ctx = { config, logger, db, bus, tokens, redisUrl, services: {} as Services } as AppContext;
-    const definitions: JobDefinition<any>[] = [];
+    const definitions: JobDefinition<any>[] = [...maintenanceJobs(ctx)];
     for (const m of modules) definitions.push(...(m.setup?.(ctx) ?? []));
     ctx.runner = new JobRunner({ config, db, bus, logger, definitions });
     ctx.jobs = new JobsService(db, ctx.runner, bus);
