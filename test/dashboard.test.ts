@@ -46,8 +46,9 @@ describe('web dashboard in a real browser', () => {
     await page.getByRole('link', { name: 'Clientes', exact: true }).click();
     await page.getByRole('button', { name: 'Sincronizar Wispro' }).click();
     await page.locator('.live-job[data-status="completed"]').waitFor({ timeout: 30_000 });
+    // The list refreshes when the job completes; a first load may have run mid-sync, so wait for a full page.
     const rows = page.locator('tbody tr');
-    await rows.first().waitFor();
+    await rows.nth(19).waitFor({ timeout: 10_000 });
     assert.ok((await rows.count()) >= 20, 'a page of customers is listed');
     const total = (await p.api('/api/users?per_page=1')).body.meta.total;
     assert.ok(total > 150);
