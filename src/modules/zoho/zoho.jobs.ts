@@ -14,7 +14,14 @@ export function cronEvery(minutes: number): string | null {
   return '0 0 * * *';
 }
 
-const permanentIfConfig = (err: unknown) => (err instanceof ZohoConfigError ? new PermanentJobError(err.message) : err);
+/** A configuration problem will not fix itself: the job fails at once instead of retrying. */
+async function permanentIfConfig<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    throw err instanceof ZohoConfigError ? new PermanentJobError(err.message) : err;
+  }
+}
 
 export function zohoJobs(app: AppContext) {
   const zoho = () => app.services.zoho;
@@ -31,10 +38,7 @@ export function zohoJobs(app: AppContext) {
       timeoutSeconds: 120,
       schedule: () => (codeConfigured ? cronEvery(c.ZOHO_CODE_SYNC_INTERVAL_MINUTES) : null),
       startMessage: () => 'Sincronizando el código de acceso de Zoho',
-      handler: async () => {
-        const outcome = await zoho().syncCodeFromZoho().catch((err) => Promise.reject(permanentIfConfig(err)));
-        return { outcome };
-      },
+      handler: async () => ({ outcome: await permanentIfConfig(zoho().syncCodeFromZoho()) }),
     }),
     defineJob({
       type: ZOHO_PRODUCT_SYNC,
@@ -45,13 +49,8 @@ export function zohoJobs(app: AppContext) {
       timeoutSeconds: 600,
       schedule: () => (productsConfigured ? cronEvery(c.ZOHO_SYNC_INTERVAL_MINUTES) : null),
       startMessage: () => 'Sincronizando productos de Zoho Inventory',
-      handler: async (ctx) => {
-        try {
-          return await zoho().syncProducts(ctx.data.full ?? false, (p) => ctx.progress({ pages: p.page, upserted: p.upserted }), ctx.signal);
-        } catch (err) {
-          throw permanentIfConfig(err);
-        }
-      },
+      handler: (ctx) =>
+        permanentIfConfig(zoho().syncProducts(ctx.data.full ?? false, (p) => ctx.progress({ pages: p.page, upserted: p.upserted }), ctx.signal)),
     }),
   ];
 }

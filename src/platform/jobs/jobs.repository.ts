@@ -103,6 +103,15 @@ export const jobsRepository = {
     return this.finish(db, id, { status, onlyFrom: from });
   },
 
+  /** Finished runs of scheduled jobs older than `days`; jobs people started are never removed here. */
+  async deleteOldScheduled(db: Executor, days: number) {
+    const deleted = await rows<{ id: string }>(db, sql`
+      DELETE FROM jobs WHERE created_by = 'schedule' AND status IN ('completed', 'cancelled')
+        AND finished_at < now() - make_interval(days => ${days})
+      RETURNING id`);
+    return deleted.length;
+  },
+
   async noteRetry(db: Executor, id: string, error: string) {
     await db.execute(sql`UPDATE jobs SET status = 'pending', error = ${error}, updated_at = now() WHERE id = ${id} AND status = 'processing'`);
   },

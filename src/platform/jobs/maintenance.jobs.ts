@@ -1,8 +1,7 @@
 import { z } from 'zod';
-import { sql } from 'drizzle-orm';
 import type { AppContext } from '../context.ts';
-import { rows } from '../db/client.ts';
 import { defineJob } from './job-definition.ts';
+import { jobsRepository } from './jobs.repository.ts';
 
 export const JOBS_CLEANUP = 'platform.jobs-cleanup';
 /** Finished runs of scheduled jobs are kept this long; jobs people started are kept. */
@@ -18,13 +17,7 @@ export function maintenanceJobs(app: AppContext) {
       retryLimit: 1,
       schedule: () => '17 3 * * *',
       startMessage: () => 'Limpiando registros de jobs programados antiguos',
-      handler: async () => {
-        const deleted = await rows<{ id: string }>(app.db.orm, sql`
-          DELETE FROM jobs WHERE created_by = 'schedule' AND status IN ('completed', 'cancelled')
-            AND finished_at < now() - make_interval(days => ${SCHEDULED_RETENTION_DAYS})
-          RETURNING id`);
-        return { deleted: deleted.length };
-      },
+      handler: async () => ({ deleted: await jobsRepository.deleteOldScheduled(app.db.orm, SCHEDULED_RETENTION_DAYS) }),
     }),
   ];
 }

@@ -115,4 +115,3 @@ export function createJobSocketServer(ctx: AppContext) {
     },
   };
 }
-

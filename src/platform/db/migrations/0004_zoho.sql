@@ -8,7 +8,7 @@ CREATE TABLE zoho_code (
 );
 CREATE INDEX idx_zoho_code_active ON zoho_code (created_at DESC) WHERE expired_at IS NULL;
 
--- One row per credential set; every process reads and refreshes it under a row lock, so Zoho's
+-- One row per credential set; every process reads and refreshes it under an advisory lock, so Zoho's
 -- "10 refreshes in 10 minutes" block is never hit by restarts or parallel processes.
 CREATE TABLE zoho_tokens (
   id            text PRIMARY KEY,
