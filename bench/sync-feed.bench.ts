@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { io, type Socket } from 'socket.io-client';
+import { adminQuery } from './support.ts';
 
 /**
  * 1,000 sync clients (one socket each) connected to a Puente process; orders created at a steady
@@ -139,11 +139,4 @@ async function runMode(mode: string, clientCount: number, rate: number, seconds:
     rmSync(dataDir, { recursive: true, force: true });
     if (mode === 'postgres') await adminQuery(admin, `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
   }
-}
-
-async function adminQuery(url: string, text: string) {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  await c.query(text);
-  await c.end();
 }

@@ -3,12 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { loadConfig } from '../src/platform/config.ts';
 import { createRuntime, type Runtime } from '../src/platform/bootstrap.ts';
 import { createLogger } from '../src/platform/logger.ts';
 import { modules } from '../src/modules/index.ts';
 import { WISPRO_SYNC } from '../src/modules/wispro/wispro.jobs.ts';
+import { adminQuery } from './support.ts';
 
 /**
  * Wispro sync of N clients (default 10,000 and 100,000), first run and re-run, on PGlite and on
@@ -80,12 +80,6 @@ async function timeSync(runtime: Runtime): Promise<number> {
   }
 }
 
-async function adminQuery(url: string, text: string) {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  await c.query(text);
-  await c.end();
-}
 
 function startSimProcess(clients: number): Promise<{ url: string; stop(): void }> {
   const child = spawn(process.execPath, [fileURLToPath(new URL('./wispro-sim.process.ts', import.meta.url)), String(clients)], { stdio: ['ignore', 'pipe', 'inherit'] });

@@ -1,6 +1,8 @@
 import type { RunningServer } from './platform/server.ts';
 import { startWisproSimulator } from './simulators/wispro/wispro.simulator.ts';
 import { startZohoSimulator } from './simulators/zoho/zoho.simulator.ts';
+import { startWhmcsSimulator } from './simulators/whmcs/whmcs.simulator.ts';
+import { startWhatsAppSimulator, type WaProvider } from './simulators/whatsapp/whatsapp.simulator.ts';
 
 export interface DemoSession {
   /** Environment for Puente, pointing it at this simulator. */
@@ -73,5 +75,57 @@ const zoho: DemoPart = {
   },
 };
 
+const whmcs: DemoPart = {
+  name: 'whmcs',
+  async start() {
+    const creds = { identifier: 'demo-whmcs-identifier', secret: 'demo-whmcs-secret', accessKey: 'demo-whmcs-access-key' };
+    const sim = await startWhmcsSimulator({ ...creds, clients: 120, faults: { latencyMs: 15 } });
+    return {
+      env: {
+        WHMCS_API_URL: sim.url, WHMCS_API_IDENTIFIER: creds.identifier, WHMCS_API_SECRET: creds.secret, WHMCS_API_ACCESS_KEY: creds.accessKey,
+        WHMCS_DEFAULT_POSTCODE: '1010', WHMCS_DEFAULT_STATE: 'Distrito Capital', WHMCS_DEFAULT_CITY: 'Caracas',
+      },
+      tour: [`WHMCS simulator: ${sim.url}/includes/api.php (120 clients; push customers from the dashboard or POST /api/whmcs/clients/push/{id})`],
+      close: () => sim.close(),
+    };
+  },
+};
+
+const whatsapp: DemoPart = {
+  name: 'whatsapp',
+  async start() {
+    const sim = await startWhatsAppSimulator();
+    const providers: WaProvider[] = ['evolution', 'waha', 'simulator'];
+    const devices = providers.map((provider) => ({ provider, dev: sim.addDevice({ provider, latencyMs: 40, transientFailureRate: 0.01 }) }));
+    // Two numbers of the sample file have no WhatsApp: their rows fail with the provider's reason.
+    for (const n of ['584140000007', '584140000300']) sim.notOnWhatsapp.add(n);
+    return {
+      env: { DEFAULT_COUNTRY: 'VE' },
+      tour: [`WhatsApp simulator: ${sim.url} (Evolution, WAHA and native devices, 300 messages a minute each; a sample bulk send of 600 starts now)`],
+      async seed(server, adminToken) {
+        const call = (path: string, init: RequestInit = {}) =>
+          fetch(`${server.url}${path}`, { ...init, headers: { authorization: `Bearer ${adminToken}`, ...(typeof init.body === 'string' ? { 'content-type': 'application/json' } : {}) } })
+            .then((r) => r.json() as Promise<any>);
+        // The simulator listens on a new port each run: devices kept from an earlier run are repointed.
+        const existing: any[] = (await call('/devices?per_page=100')).devices ?? [];
+        for (const { provider, dev } of devices) {
+          const body = JSON.stringify({ name: `Demo ${provider}`, provider, base_url: dev.baseUrl, credentials: dev.credentials, messages_per_minute: 300, status: 'active' });
+          const old = existing.find((d) => d.name === `Demo ${provider}`);
+          await call(old ? `/devices/${old.id}` : '/devices', { method: old ? 'PATCH' : 'POST', body });
+        }
+        const rows = ['telefono|nombre|monto'];
+        for (let i = 1; i <= 600; i++) rows.push(`0414-${String(i).padStart(7, '0')}|Cliente ${i}|${(10 + (i % 40)).toFixed(2)}`);
+        rows.push('0414-0000001|Repetido|0', 'sin-numero|Inválido|0');
+        const form = new FormData();
+        form.set('message', 'Hola @valor1, tu factura de $@valor2 está disponible. Responde PAGAR para pagar en línea.');
+        form.set('devices_limit', '3');
+        form.set('file', new Blob([rows.join('\n')], { type: 'text/csv' }), 'clientes-demo.csv');
+        await call('/messages/send-bulk-file', { method: 'POST', body: form });
+      },
+      close: () => sim.close(),
+    };
+  },
+};
+
 /** Each capability adds its simulator here. */
-export const demoParts: DemoPart[] = [wispro, orders, zoho];
+export const demoParts: DemoPart[] = [wispro, orders, zoho, whmcs, whatsapp];

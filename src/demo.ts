@@ -11,7 +11,7 @@ import { demoParts, type DemoSession } from './demo-parts.ts';
  * `puente demo`: the simulators of every platform on loopback, Puente wired to them on the embedded
  * database (its own folder under DATA_DIR), an admin account, and data to look at.
  */
-export async function runDemo(args: string[], onSignals: (close: () => Promise<void>) => void) {
+export async function runDemo(args: string[], onSignals: (close: () => Promise<void>, graceSeconds: number) => void) {
   const { values } = parseArgs({ args, options: { port: { type: 'string' }, 'exit-after-seed': { type: 'boolean' } } });
   const sessions: DemoSession[] = [];
   for (const part of demoParts) sessions.push(await part.start());
@@ -62,5 +62,5 @@ export async function runDemo(args: string[], onSignals: (close: () => Promise<v
   ];
   process.stdout.write(out.join('\n'));
   if (values['exit-after-seed']) return close();
-  onSignals(close);
+  onSignals(close, config.SHUTDOWN_TIMEOUT_SECONDS);
 }

@@ -23,12 +23,17 @@ Usage: puente <command> [options]
 
 Configuration comes from the environment; see README.md.`;
 
-function onSignals(close: () => Promise<void>) {
+function onSignals(close: () => Promise<void>, graceSeconds: number) {
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) process.exit(1);
     stopping = true;
     process.stderr.write(`\n${signal}: finishing or releasing running jobs…\n`);
+    // Whatever hangs (a connection that never answers), the process does not outlive its grace time.
+    setTimeout(() => {
+      process.stderr.write('shutdown took too long; exiting\n');
+      process.exit(1);
+    }, (graceSeconds + 10) * 1000).unref();
     close().then(() => process.exit(0), (err) => {
       process.stderr.write(`shutdown failed: ${(err as Error).message}\n`);
       process.exit(1);
@@ -42,14 +47,14 @@ async function serve(config: Config, work: boolean) {
   const runtime = await createRuntime(config, modules);
   const server = await startServer(runtime, { work });
   runtime.ctx.logger.info(`Puente listening on ${server.url} (${runtime.ctx.db.kind === 'pglite' ? 'embedded PGlite' : 'PostgreSQL'}, ${work ? 'with' : 'without'} workers). API docs: ${server.url}/docs`);
-  onSignals(() => server.close());
+  onSignals(() => server.close(), config.SHUTDOWN_TIMEOUT_SECONDS);
 }
 
 async function worker(config: Config) {
   const runtime = await createRuntime(config, modules);
   await runtime.start({ work: true });
   runtime.ctx.logger.info('Puente worker running');
-  onSignals(() => runtime.close());
+  onSignals(() => runtime.close(), config.SHUTDOWN_TIMEOUT_SECONDS);
 }
 
 async function adminCreate(config: Config, args: string[]) {

@@ -60,6 +60,11 @@ export const configSchema = z
     WHMCS_LOG_REQUESTS: bool(true),
     WHMCS_LOG_RESPONSES: bool(true),
     WHMCS_FIELD_MAPPING_FILE: optionalText,
+    WHMCS_FIELD_MAPPING: optionalText,
+    WHMCS_DEFAULT_CITY: optionalText,
+    WHMCS_DEFAULT_STATE: optionalText,
+    WHMCS_DEFAULT_POSTCODE: optionalText,
+    WHMCS_DEFAULT_COUNTRY: optionalText.pipe(z.string().length(2, 'must be an ISO-3166 two-letter code').toUpperCase().optional()),
     WHMCS_RATE_LIMIT_PER_SECOND: int(20, 1),
 
     ZOHO_ACCOUNTS_URL: url.default('https://accounts.zoho.com'),
@@ -78,6 +83,7 @@ export const configSchema = z
 
     MESSAGING_MAX_FILE_BYTES: int(200 * 1024 * 1024, 1),
     MESSAGING_MAX_RECIPIENTS: int(1_000_000, 1),
+    DEVICE_HEALTH_INTERVAL_SECONDS: int(60, 1),
   });
 
 /** Rules between variables; checked on the raw environment so they are reported with every other problem. */

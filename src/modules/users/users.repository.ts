@@ -13,6 +13,10 @@ export interface UserRow {
   cedula_digits: string | null;
   id_wispro: string | null;
   plan_id: number | null;
+  city: string | null;
+  state: string | null;
+  postcode: string | null;
+  country: string | null;
   status: boolean;
   role: number;
   password_hash: string | null;
@@ -100,4 +104,36 @@ export const usersRepository = {
       RETURNING u.id`);
     return result.length;
   },
+
+  async findByIds(db: Executor, ids: number[]) {
+    if (!ids.length) return [];
+    return rows<UserRow>(db, sql`SELECT * FROM users WHERE id = ANY(ARRAY(SELECT jsonb_array_elements_text(${json(ids)})::int))`);
+  },
+
+  /** Sets the given profile columns (a pull from WHMCS); the others keep their values. */
+  async updateProfile(db: Executor, id: number, cols: ProfileColumns) {
+    const [row] = await rows<UserRow>(db, sql`
+      UPDATE users u SET name = COALESCE(r.name, u.name), email = COALESCE(r.email, u.email), phone = COALESCE(r.phone, u.phone),
+        address = COALESCE(r.address, u.address), zone = COALESCE(r.zone, u.zone), city = COALESCE(r.city, u.city),
+        state = COALESCE(r.state, u.state), postcode = COALESCE(r.postcode, u.postcode), country = COALESCE(r.country, u.country),
+        id_number = COALESCE(r.id_number, u.id_number), updated_at = now()
+      FROM jsonb_to_record(${json(cols)}) AS r(name text, email text, phone text, address text, zone text, city text, state text,
+        postcode text, country text, id_number text)
+      WHERE u.id = ${id}
+      RETURNING u.*`);
+    return row ?? null;
+  },
+
+  /** A customer created from another system's record (a pull from WHMCS); no password until one is set. */
+  async insertCustomer(db: Executor, cols: ProfileColumns & { name: string }) {
+    const [row] = await rows<UserRow>(db, sql`
+      INSERT INTO users (name, email, phone, address, zone, city, state, postcode, country, id_number)
+      SELECT r.name, r.email, r.phone, r.address, r.zone, r.city, r.state, r.postcode, r.country, r.id_number
+      FROM jsonb_to_record(${json(cols)}) AS r(name text, email text, phone text, address text, zone text, city text, state text,
+        postcode text, country text, id_number text)
+      RETURNING *`);
+    return row!;
+  },
 };
+
+export type ProfileColumns = Partial<Record<'name' | 'email' | 'phone' | 'address' | 'zone' | 'city' | 'state' | 'postcode' | 'country' | 'id_number', string>>;

@@ -12,7 +12,7 @@ export const roleName = (role: number): Role => (role === ROLE.admin ? 'admin' :
 export function userReply(u: UserRow) {
   return {
     id: u.id, name: u.name, email: u.email, phone: u.phone, address: u.address, zone: u.zone, code: u.code,
-    id_number: u.id_number, id_wispro: u.id_wispro, plan_id: u.plan_id, status: u.status, role: u.role,
+    id_number: u.id_number, id_wispro: u.id_wispro, plan_id: u.plan_id, city: u.city, state: u.state, postcode: u.postcode, country: u.country, status: u.status, role: u.role,
     must_change_password: u.must_change_password, created_at: u.created_at, updated_at: u.updated_at,
   };
 }

@@ -17,7 +17,7 @@ export function errorHandler(logger: Logger) {
     const shape = shapeOf(request);
     if (error instanceof AppError) {
       if (error.httpStatus >= 500) logger.warn({ reqId: request.id, code: error.code, err: error.message }, 'upstream or service error');
-      return reply.status(error.httpStatus).send(errorBody(shape, error.message, error.code, error.details));
+      return reply.status(error.httpStatus).send(errorBody(shape, error.message, error.code, error.details, error.extra));
     }
     if (hasZodFastifySchemaValidationErrors(error)) {
       const issues = error.validation.map((v) => ({

@@ -6,12 +6,15 @@ export class AppError extends Error {
   readonly code: string;
   readonly httpStatus: number;
   readonly details: unknown;
-  constructor(code: string, httpStatus: number, message: string, details?: unknown) {
+  /** Fields a seed puts at the top level of its error reply (e.g. the existing `whmcs_id` of a 409). */
+  readonly extra: Record<string, unknown> | undefined;
+  constructor(code: string, httpStatus: number, message: string, details?: unknown, extra?: Record<string, unknown>) {
     super(message);
     this.name = 'AppError';
     this.code = code;
     this.httpStatus = httpStatus;
     this.details = details;
+    this.extra = extra;
   }
 }
 
@@ -33,8 +36,8 @@ export class UpstreamError extends AppError {
 /** Reply shapes used by the seeds: 000/002 answer `{success:false,message}`, 004 answers `{status:"error",message}`. */
 export type ReplyShape = 'success' | 'status';
 
-export function errorBody(shape: ReplyShape, message: string, code: string, details?: unknown): Record<string, unknown> {
-  const extra = details === undefined ? {} : { details };
+export function errorBody(shape: ReplyShape, message: string, code: string, details?: unknown, top?: Record<string, unknown>): Record<string, unknown> {
+  const extra = { ...top, ...(details === undefined ? {} : { details }) };
   return shape === 'status'
     ? { status: 'error', message, code, ...extra }
     : { success: false, message, code, ...extra };

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PgBoss, fromPglite, type Job } from 'pg-boss';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
@@ -114,8 +115,11 @@ export class JobRunner {
     const { db, bus, logger } = this.#deps;
     const jobId = job.data?.jobId ?? (await this.#recordForSchedule(def));
     if (!jobId) return;
-    const record = await jobsRepository.markProcessing(db.orm, jobId);
-    if (!record) return; // cancelled, paused or finished meanwhile
+    const lease = randomUUID();
+    const ttl = this.#leaseSeconds(def);
+    const record = await this.#claim(def, job, jobId, lease, ttl);
+    if (!record) return; // cancelled, paused or finished meanwhile, or handed back to the queue
+    const renew = setInterval(() => void jobsRepository.renewLease(db.orm, jobId, lease, ttl).catch(() => {}), (ttl * 1000) / 3);
     const payload = def.payload.parse(job.data?.payload ?? {});
     const controller = new AbortController();
     this.#running.set(jobId, controller);
@@ -157,7 +161,35 @@ export class JobRunner {
       const stopped = controller.signal.aborted ? new JobStoppedError(controller.signal.reason as StopReason) : err;
       await this.#onFailure(def, job, jobId, stopped, ctx.isLastAttempt, emit, log);
     } finally {
+      clearInterval(renew);
       this.#running.delete(jobId);
+      await jobsRepository.dropLease(db.orm, jobId, lease).catch(() => {});
+    }
+  }
+
+  #leaseSeconds(def: JobDefinition<any>) {
+    return Math.max(5, def.heartbeatSeconds ?? this.#deps.config.JOB_HEARTBEAT_SECONDS);
+  }
+
+  /**
+   * Takes the job for this attempt. While an earlier attempt still holds the lease (it was paused
+   * and is finishing its in-flight work as the job is resumed, or its process died a moment ago),
+   * waits for it to let go or expire; if it is still held after that, the delivery goes back to the
+   * queue for a little later instead of running beside it.
+   */
+  async #claim(def: JobDefinition<any>, job: Job<QueuedData>, jobId: string, lease: string, ttl: number) {
+    const { db, logger } = this.#deps;
+    const deadline = Date.now() + (ttl + 2) * 1000;
+    for (;;) {
+      const record = await jobsRepository.markProcessing(db.orm, jobId, lease, ttl);
+      if (record) return record;
+      if (!(await jobsRepository.leaseHeld(db.orm, jobId))) return null;
+      if (Date.now() > deadline || job.signal.aborted) {
+        logger.warn({ job: jobId }, 'job still held by another attempt; queued again for later');
+        await this.boss.send(def.type, job.data, { id: randomUUID(), startAfter: 5 }).catch(() => {});
+        return null;
+      }
+      await sleep(200);
     }
   }
 

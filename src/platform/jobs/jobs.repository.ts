@@ -65,14 +65,33 @@ export const jobsRepository = {
     return row?.n ?? 0;
   },
 
-  /** Claims the row for an attempt; null when it was cancelled or paused meanwhile. */
-  async markProcessing(db: Executor, id: string) {
+  /**
+   * Claims the row for an attempt and takes its lease; null when it was cancelled, paused or finished
+   * meanwhile, or while another attempt still holds a live lease (see `leaseHeld`).
+   */
+  async markProcessing(db: Executor, id: string, lease: string, ttlSeconds: number) {
     const [row] = await rows<JobRecord>(db, sql`
       UPDATE jobs SET status = 'processing', attempts = attempts + 1, error = NULL,
+        lease = ${lease}, lease_until = now() + make_interval(secs => ${ttlSeconds}),
         started_at = COALESCE(started_at, now()), updated_at = now()
-      WHERE id = ${id} AND status IN ('pending', 'processing')
+      WHERE id = ${id} AND status IN ('pending', 'processing') AND (lease IS NULL OR lease_until < now())
       RETURNING *`);
     return row ?? null;
+  },
+
+  /** True while an attempt that has not finished winding down still holds the job's lease. */
+  async leaseHeld(db: Executor, id: string) {
+    const [row] = await rows<{ held: boolean }>(db, sql`
+      SELECT (status IN ('pending', 'processing') AND lease IS NOT NULL AND lease_until >= now()) AS held FROM jobs WHERE id = ${id}`);
+    return row?.held ?? false;
+  },
+
+  async renewLease(db: Executor, id: string, lease: string, ttlSeconds: number) {
+    await db.execute(sql`UPDATE jobs SET lease_until = now() + make_interval(secs => ${ttlSeconds}) WHERE id = ${id} AND lease = ${lease}`);
+  },
+
+  async dropLease(db: Executor, id: string, lease: string) {
+    await db.execute(sql`UPDATE jobs SET lease = NULL, lease_until = NULL WHERE id = ${id} AND lease = ${lease}`);
   },
 
   /** Writes progress and returns the current status, which is how a worker learns it was stopped. */

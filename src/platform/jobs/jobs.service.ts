@@ -7,6 +7,8 @@ import type { JobRunner } from './job-runner.ts';
 import { activeStatuses, jobsRepository, type JobRecord, type JobStatus } from './jobs.repository.ts';
 
 export interface StartOptions {
+  /** The job's id when the caller needed it earlier (a bulk send stages its recipients under it). */
+  id?: string;
   params?: Record<string, unknown>;
   progress?: Record<string, unknown>;
   createdBy?: string | null;
@@ -35,7 +37,7 @@ export class JobsService {
         if (active) return { job: active, created: false };
       }
       const row = await jobsRepository.insert(tx, {
-        id: randomUUID(), type, params: { ...opts.params, payload: data }, progress: opts.progress ?? {}, createdBy: opts.createdBy ?? null,
+        id: opts.id ?? randomUUID(), type, params: { ...opts.params, payload: data }, progress: opts.progress ?? {}, createdBy: opts.createdBy ?? null,
       });
       return { job: row, created: true };
     });

@@ -1,3 +1,4 @@
+import { mulberry32 } from '../prng.ts';
 /** Deterministic Wispro clients shaped like the real API's, quirks included. */
 export interface WisproClientRecord {
   id: string;
@@ -28,18 +29,6 @@ const LAST = ['Pérez', 'González', 'Rodríguez', 'Hernández', 'García', 'Mar
 const STATES = ['Zulia', 'Lara', 'Carabobo', 'Miranda', 'Distrito Capital', 'Aragua', 'Mérida', 'Táchira', 'Anzoátegui', 'Bolívar'];
 const CITIES = ['Maracaibo', 'Barquisimeto', 'Valencia', 'Los Teques', 'Caracas', 'Maracay', 'Mérida', 'San Cristóbal', 'Barcelona', 'Ciudad Guayana'];
 const ZONES = ['Nodo Centro', 'Torre Norte', 'Sector Sur', 'Nodo Este', 'Torre Oeste', 'Urbanización Los Olivos'];
-
-/** A small PRNG so that the same seed always gives the same clients. */
-function mulberry32(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function uuidFrom(rand: () => number) {
   const hex = Array.from({ length: 32 }, () => Math.floor(rand() * 16).toString(16)).join('');

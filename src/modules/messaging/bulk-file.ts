@@ -1,0 +1,108 @@
+import { AppError, badRequest } from '../../platform/http/errors.ts';
+import { normalisePhone } from './phones.ts';
+
+export interface ParsedRow {
+  seq: number;
+  /** E.164, or null when the number is invalid (the row is then a failed recipient with `error`). */
+  phone: string | null;
+  raw_phone: string;
+  /** The row's values after the phone, `|`-joined as in the file. */
+  vals: string;
+  error: string | null;
+}
+
+export interface ParseStats {
+  /** Rows kept: unique numbers plus invalid ones. */
+  recipients: number;
+  valid: number;
+  invalid: number;
+  /** Rows whose number appeared earlier in the file (sent once). */
+  duplicates: number;
+  headerSkipped: boolean;
+  bytes: number;
+}
+
+export interface ParseOptions {
+  defaultCountry: string;
+  maxRecipients: number;
+  batchSize?: number;
+  onBatch(rows: ParsedRow[]): Promise<void>;
+}
+
+export const tooManyRecipients = (max: number) =>
+  new AppError('too_many_recipients', 413, `El archivo tiene demasiados recipients (máximo ${max.toLocaleString('es')}) / Too many recipients`);
+export const badEncoding = () =>
+  badRequest('El archivo tiene un encoding incorrecto: debe ser UTF-8 / File encoding must be UTF-8');
+
+/** A first line whose first column has no digit is a header (`phone|@valor1|…`, `telefono|nombre`). */
+const isHeader = (firstField: string) => !/\d/.test(firstField);
+
+/**
+ * Reads a `|`-separated recipients file as it arrives, one line at a time: UTF-8 (BOM allowed,
+ * anything else is a 400), LF or CRLF, blank lines ignored, an optional header skipped. Numbers are
+ * normalised; repeats are counted and dropped (kept as 53-bit numbers, so a million cost ~30 MB).
+ * Rows go to `onBatch` in batches; the caller's writes pace the reading.
+ */
+export async function parseBulkFile(source: AsyncIterable<Buffer>, o: ParseOptions): Promise<ParseStats> {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  const seen = new Set<number>();
+  const stats: ParseStats = { recipients: 0, valid: 0, invalid: 0, duplicates: 0, headerSkipped: false, bytes: 0 };
+  const batchSize = o.batchSize ?? 5000;
+  let batch: ParsedRow[] = [];
+  let carry = '';
+  let firstLine = true;
+  let rowsInFile = 0;
+  let lastRaw: string | null = null;
+  let lastResult: ReturnType<typeof normalisePhone> | null = null;
+
+  const line = (text: string) => {
+    const l = text.endsWith('\r') ? text.slice(0, -1) : text;
+    if (l.trim() === '') return;
+    const bar = l.indexOf('|');
+    const rawPhone = (bar < 0 ? l : l.slice(0, bar)).trim();
+    const vals = bar < 0 ? '' : l.slice(bar + 1);
+    if (firstLine) {
+      firstLine = false;
+      if (isHeader(rawPhone)) return void (stats.headerSkipped = true);
+    }
+    if (++rowsInFile > o.maxRecipients) throw tooManyRecipients(o.maxRecipients);
+    // Files repeat numbers back to back (one row per order, say): the previous answer is reused.
+    const n = rawPhone === lastRaw ? lastResult! : normalisePhone(rawPhone, o.defaultCountry);
+    lastRaw = rawPhone;
+    lastResult = n;
+    if (n.ok) {
+      const key = Number(n.e164.slice(1));
+      if (seen.has(key)) return void stats.duplicates++;
+      seen.add(key);
+      stats.valid++;
+    } else {
+      stats.invalid++;
+    }
+    batch.push({ seq: stats.recipients++, phone: n.ok ? n.e164 : null, raw_phone: rawPhone.slice(0, 64), vals, error: n.ok ? null : n.reason });
+  };
+
+  const decode = (chunk?: Buffer) => {
+    try {
+      return chunk ? decoder.decode(chunk, { stream: true }) : decoder.decode();
+    } catch {
+      throw badEncoding();
+    }
+  };
+
+  for await (const chunk of source) {
+    stats.bytes += chunk.length;
+    const text = carry + decode(chunk);
+    const lines = text.split('\n');
+    carry = lines.pop()!;
+    for (const l of lines) line(l);
+    if (batch.length >= batchSize) {
+      const out = batch;
+      batch = [];
+      await o.onBatch(out);
+    }
+  }
+  carry += decode();
+  if (carry) line(carry);
+  if (batch.length) await o.onBatch(batch);
+  return stats;
+}

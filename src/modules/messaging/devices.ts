@@ -1,0 +1,204 @@
+import { sql } from 'drizzle-orm';
+import { z } from 'zod';
+import type { AppContext } from '../../platform/context.ts';
+import { rows, type Executor } from '../../platform/db/client.ts';
+import { badRequest, notFound } from '../../platform/http/errors.ts';
+import { REQUIRED_CREDENTIALS, driverFor, type DeviceRow } from './drivers.ts';
+
+const PUBLIC_CREDENTIALS = new Set(['phone_number_id', 'instance', 'session', 'device_id', 'api_version', 'business_account_id']);
+
+export const deviceFields = z.object({
+  name: z.string().trim().min(1).max(120),
+  provider: z.enum(['cloud', 'evolution', 'waha', 'simulator']),
+  base_url: z.string().trim().url(),
+  credentials: z.record(z.string(), z.string().max(4096)),
+  messages_per_minute: z.coerce.number().int().min(1).max(100_000).nullable().optional(),
+  min_gap_ms: z.coerce.number().int().min(0).max(3_600_000).optional(),
+  max_gap_ms: z.coerce.number().int().min(0).max(3_600_000).optional(),
+  pause_after: z.coerce.number().int().min(1).nullable().optional(),
+  pause_seconds: z.coerce.number().int().min(0).max(86_400).optional(),
+  daily_cap: z.coerce.number().int().min(1).nullable().optional(),
+  typing_delay_ms: z.coerce.number().int().min(0).max(60_000).optional(),
+  template_name: z.string().trim().max(512).nullable().optional(),
+  template_language: z.string().trim().min(2).max(15).optional(),
+  status: z.enum(['active', 'paused']).optional(),
+});
+export type DeviceInput = z.infer<typeof deviceFields>;
+
+/** A device as replies show it: secrets (tokens, API keys) are never returned, only that they are set. */
+export function deviceReply(d: DeviceRow) {
+  const credentials = Object.fromEntries(Object.entries(d.credentials).map(([k, v]) => [k, PUBLIC_CREDENTIALS.has(k) ? v : v ? '********' : '']));
+  return {
+    id: d.id, name: d.name, provider: d.provider, base_url: d.base_url, credentials, status: d.status, status_reason: d.status_reason,
+    connected: d.connected, connection_state: d.connection_state, last_health_at: d.last_health_at, last_error: d.last_error,
+    pacing: {
+      messages_per_minute: d.messages_per_minute, min_gap_ms: d.min_gap_ms, max_gap_ms: d.max_gap_ms, pause_after: d.pause_after,
+      pause_seconds: d.pause_seconds, daily_cap: d.daily_cap, typing_delay_ms: d.typing_delay_ms,
+    },
+    template_name: d.template_name, template_language: d.template_language,
+    current_job_id: d.job_id && d.job_lease_until && d.job_lease_until.getTime() > Date.now() ? d.job_id : null,
+    sent_today: d.sent_day === todayUtc() ? d.sent_today : 0, sent_total: Number(d.sent_total), created_at: d.created_at, updated_at: d.updated_at,
+  };
+}
+
+const todayUtc = () => new Date().toISOString().slice(0, 10);
+const json = (v: unknown) => sql`${JSON.stringify(v)}::jsonb`;
+const COLUMNS = ['name', 'provider', 'base_url', 'messages_per_minute', 'min_gap_ms', 'max_gap_ms', 'pause_after', 'pause_seconds', 'daily_cap', 'typing_delay_ms', 'template_name', 'template_language', 'status'] as const;
+
+export const devicesRepository = {
+  async get(db: Executor, id: number) {
+    const [row] = await rows<DeviceRow>(db, sql`SELECT *, sent_day::text AS sent_day FROM devices WHERE id = ${id}`);
+    return row ?? null;
+  },
+  async list(db: Executor, limit: number, offset: number) {
+    const [items, [count]] = await Promise.all([
+      rows<DeviceRow>(db, sql`SELECT *, sent_day::text AS sent_day FROM devices ORDER BY id LIMIT ${limit} OFFSET ${offset}`),
+      rows<{ n: number }>(db, sql`SELECT count(*)::int AS n FROM devices`),
+    ]);
+    return { items, total: count?.n ?? 0 };
+  },
+  /** Devices that may send now: active and connected at their last health check, least used today first. */
+  async available(db: Executor, limit: number, exclude: number[] = []) {
+    return rows<DeviceRow>(db, sql`
+      SELECT *, sent_day::text AS sent_day FROM devices
+      WHERE status = 'active' AND connected
+        AND NOT (id = ANY(ARRAY(SELECT jsonb_array_elements_text(${json(exclude)})::int)))
+        AND (daily_cap IS NULL OR sent_day IS DISTINCT FROM current_date OR sent_today < daily_cap)
+      ORDER BY CASE WHEN sent_day = current_date THEN sent_today ELSE 0 END, id
+      LIMIT ${limit}`);
+  },
+  /**
+   * Takes one device for a job: like `available`, but only among devices no other job holds, and
+   * it holds it from now on (until `release` or `ttlSeconds` without `renewForJob`).
+   */
+  async lease(db: Executor, jobId: string, exclude: number[], ttlSeconds: number) {
+    const [row] = await rows<DeviceRow>(db, sql`
+      UPDATE devices d SET job_id = ${jobId}::uuid, job_lease_until = now() + make_interval(secs => ${ttlSeconds})
+      FROM (SELECT id FROM devices
+            WHERE status = 'active' AND connected
+              AND NOT (id = ANY(ARRAY(SELECT jsonb_array_elements_text(${json(exclude)})::int)))
+              AND (daily_cap IS NULL OR sent_day IS DISTINCT FROM current_date OR sent_today < daily_cap)
+              AND (job_id IS NULL OR job_id = ${jobId}::uuid OR job_lease_until < now())
+            ORDER BY CASE WHEN sent_day = current_date THEN sent_today ELSE 0 END, id
+            LIMIT 1 FOR UPDATE SKIP LOCKED) c
+      WHERE d.id = c.id
+      RETURNING d.*, d.sent_day::text AS sent_day`);
+    return row ?? null;
+  },
+  async renewForJob(db: Executor, jobId: string, ttlSeconds: number) {
+    await db.execute(sql`UPDATE devices SET job_lease_until = now() + make_interval(secs => ${ttlSeconds}) WHERE job_id = ${jobId}::uuid`);
+  },
+  /** Lets go of the job's devices (or one of them), keeping where its pacing allows the next send. */
+  async release(db: Executor, jobId: string, device?: { id: number; nextSendAt: Date | null }) {
+    const id = device?.id ?? null;
+    const next = device?.nextSendAt?.toISOString() ?? null;
+    await db.execute(sql`UPDATE devices SET job_id = NULL, job_lease_until = NULL,
+        next_send_at = CASE WHEN ${next}::timestamptz > now() THEN ${next}::timestamptz ELSE next_send_at END
+      WHERE job_id = ${jobId}::uuid AND (${id}::int IS NULL OR id = ${id}::int)`);
+  },
+  async insert(db: Executor, d: DeviceInput) {
+    const [row] = await rows<DeviceRow>(db, sql`
+      INSERT INTO devices (name, provider, base_url, credentials, messages_per_minute, min_gap_ms, max_gap_ms, pause_after, pause_seconds,
+        daily_cap, typing_delay_ms, template_name, template_language, status)
+      VALUES (${d.name}, ${d.provider}, ${d.base_url}, ${json(d.credentials)}, ${d.messages_per_minute ?? null}, ${d.min_gap_ms ?? 0},
+        ${d.max_gap_ms ?? 0}, ${d.pause_after ?? null}, ${d.pause_seconds ?? 0}, ${d.daily_cap ?? null}, ${d.typing_delay_ms ?? 0},
+        ${d.template_name ?? null}, ${d.template_language ?? 'es'}, ${d.status ?? 'active'})
+      RETURNING *, sent_day::text AS sent_day`);
+    return row!;
+  },
+  async update(db: Executor, id: number, patch: Partial<DeviceInput>) {
+    const sets = COLUMNS.filter((c) => patch[c] !== undefined).map((c) => sql`${sql.identifier(c)} = ${patch[c] ?? null}`);
+    if (patch.credentials) sets.push(sql`credentials = credentials || ${json(patch.credentials)}`);
+    if (patch.status === 'active') sets.push(sql`status_reason = NULL`);
+    if (patch.status === 'paused') sets.push(sql`status_reason = 'pausado por un operador / paused by an operator'`);
+    sets.push(sql`updated_at = now()`);
+    const [row] = await rows<DeviceRow>(db, sql`UPDATE devices SET ${sql.join(sets, sql`, `)} WHERE id = ${id} RETURNING *, sent_day::text AS sent_day`);
+    return row ?? null;
+  },
+  async remove(db: Executor, id: number) {
+    const [row] = await rows<{ id: number }>(db, sql`DELETE FROM devices WHERE id = ${id} RETURNING id`);
+    return row !== undefined;
+  },
+  async setHealth(db: Executor, id: number, h: { connected: boolean; state: string; error?: string }) {
+    await db.execute(sql`UPDATE devices SET connected = ${h.connected}, connection_state = ${h.state}, last_error = ${h.error ?? null},
+      last_health_at = now(), updated_at = now() WHERE id = ${id}`);
+  },
+  /** A ban, a quality block or a dead session: the device stops until someone looks at it. */
+  async pauseForError(db: Executor, id: number, reason: string) {
+    await db.execute(sql`UPDATE devices SET status = 'paused', status_reason = ${reason}, last_error = ${reason}, updated_at = now() WHERE id = ${id}`);
+  },
+  /** Counts sends towards today's cap; returns today's total. */
+  async addSent(db: Executor, id: number, n: number) {
+    const [row] = await rows<{ sent_today: number }>(db, sql`
+      UPDATE devices SET sent_today = CASE WHEN sent_day = current_date THEN sent_today + ${n} ELSE ${n} END,
+        sent_day = current_date, sent_total = sent_total + ${n}
+      WHERE id = ${id} RETURNING sent_today`);
+    return row?.sent_today ?? 0;
+  },
+};
+
+export class DevicesService {
+  readonly #ctx: AppContext;
+  constructor(ctx: AppContext) {
+    this.#ctx = ctx;
+  }
+  get #db() {
+    return this.#ctx.db.orm;
+  }
+
+  async require(id: number) {
+    const d = await devicesRepository.get(this.#db, id);
+    if (!d) throw notFound(`Device ${id} no encontrado / Device not found`);
+    return d;
+  }
+
+  list(limit: number, offset: number) {
+    return devicesRepository.list(this.#db, limit, offset);
+  }
+
+  async create(input: DeviceInput) {
+    checkCredentials(input.provider, input.credentials);
+    checkGaps(input.min_gap_ms ?? 0, input.max_gap_ms ?? 0);
+    const d = await devicesRepository.insert(this.#db, input);
+    return this.check(d.id);
+  }
+
+  async update(id: number, patch: Partial<DeviceInput>) {
+    const current = await this.require(id);
+    checkCredentials(patch.provider ?? current.provider, { ...current.credentials, ...patch.credentials });
+    checkGaps(patch.min_gap_ms ?? current.min_gap_ms, patch.max_gap_ms ?? current.max_gap_ms);
+    await devicesRepository.update(this.#db, id, patch);
+    return patch.credentials || patch.base_url || patch.provider || patch.status === 'active' ? this.check(id) : this.require(id);
+  }
+
+  async remove(id: number) {
+    if (!(await devicesRepository.remove(this.#db, id))) throw notFound(`Device ${id} no encontrado / Device not found`);
+  }
+
+  /** Asks the provider whether the device can send, and records the answer. */
+  async check(id: number) {
+    const d = await this.require(id);
+    const health = await driverFor(d).health().catch((err: Error) => ({ connected: false, state: 'error', error: err.message }));
+    await devicesRepository.setHealth(this.#db, id, health);
+    return this.require(id);
+  }
+
+  /** Health of every device (run periodically by the worker process). */
+  async checkAll() {
+    const { items } = await devicesRepository.list(this.#db, 1000, 0);
+    await Promise.all(items.map((d) => this.check(d.id).catch(() => {})));
+  }
+
+  available(limit: number, exclude: number[] = []) {
+    return devicesRepository.available(this.#db, limit, exclude);
+  }
+}
+
+function checkCredentials(provider: keyof typeof REQUIRED_CREDENTIALS, credentials: Record<string, string>) {
+  const missing = REQUIRED_CREDENTIALS[provider].filter((k) => !credentials[k]);
+  if (missing.length) throw badRequest(`Faltan credenciales para ${provider}: ${missing.join(', ')} / Missing credentials`);
+}
+
+function checkGaps(min: number, max: number) {
+  if (max && max < min) throw badRequest('max_gap_ms debe ser mayor o igual que min_gap_ms / max_gap_ms must be >= min_gap_ms');
+}

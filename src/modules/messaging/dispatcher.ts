@@ -1,0 +1,380 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { AppContext } from '../../platform/context.ts';
+import type { JobContext } from '../../platform/jobs/job-definition.ts';
+import { PermanentJobError } from '../../platform/jobs/job-definition.ts';
+import { devicesRepository } from './devices.ts';
+import { driverFor, type DeviceRow, type TemplateSpec } from './drivers.ts';
+import { recipientsRepository, type ClaimedRow, type Counts, type RecipientResult } from './recipients.repository.ts';
+import { renderTemplate, splitValues } from './template.ts';
+
+export const CHUNK_SIZE = 1000;
+const MAX_ATTEMPTS = 4;
+const UNPACED_IN_FLIGHT = 32;
+const FLUSH_EVERY_MS = 100;
+const MAX_ERROR_EVENTS_PER_SECOND = 20;
+/** A job's hold on a device it sends with; renewed a third of the way, so a crashed job frees it soon. */
+const DEVICE_LEASE_SECONDS = 30;
+
+export interface BulkParams {
+  message: string;
+  devices_limit: number;
+  total_numbers: number;
+  invalid_numbers: number;
+  duplicates: number;
+  file_name: string;
+  template?: { name: string; language: string; params: string[] } | null;
+}
+
+export const NO_DEVICES = 'No hay devices disponibles';
+
+export function progressOf(c: { sent: number; failed: number; uncertain: number; total: number }) {
+  const done = c.sent + c.failed + c.uncertain;
+  return { sent: c.sent, failed: c.failed, uncertain: c.uncertain, total: c.total, percentage: c.total ? Math.round((done / c.total) * 1000) / 10 : 100 };
+}
+
+/**
+ * Runs one bulk send: up to `devices_limit` devices work in parallel, each claiming recipients from
+ * the database (marked `sending` before the call), pacing itself, and handing its outcomes to one
+ * flusher that writes them in batches and reports progress. A device that is banned or disconnected
+ * is paused and replaced by another available one; what it held goes back to the queue.
+ */
+export async function runBulkSend(app: AppContext, ctx: JobContext<unknown>) {
+  const db = app.db.orm;
+  const jobId = ctx.job.id;
+  const params = ctx.job.params as unknown as BulkParams;
+  const uncertainNow = await recipientsRepository.markInFlightUncertain(db, jobId);
+  if (uncertainNow) ctx.logger.warn({ uncertain: uncertainNow }, 'recipients in flight at a previous stop marked uncertain');
+  const counts: Counts = await recipientsRepository.counts(db, jobId);
+  const flusher = new Flusher(app, ctx, counts);
+  flusher.report();
+
+  const announced = new Set<number>();
+  const announceChunk = async (seq: number) => {
+    const chunk = Math.floor(seq / CHUNK_SIZE);
+    if (announced.has(chunk)) return;
+    announced.add(chunk);
+    const start = chunk * CHUNK_SIZE, end = Math.min(start + CHUNK_SIZE, counts.total);
+    await ctx.emit({ type: 'chunk_processing', chunk_start: start, chunk_end: end, total: counts.total, message: `Procesando chunk ${start}-${end} de ${counts.total}` });
+  };
+
+  const claims = new Claims(jobId);
+  const busy = new Set<number>(); // devices working for this job now
+  const broken = new Set<number>(); // devices that failed during this job
+  const running = new Set<Promise<void>>();
+  const deviceErrors: string[] = [];
+  const renew = setInterval(() => void devicesRepository.renewForJob(db, jobId, DEVICE_LEASE_SECONDS).catch(() => {}), (DEVICE_LEASE_SECONDS * 1000) / 3);
+  const startWorker = async (): Promise<boolean> => {
+    const device = await devicesRepository.lease(db, jobId, [...busy, ...broken], DEVICE_LEASE_SECONDS);
+    if (!device) return false;
+    busy.add(device.id);
+    const worker = new DeviceWorker(app, ctx, device, params, { flusher, claims, announce: announceChunk });
+    const p: Promise<void> = worker.run().then(async (end) => {
+      running.delete(p);
+      busy.delete(device.id);
+      await devicesRepository.release(db, jobId, { id: device.id, nextSendAt: worker.nextSendAt });
+      if (end.kind === 'device_failed') {
+        broken.add(device.id);
+        deviceErrors.push(`device ${device.id}: ${end.reason}`);
+        await devicesRepository.pauseForError(db, device.id, end.reason);
+        await ctx.emit({ type: 'error', device_id: device.id, error: end.reason, message: `Device ${device.name} pausado; su trabajo pasa a otros devices`, progress: progressOf(counts) });
+      }
+      if (end.kind === 'capped') broken.add(device.id);
+    });
+    running.add(p);
+    return true;
+  };
+  const startWorkers = async () => {
+    for (let i = running.size; i < Math.max(1, params.devices_limit); i++) if (!(await startWorker())) break;
+  };
+
+  try {
+    let queued = counts.queued;
+    let waiting = false;
+    while (!ctx.signal.aborted) {
+      // A device that failed or hit its cap handed its rows back: another one takes its place.
+      if (queued > 0) await startWorkers();
+      if (running.size) {
+        await Promise.race(running);
+        await flusher.flush();
+        queued = (await recipientsRepository.counts(db, jobId)).queued;
+        continue;
+      }
+      if (queued === 0) break;
+      // Work is left and nothing runs: no device can send at all (the job fails below), or every
+      // one is sending for another job, in which case this one waits for a device to be free.
+      if (!(await devicesRepository.available(db, 1, [...broken])).length) break;
+      if (!waiting) {
+        waiting = true;
+        ctx.logger.info('every device is sending for another job; waiting for one');
+        ctx.progress(progressOf(counts), { message: 'Esperando devices: todos están enviando para otros jobs / Waiting for a device busy with another job' });
+      }
+      await sleep(1000, undefined, { signal: ctx.signal }).catch(() => {});
+    }
+    while (running.size) await Promise.race(running);
+  } finally {
+    clearInterval(renew);
+    await devicesRepository.release(db, jobId).catch(() => {});
+  }
+  await flusher.close();
+  ctx.throwIfStopped();
+
+  const final = await recipientsRepository.counts(db, jobId);
+  Object.assign(counts, final);
+  ctx.progress(progressOf(final));
+  if (final.queued > 0) {
+    throw new PermanentJobError(`${NO_DEVICES}: quedan ${final.queued} sin enviar${deviceErrors.length ? ` (${deviceErrors.slice(-3).join('; ')})` : ''}`);
+  }
+  return { sent: final.sent, failed: final.failed, uncertain: final.uncertain, total: final.total, invalid_numbers: params.invalid_numbers, duplicates: params.duplicates };
+}
+
+/** Buffers outcomes and writes them in batches; keeps the counters and reports progress. */
+class Flusher {
+  readonly #app: AppContext;
+  readonly #ctx: JobContext<unknown>;
+  readonly #counts: Counts;
+  #buffer: { r: RecipientResult; phone: string }[] = [];
+  #chain: Promise<void> = Promise.resolve();
+  #timer: NodeJS.Timeout;
+  #errorsThisSecond = 0;
+  #errorWindow = Date.now();
+  #failure: unknown = null;
+
+  constructor(app: AppContext, ctx: JobContext<unknown>, counts: Counts) {
+    this.#app = app;
+    this.#ctx = ctx;
+    this.#counts = counts;
+    this.#timer = setInterval(() => void this.flush(), FLUSH_EVERY_MS);
+  }
+
+  add(r: RecipientResult, phone: string) {
+    this.#buffer.push({ r, phone });
+    if (this.#buffer.length >= 1000) void this.flush();
+  }
+
+  report(event?: Record<string, unknown>) {
+    this.#ctx.progress(progressOf(this.#counts), event);
+  }
+
+  flush(): Promise<void> {
+    if (!this.#buffer.length) return this.#chain;
+    const batch = this.#buffer;
+    this.#buffer = [];
+    this.#chain = this.#chain.then(() => this.#write(batch)).catch((err) => {
+      this.#failure = err;
+      this.#ctx.logger.error({ err: (err as Error).message }, 'could not record send outcomes');
+    });
+    return this.#chain;
+  }
+
+  async close() {
+    clearInterval(this.#timer);
+    await this.flush();
+    if (this.#failure) throw this.#failure;
+  }
+
+  async #write(batch: { r: RecipientResult; phone: string }[]) {
+    const db = this.#app.db.orm;
+    const jobId = this.#ctx.job.id;
+    await recipientsRepository.record(db, jobId, batch.map((b) => b.r));
+    const sentPerDevice = new Map<number, number>();
+    for (const { r, phone } of batch) {
+      if (r.status === 'sent') {
+        this.#counts.sent++;
+        sentPerDevice.set(r.device_id, (sentPerDevice.get(r.device_id) ?? 0) + 1);
+      } else if (r.status === 'failed' || r.status === 'uncertain') {
+        this.#counts[r.status]++;
+        await this.#errorEvent(r, phone);
+      }
+    }
+    for (const [deviceId, n] of sentPerDevice) await devicesRepository.addSent(db, deviceId, n);
+    const last = batch[batch.length - 1]!;
+    this.report({ device_id: last.r.device_id, phone: last.phone, status: last.r.status === 'queued' ? 'retrying' : last.r.status });
+  }
+
+  /** One `error` event per failed recipient, at most 20 a second (the rest are in the results CSV). */
+  async #errorEvent(r: RecipientResult, phone: string) {
+    const now = Date.now();
+    if (now - this.#errorWindow >= 1000) {
+      this.#errorWindow = now;
+      this.#errorsThisSecond = 0;
+    }
+    if (++this.#errorsThisSecond > MAX_ERROR_EVENTS_PER_SECOND) return;
+    await this.#ctx.emit({ type: 'error', device_id: r.device_id, phone, error: r.error ?? r.status, progress: progressOf(this.#counts) });
+  }
+}
+
+/**
+ * Hands recipients out in file order. Each claim goes on from where the last one ended; rows put
+ * back behind that point (retries, a failed device's share) are taken by a claim from the start
+ * once the ones ahead run short, that is towards the end of the job.
+ */
+class Claims {
+  readonly #jobId: string;
+  #from = 0;
+
+  constructor(jobId: string) {
+    this.#jobId = jobId;
+  }
+
+  async take(db: AppContext['db']['orm'], deviceId: number, n: number) {
+    const from = this.#from;
+    const rows = await recipientsRepository.claim(db, this.#jobId, deviceId, n, from);
+    for (const r of rows) if (r.seq >= this.#from) this.#from = r.seq + 1;
+    if (rows.length < n && from > 0) rows.push(...(await recipientsRepository.claim(db, this.#jobId, deviceId, n - rows.length, 0)));
+    return rows.sort((a, b) => a.seq - b.seq);
+  }
+}
+
+type WorkerEnd = { kind: 'done' | 'stopped' | 'capped' } | { kind: 'device_failed'; reason: string };
+
+/** One device's share of a job: claim, pace, send, hand outcomes to the flusher. */
+class DeviceWorker {
+  readonly #app: AppContext;
+  readonly #ctx: JobContext<unknown>;
+  readonly #device: DeviceRow;
+  readonly #params: BulkParams;
+  readonly #flusher: Flusher;
+  readonly #claims: Claims;
+  readonly #announce: (seq: number) => Promise<void>;
+  readonly #driver;
+  readonly #template: BulkParams['template'];
+  #failed: string | null = null;
+  #sentToday: number;
+  #sinceBreak = 0;
+  #nextSlot = 0;
+
+  constructor(app: AppContext, ctx: JobContext<unknown>, device: DeviceRow, params: BulkParams, shared: { flusher: Flusher; claims: Claims; announce: (seq: number) => Promise<void> }) {
+    this.#app = app;
+    this.#ctx = ctx;
+    this.#device = device;
+    this.#params = params;
+    this.#flusher = shared.flusher;
+    this.#claims = shared.claims;
+    this.#announce = shared.announce;
+    this.#driver = driverFor(device);
+    this.#sentToday = device.sent_day === new Date().toISOString().slice(0, 10) ? device.sent_today : 0;
+    // The job that used the device before this one may have sent a moment ago: its pace carries on.
+    this.#nextSlot = device.next_send_at?.getTime() ?? 0;
+    // The Cloud API only delivers free text inside the 24 h window: a job's template, else the device's.
+    this.#template = device.provider === 'cloud'
+      ? params.template ?? (device.template_name ? { name: device.template_name, language: device.template_language, params: [] } : null)
+      : null;
+  }
+
+  /** When this device may send next, as far as its pacing goes; null for an unpaced device. */
+  get nextSendAt() {
+    return this.#paced && this.#nextSlot > Date.now() ? new Date(this.#nextSlot) : null;
+  }
+
+  get #paced() {
+    const d = this.#device;
+    return Boolean(d.messages_per_minute || d.min_gap_ms || d.max_gap_ms || d.pause_after || d.typing_delay_ms);
+  }
+
+  async run(): Promise<WorkerEnd> {
+    const d = this.#device;
+    const maxInFlight = this.#paced ? 1 : UNPACED_IN_FLIGHT;
+    const inFlight = new Set<Promise<void>>();
+    const db = this.#app.db.orm;
+    let end: WorkerEnd = { kind: 'done' };
+    for (;;) {
+      if (this.#ctx.signal.aborted) { end = { kind: 'stopped' }; break; }
+      if (this.#failed) { end = { kind: 'device_failed', reason: this.#failed }; break; }
+      const capLeft = d.daily_cap ? d.daily_cap - this.#sentToday - inFlight.size : Infinity;
+      if (capLeft <= 0) {
+        if (inFlight.size) { await Promise.race(inFlight); continue; }
+        end = { kind: 'capped' };
+        break;
+      }
+      // Claim in batches: wait until half the window is free, so claims are not one row at a time.
+      if (inFlight.size > 0 && inFlight.size >= Math.ceil(maxInFlight / 2)) { await Promise.race(inFlight); continue; }
+      const n = Math.min(maxInFlight - inFlight.size, capLeft);
+      const rows = await this.#claims.take(db, d.id, n);
+      if (!rows.length) {
+        if (inFlight.size) { await Promise.race(inFlight); continue; }
+        const wait = await recipientsRepository.nextRetryIn(db, this.#ctx.job.id);
+        if (wait === null) break;
+        await sleep(Math.min(Math.max(wait, 0.05), 1) * 1000, undefined, { signal: this.#ctx.signal }).catch(() => {});
+        continue;
+      }
+      for (let i = 0; i < rows.length; i++) {
+        const row = rows[i]!;
+        const go = await this.#pace();
+        if (!go || this.#failed) {
+          // Claimed but never sent (stopped or the device failed): back to the queue, attempt refunded.
+          for (const r of rows.slice(i)) this.#flusher.add(requeue(r, d.id, this.#failed ?? 'stopped'), r.phone);
+          break;
+        }
+        await this.#announce(row.seq);
+        const p: Promise<void> = this.#send(row).finally(() => inFlight.delete(p));
+        inFlight.add(p);
+      }
+    }
+    await Promise.all(inFlight);
+    return this.#failed && end.kind !== 'device_failed' ? { kind: 'device_failed', reason: this.#failed } : end;
+  }
+
+  /** Waits for this device's next slot: per-minute rate, random gap, rest after N messages. */
+  async #pace(): Promise<boolean> {
+    const d = this.#device;
+    if (!this.#paced) return !this.#ctx.signal.aborted;
+    let wait = 0;
+    if (d.pause_after && this.#sinceBreak >= d.pause_after) {
+      this.#sinceBreak = 0;
+      wait = d.pause_seconds * 1000;
+    }
+    const interval = d.messages_per_minute ? 60_000 / d.messages_per_minute : 0;
+    const gap = d.max_gap_ms > d.min_gap_ms ? d.min_gap_ms + Math.random() * (d.max_gap_ms - d.min_gap_ms) : d.min_gap_ms;
+    const now = Date.now();
+    const slot = Math.max(now + wait, this.#nextSlot);
+    if (slot > now) {
+      try {
+        await sleep(slot - now, undefined, { signal: this.#ctx.signal });
+      } catch {
+        return false;
+      }
+    }
+    // The next slot counts from when this send starts, not from when its call returns (a slow
+    // provider does not lower the rate) and not from this slot (a send the process was late for
+    // is not followed by a catch-up burst: the gap between two real sends never falls below it).
+    this.#nextSlot = Math.max(slot, Date.now()) + Math.max(interval, gap);
+    this.#sinceBreak++;
+    return !this.#ctx.signal.aborted;
+  }
+
+  async #send(row: ClaimedRow) {
+    const d = this.#device;
+    const values = splitValues(row.vals);
+    const text = renderTemplate(this.#params.message, values);
+    const template: TemplateSpec | null = this.#template
+      ? { name: this.#template.name, language: this.#template.language, params: (this.#template.params.length ? this.#template.params : values.map((_, i) => `@valor${i + 1}`)).map((p) => renderTemplate(p, values)) }
+      : null;
+    let outcome;
+    try {
+      outcome = await this.#driver.send(row.phone, text, template);
+    } catch (err) {
+      outcome = { kind: 'uncertain' as const, reason: (err as Error).message };
+    }
+    const base = { seq: row.seq, device_id: d.id, provider_message_id: null, error: null, retry_in: null, refund_attempt: false };
+    switch (outcome.kind) {
+      case 'sent':
+        this.#sentToday++;
+        return this.#flusher.add({ ...base, status: 'sent', provider_message_id: outcome.id }, row.phone);
+      case 'failed':
+      case 'uncertain':
+        return this.#flusher.add({ ...base, status: outcome.kind, error: outcome.reason }, row.phone);
+      case 'retry':
+        if (row.attempts >= MAX_ATTEMPTS) {
+          return this.#flusher.add({ ...base, status: 'failed', error: `reintentos agotados (${MAX_ATTEMPTS}): ${outcome.reason}` }, row.phone);
+        }
+        return this.#flusher.add({ ...base, status: 'queued', error: outcome.reason, retry_in: 2 ** (row.attempts - 1) * (0.5 + Math.random() * 0.5) }, row.phone);
+      case 'device':
+        this.#failed ??= outcome.reason;
+        return this.#flusher.add(requeue(row, d.id, outcome.reason), row.phone);
+    }
+  }
+}
+
+const requeue = (row: ClaimedRow, deviceId: number, reason: string): RecipientResult => ({
+  seq: row.seq, status: 'queued', device_id: deviceId, provider_message_id: null, error: `reasignado / handed over: ${reason}`, retry_in: null, refund_attempt: true,
+});

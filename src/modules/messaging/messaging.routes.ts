@@ -1,0 +1,227 @@
+import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import type { MultipartFile } from '@fastify/multipart';
+import type { FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { App, AppContext } from '../../platform/context.ts';
+import { requireRole } from '../../platform/auth/guards.ts';
+import { AppError, badRequest, notFound } from '../../platform/http/errors.ts';
+import { pageMeta, paginationQuery } from '../../platform/http/pagination.ts';
+import { jobReply } from '../../platform/jobs/jobs.service.ts';
+import { parseBulkFile, type ParsedRow, type ParseStats } from './bulk-file.ts';
+import { deviceFields, deviceReply } from './devices.ts';
+import { NO_DEVICES, progressOf, type BulkParams } from './dispatcher.ts';
+import { BULK_SEND } from './messaging.jobs.ts';
+import { recipientsRepository } from './recipients.repository.ts';
+import { renderTemplate, splitValues } from './template.ts';
+
+const MAX_MESSAGE = 4096;
+
+interface Upload {
+  stats: ParseStats;
+  fileName: string;
+  fields: Record<string, string>;
+}
+
+const tooLarge = (max: number) =>
+  new AppError('file_too_large', 413, `El archivo supera el tamaño máximo de ${Math.round(max / 1024 / 1024)} MB / File too large`);
+
+/** Multipart errors from @fastify/multipart, in the seed's words. */
+function uploadError(err: unknown, maxBytes: number): unknown {
+  const code = (err as { code?: string }).code;
+  if (code === 'FST_REQ_FILE_TOO_LARGE') return tooLarge(maxBytes);
+  if (code === 'FST_FILES_LIMIT') return badRequest('Envíe un solo archivo (campo file) / Send one file');
+  if (code === 'FST_INVALID_MULTIPART_CONTENT_TYPE') return badRequest('Formato inválido: envíe multipart/form-data con file, message y devices_limit / Send multipart/form-data');
+  if (code === 'FST_PARTS_LIMIT' || code === 'FST_FIELDS_LIMIT') return badRequest('Demasiados campos en el formulario / Too many form fields');
+  return err;
+}
+
+/** Reads what is left of a file part, so that the error reply reaches a client still uploading. */
+async function drain(file: MultipartFile | null) {
+  if (!file || file.file.readableEnded) return;
+  try {
+    for await (const _ of file.file);
+  } catch {
+    // the size limit or a broken connection: nothing more to read
+  }
+}
+
+export function messagingRoutes(app: App, ctx: AppContext) {
+  const staff = requireRole(ctx.tokens, 'admin', 'operator');
+  const config = { replyShape: 'status' as const };
+  const devices = ctx.services.devices;
+  const db = ctx.db.orm;
+  const maxBytes = ctx.config.MESSAGING_MAX_FILE_BYTES;
+
+  /** Streams the multipart body: the file is parsed as it arrives, fields are collected. */
+  async function readUpload(req: FastifyRequest, onBatch: (rows: ParsedRow[]) => Promise<void>): Promise<Upload> {
+    if (!req.isMultipart()) throw badRequest('Formato inválido: envíe multipart/form-data con file, message y devices_limit / Send multipart/form-data');
+    const fields: Record<string, string> = {};
+    let stats: ParseStats | null = null;
+    let fileName = '';
+    let current: MultipartFile | null = null;
+    try {
+      for await (const part of req.parts()) {
+        if (part.type !== 'file') {
+          fields[part.fieldname] = String(part.value ?? '');
+          continue;
+        }
+        current = part as MultipartFile;
+        if (part.fieldname !== 'file' || stats) {
+          await drain(current);
+          throw badRequest(stats ? 'Envíe un solo archivo / Send one file' : `Campo de archivo inesperado «${part.fieldname}»: use «file»`);
+        }
+        fileName = String(part.filename ?? '').slice(0, 255);
+        if (!/\.(csv|txt)$/i.test(fileName)) {
+          await drain(current);
+          throw badRequest(`Formato inválido: «${fileName || 'sin nombre'}» debe ser .csv o .txt / The file must be .csv or .txt`);
+        }
+        stats = await parseBulkFile(part.file, { defaultCountry: ctx.config.DEFAULT_COUNTRY, maxRecipients: ctx.config.MESSAGING_MAX_RECIPIENTS, onBatch });
+        if (part.file.truncated) throw tooLarge(maxBytes);
+        current = null;
+      }
+    } catch (err) {
+      await drain(current);
+      throw uploadError(err, maxBytes);
+    }
+    if (!stats) throw badRequest('Falta el archivo (campo file) / The file field is required');
+    if (stats.recipients === 0) throw badRequest('Archivo vacío: no hay recipients / Empty file: no recipients');
+    return { stats, fileName, fields };
+  }
+
+  function readFields(fields: Record<string, string>) {
+    const message = fields.message ?? '';
+    if (!message.trim()) throw badRequest('El campo message es obligatorio / message is required');
+    if (message.length > MAX_MESSAGE) throw badRequest(`El mensaje supera ${MAX_MESSAGE} caracteres / message too long`);
+    const limitText = fields.devices_limit?.trim() || '5';
+    const devicesLimit = Number(limitText);
+    if (!Number.isInteger(devicesLimit) || devicesLimit < 1 || devicesLimit > 100) throw badRequest('devices_limit debe ser un entero entre 1 y 100 / devices_limit must be an integer 1–100');
+    const template = fields.template?.trim()
+      ? {
+          name: fields.template.trim(), language: fields.template_language?.trim() || 'es',
+          params: fields.template_params?.trim() ? fields.template_params.split('|').map((p) => p.trim()) : [],
+        }
+      : null;
+    return { message, devicesLimit, template };
+  }
+
+  app.post('/messages/send-bulk-file', {
+    preHandler: staff, config,
+    schema: {
+      tags: ['messaging'], security: [{ bearer: [] }], consumes: ['multipart/form-data'],
+      summary: 'Bulk WhatsApp from a |-separated file (multipart: file, message, devices_limit; optional template, template_language, template_params). Answers as soon as the file is read; follow /ws/job/{job.id}.',
+    },
+  }, async (req) => {
+    // Fail before reading a large file when nothing could send it anyway.
+    if (!(await devices.available(1)).length) throw badRequest(NO_DEVICES);
+    const jobId = randomUUID();
+    await recipientsRepository.beginUpload(db, jobId);
+    try {
+      const upload = await readUpload(req, (rows) => recipientsRepository.insertBatch(db, jobId, rows));
+      const { message, devicesLimit, template } = readFields(upload.fields);
+      if (!(await devices.available(1)).length) throw badRequest(NO_DEVICES);
+      const { stats, fileName } = upload;
+      const params: BulkParams = {
+        message, total_numbers: stats.recipients, devices_limit: devicesLimit, file_name: fileName,
+        invalid_numbers: stats.invalid, duplicates: stats.duplicates, template,
+      };
+      const { job } = await ctx.jobs.start(BULK_SEND, {}, {
+        id: jobId, params: { ...params, header_skipped: stats.headerSkipped },
+        progress: progressOf({ sent: 0, failed: stats.invalid, uncertain: 0, total: stats.recipients }), createdBy: req.principal?.sub ?? null,
+      });
+      await recipientsRepository.finishUpload(db, jobId);
+      return {
+        status: 'success',
+        message: `Job creado y en proceso. Procesando ${stats.recipients} mensajes desde archivo '${fileName}'.`,
+        job: jobReply(job),
+      };
+    } catch (err) {
+      await recipientsRepository.discardUpload(db, jobId).catch(() => {});
+      throw err;
+    }
+  });
+
+  app.post('/messages/preview', {
+    preHandler: staff, config,
+    schema: {
+      tags: ['messaging'], security: [{ bearer: [] }], consumes: ['multipart/form-data'],
+      summary: 'What a bulk send would do with this file and message (counts and the first rendered messages); nothing is stored or sent',
+    },
+  }, async (req) => {
+    const samples: ParsedRow[] = [];
+    const invalid: ParsedRow[] = [];
+    const upload = await readUpload(req, async (rows) => {
+      for (const r of rows) {
+        if (r.phone && samples.length < 5) samples.push(r);
+        if (!r.phone && invalid.length < 5) invalid.push(r);
+      }
+    });
+    const message = upload.fields.message ?? '';
+    return {
+      status: 'success', file_name: upload.fileName, total_numbers: upload.stats.recipients, valid: upload.stats.valid,
+      invalid_numbers: upload.stats.invalid, duplicates: upload.stats.duplicates, header_skipped: upload.stats.headerSkipped,
+      samples: samples.map((s) => ({ phone: s.phone, text: renderTemplate(message, splitValues(s.vals)) })),
+      invalid_samples: invalid.map((s) => ({ raw_phone: s.raw_phone, error: s.error })),
+    };
+  });
+
+  app.get('/jobs/:job_id/results.csv', {
+    preHandler: staff, config,
+    schema: { tags: ['jobs'], security: [{ bearer: [] }], params: z.object({ job_id: z.string().max(64) }), summary: 'Each recipient\'s outcome of a bulk send, as CSV' },
+  }, async (req, reply) => {
+    const job = await ctx.jobs.get(req.params.job_id);
+    if (!job) throw notFound('Job no encontrado / Job not found');
+    if (job.type !== BULK_SEND) throw notFound('Este job no es un envío masivo: no tiene resultados por destinatario / Not a bulk send');
+    const csv = (v: unknown) => {
+      const s = v === null || v === undefined ? '' : v instanceof Date ? v.toISOString() : String(v);
+      return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+    };
+    async function* lines() {
+      yield '\uFEFFseq,phone,raw_phone,status,device_id,provider_message_id,error,attempts,updated_at\n';
+      let after = -1;
+      for (;;) {
+        const page = await recipientsRepository.page(db, job!.id, after, 5000);
+        if (!page.length) return;
+        yield page.map((r) => [r.seq, r.phone, r.raw_phone, r.status === 'queued' ? 'not_sent' : r.status, r.device_id, r.provider_message_id, r.error, r.attempts, r.updated_at].map(csv).join(',')).join('\n') + '\n';
+        after = page[page.length - 1]!.seq;
+      }
+    }
+    reply.header('content-type', 'text/csv; charset=utf-8');
+    reply.header('content-disposition', `attachment; filename="job-${job.id}-results.csv"`);
+    return reply.send(Readable.from(lines()));
+  });
+
+  const deviceId = z.object({ id: z.coerce.number().int().positive() });
+  const tags = ['devices'], security = [{ bearer: [] }];
+  app.post('/devices', {
+    preHandler: staff, config, schema: { tags, security, body: deviceFields, summary: 'Add a sending device (its health is checked at once)' },
+  }, async (req, reply) => reply.status(201).send({ status: 'success', device: deviceReply(await devices.create(req.body)) }));
+
+  app.get('/devices', {
+    preHandler: staff, config, schema: { tags, security, querystring: paginationQuery, summary: 'Devices with connection state, pacing and today\'s count' },
+  }, async (req) => {
+    const { page, per_page } = req.query;
+    const { items, total } = await devices.list(per_page, (page - 1) * per_page);
+    return { status: 'success', devices: items.map(deviceReply), meta: pageMeta(page, per_page, total) };
+  });
+
+  app.get('/devices/:id', {
+    preHandler: staff, config, schema: { tags, security, params: deviceId, summary: 'One device' },
+  }, async (req) => ({ status: 'success', device: deviceReply(await devices.require(req.params.id)) }));
+
+  app.patch('/devices/:id', {
+    preHandler: staff, config,
+    schema: { tags, security, params: deviceId, body: deviceFields.partial(), summary: 'Change a device: name, credentials (merged), pacing, or status active|paused' },
+  }, async (req) => ({ status: 'success', device: deviceReply(await devices.update(req.params.id, req.body)) }));
+
+  app.delete('/devices/:id', {
+    preHandler: staff, config, schema: { tags, security, params: deviceId, summary: 'Remove a device' },
+  }, async (req) => {
+    await devices.remove(req.params.id);
+    return { status: 'success', message: 'Device eliminado / Device removed' };
+  });
+
+  app.post('/devices/:id/check', {
+    preHandler: staff, config, schema: { tags, security, params: deviceId, summary: 'Check the device\'s connection now' },
+  }, async (req) => ({ status: 'success', device: deviceReply(await devices.check(req.params.id)) }));
+}

@@ -1,0 +1,119 @@
+import { sql } from 'drizzle-orm';
+import { rows, type Executor } from '../../platform/db/client.ts';
+import type { ParsedRow } from './bulk-file.ts';
+
+export interface ClaimedRow { seq: number; phone: string; vals: string; attempts: number }
+export interface RecipientResult {
+  seq: number;
+  status: 'sent' | 'failed' | 'queued' | 'uncertain';
+  device_id: number;
+  provider_message_id: string | null;
+  error: string | null;
+  /** For `queued` (a retry): seconds to wait; a device hand-over requeues at once. */
+  retry_in: number | null;
+  /** A hand-over to another device does not count as an attempt. */
+  refund_attempt: boolean;
+}
+export interface Counts { sent: number; failed: number; uncertain: number; queued: number; sending: number; total: number }
+
+const json = (v: unknown) => sql`${JSON.stringify(v)}::jsonb`;
+
+export const recipientsRepository = {
+  async beginUpload(db: Executor, jobId: string) {
+    await db.execute(sql`INSERT INTO message_uploads (job_id) VALUES (${jobId})`);
+  },
+
+  /** Stages a batch of parsed rows; invalid numbers go in as failed recipients with their reason. */
+  async insertBatch(db: Executor, jobId: string, batch: ParsedRow[]) {
+    await db.execute(sql`
+      INSERT INTO message_recipients (job_id, seq, phone, raw_phone, vals, status, error, updated_at)
+      SELECT ${jobId}::uuid, r.seq, r.phone, r.raw_phone, r.vals, CASE WHEN r.phone IS NULL THEN 'failed' ELSE 'queued' END, r.error,
+             CASE WHEN r.phone IS NULL THEN now() END
+      FROM jsonb_to_recordset(${json(batch)}) AS r(seq int, phone text, raw_phone text, vals text, error text)`);
+  },
+
+  async finishUpload(db: Executor, jobId: string) {
+    await db.execute(sql`DELETE FROM message_uploads WHERE job_id = ${jobId}`);
+  },
+
+  async discardUpload(db: Executor, jobId: string) {
+    await db.execute(sql`DELETE FROM message_recipients WHERE job_id = ${jobId}`);
+    await db.execute(sql`DELETE FROM message_uploads WHERE job_id = ${jobId}`);
+  },
+
+  /** Uploads a crashed process left behind (older than an hour): their rows are removed. */
+  async sweepAbandonedUploads(db: Executor) {
+    // A job that exists was created: only its upload marker is left to remove.
+    const stale = await rows<{ job_id: string; created: boolean }>(db, sql`
+      SELECT u.job_id, EXISTS (SELECT 1 FROM jobs j WHERE j.id = u.job_id) AS created
+      FROM message_uploads u WHERE u.started_at < now() - interval '1 hour'`);
+    for (const s of stale) await (s.created ? this.finishUpload(db, s.job_id) : this.discardUpload(db, s.job_id));
+    return stale.length;
+  },
+
+  /** Rows a crashed attempt left `sending` were in flight: they may have been sent, so they are not sent again. */
+  async markInFlightUncertain(db: Executor, jobId: string) {
+    const changed = await rows<{ seq: number }>(db, sql`
+      UPDATE message_recipients SET status = 'uncertain', updated_at = now(),
+        error = 'en curso durante un reinicio: puede haberse enviado; no se reenvía / in flight at a restart: may have been sent, not resent'
+      WHERE job_id = ${jobId} AND status = 'sending' RETURNING seq`);
+    return changed.length;
+  },
+
+  /**
+   * Takes up to `n` queued recipients from `fromSeq` on for a device and marks them `sending` in
+   * the same statement, before anything is sent. SKIP LOCKED lets every device claim in parallel
+   * without waiting. Starting from where the last claim ended keeps the index scan from walking
+   * over the entries of every recipient already taken (there is no vacuum during a job).
+   */
+  async claim(db: Executor, jobId: string, deviceId: number, n: number, fromSeq = 0) {
+    return rows<ClaimedRow>(db, sql`
+      UPDATE message_recipients r SET status = 'sending', device_id = ${deviceId}, attempts = r.attempts + 1, updated_at = now()
+      FROM (SELECT seq FROM message_recipients
+            WHERE job_id = ${jobId} AND status = 'queued' AND seq >= ${fromSeq} AND (retry_at IS NULL OR retry_at <= now())
+            ORDER BY seq LIMIT ${n} FOR UPDATE SKIP LOCKED) c
+      WHERE r.job_id = ${jobId} AND r.seq = c.seq
+      RETURNING r.seq, r.phone, r.vals, r.attempts`);
+  },
+
+  /** Records a batch of outcomes in one statement. */
+  async record(db: Executor, jobId: string, results: RecipientResult[]) {
+    if (!results.length) return;
+    await db.execute(sql`
+      UPDATE message_recipients m SET status = r.status, device_id = r.device_id,
+        provider_message_id = COALESCE(r.provider_message_id, m.provider_message_id), error = r.error,
+        retry_at = CASE WHEN r.retry_in IS NULL THEN NULL ELSE now() + make_interval(secs => r.retry_in) END,
+        attempts = CASE WHEN r.refund_attempt THEN m.attempts - 1 ELSE m.attempts END, updated_at = now()
+      FROM jsonb_to_recordset(${json(results)}) AS r(seq int, status text, device_id int, provider_message_id text, error text,
+        retry_in float8, refund_attempt boolean)
+      WHERE m.job_id = ${jobId} AND m.seq = r.seq AND m.status = 'sending'`);
+  },
+
+  /** Seconds until the earliest pending retry, or null when none is waiting. */
+  async nextRetryIn(db: Executor, jobId: string) {
+    const [row] = await rows<{ s: number | null }>(db, sql`
+      SELECT EXTRACT(EPOCH FROM min(retry_at) - now())::float8 AS s FROM message_recipients
+      WHERE job_id = ${jobId} AND status = 'queued' AND retry_at IS NOT NULL`);
+    return row?.s ?? null;
+  },
+
+  async counts(db: Executor, jobId: string): Promise<Counts> {
+    const [row] = await rows<Counts>(db, sql`
+      SELECT count(*) FILTER (WHERE status = 'sent')::int AS sent, count(*) FILTER (WHERE status = 'failed')::int AS failed,
+             count(*) FILTER (WHERE status = 'uncertain')::int AS uncertain, count(*) FILTER (WHERE status = 'queued')::int AS queued,
+             count(*) FILTER (WHERE status = 'sending')::int AS sending, count(*)::int AS total
+      FROM message_recipients WHERE job_id = ${jobId}`);
+    return row!;
+  },
+
+  /** A page of outcomes by sequence, for the results CSV. */
+  async page(db: Executor, jobId: string, afterSeq: number, limit: number) {
+    return rows<{ seq: number; phone: string | null; raw_phone: string; status: string; device_id: number | null; provider_message_id: string | null; error: string | null; attempts: number; updated_at: Date | null }>(db, sql`
+      SELECT seq, phone, raw_phone, status, device_id, provider_message_id, error, attempts, updated_at
+      FROM message_recipients WHERE job_id = ${jobId} AND seq > ${afterSeq} ORDER BY seq LIMIT ${limit}`);
+  },
+
+  async deleteForJob(db: Executor, jobId: string) {
+    await db.execute(sql`DELETE FROM message_recipients WHERE job_id = ${jobId}`);
+  },
+};

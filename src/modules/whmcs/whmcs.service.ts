@@ -1,0 +1,437 @@
+import { randomBytes } from 'node:crypto';
+import type { AppContext } from '../../platform/context.ts';
+import type { Executor } from '../../platform/db/client.ts';
+import { AppError, UpstreamError, conflict, notFound } from '../../platform/http/errors.ts';
+import type { UserRow } from '../users/users.repository.ts';
+import { usersRepository } from '../users/users.repository.ts';
+import { WhmcsApiError, WhmcsClient, isDuplicateEmail, isFieldError, type CallSink, type WhmcsClientDetails } from './whmcs.client.ts';
+import { fromWhmcs, loadMapping, toWhmcs, userColumns, type ClientMapping } from './whmcs.mapping.ts';
+import { whmcsRepository, type MapUpdate, type SyncLogInput, type SyncMapRow } from './whmcs.repository.ts';
+
+export const CACHE_INVALIDATE = 'whmcs:cache-invalidate';
+const CLIENT = 'client';
+
+/** What happened to one user in a push (single or bulk). */
+export type PushOutcome =
+  | { user_id: number; outcome: 'created'; whmcs_id: number; sync_map_id: number }
+  | { user_id: number; outcome: 'updated'; whmcs_id: number; sync_map_id: number }
+  | { user_id: number; outcome: 'conflict'; whmcs_id: number; message: string }
+  | { user_id: number; outcome: 'invalid'; missing: string[]; message: string }
+  | { user_id: number; outcome: 'error'; error: UpstreamError | AppError; message: string };
+
+export interface PushOptions {
+  forceCreate?: boolean;
+  jobId?: string | null;
+  signal?: AbortSignal;
+  /** Waits for a slot before each WHMCS call (bulk pushes are paced). */
+  pace?: () => Promise<void>;
+  concurrency?: number;
+}
+
+/** 'YYYY-MM-DD HH:MM:SS' (UTC), the seed's format for `last_synced_at`. */
+export const seedTime = (d: Date | null) => (d ? d.toISOString().slice(0, 19).replace('T', ' ') : null);
+
+class TtlCache {
+  readonly #entries = new Map<string, { value: unknown; expires: number }>();
+  readonly #ttlMs: number;
+  constructor(ttlMs: number) {
+    this.#ttlMs = ttlMs;
+  }
+  get<T>(key: string): T | undefined {
+    const e = this.#entries.get(key);
+    if (!e) return undefined;
+    if (e.expires < Date.now()) return void this.#entries.delete(key);
+    return e.value as T;
+  }
+  set(key: string, value: unknown) {
+    if (this.#entries.size > 10_000) this.#entries.clear();
+    this.#entries.set(key, { value, expires: Date.now() + this.#ttlMs });
+  }
+  clear() {
+    this.#entries.clear();
+  }
+}
+
+/** Collects a user's WHMCS calls as log rows; written with the map rows, in one transaction. */
+class Audit {
+  readonly entries: SyncLogInput[] = [];
+  readonly #ctx: AppContext;
+  readonly #jobId: string | null;
+  constructor(ctx: AppContext, jobId: string | null = null) {
+    this.#ctx = ctx;
+    this.#jobId = jobId;
+  }
+  sink(operation: string, laravelId: number | null, whmcsId: number | null = null): CallSink {
+    const c = this.#ctx.config;
+    return (call) => {
+      if (!c.WHMCS_LOG_ENABLED) return;
+      const replyId = Number((call.response as { clientid?: unknown } | null)?.clientid);
+      this.entries.push({
+        entity_type: CLIENT, laravel_id: laravelId, whmcs_id: whmcsId ?? (Number.isInteger(replyId) ? replyId : null), operation, action: call.action,
+        status: call.status, request_data: c.WHMCS_LOG_REQUESTS ? call.request : null, response_data: c.WHMCS_LOG_RESPONSES ? call.response : null,
+        error_message: call.error, duration_ms: Math.round(call.durationMs * 100) / 100, job_id: this.#jobId,
+      });
+    };
+  }
+  async write(tx: Executor) {
+    await whmcsRepository.insertLogs(tx, this.entries.splice(0));
+  }
+}
+
+/** The WHMCS link: push, update, pull, link, check and unlink clients, with a map and an audit log. */
+export class WhmcsService {
+  readonly client: WhmcsClient;
+  readonly mapping: ClientMapping;
+  readonly #ctx: AppContext;
+  readonly #cache: TtlCache;
+
+  constructor(ctx: AppContext) {
+    this.#ctx = ctx;
+    const c = ctx.config;
+    this.mapping = loadMapping(c);
+    this.#cache = new TtlCache(c.WHMCS_CACHE_TTL_SECONDS * 1000);
+    this.client = new WhmcsClient({
+      baseUrl: c.WHMCS_API_URL, identifier: c.WHMCS_API_IDENTIFIER, secret: c.WHMCS_API_SECRET, accessKey: c.WHMCS_API_ACCESS_KEY,
+      timeoutMs: c.WHMCS_API_TIMEOUT * 1000, logger: ctx.logger,
+    });
+  }
+
+  get #db() {
+    return this.#ctx.db.orm;
+  }
+
+  /** 503 unless the link is enabled and configured. */
+  ensureAvailable() {
+    if (!this.#ctx.config.WHMCS_ENABLED) throw new AppError('whmcs_disabled', 503, 'La integración con WHMCS está desactivada (WHMCS_ENABLED=false) / The WHMCS link is disabled');
+    if (!this.client.configured) throw new AppError('not_configured', 503, 'WHMCS no está configurado (WHMCS_API_URL, WHMCS_API_IDENTIFIER, WHMCS_API_SECRET) / WHMCS is not configured');
+  }
+
+  forgetCache() {
+    this.#cache.clear();
+  }
+
+  async #invalidate() {
+    this.#cache.clear();
+    await this.#ctx.bus.publish(CACHE_INVALIDATE, {}).catch(() => {});
+  }
+
+  #cached<T>(key: string): T | undefined {
+    return this.#ctx.config.WHMCS_CACHE_ENABLED ? this.#cache.get<T>(key) : undefined;
+  }
+
+  #remember(key: string, value: unknown) {
+    if (this.#ctx.config.WHMCS_CACHE_ENABLED) this.#cache.set(key, value);
+  }
+
+  async #writeLogs(audit: Audit) {
+    if (audit.entries.length) await this.#db.transaction((tx) => audit.write(tx));
+  }
+
+  async testConnection() {
+    const audit = new Audit(this.#ctx);
+    const started = performance.now();
+    try {
+      const whmcs = await this.client.details(audit.sink('test', null));
+      return { version: whmcs.version, canonical: whmcs.canonicalversion, ms: Math.round(performance.now() - started) };
+    } finally {
+      await this.#writeLogs(audit);
+    }
+  }
+
+  async #requireUser(id: number) {
+    const user = await usersRepository.findById(this.#db, id);
+    if (!user) throw notFound(`Cliente local ${id} no encontrado / Local client ${id} not found`);
+    return user;
+  }
+
+  /** `POST /clients/push/{id}`: one user through the same path as the bulk job. */
+  async pushOne(localId: number, forceCreate: boolean) {
+    const user = await this.#requireUser(localId);
+    const [result] = await this.pushMany([user], { forceCreate });
+    const r = result!;
+    if (r.outcome === 'created' || r.outcome === 'updated') return r;
+    if (r.outcome === 'conflict') {
+      throw new AppError('whmcs_email_exists', 409, r.message, undefined, {
+        whmcs_id: r.whmcs_id, link_with: { method: 'POST', path: '/api/whmcs/sync/link', body: { entity_type: CLIENT, laravel_id: localId, whmcs_id: r.whmcs_id } },
+      });
+    }
+    if (r.outcome === 'invalid') throw new AppError('missing_fields', 422, r.message, { missing: r.missing }, { missing_fields: r.missing });
+    throw r.error;
+  }
+
+  /**
+   * Pushes users to WHMCS. Linked users are updated (unless `forceCreate`); the others are looked up
+   * by email first, so a duplicate is reported (409) instead of created. Before AddClient the map row
+   * is marked `pending/creating` and committed: if the process dies before the answer is recorded, the
+   * next push finds the email in WHMCS, sees the mark, and links the record it created.
+   */
+  async pushMany(users: UserRow[], opts: PushOptions = {}): Promise<PushOutcome[]> {
+    const audit = new Audit(this.#ctx, opts.jobId ?? null);
+    const maps = new Map((await whmcsRepository.findMany(this.#db, CLIENT, users.map((u) => u.id))).map((m) => [m.laravel_id, m]));
+    const outcomes = new Map<number, PushOutcome>();
+    const finals: MapUpdate[] = [];
+    const call = async <T>(fn: () => Promise<T>) => {
+      await opts.pace?.();
+      return fn();
+    };
+    const failed = (user: UserRow, err: unknown, map: SyncMapRow | undefined, keepPending: boolean): PushOutcome => {
+      const error = err instanceof AppError ? err : new UpstreamError('WHMCS', (err as Error).message);
+      finals.push({ laravel_id: user.id, whmcs_id: null, sync_status: 'error', pending_action: keepPending ? 'creating' : (map?.pending_action ?? null), last_error: error.message });
+      return { user_id: user.id, outcome: 'error', error, message: error.message };
+    };
+
+    const toCreate: { user: UserRow; fields: Record<string, string>; map: SyncMapRow | undefined }[] = [];
+    await pool(users, opts.concurrency ?? 1, async (user) => {
+      opts.signal?.throwIfAborted();
+      const map = maps.get(user.id);
+      const { fields, missing } = toWhmcs(user, this.mapping);
+      if (map?.whmcs_id && !opts.forceCreate) {
+        try {
+          const id = await call(() => this.client.updateClient(map.whmcs_id!, fields, audit.sink('update', user.id, map.whmcs_id)));
+          finals.push({ laravel_id: user.id, whmcs_id: id, sync_status: 'synced', pending_action: null, last_error: null });
+          outcomes.set(user.id, { user_id: user.id, outcome: 'updated', whmcs_id: id, sync_map_id: 0 });
+        } catch (err) {
+          outcomes.set(user.id, failed(user, this.#updateError(err, map.whmcs_id), map, false));
+        }
+        return;
+      }
+      if (missing.length) {
+        const message = `Faltan campos que WHMCS exige: ${missing.join(', ')} — complételos en el cliente o configure WHMCS_DEFAULT_* / Missing fields WHMCS requires`;
+        return void outcomes.set(user.id, { user_id: user.id, outcome: 'invalid', missing, message });
+      }
+      try {
+        const existing = await call(() => this.client.getClient({ email: fields.email }, audit.sink('push', user.id), opts.signal));
+        if (existing && map?.pending_action === 'creating') {
+          // Created by an earlier attempt whose answer was lost: link it, do not report a duplicate.
+          finals.push({ laravel_id: user.id, whmcs_id: existing.id, sync_status: 'synced', pending_action: null, last_error: null });
+          outcomes.set(user.id, { user_id: user.id, outcome: 'created', whmcs_id: existing.id, sync_map_id: 0 });
+        } else if (existing) {
+          outcomes.set(user.id, duplicate(user.id, fields.email!, existing.id));
+        } else {
+          toCreate.push({ user, fields, map });
+        }
+      } catch (err) {
+        outcomes.set(user.id, failed(user, err, map, false));
+      }
+    });
+
+    if (toCreate.length) {
+      await whmcsRepository.upsert(this.#db, CLIENT, toCreate.map(({ user }) => ({ laravel_id: user.id, whmcs_id: null, sync_status: 'pending', pending_action: 'creating', last_error: null })));
+      let created = false;
+      await pool(toCreate, opts.concurrency ?? 1, async ({ user, fields, map }) => {
+        try {
+          const password2 = randomBytes(18).toString('base64url');
+          const id = await call(() => this.client.addClient({ ...fields, password2 }, audit.sink('push', user.id), opts.signal));
+          created = true;
+          finals.push({ laravel_id: user.id, whmcs_id: id, sync_status: 'synced', pending_action: null, last_error: null });
+          outcomes.set(user.id, { user_id: user.id, outcome: 'created', whmcs_id: id, sync_map_id: 0 });
+        } catch (err) {
+          if (err instanceof WhmcsApiError && isDuplicateEmail(err.message)) {
+            // Someone created it between our lookup and AddClient: the same 409 as a lookup hit.
+            const existing = await this.client.getClient({ email: fields.email }, audit.sink('push', user.id)).catch(() => null);
+            finals.push({ laravel_id: user.id, whmcs_id: null, sync_status: 'error', pending_action: null, last_error: err.message });
+            outcomes.set(user.id, duplicate(user.id, fields.email!, existing?.id ?? 0));
+          } else if (err instanceof WhmcsApiError && isFieldError(err.message)) {
+            finals.push({ laravel_id: user.id, whmcs_id: null, sync_status: 'error', pending_action: null, last_error: err.message });
+            outcomes.set(user.id, { user_id: user.id, outcome: 'invalid', missing: [], message: `WHMCS rechazó los datos: ${err.message}` });
+          } else {
+            // Unknown outcome (timeout, reset): the mark stays, so a retry links instead of duplicating.
+            outcomes.set(user.id, failed(user, err, map, true));
+          }
+        }
+      });
+      if (created) await this.#invalidate();
+    }
+    if (outcomes.size && [...outcomes.values()].some((o) => o.outcome === 'updated')) await this.#invalidate();
+
+    const written = await this.#db.transaction(async (tx) => {
+      const rowsWritten = await whmcsRepository.upsert(tx, CLIENT, finals);
+      await audit.write(tx);
+      return rowsWritten;
+    });
+    const mapIds = new Map(written.map((r) => [r.laravel_id, r.id]));
+    return users.map((u) => {
+      const o = outcomes.get(u.id)!;
+      return o.outcome === 'created' || o.outcome === 'updated' ? { ...o, sync_map_id: mapIds.get(u.id) ?? 0 } : o;
+    });
+  }
+
+  #updateError(err: unknown, whmcsId: number) {
+    if (err instanceof WhmcsApiError && /client id not found|client not found/i.test(err.message)) {
+      return notFound(`El cliente WHMCS ${whmcsId} ya no existe (${err.message}); desvincúlelo y vuelva a enviarlo / The WHMCS client no longer exists`);
+    }
+    if (err instanceof WhmcsApiError && isDuplicateEmail(err.message)) return conflict(`WHMCS: ${err.message} — otro cliente de WHMCS ya usa ese email`);
+    if (err instanceof WhmcsApiError) return new AppError('whmcs_rejected', 422, `WHMCS rechazó la actualización: ${err.message}`);
+    return err;
+  }
+
+  /** `POST /clients/update/{id}`: sends the user's current data to the linked WHMCS client. */
+  async updateOne(localId: number) {
+    const user = await this.#requireUser(localId);
+    const map = await whmcsRepository.find(this.#db, CLIENT, localId);
+    if (!map?.whmcs_id) throw conflict(`El cliente ${localId} no está vinculado con WHMCS; envíelo primero (push) / Not linked to WHMCS yet`);
+    const [r] = await this.pushMany([user]);
+    if (r!.outcome === 'updated' || r!.outcome === 'created') return r!;
+    if (r!.outcome === 'error') throw r!.error;
+    throw new AppError('whmcs_update_failed', 422, r!.message);
+  }
+
+  /** A WHMCS client by id, from the cache when fresh; 404 on `Client Not Found`. */
+  async #fetchClient(whmcsId: number, audit: Audit, laravelId: number | null): Promise<WhmcsClientDetails> {
+    const key = `client:${whmcsId}`;
+    const hit = this.#cached<WhmcsClientDetails>(key);
+    if (hit) return hit;
+    const client = await this.client.getClient({ clientid: whmcsId }, audit.sink('pull', laravelId, whmcsId));
+    if (!client) throw notFound(`Cliente WHMCS ${whmcsId} no encontrado (Client Not Found) / WHMCS client not found`);
+    this.#remember(key, client);
+    return client;
+  }
+
+  /**
+   * `POST /clients/pull/{whmcs_id}`: brings a WHMCS client into the local user `localId`, into the
+   * user already linked to it, or into a new local customer; and links the two.
+   */
+  async pull(whmcsId: number, localId: number | undefined) {
+    const audit = new Audit(this.#ctx);
+    let client: WhmcsClientDetails;
+    try {
+      client = await this.#fetchClient(whmcsId, audit, localId ?? null);
+    } finally {
+      await this.#writeLogs(audit);
+    }
+    const data = fromWhmcs(client, this.mapping);
+    const cols = userColumns(data);
+    const result = await this.#db.transaction(async (tx) => {
+      const byWhmcs = await whmcsRepository.findByWhmcsId(tx, CLIENT, whmcsId);
+      let user: UserRow | null;
+      let operation: 'created' | 'updated';
+      if (localId !== undefined) {
+        user = await usersRepository.findById(tx, localId);
+        if (!user) throw notFound(`Cliente local ${localId} no encontrado / Local client not found`);
+        const own = await whmcsRepository.find(tx, CLIENT, localId);
+        if (own?.whmcs_id && own.whmcs_id !== whmcsId) throw conflict(`El cliente local ${localId} ya está vinculado al cliente WHMCS ${own.whmcs_id}; desvincúlelo primero`, undefined);
+        if (byWhmcs && byWhmcs.laravel_id !== localId) throw conflict(`El cliente WHMCS ${whmcsId} ya está vinculado al cliente local ${byWhmcs.laravel_id}`);
+        user = await usersRepository.updateProfile(tx, localId, cols);
+        operation = 'updated';
+      } else if (byWhmcs) {
+        user = await usersRepository.updateProfile(tx, byWhmcs.laravel_id, cols);
+        operation = 'updated';
+      } else {
+        user = await usersRepository.insertCustomer(tx, { ...cols, name: cols.name || client.email || `WHMCS ${whmcsId}` });
+        operation = 'created';
+      }
+      const [map] = await whmcsRepository.upsert(tx, CLIENT, [{ laravel_id: user!.id, whmcs_id: whmcsId, sync_status: 'synced', pending_action: null, last_error: null }]);
+      if (this.#ctx.config.WHMCS_LOG_ENABLED) {
+        await whmcsRepository.insertLogs(tx, [{
+          entity_type: CLIENT, laravel_id: user!.id, whmcs_id: whmcsId, operation: 'pull', action: operation === 'created' ? 'local.create' : 'local.update',
+          status: 'success', request_data: null, response_data: { laravel_data: data }, error_message: null, duration_ms: 0, job_id: null,
+        }]);
+      }
+      return { user: user!, map: map!, operation };
+    });
+    return { client, data, ...result };
+  }
+
+  async list(q: { offset: number; limit: number; search?: string }) {
+    const key = `list:${q.offset}:${q.limit}:${q.search ?? ''}`;
+    let page = this.#cached<{ total: number; clients: Record<string, unknown>[] }>(key);
+    const cached = page !== undefined;
+    if (!page) {
+      const audit = new Audit(this.#ctx);
+      try {
+        page = await this.client.getClients(q, audit.sink('list', null));
+      } finally {
+        await this.#writeLogs(audit);
+      }
+      this.#remember(key, page);
+    }
+    const links = new Map((await whmcsRepository.linkedLocalIds(this.#db, CLIENT, page.clients.map((c) => Number(c.id)))).map((l) => [l.whmcs_id, l.laravel_id]));
+    return { total: page.total, cached, clients: page.clients.map((c) => ({ ...c, local_id: links.get(Number(c.id)) ?? null })) };
+  }
+
+  /** The map row, and when linked whether WHMCS still has the client (a missing one marks the row). */
+  async check(localId: number) {
+    await this.#requireUser(localId);
+    let map = await whmcsRepository.find(this.#db, CLIENT, localId);
+    let exists: boolean | null = null;
+    let remoteError: string | null = null;
+    if (map?.whmcs_id && this.#ctx.config.WHMCS_ENABLED && this.client.configured) {
+      const audit = new Audit(this.#ctx);
+      try {
+        exists = (await this.client.getClient({ clientid: map.whmcs_id }, audit.sink('check', localId, map.whmcs_id))) !== null;
+        if (!exists) {
+          const [marked] = await whmcsRepository.upsert(this.#db, CLIENT, [{ laravel_id: localId, whmcs_id: map.whmcs_id, sync_status: 'error', pending_action: null, last_error: `Client Not Found: el cliente WHMCS ${map.whmcs_id} ya no existe` }]);
+          map = marked ?? map;
+        }
+      } catch (err) {
+        remoteError = (err as Error).message;
+      } finally {
+        await this.#writeLogs(audit);
+      }
+    }
+    return { map: map ?? null, exists, remoteError };
+  }
+
+  /** Links a local user with an existing WHMCS client on purpose (after a 409 on push). */
+  async link(localId: number, whmcsId: number) {
+    await this.#requireUser(localId);
+    const audit = new Audit(this.#ctx);
+    let client: WhmcsClientDetails | null;
+    try {
+      client = await this.client.getClient({ clientid: whmcsId }, audit.sink('link', localId, whmcsId));
+    } finally {
+      await this.#writeLogs(audit);
+    }
+    if (!client) throw notFound(`Cliente WHMCS ${whmcsId} no encontrado (Client Not Found) / WHMCS client not found`);
+    return this.#db.transaction(async (tx) => {
+      const own = await whmcsRepository.find(tx, CLIENT, localId);
+      if (own?.whmcs_id && own.whmcs_id !== whmcsId) throw conflict(`El cliente local ${localId} ya está vinculado al cliente WHMCS ${own.whmcs_id}; desvincúlelo primero`);
+      const other = await whmcsRepository.findByWhmcsId(tx, CLIENT, whmcsId);
+      if (other && other.laravel_id !== localId) throw conflict(`El cliente WHMCS ${whmcsId} ya está vinculado al cliente local ${other.laravel_id}`);
+      const [map] = await whmcsRepository.upsert(tx, CLIENT, [{ laravel_id: localId, whmcs_id: whmcsId, sync_status: 'synced', pending_action: null, last_error: null }]);
+      if (this.#ctx.config.WHMCS_LOG_ENABLED) {
+        await whmcsRepository.insertLogs(tx, [{ entity_type: CLIENT, laravel_id: localId, whmcs_id: whmcsId, operation: 'link', action: 'map.link', status: 'success', request_data: null, response_data: null, error_message: null, duration_ms: 0, job_id: null }]);
+      }
+      return { map: map!, client: client! };
+    });
+  }
+
+  async unlink(entityType: string, localId: number) {
+    return this.#db.transaction(async (tx) => {
+      const removed = await whmcsRepository.remove(tx, entityType, localId);
+      if (!removed) throw notFound(`El ${entityType} ${localId} no está vinculado con WHMCS / Not linked`);
+      if (this.#ctx.config.WHMCS_LOG_ENABLED) {
+        await whmcsRepository.insertLogs(tx, [{ entity_type: entityType, laravel_id: localId, whmcs_id: removed.whmcs_id, operation: 'unlink', action: 'map.unlink', status: 'success', request_data: null, response_data: null, error_message: null, duration_ms: 0, job_id: null }]);
+      }
+      return removed;
+    });
+  }
+
+  logs(f: Parameters<typeof whmcsRepository.logs>[1]) {
+    return whmcsRepository.logs(this.#db, f);
+  }
+
+  stats() {
+    return whmcsRepository.stats(this.#db);
+  }
+
+  mapFor(localIds: number[]) {
+    return whmcsRepository.findMany(this.#db, CLIENT, localIds);
+  }
+}
+
+function duplicate(userId: number, email: string, whmcsId: number): PushOutcome {
+  return {
+    user_id: userId, outcome: 'conflict', whmcs_id: whmcsId,
+    message: `Ya existe un cliente en WHMCS con el email ${email} (id ${whmcsId}); no se creó un duplicado. Vincúlelos con POST /api/whmcs/sync/link / Client already exists`,
+  };
+}
+
+/** Runs `fn` over `items` with at most `concurrency` at a time. */
+export async function pool<T>(items: T[], concurrency: number, fn: (item: T) => Promise<void>) {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+}

@@ -1,0 +1,472 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export type WaProvider = 'cloud' | 'evolution' | 'waha' | 'simulator';
+
+export interface WaDeviceOptions {
+  provider: WaProvider;
+  /** phone_number_id / instance / session / simulator device id; generated when absent. */
+  id?: string;
+  /** Bearer token / apikey / X-Api-Key; generated when absent. */
+  token?: string;
+  /** Per send, before answering (Evolution's `delay` comes on top). */
+  latencyMs?: number;
+  /** 0..1: share of sends answered with a retry-later error. */
+  transientFailureRate?: number;
+  /** Default true. false: Evolution state `close`, WAHA `STOPPED`, simulator disconnected. */
+  connected?: boolean;
+  /** Cloud 131031, Evolution `close` (Connection Closed), WAHA 422 `FAILED`, simulator 403 banned. */
+  banned?: boolean;
+  /** Banned once it has accepted this many messages in total (to test failover). */
+  banAfter?: number;
+  /** Cloud API only: sends answer 368 "Temporarily blocked for policies violations" (a quality block). */
+  policyBlocked?: boolean;
+  /** Cloud API only: free text to someone outside the 24 h window is refused (131047). Default true. */
+  requireTemplateForCold?: boolean;
+  /** Cloud API only: approved template names. Default ['puente_bulk']. */
+  templates?: string[];
+  /** Cloud API only: numbers (any format, compared as digits) that wrote in the last 24 h. */
+  openWindow?: string[];
+}
+
+export interface WaSimMessage {
+  seq: number; provider: WaProvider; deviceId: string;
+  /** Digits only, no `+`, as the driver addressed it. */
+  to: string;
+  /** The text; for a template `[name] param1 | param2`. */
+  text: string;
+  template?: { name: string; params: string[] };
+  messageId: string; at: number;
+}
+
+export interface WaSimDevice {
+  provider: WaProvider; id: string; token: string;
+  /** The sending number (digits), as WAHA's `me` and the Cloud API's display number show it. */
+  phone: string;
+  baseUrl: string;
+  credentials: Record<string, string>;
+  /** Messages accepted since the device was added (reset() leaves it alone, banAfter counts on it). */
+  accepted: number;
+  /** Change knobs at runtime; `id` and `provider` cannot change. */
+  set(o: Partial<WaDeviceOptions>): void;
+}
+
+export interface WaSimulator {
+  url: string;
+  addDevice(o: WaDeviceOptions): WaSimDevice;
+  device(id: string): WaSimDevice | undefined;
+  /** Every accepted message, in order. */
+  messages: WaSimMessage[];
+  /** Numbers (digits) that have no WhatsApp, for every provider. */
+  notOnWhatsapp: Set<string>;
+  /** (to, text) pairs accepted more than once. */
+  duplicates(): { to: string; text: string; count: number }[];
+  countFor(to: string): number;
+  /** Clears the recorded messages and their counts. */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+interface Device extends WaSimDevice {
+  opts: WaDeviceOptions;
+  window: Set<string>;
+  templates: Set<string>;
+}
+
+// Request bodies are whatever the client sent; each handler checks the fields it reads.
+type Json = any;
+
+const CLOUD_VERSION = 'v21.0';
+const GRAPH_DOCS = 'Please read the Graph API documentation at https://developers.facebook.com/docs/graph-api';
+
+const digits = (s: unknown) => String(s ?? '').replace(/\D/g, '');
+const unixNow = () => Math.floor(Date.now() / 1000);
+const decode = (s: string | undefined) => {
+  try {
+    return decodeURIComponent(s ?? '');
+  } catch {
+    return s ?? '';
+  }
+};
+/** Meta answers with the WhatsApp id, which for Mexican and Argentine mobiles is the legacy form. */
+const waIdOf = (to: string) => {
+  if (/^52\d{10}$/.test(to)) return `521${to.slice(2)}`;
+  if (/^54[1-8]\d{9}$/.test(to)) return `549${to.slice(2)}`;
+  return to;
+};
+
+/**
+ * WhatsApp sending engines on loopback: Meta's Cloud API (`/cloud`), Evolution API (`/evolution`),
+ * WAHA (`/waha`) and Puente's native device (`/sim`), each with its real request and error shapes.
+ * Every accepted message is recorded, so tests can count what arrived and find duplicates.
+ */
+export async function startWhatsAppSimulator(o: { host?: string; port?: number } = {}): Promise<WaSimulator> {
+  const devices = new Map<string, Device>(); // `${provider}:${id}`
+  const byId = new Map<string, Device>(); // first device with that id, for device()
+  const messages: WaSimMessage[] = [];
+  const counts = new Map<string, number>(); // to → n
+  const pairs = new Map<string, number>(); // to \0 text → n
+  const notOnWhatsapp = new Set<string>();
+  // close() aborts pending latency/typing waits, so no timer keeps the process alive afterwards.
+  const closing = new AbortController();
+  const wait = (ms: number) => sleep(ms, undefined, { signal: closing.signal });
+  let made = 0;
+
+  const isBanned = (d: Device) => d.opts.banned === true || (d.opts.banAfter !== undefined && d.accepted >= d.opts.banAfter);
+  const isConnected = (d: Device) => d.opts.connected !== false && !isBanned(d);
+  const transient = (d: Device) => {
+    const rate = d.opts.transientFailureRate ?? 0;
+    return rate > 0 && Math.random() < rate;
+  };
+
+  function accept(d: Device, to: string, text: string, messageId: string, template?: WaSimMessage['template']) {
+    d.accepted++;
+    const m: WaSimMessage = { seq: messages.length, provider: d.provider, deviceId: d.id, to, text, messageId, at: Date.now() };
+    if (template) m.template = template;
+    messages.push(m);
+    counts.set(to, (counts.get(to) ?? 0) + 1);
+    const key = `${to}\u0000${text}`;
+    pairs.set(key, (pairs.get(key) ?? 0) + 1);
+  }
+
+  const send = (res: ServerResponse, status: number, body: unknown) => {
+    if (res.headersSent || res.destroyed) return;
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  };
+
+  /** The JSON body; `null` when it does not parse (each API then answers its own 400). */
+  const readBody = (req: IncomingMessage) => new Promise<Json>((resolve) => {
+    let data = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => (data += c));
+    req.on('error', () => resolve(null));
+    req.on('end', () => {
+      if (!data) return resolve({});
+      try {
+        resolve(JSON.parse(data));
+      } catch {
+        resolve(null);
+      }
+    });
+  });
+
+  // ── Meta WhatsApp Cloud API ────────────────────────────────────────────────────────────────
+  async function cloud(req: IncomingMessage, res: ServerResponse, parts: string[]) {
+    // /cloud/{version}/{phone_number_id}[/messages]
+    const [, version = '', phoneId = '', leaf, ...rest] = parts;
+    const fail = (status: number, code: number, message: string, extra: { subcode?: number; details?: string; type?: string } = {}) => send(res, status, {
+      error: {
+        message, type: extra.type ?? 'OAuthException', code,
+        ...(extra.subcode !== undefined ? { error_subcode: extra.subcode } : {}),
+        ...(extra.details !== undefined ? { error_data: { messaging_product: 'whatsapp', details: extra.details } } : {}),
+        fbtrace_id: `A${randomBytes(16).toString('base64url').slice(0, 22)}`,
+      },
+    });
+    if (!/^v\d+\.\d+$/.test(version) || !phoneId || rest.length > 0) {
+      return fail(400, 2500, `Unknown path components: /${parts.slice(1).join('/')}`);
+    }
+    const d = devices.get(`cloud:${phoneId}`);
+    const verb = (req.method ?? 'GET').toLowerCase();
+    if (!d) {
+      return fail(400, 100, `Unsupported ${verb} request. Object with ID '${phoneId}' does not exist, cannot be loaded due to missing permissions, or does not support this operation. ${GRAPH_DOCS}`, { subcode: 33, type: 'GraphMethodException' });
+    }
+    if (req.headers.authorization !== `Bearer ${d.token}`) return fail(401, 190, 'Invalid OAuth access token - Cannot parse access token');
+    if (req.method === 'GET' && leaf === undefined) {
+      // The phone number node: what a health check reads.
+      return send(res, 200, {
+        verified_name: 'Puente', code_verification_status: 'VERIFIED', display_phone_number: `+${d.phone}`,
+        quality_rating: isBanned(d) || d.opts.policyBlocked ? 'RED' : 'GREEN', platform_type: 'CLOUD_API',
+        throughput: { level: 'STANDARD' }, id: d.id,
+      });
+    }
+    if (req.method !== 'POST' || leaf !== 'messages') {
+      return fail(400, 100, `Unsupported ${verb} request. Object with ID '${phoneId}' does not exist, cannot be loaded due to missing permissions, or does not support this operation. ${GRAPH_DOCS}`, { subcode: 33, type: 'GraphMethodException' });
+    }
+    const body = await readBody(req);
+    const latency = d.opts.latencyMs ?? 0;
+    if (latency > 0) await wait(latency);
+    if (!body || typeof body !== 'object') return fail(400, 100, 'Invalid parameter', { details: 'The request body is not valid JSON' });
+    if (body.messaging_product !== 'whatsapp') return fail(400, 100, 'The parameter messaging_product is required.');
+    if (!body.to) return fail(400, 100, 'The parameter to is required.');
+    if (isBanned(d)) return fail(400, 131031, 'Account has been locked', { details: 'The WhatsApp Business Account is restricted or disabled for violating a platform policy.' });
+    if (d.opts.policyBlocked) return fail(400, 368, 'Temporarily blocked for policies violations', { details: 'The phone number has been temporarily blocked for violating WhatsApp policies.' });
+    if (transient(d)) return fail(400, 130429, 'Rate limit hit', { details: 'Cloud API message throughput has been reached.' });
+    const to = digits(body.to);
+    const waId = waIdOf(to);
+    if (to.length < 7) return fail(400, 131009, 'Parameter value is not valid', { details: `Recipient phone number '${String(body.to)}' is not valid` });
+    if (notOnWhatsapp.has(to) || notOnWhatsapp.has(waId)) {
+      return fail(400, 131026, 'Message undeliverable', { details: 'Unable to deliver message. The recipient is not a valid WhatsApp user.' });
+    }
+    const type = body.type ?? 'text';
+    let text: string;
+    let template: WaSimMessage['template'];
+    if (type === 'template') {
+      const t = body.template ?? {};
+      const name = String(t.name ?? '');
+      if (!name) return fail(400, 100, "The parameter template['name'] is required.");
+      const lang = String(t.language?.code ?? '');
+      if (!lang) return fail(400, 100, "The parameter template['language'] is required.");
+      if (!d.templates.has(name)) {
+        return fail(400, 132001, 'Template name does not exist in the translation', { details: `template name (${name}) does not exist in ${lang}` });
+      }
+      const components: Json[] = Array.isArray(t.components) ? t.components : [];
+      const params = components.flatMap((c) => (Array.isArray(c?.parameters) ? c.parameters : []).map((p: Json) => String(p?.text ?? '')));
+      template = { name, params };
+      text = `[${name}] ${params.join(' | ')}`;
+    } else if (type === 'text') {
+      text = String(body.text?.body ?? '');
+      if (!text) return fail(400, 100, "The parameter text['body'] is required.");
+      // Meta counts characters, not UTF-16 units; only spread when it could matter.
+      if (text.length > 4096 && [...text].length > 4096) return fail(400, 100, "Param text['body'] must be at most 4096 characters long.");
+      const cold = (d.opts.requireTemplateForCold ?? true) && !d.window.has(to) && !d.window.has(waId);
+      if (cold) {
+        return fail(400, 131047, 'Re-engagement message', { details: 'Message failed to send because more than 24 hours have passed since the customer last replied to this number.' });
+      }
+    } else {
+      return fail(400, 100, `Param type must be one of {AUDIO, CONTACTS, DOCUMENT, IMAGE, INTERACTIVE, LOCATION, REACTION, STICKER, TEMPLATE, TEXT, VIDEO} - got "${String(type)}".`);
+    }
+    const id = `wamid.${Buffer.concat([Buffer.from(`\u001c\u0018\u000c${waId}\u0015\u0002\u0000\u0011\u0018\u0012`), randomBytes(18)]).toString('base64')}`;
+    accept(d, to, text, id, template);
+    send(res, 200, { messaging_product: 'whatsapp', contacts: [{ input: String(body.to), wa_id: waId }], messages: [{ id }] });
+  }
+
+  // ── Evolution API ──────────────────────────────────────────────────────────────────────────
+  async function evolution(req: IncomingMessage, res: ServerResponse, parts: string[]) {
+    // /evolution/message/sendText/{instance} · /evolution/instance/connectionState/{instance}
+    const [, group, action, raw, ...rest] = parts;
+    const route = `${req.method} ${group}/${action}`;
+    if ((route !== 'POST message/sendText' && route !== 'GET instance/connectionState') || raw === undefined || rest.length > 0) {
+      return send(res, 404, { status: 404, error: 'Not Found', response: { message: [`Cannot ${req.method} /${parts.slice(1).join('/')}`] } });
+    }
+    const instance = decode(raw);
+    // Evolution's guards: the instance must exist before the apikey is looked at.
+    const d = devices.get(`evolution:${instance}`);
+    if (!d) return send(res, 404, { status: 404, error: 'Not Found', response: { message: [`The "${instance}" instance does not exist`] } });
+    if (req.headers.apikey !== d.token) return send(res, 401, { status: 401, error: 'Unauthorized', response: { message: 'Unauthorized' } });
+    if (req.method === 'GET') return send(res, 200, { instance: { instanceName: d.id, state: isConnected(d) ? 'open' : 'close' } });
+
+    const body = await readBody(req);
+    const latency = d.opts.latencyMs ?? 0;
+    if (latency > 0) await wait(latency);
+    // v2: {number, text, delay}; v1: {number, textMessage: {text}, options: {delay}}.
+    const text = body?.text ?? body?.textMessage?.text;
+    const to = digits(String(body?.number ?? '').split('@')[0]);
+    const problems: string[] = [];
+    if (!to) problems.push('instance requires property "number"');
+    if (typeof text !== 'string' || !text) problems.push('instance requires property "text"');
+    if (problems.length) return send(res, 400, { status: 400, error: 'Bad Request', response: { message: problems } });
+    const closed = () => send(res, 400, { status: 400, error: 'Bad Request', response: { message: ['Connection Closed'] } });
+    if (!isConnected(d)) return closed();
+    // The onWhatsApp check comes first, so these answer at once, without the typing delay.
+    if (notOnWhatsapp.has(to)) {
+      return send(res, 400, { status: 400, error: 'Bad Request', response: { message: [{ exists: false, jid: `${to}@s.whatsapp.net`, number: to }] } });
+    }
+    // "typing…" shows for `delay` ms and the HTTP answer waits for it, as in Baileys.
+    const delay = Number(body?.delay ?? body?.options?.delay ?? 0);
+    if (Number.isFinite(delay) && delay > 0) {
+      await wait(Math.min(delay, 120_000));
+      // The session may have dropped (or been banned by a parallel send) while typing.
+      if (!isConnected(d)) return closed();
+    }
+    if (transient(d)) return send(res, 500, { status: 500, error: 'Internal Server Error', response: { message: ['Timed Out'] } });
+    const id = `BAE5${randomBytes(6).toString('hex').toUpperCase()}`;
+    accept(d, to, text, id);
+    send(res, 201, {
+      key: { remoteJid: `${to}@s.whatsapp.net`, fromMe: true, id },
+      message: { extendedTextMessage: { text } },
+      messageTimestamp: String(unixNow()),
+      status: 'PENDING',
+    });
+  }
+
+  // ── WAHA ───────────────────────────────────────────────────────────────────────────────────
+  const wahaStatus = (d: Device) => (isBanned(d) ? 'FAILED' : isConnected(d) ? 'WORKING' : 'STOPPED');
+  /** WAHA has one key per server; here each session has its own, and an unknown session still needs some valid key. */
+  const anyWahaKey = (key: unknown) => {
+    for (const d of devices.values()) if (d.provider === 'waha' && d.token === key) return true;
+    return false;
+  };
+  const wahaNotFound = (res: ServerResponse, name: string) => send(res, 404, {
+    message: `We didn't find a session with name '${name}'.\nPlease start it first by using POST /api/sessions/${name}/start request`,
+    error: 'Not Found', statusCode: 404,
+  });
+  const wahaUnauthorized = (res: ServerResponse) => send(res, 401, { message: 'Unauthorized', statusCode: 401 });
+
+  async function waha(req: IncomingMessage, res: ServerResponse, parts: string[]) {
+    // /waha/api/sendText · /waha/api/sessions/{name}
+    const key = req.headers['x-api-key'];
+    if (req.method === 'GET' && parts[1] === 'api' && parts[2] === 'sessions' && parts[3] !== undefined && parts.length === 4) {
+      const name = decode(parts[3]);
+      const d = devices.get(`waha:${name}`);
+      if (!d) return anyWahaKey(key) ? wahaNotFound(res, name) : wahaUnauthorized(res);
+      if (key !== d.token) return wahaUnauthorized(res);
+      const status = wahaStatus(d);
+      return send(res, 200, {
+        name: d.id, status, config: { metadata: null, proxy: null, webhooks: [] },
+        me: status === 'WORKING' ? { id: `${d.phone}@c.us`, pushName: 'Puente' } : null,
+        engine: { engine: 'NOWEB' },
+      });
+    }
+    if (req.method !== 'POST' || parts[1] !== 'api' || parts[2] !== 'sendText' || parts.length !== 3) {
+      return send(res, 404, { message: `Cannot ${req.method} /${parts.slice(1).join('/')}`, error: 'Not Found', statusCode: 404 });
+    }
+    const body = await readBody(req);
+    const name = String(body?.session ?? 'default');
+    const d = devices.get(`waha:${name}`);
+    if (!d) return anyWahaKey(key) ? wahaNotFound(res, name) : wahaUnauthorized(res);
+    if (key !== d.token) return wahaUnauthorized(res);
+    const latency = d.opts.latencyMs ?? 0;
+    if (latency > 0) await wait(latency);
+    const chatId = String(body?.chatId ?? '');
+    const text = body?.text;
+    const problems: string[] = [];
+    if (!/^\d+@(c\.us|s\.whatsapp\.net)$/.test(chatId)) problems.push('chatId must be a string like 51987654321@c.us');
+    if (typeof text !== 'string') problems.push('text must be a string');
+    if (problems.length) return send(res, 400, { message: problems, error: 'Bad Request', statusCode: 400 });
+    if (!isConnected(d)) {
+      return send(res, 422, {
+        statusCode: 422, message: 'Session status is not as expected. Try again later or restart the session',
+        error: 'Unprocessable Entity', session: d.id, status: wahaStatus(d),
+      });
+    }
+    if (transient(d)) return send(res, 500, { statusCode: 500, message: 'Internal server error' });
+    const to = chatId.split('@')[0]!;
+    if (notOnWhatsapp.has(to)) return send(res, 400, { statusCode: 400, message: 'The number is not registered on WhatsApp' });
+    const id = `true_${to}@c.us_3EB0${randomBytes(8).toString('hex').toUpperCase()}`;
+    accept(d, to, text, id);
+    send(res, 201, { id, timestamp: unixNow(), from: `${d.phone}@c.us`, fromMe: true, to: `${to}@c.us`, body: text });
+  }
+
+  // ── Puente's native simulator device ───────────────────────────────────────────────────────
+  async function native(req: IncomingMessage, res: ServerResponse, parts: string[]) {
+    // /sim/devices/{id}[/messages]
+    const error = (status: number, code: string, message: string, retryable: boolean) => send(res, status, { error: { code, message, retryable } });
+    const [, group, raw, leaf, ...rest] = parts;
+    const isStatus = req.method === 'GET' && leaf === undefined;
+    const isSend = req.method === 'POST' && leaf === 'messages';
+    if (group !== 'devices' || raw === undefined || rest.length > 0 || (!isStatus && !isSend)) return error(404, 'not_found', 'no such route', false);
+    const d = devices.get(`simulator:${decode(raw)}`);
+    if (!d) return error(404, 'not_found', 'unknown device', false);
+    if (req.headers.authorization !== `Bearer ${d.token}`) return error(401, 'unauthorized', 'bad token', false);
+    if (isStatus) return send(res, 200, { id: d.id, connected: isConnected(d), status: isBanned(d) ? 'banned' : isConnected(d) ? 'connected' : 'disconnected' });
+
+    const body = await readBody(req);
+    const latency = d.opts.latencyMs ?? 0;
+    if (latency > 0) await wait(latency);
+    if (isBanned(d)) return error(403, 'banned', 'the device was banned by WhatsApp', false);
+    if (!isConnected(d)) return error(409, 'disconnected', 'the device is not connected', true);
+    if (transient(d)) return error(429, 'rate_limited', 'too many messages, slow down', true);
+    const to = digits(body?.to);
+    const text = body?.text;
+    if (!to || typeof text !== 'string' || !text) return error(400, 'bad_request', 'to and text are required', false);
+    if (notOnWhatsapp.has(to)) return error(400, 'not_on_whatsapp', `${to} has no WhatsApp`, false);
+    const id = `sim-${randomUUID()}`;
+    accept(d, to, text, id);
+    send(res, 200, { id });
+  }
+
+  // A Map, so that a path like /constructor finds nothing rather than Object.prototype's members.
+  const handlers = new Map<string, (req: IncomingMessage, res: ServerResponse, parts: string[]) => Promise<void>>([
+    ['cloud', cloud], ['evolution', evolution], ['waha', waha], ['sim', native],
+  ]);
+  const server = createServer((req, res) => {
+    const path = req.url ?? '/';
+    const q = path.indexOf('?');
+    const parts = (q < 0 ? path : path.slice(0, q)).split('/').filter(Boolean);
+    const handler = handlers.get(parts[0] ?? '');
+    if (!handler) return send(res, 404, { error: 'not found' });
+    handler(req, res, parts).catch((err: Error) => {
+      // An aborted wait means close() ran: the socket is gone, nothing to answer.
+      if (!closing.signal.aborted) send(res, 500, { error: { code: 'server_error', message: err.message, retryable: true } });
+    });
+  });
+  // Pooled clients keep their connections: idle sockets live longer than the client's own timeout.
+  server.keepAliveTimeout = 65_000;
+  server.maxRequestsPerSocket = 0;
+  const sockets = new Set<Socket>();
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(o.port ?? 0, o.host ?? '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${o.host ?? '127.0.0.1'}:${port}`;
+
+  const newId = (p: WaProvider, n: number) => {
+    if (p === 'cloud') return String(106_540_352_242_000 + n); // phone_number_ids are 15-digit numbers
+    if (p === 'waha' && !devices.has('waha:default')) return 'default'; // WAHA Core only runs "default"
+    return `${p}-${n}`;
+  };
+  const newToken = (p: WaProvider) => {
+    if (p === 'cloud') return `EAAG${randomBytes(30).toString('base64url')}`;
+    if (p === 'evolution') return randomUUID().toUpperCase();
+    return randomBytes(16).toString('hex');
+  };
+  const credentialsOf = (d: Device): Record<string, string> => {
+    switch (d.provider) {
+      case 'cloud': return { access_token: d.token, phone_number_id: d.id, api_version: CLOUD_VERSION };
+      case 'evolution': return { api_key: d.token, instance: d.id };
+      case 'waha': return { api_key: d.token, session: d.id };
+      case 'simulator': return { token: d.token, device_id: d.id };
+    }
+  };
+
+  return {
+    url,
+    messages,
+    notOnWhatsapp,
+    addDevice(opts) {
+      const n = ++made;
+      const id = opts.id ?? newId(opts.provider, n);
+      if (devices.has(`${opts.provider}:${id}`)) throw new Error(`a ${opts.provider} device "${id}" already exists`);
+      const token = opts.token ?? newToken(opts.provider);
+      const d: Device = {
+        provider: opts.provider, id, token, phone: `519${String(10_000_000 + n)}`,
+        baseUrl: `${url}/${opts.provider === 'simulator' ? 'sim' : opts.provider}`,
+        credentials: {}, accepted: 0,
+        opts: { ...opts, id, token }, window: new Set(), templates: new Set(),
+        set(patch) {
+          const { provider: _p, id: _i, ...rest } = patch;
+          Object.assign(d.opts, rest);
+          if (rest.token !== undefined) {
+            d.token = rest.token;
+            d.credentials = credentialsOf(d);
+          }
+          // Looked up on every send, so kept as sets.
+          d.window = new Set((d.opts.openWindow ?? []).map(digits));
+          d.templates = new Set(d.opts.templates ?? ['puente_bulk']);
+        },
+      };
+      d.set({});
+      d.credentials = credentialsOf(d);
+      devices.set(`${opts.provider}:${id}`, d);
+      if (!byId.has(id)) byId.set(id, d);
+      return d;
+    },
+    device: (id) => byId.get(id),
+    duplicates() {
+      const out: { to: string; text: string; count: number }[] = [];
+      for (const [k, count] of pairs) {
+        if (count < 2) continue;
+        const cut = k.indexOf('\u0000');
+        out.push({ to: k.slice(0, cut), text: k.slice(cut + 1), count });
+      }
+      return out;
+    },
+    countFor: (to) => counts.get(digits(to)) ?? 0,
+    reset() {
+      messages.length = 0;
+      counts.clear();
+      pairs.clear();
+    },
+    close() {
+      closing.abort();
+      for (const s of sockets) s.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
