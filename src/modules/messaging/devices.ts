@@ -41,7 +41,9 @@ export function deviceReply(d: DeviceRow) {
   };
 }
 
-const todayUtc = () => new Date().toISOString().slice(0, 10);
+export const todayUtc = () => new Date().toISOString().slice(0, 10);
+/** Daily caps count UTC days, in SQL as in `todayUtc`, whatever the database server's time zone. */
+const TODAY = sql.raw(`(now() AT TIME ZONE 'UTC')::date`);
 const json = (v: unknown) => sql`${JSON.stringify(v)}::jsonb`;
 const COLUMNS = ['name', 'provider', 'base_url', 'messages_per_minute', 'min_gap_ms', 'max_gap_ms', 'pause_after', 'pause_seconds', 'daily_cap', 'typing_delay_ms', 'template_name', 'template_language', 'status'] as const;
 
@@ -63,8 +65,8 @@ export const devicesRepository = {
       SELECT *, sent_day::text AS sent_day FROM devices
       WHERE status = 'active' AND connected
         AND NOT (id = ANY(ARRAY(SELECT jsonb_array_elements_text(${json(exclude)})::int)))
-        AND (daily_cap IS NULL OR sent_day IS DISTINCT FROM current_date OR sent_today < daily_cap)
-      ORDER BY CASE WHEN sent_day = current_date THEN sent_today ELSE 0 END, id
+        AND (daily_cap IS NULL OR sent_day IS DISTINCT FROM ${TODAY} OR sent_today < daily_cap)
+      ORDER BY CASE WHEN sent_day = ${TODAY} THEN sent_today ELSE 0 END, id
       LIMIT ${limit}`);
   },
   /**
@@ -77,9 +79,9 @@ export const devicesRepository = {
       FROM (SELECT id FROM devices
             WHERE status = 'active' AND connected
               AND NOT (id = ANY(ARRAY(SELECT jsonb_array_elements_text(${json(exclude)})::int)))
-              AND (daily_cap IS NULL OR sent_day IS DISTINCT FROM current_date OR sent_today < daily_cap)
+              AND (daily_cap IS NULL OR sent_day IS DISTINCT FROM ${TODAY} OR sent_today < daily_cap)
               AND (job_id IS NULL OR job_id = ${jobId}::uuid OR job_lease_until < now())
-            ORDER BY CASE WHEN sent_day = current_date THEN sent_today ELSE 0 END, id
+            ORDER BY CASE WHEN sent_day = ${TODAY} THEN sent_today ELSE 0 END, id
             LIMIT 1 FOR UPDATE SKIP LOCKED) c
       WHERE d.id = c.id
       RETURNING d.*, d.sent_day::text AS sent_day`);
@@ -130,8 +132,8 @@ export const devicesRepository = {
   /** Counts sends towards today's cap; returns today's total. */
   async addSent(db: Executor, id: number, n: number) {
     const [row] = await rows<{ sent_today: number }>(db, sql`
-      UPDATE devices SET sent_today = CASE WHEN sent_day = current_date THEN sent_today + ${n} ELSE ${n} END,
-        sent_day = current_date, sent_total = sent_total + ${n}
+      UPDATE devices SET sent_today = CASE WHEN sent_day = ${TODAY} THEN sent_today + ${n} ELSE ${n} END,
+        sent_day = ${TODAY}, sent_total = sent_total + ${n}
       WHERE id = ${id} RETURNING sent_today`);
     return row?.sent_today ?? 0;
   },

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppContext } from '../../platform/context.ts';
 import type { JobContext } from '../../platform/jobs/job-definition.ts';
 import { PermanentJobError } from '../../platform/jobs/job-definition.ts';
-import { devicesRepository } from './devices.ts';
+import { devicesRepository, todayUtc } from './devices.ts';
 import { driverFor, type DeviceRow, type TemplateSpec } from './drivers.ts';
 import { recipientsRepository, type ClaimedRow, type Counts, type RecipientResult } from './recipients.repository.ts';
 import { renderTemplate, splitValues } from './template.ts';
@@ -252,7 +252,7 @@ class DeviceWorker {
     this.#claims = shared.claims;
     this.#announce = shared.announce;
     this.#driver = driverFor(device);
-    this.#sentToday = device.sent_day === new Date().toISOString().slice(0, 10) ? device.sent_today : 0;
+    this.#sentToday = device.sent_day === todayUtc() ? device.sent_today : 0;
     // The job that used the device before this one may have sent a moment ago: its pace carries on.
     this.#nextSlot = device.next_send_at?.getTime() ?? 0;
     // The Cloud API only delivers free text inside the 24 h window: a job's template, else the device's.

@@ -10,7 +10,8 @@ declare module '../../platform/context.ts' {
   }
 }
 
-let healthTimer: NodeJS.Timeout | null = null;
+/** Each runtime's device health timer (tests and the demo may run more than one in a process). */
+const healthTimers = new WeakMap<object, NodeJS.Timeout>();
 
 export const messagingModule: PuenteModule = {
   name: 'messaging',
@@ -25,11 +26,12 @@ export const messagingModule: PuenteModule = {
     if (swept) ctx.logger.info({ swept }, 'removed recipients of abandoned uploads');
     // "No devices" is decided from these checks; a worker process keeps them fresh.
     const every = ctx.config.DEVICE_HEALTH_INTERVAL_SECONDS * 1000;
-    healthTimer = setInterval(() => void ctx.services.devices.checkAll().catch(() => {}), every);
-    healthTimer.unref();
+    const timer = setInterval(() => void ctx.services.devices.checkAll().catch(() => {}), every);
+    timer.unref();
+    healthTimers.set(ctx, timer);
   },
-  async stop() {
-    if (healthTimer) clearInterval(healthTimer);
-    healthTimer = null;
+  async stop(ctx) {
+    clearInterval(healthTimers.get(ctx));
+    healthTimers.delete(ctx);
   },
 };

@@ -16,6 +16,7 @@ import { recipientsRepository } from './recipients.repository.ts';
 import { renderTemplate, splitValues } from './template.ts';
 
 const MAX_MESSAGE = 4096;
+const ONE_FILE = 'Envíe un solo archivo (campo file) / Send one file';
 
 interface Upload {
   stats: ParseStats;
@@ -30,7 +31,7 @@ const tooLarge = (max: number) =>
 function uploadError(err: unknown, maxBytes: number): unknown {
   const code = (err as { code?: string }).code;
   if (code === 'FST_REQ_FILE_TOO_LARGE') return tooLarge(maxBytes);
-  if (code === 'FST_FILES_LIMIT') return badRequest('Envíe un solo archivo (campo file) / Send one file');
+  if (code === 'FST_FILES_LIMIT') return badRequest(ONE_FILE);
   if (code === 'FST_INVALID_MULTIPART_CONTENT_TYPE') return badRequest('Formato inválido: envíe multipart/form-data con file, message y devices_limit / Send multipart/form-data');
   if (code === 'FST_PARTS_LIMIT' || code === 'FST_FIELDS_LIMIT') return badRequest('Demasiados campos en el formulario / Too many form fields');
   return err;
@@ -69,7 +70,7 @@ export function messagingRoutes(app: App, ctx: AppContext) {
         current = part as MultipartFile;
         if (part.fieldname !== 'file' || stats) {
           await drain(current);
-          throw badRequest(stats ? 'Envíe un solo archivo / Send one file' : `Campo de archivo inesperado «${part.fieldname}»: use «file»`);
+          throw badRequest(stats ? ONE_FILE : `Campo de archivo inesperado «${part.fieldname}»: use «file»`);
         }
         fileName = String(part.filename ?? '').slice(0, 255);
         if (!/\.(csv|txt)$/i.test(fileName)) {
@@ -105,11 +106,12 @@ export function messagingRoutes(app: App, ctx: AppContext) {
     return { message, devicesLimit, template };
   }
 
-  app.post('/messages/send-bulk-file', {
+  // The seed names the endpoint /messages/send-bulk-file and, in its frontend steps, /send-bulk-file: both work.
+  for (const url of ['/messages/send-bulk-file', '/send-bulk-file']) app.post(url, {
     preHandler: staff, config,
     schema: {
-      tags: ['messaging'], security: [{ bearer: [] }], consumes: ['multipart/form-data'],
-      summary: 'Bulk WhatsApp from a |-separated file (multipart: file, message, devices_limit; optional template, template_language, template_params). Answers as soon as the file is read; follow /ws/job/{job.id}.',
+      tags: ['messaging'], security: [{ bearer: [] }], consumes: ['multipart/form-data'], hide: url === '/send-bulk-file',
+      summary: 'Bulk WhatsApp from a |-separated file (multipart: file, message, devices_limit; optional template, template_language, template_params). Answers as soon as the file is read; follow /ws/job/{job.id}. Also at /send-bulk-file.',
     },
   }, async (req) => {
     // Fail before reading a large file when nothing could send it anyway.
