@@ -58,13 +58,15 @@ export function createJobSocketServer(ctx: AppContext) {
       flushProgress();
       send(event);
     };
-    const unsubscribe = await ctx.bus.subscribe(jobChannel(jobId), onEvent);
+    // Listeners go on before anything is awaited: a ping sent as soon as the socket opens is not lost.
+    let unsubscribe: (() => Promise<void> | void) | null = null;
+    let early: Record<string, unknown>[] | null = []; // pongs held until `subscribed` has gone out
     ws.on('close', () => {
       closed = true;
       clearInterval(ticker);
       clearInterval(errorWindow);
       clearInterval(heartbeat);
-      void unsubscribe();
+      void unsubscribe?.();
     });
     ws.on('message', (data) => {
       let msg: { type?: string; timestamp?: unknown } = {};
@@ -73,10 +75,17 @@ export function createJobSocketServer(ctx: AppContext) {
       } catch {
         msg = { type: String(data).trim() };
       }
-      if (msg.type === 'ping') send({ type: 'pong', job_id: jobId, timestamp: msg.timestamp ?? new Date().toISOString() });
+      if (msg.type !== 'ping') return;
+      const pong = { type: 'pong', job_id: jobId, timestamp: msg.timestamp ?? new Date().toISOString() };
+      if (!early) send(pong);
+      else if (early.length < 16) early.push(pong);
     });
+    unsubscribe = await ctx.bus.subscribe(jobChannel(jobId), onEvent);
+    if (closed) return void (await unsubscribe());
 
     send({ type: 'subscribed', job_id: jobId, message: `Suscrito a las actualizaciones del job ${jobId}` });
+    for (const pong of early) send(pong);
+    early = null;
     // A late subscriber learns where the job stands, then gets what happened while it was reading.
     const job = await ctx.jobs.get(jobId);
     const terminal = job && terminalEvent(job);
