@@ -136,6 +136,12 @@ for (const mode of modes) {
       assert.match(lines[0]!, /^seq,phone,raw_phone,status,device_id,provider_message_id,error/);
       assert.equal(lines.filter((l) => l.includes(',sent,')).length, 4);
       assert.match(lines.find((l) => l.includes('no-es-un-numero'))!, /,failed,.*inv[aá]lido/);
+      const unknown = await p.api('/jobs/00000000-0000-4000-8000-000000000000/results.csv');
+      assert.deepEqual([unknown.status, unknown.body.status], [404, 'error']);
+      const [other] = await p.ctx.db.query<{ id: string }>(`INSERT INTO jobs (id, type, status) VALUES (gen_random_uuid(), 'wispro.sync', 'completed') RETURNING id`);
+      const notBulk = await p.api(`/jobs/${other!.id}/results.csv`);
+      assert.equal(notBulk.status, 404);
+      assert.match(notBulk.body.message, /no es un envío masivo/);
     });
 
     test('Mexico and Argentina numbers reach each engine in the form it expects (through either path of the seed)', async () => {

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppContext } from '../../platform/context.ts';
 import type { JobContext } from '../../platform/jobs/job-definition.ts';
 import { PermanentJobError } from '../../platform/jobs/job-definition.ts';
-import { devicesRepository, todayUtc } from './devices.ts';
+import { devicesRepository, todayUtc } from './devices.repository.ts';
 import { driverFor, type DeviceRow, type TemplateSpec } from './drivers.ts';
 import { recipientsRepository, type ClaimedRow, type Counts, type RecipientResult } from './recipients.repository.ts';
 import { renderTemplate, splitValues } from './template.ts';

@@ -1,12 +1,13 @@
 import type { PuenteModule } from '../../platform/context.ts';
-import { DevicesService } from './devices.ts';
+import { DevicesService } from './devices.service.ts';
+import { BulkSendService } from './messaging.service.ts';
 import { messagingJobs } from './messaging.jobs.ts';
 import { messagingRoutes } from './messaging.routes.ts';
-import { recipientsRepository } from './recipients.repository.ts';
 
 declare module '../../platform/context.ts' {
   interface Services {
     devices: DevicesService;
+    bulkSend: BulkSendService;
   }
 }
 
@@ -17,12 +18,13 @@ export const messagingModule: PuenteModule = {
   name: 'messaging',
   setup(ctx) {
     ctx.services.devices = new DevicesService(ctx);
+    ctx.services.bulkSend = new BulkSendService(ctx);
     return messagingJobs(ctx);
   },
   routes: messagingRoutes,
   async start(ctx, { work }) {
     if (!work) return;
-    const swept = await recipientsRepository.sweepAbandonedUploads(ctx.db.orm);
+    const swept = await ctx.services.bulkSend.sweepAbandonedUploads();
     if (swept) ctx.logger.info({ swept }, 'removed recipients of abandoned uploads');
     // "No devices" is decided from these checks; a worker process keeps them fresh.
     const every = ctx.config.DEVICE_HEALTH_INTERVAL_SECONDS * 1000;

@@ -1,18 +1,15 @@
-import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { MultipartFile } from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { App, AppContext } from '../../platform/context.ts';
 import { requireRole } from '../../platform/auth/guards.ts';
-import { AppError, badRequest, notFound } from '../../platform/http/errors.ts';
+import { AppError, badRequest } from '../../platform/http/errors.ts';
 import { pageMeta, paginationQuery } from '../../platform/http/pagination.ts';
 import { jobReply } from '../../platform/jobs/jobs.service.ts';
+import type { ResultRow } from './recipients.repository.ts';
 import { parseBulkFile, type ParsedRow, type ParseStats } from './bulk-file.ts';
-import { deviceFields, deviceReply } from './devices.ts';
-import { NO_DEVICES, progressOf, type BulkParams } from './dispatcher.ts';
-import { BULK_SEND } from './messaging.jobs.ts';
-import { recipientsRepository } from './recipients.repository.ts';
+import { deviceFields, deviceReply } from './devices.service.ts';
 import { renderTemplate, splitValues } from './template.ts';
 
 const MAX_MESSAGE = 4096;
@@ -51,7 +48,7 @@ export function messagingRoutes(app: App, ctx: AppContext) {
   const staff = requireRole(ctx.tokens, 'admin', 'operator');
   const config = { replyShape: 'status' as const };
   const devices = ctx.services.devices;
-  const db = ctx.db.orm;
+  const bulk = ctx.services.bulkSend;
   const maxBytes = ctx.config.MESSAGING_MAX_FILE_BYTES;
 
   /** Streams the multipart body: the file is parsed as it arrives, fields are collected. */
@@ -114,33 +111,15 @@ export function messagingRoutes(app: App, ctx: AppContext) {
       summary: 'Bulk WhatsApp from a |-separated file (multipart: file, message, devices_limit; optional template, template_language, template_params). Answers as soon as the file is read; follow /ws/job/{job.id}. Also at /send-bulk-file.',
     },
   }, async (req) => {
-    // Fail before reading a large file when nothing could send it anyway.
-    if (!(await devices.available(1)).length) throw badRequest(NO_DEVICES);
-    const jobId = randomUUID();
-    await recipientsRepository.beginUpload(db, jobId);
-    try {
-      const upload = await readUpload(req, (rows) => recipientsRepository.insertBatch(db, jobId, rows));
-      const { message, devicesLimit, template } = readFields(upload.fields);
-      if (!(await devices.available(1)).length) throw badRequest(NO_DEVICES);
-      const { stats, fileName } = upload;
-      const params: BulkParams = {
-        message, total_numbers: stats.recipients, devices_limit: devicesLimit, file_name: fileName,
-        invalid_numbers: stats.invalid, duplicates: stats.duplicates, template,
-      };
-      const { job } = await ctx.jobs.start(BULK_SEND, {}, {
-        id: jobId, params: { ...params, header_skipped: stats.headerSkipped },
-        progress: progressOf({ sent: 0, failed: stats.invalid, uncertain: 0, total: stats.recipients }), createdBy: req.principal?.sub ?? null,
-      });
-      await recipientsRepository.finishUpload(db, jobId);
-      return {
-        status: 'success',
-        message: `Job creado y en proceso. Procesando ${stats.recipients} mensajes desde archivo '${fileName}'.`,
-        job: jobReply(job),
-      };
-    } catch (err) {
-      await recipientsRepository.discardUpload(db, jobId).catch(() => {});
-      throw err;
-    }
+    const { job, total, fileName } = await bulk.create(async (stage) => {
+      const upload = await readUpload(req, stage);
+      return { ...upload, ...readFields(upload.fields), createdBy: req.principal?.sub ?? null };
+    });
+    return {
+      status: 'success',
+      message: `Job creado y en proceso. Procesando ${total} mensajes desde archivo '${fileName}'.`,
+      job: jobReply(job),
+    };
   });
 
   app.post('/messages/preview', {
@@ -171,25 +150,22 @@ export function messagingRoutes(app: App, ctx: AppContext) {
     preHandler: staff, config,
     schema: { tags: ['jobs'], security: [{ bearer: [] }], params: z.object({ job_id: z.string().max(64) }), summary: 'Each recipient\'s outcome of a bulk send, as CSV' },
   }, async (req, reply) => {
-    const job = await ctx.jobs.get(req.params.job_id);
-    if (!job) throw notFound('Job no encontrado / Job not found');
-    if (job.type !== BULK_SEND) throw notFound('Este job no es un envío masivo: no tiene resultados por destinatario / Not a bulk send');
+    const pages = bulk.results(req.params.job_id);
+    const first = await pages.next(); // an unknown job is a 404 before anything is streamed
     const csv = (v: unknown) => {
       const s = v === null || v === undefined ? '' : v instanceof Date ? v.toISOString() : String(v);
       return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
     };
+    const format = (page: ResultRow[]) =>
+      page.map((r) => [r.seq, r.phone, r.raw_phone, r.status === 'queued' ? 'not_sent' : r.status, r.device_id, r.provider_message_id, r.error, r.attempts, r.updated_at].map(csv).join(',')).join('\n') + '\n';
     async function* lines() {
       yield '\uFEFFseq,phone,raw_phone,status,device_id,provider_message_id,error,attempts,updated_at\n';
-      let after = -1;
-      for (;;) {
-        const page = await recipientsRepository.page(db, job!.id, after, 5000);
-        if (!page.length) return;
-        yield page.map((r) => [r.seq, r.phone, r.raw_phone, r.status === 'queued' ? 'not_sent' : r.status, r.device_id, r.provider_message_id, r.error, r.attempts, r.updated_at].map(csv).join(',')).join('\n') + '\n';
-        after = page[page.length - 1]!.seq;
-      }
+      if (first.done) return;
+      yield format(first.value);
+      for await (const page of pages) yield format(page);
     }
     reply.header('content-type', 'text/csv; charset=utf-8');
-    reply.header('content-disposition', `attachment; filename="job-${job.id}-results.csv"`);
+    reply.header('content-disposition', `attachment; filename="job-${req.params.job_id}-results.csv"`);
     return reply.send(Readable.from(lines()));
   });
 

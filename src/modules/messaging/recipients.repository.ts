@@ -14,6 +14,10 @@ export interface RecipientResult {
   /** A hand-over to another device does not count as an attempt. */
   refund_attempt: boolean;
 }
+export interface ResultRow {
+  seq: number; phone: string | null; raw_phone: string; status: string; device_id: number | null;
+  provider_message_id: string | null; error: string | null; attempts: number; updated_at: Date | null;
+}
 export interface Counts { sent: number; failed: number; uncertain: number; queued: number; sending: number; total: number }
 
 const json = (v: unknown) => sql`${JSON.stringify(v)}::jsonb`;
@@ -108,7 +112,7 @@ export const recipientsRepository = {
 
   /** A page of outcomes by sequence, for the results CSV. */
   async page(db: Executor, jobId: string, afterSeq: number, limit: number) {
-    return rows<{ seq: number; phone: string | null; raw_phone: string; status: string; device_id: number | null; provider_message_id: string | null; error: string | null; attempts: number; updated_at: Date | null }>(db, sql`
+    return rows<ResultRow>(db, sql`
       SELECT seq, phone, raw_phone, status, device_id, provider_message_id, error, attempts, updated_at
       FROM message_recipients WHERE job_id = ${jobId} AND seq > ${afterSeq} ORDER BY seq LIMIT ${limit}`);
   },

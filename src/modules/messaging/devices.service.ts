@@ -1,0 +1,107 @@
+import { z } from 'zod';
+import type { AppContext } from '../../platform/context.ts';
+import { badRequest, notFound } from '../../platform/http/errors.ts';
+import { devicesRepository, todayUtc } from './devices.repository.ts';
+import { REQUIRED_CREDENTIALS, driverFor, type DeviceRow } from './drivers.ts';
+
+const PUBLIC_CREDENTIALS = new Set(['phone_number_id', 'instance', 'session', 'device_id', 'api_version', 'business_account_id']);
+
+export const deviceFields = z.object({
+  name: z.string().trim().min(1).max(120),
+  provider: z.enum(['cloud', 'evolution', 'waha', 'simulator']),
+  base_url: z.string().trim().url(),
+  credentials: z.record(z.string(), z.string().max(4096)),
+  messages_per_minute: z.coerce.number().int().min(1).max(100_000).nullable().optional(),
+  min_gap_ms: z.coerce.number().int().min(0).max(3_600_000).optional(),
+  max_gap_ms: z.coerce.number().int().min(0).max(3_600_000).optional(),
+  pause_after: z.coerce.number().int().min(1).nullable().optional(),
+  pause_seconds: z.coerce.number().int().min(0).max(86_400).optional(),
+  daily_cap: z.coerce.number().int().min(1).nullable().optional(),
+  typing_delay_ms: z.coerce.number().int().min(0).max(60_000).optional(),
+  template_name: z.string().trim().max(512).nullable().optional(),
+  template_language: z.string().trim().min(2).max(15).optional(),
+  status: z.enum(['active', 'paused']).optional(),
+});
+export type DeviceInput = z.infer<typeof deviceFields>;
+
+/** A device as replies show it: secrets (tokens, API keys) are never returned, only that they are set. */
+export function deviceReply(d: DeviceRow) {
+  const credentials = Object.fromEntries(Object.entries(d.credentials).map(([k, v]) => [k, PUBLIC_CREDENTIALS.has(k) ? v : v ? '********' : '']));
+  return {
+    id: d.id, name: d.name, provider: d.provider, base_url: d.base_url, credentials, status: d.status, status_reason: d.status_reason,
+    connected: d.connected, connection_state: d.connection_state, last_health_at: d.last_health_at, last_error: d.last_error,
+    pacing: {
+      messages_per_minute: d.messages_per_minute, min_gap_ms: d.min_gap_ms, max_gap_ms: d.max_gap_ms, pause_after: d.pause_after,
+      pause_seconds: d.pause_seconds, daily_cap: d.daily_cap, typing_delay_ms: d.typing_delay_ms,
+    },
+    template_name: d.template_name, template_language: d.template_language,
+    current_job_id: d.job_id && d.job_lease_until && d.job_lease_until.getTime() > Date.now() ? d.job_id : null,
+    sent_today: d.sent_day === todayUtc() ? d.sent_today : 0, sent_total: Number(d.sent_total), created_at: d.created_at, updated_at: d.updated_at,
+  };
+}
+
+export class DevicesService {
+  readonly #ctx: AppContext;
+  constructor(ctx: AppContext) {
+    this.#ctx = ctx;
+  }
+  get #db() {
+    return this.#ctx.db.orm;
+  }
+
+  async require(id: number) {
+    const d = await devicesRepository.get(this.#db, id);
+    if (!d) throw notFound(`Device ${id} no encontrado / Device not found`);
+    return d;
+  }
+
+  list(limit: number, offset: number) {
+    return devicesRepository.list(this.#db, limit, offset);
+  }
+
+  async create(input: DeviceInput) {
+    checkCredentials(input.provider, input.credentials);
+    checkGaps(input.min_gap_ms ?? 0, input.max_gap_ms ?? 0);
+    const d = await devicesRepository.insert(this.#db, input);
+    return this.check(d.id);
+  }
+
+  async update(id: number, patch: Partial<DeviceInput>) {
+    const current = await this.require(id);
+    checkCredentials(patch.provider ?? current.provider, { ...current.credentials, ...patch.credentials });
+    checkGaps(patch.min_gap_ms ?? current.min_gap_ms, patch.max_gap_ms ?? current.max_gap_ms);
+    await devicesRepository.update(this.#db, id, patch);
+    return patch.credentials || patch.base_url || patch.provider || patch.status === 'active' ? this.check(id) : this.require(id);
+  }
+
+  async remove(id: number) {
+    if (!(await devicesRepository.remove(this.#db, id))) throw notFound(`Device ${id} no encontrado / Device not found`);
+  }
+
+  /** Asks the provider whether the device can send, and records the answer. */
+  async check(id: number) {
+    const d = await this.require(id);
+    const health = await driverFor(d).health().catch((err: Error) => ({ connected: false, state: 'error', error: err.message }));
+    await devicesRepository.setHealth(this.#db, id, health);
+    return this.require(id);
+  }
+
+  /** Health of every device (run periodically by the worker process). */
+  async checkAll() {
+    const { items } = await devicesRepository.list(this.#db, 1000, 0);
+    await Promise.all(items.map((d) => this.check(d.id).catch(() => {})));
+  }
+
+  available(limit: number, exclude: number[] = []) {
+    return devicesRepository.available(this.#db, limit, exclude);
+  }
+}
+
+function checkCredentials(provider: keyof typeof REQUIRED_CREDENTIALS, credentials: Record<string, string>) {
+  const missing = REQUIRED_CREDENTIALS[provider].filter((k) => !credentials[k]);
+  if (missing.length) throw badRequest(`Faltan credenciales para ${provider}: ${missing.join(', ')} / Missing credentials`);
+}
+
+function checkGaps(min: number, max: number) {
+  if (max && max < min) throw badRequest('max_gap_ms debe ser mayor o igual que min_gap_ms / max_gap_ms must be >= min_gap_ms');
+}
