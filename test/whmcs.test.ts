@@ -76,6 +76,11 @@ for (const mode of modes) {
       const map = await mapOf(id);
       assert.equal(map.sync_status, 'synced');
       assert.equal(map.whmcs_id, r.body.whmcs_id);
+      // The email lookup before AddClient finds nothing, which is the answer hoped for: not an error.
+      const pushLog = await p.ctx.db.query<{ action: string; status: string; whmcs_id: number | null }>(
+        'SELECT action, status, whmcs_id FROM whmcs_sync_logs WHERE laravel_id = $1 ORDER BY id', [id]);
+      assert.deepEqual(pushLog.map((l) => [l.action, l.status]), [['GetClientsDetails', 'success'], ['AddClient', 'success']]);
+      assert.equal(pushLog[1]!.whmcs_id, r.body.whmcs_id);
 
       await p.ctx.db.query('UPDATE users SET address = $1 WHERE id = $2', ['Av. Nueva 42', id]);
       const again = await p.api(`/api/whmcs/clients/push/${id}`, { method: 'POST' });
@@ -114,6 +119,9 @@ for (const mode of modes) {
       assert.equal(r.body.success, false);
       assert.equal(r.body.whmcs_id, existing.id);
       assert.equal(sim.clients().length, before, 'no duplicate was created');
+      const [lookup] = await p.ctx.db.query<{ action: string; whmcs_id: number | null }>(
+        'SELECT action, whmcs_id FROM whmcs_sync_logs WHERE laravel_id = $1 ORDER BY id', [id]);
+      assert.deepEqual(lookup, { action: 'GetClientsDetails', whmcs_id: existing.id }, 'the log says which WHMCS client holds the email');
       const link = await p.api('/api/whmcs/sync/link', { body: { entity_type: 'client', laravel_id: id, whmcs_id: existing.id } });
       assert.equal(link.status, 200, JSON.stringify(link.body));
       assert.equal(link.body.whmcs_id, existing.id);

@@ -51,6 +51,7 @@ const detailsReply = z.object({ client: z.record(z.string(), z.unknown()).option
 const idReply = z.object({ clientid: num });
 const versionReply = z.object({ whmcs: z.object({ version: text, canonicalversion: text.optional() }) });
 
+const NOT_FOUND = /client not found/i;
 const READS = new Set(['getclients', 'getclientsdetails', 'whmcsdetails']);
 const ACCESS_HINT: [RegExp, string][] = [
   [/authentication failed|invalid or missing credentials/i, 'revisa WHMCS_API_IDENTIFIER y WHMCS_API_SECRET / check the API credentials'],
@@ -74,7 +75,11 @@ export class WhmcsClient {
     this.#http = new OutboundClient({ service: 'WHMCS', baseUrl: o.baseUrl ?? 'http://whmcs.invalid', timeoutMs: o.timeoutMs, logger: o.logger, retries: 2 });
   }
 
-  async call(action: string, params: Record<string, string | number | undefined>, sink: CallSink, signal?: AbortSignal): Promise<Record<string, unknown>> {
+  /**
+   * One API call. `answers` names `result: error` messages that are an answer, not a failure (a
+   * lookup that finds nothing): the body is returned and the call is logged as a success.
+   */
+  async call(action: string, params: Record<string, string | number | undefined>, sink: CallSink, signal?: AbortSignal, answers?: RegExp): Promise<Record<string, unknown>> {
     const clean = Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined && v !== '').map(([k, v]) => [k, String(v)]));
     const form = new URLSearchParams({ action, ...this.#auth, responsetype: 'json', ...clean });
     const request = redactRecord({ action, ...this.#auth, ...clean });
@@ -110,6 +115,10 @@ export class WhmcsClient {
       return body;
     }
     const message = typeof body.message === 'string' ? body.message : `HTTP ${res.status} sin mensaje`;
+    if (answers?.test(message) && res.status < 300) {
+      record('success', response, null);
+      return body;
+    }
     record('error', { http_status: res.status, ...response }, message);
     if (res.status >= 400 || /authentication failed|invalid or missing credentials|invalid ip|invalid permissions|empty action/i.test(message)) {
       const hint = ACCESS_HINT.find(([re]) => re.test(message))?.[1];
@@ -131,15 +140,20 @@ export class WhmcsClient {
     return { total: reply.totalresults, clients: Array.isArray(raw) ? raw : [raw] };
   }
 
-  /** The client, or null on `Client Not Found`. */
+  /**
+   * The client, or null on `Client Not Found`. Looking up an email is asking whether it is taken,
+   * so there "not found" is an answer and is logged as one; asking for an id that WHMCS does not
+   * have is logged as an error.
+   */
   async getClient(by: { clientid?: number; email?: string }, sink: CallSink, signal?: AbortSignal): Promise<WhmcsClientDetails | null> {
     try {
-      const body = await this.call('GetClientsDetails', { clientid: by.clientid, email: by.email, stats: 'false' }, sink, signal);
+      const body = await this.call('GetClientsDetails', { clientid: by.clientid, email: by.email, stats: 'false' }, sink, signal, by.email ? NOT_FOUND : undefined);
+      if (body.result !== 'success') return null;
       const reply = parseReply(detailsReply, body, 'GetClientsDetails');
       // `client` is the current shape; older installs only have the deprecated top-level copy.
       return parseReply(clientDetails, reply.client ?? body, 'GetClientsDetails');
     } catch (err) {
-      if (err instanceof WhmcsApiError && /client not found/i.test(err.message)) return null;
+      if (err instanceof WhmcsApiError && NOT_FOUND.test(err.message)) return null;
       throw err;
     }
   }

@@ -65,7 +65,9 @@ class Audit {
     const c = this.#ctx.config;
     return (call) => {
       if (!c.WHMCS_LOG_ENABLED) return;
-      const replyId = Number((call.response as { clientid?: unknown } | null)?.clientid);
+      // AddClient/UpdateClient answer `clientid`; GetClientsDetails `client.id` (and `userid` on old installs).
+      const reply = call.response as { clientid?: unknown; userid?: unknown; client?: { id?: unknown } } | null;
+      const replyId = Number(reply?.clientid ?? reply?.client?.id ?? reply?.userid);
       this.entries.push({
         entity_type: CLIENT, laravel_id: laravelId, whmcs_id: whmcsId ?? (Number.isInteger(replyId) ? replyId : null), operation, action: call.action,
         status: call.status, request_data: c.WHMCS_LOG_REQUESTS ? call.request : null, response_data: c.WHMCS_LOG_RESPONSES ? call.response : null,
