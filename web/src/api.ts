@@ -68,3 +68,23 @@ export function followJob(jobId: string, onEvent: (e: any) => void): () => void 
     ws.close();
   };
 }
+
+/** Fetches with the bearer header (no token in a URL) and hands the browser the file. */
+export async function download(path: string, name: string) {
+  const s = getSession();
+  const res = await fetch(path, { headers: s ? { authorization: `Bearer ${s.access_token}` } : {} });
+  if (!res.ok) {
+    let body: any = null;
+    try {
+      body = await res.json();
+    } catch {}
+    throw new ApiError(res.status, body);
+  }
+  const url = URL.createObjectURL(await res.blob());
+  const a = Object.assign(document.createElement('a'), { href: url, download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  // Revoked a moment later: the browser reads the blob after the click returns.
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}

@@ -12,10 +12,11 @@ import { BulkSend } from './pages/bulk.tsx';
 import { Devices } from './pages/devices.tsx';
 import { Zoho } from './pages/zoho.tsx';
 import { SyncClients } from './pages/sync-clients.tsx';
+import { Whmcs } from './pages/whmcs.tsx';
 
 const pages: [string, Key, () => preact.JSX.Element][] = [
   ['jobs', 'jobs', Jobs], ['customers', 'customers', Customers], ['bulk', 'bulk', BulkSend],
-  ['devices', 'devices', Devices], ['zoho', 'zoho', Zoho], ['sync-clients', 'syncClients', SyncClients],
+  ['devices', 'devices', Devices], ['whmcs', 'whmcs', Whmcs], ['zoho', 'zoho', Zoho], ['sync-clients', 'syncClients', SyncClients],
 ];
 
 function useHash() {
@@ -60,4 +61,5 @@ function App() {
   );
 }
 
+document.documentElement.lang = lang.value;
 render(<App />, document.getElementById('app')!);

@@ -1,7 +1,7 @@
-import { useState } from 'preact/hooks';
-import { api } from '../api.ts';
-import { t } from '../i18n.ts';
-import { Alert, LiveJob, Pager, Table, useApi } from '../components.tsx';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api, ApiError } from '../api.ts';
+import { label, t, tf, when, type Key } from '../i18n.ts';
+import { Alert, LiveJob, Notice, Pager, Table, useApi } from '../components.tsx';
 
 export function Customers() {
   const [search, setSearch] = useState('');
@@ -9,7 +9,7 @@ export function Customers() {
   const [jobId, setJobId] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [selected, setSelected] = useState<any>(null);
-  const q = new URLSearchParams({ page: String(page), per_page: '25', ...(search ? { search } : {}) });
+  const q = new URLSearchParams({ page: String(page), per_page: '25', role: 'customer', ...(search ? { search } : {}) });
   const { data, error: loadError, reload } = useApi<any>(`/api/users?${q}`);
   async function startSync() {
     setError(null);
@@ -31,45 +31,124 @@ export function Customers() {
       </div>
       {jobId && <LiveJob jobId={jobId} onDone={() => reload()} />}
       <Alert error={error ?? loadError} />
-      <Table rows={data?.data ?? []} columns={[
+      <Table label={t('customers')} rows={data?.data ?? []} columns={[
         [t('name'), (u) => <a href="#" onClick={(e) => { e.preventDefault(); setSelected(u); }}>{u.name}</a>],
         [t('idNumber'), (u) => u.id_number ?? '—'],
         [t('email'), (u) => u.email ?? '—'],
         [t('zone'), (u) => u.zone ?? '—'],
       ]} />
       {data?.meta && <Pager page={data.meta.current_page} totalPages={data.meta.total_pages} onPage={setPage} />}
-      {selected && <CustomerWhmcs user={selected} onClose={() => setSelected(null)} />}
+      {selected && <CustomerWhmcs key={selected.id} user={selected} onClose={() => setSelected(null)} />}
     </section>
   );
 }
 
+/** `POST /api/whmcs/clients/check/{id}`: the link between a local customer and WHMCS. */
+interface WhmcsState {
+  synced: boolean;
+  whmcs_id: number | null;
+  sync_status: 'synced' | 'pending' | 'error' | null;
+  last_synced_at: string | null;
+  last_error: string | null;
+  exists_in_whmcs: boolean | null;
+  remote_error?: string;
+}
+
+const yesNo = (v: boolean | null | undefined) => (v === null || v === undefined ? '—' : v ? t('yes') : t('no'));
+
+/** A customer's details and their WHMCS link: state on open, and push, update, check, link, unlink. */
 function CustomerWhmcs({ user, onClose }: { user: any; onClose: () => void }) {
-  const [out, setOut] = useState<any>(null);
+  const dialog = useRef<HTMLDialogElement>(null);
+  const [state, setState] = useState<WhmcsState | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [conflictId, setConflictId] = useState<number | null>(null);
+  const [missing, setMissing] = useState<string[]>([]);
+  const [busy, setBusy] = useState<string | null>('check');
   const [whmcsId, setWhmcsId] = useState('');
-  const call = (path: string, body: unknown = {}) => {
+
+  useEffect(() => {
+    const d = dialog.current!;
+    if (!d.open) d.showModal();
+    const closed = () => onClose();
+    d.addEventListener('close', closed);
+    return () => d.removeEventListener('close', closed);
+  }, []);
+
+  async function refresh() {
+    setState(await api<WhmcsState>(`/api/whmcs/clients/check/${user.id}`, { method: 'POST' }));
+  }
+
+  async function run(key: string, fn: () => Promise<unknown>, done?: Key) {
     setError(null);
-    api(path, { body }).then(setOut, (e) => setError(e.message));
-  };
+    setNotice(null);
+    setConflictId(null);
+    setMissing([]);
+    setBusy(key);
+    try {
+      await fn();
+      await refresh();
+      if (done) setNotice(t(done));
+    } catch (e) {
+      const err = e as ApiError;
+      setError(err.message);
+      if (err.status === 409 && typeof err.body?.whmcs_id === 'number') setConflictId(err.body.whmcs_id);
+      if (err.status === 422 && Array.isArray(err.body?.missing_fields)) setMissing(err.body.missing_fields);
+    } finally {
+      setBusy(null);
+    }
+  }
+  useEffect(() => void run('check', async () => {}), [user.id]);
+
+  const post = (path: string, body: unknown = {}) => () => api(path, { body });
+  const link = (id: number) => run('link', post('/api/whmcs/sync/link', { entity_type: 'client', laravel_id: user.id, whmcs_id: id }), 'linkedNotice');
+  const linked = !!state?.whmcs_id;
+
   return (
-    <dialog open aria-labelledby="customer-title">
+    <dialog ref={dialog} aria-labelledby="customer-title" class="customer-dialog">
       <article>
         <header><h3 id="customer-title">{user.name}</h3></header>
-        <p>{user.id_number} · {user.email} · {user.zone}</p>
-        <h4>{t('whmcs')}</h4>
-        <div class="actions" role="group">
-          <button onClick={() => call(`/api/whmcs/clients/push/${user.id}`, { force_create: false })}>{t('push')}</button>
-          <button class="secondary" onClick={() => call(`/api/whmcs/clients/update/${user.id}`)}>{t('update')}</button>
-          <button class="secondary" onClick={() => call(`/api/whmcs/clients/check/${user.id}`)}>{t('check')}</button>
-          <button class="secondary" onClick={() => call('/api/whmcs/sync/unlink', { entity_type: 'client', laravel_id: user.id })}>{t('unlink')}</button>
+        <dl class="facts">
+          <dt>{t('idNumber')}</dt><dd>{user.id_number ?? '—'}</dd>
+          <dt>{t('email')}</dt><dd>{user.email ?? '—'}</dd>
+          <dt>{t('phone')}</dt><dd>{user.phone ?? '—'}</dd>
+          <dt>{t('address')}</dt><dd>{[user.address, user.city, user.state].filter(Boolean).join(', ') || '—'}</dd>
+          <dt>{t('zone')}</dt><dd>{user.zone ?? '—'}</dd>
+        </dl>
+        <h4>{t('whmcsState')}</h4>
+        <section aria-label={t('whmcsState')} aria-busy={busy === 'check' && !state} data-testid="whmcs-state" data-synced={state ? String(state.synced) : undefined}>
+          {state && (
+            <dl class="facts">
+              <dt>{t('synced')}</dt>
+              <dd><mark data-state={state.synced ? 'synced' : 'unsynced'}>{state.synced ? t('yes') : linked ? t('no') : t('notLinked')}</mark></dd>
+              <dt>{t('whmcsId')}</dt><dd data-testid="whmcs-id">{state.whmcs_id ? `#${state.whmcs_id}` : '—'}</dd>
+              <dt>{t('syncStatus')}</dt><dd>{label('sc', state.sync_status)}</dd>
+              <dt>{t('lastSync')}</dt><dd>{when(state.last_synced_at)}</dd>
+              {linked && <><dt>{t('existsInWhmcs')}</dt><dd>{yesNo(state.exists_in_whmcs)}</dd></>}
+              {state.last_error && <><dt>{t('lastError')}</dt><dd>{state.last_error}</dd></>}
+              {state.remote_error && <><dt>{t('error')}</dt><dd>{state.remote_error}</dd></>}
+            </dl>
+          )}
+        </section>
+        <div class="actions" role="group" aria-label={t('whmcs')}>
+          <button aria-busy={busy === 'push'} disabled={!!busy} onClick={() => run('push', post(`/api/whmcs/clients/push/${user.id}`, { force_create: false }), 'pushedNotice')}>{t('push')}</button>
+          {linked && <button class="secondary" aria-busy={busy === 'update'} disabled={!!busy} onClick={() => run('update', post(`/api/whmcs/clients/update/${user.id}`), 'updatedNotice')}>{t('update')}</button>}
+          <button class="secondary" aria-busy={busy === 'check'} disabled={!!busy} onClick={() => run('check', async () => {})}>{t('check')}</button>
+          {linked && <button class="secondary outline" aria-busy={busy === 'unlink'} disabled={!!busy} onClick={() => run('unlink', post('/api/whmcs/sync/unlink', { entity_type: 'client', laravel_id: user.id }), 'unlinkedNotice')}>{t('unlink')}</button>}
         </div>
-        <form class="inline" onSubmit={(e) => { e.preventDefault(); call('/api/whmcs/sync/link', { laravel_id: user.id, whmcs_id: Number(whmcsId) }); }}>
-          <input aria-label="WHMCS id" placeholder="WHMCS id" inputMode="numeric" value={whmcsId} onInput={(e) => setWhmcsId((e.target as HTMLInputElement).value)} />
-          <button type="submit" class="secondary">{t('link')}</button>
-        </form>
+        {!linked && (
+          <form class="inline" onSubmit={(e) => { e.preventDefault(); if (Number(whmcsId) > 0) void link(Number(whmcsId)); }}>
+            <input aria-label={t('whmcsId')} placeholder={t('whmcsId')} inputMode="numeric" pattern="[0-9]+" required value={whmcsId} onInput={(e) => setWhmcsId((e.target as HTMLInputElement).value)} />
+            <button type="submit" class="secondary" aria-busy={busy === 'link'} disabled={!!busy}>{t('link')}</button>
+          </form>
+        )}
         <Alert error={error} />
-        {out && <pre class="result">{JSON.stringify(out, null, 2)}</pre>}
-        <footer><button class="secondary" onClick={onClose}>{t('close')}</button></footer>
+        {missing.length > 0 && <p class="alert">{t('missingFields')}: {missing.join(', ')}</p>}
+        {conflictId !== null && (
+          <button class="contrast" disabled={!!busy} onClick={() => link(conflictId)}>{tf('linkTo', { id: conflictId })}</button>
+        )}
+        <Notice text={notice} />
+        <footer><button class="secondary" onClick={() => dialog.current?.close()}>{t('close')}</button></footer>
       </article>
     </dialog>
   );

@@ -4,7 +4,6 @@ import { Alert, Table, useApi } from '../components.tsx';
 export function SyncClients() {
   const clients = useApi<any>('/api/sync-clients');
   const orders = useApi<any>('/orders?limit=20');
-  const whmcs = useApi<any>('/api/whmcs/sync/stats');
   const list = (d: any) => (Array.isArray(d) ? d : (d?.data ?? d?.clients ?? d?.orders ?? []));
   return (
     <section>
@@ -22,8 +21,6 @@ export function SyncClients() {
         [t('status'), (o) => o.status],
         [t('created'), (o) => o.created_at],
       ]} />
-      <h3>{t('whmcs')} — {t('stats')}</h3>
-      {whmcs.data ? <pre>{JSON.stringify(whmcs.data.stats ?? whmcs.data, null, 2)}</pre> : <Alert error={whmcs.error} />}
     </section>
   );
 }

@@ -1,0 +1,100 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api, ApiError } from '../api.ts';
+import { label, t, tf, when } from '../i18n.ts';
+import { Alert, Notice, Pager, Table, useApi } from '../components.tsx';
+
+const PER_PAGE = 25;
+
+/** The WHMCS link as a whole: connection test, counts of linked customers, and the audit log. */
+export function Whmcs() {
+  const stats = useApi<any>('/api/whmcs/sync/stats');
+  const [status, setStatus] = useState<'' | 'success' | 'error'>('');
+  const [days, setDays] = useState(7);
+  const [page, setPage] = useState(1);
+  const [logs, setLogs] = useState<{ total: number; logs: any[] } | null>(null);
+  const [logsError, setLogsError] = useState<string | null>(null);
+  const [tick, setTick] = useState(0);
+  const [test, setTest] = useState<{ ok?: string; error?: string; busy?: boolean }>({});
+
+  // The log is a POST (filters in the body), so it is loaded here rather than with useApi.
+  useEffect(() => {
+    let live = true;
+    const body = { days, limit: PER_PAGE, offset: (page - 1) * PER_PAGE, ...(status ? { status } : {}) };
+    api<{ total: number; logs: any[] }>('/api/whmcs/sync/logs', { body }).then(
+      (r) => live && (setLogs(r), setLogsError(null)),
+      (e: ApiError) => live && (setLogs(null), setLogsError(e.message)),
+    );
+    return () => void (live = false);
+  }, [status, days, page, tick]);
+
+  async function testConnection() {
+    setTest({ busy: true });
+    try {
+      const r = await api('/api/whmcs/sync/test');
+      setTest({ ok: tf('connectionOk', { version: r.whmcs_version, ms: r.response_time_ms }) });
+    } catch (e) {
+      setTest({ error: (e as Error).message });
+    }
+  }
+  const refresh = () => { stats.reload(); setTick((n) => n + 1); };
+  const s = stats.data?.stats;
+  // A disabled or unconfigured link answers 503 everywhere (and 403 to operators): say it once.
+  const disabled = stats.status === 503 || stats.status === 403;
+
+  return (
+    <section>
+      <h2>{t('whmcs')}</h2>
+      <Alert error={stats.error} />
+      {!disabled && (
+        <>
+          <div class="actions">
+            <button class="secondary" aria-busy={!!test.busy} onClick={testConnection}>{t('testConnection')}</button>
+            <button class="outline" onClick={refresh}>{t('refresh')}</button>
+          </div>
+          <Alert error={test.error} />
+          <Notice text={test.ok} />
+          <h3>{t('stats')}</h3>
+          {s && (
+            <div class="stat-grid" data-testid="whmcs-stats">
+              <article><small>{t('totalSynced')}</small><strong data-testid="total-synced">{s.total_synced}</strong></article>
+              <article><small>{t('totalPending')}</small><strong>{s.total_pending}</strong></article>
+              <article><small>{t('totalErrors')}</small><strong>{s.total_errors}</strong></article>
+              <article><small>{t('lastActivity')}</small><span>{when(s.last_activity_at)}</span></article>
+            </div>
+          )}
+          <h3>{t('logs')}</h3>
+          <div class="grid filters">
+            <label>{t('status')}
+              <select value={status} onChange={(e) => { setStatus((e.target as HTMLSelectElement).value as typeof status); setPage(1); }}>
+                <option value="">{t('all')}</option>
+                <option value="success">{label('ls', 'success')}</option>
+                <option value="error">{label('ls', 'error')}</option>
+              </select>
+            </label>
+            <label>{t('days')}
+              <select value={String(days)} onChange={(e) => { setDays(Number((e.target as HTMLSelectElement).value)); setPage(1); }}>
+                {[1, 7, 30, 90].map((n) => <option value={String(n)}>{tf('lastDays', { n })}</option>)}
+              </select>
+            </label>
+          </div>
+          <Alert error={logsError} />
+          {logs && (
+            <>
+              <Table label={t('logs')} rows={logs.logs} columns={[
+                [t('when'), (l) => when(l.created_at)],
+                [t('operation'), (l) => l.operation],
+                [t('action'), (l) => <code>{l.action}</code>],
+                [t('status'), (l) => <mark data-status={l.status === 'success' ? 'completed' : 'failed'}>{label('ls', l.status)}</mark>],
+                [t('localId'), (l) => l.laravel_id ?? '—'],
+                [t('whmcsId'), (l) => (l.whmcs_id ? `#${l.whmcs_id}` : '—')],
+                [t('duration'), (l) => (l.duration_ms === null ? '—' : `${l.duration_ms} ms`)],
+                [t('error'), (l) => l.error_message ?? ''],
+              ]} />
+              {logs.total > PER_PAGE && <Pager page={page} totalPages={Math.ceil(logs.total / PER_PAGE)} onPage={setPage} />}
+            </>
+          )}
+        </>
+      )}
+    </section>
+  );
+}
