@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { startWhatsAppSimulator } from '../src/simulators/whatsapp/whatsapp.simulator.ts';
-import { adminQuery } from './support.ts';
+import { benchDatabase } from './support.ts';
 
 /**
  * Bulk WhatsApp: (1) upload of a file of N rows — time until the reply and the server's peak RSS
@@ -54,14 +54,12 @@ interface Files { uploadFile: string; uploadRows: number; sendFile: string; send
 
 async function runMode(mode: string, f: Files) {
   const dataDir = mkdtempSync(join(tmpdir(), 'puente-bench-'));
-  const db = `puente_bench_msg_${Date.now()}`;
-  const admin = 'postgres://postgres@127.0.0.1:5432/postgres';
-  if (mode === 'postgres') await adminQuery(admin, `CREATE DATABASE ${db}`);
+  const db = await benchDatabase(mode, 'puente_bench_msg');
   const env = {
     PATH: process.env.PATH, DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info',
     ADMIN_EMAIL: 'bench@puente.local', ADMIN_PASSWORD: 'bench-password-1', JWT_SECRET: 'bench-secret-bench-secret-bench-secret-0000',
     DEFAULT_COUNTRY: 'PE', JOB_POLL_INTERVAL_SECONDS: '0.5', NODE_OPTIONS: process.env.BENCH_PUENTE_NODE_OPTIONS ?? '',
-    ...(mode === 'postgres' ? { DATABASE_URL: admin.replace(/\/postgres$/, `/${db}`), REDIS_URL: 'redis://127.0.0.1:6379', REDIS_PREFIX: db } : {}),
+    ...(db.url ? { DATABASE_URL: db.url, REDIS_URL: 'redis://127.0.0.1:6379', REDIS_PREFIX: db.name } : {}),
   };
   const sim = await startWhatsAppSimulator();
   const server = spawn(process.execPath, [fileURLToPath(new URL('../src/main.ts', import.meta.url)), 'serve'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -148,7 +146,7 @@ async function runMode(mode: string, f: Files) {
     await once(server, 'exit');
     await sim.close();
     rmSync(dataDir, { recursive: true, force: true });
-    if (mode === 'postgres') await adminQuery(admin, `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+    await db.drop();
   }
 }
 

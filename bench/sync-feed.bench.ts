@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { io, type Socket } from 'socket.io-client';
-import { adminQuery } from './support.ts';
+import { benchDatabase } from './support.ts';
 
 /**
  * 1,000 sync clients (one socket each) connected to a Puente process; orders created at a steady
@@ -26,14 +26,12 @@ const pct = (xs: number[], p: number) => {
 
 async function runMode(mode: string, clientCount: number, rate: number, seconds: number) {
   const dataDir = mkdtempSync(join(tmpdir(), 'puente-bench-'));
-  const db = `puente_bench_feed_${Date.now()}`;
-  const admin = 'postgres://postgres@127.0.0.1:5432/postgres';
-  if (mode === 'postgres') await adminQuery(admin, `CREATE DATABASE ${db}`);
+  const db = await benchDatabase(mode, 'puente_bench_feed');
   const env = {
     PATH: process.env.PATH, DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info',
     ADMIN_EMAIL: 'bench@puente.local', ADMIN_PASSWORD: 'bench-password-1', JWT_SECRET: 'bench-secret-bench-secret-bench-secret-0000',
     CLOUD_API_KEY: 'bench-cloud-key', LOGIN_RATE_LIMIT_PER_MINUTE: '1000',
-    ...(mode === 'postgres' ? { DATABASE_URL: admin.replace(/\/postgres$/, `/${db}`), REDIS_URL: 'redis://127.0.0.1:6379', REDIS_PREFIX: db } : {}),
+    ...(db.url ? { DATABASE_URL: db.url, REDIS_URL: 'redis://127.0.0.1:6379', REDIS_PREFIX: db.name } : {}),
   };
   const server = spawn(process.execPath, [fileURLToPath(new URL('../src/main.ts', import.meta.url)), 'serve'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolve) => {
@@ -137,6 +135,6 @@ async function runMode(mode: string, clientCount: number, rate: number, seconds:
     server.kill('SIGTERM');
     await new Promise((r) => server.once('exit', r));
     rmSync(dataDir, { recursive: true, force: true });
-    if (mode === 'postgres') await adminQuery(admin, `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+    await db.drop();
   }
 }

@@ -6,6 +6,7 @@ import { loadConfig } from '../src/platform/config.ts';
 import { createRuntime } from '../src/platform/bootstrap.ts';
 import { startServer } from '../src/platform/server.ts';
 import { modules } from '../src/modules/index.ts';
+import { benchDatabase } from './support.ts';
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
@@ -23,16 +24,12 @@ async function once(mode: 'pglite' | 'postgres', users: number) {
   const creds = { identifier: 'bench-id', secret: 'bench-secret', accessKey: 'bench-key' };
   const sim = await startWhmcsSimulator({ ...creds, clients: 0 });
   const dataDir = mkdtempSync(join(tmpdir(), 'puente-bench-whmcs-'));
-  const dbName = `puente_bench_whmcs_${Date.now()}`;
-  const { default: pg } = await import('pg');
-  const admin = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
-  await admin.connect();
-  if (mode === 'postgres') await admin.query(`CREATE DATABASE ${dbName}`);
+  const db = await benchDatabase(mode, 'puente_bench_whmcs');
   const env = {
     DATA_DIR: dataDir, LOG_LEVEL: 'warn', JWT_SECRET: 'bench-secret-bench-secret-bench-secret-0000', ADMIN_EMAIL: 'bench@puente.local', ADMIN_PASSWORD: 'bench-password',
     WHMCS_API_URL: sim.url, WHMCS_API_IDENTIFIER: creds.identifier, WHMCS_API_SECRET: creds.secret, WHMCS_API_ACCESS_KEY: creds.accessKey,
     WHMCS_RATE_LIMIT_PER_SECOND: '100000', WHMCS_DEFAULT_POSTCODE: '1010', JOB_POLL_INTERVAL_SECONDS: '0.5',
-    ...(mode === 'postgres' ? { DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${dbName}` } : {}),
+    ...(db.url ? { DATABASE_URL: db.url } : {}),
   };
   const runtime = await createRuntime(loadConfig(env), modules);
   const server = await startServer(runtime, { port: 0, host: '127.0.0.1', work: true });
@@ -67,8 +64,7 @@ async function once(mode: 'pglite' | 'postgres', users: number) {
   } finally {
     await server.close();
     await sim.close();
-    if (mode === 'postgres') await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => {});
-    await admin.end();
+    await db.drop().catch(() => {});
     rmSync(dataDir, { recursive: true, force: true });
   }
 }

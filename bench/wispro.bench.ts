@@ -8,7 +8,7 @@ import { createRuntime, type Runtime } from '../src/platform/bootstrap.ts';
 import { createLogger } from '../src/platform/logger.ts';
 import { modules } from '../src/modules/index.ts';
 import { WISPRO_SYNC } from '../src/modules/wispro/wispro.jobs.ts';
-import { adminQuery } from './support.ts';
+import { benchDatabase } from './support.ts';
 
 /**
  * Wispro sync of N clients (default 10,000 and 100,000), first run and re-run, on PGlite and on
@@ -40,13 +40,11 @@ export async function run(args: string[]) {
 
 async function measure(wisproUrl: string, perPage: number, mode: string) {
   const dataDir = mkdtempSync(join(tmpdir(), 'puente-bench-'));
-  const dbName = `puente_bench_${Date.now()}`;
-  const admin = 'postgres://postgres@127.0.0.1:5432/postgres';
-  if (mode === 'postgres') await adminQuery(admin, `CREATE DATABASE ${dbName}`);
+  const db = await benchDatabase(mode, 'puente_bench');
   const config = loadConfig({
     DATA_DIR: dataDir, LOG_LEVEL: 'warn', WISPRO_API_URL: wisproUrl, WISPRO_API_TOKEN: 'bench-token', WISPRO_PER_PAGE: String(perPage),
     JOB_POLL_INTERVAL_SECONDS: '0.5', JWT_SECRET: 'bench-secret-bench-secret-bench-secret-0000',
-    ...(mode === 'postgres' ? { DATABASE_URL: admin.replace(/\/postgres$/, `/${dbName}`) } : {}),
+    ...(db.url ? { DATABASE_URL: db.url } : {}),
   });
   const runtime = await createRuntime(config, modules, createLogger({ LOG_LEVEL: 'warn' }));
   try {
@@ -62,7 +60,7 @@ async function measure(wisproUrl: string, perPage: number, mode: string) {
   } finally {
     await runtime.close();
     rmSync(dataDir, { recursive: true, force: true });
-    if (mode === 'postgres') await adminQuery(admin, `DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    await db.drop();
   }
 }
 

@@ -10,6 +10,7 @@ import { loadConfig } from '../src/platform/config.ts';
 import { createRuntime } from '../src/platform/bootstrap.ts';
 import { createLogger } from '../src/platform/logger.ts';
 import { modules } from '../src/modules/index.ts';
+import { benchDatabase } from './support.ts';
 
 /**
  * Code login against a Puente process: latency at a steady 500 requests/s and the closed-loop
@@ -47,12 +48,8 @@ const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(
 
 async function loginBench(env: Record<string, string>, sim: Awaited<ReturnType<typeof startZohoSimulator>>, rate: number, seconds: number, mode: string) {
   const dataDir = mkdtempSync(join(tmpdir(), 'puente-bench-'));
-  const db = `puente_bench_login_${Date.now()}`;
-  const { default: pg } = await import('pg');
-  const admin = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
-  await admin.connect();
-  if (mode === 'postgres') await admin.query(`CREATE DATABASE ${db}`);
-  const dbEnv = mode === 'postgres' ? { DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${db}` } : {};
+  const db = await benchDatabase(mode, 'puente_bench_login');
+  const dbEnv = db.url ? { DATABASE_URL: db.url } : {};
   const port = await freePort();
   // Logs at warn: per-request info lines written to a pipe would be measured too.
   const server = spawn(process.execPath, [fileURLToPath(new URL('../src/main.ts', import.meta.url)), 'serve'], {
@@ -105,22 +102,15 @@ async function loginBench(env: Record<string, string>, sim: Awaited<ReturnType<t
     server.kill('SIGTERM');
     await new Promise((r) => server.once('exit', r));
     rmSync(dataDir, { recursive: true, force: true });
-    if (mode === 'postgres') await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-    await admin.end();
+    await db.drop();
   }
 }
 
 async function productBench(env: Record<string, string>, items: number) {
   for (const mode of ['pglite', 'postgres']) {
     const dataDir = mkdtempSync(join(tmpdir(), 'puente-bench-'));
-    const db = `puente_bench_zoho_${Date.now()}`;
-    const { default: pg } = await import('pg');
-    const admin = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
-    if (mode === 'postgres') {
-      await admin.connect();
-      await admin.query(`CREATE DATABASE ${db}`);
-    }
-    const config = loadConfig({ ...env, DATA_DIR: dataDir, LOG_LEVEL: 'warn', ZOHO_CODE_SYNC_INTERVAL_MINUTES: '0', ...(mode === 'postgres' ? { DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${db}` } : {}) });
+    const db = await benchDatabase(mode, 'puente_bench_zoho');
+    const config = loadConfig({ ...env, DATA_DIR: dataDir, LOG_LEVEL: 'warn', ZOHO_CODE_SYNC_INTERVAL_MINUTES: '0', ...(db.url ? { DATABASE_URL: db.url } : {}) });
     const runtime = await createRuntime(config, modules, createLogger({ LOG_LEVEL: 'warn' }));
     try {
       const zoho = runtime.ctx.services.zoho;
@@ -134,10 +124,7 @@ async function productBench(env: Record<string, string>, items: number) {
     } finally {
       await runtime.close();
       rmSync(dataDir, { recursive: true, force: true });
-      if (mode === 'postgres') {
-        await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-        await admin.end();
-      }
+      await db.drop();
     }
   }
 }
