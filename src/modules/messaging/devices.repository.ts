@@ -1,12 +1,11 @@
 import { sql } from 'drizzle-orm';
-import { rows, type Executor } from '../../platform/db/client.ts';
+import { json, rows, type Executor } from '../../platform/db/client.ts';
 import type { DeviceRow } from './drivers.ts';
 import type { DeviceInput } from './devices.service.ts';
 
 export const todayUtc = () => new Date().toISOString().slice(0, 10);
 /** Daily caps count UTC days, in SQL as in `todayUtc`, whatever the database server's time zone. */
 const TODAY = sql.raw(`(now() AT TIME ZONE 'UTC')::date`);
-const json = (v: unknown) => sql`${JSON.stringify(v)}::jsonb`;
 const COLUMNS = ['name', 'provider', 'base_url', 'messages_per_minute', 'min_gap_ms', 'max_gap_ms', 'pause_after', 'pause_seconds', 'daily_cap', 'typing_delay_ms', 'template_name', 'template_language', 'status'] as const;
 
 export const devicesRepository = {

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { rows, type Executor } from '../../platform/db/client.ts';
+import { json, rows, type Executor } from '../../platform/db/client.ts';
 import type { ParsedRow } from './bulk-file.ts';
 
 export interface ClaimedRow { seq: number; phone: string; vals: string; attempts: number }
@@ -20,7 +20,6 @@ export interface ResultRow {
 }
 export interface Counts { sent: number; failed: number; uncertain: number; queued: number; sending: number; total: number }
 
-const json = (v: unknown) => sql`${JSON.stringify(v)}::jsonb`;
 
 export const recipientsRepository = {
   async beginUpload(db: Executor, jobId: string) {

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { rows, type Executor } from '../../platform/db/client.ts';
+import { json, rows, type Executor } from '../../platform/db/client.ts';
 
 export interface OrderRow {
   id: number; external_ref: string | null; customer_id: number | null; status: string; items: unknown[];
@@ -12,7 +12,6 @@ export interface SyncClientRow {
 }
 
 const FEED_LOCK = 727_431_002;
-const json = (v: unknown) => sql`${JSON.stringify(v)}::jsonb`;
 
 export const syncFeedRepository = {
   async insertOrder(db: Executor, o: { external_ref?: string | null; customer_id?: number | null; items: unknown[]; total: number; notes?: string | null; created_by: string }) {

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { rows, type Executor } from '../../platform/db/client.ts';
+import { json, rows, type Executor } from '../../platform/db/client.ts';
 
 export interface UserRow {
   id: number;
@@ -33,7 +33,6 @@ export interface NewUserFromWispro {
 export interface WisproUpdate { id: number; name: string; email: string | null; address: string | null; zone: string | null; id_wispro: string }
 export type MatchRow = Pick<UserRow, 'id' | 'id_wispro' | 'cedula_digits' | 'name' | 'email' | 'address' | 'zone'>;
 
-const json = (v: unknown) => sql`${JSON.stringify(v)}::jsonb`;
 
 export const usersRepository = {
   async findById(db: Executor, id: number) {

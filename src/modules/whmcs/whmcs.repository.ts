@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { rows, type Executor } from '../../platform/db/client.ts';
+import { json, rows, type Executor } from '../../platform/db/client.ts';
 
 export interface SyncMapRow {
   id: number;
@@ -41,7 +41,6 @@ export interface MapUpdate {
   last_error: string | null;
 }
 
-const json = (v: unknown) => sql`${JSON.stringify(v)}::jsonb`;
 
 export const whmcsRepository = {
   async find(db: Executor, entityType: string, laravelId: number) {

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { rows, type Executor } from '../../platform/db/client.ts';
+import { json, rows, type Executor } from '../../platform/db/client.ts';
 
 export interface ZohoCodeRow { id: number; zoho_code: string; created_at: Date; expired_at: Date | null }
 export interface TokenRow { id: string; access_token: string; api_domain: string | null; expires_at: Date }
@@ -8,7 +8,6 @@ export interface ProductInput {
   stock_on_hand: number | null; unit: string | null; description: string | null; last_modified_time: string | null;
 }
 
-const json = (v: unknown) => sql`${JSON.stringify(v)}::jsonb`;
 
 export const zohoRepository = {
   // The seed's operations: create, active, active by value, expire, expire all, expire all except, history.

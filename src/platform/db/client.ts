@@ -41,6 +41,9 @@ export function parseTimestamp(text: string, withZone: boolean): Date {
  * Runs a query and returns its rows, with timestamp columns as Dates: the raw drivers hand them over
  * as text, which would otherwise reach replies in PostgreSQL's format instead of ISO 8601.
  */
+/** A value as a jsonb parameter: how repositories pass a batch of rows to `jsonb_to_recordset`. */
+export const json = (v: unknown) => sql`${JSON.stringify(v)}::jsonb`;
+
 export async function rows<T>(executor: Executor, query: SQL): Promise<T[]> {
   const result = (await executor.execute(query)) as unknown as { rows: T[]; fields?: { name: string; dataTypeID: number }[] };
   const stamps = result.fields?.filter((f) => f.dataTypeID === TIMESTAMPTZ || f.dataTypeID === TIMESTAMP) ?? [];

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { rows, type Executor } from '../db/client.ts';
+import { json, rows, type Executor } from '../db/client.ts';
 
 export type JobStatus = 'pending' | 'processing' | 'paused' | 'completed' | 'failed' | 'cancelled';
 export const activeStatuses: JobStatus[] = ['pending', 'processing', 'paused'];
@@ -22,13 +22,13 @@ export interface JobRecord {
   finished_at: Date | null;
 }
 
-const json = (v: unknown) => sql`${JSON.stringify(v ?? {})}::jsonb`;
+const jsonOrEmpty = (v: unknown) => json(v ?? {});
 
 export const jobsRepository = {
   async insert(db: Executor, job: { id: string; type: string; params: unknown; progress: unknown; createdBy?: string | null }) {
     const [row] = await rows<JobRecord>(db, sql`
       INSERT INTO jobs (id, type, params, progress, created_by)
-      VALUES (${job.id}, ${job.type}, ${json(job.params)}, ${json(job.progress)}, ${job.createdBy ?? null})
+      VALUES (${job.id}, ${job.type}, ${jsonOrEmpty(job.params)}, ${jsonOrEmpty(job.progress)}, ${job.createdBy ?? null})
       RETURNING *`);
     return row!;
   },
@@ -97,12 +97,12 @@ export const jobsRepository = {
   /** Writes progress and returns the current status, which is how a worker learns it was stopped. */
   async writeProgress(db: Executor, id: string, progress: unknown) {
     const [row] = await rows<{ status: JobStatus }>(db, sql`
-      UPDATE jobs SET progress = ${json(progress)}, updated_at = now() WHERE id = ${id} RETURNING status`);
+      UPDATE jobs SET progress = ${jsonOrEmpty(progress)}, updated_at = now() WHERE id = ${id} RETURNING status`);
     return row?.status ?? null;
   },
 
   async writeCheckpoint(db: Executor, id: string, checkpoint: unknown) {
-    await db.execute(sql`UPDATE jobs SET checkpoint = ${json(checkpoint)}, updated_at = now() WHERE id = ${id}`);
+    await db.execute(sql`UPDATE jobs SET checkpoint = ${jsonOrEmpty(checkpoint)}, updated_at = now() WHERE id = ${id}`);
   },
 
   async finish(db: Executor, id: string, f: { status: JobStatus; progress?: unknown; results?: unknown; error?: string | null; onlyFrom: JobStatus[] }) {
