@@ -163,6 +163,13 @@ for (const mode of modes) {
       assert.equal(into.body.local_id, local);
       assert.equal((await mapOf(local)).whmcs_id, remote2.id);
       assert.equal((await p.api(`/api/whmcs/clients/pull/${remote2.id}`, { body: { local_id: 987654 } })).status, 404, 'unknown local id');
+      // Links stay one to one: a linked local client, or a WHMCS client linked to someone else, is a 409.
+      const intoLinked = await p.api(`/api/whmcs/clients/pull/${remote.id}`, { body: { laravel_id: local } });
+      assert.equal(intoLinked.status, 409);
+      assert.match(intoLinked.body.message, new RegExp(`ya está vinculado al cliente WHMCS ${remote2.id}`));
+      const takenRemote = await p.api(`/api/whmcs/clients/pull/${remote2.id}`, { body: { laravel_id: await addUser() } });
+      assert.equal(takenRemote.status, 409);
+      assert.match(takenRemote.body.message, new RegExp(`ya está vinculado al cliente local ${local}`));
     });
 
     test('list: limit is sent (not WHMCS\'s 25), "" means no clients, answers are cached until a write', async () => {

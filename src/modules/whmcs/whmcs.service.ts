@@ -129,6 +129,22 @@ export class WhmcsService {
     if (audit.entries.length) await this.#db.transaction((tx) => audit.write(tx));
   }
 
+  /** A log row for a change made only in Puente (a link, an unlink, a pulled record stored): no WHMCS call. */
+  async #logLocal(tx: Executor, e: Pick<SyncLogInput, 'laravel_id' | 'whmcs_id' | 'operation' | 'action'> & Partial<Pick<SyncLogInput, 'entity_type' | 'response_data'>>) {
+    if (!this.#ctx.config.WHMCS_LOG_ENABLED) return;
+    await whmcsRepository.insertLogs(tx, [{
+      entity_type: CLIENT, response_data: null, ...e, status: 'success', request_data: null, error_message: null, duration_ms: 0, job_id: null,
+    }]);
+  }
+
+  /** A local client links to one WHMCS client and a WHMCS client to one local client: 409 otherwise. */
+  async #ensureLinkable(tx: Executor, localId: number, whmcsId: number) {
+    const own = await whmcsRepository.find(tx, CLIENT, localId);
+    if (own?.whmcs_id && own.whmcs_id !== whmcsId) throw conflict(`El cliente local ${localId} ya está vinculado al cliente WHMCS ${own.whmcs_id}; desvincúlelo primero`);
+    const other = await whmcsRepository.findByWhmcsId(tx, CLIENT, whmcsId);
+    if (other && other.laravel_id !== localId) throw conflict(`El cliente WHMCS ${whmcsId} ya está vinculado al cliente local ${other.laravel_id}`);
+  }
+
   async testConnection() {
     const audit = new Audit(this.#ctx);
     const started = performance.now();
@@ -304,15 +320,12 @@ export class WhmcsService {
     const data = fromWhmcs(client, this.mapping);
     const cols = userColumns(data);
     const result = await this.#db.transaction(async (tx) => {
-      const byWhmcs = await whmcsRepository.findByWhmcsId(tx, CLIENT, whmcsId);
       let user: UserRow | null;
       let operation: 'created' | 'updated';
+      const byWhmcs = localId === undefined ? await whmcsRepository.findByWhmcsId(tx, CLIENT, whmcsId) : null;
       if (localId !== undefined) {
-        user = await usersRepository.findById(tx, localId);
-        if (!user) throw notFound(`Cliente local ${localId} no encontrado / Local client not found`);
-        const own = await whmcsRepository.find(tx, CLIENT, localId);
-        if (own?.whmcs_id && own.whmcs_id !== whmcsId) throw conflict(`El cliente local ${localId} ya está vinculado al cliente WHMCS ${own.whmcs_id}; desvincúlelo primero`, undefined);
-        if (byWhmcs && byWhmcs.laravel_id !== localId) throw conflict(`El cliente WHMCS ${whmcsId} ya está vinculado al cliente local ${byWhmcs.laravel_id}`);
+        if (!(await usersRepository.findById(tx, localId))) throw notFound(`Cliente local ${localId} no encontrado / Local client not found`);
+        await this.#ensureLinkable(tx, localId, whmcsId);
         user = await usersRepository.updateProfile(tx, localId, cols);
         operation = 'updated';
       } else if (byWhmcs) {
@@ -323,12 +336,7 @@ export class WhmcsService {
         operation = 'created';
       }
       const [map] = await whmcsRepository.upsert(tx, CLIENT, [{ laravel_id: user!.id, whmcs_id: whmcsId, sync_status: 'synced', pending_action: null, last_error: null }]);
-      if (this.#ctx.config.WHMCS_LOG_ENABLED) {
-        await whmcsRepository.insertLogs(tx, [{
-          entity_type: CLIENT, laravel_id: user!.id, whmcs_id: whmcsId, operation: 'pull', action: operation === 'created' ? 'local.create' : 'local.update',
-          status: 'success', request_data: null, response_data: { laravel_data: data }, error_message: null, duration_ms: 0, job_id: null,
-        }]);
-      }
+      await this.#logLocal(tx, { laravel_id: user!.id, whmcs_id: whmcsId, operation: 'pull', action: operation === 'created' ? 'local.create' : 'local.update', response_data: { laravel_data: data } });
       return { user: user!, map: map!, operation };
     });
     return { client, data, ...result };
@@ -386,14 +394,9 @@ export class WhmcsService {
     }
     if (!client) throw notFound(`Cliente WHMCS ${whmcsId} no encontrado (Client Not Found) / WHMCS client not found`);
     return this.#db.transaction(async (tx) => {
-      const own = await whmcsRepository.find(tx, CLIENT, localId);
-      if (own?.whmcs_id && own.whmcs_id !== whmcsId) throw conflict(`El cliente local ${localId} ya está vinculado al cliente WHMCS ${own.whmcs_id}; desvincúlelo primero`);
-      const other = await whmcsRepository.findByWhmcsId(tx, CLIENT, whmcsId);
-      if (other && other.laravel_id !== localId) throw conflict(`El cliente WHMCS ${whmcsId} ya está vinculado al cliente local ${other.laravel_id}`);
+      await this.#ensureLinkable(tx, localId, whmcsId);
       const [map] = await whmcsRepository.upsert(tx, CLIENT, [{ laravel_id: localId, whmcs_id: whmcsId, sync_status: 'synced', pending_action: null, last_error: null }]);
-      if (this.#ctx.config.WHMCS_LOG_ENABLED) {
-        await whmcsRepository.insertLogs(tx, [{ entity_type: CLIENT, laravel_id: localId, whmcs_id: whmcsId, operation: 'link', action: 'map.link', status: 'success', request_data: null, response_data: null, error_message: null, duration_ms: 0, job_id: null }]);
-      }
+      await this.#logLocal(tx, { laravel_id: localId, whmcs_id: whmcsId, operation: 'link', action: 'map.link' });
       return { map: map!, client: client! };
     });
   }
@@ -402,9 +405,7 @@ export class WhmcsService {
     return this.#db.transaction(async (tx) => {
       const removed = await whmcsRepository.remove(tx, entityType, localId);
       if (!removed) throw notFound(`El ${entityType} ${localId} no está vinculado con WHMCS / Not linked`);
-      if (this.#ctx.config.WHMCS_LOG_ENABLED) {
-        await whmcsRepository.insertLogs(tx, [{ entity_type: entityType, laravel_id: localId, whmcs_id: removed.whmcs_id, operation: 'unlink', action: 'map.unlink', status: 'success', request_data: null, response_data: null, error_message: null, duration_ms: 0, job_id: null }]);
-      }
+      await this.#logLocal(tx, { entity_type: entityType, laravel_id: localId, whmcs_id: removed.whmcs_id, operation: 'unlink', action: 'map.unlink' });
       return removed;
     });
   }
@@ -430,7 +431,7 @@ function duplicate(userId: number, email: string, whmcsId: number): PushOutcome 
 }
 
 /** Runs `fn` over `items` with at most `concurrency` at a time. */
-export async function pool<T>(items: T[], concurrency: number, fn: (item: T) => Promise<void>) {
+async function pool<T>(items: T[], concurrency: number, fn: (item: T) => Promise<void>) {
   let next = 0;
   const worker = async () => {
     while (next < items.length) await fn(items[next++]!);
