@@ -57,7 +57,7 @@ async function runMode(mode: string, f: Files) {
   const db = await benchDatabase(mode, 'puente_bench_msg');
   const env = {
     PATH: process.env.PATH, DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info',
-    ADMIN_EMAIL: 'bench@puente.local', ADMIN_PASSWORD: 'bench-password-1', JWT_SECRET: 'bench-secret-bench-secret-bench-secret-0000',
+    ALLOW_INSECURE_PROVIDER_URLS: 'true', ADMIN_EMAIL: 'bench@puente.local', ADMIN_PASSWORD: 'bench-password-1', JWT_SECRET: 'bench-secret-bench-secret-bench-secret-0000',
     DEFAULT_COUNTRY: 'PE', JOB_POLL_INTERVAL_SECONDS: '0.5', NODE_OPTIONS: process.env.BENCH_PUENTE_NODE_OPTIONS ?? '',
     ...(db.url ? { DATABASE_URL: db.url, REDIS_URL: 'redis://127.0.0.1:6379', REDIS_PREFIX: db.name } : {}),
   };

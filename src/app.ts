@@ -12,6 +12,7 @@ import fastifyStatic from '@fastify/static';
 import { Redis } from 'ioredis';
 import type { App, AppContext, PuenteModule } from './platform/context.ts';
 import { errorHandler } from './platform/http/error-handler.ts';
+import { fastifyTrustProxy } from './platform/http/client-address.ts';
 import { AppError, errorBody } from './platform/http/errors.ts';
 import { httpDuration } from './platform/metrics.ts';
 import { systemRoutes } from './platform/http/system.routes.ts';
@@ -24,7 +25,8 @@ export async function buildApp(ctx: AppContext, modules: PuenteModule[]): Promis
   const app = Fastify({
     loggerInstance: ctx.logger,
     genReqId: (req) => (typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id'].length <= 128 ? req.headers['x-request-id'] : randomUUID()),
-    trustProxy: true,
+    // Off unless TRUST_PROXY names the proxies: otherwise X-Forwarded-For would let a client pick its address.
+    trustProxy: fastifyTrustProxy(ctx.config.TRUST_PROXY),
     bodyLimit: 2 * 1024 * 1024,
   }).withTypeProvider<ZodTypeProvider>();
 

@@ -100,7 +100,8 @@ const whatsapp: DemoPart = {
     // Two numbers of the sample file have no WhatsApp: their rows fail with the provider's reason.
     for (const n of ['584140000007', '584140000300']) sim.notOnWhatsapp.add(n);
     return {
-      env: { DEFAULT_COUNTRY: 'VE' },
+      // The device simulators speak plain http on loopback.
+      env: { DEFAULT_COUNTRY: 'VE', ALLOW_INSECURE_PROVIDER_URLS: 'true' },
       tour: [`WhatsApp simulator: ${sim.url} (Evolution, WAHA and native devices, 300 messages a minute each; a sample bulk send of 600 starts now)`],
       async seed(server, adminToken) {
         const call = (path: string, init: RequestInit = {}) =>

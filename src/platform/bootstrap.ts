@@ -4,6 +4,8 @@ import { migrate } from './db/migrate.ts';
 import { createLocalBus, createRedisBus } from './events/bus.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { Tokens, resolveJwtSecret } from './auth/jwt.ts';
+import { Sessions } from './auth/sessions.ts';
+import { Throttle } from './auth/throttle.ts';
 import { JobRunner } from './jobs/job-runner.ts';
 import { JobsService } from './jobs/jobs.service.ts';
 import type { AppContext, PuenteModule, Services } from './context.ts';
@@ -26,8 +28,13 @@ export async function createRuntime(config: Config, modules: PuenteModule[], log
     if (applied.length) logger.info({ applied }, 'database migrated');
     const redisUrl = redisUrlOf(config);
     const bus = redisUrl ? await createRedisBus(redisUrl, config.REDIS_PREFIX, logger) : createLocalBus();
-    const tokens = new Tokens(await resolveJwtSecret(config, db), config.JWT_ACCESS_TTL_SECONDS, config.JWT_REFRESH_TTL_SECONDS);
+    const tokens = new Tokens(await resolveJwtSecret(config, db), config.JWT_ACCESS_TTL_SECONDS);
     const ctx = { config, logger, db, bus, tokens, redisUrl, services: {} as Services } as AppContext;
+    ctx.sessions = new Sessions({
+      db: db.orm, tokens, refreshTtlSeconds: config.JWT_REFRESH_TTL_SECONDS,
+      codeActive: async (id) => (await ctx.services.codeLogin?.isActive(id)) ?? false,
+    });
+    ctx.throttle = new Throttle(db.orm, logger);
     const definitions: JobDefinition<any>[] = [...maintenanceJobs(ctx)];
     for (const m of modules) definitions.push(...(m.setup?.(ctx) ?? []));
     ctx.runner = new JobRunner({ config, db, bus, logger, definitions });

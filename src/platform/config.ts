@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const bool = (fallback: boolean) =>
@@ -35,6 +36,15 @@ export const configSchema = z
     ADMIN_EMAIL: optionalText.pipe(z.string().email().optional()),
     ADMIN_PASSWORD: optionalText.pipe(z.string().min(8, 'must be at least 8 characters').optional()),
     LOGIN_RATE_LIMIT_PER_MINUTE: int(10, 1),
+    TRUST_PROXY: optionalText.transform((v, c) => parseTrustProxy(v, c)),
+    LOGIN_ACCOUNT_FREE_FAILURES: int(5, 1),
+    LOGIN_ACCOUNT_MAX_DELAY_SECONDS: int(900, 1),
+    LOGIN_ACCOUNT_CEILING_PER_HOUR: int(50, 1),
+    CODE_LOGIN_FAILURES_PER_MINUTE: int(30, 1),
+    API_KEY_FAILURES_PER_MINUTE: int(20, 1),
+    SECRET_KEY: optionalText.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
+    SECRET_KEY_PREVIOUS: optionalText,
+    ALLOW_INSECURE_PROVIDER_URLS: bool(false),
     CLOUD_API_KEY: optionalText.pipe(z.string().min(8, 'must be at least 8 characters').optional()),
     DEFAULT_COUNTRY: z.string().length(2).toUpperCase().default('VE'),
     JOB_MONITOR_INTERVAL_SECONDS: int(10, 1),
@@ -85,6 +95,25 @@ export const configSchema = z
     MESSAGING_MAX_RECIPIENTS: int(1_000_000, 1),
     DEVICE_HEALTH_INTERVAL_SECONDS: int(60, 1),
   });
+
+/**
+ * Which proxies may set X-Forwarded-For: off (the default: the peer address is the client), a hop count,
+ * or a comma-separated list of addresses and CIDR ranges. `true` (trust anyone) is refused on purpose:
+ * any client could then choose its own address and walk past every per-address limit.
+ */
+function parseTrustProxy(v: string | undefined, c: z.RefinementCtx): false | number | string[] {
+  if (v === undefined || ['false', '0', 'off', 'no'].includes(v.toLowerCase())) return false;
+  if (/^\d+$/.test(v)) return Number(v);
+  const list = v.split(',').map((x) => x.trim()).filter(Boolean);
+  const bad = list.filter((x) => {
+    const [addr, bits, ...rest] = x.split('/');
+    const family = isIP(addr ?? '');
+    if (!family || rest.length) return true;
+    return bits !== undefined && !(/^\d+$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+  });
+  if (bad.length || !list.length) c.addIssue({ code: 'custom', message: `must be a hop count or a list of addresses/CIDR ranges (bad: ${bad.join(', ') || v})` });
+  return list;
+}
 
 /** Rules between variables; checked on the raw environment so they are reported with every other problem. */
 function crossIssues(env: NodeJS.ProcessEnv): string[] {

@@ -6,6 +6,8 @@ import type { Database } from './db/client.ts';
 import type { EventBus } from './events/bus.ts';
 import type { Logger } from './logger.ts';
 import type { Tokens } from './auth/jwt.ts';
+import type { Sessions } from './auth/sessions.ts';
+import type { Throttle } from './auth/throttle.ts';
 import type { JobDefinition } from './jobs/job-definition.ts';
 import type { JobRunner } from './jobs/job-runner.ts';
 import type { JobsService } from './jobs/jobs.service.ts';
@@ -19,11 +21,17 @@ export interface AppContext {
   db: Database;
   bus: EventBus;
   tokens: Tokens;
+  /** Login sessions behind access and refresh tokens. */
+  sessions: Sessions;
+  /** Failure counters for logins and API keys. */
+  throttle: Throttle;
   jobs: JobsService;
   runner: JobRunner;
   services: Services;
   /** The Socket.IO server, once the HTTP server is up (absent in worker-only processes). */
   io?: SocketServer;
+  /** Where this process's HTTP server listens, once it does (outbound URLs must not point back at it). */
+  listening?: { host: string; port: number };
   /** Redis connection URL when scaled out. */
   redisUrl: string | undefined;
 }

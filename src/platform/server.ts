@@ -31,6 +31,7 @@ export async function startServer(runtime: Runtime, opts: { port?: number; host?
   await runtime.start({ work: opts.work ?? true });
   await app.listen({ port: opts.port ?? ctx.config.PORT, host: opts.host ?? ctx.config.HOST });
   const address = server.address() as AddressInfo;
+  ctx.listening = { host: address.address, port: address.port };
   const host = address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : address.address;
   let closing: Promise<void> | null = null;
   return {

@@ -58,6 +58,8 @@ export function testEnv(extra: Record<string, string | undefined> = {}): NodeJS.
     JOB_HEARTBEAT_SECONDS: '10',
     SHUTDOWN_TIMEOUT_SECONDS: '5',
     CLOUD_API_KEY: 'test-cloud-api-key',
+    // The device simulators listen on plain http; a test of the https rule turns this off.
+    ALLOW_INSECURE_PROVIDER_URLS: 'true',
     ...extra,
   };
 }

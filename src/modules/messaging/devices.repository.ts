@@ -69,9 +69,10 @@ export const devicesRepository = {
       RETURNING *, sent_day::text AS sent_day`);
     return row!;
   },
-  async update(db: Executor, id: number, patch: Partial<DeviceInput>) {
+  /** Sets the given columns; credentials are merged into the stored ones, or replace them when `replaceCredentials`. */
+  async update(db: Executor, id: number, patch: Partial<DeviceInput>, replaceCredentials = false) {
     const sets = COLUMNS.filter((c) => patch[c] !== undefined).map((c) => sql`${sql.identifier(c)} = ${patch[c] ?? null}`);
-    if (patch.credentials) sets.push(sql`credentials = credentials || ${json(patch.credentials)}`);
+    if (patch.credentials) sets.push(replaceCredentials ? sql`credentials = ${json(patch.credentials)}` : sql`credentials = credentials || ${json(patch.credentials)}`);
     if (patch.status === 'active') sets.push(sql`status_reason = NULL`);
     if (patch.status === 'paused') sets.push(sql`status_reason = 'pausado por un operador / paused by an operator'`);
     sets.push(sql`updated_at = now()`);

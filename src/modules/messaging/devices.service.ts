@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import type { AppContext } from '../../platform/context.ts';
-import { badRequest, notFound } from '../../platform/http/errors.ts';
+import { badRequest, forbidden, notFound } from '../../platform/http/errors.ts';
 import { devicesRepository, todayUtc } from './devices.repository.ts';
 import { REQUIRED_CREDENTIALS, driverFor, type DeviceRow } from './drivers.ts';
+import { checkProviderUrl } from './provider-url.ts';
 
 const PUBLIC_CREDENTIALS = new Set(['phone_number_id', 'instance', 'session', 'device_id', 'api_version', 'business_account_id']);
 
@@ -62,16 +63,37 @@ export class DevicesService {
   async create(input: DeviceInput) {
     checkCredentials(input.provider, input.credentials);
     checkGaps(input.min_gap_ms ?? 0, input.max_gap_ms ?? 0);
+    await checkProviderUrl(this.#ctx, input.base_url);
     const d = await devicesRepository.insert(this.#db, input);
     return this.check(d.id);
   }
 
-  async update(id: number, patch: Partial<DeviceInput>) {
+  /**
+   * Changes a device. Operators may change its name, pacing and status; credentials, URL and provider
+   * are for admins. Credentials given are merged into the stored ones, except when the base URL or
+   * the provider changes: then the stored credentials would go to a new place, so the request must
+   * carry the full set again, and it replaces the old one.
+   */
+  async update(id: number, patch: Partial<DeviceInput>, by: { admin: boolean }) {
     const current = await this.require(id);
-    checkCredentials(patch.provider ?? current.provider, { ...current.credentials, ...patch.credentials });
+    const moved = (patch.base_url !== undefined && patch.base_url !== current.base_url) || (patch.provider !== undefined && patch.provider !== current.provider);
+    if (!by.admin && (moved || Object.keys(patch.credentials ?? {}).length)) {
+      throw forbidden('Solo un administrador puede cambiar credenciales, base_url o provider / Only admins may change credentials, base_url or provider');
+    }
+    const provider = patch.provider ?? current.provider;
+    if (moved) {
+      const missing = REQUIRED_CREDENTIALS[provider].filter((k) => !patch.credentials?.[k]);
+      if (missing.length) {
+        throw badRequest(`Al cambiar base_url o provider hay que enviar de nuevo las credenciales (${missing.join(', ')}) / Changing base_url or provider requires the credentials again`,
+          missing.map((k) => ({ field: `body.credentials.${k}`, message: 'required when base_url or provider changes' })));
+      }
+      await checkProviderUrl(this.#ctx, patch.base_url ?? current.base_url);
+    }
+    const credentials = moved ? patch.credentials! : { ...current.credentials, ...patch.credentials };
+    checkCredentials(provider, credentials);
     checkGaps(patch.min_gap_ms ?? current.min_gap_ms, patch.max_gap_ms ?? current.max_gap_ms);
-    await devicesRepository.update(this.#db, id, patch);
-    return patch.credentials || patch.base_url || patch.provider || patch.status === 'active' ? this.check(id) : this.require(id);
+    await devicesRepository.update(this.#db, id, { ...patch, ...(patch.credentials ? { credentials } : {}) }, moved);
+    return patch.credentials || moved || patch.status === 'active' ? this.check(id) : this.require(id);
   }
 
   async remove(id: number) {
@@ -81,7 +103,11 @@ export class DevicesService {
   /** Asks the provider whether the device can send, and records the answer. */
   async check(id: number) {
     const d = await this.require(id);
-    const health = await driverFor(d).health().catch((err: Error) => ({ connected: false, state: 'error', error: err.message }));
+    // A URL stored before the rules above (or with the flag since turned off) is not called.
+    const refused = await checkProviderUrl(this.#ctx, d.base_url).then(() => null, (err: Error) => err.message);
+    const health = refused
+      ? { connected: false, state: 'refused', error: refused }
+      : await driverFor(d).health().catch((err: Error) => ({ connected: false, state: 'error', error: err.message }));
     await devicesRepository.setHealth(this.#db, id, health);
     return this.require(id);
   }

@@ -46,6 +46,7 @@ async function drain(file: MultipartFile | null) {
 
 export function messagingRoutes(app: App, ctx: AppContext) {
   const staff = requireRole(ctx.tokens, 'admin', 'operator');
+  const admin = requireRole(ctx.tokens, 'admin');
   const config = { replyShape: 'status' as const };
   const devices = ctx.services.devices;
   const bulk = ctx.services.bulkSend;
@@ -105,7 +106,7 @@ export function messagingRoutes(app: App, ctx: AppContext) {
 
   // The seed names the endpoint /messages/send-bulk-file and, in its frontend steps, /send-bulk-file: both work.
   for (const url of ['/messages/send-bulk-file', '/send-bulk-file']) app.post(url, {
-    preHandler: staff, config,
+    onRequest: staff, config,
     schema: {
       tags: ['messaging'], security: [{ bearer: [] }], consumes: ['multipart/form-data'], hide: url === '/send-bulk-file',
       summary: 'Bulk WhatsApp from a |-separated file (multipart: file, message, devices_limit; optional template, template_language, template_params). Answers as soon as the file is read; follow /ws/job/{job.id}. Also at /send-bulk-file.',
@@ -123,7 +124,7 @@ export function messagingRoutes(app: App, ctx: AppContext) {
   });
 
   app.post('/messages/preview', {
-    preHandler: staff, config,
+    onRequest: staff, config,
     schema: {
       tags: ['messaging'], security: [{ bearer: [] }], consumes: ['multipart/form-data'],
       summary: 'What a bulk send would do with this file and message (counts and the first rendered messages); nothing is stored or sent',
@@ -147,7 +148,7 @@ export function messagingRoutes(app: App, ctx: AppContext) {
   });
 
   app.get('/jobs/:job_id/results.csv', {
-    preHandler: staff, config,
+    onRequest: staff, config,
     schema: { tags: ['jobs'], security: [{ bearer: [] }], params: z.object({ job_id: z.string().max(64) }), summary: 'Each recipient\'s outcome of a bulk send, as CSV' },
   }, async (req, reply) => {
     const pages = bulk.results(req.params.job_id);
@@ -171,12 +172,13 @@ export function messagingRoutes(app: App, ctx: AppContext) {
 
   const deviceId = z.object({ id: z.coerce.number().int().positive() });
   const tags = ['devices'], security = [{ bearer: [] }];
+  // Where a device points and the credentials it sends there are admins' to set: operators run devices.
   app.post('/devices', {
-    preHandler: staff, config, schema: { tags, security, body: deviceFields, summary: 'Add a sending device (its health is checked at once)' },
+    onRequest: admin, config, schema: { tags, security, body: deviceFields, summary: 'Add a sending device (its health is checked at once)' },
   }, async (req, reply) => reply.status(201).send({ status: 'success', device: deviceReply(await devices.create(req.body)) }));
 
   app.get('/devices', {
-    preHandler: staff, config, schema: { tags, security, querystring: paginationQuery, summary: 'Devices with connection state, pacing and today\'s count' },
+    onRequest: staff, config, schema: { tags, security, querystring: paginationQuery, summary: 'Devices with connection state, pacing and today\'s count' },
   }, async (req) => {
     const { page, per_page } = req.query;
     const { items, total } = await devices.list(per_page, (page - 1) * per_page);
@@ -184,22 +186,25 @@ export function messagingRoutes(app: App, ctx: AppContext) {
   });
 
   app.get('/devices/:id', {
-    preHandler: staff, config, schema: { tags, security, params: deviceId, summary: 'One device' },
+    onRequest: staff, config, schema: { tags, security, params: deviceId, summary: 'One device' },
   }, async (req) => ({ status: 'success', device: deviceReply(await devices.require(req.params.id)) }));
 
   app.patch('/devices/:id', {
-    preHandler: staff, config,
-    schema: { tags, security, params: deviceId, body: deviceFields.partial(), summary: 'Change a device: name, credentials (merged), pacing, or status active|paused' },
-  }, async (req) => ({ status: 'success', device: deviceReply(await devices.update(req.params.id, req.body)) }));
+    onRequest: staff, config,
+    schema: {
+      tags, security, params: deviceId, body: deviceFields.partial(),
+      summary: 'Change a device: name, pacing, status active|paused; credentials (merged), base_url and provider are for admins, and a new base_url or provider needs the credentials again',
+    },
+  }, async (req) => ({ status: 'success', device: deviceReply(await devices.update(req.params.id, req.body, { admin: req.principal?.role === 'admin' })) }));
 
   app.delete('/devices/:id', {
-    preHandler: staff, config, schema: { tags, security, params: deviceId, summary: 'Remove a device' },
+    onRequest: admin, config, schema: { tags, security, params: deviceId, summary: 'Remove a device' },
   }, async (req) => {
     await devices.remove(req.params.id);
     return { status: 'success', message: 'Device eliminado / Device removed' };
   });
 
   app.post('/devices/:id/check', {
-    preHandler: staff, config, schema: { tags, security, params: deviceId, summary: 'Check the device\'s connection now' },
+    onRequest: staff, config, schema: { tags, security, params: deviceId, summary: 'Check the device\'s connection now' },
   }, async (req) => ({ status: 'success', device: deviceReply(await devices.check(req.params.id)) }));
 }

@@ -1,5 +1,7 @@
 import type { Namespace, Server } from 'socket.io';
 import type { AppContext } from '../../platform/context.ts';
+import { clientAddress } from '../../platform/http/client-address.ts';
+import { AppError } from '../../platform/http/errors.ts';
 import { FEED_CHANNEL, orderReply } from './sync-feed.service.ts';
 
 const COALESCE_MS = 10;
@@ -20,11 +22,17 @@ export function attachSyncNamespace(io: Server, ctx: AppContext): { nsp: Namespa
 
   nsp.use(async (socket, next) => {
     const key = (socket.handshake.auth as { apiKey?: unknown })?.apiKey;
-    if (typeof key !== 'string' || !key) return next(new Error('API key required'));
-    const client = await feed.authenticate(key).catch(() => null);
-    if (!client) return next(new Error('Invalid API key'));
-    socket.data.clientId = client.id;
-    next();
+    const address = clientAddress(socket.request, ctx.config.TRUST_PROXY);
+    try {
+      const client = await feed.authenticateFrom(typeof key === 'string' ? key : null, address);
+      socket.data.clientId = client.id;
+      next();
+    } catch (err) {
+      const rateLimited = err instanceof AppError && err.httpStatus === 429;
+      const refusal = new Error(rateLimited ? 'Too many attempts' : typeof key === 'string' && key ? 'Invalid API key' : 'API key required') as Error & { data?: unknown };
+      if (rateLimited) refusal.data = { code: 'rate_limited', retry_after: (err as AppError).extra?.retry_after };
+      next(refusal);
+    }
   });
 
   nsp.on('connection', async (socket) => {

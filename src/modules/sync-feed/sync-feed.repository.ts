@@ -103,11 +103,15 @@ export const syncFeedRepository = {
     return row ?? null;
   },
 
-  /** The CLOUD_API_KEY client: created once, its key kept in step with the environment. */
+  /**
+   * The CLOUD_API_KEY client: created once, its key kept in step with the environment. Revoked, it stays
+   * revoked across restarts while the key is the same; only a new CLOUD_API_KEY brings it back.
+   */
   async upsertDefaultClient(db: Executor, hash: string, prefix: string) {
     await db.execute(sql`
       INSERT INTO sync_clients (name, key_hash, key_prefix, is_default) VALUES ('default', ${hash}, ${prefix}, true)
-      ON CONFLICT (name) DO UPDATE SET key_hash = EXCLUDED.key_hash, key_prefix = EXCLUDED.key_prefix, revoked_at = NULL`);
+      ON CONFLICT (name) DO UPDATE SET key_hash = EXCLUDED.key_hash, key_prefix = EXCLUDED.key_prefix,
+        revoked_at = CASE WHEN sync_clients.key_hash = EXCLUDED.key_hash THEN sync_clients.revoked_at ELSE NULL END`);
   },
 
   async revokeClient(db: Executor, id: number) {

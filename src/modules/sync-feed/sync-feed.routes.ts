@@ -1,8 +1,7 @@
 import { z } from 'zod';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { App, AppContext } from '../../platform/context.ts';
 import { bearerToken, requireRole } from '../../platform/auth/guards.ts';
-import { unauthorized } from '../../platform/http/errors.ts';
 import { pageMeta, paginationQuery } from '../../platform/http/pagination.ts';
 import type { SyncClientRow } from './sync-feed.repository.ts';
 import { clientReply, orderReply } from './sync-feed.service.ts';
@@ -28,22 +27,23 @@ export function syncFeedRoutes(app: App, ctx: AppContext) {
   const feed = ctx.services.syncFeed;
   const staff = requireRole(ctx.tokens, 'admin', 'operator');
   const admin = requireRole(ctx.tokens, 'admin');
+  // Orders are what an access-code session is for (a point of sale): see docs/security.md.
+  const orderTaker = requireRole(ctx.tokens, 'admin', 'operator', 'code');
 
-  const syncKey = async (req: FastifyRequest) => {
-    const client = await feed.authenticate(bearerToken(req));
-    if (!client) throw unauthorized('API key inválida, revocada o ausente (Authorization: Bearer <api key>) / Invalid, revoked or missing API key');
+  const syncKey = async (req: FastifyRequest, reply: FastifyReply) => {
+    const client = await feed.authenticateFrom(bearerToken(req), req.ip, (seconds) => reply.header('retry-after', String(seconds)));
     req.syncClient = client;
   };
   /** Staff JWTs, or a sync client's API key (a point of sale creating orders). */
-  const staffOrKey = async (req: FastifyRequest, reply: Parameters<typeof staff>[1]) => {
+  const staffOrKey = async (req: FastifyRequest, reply: FastifyReply) => {
     const token = bearerToken(req);
-    if (token && (await ctx.tokens.verify(token))) return staff(req, reply);
-    return syncKey(req);
+    if (token && (await ctx.tokens.verify(token))) return orderTaker(req, reply);
+    return syncKey(req, reply);
   };
   const who = (req: FastifyRequest) => (req.syncClient ? `sync-client:${req.syncClient.id}` : `user:${req.principal?.sub}`);
 
   app.post('/orders', {
-    preHandler: staffOrKey,
+    onRequest: staffOrKey,
     schema: { tags: ['orders'], security: [{ bearer: [] }], summary: 'Create an order; its change is committed with it and announced after commit', body: orderBody, description: '`external_ref` makes the call idempotent: repeating it returns the existing order with 200.' },
   }, async (req, reply) => {
     const { order, created } = await feed.createOrder(req.body, who(req));
@@ -51,7 +51,7 @@ export function syncFeedRoutes(app: App, ctx: AppContext) {
   });
 
   app.get('/orders', {
-    preHandler: staffOrKey,
+    onRequest: staffOrKey,
     schema: { tags: ['orders'], security: [{ bearer: [] }], summary: 'Orders, newest first', querystring: paginationQuery.extend({ status: z.enum(['pending', 'confirmed', 'completed', 'cancelled']).optional() }) },
   }, async (req) => {
     const { page, per_page, status } = req.query;
@@ -60,17 +60,17 @@ export function syncFeedRoutes(app: App, ctx: AppContext) {
   });
 
   app.patch('/orders/:id', {
-    preHandler: staffOrKey,
+    onRequest: staffOrKey,
     schema: { tags: ['orders'], security: [{ bearer: [] }], summary: 'Update an order (status, items, notes); appends an `updated` change', params: idParams, body: z.object({ status: z.enum(['pending', 'confirmed', 'completed']).optional(), items: z.array(item).min(1).max(500).optional(), notes: z.string().max(2000).nullable().optional() }) },
   }, async (req) => ({ success: true, order: orderReply(await feed.updateOrder(req.params.id, req.body)) }));
 
   app.post('/orders/:id/cancel', {
-    preHandler: staffOrKey,
+    onRequest: staffOrKey,
     schema: { tags: ['orders'], security: [{ bearer: [] }], summary: 'Cancel an order; appends a `cancelled` change', params: idParams },
   }, async (req) => ({ success: true, order: orderReply(await feed.cancelOrder(req.params.id)) }));
 
   app.get('/sync/pull-changes', {
-    preHandler: syncKey,
+    onRequest: syncKey,
     schema: {
       tags: ['sync'], security: [{ bearer: [] }], querystring: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }),
       summary: 'The changes after this client\'s confirmed cursor, in order (Authorization: Bearer <api key>)',
@@ -79,7 +79,7 @@ export function syncFeedRoutes(app: App, ctx: AppContext) {
   }, async (req) => feed.pull(req.syncClient!, req.query.limit));
 
   app.post('/sync/confirm', {
-    preHandler: syncKey,
+    onRequest: syncKey,
     schema: {
       tags: ['sync'], security: [{ bearer: [] }], summary: 'Acknowledge every change up to `seq` (idempotent, never backwards)',
       body: z.object({ seq: z.number().int().min(0) }),
@@ -87,7 +87,7 @@ export function syncFeedRoutes(app: App, ctx: AppContext) {
   }, async (req) => feed.confirm(req.syncClient!, req.body.seq));
 
   app.get('/api/sync-clients', {
-    preHandler: staff,
+    onRequest: staff,
     schema: { tags: ['sync'], security: [{ bearer: [] }], summary: 'Sync clients: connected or not, last seen, cursor lag' },
   }, async () => {
     const [clients, last, sockets] = await Promise.all([feed.listClients(), feed.lastSeq(), ctx.io ? ctx.io.of('/sync').fetchSockets() : Promise.resolve([])]);
@@ -96,7 +96,7 @@ export function syncFeedRoutes(app: App, ctx: AppContext) {
   });
 
   app.post('/api/sync-clients', {
-    preHandler: admin,
+    onRequest: admin,
     schema: { tags: ['sync'], security: [{ bearer: [] }], summary: 'Create a sync client; its API key is shown once', body: z.object({ name: z.string().trim().min(1).max(100) }) },
   }, async (req, reply) => {
     const { client, key } = await feed.createClient(req.body.name);
@@ -104,7 +104,7 @@ export function syncFeedRoutes(app: App, ctx: AppContext) {
   });
 
   app.delete('/api/sync-clients/:id', {
-    preHandler: admin,
+    onRequest: admin,
     schema: { tags: ['sync'], security: [{ bearer: [] }], summary: 'Revoke a sync client: its key stops working and its sockets are disconnected', params: idParams },
   }, async (req) => {
     const revoked = await feed.revokeClient(req.params.id);

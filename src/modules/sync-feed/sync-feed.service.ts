@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { AppContext } from '../../platform/context.ts';
 import { safeEqual } from '../../platform/auth/passwords.ts';
-import { badRequest, conflict, notFound } from '../../platform/http/errors.ts';
+import { badRequest, conflict, notFound, unauthorized } from '../../platform/http/errors.ts';
+import { tooManyAttempts } from '../../platform/auth/throttle.ts';
 import { syncFeedRepository as repo, type OrderRow, type SyncClientRow } from './sync-feed.repository.ts';
 
 export const FEED_CHANNEL = 'sync-feed:changed';
@@ -42,6 +43,23 @@ export class SyncFeedService {
   async ensureDefaultClient() {
     const key = this.#ctx.config.CLOUD_API_KEY;
     if (key) await repo.upsertDefaultClient(this.#db, hashKey(key), key.slice(0, 4));
+  }
+
+  /**
+   * The client of a key presented by `address`, or a 401; after API_KEY_FAILURES_PER_MINUTE wrong keys
+   * from one address in a minute, a 429 until the minute ends (so keys cannot be guessed at speed).
+   */
+  async authenticateFrom(key: string | undefined | null, address: string, onWait?: (seconds: number) => void): Promise<SyncClientRow> {
+    const throttleKey = `api-key:${address}`;
+    const wait = await this.#ctx.throttle.retryAfter(throttleKey);
+    if (wait > 0) {
+      onWait?.(wait);
+      throw tooManyAttempts(wait);
+    }
+    const client = await this.authenticate(key);
+    if (client) return client;
+    await this.#ctx.throttle.fail(throttleKey, { kind: 'ceiling', max: this.#ctx.config.API_KEY_FAILURES_PER_MINUTE, windowSeconds: 60 });
+    throw unauthorized('API key inválida, revocada o ausente (Authorization: Bearer <api key>) / Invalid, revoked or missing API key');
   }
 
   /** The active client a key belongs to, or null. The lookup is by hash; the final check is constant-time. */

@@ -1,7 +1,11 @@
 import { z } from 'zod';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { App, AppContext } from '../../platform/context.ts';
 import { requireRole } from '../../platform/auth/guards.ts';
-import { unauthorized } from '../../platform/http/errors.ts';
+import { isCodeSession } from '../../platform/auth/jwt.ts';
+import type { SessionSubject } from '../../platform/auth/sessions.ts';
+import type { ThrottlePolicy } from '../../platform/auth/throttle.ts';
+import { AppError, unauthorized } from '../../platform/http/errors.ts';
 import { roleName, userReply } from './users.service.ts';
 
 const loginBody = z.union([
@@ -9,63 +13,106 @@ const loginBody = z.union([
   z.object({ code: z.string().trim().min(1).max(255) }),
 ]);
 
-/** `POST /auth/login` (email and password, or a Zoho access code), `/auth/refresh`, `/auth/password`, `/auth/me`. */
+/** `POST /auth/login` (email and password, or a Zoho access code), `/auth/refresh`, `/auth/logout`, `/auth/password`, `/auth/me`. */
 export function authRoutes(app: App, ctx: AppContext) {
   const users = ctx.services.users;
-  const loginLimit = { max: ctx.config.LOGIN_RATE_LIMIT_PER_MINUTE, timeWindow: '1 minute', keyGenerator: (req: { ip: string }) => `login:${req.ip}` };
+  const { config, throttle, sessions } = ctx;
+  const loginLimit = { max: config.LOGIN_RATE_LIMIT_PER_MINUTE, timeWindow: '1 minute', keyGenerator: (req: { ip: string }) => `login:${req.ip}` };
+  // One account from one address backs off; one account from every address together has a ceiling an
+  // hour, which the addresses the person has logged in from before do not hit (see docs/security.md).
+  const perAddress: ThrottlePolicy = { kind: 'backoff', free: config.LOGIN_ACCOUNT_FREE_FAILURES, maxDelaySeconds: config.LOGIN_ACCOUNT_MAX_DELAY_SECONDS, windowSeconds: 3600 };
+  const perAccount: ThrottlePolicy = { kind: 'ceiling', max: config.LOGIN_ACCOUNT_CEILING_PER_HOUR, windowSeconds: 3600 };
+  // The access code is one secret for everyone: wrong codes from all addresses together have a ceiling.
+  const codeCeiling: ThrottlePolicy = { kind: 'ceiling', max: config.CODE_LOGIN_FAILURES_PER_MINUTE, windowSeconds: 60 };
+
+  const wait = async (reply: FastifyReply, key: string) => {
+    const seconds = await throttle.retryAfter(key);
+    if (seconds > 0) {
+      reply.header('retry-after', String(seconds));
+      throw new AppError('rate_limited', 429, `Demasiados intentos; intenta de nuevo en ${seconds} s / Too many attempts, retry in ${seconds} s`, undefined, { retry_after: seconds });
+    }
+  };
+
+  async function codeLogin(req: FastifyRequest, reply: FastifyReply, code: string) {
+    await wait(reply, 'code-login');
+    const verified = await ctx.services.codeLogin?.validate(code);
+    if (!verified) {
+      await throttle.fail('code-login', codeCeiling);
+      throw unauthorized('Código inválido o vencido / Invalid or expired code');
+    }
+    const tokens = await sessions.open({ userId: null, codeId: verified.id, role: 'operator' }, req.ip);
+    return { success: true, ...tokens, user: { role: 'operator', code_id: verified.id } };
+  }
+
+  async function passwordLogin(req: FastifyRequest, reply: FastifyReply, email: string, password: string) {
+    const account = `login:${email.toLowerCase()}`, here = `${account}:${req.ip}`;
+    await wait(reply, here);
+    if ((await throttle.retryAfter(account)) > 0 && !(await sessions.knownAddress(await users.idsByEmail(email), req.ip))) await wait(reply, account);
+    const user = await users.authenticate(email, password).catch(async (err) => {
+      await Promise.all([throttle.fail(here, perAddress), throttle.fail(account, perAccount)]);
+      throw err;
+    });
+    await throttle.clear(here);
+    const tokens = await sessions.open({ userId: user.id, codeId: null, role: roleName(user.role) }, req.ip);
+    return { success: true, ...tokens, user: { ...userReply(user), role_name: roleName(user.role) } };
+  }
 
   app.post('/auth/login', {
     config: { rateLimit: loginLimit },
     schema: {
       tags: ['auth'],
-      summary: 'Log in with {email, password} or with an access code {code}; returns access and refresh JWTs',
+      summary: 'Log in with {email, password} or with an access code {code}; returns an access JWT and a refresh token',
       body: loginBody,
     },
-  }, async (req) => {
-    if ('code' in req.body) {
-      const verified = await ctx.services.codeLogin?.validate(req.body.code);
-      if (!verified) throw unauthorized('Código inválido o vencido / Invalid or expired code');
-      const tokens = await ctx.tokens.issue({ sub: `code:${verified.id}`, role: 'operator' });
-      return { success: true, ...tokens, user: { role: 'operator', code_id: verified.id } };
-    }
-    const user = await users.authenticate(req.body.email, req.body.password);
-    const tokens = await ctx.tokens.issue({ sub: String(user.id), role: roleName(user.role) });
-    return { success: true, ...tokens, user: { ...userReply(user), role_name: roleName(user.role) } };
-  });
+  }, async (req, reply) => ('code' in req.body ? codeLogin(req, reply, req.body.code) : passwordLogin(req, reply, req.body.email, req.body.password)));
+
+  /** What a session rests on, now: the user still active (with their current role), or the code still active. */
+  const recheck = async (s: { user_id: number | null; code_id: number | null }): Promise<SessionSubject | null> => {
+    if (s.code_id !== null) return (await ctx.services.codeLogin?.isActive(s.code_id)) ? { userId: null, codeId: s.code_id, role: 'operator' } : null;
+    const user = s.user_id === null ? null : await users.get(s.user_id);
+    return user?.status ? { userId: user.id, codeId: null, role: roleName(user.role) } : null;
+  };
 
   app.post('/auth/refresh', {
     config: { rateLimit: { ...loginLimit, max: loginLimit.max * 6 } },
-    schema: { tags: ['auth'], summary: 'Exchange a refresh token for a new token pair', body: z.object({ refresh_token: z.string().min(1) }) },
+    schema: {
+      tags: ['auth'], body: z.object({ refresh_token: z.string().min(1).max(512) }),
+      summary: 'Exchange a refresh token for a new pair (the old one stops working; using it again ends the session)',
+    },
+  }, async (req) => ({ success: true, ...(await sessions.refresh(req.body.refresh_token, recheck)) }));
+
+  app.post('/auth/logout', {
+    onRequest: requireRole(ctx.tokens),
+    schema: {
+      tags: ['auth'], security: [{ bearer: [] }], summary: 'End this session ({"all": true}: every session of your account)',
+      body: z.object({ all: z.boolean().default(false) }).default({ all: false }),
+    },
   }, async (req) => {
-    const principal = await ctx.tokens.verify(req.body.refresh_token, 'refresh');
-    if (!principal) throw unauthorized('Refresh token inválido o vencido / Invalid or expired refresh token');
-    if (!principal.sub.startsWith('code:')) {
-      const user = await users.get(Number(principal.sub));
-      if (!user || !user.status) throw unauthorized('La cuenta ya no está activa / Account no longer active');
-      return { success: true, ...(await ctx.tokens.issue({ sub: String(user.id), role: roleName(user.role) })) };
-    }
-    return { success: true, ...(await ctx.tokens.issue(principal)) };
+    const p = req.principal!;
+    if (req.body.all && !isCodeSession(p)) await sessions.revokeUser(Number(p.sub), 'logout (all sessions)');
+    else await sessions.revoke(p.sid!, 'logout');
+    return { success: true, message: 'Sesión cerrada / Logged out' };
   });
 
   app.post('/auth/password', {
-    preHandler: requireRole(ctx.tokens, 'admin', 'operator', 'customer'),
+    onRequest: requireRole(ctx.tokens, 'admin', 'operator', 'customer'),
     schema: {
-      tags: ['auth'], security: [{ bearer: [] }], summary: 'Set your own password (customers start with their cédula)',
+      tags: ['auth'], security: [{ bearer: [] }], summary: 'Set your own password (customers start with their cédula); your other sessions end',
       body: z.object({ current_password: z.string().min(1), new_password: z.string().min(8).max(1024) }),
     },
   }, async (req) => {
     const id = Number(req.principal!.sub);
-    if (!Number.isInteger(id)) throw unauthorized('Una sesión por código no tiene contraseña / A code session has no password');
     await users.changePassword(id, req.body.current_password, req.body.new_password);
+    await sessions.revokeUser(id, 'password changed', req.principal!.sid ?? null);
     return { success: true, message: 'Contraseña actualizada / Password updated' };
   });
 
   app.get('/auth/me', {
-    preHandler: requireRole(ctx.tokens),
+    onRequest: requireRole(ctx.tokens),
     schema: { tags: ['auth'], security: [{ bearer: [] }], summary: 'Who the token belongs to' },
   }, async (req) => {
     const p = req.principal!;
-    const user = p.sub.startsWith('code:') ? null : await users.get(Number(p.sub));
+    const user = isCodeSession(p) ? null : await users.get(Number(p.sub));
     return { success: true, role: p.role, user: user ? userReply(user) : null };
   });
 }

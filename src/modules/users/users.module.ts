@@ -6,6 +6,8 @@ import { UsersService } from './users.service.ts';
 /** Something that can vouch for an access code (the Zoho module provides it). */
 export interface CodeLoginProvider {
   validate(code: string): Promise<{ id: number } | null>;
+  /** Whether the code a session was opened with is still the active one (sessions end when it rotates). */
+  isActive(id: number): Promise<boolean>;
 }
 
 declare module '../../platform/context.ts' {

@@ -9,7 +9,7 @@ export function usersRoutes(app: App, ctx: AppContext) {
   const staff = requireRole(ctx.tokens, 'admin', 'operator');
 
   app.get('/api/users', {
-    preHandler: staff,
+    onRequest: staff,
     schema: {
       tags: ['users'], security: [{ bearer: [] }],
       summary: 'Search users (name, email, cédula in any form, zone), a page at a time',
@@ -25,12 +25,12 @@ export function usersRoutes(app: App, ctx: AppContext) {
   });
 
   app.get('/api/users/:id', {
-    preHandler: staff,
+    onRequest: staff,
     schema: { tags: ['users'], security: [{ bearer: [] }], summary: 'One user', params: z.object({ id: z.coerce.number().int().positive() }) },
   }, async (req) => ({ success: true, data: userReply(await users.require(req.params.id)) }));
 
   app.post('/api/admin/users', {
-    preHandler: requireRole(ctx.tokens, 'admin'),
+    onRequest: requireRole(ctx.tokens, 'admin'),
     schema: {
       tags: ['users'], security: [{ bearer: [] }], summary: 'Create a staff account (admin or operator)',
       body: z.object({ name: z.string().trim().min(1).max(200), email: z.string().trim().email(), password: z.string().min(8).max(1024), role: z.enum(['admin', 'operator']) }),

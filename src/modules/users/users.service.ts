@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { AppContext } from '../../platform/context.ts';
 import type { Executor } from '../../platform/db/client.ts';
 import { hashPassword, needsRehash, safeEqual, verifyPassword } from '../../platform/auth/passwords.ts';
@@ -19,6 +20,8 @@ export function userReply(u: UserRow) {
 
 export class UsersService {
   readonly #ctx: AppContext;
+  /** Verified against when no account has a hash to check, so an unknown email costs the same time as a known one. */
+  #dummyHash: Promise<string> | null = null;
   constructor(ctx: AppContext) {
     this.#ctx = ctx;
   }
@@ -61,16 +64,24 @@ export class UsersService {
    * password, their cédula (`code`) is the password, compared in constant time.
    */
   async authenticate(email: string, password: string): Promise<UserRow> {
+    let hashed = false;
     for (const user of await usersRepository.findByEmail(this.#db, email)) {
       if (!user.status) continue;
       if (user.password_hash) {
+        hashed = true;
         if (!(await verifyPassword(password, user.password_hash))) continue;
         if (needsRehash(user.password_hash)) await usersRepository.setPassword(this.#db, user.id, await hashPassword(password));
         return user;
       }
       if (user.must_change_password && user.code && safeEqual(password, user.code)) return user;
     }
+    if (!hashed) await verifyPassword(password, await (this.#dummyHash ??= hashPassword(randomBytes(16).toString('hex'))));
     throw unauthorized('Credenciales inválidas / Invalid credentials');
+  }
+
+  /** The accounts an email may belong to (login throttling asks where the person has logged in from). */
+  async idsByEmail(email: string) {
+    return (await usersRepository.findByEmail(this.#db, email)).map((u) => u.id);
   }
 
   async changePassword(id: number, current: string, next: string) {
@@ -84,6 +95,7 @@ export class UsersService {
   /** Sets a password without asking for the current one (admin tooling and the demo). */
   async resetPassword(id: number, password: string) {
     await usersRepository.setPassword(this.#db, id, await hashPassword(password));
+    await this.#ctx.sessions.revokeUser(id, 'password reset');
   }
 
   matchForWispro(tx: Executor, wisproIds: string[], cedulas: string[]) {

@@ -41,14 +41,14 @@ export function whmcsRoutes(app: App, ctx: AppContext) {
   const tags = ['whmcs'], security = [{ bearer: [] }];
 
   app.get('/api/whmcs/sync/test', {
-    preHandler: guard, schema: { tags, security, summary: 'Test the connection: WHMCS version and response time' },
+    onRequest: guard, schema: { tags, security, summary: 'Test the connection: WHMCS version and response time' },
   }, async () => {
     const t = await whmcs.testConnection();
     return { success: true, message: 'Connection successful', whmcs_version: t.version, response_time_ms: t.ms };
   });
 
   app.post('/api/whmcs/clients/push/:id', {
-    preHandler: guard,
+    onRequest: guard,
     schema: {
       tags, security, params: localIdParams,
       summary: 'Send a local client to WHMCS (created, or updated when already linked). 409 with whmcs_id when the email exists in WHMCS; 422 names missing fields.',
@@ -63,14 +63,14 @@ export function whmcsRoutes(app: App, ctx: AppContext) {
   });
 
   app.post('/api/whmcs/clients/update/:id', {
-    preHandler: guard, schema: { tags, security, params: localIdParams, summary: 'Send a linked client\'s current data to WHMCS' },
+    onRequest: guard, schema: { tags, security, params: localIdParams, summary: 'Send a linked client\'s current data to WHMCS' },
   }, async (req) => {
     const r = await whmcs.updateOne(req.params.id);
     return { success: true, message: 'Client updated in WHMCS successfully', whmcs_id: r.whmcs_id };
   });
 
   app.post('/api/whmcs/clients/pull/:whmcs_id', {
-    preHandler: guard,
+    onRequest: guard,
     schema: {
       tags, security, params: whmcsIdParams, body: z.object(localRef).nullish(),
       summary: 'Bring a WHMCS client into Puente: into laravel_id/local_id when given, the linked user, or a new local client',
@@ -89,7 +89,7 @@ export function whmcsRoutes(app: App, ctx: AppContext) {
   });
 
   app.post('/api/whmcs/clients/list', {
-    preHandler: guard,
+    onRequest: guard,
     schema: {
       tags, security, summary: 'List WHMCS clients (offset, limit, search by prefix of email or name); each row says which local client it is linked to',
       body: z.object({ offset: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(500).default(25), search: z.string().trim().max(200).optional() }).nullish(),
@@ -101,14 +101,14 @@ export function whmcsRoutes(app: App, ctx: AppContext) {
   });
 
   app.post('/api/whmcs/clients/check/:id', {
-    preHandler: guard, schema: { tags, security, params: localIdParams, summary: 'Whether a local client is linked, and whether WHMCS still has it' },
+    onRequest: guard, schema: { tags, security, params: localIdParams, summary: 'Whether a local client is linked, and whether WHMCS still has it' },
   }, async (req) => {
     const r = await whmcs.check(req.params.id);
     return { success: true, ...mapReply(r.map), exists_in_whmcs: r.exists, ...(r.remoteError ? { remote_error: r.remoteError } : {}) };
   });
 
   app.post('/api/whmcs/sync/link', {
-    preHandler: guard,
+    onRequest: guard,
     schema: { tags, security, summary: 'Link a local client with an existing WHMCS client on purpose', body: z.object({ entity_type: z.literal('client').default('client'), whmcs_id: z.coerce.number().int().positive(), ...localRef }) },
   }, async (req) => {
     const r = await whmcs.link(pickLocalId(req.body, true), req.body.whmcs_id);
@@ -116,7 +116,7 @@ export function whmcsRoutes(app: App, ctx: AppContext) {
   });
 
   app.post('/api/whmcs/sync/unlink', {
-    preHandler: guard,
+    onRequest: guard,
     schema: { tags, security, summary: 'Remove the link between a local record and WHMCS (nothing is deleted in WHMCS)', body: z.object({ entity_type: entityType, ...localRef }) },
   }, async (req) => {
     const removed = await whmcs.unlink(req.body.entity_type, pickLocalId(req.body, true));
@@ -124,7 +124,7 @@ export function whmcsRoutes(app: App, ctx: AppContext) {
   });
 
   app.post('/api/whmcs/sync/logs', {
-    preHandler: guard,
+    onRequest: guard,
     schema: {
       tags, security, summary: 'The audit log of WHMCS operations, newest first (secrets redacted)',
       body: z.object({
@@ -140,7 +140,7 @@ export function whmcsRoutes(app: App, ctx: AppContext) {
   });
 
   app.get('/api/whmcs/sync/stats', {
-    preHandler: guard, schema: { tags, security, summary: 'Counts of synced, pending and failed links' },
+    onRequest: guard, schema: { tags, security, summary: 'Counts of synced, pending and failed links' },
   }, async () => {
     const s = await whmcs.stats();
     return {
@@ -153,7 +153,7 @@ export function whmcsRoutes(app: App, ctx: AppContext) {
   });
 
   app.post('/api/whmcs/clients/push-all', {
-    preHandler: guard, schema: { tags, security, summary: 'Push every unlinked local client, as a paced background job (follow /ws/job/{job_id})' },
+    onRequest: guard, schema: { tags, security, summary: 'Push every unlinked local client, as a paced background job (follow /ws/job/{job_id})' },
   }, async (req) => {
     const { job, created } = await ctx.jobs.start(WHMCS_PUSH_ALL, {}, { createdBy: req.principal?.sub ?? null });
     return { success: true, already_running: !created, job_id: job.id, job: jobReply(job) };

@@ -6,7 +6,7 @@ import { WISPRO_SYNC } from './wispro.jobs.ts';
 
 export function wisproRoutes(app: App, ctx: AppContext) {
   app.post('/api/users/sync-wispro-all', {
-    preHandler: requireRole(ctx.tokens, 'admin', 'operator'),
+    onRequest: requireRole(ctx.tokens, 'admin', 'operator'),
     schema: {
       tags: ['wispro'], security: [{ bearer: [] }],
       summary: 'Start the background sync of every Wispro client into users (seed 000). Follow it on /ws/job/{job_id}.',

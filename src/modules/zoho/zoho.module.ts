@@ -13,7 +13,7 @@ export const zohoModule: PuenteModule = {
   name: 'zoho',
   setup(ctx) {
     ctx.services.zoho = new ZohoService(ctx);
-    ctx.services.codeLogin = { validate: (code) => ctx.services.zoho.validateCode(code) };
+    ctx.services.codeLogin = { validate: (code) => ctx.services.zoho.validateCode(code), isActive: (id) => ctx.services.zoho.isCodeActive(id) };
     return zohoJobs(ctx);
   },
   routes: zohoRoutes,

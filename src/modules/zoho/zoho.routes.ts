@@ -21,25 +21,25 @@ export function zohoRoutes(app: App, ctx: AppContext) {
   const reveal = z.object({ reveal: z.enum(['true', 'false']).default('false').transform((v) => v === 'true') });
 
   app.get('/api/zoho/code', {
-    preHandler: staff, schema: { tags, security, summary: 'The active access code\'s metadata (the code itself only with ?reveal=true, admins)', querystring: reveal },
+    onRequest: staff, schema: { tags, security, summary: 'The active access code\'s metadata (the code itself only with ?reveal=true, admins)', querystring: reveal },
   }, async (req) => {
     const active = await zoho.getCurrentActiveCode();
     return { success: true, data: active ? codeMeta(active, mayReveal(req, req.query.reveal)) : null };
   });
 
   app.get('/api/zoho/code/history', {
-    preHandler: staff, schema: { tags, security, summary: 'Every code, newest first', querystring: reveal.extend({ limit: z.coerce.number().int().min(1).max(500).default(50) }) },
+    onRequest: staff, schema: { tags, security, summary: 'Every code, newest first', querystring: reveal.extend({ limit: z.coerce.number().int().min(1).max(500).default(50) }) },
   }, async (req) => {
     const show = mayReveal(req, req.query.reveal);
     return { success: true, data: (await zoho.getCodeHistory(req.query.limit)).map((c) => codeMeta(c, show)) };
   });
 
   app.get('/api/zoho/code/stats', {
-    preHandler: staff, schema: { tags, security, summary: 'Counts, the active code\'s age, and the last code and product syncs (with their errors)' },
+    onRequest: staff, schema: { tags, security, summary: 'Counts, the active code\'s age, and the last code and product syncs (with their errors)' },
   }, async () => ({ success: true, stats: await zoho.getStats() }));
 
   app.post('/api/zoho/code/sync', {
-    preHandler: staff, schema: { tags, security, summary: 'Run the code sync now (a job; follow /ws/job/{job_id})' },
+    onRequest: staff, schema: { tags, security, summary: 'Run the code sync now (a job; follow /ws/job/{job_id})' },
   }, async () => {
     if (!zoho.client.configured) throw new AppError('not_configured', 503, 'Zoho no está configurado (ZOHO_CLIENT_ID, ZOHO_CLIENT_SECRET, ZOHO_REFRESH_TOKEN) / Zoho is not configured');
     const { job, created } = await ctx.jobs.start(ZOHO_CODE_SYNC, {});
@@ -47,7 +47,7 @@ export function zohoRoutes(app: App, ctx: AppContext) {
   });
 
   app.get('/api/products', {
-    preHandler: staff,
+    onRequest: requireRole(ctx.tokens, 'admin', 'operator', 'code'),
     schema: { tags, security, summary: 'Products synced from Zoho Inventory', querystring: paginationQuery.extend({ search: z.string().trim().max(200).optional(), active: z.enum(['true', 'false']).optional() }) },
   }, async (req) => {
     const { page, per_page, search, active } = req.query;
@@ -56,7 +56,7 @@ export function zohoRoutes(app: App, ctx: AppContext) {
   });
 
   app.post('/api/products/sync', {
-    preHandler: staff, schema: { tags, security, summary: 'Sync products now; {"full": true} re-reads every item', body: z.object({ full: z.boolean().default(false) }).default({ full: false }) },
+    onRequest: staff, schema: { tags, security, summary: 'Sync products now; {"full": true} re-reads every item', body: z.object({ full: z.boolean().default(false) }).default({ full: false }) },
   }, async (req) => {
     if (!zoho.client.configured) throw new AppError('not_configured', 503, 'Zoho no está configurado / Zoho is not configured');
     const { job, created } = await ctx.jobs.start(ZOHO_PRODUCT_SYNC, { full: req.body.full });

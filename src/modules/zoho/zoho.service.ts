@@ -34,12 +34,21 @@ export class ZohoService {
    * not wait behind the database and a rotated code stops working immediately.
    */
   async validateCode(code: string): Promise<{ id: number } | null> {
+    let found: { id: number } | null = null;
+    for (const row of await this.#activeCodes()) if (safeEqual(row.zoho_code, code)) found = { id: row.id };
+    return found;
+  }
+
+  /** Whether the code a session was opened with is still active: checked on every use of the session. */
+  async isCodeActive(id: number): Promise<boolean> {
+    return (await this.#activeCodes()).some((c) => c.id === id);
+  }
+
+  async #activeCodes() {
     if (!this.#active || Date.now() - this.#active.at > CODES_CACHE_MS) {
       this.#active = { codes: await repo.getActiveCodes(this.#db), at: Date.now() };
     }
-    let found: { id: number } | null = null;
-    for (const row of this.#active.codes) if (safeEqual(row.zoho_code, code)) found = { id: row.id };
-    return found;
+    return this.#active.codes;
   }
 
   getCurrentActiveCode() {

@@ -1,12 +1,19 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { forbidden, unauthorized } from '../http/errors.ts';
-import type { Principal, Role, Tokens } from './jwt.ts';
+import { isCodeSession, type Principal, type Role, type Tokens } from './jwt.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
     principal?: Principal;
   }
 }
+
+/**
+ * Who a guard lets through: account roles, and `code` for sessions opened with an access code
+ * (seed 003). A code is one secret shared by many people, so its sessions get only what is listed
+ * for them (see docs/security.md); a guard that does not name `code` refuses them.
+ */
+export type Audience = Role | 'code';
 
 export function bearerToken(request: FastifyRequest): string | null {
   const header = request.headers.authorization;
@@ -15,14 +22,23 @@ export function bearerToken(request: FastifyRequest): string | null {
   return scheme?.toLowerCase() === 'bearer' && token ? token : null;
 }
 
-/** A preHandler that lets through a valid access token whose role is one of `roles`. */
-export function requireRole(tokens: Tokens, ...roles: Role[]) {
+/**
+ * A hook that lets through a valid access token whose role is one of `audience` (any role when none
+ * is named). Use it as `onRequest`: it then runs before the body is read and validated, so an
+ * anonymous caller gets 401 and learns nothing about the route's fields.
+ */
+export function requireRole(tokens: Tokens, ...audience: Audience[]) {
   return async (request: FastifyRequest, _reply: FastifyReply) => {
     const token = bearerToken(request);
     if (!token) throw unauthorized('Falta el token de acceso (Authorization: Bearer <token>) / Missing bearer token');
     const principal = await tokens.verify(token);
     if (!principal) throw unauthorized('Token inválido o vencido / Invalid or expired token');
-    if (roles.length && !roles.includes(principal.role)) throw forbidden('Tu rol no permite esta operación / Your role does not allow this');
+    if (audience.length) {
+      const allowed = isCodeSession(principal) ? audience.includes('code') : audience.includes(principal.role);
+      if (!allowed) throw forbidden(isCodeSession(principal)
+        ? 'Una sesión con código de acceso no permite esta operación / An access-code session cannot do this'
+        : 'Tu rol no permite esta operación / Your role does not allow this');
+    }
     request.principal = principal;
   };
 }

@@ -11,7 +11,12 @@ export interface Principal {
   role: Role;
   /** A sync client's id when authenticated by API key (seed 001). */
   syncClientId?: number;
+  /** The login session an access token belongs to (see sessions.ts). */
+  sid?: string;
 }
+
+/** A session opened with an access code (seed 003) rather than an account. */
+export const isCodeSession = (p: Principal) => p.sub.startsWith('code:');
 
 export interface TokenPair {
   access_token: string;
@@ -23,43 +28,40 @@ export interface TokenPair {
 export class Tokens {
   readonly #key: Uint8Array;
   readonly #accessTtl: number;
-  readonly #refreshTtl: number;
+  /** Whether the token's session still stands; set by `Sessions`. Without it no access token is valid. */
+  sessionCheck: ((p: Principal) => Promise<boolean>) | null = null;
 
-  constructor(secret: string, accessTtl: number, refreshTtl: number) {
+  constructor(secret: string, accessTtl: number) {
     this.#key = new TextEncoder().encode(secret);
     this.#accessTtl = accessTtl;
-    this.#refreshTtl = refreshTtl;
   }
 
-  async issue(principal: Principal): Promise<TokenPair> {
-    const sign = (typ: string, ttl: number) =>
-      new SignJWT({ role: principal.role, typ })
-        .setProtectedHeader({ alg: 'HS256' })
-        .setSubject(principal.sub)
-        .setIssuedAt()
-        .setIssuer('puente')
-        .setExpirationTime(`${ttl}s`)
-        .sign(this.#key);
-    return {
-      access_token: await sign('access', this.#accessTtl),
-      refresh_token: await sign('refresh', this.#refreshTtl),
-      token_type: 'Bearer',
-      expires_in: this.#accessTtl,
-    };
+  /** An access JWT for a session, paired with that session's (opaque, server-side) refresh token. */
+  async issue(principal: Principal & { sid: string }, refreshToken: string): Promise<TokenPair> {
+    const access = await new SignJWT({ role: principal.role, typ: 'access', sid: principal.sid })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(principal.sub)
+      .setIssuedAt()
+      .setIssuer('puente')
+      .setExpirationTime(`${this.#accessTtl}s`)
+      .sign(this.#key);
+    return { access_token: access, refresh_token: refreshToken, token_type: 'Bearer', expires_in: this.#accessTtl };
   }
 
-  /** Returns the principal of a valid token of the given kind, or null. */
-  async verify(token: string, typ: 'access' | 'refresh' = 'access'): Promise<Principal | null> {
+  /** The principal of a valid access token whose session still stands, or null. */
+  async verify(token: string): Promise<Principal | null> {
+    let principal: Principal;
     try {
       const { payload } = await jwtVerify(token, this.#key, { issuer: 'puente', algorithms: ['HS256'] });
-      if (payload.typ !== typ || typeof payload.sub !== 'string') return null;
+      if (payload.typ !== 'access' || typeof payload.sub !== 'string' || typeof payload.sid !== 'string') return null;
       const role = payload.role;
       if (role !== 'admin' && role !== 'operator' && role !== 'customer') return null;
-      return { sub: payload.sub, role };
+      principal = { sub: payload.sub, role, sid: payload.sid };
     } catch (err) {
       if (err instanceof errors.JOSEError) return null;
       throw err;
     }
+    return this.sessionCheck && (await this.sessionCheck(principal)) ? principal : null;
   }
 }
 

@@ -14,11 +14,13 @@ const listQuery = z.object({
 
 /** `GET /jobs`, `GET /jobs/{job_id}` (seed 004's shapes, for every job type) and job controls. */
 export function jobsRoutes(app: App, ctx: AppContext) {
+  // Access-code sessions may follow jobs (status and counts), not control them.
+  const reader = requireRole(ctx.tokens, 'admin', 'operator', 'code');
   const guard = requireRole(ctx.tokens, 'admin', 'operator');
   const config = { replyShape: 'status' as const };
 
   app.get('/jobs', {
-    preHandler: guard, config,
+    onRequest: reader, config,
     schema: {
       tags: ['jobs'], security: [{ bearer: [] }], querystring: listQuery,
       summary: 'List jobs, newest first (an array, as seed 004). X-Total-Count carries the total.',
@@ -30,7 +32,7 @@ export function jobsRoutes(app: App, ctx: AppContext) {
   });
 
   app.get('/jobs/:job_id', {
-    preHandler: guard, config,
+    onRequest: reader, config,
     schema: { tags: ['jobs'], security: [{ bearer: [] }], params: jobIdParams, summary: 'One job with its progress and results' },
   }, async (req) => {
     const job = await ctx.jobs.get(req.params.job_id);
@@ -40,7 +42,7 @@ export function jobsRoutes(app: App, ctx: AppContext) {
 
   for (const action of ['cancel', 'pause', 'resume'] as const) {
     app.post(`/jobs/:job_id/${action}`, {
-      preHandler: guard, config,
+      onRequest: guard, config,
       schema: { tags: ['jobs'], security: [{ bearer: [] }], params: jobIdParams, summary: `${action[0]!.toUpperCase()}${action.slice(1)} a job` },
     }, async (req) => {
       const job = await ctx.jobs[action](req.params.job_id);

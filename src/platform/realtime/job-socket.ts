@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { AppContext } from '../context.ts';
+import { isCodeSession } from '../auth/jwt.ts';
 import { jobChannel } from '../jobs/job-definition.ts';
 import type { JobRecord } from '../jobs/jobs.repository.ts';
 
@@ -114,7 +115,8 @@ export function createJobSocketServer(ctx: AppContext) {
           socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\n\r\n{"status":"error","message":"Token inválido o vencido / Invalid or expired token"}');
           return;
         }
-        wss.handleUpgrade(req, socket, head, (ws) => void attach(ws, jobId, principal !== null && principal.role !== 'customer'));
+        // Access-code sessions see phones masked, as anonymous viewers do: the code is shared by many people.
+        wss.handleUpgrade(req, socket, head, (ws) => void attach(ws, jobId, principal !== null && principal.role !== 'customer' && !isCodeSession(principal)));
       })();
       return true;
     },

@@ -1,0 +1,89 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { Db } from '../db/client.ts';
+import { unauthorized } from '../http/errors.ts';
+import type { Principal, TokenPair, Tokens } from './jwt.ts';
+import { sessionsRepository as repo, type SessionRow } from './sessions.repository.ts';
+
+/** What a session stands on: a user account, or an access code (seed 003). */
+export interface SessionSubject { userId: number | null; codeId: number | null; role: Principal['role'] }
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/**
+ * Logins as server-side sessions. The refresh token is an opaque random value kept only as a hash;
+ * each refresh replaces it, and presenting a replaced one again ends the whole session (someone else
+ * has a copy). Access tokens are short JWTs that name their session, checked on every use, so ending
+ * a session (logout, password change, a deactivated user, a rotated access code) takes effect at once.
+ */
+export class Sessions {
+  readonly #db: Db;
+  readonly #tokens: Tokens;
+  readonly #ttl: number;
+  readonly #codeActive: (codeId: number) => Promise<boolean>;
+  #opened = 0;
+
+  constructor(opts: { db: Db; tokens: Tokens; refreshTtlSeconds: number; codeActive: (codeId: number) => Promise<boolean> }) {
+    this.#db = opts.db;
+    this.#tokens = opts.tokens;
+    this.#ttl = opts.refreshTtlSeconds;
+    this.#codeActive = opts.codeActive;
+    this.#tokens.sessionCheck = (p) => this.isLive(p);
+  }
+
+  async open(subject: SessionSubject, ip: string | null): Promise<TokenPair> {
+    const id = randomUUID();
+    await repo.insert(this.#db, { id, userId: subject.userId, codeId: subject.codeId, role: subject.role, ip, ttlSeconds: this.#ttl });
+    if (++this.#opened % 200 === 0) await repo.prune(this.#db).catch(() => {});
+    return this.#pair(id, subject);
+  }
+
+  /**
+   * Exchanges a refresh token for a new pair. `recheck` says what the session's subject is now (the
+   * user's current role, or null when the user or the code no longer stands); null ends the session.
+   */
+  async refresh(token: string, recheck: (session: SessionRow) => Promise<SessionSubject | null>): Promise<TokenPair> {
+    const used = await repo.useToken(this.#db, sha256(token));
+    if (!used) throw unauthorized('Refresh token inválido o vencido / Invalid or expired refresh token');
+    if (!used.first_use) {
+      await repo.revoke(this.#db, used.session_id, 'refresh token reused');
+      throw unauthorized('Refresh token ya usado: la sesión se cerró por seguridad / Refresh token reused: the session was closed');
+    }
+    const session = await repo.get(this.#db, used.session_id);
+    if (!session || session.revoked_at || session.expires_at.getTime() <= Date.now()) throw unauthorized('Sesión cerrada o vencida / Session ended or expired');
+    const subject = await recheck(session);
+    if (!subject) {
+      await repo.revoke(this.#db, session.id, session.code_id !== null ? 'access code no longer active' : 'account no longer active');
+      throw unauthorized(session.code_id !== null ? 'El código de acceso ya no está vigente / The access code is no longer active' : 'La cuenta ya no está activa / Account no longer active');
+    }
+    await repo.extend(this.#db, session.id, this.#ttl);
+    return this.#pair(session.id, subject);
+  }
+
+  /** Whether an access token's session still stands (called by `Tokens.verify`). */
+  async isLive(p: Principal): Promise<boolean> {
+    if (!p.sid) return false;
+    const state = await repo.state(this.#db, p.sid);
+    if (!state?.live || state.user_active === false) return false;
+    return state.code_id === null || this.#codeActive(state.code_id);
+  }
+
+  revoke(sessionId: string, reason: string) {
+    return repo.revoke(this.#db, sessionId, reason);
+  }
+
+  /** Ends a user's sessions, all or all but `keep` (the one that asked). */
+  revokeUser(userId: number, reason: string, keep: string | null = null) {
+    return repo.revokeUser(this.#db, userId, reason, keep);
+  }
+
+  knownAddress(userIds: number[], ip: string) {
+    return repo.knownAddress(this.#db, userIds, ip);
+  }
+
+  async #pair(sessionId: string, subject: SessionSubject): Promise<TokenPair> {
+    const refresh = randomBytes(32).toString('base64url');
+    await repo.addToken(this.#db, sessionId, sha256(refresh));
+    const sub = subject.userId !== null ? String(subject.userId) : `code:${subject.codeId}`;
+    return this.#tokens.issue({ sub, role: subject.role, sid: sessionId }, refresh);
+  }
+}
