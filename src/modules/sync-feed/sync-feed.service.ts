@@ -50,6 +50,7 @@ export class SyncFeedService {
    * from one address in a minute, a 429 until the minute ends (so keys cannot be guessed at speed).
    */
   async authenticateFrom(key: string | undefined | null, address: string, onWait?: (seconds: number) => void): Promise<SyncClientRow> {
+    if (!key) throw unauthorized('Falta la API key (Authorization: Bearer <api key>) / Missing API key');
     const throttleKey = `api-key:${address}`;
     const wait = await this.#ctx.throttle.retryAfter(throttleKey);
     if (wait > 0) {
@@ -59,7 +60,7 @@ export class SyncFeedService {
     const client = await this.authenticate(key);
     if (client) return client;
     await this.#ctx.throttle.fail(throttleKey, { kind: 'ceiling', max: this.#ctx.config.API_KEY_FAILURES_PER_MINUTE, windowSeconds: 60 });
-    throw unauthorized('API key inválida, revocada o ausente (Authorization: Bearer <api key>) / Invalid, revoked or missing API key');
+    throw unauthorized('API key inválida o revocada (Authorization: Bearer <api key>) / Invalid or revoked API key');
   }
 
   /** The active client a key belongs to, or null. The lookup is by hash; the final check is constant-time. */

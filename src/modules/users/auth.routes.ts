@@ -85,11 +85,11 @@ export function authRoutes(app: App, ctx: AppContext) {
     onRequest: requireRole(ctx.tokens),
     schema: {
       tags: ['auth'], security: [{ bearer: [] }], summary: 'End this session ({"all": true}: every session of your account)',
-      body: z.object({ all: z.boolean().default(false) }).default({ all: false }),
+      body: z.object({ all: z.boolean().default(false) }).nullish(),
     },
   }, async (req) => {
     const p = req.principal!;
-    if (req.body.all && !isCodeSession(p)) await sessions.revokeUser(Number(p.sub), 'logout (all sessions)');
+    if (req.body?.all && !isCodeSession(p)) await sessions.revokeUser(Number(p.sub), 'logout (all sessions)');
     else await sessions.revoke(p.sid!, 'logout');
     return { success: true, message: 'Sesión cerrada / Logged out' };
   });
