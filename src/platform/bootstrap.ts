@@ -11,10 +11,13 @@ import { JobsService } from './jobs/jobs.service.ts';
 import type { AppContext, PuenteModule, Services } from './context.ts';
 import type { JobDefinition } from './jobs/job-definition.ts';
 import { maintenanceJobs } from './jobs/maintenance.jobs.ts';
+import { JobReconciler } from './jobs/jobs.reconciler.ts';
 
 export interface Runtime {
   ctx: AppContext;
   modules: PuenteModule[];
+  /** Closes records of jobs whose worker was lost on the last attempt (sweeps only in worker processes). */
+  reconciler: JobReconciler;
   /** Starts queues (and workers when `work`), then each module's start hook. */
   start(opts: { work: boolean }): Promise<void>;
   close(): Promise<void>;
@@ -39,17 +42,26 @@ export async function createRuntime(config: Config, modules: PuenteModule[], log
     for (const m of modules) definitions.push(...(m.setup?.(ctx) ?? []));
     ctx.runner = new JobRunner({ config, db, bus, logger, definitions });
     ctx.jobs = new JobsService(db, ctx.runner, bus);
+    // Every process that runs workers closes the records of jobs whose worker died on the last attempt.
+    const reconciler = new JobReconciler({ config, db, bus, logger, definitions });
     let started = false;
+    let reconciling = false;
     return {
       ctx,
       modules,
+      reconciler,
       async start(opts) {
         await ctx.runner.start(opts);
         started = true;
+        if (opts.work) {
+          await reconciler.start();
+          reconciling = true;
+        }
         for (const m of modules) await m.start?.(ctx, opts);
       },
       async close() {
         for (const m of [...modules].reverse()) await m.stop?.(ctx).catch((err: Error) => logger.warn({ err: err.message, module: m.name }, 'module stop failed'));
+        if (reconciling) await reconciler.stop();
         if (started) await ctx.runner.stop();
         await bus.close();
         await db.close();

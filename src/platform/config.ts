@@ -51,6 +51,7 @@ export const configSchema = z
     JOB_HEARTBEAT_SECONDS: int(30, 10),
     JOB_POLL_INTERVAL_SECONDS: z.coerce.number().min(0.5).default(1),
     SHUTDOWN_TIMEOUT_SECONDS: int(20, 1),
+    JOB_RECONCILE_INTERVAL_SECONDS: int(30, 1),
 
     WISPRO_API_URL: url.default('https://www.cloud.wispro.co/api/v1'),
     WISPRO_API_TOKEN: optionalText,

@@ -116,6 +116,32 @@ export const recipientsRepository = {
       FROM message_recipients WHERE job_id = ${jobId} AND seq > ${afterSeq} ORDER BY seq LIMIT ${limit}`);
   },
 
+  /**
+   * A retry's recipients: the failed job's, with what must not be sent again kept as it was (sent,
+   * and uncertain unless asked) and the rest queued afresh; numbers that were invalid stay failed.
+   * The old job's unsent rows are marked handed over, so that nothing still working on the old job,
+   * however unlikely, could claim a recipient the retry sends.
+   */
+  async copyForRetry(db: Executor, fromJobId: string, toJobId: string, includeUncertain: boolean) {
+    await db.execute(sql`
+      INSERT INTO message_recipients (job_id, seq, phone, raw_phone, vals, status, device_id, provider_message_id, error, attempts, updated_at)
+      SELECT ${toJobId}::uuid, seq, phone, raw_phone, vals, n.status,
+             CASE WHEN n.status = o.status THEN device_id END, CASE WHEN n.status = o.status THEN provider_message_id END,
+             CASE WHEN n.status = o.status THEN error END, CASE WHEN n.status = o.status THEN attempts ELSE 0 END,
+             CASE WHEN n.status = o.status THEN o.updated_at END
+      FROM message_recipients o,
+        LATERAL (SELECT CASE
+          WHEN o.status = 'sent' THEN 'sent'
+          WHEN o.phone IS NULL THEN 'failed'
+          WHEN o.status IN ('uncertain', 'sending') AND NOT ${includeUncertain} THEN 'uncertain'
+          ELSE 'queued' END AS status) n
+      WHERE o.job_id = ${fromJobId}`);
+    await db.execute(sql`
+      UPDATE message_recipients SET status = 'failed', updated_at = now(),
+        error = ${`pasado al reintento ${toJobId} / handed over to retry ${toJobId}`}
+      WHERE job_id = ${fromJobId} AND status IN ('queued', 'sending')`);
+  },
+
   async deleteForJob(db: Executor, jobId: string) {
     await db.execute(sql`DELETE FROM message_recipients WHERE job_id = ${jobId}`);
   },

@@ -31,6 +31,8 @@ export function whmcsJobs(app: AppContext) {
       retryDelaySeconds: 10,
       timeoutSeconds: 6 * 3600,
       heartbeatSeconds: app.config.JOB_HEARTBEAT_SECONDS,
+      // A retry resumes after the last saved batch; linked users are not unlinked customers any more.
+      retry: {},
       startMessage: () => 'Enviando a WHMCS los clientes sin vincular',
       handler: async (ctx) => {
         const whmcs = app.services.whmcs;

@@ -41,6 +41,8 @@ export function wisproJobs(app: AppContext) {
       timeoutSeconds: 900,
       heartbeatSeconds: app.config.JOB_HEARTBEAT_SECONDS,
       singleton: true,
+      // A retry resumes from the last saved page, with the counters so far.
+      retry: {},
       startMessage: () => 'Iniciando sincronización de clientes de Wispro',
       handler: (ctx) => runWisproSync(app, ctx),
     }),

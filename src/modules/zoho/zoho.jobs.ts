@@ -37,6 +37,7 @@ export function zohoJobs(app: AppContext) {
       retryDelaySeconds: 30,
       timeoutSeconds: 120,
       schedule: () => (codeConfigured ? cronEvery(c.ZOHO_CODE_SYNC_INTERVAL_MINUTES) : null),
+      retry: {},
       startMessage: () => 'Sincronizando el código de acceso de Zoho',
       handler: async () => ({ outcome: await permanentIfConfig(zoho().syncCodeFromZoho()) }),
     }),
@@ -48,6 +49,7 @@ export function zohoJobs(app: AppContext) {
       retryDelaySeconds: 30,
       timeoutSeconds: 600,
       schedule: () => (productsConfigured ? cronEvery(c.ZOHO_SYNC_INTERVAL_MINUTES) : null),
+      retry: {},
       startMessage: () => 'Sincronizando productos de Zoho Inventory',
       handler: (ctx) =>
         permanentIfConfig(zoho().syncProducts(ctx.data.full ?? false, (p) => ctx.progress({ pages: p.page, upserted: p.upserted }), ctx.signal)),

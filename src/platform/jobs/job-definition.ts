@@ -47,6 +47,25 @@ export interface JobDefinition<T = unknown> {
   /** Text of the job_started event. */
   startMessage?: (job: JobRecord) => string;
   handler: (ctx: JobContext<T>) => Promise<Record<string, unknown> | void>;
+  /**
+   * Final counts of a job whose worker was lost on its last attempt (see jobs.reconciler.ts), from
+   * what it recorded; runs in the transaction that closes the record. Without it the last progress
+   * written stands and becomes the results.
+   */
+  settleLost?: (tx: Executor, job: JobRecord) => Promise<{ progress?: Record<string, unknown>; results?: Record<string, unknown> }>;
+  /**
+   * Present when an operator may retry a failed or cancelled job of this type (`POST /jobs/{id}/retry`):
+   * the new job starts from the old one's checkpoint; `carryOver` copies whatever else it must not
+   * redo, in the transaction that creates the new record, and may return its starting progress.
+   */
+  retry?: {
+    carryOver?: (tx: Executor, from: JobRecord, to: JobRecord, options: RetryOptions) => Promise<{ progress?: Record<string, unknown> } | void>;
+  };
+}
+
+export interface RetryOptions {
+  /** Send again to bulk recipients whose first send may or may not have reached them (off by default). */
+  includeUncertain: boolean;
 }
 
 export function defineJob<T>(definition: JobDefinition<T>): JobDefinition<T> {

@@ -55,6 +55,10 @@ export class JobRunner {
     return d;
   }
 
+  definitionOrNull(type: string): JobDefinition<any> | null {
+    return this.#definitions.get(type) ?? null;
+  }
+
   async start(opts: { work: boolean }) {
     await this.boss.start();
     for (const d of this.#definitions.values()) {
@@ -113,7 +117,7 @@ export class JobRunner {
 
   async #run(def: JobDefinition<any>, job: Job<QueuedData>) {
     const { db, bus, logger } = this.#deps;
-    const jobId = job.data?.jobId ?? (await this.#recordForSchedule(def));
+    const jobId = job.data?.jobId ?? (await this.#recordForSchedule(def, job.id));
     if (!jobId) return;
     const lease = randomUUID();
     const ttl = this.#leaseSeconds(def);
@@ -225,14 +229,17 @@ export class JobRunner {
     if (current?.status === 'paused') await emit({ type: 'job_paused', status: 'paused', progress: current.progress });
   }
 
-  async #recordForSchedule(def: JobDefinition<any>): Promise<string | null> {
+  /** A retry of a scheduled run carries on with the record its first attempt made (found by `queue_job`). */
+  async #recordForSchedule(def: JobDefinition<any>, queueJobId: string): Promise<string | null> {
     const { db } = this.#deps;
     return db.orm.transaction(async (tx) => {
       if (def.singleton) {
         await jobsRepository.lockType(tx, def.type);
-        if (await jobsRepository.findActive(tx, def.type)) return null;
+        const active = await jobsRepository.findActive(tx, def.type);
+        if (active) return (active.params as { queue_job?: string }).queue_job === queueJobId ? active.id : null;
       }
-      const row = await jobsRepository.insert(tx, { id: randomUUID(), type: def.type, params: { trigger: 'schedule' }, progress: {}, createdBy: 'schedule' });
+      // The queue job's id links the record to it, for the reconciler (jobs.reconciler.ts).
+      const row = await jobsRepository.insert(tx, { id: randomUUID(), type: def.type, params: { trigger: 'schedule', queue_job: queueJobId }, progress: {}, createdBy: 'schedule' });
       return row.id;
     });
   }

@@ -15,6 +15,8 @@ export interface JobRecord {
   checkpoint: unknown;
   error: string | null;
   attempts: number;
+  /** The failed or cancelled job this one retries (`POST /jobs/{id}/retry`). */
+  retry_of: string | null;
   created_by: string | null;
   created_at: Date;
   updated_at: Date;

@@ -5,6 +5,10 @@ import { notFound } from '../http/errors.ts';
 import { jobReply } from './jobs.service.ts';
 
 const jobIdParams = z.object({ job_id: z.string().min(1).max(64) });
+const retryBody = z.object({
+  /** Bulk sends: also send to recipients whose first send may have reached them (they may get it twice). */
+  include_uncertain: z.boolean().optional(),
+}).strict().optional();
 const listQuery = z.object({
   type: z.string().max(64).optional(),
   status: z.enum(['pending', 'processing', 'paused', 'completed', 'failed', 'cancelled']).optional(),
@@ -49,4 +53,16 @@ export function jobsRoutes(app: App, ctx: AppContext) {
       return { status: 'success', message: `Job ${job.status}`, job: jobReply(job) };
     });
   }
+
+  app.post('/jobs/:job_id/retry', {
+    preHandler: guard, config,
+    schema: {
+      tags: ['jobs'], security: [{ bearer: [] }], params: jobIdParams, body: retryBody,
+      summary: 'Retry a failed or cancelled job as a new job (retry_of) that skips what was already sent or synced',
+    },
+  }, async (req, reply) => {
+    const job = await ctx.jobs.retry(req.params.job_id, { includeUncertain: req.body?.include_uncertain ?? false, createdBy: req.principal?.sub ?? null });
+    reply.code(201);
+    return { status: 'success', message: 'Reintento creado / Retry started', job_id: job.id, job: jobReply(job) };
+  });
 }

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../db/client.ts';
 import type { EventBus } from '../events/bus.ts';
-import { conflict, notFound } from '../http/errors.ts';
-import { jobChannel } from './job-definition.ts';
+import { AppError, conflict, notFound } from '../http/errors.ts';
+import { jobChannel, type RetryOptions } from './job-definition.ts';
 import type { JobRunner } from './job-runner.ts';
 import { activeStatuses, jobsRepository, type JobRecord, type JobStatus } from './jobs.repository.ts';
+import { recoveryRepository } from './recovery.repository.ts';
 
 export interface StartOptions {
   /** The job's id when the caller needed it earlier (a bulk send stages its recipients under it). */
@@ -78,6 +79,38 @@ export class JobsService {
     return resumed;
   }
 
+  /**
+   * A new attempt of a failed or cancelled job, as a new record linked to it (`retry_of`): it starts
+   * from the old one's checkpoint, and its type carries over what must not be done twice (a bulk
+   * send's recipients already sent). A job is retried once; the retry, if it fails, can be retried.
+   */
+  async retry(id: string, options: RetryOptions & { createdBy?: string | null }): Promise<JobRecord> {
+    const known = await this.require(id);
+    const def = this.#runner.definitionOrNull(known.type);
+    if (!def?.retry) throw notRetryable(`Los jobs de tipo ${known.type} no se pueden reintentar / This job type cannot be retried`);
+    const retried = await this.#db.orm.transaction(async (tx) => {
+      const job = await recoveryRepository.lockForRetry(tx, id);
+      if (!job) throw notFound('Job no encontrado / Job not found');
+      if (job.status !== 'failed' && job.status !== 'cancelled') {
+        throw notRetryable(`Solo un job fallido o cancelado se puede reintentar (estado actual: ${job.status}) / Only a failed or cancelled job can be retried`);
+      }
+      // A cancelled attempt may still be finishing what it had in flight: its outcome decides what the retry skips.
+      if (job.lease_live) throw notRetryable('El job todavía se está deteniendo; reintente en unos segundos / The job is still stopping; retry in a few seconds');
+      const earlier = await recoveryRepository.retryOf(tx, id);
+      if (earlier) throw notRetryable(`Este job ya se reintentó como ${earlier} / Already retried as ${earlier}`, { retried_as: earlier });
+      if (def.singleton) {
+        await jobsRepository.lockType(tx, job.type);
+        const active = await jobsRepository.findActive(tx, job.type);
+        if (active) throw notRetryable(`Ya hay un job ${job.type} en curso (${active.id}) / One is already running`, { active_job_id: active.id });
+      }
+      const row = await recoveryRepository.insertRetry(tx, job, { id: randomUUID(), createdBy: options.createdBy ?? job.created_by });
+      const carried = await def.retry!.carryOver?.(tx, job, row, options);
+      return carried?.progress ? recoveryRepository.setProgress(tx, row.id, carried.progress) : row;
+    });
+    await this.#runner.enqueue(retried, await this.#payloadOf(retried));
+    return retried;
+  }
+
   async #stop(id: string, to: 'cancelled' | 'paused', from: JobStatus[]) {
     const job = await this.require(id);
     const updated = await jobsRepository.setStatus(this.#db.orm, id, to, from);
@@ -95,12 +128,14 @@ export class JobsService {
   }
 }
 
+const notRetryable = (message: string, extra?: Record<string, unknown>) => new AppError('job.not_retryable', 409, message, undefined, extra);
+
 export const isActive = (status: JobStatus) => activeStatuses.includes(status);
 export const isUuid = (s: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
 
 /** The public shape of a job (seed 004's, for every type): params such as `message` sit at top level. */
 export function jobReply(job: JobRecord) {
-  const { payload: _payload, ...params } = job.params as Record<string, unknown>;
+  const { payload: _payload, queue_job: _queueJob, ...params } = job.params as Record<string, unknown>;
   return {
     id: job.id,
     type: job.type,
@@ -114,5 +149,6 @@ export function jobReply(job: JobRecord) {
     results: job.results,
     error: job.error,
     attempts: job.attempts,
+    retry_of: job.retry_of ?? null,
   };
 }
