@@ -8,7 +8,7 @@ const jobIdParams = z.object({ job_id: z.string().min(1).max(64) });
 const retryBody = z.object({
   /** Bulk sends: also send to recipients whose first send may have reached them (they may get it twice). */
   include_uncertain: z.boolean().optional(),
-}).strict().optional();
+}).strict().nullish();
 const listQuery = z.object({
   type: z.string().max(64).optional(),
   status: z.enum(['pending', 'processing', 'paused', 'completed', 'failed', 'cancelled']).optional(),
