@@ -33,6 +33,13 @@ export function whmcsJobs(app: AppContext) {
       heartbeatSeconds: app.config.JOB_HEARTBEAT_SECONDS,
       // A retry resumes after the last saved batch; linked users are not unlinked customers any more.
       retry: {},
+      // The checkpoint commits after each batch; the progress written may be a moment behind it.
+      settleLost: async (_tx, job) => {
+        const saved = job.checkpoint as { counters: Counters } | null;
+        if (!saved) return {};
+        const c = saved.counters;
+        return { progress: { ...job.progress, ...c, percentage: c.total ? Math.round((c.processed / c.total) * 1000) / 10 : 100 } };
+      },
       startMessage: () => 'Enviando a WHMCS los clientes sin vincular',
       handler: async (ctx) => {
         const whmcs = app.services.whmcs;

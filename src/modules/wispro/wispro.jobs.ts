@@ -43,6 +43,15 @@ export function wisproJobs(app: AppContext) {
       singleton: true,
       // A retry resumes from the last saved page, with the counters so far.
       retry: {},
+      // Progress is written a moment after each page; the checkpoint commits with the page itself.
+      settleLost: async (_tx, job) => {
+        const saved = job.checkpoint as Checkpoint | null;
+        if (!saved) return {};
+        const pages = saved.next_page - 1;
+        const totalPages = Number(job.progress.total_pages ?? 0);
+        const progress = { ...job.progress, ...saved.counters, pages, percentage: totalPages ? Math.round((pages / totalPages) * 1000) / 10 : 0 };
+        return { progress, results: { ...progress, issues: saved.issues } };
+      },
       startMessage: () => 'Iniciando sincronización de clientes de Wispro',
       handler: (ctx) => runWisproSync(app, ctx),
     }),
