@@ -6,7 +6,7 @@ import type { Browser, Page } from 'playwright-core';
 import { startWisproSimulator, type WisproSimulator } from '../src/simulators/wispro/wispro.simulator.ts';
 import { startWhatsAppSimulator, type WaSimDevice, type WaSimulator } from '../src/simulators/whatsapp/whatsapp.simulator.ts';
 import { startWhmcsSimulator, type WhmcsSimulator } from '../src/simulators/whmcs/whmcs.simulator.ts';
-import { ADMIN, freshStorage, startPuente, testEnv, type Storage, type TestPuente } from './support/puente.ts';
+import { ADMIN, eventually, freshStorage, startPuente, testEnv, type Storage, type TestPuente } from './support/puente.ts';
 import { launchBrowser, screenshotDir } from './support/browser.ts';
 
 const WHMCS_CREDS = { identifier: 'ui-whmcs-identifier', secret: 'ui-whmcs-secret-value', accessKey: 'ui-whmcs-access-key' };
@@ -239,6 +239,15 @@ describe('web dashboard in a real browser', () => {
     const job = (await p.api('/jobs?type=messaging.bulk-send')).body.find((j: any) => j.file_name === 'lento.csv');
     assert.equal(job.status, 'cancelled');
     assert.ok(job.progress.sent < VALID.length, 'it stopped before the end');
+    // Retry once the stopped attempt has let go of the job; the retry is a new row that says whose retry it is.
+    await eventually(async () => (await p.ctx.db.query<{ lease: string | null }>('SELECT lease FROM jobs WHERE id = $1', [job.id]))[0]?.lease === null, 30_000, 'the cancelled attempt to let go');
+    await page.getByRole('link', { name: 'Clientes', exact: true }).click();
+    await page.getByRole('link', { name: 'Trabajos', exact: true }).click();
+    await row.getByRole('button', { name: 'Reintentar' }).click();
+    await page.locator('tbody tr').filter({ hasText: `reintento de ${job.id.slice(0, 8)}` }).waitFor();
+    assert.equal(await row.getByRole('button', { name: 'Reintentar' }).count(), 0, 'a job is retried once');
+    const retry = (await p.api('/jobs?type=messaging.bulk-send')).body.find((j: any) => j.retry_of === job.id);
+    await p.api(`/jobs/${retry.id}/cancel`, { method: 'POST' });
   });
 
   test('customers: pushing a customer to WHMCS shows the synced state; a duplicate email offers the link', async () => {

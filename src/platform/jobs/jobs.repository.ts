@@ -17,6 +17,8 @@ export interface JobRecord {
   attempts: number;
   /** The failed or cancelled job this one retries (`POST /jobs/{id}/retry`). */
   retry_of: string | null;
+  /** The job that retries this one, where read (`get`, `list`). */
+  retried_as?: string | null;
   created_by: string | null;
   created_at: Date;
   updated_at: Date;
@@ -24,6 +26,7 @@ export interface JobRecord {
   finished_at: Date | null;
 }
 
+const retriedAs = sql`(SELECT r.id FROM jobs r WHERE r.retry_of = jobs.id) AS retried_as`;
 const jsonOrEmpty = (v: unknown) => json(v ?? {});
 
 export const jobsRepository = {
@@ -36,7 +39,7 @@ export const jobsRepository = {
   },
 
   async get(db: Executor, id: string) {
-    const [row] = await rows<JobRecord>(db, sql`SELECT * FROM jobs WHERE id = ${id}`);
+    const [row] = await rows<JobRecord>(db, sql`SELECT *, ${retriedAs} FROM jobs WHERE id = ${id}`);
     return row ?? null;
   },
 
@@ -53,7 +56,7 @@ export const jobsRepository = {
 
   async list(db: Executor, f: { type?: string; status?: string; limit: number; offset: number }) {
     return rows<JobRecord>(db, sql`
-      SELECT * FROM jobs
+      SELECT *, ${retriedAs} FROM jobs
       WHERE (${f.type ?? null}::text IS NULL OR type = ${f.type ?? null})
         AND (${f.status ?? null}::text IS NULL OR status = ${f.status ?? null})
       ORDER BY created_at DESC, id LIMIT ${f.limit} OFFSET ${f.offset}`);

@@ -32,7 +32,7 @@ export function jobsRoutes(app: App, ctx: AppContext) {
   }, async (req, reply) => {
     const { items, total } = await ctx.jobs.list(req.query);
     reply.header('x-total-count', String(total));
-    return items.map(jobReply);
+    return items.map((j) => ({ ...jobReply(j), retryable: ctx.jobs.retryable(j) }));
   });
 
   app.get('/jobs/:job_id', {
@@ -41,7 +41,7 @@ export function jobsRoutes(app: App, ctx: AppContext) {
   }, async (req) => {
     const job = await ctx.jobs.get(req.params.job_id);
     if (!job) throw notFound('Job no encontrado / Job not found');
-    return jobReply(job);
+    return { ...jobReply(job), retryable: ctx.jobs.retryable(job) };
   });
 
   for (const action of ['cancel', 'pause', 'resume'] as const) {

@@ -111,6 +111,11 @@ export class JobsService {
     return retried;
   }
 
+  /** Whether `retry` would take this job now (as far as its own record tells). */
+  retryable(job: JobRecord) {
+    return (job.status === 'failed' || job.status === 'cancelled') && !job.retried_as && Boolean(this.#runner.definitionOrNull(job.type)?.retry);
+  }
+
   async #stop(id: string, to: 'cancelled' | 'paused', from: JobStatus[]) {
     const job = await this.require(id);
     const updated = await jobsRepository.setStatus(this.#db.orm, id, to, from);
@@ -150,5 +155,6 @@ export function jobReply(job: JobRecord) {
     error: job.error,
     attempts: job.attempts,
     retry_of: job.retry_of ?? null,
+    retried_as: job.retried_as ?? null,
   };
 }

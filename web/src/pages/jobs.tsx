@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, download, followJob } from '../api.ts';
-import { t, when } from '../i18n.ts';
+import { t, tf, when } from '../i18n.ts';
 import { Alert, Progress, StatusMark, Table, useApi } from '../components.tsx';
 
 export const BULK_SEND = 'messaging.bulk-send';
@@ -25,11 +25,12 @@ export function Jobs() {
     })) : [];
     return () => stops.forEach((s) => s());
   }, [active]);
-  async function act(id: string, action: 'cancel' | 'pause' | 'resume') {
+  async function act(id: string, action: 'cancel' | 'pause' | 'resume' | 'retry') {
     setActionError(null);
     setBusy(`${id}:${action}`);
     try {
-      await api(`/jobs/${id}/${action}`, { method: 'POST' });
+      // A retry never sends again to recipients whose first send is uncertain (the API's default).
+      await api(`/jobs/${id}/${action}`, { method: 'POST', ...(action === 'retry' ? { body: {} } : {}) });
       reload();
     } catch (e) {
       setActionError((e as Error).message);
@@ -37,7 +38,7 @@ export function Jobs() {
       setBusy(null);
     }
   }
-  const button = (j: any, action: 'cancel' | 'pause' | 'resume', cls = 'secondary') => (
+  const button = (j: any, action: 'cancel' | 'pause' | 'resume' | 'retry', cls = 'secondary') => (
     <button class={cls} aria-busy={busy === `${j.id}:${action}`} onClick={() => act(j.id, action)}>{t(action)}</button>
   );
   return (
@@ -54,6 +55,8 @@ export function Jobs() {
             {['pending', 'processing', 'paused'].includes(j.status) && button(j, 'cancel')}
             {ACTIVE.includes(j.status) && button(j, 'pause')}
             {j.status === 'paused' && button(j, 'resume', '')}
+            {j.retryable && button(j, 'retry', '')}
+            {j.retry_of && <small class="muted">{tf('retryOf', { id: j.retry_of.slice(0, 8) })}</small>}
             {j.type === BULK_SEND && (
               <button class="outline" onClick={() => download(`/jobs/${j.id}/results.csv`, `job-${j.id}-results.csv`).catch((e) => setActionError(e.message))}>{t('results')}</button>
             )}
