@@ -42,8 +42,8 @@ function follow(url: string, token: string, jobId: string) {
  * Where a job is killed during its last attempt, and who is left to notice.
  *
  * Scaled out: the job runs in a separate `puente worker` process that is killed with SIGKILL; the
- * HTTP/socket process (this test's, without workers) stays up, and a second worker process, as a
- * deployment would have, is what reconciles.
+ * HTTP/socket process (this test's, without workers) stays up, and two other worker processes, as a
+ * deployment would have, are what reconcile (concurrently).
  *
  * Embedded: the worker is the whole process, and PGlite cannot be opened by a second process while
  * the first holds it, so no survivor can watch a worker die beside it. What is closest to reality is
@@ -114,7 +114,8 @@ class Harness {
   /** After the kill: scaled, another worker joins; embedded, Puente starts again on the same data. */
   async survivor(): Promise<TestPuente> {
     if (this.mode === 'scaled') {
-      this.workers.push(await spawnPuente(['worker'], this.env));
+      // Two of them: both sweep, and the job must still be closed (and announced) once.
+      this.workers.push(...(await Promise.all([spawnPuente(['worker'], this.env), spawnPuente(['worker'], this.env)])));
       return this.observer!;
     }
     this.observer = await startPuente(this.env);
@@ -160,7 +161,9 @@ for (const mode of modes) {
       assert.ok(delay <= SWEEP_SECONDS + 3, `closed ${delay.toFixed(1)} s after the queue gave up (sweep every ${SWEEP_SECONDS} s)`);
 
       const failed = await eventually(async () => socket.events.find((e) => e.type === 'job_failed'), 10_000, 'job_failed on the socket');
+      await new Promise((r) => setTimeout(r, SWEEP_SECONDS * 2 * 1000)); // more sweeps, by every worker
       socket.close();
+      assert.equal(socket.events.filter((e) => e.type === 'job_failed').length, 1, 'closed and announced once');
       assert.equal(failed.error, LOST_WORKER_REASON);
       assert.match(failed.message, /El job falló/);
       assert.deepEqual(failed.progress, job.progress, 'published with its final counts as it closed, not read back later');
@@ -245,6 +248,13 @@ for (const mode of modes) {
         VALUES ($1, 'zoho.product-sync', 'processing', '{"pages": 2, "upserted": 40}', 'gone', now() - interval '1 minute', now() - interval '5 minutes')`, [orphan]);
       // Written a moment ago and not queued yet (as a start is, between its insert and its send).
       await p.ctx.db.query(`INSERT INTO jobs (id, type, status) VALUES ($1, 'whmcs.push-all', 'pending')`, [fresh]);
+      // A scheduled run's record is linked to its queue job by id (its data has no record id): still queued here.
+      const queued = (await p.ctx.runner.boss.send('zoho.code-sync', {}, { startAfter: 3600 }))!;
+      const scheduled = randomUUID();
+      await p.ctx.db.query(`
+        INSERT INTO jobs (id, type, status, params, lease, lease_until, created_by)
+        VALUES ($1, 'zoho.code-sync', 'processing', $2::jsonb, 'gone', now() - interval '1 minute', 'schedule')`,
+        [scheduled, JSON.stringify({ trigger: 'schedule', queue_job: queued })]);
       const runtime = p.server.runtime;
       const [a, b] = await Promise.all([runtime.reconciler.sweep(), runtime.reconciler.sweep()]);
       assert.deepEqual(a, b, 'a sweep already running is joined');
@@ -258,11 +268,43 @@ for (const mode of modes) {
       assert.equal((await runtime.reconciler.sweep()).includes(liveId), false);
       assert.equal((await p.api(`/jobs/${liveId}`)).body.status, 'processing');
       assert.equal((await p.api(`/jobs/${fresh}`)).body.status, 'pending', 'a just-written pending record is given time to be queued');
+      assert.equal((await p.api(`/jobs/${scheduled}`)).body.status, 'processing', 'a scheduled run whose queue job is live is left alone');
+      await p.ctx.runner.boss.deleteJob('zoho.code-sync', queued);
+      await eventually(async () => (await p.api(`/jobs/${scheduled}`)).body.status === 'failed', 10_000, 'the scheduled run closed once its queue job is gone');
       h.wispro.setFaults({});
       const live = await waitForJob(p, liveId, 120_000);
       assert.equal(live.status, 'completed', JSON.stringify(live));
       assert.equal(live.error, null);
       await p.ctx.db.query(`DELETE FROM jobs WHERE id = $1`, [fresh]);
+    });
+
+    test('a retry asked to include uncertain recipients sends them, and still never what was sent', async () => {
+      const p = h.observer!;
+      h.wa.reset();
+      const jobId = randomUUID();
+      const phones = ['+51987000001', '+51987000002', '+51987000003', '+51987000004', '+51987000005'];
+      await p.ctx.db.query(`
+        INSERT INTO jobs (id, type, status, params, progress, finished_at)
+        VALUES ($1, 'messaging.bulk-send', 'failed', $2::jsonb, '{}', now())`,
+        [jobId, JSON.stringify({ message: 'U @valor1', devices_limit: 1, total_numbers: 6, invalid_numbers: 1, duplicates: 0, file_name: 'u.csv', template: null, payload: {} })]);
+      await p.ctx.db.query(`
+        INSERT INTO message_recipients (job_id, seq, phone, raw_phone, vals, status, error)
+        SELECT $1::uuid, r.seq, r.phone, coalesce(r.phone, 'abc'), 'v' || r.seq, r.status, NULL
+        FROM jsonb_to_recordset($2::jsonb) AS r(seq int, phone text, status text)`,
+        [jobId, JSON.stringify([
+          { seq: 0, phone: phones[0], status: 'sent' }, { seq: 1, phone: phones[1], status: 'uncertain' },
+          { seq: 2, phone: phones[2], status: 'failed' }, { seq: 3, phone: phones[3], status: 'queued' },
+          { seq: 4, phone: phones[4], status: 'sent' }, { seq: 5, phone: null, status: 'failed' },
+        ])]);
+      const retry = await p.api(`/jobs/${jobId}/retry`, { method: 'POST', body: { include_uncertain: true } });
+      assert.equal(retry.status, 201, JSON.stringify(retry.body));
+      const done = await waitForJob(p, retry.body.job_id, 60_000);
+      assert.equal(done.status, 'completed', JSON.stringify(done));
+      const to = h.wa.messages.map((m) => `+${m.to}`).sort();
+      assert.deepEqual(to, [phones[1], phones[2], phones[3]], 'the uncertain one was asked for; sent ones are never sent again');
+      assert.deepEqual({ sent: done.results.sent, failed: done.results.failed, uncertain: done.results.uncertain, total: done.results.total },
+        { sent: 5, failed: 1, uncertain: 0, total: 6 }, 'the invalid number stays failed');
+      assert.equal((await p.api(`/jobs/${jobId}/retry`, { method: 'POST', body: { include_uncertain: 'yes' } })).status, 400, 'a bad body is refused');
     });
   });
 }
