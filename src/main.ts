@@ -9,6 +9,7 @@ import { migrate } from './platform/db/migrate.ts';
 import { runDemo } from './demo.ts';
 import { followJob } from './platform/jobs/follow-job.ts';
 import { WISPRO_SYNC, summaryLine } from './modules/wispro/wispro.jobs.ts';
+import type { AppContext } from './platform/context.ts';
 
 const usage = `puente — Wispro, WHMCS, Zoho and WhatsApp, kept in step
 
@@ -70,6 +71,18 @@ async function adminCreate(config: Config, args: string[]) {
   }
 }
 
+/** The first failures of a job and where to see all of them, for the end of a terminal run. */
+async function failureListing(ctx: AppContext, jobId: string, port: number, first = 20) {
+  const { total } = await ctx.jobs.failureSummary(jobId);
+  if (!total) return '';
+  const failed = (await ctx.jobs.items(jobId, { status: 'failed', limit: first, offset: 0 })).items;
+  const skipped = failed.length < first ? (await ctx.jobs.items(jobId, { status: 'skipped', limit: first - failed.length, offset: 0 })).items : [];
+  const lines = [...failed, ...skipped].map((i) => `  • ${i.label || '(sin nombre)'}${i.wispro_id ? ` [${String(i.wispro_id)}]` : ''}: ${i.reason ?? i.status}`);
+  const more = total > lines.length ? `  … y ${total - lines.length} más.\n` : '';
+  return `\nNo sincronizados (${total}):\n${lines.join('\n')}\n${more}` +
+    `Todos: panel → Trabajos → «Ver fallos», o GET http://localhost:${port}/jobs/${jobId}/items?status=failed (y ?status=skipped)\n`;
+}
+
 async function syncWispro(config: Config, args: string[]) {
   const { values } = parseArgs({ args, options: { 'per-page': { type: 'string' } } });
   const runtime = await createRuntime(config, modules, createLogger({ LOG_LEVEL: process.stderr.isTTY ? 'warn' : config.LOG_LEVEL }));
@@ -82,6 +95,7 @@ async function syncWispro(config: Config, args: string[]) {
       return `${pages}/${total} páginas · ${summaryLine(p as never)}`;
     });
     process.stdout.write(`${final.status === 'completed' ? '✅ Sincronización completada' : `❌ Sincronización ${final.status}: ${final.error ?? ''}`} - ${summaryLine(final.progress as never)}\n`);
+    process.stdout.write(await failureListing(runtime.ctx, job.id, config.PORT));
     process.exitCode = final.status === 'completed' ? 0 : 1;
   } finally {
     await runtime.close();

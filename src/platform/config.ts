@@ -94,6 +94,7 @@ export const configSchema = z
 
     MESSAGING_MAX_FILE_BYTES: int(200 * 1024 * 1024, 1),
     MESSAGING_MAX_RECIPIENTS: int(1_000_000, 1),
+    MESSAGING_DUPLICATE_WINDOW_MINUTES: int(24 * 60, 0),
     DEVICE_HEALTH_INTERVAL_SECONDS: int(60, 1),
   });
 

@@ -60,6 +60,8 @@ export function testEnv(extra: Record<string, string | undefined> = {}): NodeJS.
     CLOUD_API_KEY: 'test-cloud-api-key',
     // The device simulators listen on plain http; a test of the https rule turns this off.
     ALLOW_INSECURE_PROVIDER_URLS: 'true',
+    // Tests send the same small file many times; the ones about the duplicate-send guard turn it on.
+    MESSAGING_DUPLICATE_WINDOW_MINUTES: '0',
     ...extra,
   };
 }

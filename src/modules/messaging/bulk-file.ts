@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { AppError, badRequest } from '../../platform/http/errors.ts';
 import { normalisePhone } from './phones.ts';
 
@@ -20,6 +21,15 @@ export interface ParseStats {
   duplicates: number;
   headerSkipped: boolean;
   bytes: number;
+  /** sha256 of the file's bytes, hex: the same file sent twice has the same hash. */
+  sha256: string;
+  /** The most values after the phone any row has (what `@valorN` can reach). */
+  maxValues: number;
+  /**
+   * `,` or `;` when most rows have no `|` but that character: the file was written with another
+   * separator, and each whole line was read as a phone number.
+   */
+  suspectedSeparator: ',' | ';' | null;
 }
 
 export interface ParseOptions {
@@ -46,7 +56,9 @@ const isHeader = (firstField: string) => !/\d/.test(firstField);
 export async function parseBulkFile(source: AsyncIterable<Buffer>, o: ParseOptions): Promise<ParseStats> {
   const decoder = new TextDecoder('utf-8', { fatal: true });
   const seen = new Set<number>();
-  const stats: ParseStats = { recipients: 0, valid: 0, invalid: 0, duplicates: 0, headerSkipped: false, bytes: 0 };
+  const stats: ParseStats = { recipients: 0, valid: 0, invalid: 0, duplicates: 0, headerSkipped: false, bytes: 0, sha256: '', maxValues: 0, suspectedSeparator: null };
+  const hash = createHash('sha256');
+  const noBar = { rows: 0, ',': 0, ';': 0 };
   const batchSize = o.batchSize ?? 5000;
   let batch: ParsedRow[] = [];
   let carry = '';
@@ -66,6 +78,11 @@ export async function parseBulkFile(source: AsyncIterable<Buffer>, o: ParseOptio
       if (isHeader(rawPhone)) return void (stats.headerSkipped = true);
     }
     if (++rowsInFile > o.maxRecipients) throw tooManyRecipients(o.maxRecipients);
+    if (bar < 0) {
+      noBar.rows++;
+      if (l.includes(',')) noBar[',']++;
+      if (l.includes(';')) noBar[';']++;
+    } else stats.maxValues = Math.max(stats.maxValues, countValues(vals));
     // Files repeat numbers back to back (one row per order, say): the previous answer is reused.
     const n = rawPhone === lastRaw ? lastResult! : normalisePhone(rawPhone, o.defaultCountry);
     lastRaw = rawPhone;
@@ -91,6 +108,7 @@ export async function parseBulkFile(source: AsyncIterable<Buffer>, o: ParseOptio
 
   for await (const chunk of source) {
     stats.bytes += chunk.length;
+    hash.update(chunk);
     const text = carry + decode(chunk);
     const lines = text.split('\n');
     carry = lines.pop()!;
@@ -104,5 +122,20 @@ export async function parseBulkFile(source: AsyncIterable<Buffer>, o: ParseOptio
   carry += decode();
   if (carry) line(carry);
   if (batch.length) await o.onBatch(batch);
+  stats.sha256 = hash.digest('hex');
+  stats.suspectedSeparator = suspectSeparator(noBar, rowsInFile);
   return stats;
+}
+
+function countValues(vals: string) {
+  let n = 1;
+  for (let i = vals.indexOf('|'); i >= 0; i = vals.indexOf('|', i + 1)) n++;
+  return n;
+}
+
+/** More than half of the rows have no `|` but the same other separator. */
+function suspectSeparator(noBar: { rows: number; ',': number; ';': number }, rows: number): ',' | ';' | null {
+  if (!rows || noBar.rows * 2 <= rows) return null;
+  const best = noBar[';'] >= noBar[','] ? ';' : ',';
+  return noBar[best] * 2 > rows ? best : null;
 }

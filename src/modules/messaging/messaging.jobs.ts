@@ -3,7 +3,17 @@ import type { AppContext } from '../../platform/context.ts';
 import { defineJob } from '../../platform/jobs/job-definition.ts';
 import { progressOf, runBulkSend, type BulkParams } from './dispatcher.ts';
 import { devicesRepository } from './devices.repository.ts';
-import { recipientsRepository } from './recipients.repository.ts';
+import { recipientsRepository, type ItemRow } from './recipients.repository.ts';
+import { splitValues } from './template.ts';
+
+/** A recipient as `GET /jobs/{id}/items` shows it: the file's values, the device by name. */
+export function recipientItem(r: ItemRow) {
+  return {
+    key: String(r.seq), seq: r.seq, status: r.status === 'queued' ? 'not_sent' : r.status, reason_code: r.reason_code, reason: r.error,
+    label: r.phone ?? r.raw_phone, phone: r.phone, raw_phone: r.raw_phone, values: splitValues(r.vals),
+    device_id: r.device_id, device_name: r.device_name, provider_message_id: r.provider_message_id, attempts: r.attempts, updated_at: r.updated_at,
+  };
+}
 
 export const BULK_SEND = 'messaging.bulk-send';
 
@@ -37,6 +47,17 @@ export function messagingJobs(app: AppContext) {
         carryOver: async (tx, from, to, { includeUncertain }) => {
           await recipientsRepository.copyForRetry(tx, from.id, to.id, includeUncertain);
           return { progress: progressOf(await recipientsRepository.counts(tx, to.id)) };
+          },
+        },
+      items: {
+        async page(jobId, query) {
+          const db = app.db.orm;
+          const f = { ...query, status: query.status === 'not_sent' ? 'queued' : query.status };
+          const [rows, total] = await Promise.all([recipientsRepository.items(db, jobId, f), recipientsRepository.countItems(db, jobId, f)]);
+          return { items: rows.map(recipientItem), total };
+        },
+        async failures(jobId) {
+          return (await recipientsRepository.failureGroups(app.db.orm, jobId)).map((g) => ({ reason_code: g.reason_code, reason: g.reason, count: g.n }));
         },
       },
     }),

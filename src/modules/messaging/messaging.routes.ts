@@ -10,7 +10,8 @@ import { jobReply } from '../../platform/jobs/jobs.service.ts';
 import type { ResultRow } from './recipients.repository.ts';
 import { parseBulkFile, type ParsedRow, type ParseStats } from './bulk-file.ts';
 import { deviceFields, deviceReply } from './devices.service.ts';
-import { renderTemplate, splitValues } from './template.ts';
+import { duplicateOf } from './messaging.service.ts';
+import { renderTemplate, splitValues, variablesUsed } from './template.ts';
 
 const MAX_MESSAGE = 4096;
 const ONE_FILE = 'Envíe un solo archivo (campo file) / Send one file';
@@ -42,6 +43,31 @@ async function drain(file: MultipartFile | null) {
   } catch {
     // the size limit or a broken connection: nothing more to read
   }
+}
+
+/**
+ * What would make the send go wrong although the file was read: another separator than `|`
+ * (`messaging.wrong_separator`, with `separator`), or an `@valorN` the file has no column for
+ * (`messaging.missing_column`, with `placeholder` and `columns`), which would be sent as `---`.
+ */
+function previewWarnings(stats: ParseStats, message: string) {
+  const warnings: { code: string; message: string; [k: string]: unknown }[] = [];
+  if (stats.suspectedSeparator) {
+    const sep = stats.suspectedSeparator;
+    warnings.push({
+      code: 'messaging.wrong_separator', separator: sep,
+      message: `El archivo parece separado por «${sep}»: Puente espera «|» entre el teléfono y cada valor (p. ej. 04141234567|Ana|1001). Cambie el separador y vuelva a elegir el archivo / The file looks ${sep}-separated; use | between the phone and each value`,
+    });
+  }
+  const used = variablesUsed(message);
+  for (let n = stats.maxValues + 1; n <= used; n++) {
+    if (!new RegExp(`@valor${n}(?!\\d)`).test(message)) continue;
+    warnings.push({
+      code: 'messaging.missing_column', placeholder: `@valor${n}`, columns: stats.maxValues,
+      message: `El mensaje usa @valor${n} pero el archivo solo tiene ${stats.maxValues} columna(s) después del teléfono: se enviaría «---» / @valor${n} has no column in the file`,
+    });
+  }
+  return warnings;
 }
 
 export function messagingRoutes(app: App, ctx: AppContext) {
@@ -101,7 +127,8 @@ export function messagingRoutes(app: App, ctx: AppContext) {
           params: fields.template_params?.trim() ? fields.template_params.split('|').map((p) => p.trim()) : [],
         }
       : null;
-    return { message, devicesLimit, template };
+    const confirmDuplicate = ['true', '1', 'yes', 'on'].includes(fields.confirm_duplicate?.trim().toLowerCase() ?? '');
+    return { message, devicesLimit, template, confirmDuplicate };
   }
 
   // The seed names the endpoint /messages/send-bulk-file and, in its frontend steps, /send-bulk-file: both work.
@@ -109,7 +136,7 @@ export function messagingRoutes(app: App, ctx: AppContext) {
     onRequest: staff, config,
     schema: {
       tags: ['messaging'], security: [{ bearer: [] }], consumes: ['multipart/form-data'], hide: url === '/send-bulk-file',
-      summary: 'Bulk WhatsApp from a |-separated file (multipart: file, message, devices_limit; optional template, template_language, template_params). Answers as soon as the file is read; follow /ws/job/{job.id}. Also at /send-bulk-file.',
+      summary: 'Bulk WhatsApp from a |-separated file (multipart: file, message, devices_limit; optional template, template_language, template_params, confirm_duplicate). Answers as soon as the file is read; follow /ws/job/{job.id}. The same file with the same message within MESSAGING_DUPLICATE_WINDOW_MINUTES is refused with 409 (code messaging.duplicate_send, job_id of the earlier send) unless confirm_duplicate=true. Also at /send-bulk-file.',
     },
   }, async (req) => {
     const { job, total, fileName } = await bulk.create(async (stage) => {
@@ -139,11 +166,16 @@ export function messagingRoutes(app: App, ctx: AppContext) {
       }
     });
     const message = upload.fields.message ?? '';
+    const stats = upload.stats;
+    const earlier = message ? await bulk.findDuplicate(stats.sha256, message) : null;
     return {
-      status: 'success', file_name: upload.fileName, total_numbers: upload.stats.recipients, valid: upload.stats.valid,
-      invalid_numbers: upload.stats.invalid, duplicates: upload.stats.duplicates, header_skipped: upload.stats.headerSkipped,
+      status: 'success', file_name: upload.fileName, total_numbers: stats.recipients, valid: stats.valid,
+      invalid_numbers: stats.invalid, duplicates: stats.duplicates, header_skipped: stats.headerSkipped,
       samples: samples.map((s) => ({ phone: s.phone, text: renderTemplate(message, splitValues(s.vals)) })),
       invalid_samples: invalid.map((s) => ({ raw_phone: s.raw_phone, error: s.error })),
+      columns: stats.maxValues,
+      warnings: previewWarnings(stats, message),
+      duplicate_of: earlier ? duplicateOf(earlier) : null,
     };
   });
 

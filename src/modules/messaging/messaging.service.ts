@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { AppContext } from '../../platform/context.ts';
-import { badRequest, notFound } from '../../platform/http/errors.ts';
+import { AppError, badRequest, notFound } from '../../platform/http/errors.ts';
+import type { Executor } from '../../platform/db/client.ts';
+import type { JobRecord } from '../../platform/jobs/jobs.repository.ts';
 import type { ParsedRow, ParseStats } from './bulk-file.ts';
 import { NO_DEVICES, progressOf, type BulkParams } from './dispatcher.ts';
 import { BULK_SEND } from './messaging.jobs.ts';
@@ -13,7 +15,17 @@ export interface BulkRequest {
   devicesLimit: number;
   template: BulkParams['template'];
   createdBy: string | null;
+  /** The sender saw the duplicate warning and sends again anyway. */
+  confirmDuplicate: boolean;
 }
+
+/** The earlier send a new one repeats, as the 409 and the preview name it. */
+export function duplicateOf(job: JobRecord) {
+  const p = job.params as { file_name?: string };
+  return { job_id: job.id, file_name: p.file_name ?? null, status: job.status, created_at: job.created_at };
+}
+
+export const DUPLICATE_SEND = 'messaging.duplicate_send';
 
 /**
  * A bulk send's life outside the dispatcher: its recipients are staged as the file is read, under
@@ -50,7 +62,8 @@ export class BulkSendService {
         invalid_numbers: r.stats.invalid, duplicates: r.stats.duplicates, template: r.template,
       };
       const { job } = await this.#ctx.jobs.start(BULK_SEND, {}, {
-        id: jobId, params: { ...params, header_skipped: r.stats.headerSkipped },
+        id: jobId, params: { ...params, header_skipped: r.stats.headerSkipped, file_hash: r.stats.sha256 },
+        guard: r.confirmDuplicate ? undefined : (tx) => this.#refuseDuplicate(r.stats.sha256, r.message, tx),
         progress: progressOf({ sent: 0, failed: r.stats.invalid, uncertain: 0, total: r.stats.recipients }), createdBy: r.createdBy,
       });
       await recipientsRepository.finishUpload(db, jobId);
@@ -59,6 +72,27 @@ export class BulkSendService {
       await recipientsRepository.discardUpload(db, jobId).catch(() => {});
       throw err;
     }
+  }
+
+  /**
+   * The latest send of the same file (by content) with the same message within the configured
+   * window, or null. A second click, a retried upload or a colleague sending the same list finds it.
+   */
+  async findDuplicate(fileHash: string, message: string, lock?: Executor) {
+    const minutes = this.#ctx.config.MESSAGING_DUPLICATE_WINDOW_MINUTES;
+    if (!minutes) return null;
+    return this.#ctx.jobs.findRecent(BULK_SEND, { file_hash: fileHash, message }, minutes, lock);
+  }
+
+  async #refuseDuplicate(fileHash: string, message: string, tx: Executor) {
+    const earlier = await this.findDuplicate(fileHash, message, tx);
+    if (!earlier) return;
+    const d = duplicateOf(earlier);
+    const minutes = Math.max(1, Math.round((Date.now() - new Date(earlier.created_at).getTime()) / 60_000));
+    throw new AppError(DUPLICATE_SEND, 409,
+      `Este archivo con este mensaje ya se envió hace ${minutes} min (job ${earlier.id}${d.file_name ? `, «${d.file_name}»` : ''}). ` +
+      `Para enviarlo otra vez, repita con confirm_duplicate=true / This file and message were already sent ${minutes} min ago (job ${earlier.id}); send confirm_duplicate=true to send it again`,
+      undefined, { job_id: earlier.id, duplicate_of: d, minutes_ago: minutes });
   }
 
   /** Each recipient's outcome, page by page in file order. */

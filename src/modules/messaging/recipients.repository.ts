@@ -21,7 +21,54 @@ export interface ResultRow {
 export interface Counts { sent: number; failed: number; uncertain: number; queued: number; sending: number; total: number }
 
 
+/**
+ * A recipient's outcome as a stable code to group failures by. Providers word the same problem
+ * differently (Cloud API 131026, Evolution `exists:false`, WAHA and the simulator in words).
+ */
+const REASON_CODE = sql`CASE
+  WHEN r.status = 'uncertain' THEN 'messaging.uncertain'
+  WHEN r.phone IS NULL THEN 'messaging.invalid_number'
+  WHEN r.status IN ('queued', 'sending') THEN 'messaging.not_sent'
+  WHEN r.status = 'sent' THEN NULL
+  WHEN r.error ~* '131026|not_on_whatsapp|not registered on WhatsApp|no tiene WhatsApp|not a valid WhatsApp|has no WhatsApp' THEN 'messaging.not_on_whatsapp'
+  WHEN r.error ~* '131047|re-engagement|24 ?h|fuera de la ventana' THEN 'messaging.outside_window'
+  WHEN r.error ~* 'template|plantilla|132' THEN 'messaging.template'
+  WHEN r.error ~* 'too long|must be at most' THEN 'messaging.too_long'
+  ELSE 'messaging.provider_error'
+END`;
+
+export interface ItemRow extends ResultRow { vals: string; device_name: string | null; reason_code: string | null }
+const FAILED = ['failed', 'uncertain'];
+
 export const recipientsRepository = {
+  /** A page of recipients with the device's name and a reason code, filtered by status or code. */
+  async items(db: Executor, jobId: string, f: { status?: string; reason?: string; limit: number; offset: number }) {
+    return rows<ItemRow>(db, sql`
+      SELECT * FROM (
+        SELECT r.seq, r.phone, r.raw_phone, r.vals, r.status, r.device_id, d.name AS device_name, r.provider_message_id,
+               r.error, r.attempts, r.updated_at, ${REASON_CODE} AS reason_code
+        FROM message_recipients r LEFT JOIN devices d ON d.id = r.device_id
+        WHERE r.job_id = ${jobId} AND (${f.status ?? null}::text IS NULL OR r.status = ${f.status ?? null})) i
+      WHERE (${f.reason ?? null}::text IS NULL OR i.reason_code = ${f.reason ?? null})
+      ORDER BY seq LIMIT ${f.limit} OFFSET ${f.offset}`);
+  },
+
+  async countItems(db: Executor, jobId: string, f: { status?: string; reason?: string }) {
+    const [row] = await rows<{ n: number }>(db, sql`
+      SELECT count(*)::int AS n FROM message_recipients r
+      WHERE r.job_id = ${jobId} AND (${f.status ?? null}::text IS NULL OR r.status = ${f.status ?? null})
+        AND (${f.reason ?? null}::text IS NULL OR ${REASON_CODE} = ${f.reason ?? null})`);
+    return row?.n ?? 0;
+  },
+
+  /** Failed and uncertain recipients by reason code, with one wording of each. */
+  async failureGroups(db: Executor, jobId: string) {
+    return rows<{ reason_code: string; reason: string | null; n: number }>(db, sql`
+      SELECT ${REASON_CODE} AS reason_code, min(r.error) AS reason, count(*)::int AS n FROM message_recipients r
+      WHERE r.job_id = ${jobId} AND r.status IN (${sql.join(FAILED.map((s) => sql`${s}`), sql`, `)})
+      GROUP BY 1 ORDER BY n DESC, 1`);
+  },
+
   async beginUpload(db: Executor, jobId: string) {
     await db.execute(sql`INSERT INTO message_uploads (job_id) VALUES (${jobId})`);
   },

@@ -4,6 +4,8 @@ import type { AppContext } from '../../platform/context.ts';
 import { PermanentJobError, defineJob } from '../../platform/jobs/job-definition.ts';
 import { usersRepository } from '../users/users.repository.ts';
 import { whmcsRepository } from './whmcs.repository.ts';
+import type { PushOutcome } from './whmcs.service.ts';
+import type { JobItemInput } from '../../platform/jobs/job-items.repository.ts';
 
 export const WHMCS_PUSH_ALL = 'whmcs.push-all';
 const BATCH = 100;
@@ -19,6 +21,22 @@ export function pacer(perSecond: number, signal?: AbortSignal) {
     next = slot + 1000 / perSecond;
     if (slot > now) await sleep(slot - now, undefined, { signal });
   };
+}
+
+/** One customer's push as `GET /jobs/{id}/items` lists it. */
+function pushItem(o: PushOutcome, user: { name: string; email: string | null } | undefined): JobItemInput {
+  const base = { key: String(o.user_id), label: user?.name ?? null, data: { user_id: o.user_id, email: user?.email ?? null } };
+  switch (o.outcome) {
+    case 'created':
+    case 'updated':
+      return { ...base, status: o.outcome, data: { ...base.data, whmcs_id: o.whmcs_id } };
+    case 'conflict':
+      return { ...base, status: 'failed', reasonCode: 'whmcs.email_exists', reason: o.message, data: { ...base.data, whmcs_id: o.whmcs_id } };
+    case 'invalid':
+      return { ...base, status: 'failed', reasonCode: 'whmcs.missing_fields', reason: o.message, data: { ...base.data, missing: o.missing } };
+    default:
+      return { ...base, status: 'failed', reasonCode: 'whmcs.error', reason: o.message };
+  }
 }
 
 export function whmcsJobs(app: AppContext) {
@@ -79,7 +97,11 @@ export function whmcsJobs(app: AppContext) {
           const firstError = outcomes.find((o) => o.outcome === 'error');
           if (consecutiveFailures >= 2) throw new Error(`WHMCS no responde: ${firstError?.outcome === 'error' ? firstError.message : ''}`);
           afterId = ids[ids.length - 1]!.id;
-          await ctx.transaction((_tx, saveCheckpoint) => saveCheckpoint({ afterId, counters }));
+          const names = new Map(users.map((u) => [u.id, u] as const));
+          await ctx.transaction(async (tx, saveCheckpoint) => {
+            await app.jobs.recordItems(tx, ctx.job.id, outcomes.map((o) => pushItem(o, names.get(o.user_id))));
+            await saveCheckpoint({ afterId, counters });
+          });
           report();
         }
         return { ...counters };

@@ -93,6 +93,11 @@ async function runWisproSync(app: AppContext, ctx: JobContext<Payload>) {
           .transaction((sp) => applyWisproPage(app.services.users, sp, current.clients, config.WISPRO_ZONE_FIELD))
           .catch(() => applyWisproPageIsolated(app.services.users, tx as Tx, current.clients, config.WISPRO_ZONE_FIELD));
         for (const k of ['created', 'updated', 'unchanged', 'skipped', 'errors'] as const) state.counters[k] += outcome[k];
+        // Each client's outcome commits with the page, so a retried page replaces, never doubles, it.
+        await app.jobs.recordItems(tx, ctx.job.id, outcome.records.map((r, i) => ({
+          key: r.wispro_id ?? `p${page}-${i}`, status: r.status, reasonCode: r.reason_code, reason: r.reason, label: r.name,
+          data: { wispro_id: r.wispro_id, id_number: r.id_number },
+        })));
         state.issues = [...state.issues, ...outcome.issues].slice(0, MAX_ISSUES_KEPT);
         state.next_page = page + 1;
         await saveCheckpoint(state);

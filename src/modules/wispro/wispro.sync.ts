@@ -13,9 +13,38 @@ export interface SyncCounters {
 
 export interface RecordIssue { wispro_id: string | null; reason: string }
 
+/** What one Wispro client came to, as `GET /jobs/{id}/items` lists it. */
+export interface RecordOutcome {
+  wispro_id: string | null;
+  name: string | null;
+  id_number: string | null;
+  status: 'created' | 'updated' | 'unchanged' | 'skipped' | 'failed';
+  reason_code: string | null;
+  reason: string | null;
+}
+
 export interface PageOutcome extends SyncCounters {
   issues: RecordIssue[];
+  records: RecordOutcome[];
 }
+
+/** The mapper's and this file's reasons as stable codes, to group a sync's failures by. */
+export function issueCode(reason: string): string {
+  if (/duplicada/.test(reason)) return 'wispro.duplicate_id_number';
+  if (/sin cédula/.test(reason)) return 'wispro.no_id_number';
+  if (/sin id de Wispro/.test(reason)) return 'wispro.no_wispro_id';
+  if (/nombre vacío/.test(reason)) return 'wispro.empty_name';
+  if (/nombre demasiado largo/.test(reason)) return 'wispro.name_too_long';
+  if (/ilegible/.test(reason)) return 'wispro.unreadable';
+  if (/otro proceso/.test(reason)) return 'wispro.concurrent';
+  if (/base de datos/.test(reason)) return 'wispro.database_error';
+  return 'wispro.other';
+}
+
+const rawName = (raw: unknown) => {
+  const n = (raw as { name?: unknown } | null)?.name;
+  return typeof n === 'string' ? n.slice(0, 200) : null;
+};
 
 const changed = (m: MatchRow, u: NewUserFromWispro) =>
   m.name !== u.name || m.email !== u.email || m.address !== u.address || m.zone !== u.zone;
@@ -26,7 +55,9 @@ const changed = (m: MatchRow, u: NewUserFromWispro) =>
  * belongs to another Wispro client is a duplicate and is skipped.
  */
 export async function applyWisproPage(users: UsersService, tx: Executor, clients: unknown[], zoneField: string): Promise<PageOutcome> {
-  const out: PageOutcome = { created: 0, updated: 0, unchanged: 0, skipped: 0, errors: 0, issues: [] };
+  const out: PageOutcome = { created: 0, updated: 0, unchanged: 0, skipped: 0, errors: 0, issues: [], records: [] };
+  const record = (c: { name: string | null; id_number: string | null; id_wispro: string | null }, status: RecordOutcome['status'], reason: string | null = null) =>
+    out.records.push({ wispro_id: c.id_wispro, name: c.name, id_number: c.id_number, status, reason, reason_code: reason ? issueCode(reason) : null });
   const candidates: NewUserFromWispro[] = [];
   for (const raw of clients) {
     const mapped = mapWisproClient(raw, zoneField);
@@ -34,6 +65,7 @@ export async function applyWisproPage(users: UsersService, tx: Executor, clients
     else {
       out[mapped.kind === 'skip' ? 'skipped' : 'errors']++;
       out.issues.push({ wispro_id: mapped.wispro_id, reason: mapped.reason });
+      record({ id_wispro: mapped.wispro_id, name: rawName(raw), id_number: null }, mapped.kind === 'skip' ? 'skipped' : 'failed', mapped.reason);
     }
   }
   const matches = await users.matchForWispro(
@@ -50,14 +82,20 @@ export async function applyWisproPage(users: UsersService, tx: Executor, clients
     const match = byWispro.get(c.id_wispro) ?? (c.cedula_digits ? byCedula.get(c.cedula_digits) : undefined);
     if (match === 'new' || (match && match.id_wispro && match.id_wispro !== c.id_wispro)) {
       out.skipped++;
-      out.issues.push({ wispro_id: c.id_wispro, reason: `cédula ${c.id_number} duplicada (ya pertenece a otro cliente de Wispro)` });
+      const reason = `cédula ${c.id_number} duplicada (ya pertenece a otro cliente de Wispro)`;
+      out.issues.push({ wispro_id: c.id_wispro, reason });
+      record(c, 'skipped', reason);
       continue;
     }
     if (match) {
       if (changed(match, c) || !match.id_wispro) {
         updates.push({ id: match.id, name: c.name, email: c.email, address: c.address, zone: c.zone, id_wispro: c.id_wispro });
         out.updated++;
-      } else out.unchanged++;
+        record(c, 'updated');
+      } else {
+        out.unchanged++;
+        record(c, 'unchanged');
+      }
       byWispro.set(c.id_wispro, { ...match, id_wispro: c.id_wispro });
       continue;
     }
@@ -73,6 +111,11 @@ export async function applyWisproPage(users: UsersService, tx: Executor, clients
     out.skipped += lost;
     out.issues.push({ wispro_id: null, reason: `${lost} cliente(s) creados por otro proceso al mismo tiempo` });
   }
+  const createdIds = new Set(created.map((c) => c.id_wispro));
+  for (const c of inserts) {
+    if (createdIds.has(c.id_wispro)) record(c, 'created');
+    else record(c, 'skipped', 'creado por otro proceso al mismo tiempo');
+  }
   await users.updateFromWispro(tx, updates);
   return out;
 }
@@ -84,16 +127,19 @@ export async function applyWisproPage(users: UsersService, tx: Executor, clients
 export async function applyWisproPageIsolated(
   users: UsersService, tx: Tx, clients: unknown[], zoneField: string,
 ): Promise<PageOutcome> {
-  const total: PageOutcome = { created: 0, updated: 0, unchanged: 0, skipped: 0, errors: 0, issues: [] };
+  const total: PageOutcome = { created: 0, updated: 0, unchanged: 0, skipped: 0, errors: 0, issues: [], records: [] };
   for (const client of clients) {
     try {
       const one = await tx.transaction((sp) => applyWisproPage(users, sp, [client], zoneField));
       for (const k of ['created', 'updated', 'unchanged', 'skipped', 'errors'] as const) total[k] += one[k];
       total.issues.push(...one.issues);
+      total.records.push(...one.records);
     } catch (err) {
       total.errors++;
       const id = (client as { id?: unknown })?.id;
-      total.issues.push({ wispro_id: typeof id === 'string' ? id : null, reason: `error de base de datos: ${(err as Error).message}` });
+      const reason = `error de base de datos: ${(err as Error).message}`;
+      total.issues.push({ wispro_id: typeof id === 'string' ? id : null, reason });
+      total.records.push({ wispro_id: typeof id === 'string' ? id : null, name: rawName(client), id_number: null, status: 'failed', reason, reason_code: issueCode(reason) });
     }
   }
   return total;

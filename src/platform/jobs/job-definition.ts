@@ -61,11 +61,31 @@ export interface JobDefinition<T = unknown> {
   retry?: {
     carryOver?: (tx: Executor, from: JobRecord, to: JobRecord, options: RetryOptions) => Promise<{ progress?: Record<string, unknown> } | void>;
   };
+  /** Where the job's per-record outcomes live, when not in `job_items` (a bulk send's recipients). */
+  items?: JobItemsSource;
 }
 
 export interface RetryOptions {
   /** Send again to bulk recipients whose first send may or may not have reached them (off by default). */
   includeUncertain: boolean;
+}
+
+/** One record of a job and what it came to. */
+export interface JobItem {
+  key: string;
+  status: string;
+  reason_code: string | null;
+  reason: string | null;
+  label: string | null;
+  [field: string]: unknown;
+}
+export interface JobItemsFilter { status?: string; reason?: string; limit: number; offset: number }
+export interface FailureGroup { reason_code: string | null; reason: string | null; count: number }
+
+export interface JobItemsSource {
+  page(jobId: string, f: JobItemsFilter): Promise<{ items: JobItem[]; total: number }>;
+  /** Failed records grouped by reason code, largest group first. */
+  failures(jobId: string): Promise<FailureGroup[]>;
 }
 
 export function defineJob<T>(definition: JobDefinition<T>): JobDefinition<T> {

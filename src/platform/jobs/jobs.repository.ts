@@ -27,6 +27,9 @@ export interface JobRecord {
 }
 
 const retriedAs = sql`(SELECT r.id FROM jobs r WHERE r.retry_of = jobs.id) AS retried_as`;
+const scheduledFilter = (scheduled: boolean | undefined) =>
+  scheduled === undefined ? sql`true` : scheduled ? sql`created_by = 'schedule'` : sql`created_by IS DISTINCT FROM 'schedule'`;
+
 const jsonOrEmpty = (v: unknown) => json(v ?? {});
 
 export const jobsRepository = {
@@ -50,23 +53,39 @@ export const jobsRepository = {
     return row ?? null;
   },
 
+  /** The newest job of `type` created in the last `minutes` whose params contain `params`. */
+  async findRecentWithParams(db: Executor, type: string, params: Record<string, unknown>, minutes: number) {
+    const [row] = await rows<JobRecord>(db, sql`
+      SELECT * FROM jobs WHERE type = ${type} AND params @> ${json(params)}
+        AND created_at > now() - make_interval(mins => ${minutes})
+      ORDER BY created_at DESC LIMIT 1`);
+    return row ?? null;
+  },
+
+  /** Serialises the creators of jobs that share `key` until the transaction ends. */
+  async lockKey(db: Executor, key: string) {
+    await db.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${key}))`);
+  },
+
   async lockType(db: Executor, type: string) {
     await db.execute(sql`SELECT pg_advisory_xact_lock(hashtext(${'puente-job:' + type}))`);
   },
 
-  async list(db: Executor, f: { type?: string; status?: string; limit: number; offset: number }) {
+  async list(db: Executor, f: { type?: string; status?: string; scheduled?: boolean; limit: number; offset: number }) {
     return rows<JobRecord>(db, sql`
       SELECT *, ${retriedAs} FROM jobs
       WHERE (${f.type ?? null}::text IS NULL OR type = ${f.type ?? null})
         AND (${f.status ?? null}::text IS NULL OR status = ${f.status ?? null})
+        AND ${scheduledFilter(f.scheduled)}
       ORDER BY created_at DESC, id LIMIT ${f.limit} OFFSET ${f.offset}`);
   },
 
-  async count(db: Executor, f: { type?: string; status?: string }) {
+  async count(db: Executor, f: { type?: string; status?: string; scheduled?: boolean }) {
     const [row] = await rows<{ n: number }>(db, sql`
       SELECT count(*)::int AS n FROM jobs
       WHERE (${f.type ?? null}::text IS NULL OR type = ${f.type ?? null})
-        AND (${f.status ?? null}::text IS NULL OR status = ${f.status ?? null})`);
+        AND (${f.status ?? null}::text IS NULL OR status = ${f.status ?? null})
+        AND ${scheduledFilter(f.scheduled)}`);
     return row?.n ?? 0;
   },
 

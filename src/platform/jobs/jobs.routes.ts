@@ -2,7 +2,8 @@ import { z } from 'zod';
 import type { App, AppContext } from '../context.ts';
 import { requireRole } from '../auth/guards.ts';
 import { notFound } from '../http/errors.ts';
-import { jobReply } from './jobs.service.ts';
+import { pageMeta } from '../http/pagination.ts';
+import { jobOutcome, jobReply } from './jobs.service.ts';
 
 const jobIdParams = z.object({ job_id: z.string().min(1).max(64) });
 const retryBody = z.object({
@@ -14,6 +15,16 @@ const listQuery = z.object({
   status: z.enum(['pending', 'processing', 'paused', 'completed', 'failed', 'cancelled']).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
   offset: z.coerce.number().int().min(0).default(0),
+  // page/per_page, when given, win over limit/offset (the dashboard pages with them).
+  page: z.coerce.number().int().min(1).optional(),
+  per_page: z.coerce.number().int().min(1).max(500).optional(),
+  scheduled: z.enum(['true', 'false']).optional(),
+});
+const itemsQuery = z.object({
+  status: z.string().max(32).optional(),
+  reason: z.string().max(200).optional(),
+  page: z.coerce.number().int().min(1).default(1),
+  per_page: z.coerce.number().int().min(1).max(500).default(50),
 });
 
 /** `GET /jobs`, `GET /jobs/{job_id}` (seed 004's shapes, for every job type) and job controls. */
@@ -27,12 +38,35 @@ export function jobsRoutes(app: App, ctx: AppContext) {
     onRequest: reader, config,
     schema: {
       tags: ['jobs'], security: [{ bearer: [] }], querystring: listQuery,
-      summary: 'List jobs, newest first (an array, as seed 004). X-Total-Count carries the total.',
+      summary: 'List jobs, newest first (an array, as seed 004), filtered by type, status and scheduled=true|false (runs the scheduler started). Page with page/per_page or limit/offset; X-Total-Count carries the total.',
     },
   }, async (req, reply) => {
-    const { items, total } = await ctx.jobs.list(req.query);
+    const q = req.query;
+    const limit = q.per_page ?? (q.page ? 50 : q.limit);
+    const offset = q.page ? (q.page - 1) * limit : q.offset;
+    const { items, total } = await ctx.jobs.list({ type: q.type, status: q.status, scheduled: q.scheduled === undefined ? undefined : q.scheduled === 'true', limit, offset });
     reply.header('x-total-count', String(total));
     return items.map((j) => ({ ...jobReply(j), retryable: ctx.jobs.retryable(j) }));
+  });
+
+  app.get('/jobs/:job_id/items', {
+    preHandler: guard, config,
+    schema: {
+      tags: ['jobs'], security: [{ bearer: [] }], params: jobIdParams, querystring: itemsQuery,
+      summary: 'A job\'s records and what each came to (a bulk send\'s recipients; a Wispro sync\'s clients: created, updated, unchanged, skipped, failed; a WHMCS push\'s customers), filtered by status or reason code, paged',
+    },
+  }, async (req) => {
+    const { page, per_page, status, reason } = req.query;
+    const { job, items, total } = await ctx.jobs.items(req.params.job_id, { status, reason, limit: per_page, offset: (page - 1) * per_page });
+    return { status: 'success', job_id: job.id, type: job.type, items, meta: pageMeta(page, per_page, total) };
+  });
+
+  app.get('/jobs/:job_id/failures/summary', {
+    preHandler: guard, config,
+    schema: { tags: ['jobs'], security: [{ bearer: [] }], params: jobIdParams, summary: 'A job\'s failed records grouped by reason, largest group first; list a group with /items?reason={reason_code}' },
+  }, async (req) => {
+    const { job, groups, total } = await ctx.jobs.failureSummary(req.params.job_id);
+    return { status: 'success', job_id: job.id, type: job.type, outcome: jobOutcome(job), total_failed: total, groups };
   });
 
   app.get('/jobs/:job_id', {

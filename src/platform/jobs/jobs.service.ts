@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { Database } from '../db/client.ts';
+import type { Database, Executor } from '../db/client.ts';
 import type { EventBus } from '../events/bus.ts';
 import { AppError, conflict, notFound } from '../http/errors.ts';
-import { jobChannel, type RetryOptions } from './job-definition.ts';
+import { jobChannel, type JobItemsFilter, type JobItemsSource, type RetryOptions } from './job-definition.ts';
+import { jobItemsRepository, type JobItemInput } from './job-items.repository.ts';
 import type { JobRunner } from './job-runner.ts';
 import { activeStatuses, jobsRepository, type JobRecord, type JobStatus } from './jobs.repository.ts';
 import { recoveryRepository } from './recovery.repository.ts';
@@ -13,6 +14,8 @@ export interface StartOptions {
   params?: Record<string, unknown>;
   progress?: Record<string, unknown>;
   createdBy?: string | null;
+  /** Runs inside the creating transaction before the insert; throwing refuses the job (a duplicate send, say). */
+  guard?: (tx: Executor) => Promise<void>;
 }
 
 /** What modules and routes use to start, read and steer background jobs. */
@@ -37,6 +40,7 @@ export class JobsService {
         const active = await jobsRepository.findActive(tx, type);
         if (active) return { job: active, created: false };
       }
+      await opts.guard?.(tx);
       const row = await jobsRepository.insert(tx, {
         id: opts.id ?? randomUUID(), type, params: { ...opts.params, payload: data }, progress: opts.progress ?? {}, createdBy: opts.createdBy ?? null,
       });
@@ -57,10 +61,57 @@ export class JobsService {
     return job;
   }
 
-  async list(f: { type?: string; status?: string; limit: number; offset: number }) {
+  async list(f: { type?: string; status?: string; scheduled?: boolean; limit: number; offset: number }) {
     const [items, total] = await Promise.all([jobsRepository.list(this.#db.orm, f), jobsRepository.count(this.#db.orm, f)]);
     return { items, total };
   }
+
+  /**
+   * The newest job of `type` created in the last `minutes` whose params contain `params`. Inside a
+   * `guard`'s transaction, pass `lock`: creators looking for the same params then wait for each other,
+   * so two clicks cannot both find nothing.
+   */
+  async findRecent(type: string, params: Record<string, unknown>, minutes: number, lock?: Executor) {
+    const db = lock ?? this.#db.orm;
+    if (lock) await jobsRepository.lockKey(lock, `puente-job:${type}:${JSON.stringify(params)}`);
+    return jobsRepository.findRecentWithParams(db, type, params, minutes);
+  }
+
+  /** Records what some of a job's records came to (replacing an earlier outcome of the same key). */
+  async recordItems(db: Executor, jobId: string, items: JobItemInput[]) {
+    await jobItemsRepository.record(db, jobId, items);
+  }
+
+  /** A page of a job's records and their outcomes, from wherever its type keeps them. */
+  async items(id: string, f: JobItemsFilter) {
+    const job = await this.require(id);
+    return { job, ...(await this.#itemsOf(job.type).page(job.id, f)) };
+  }
+
+  async failureSummary(id: string) {
+    const job = await this.require(id);
+    const groups = await this.#itemsOf(job.type).failures(job.id);
+    return { job, groups, total: groups.reduce((n, g) => n + g.count, 0) };
+  }
+
+  #itemsOf(type: string): JobItemsSource {
+    let def;
+    try {
+      def = this.#runner.definition(type);
+    } catch {
+      def = null; // a type no longer declared: its recorded items are still readable
+    }
+    return def?.items ?? this.#recordedItems;
+  }
+
+  readonly #recordedItems: JobItemsSource = {
+    page: async (jobId, f) => {
+      const [items, total] = await Promise.all([jobItemsRepository.page(this.#db.orm, jobId, f), jobItemsRepository.count(this.#db.orm, jobId, f)]);
+      return { items: items.map((i) => ({ key: i.item_key, status: i.status, reason_code: i.reason_code, reason: i.reason, label: i.label, ...i.data, updated_at: i.updated_at })), total };
+    },
+    failures: async (jobId) =>
+      (await jobItemsRepository.reasons(this.#db.orm, jobId, FAILED_ITEM_STATUSES)).map((r) => ({ reason_code: r.reason_code, reason: r.reason, count: r.n })),
+  };
 
   async cancel(id: string) {
     return this.#stop(id, 'cancelled', ['pending', 'processing', 'paused']);
@@ -134,6 +185,26 @@ export class JobsService {
 }
 
 const notRetryable = (message: string, extra?: Record<string, unknown>) => new AppError('job.not_retryable', 409, message, undefined, extra);
+/** Outcomes of recorded items that count as failures: not done, and a person may have to act. */
+export const FAILED_ITEM_STATUSES = ['failed', 'skipped'];
+
+const GOOD = ['sent', 'created', 'updated', 'unchanged'];
+const BAD = ['failed', 'uncertain', 'errors', 'skipped', 'conflicts', 'invalid'];
+
+/**
+ * What a finished job came to, read from its final counters: `ok` only when every record went
+ * through; `with_errors` when some did not; `failed` when the job failed or nothing went through.
+ */
+export function jobOutcome(job: Pick<JobRecord, 'status' | 'progress'>): 'ok' | 'with_errors' | 'failed' | 'cancelled' | null {
+  if (job.status === 'failed') return 'failed';
+  if (job.status === 'cancelled') return 'cancelled';
+  if (job.status !== 'completed') return null;
+  const p = (job.progress ?? {}) as Record<string, unknown>;
+  const sum = (keys: string[]) => keys.reduce((n, k) => n + (typeof p[k] === 'number' ? (p[k] as number) : 0), 0);
+  const good = sum(GOOD), bad = sum(BAD);
+  if (!bad) return 'ok';
+  return good ? 'with_errors' : 'failed';
+}
 
 export const isActive = (status: JobStatus) => activeStatuses.includes(status);
 export const isUuid = (s: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
@@ -156,5 +227,7 @@ export function jobReply(job: JobRecord) {
     attempts: job.attempts,
     retry_of: job.retry_of ?? null,
     retried_as: job.retried_as ?? null,
+    outcome: jobOutcome(job),
+    scheduled: job.created_by === 'schedule',
   };
 }
