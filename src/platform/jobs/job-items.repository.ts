@@ -14,13 +14,17 @@ export interface JobItemInput {
 }
 export interface JobItemRow { item_key: string; seq: number; status: string; reason_code: string | null; reason: string | null; label: string | null; data: Record<string, unknown>; updated_at: Date }
 
+/** PostgreSQL text cannot hold NUL, which an upstream record may carry (a name with `\u0000`). */
+const withoutNul = (items: JobItemInput[]) =>
+  JSON.parse(JSON.stringify(items, (_k, v) => (typeof v === 'string' ? v.replaceAll('\u0000', '') : v))) as JobItemInput[];
+
 export const jobItemsRepository = {
   async record(db: Executor, jobId: string, items: JobItemInput[]) {
     if (!items.length) return;
     await db.execute(sql`
       INSERT INTO job_items (job_id, item_key, status, reason_code, reason, label, data)
       SELECT ${jobId}::uuid, i.key, i.status, i."reasonCode", i.reason, i.label, COALESCE(i.data, '{}'::jsonb)
-      FROM jsonb_to_recordset(${json(items)}) AS i(key text, status text, "reasonCode" text, reason text, label text, data jsonb)
+      FROM jsonb_to_recordset(${json(withoutNul(items))}) AS i(key text, status text, "reasonCode" text, reason text, label text, data jsonb)
       ON CONFLICT (job_id, item_key) DO UPDATE SET status = EXCLUDED.status, reason_code = EXCLUDED.reason_code, reason = EXCLUDED.reason,
         label = EXCLUDED.label, data = EXCLUDED.data, updated_at = now()`);
   },
