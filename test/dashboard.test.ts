@@ -120,6 +120,7 @@ describe('web dashboard in a real browser', () => {
     await preview.locator('.invalid-samples li').filter({ hasText: '123' }).filter({ hasText: 'número inválido' }).waitFor();
 
     await page.getByRole('button', { name: 'Enviar', exact: true }).click();
+    await page.getByRole('dialog', { name: '¿Enviar 27 mensajes?' }).getByRole('button', { name: 'Sí, enviar' }).click();
     await page.getByRole('alert').filter({ hasText: 'No hay devices disponibles' }).waitFor();
     assert.equal((await p.api('/jobs?type=messaging.bulk-send')).body.length, 0, 'no job was created');
   });
@@ -186,9 +187,13 @@ describe('web dashboard in a real browser', () => {
     await page.getByLabel('Mensaje').fill('Hola @valor1, tu pedido @valor2 está en camino');
     await preview.locator('.samples li').filter({ hasText: 'Hola Ana, tu pedido 1001 está en camino' }).waitFor();
     await page.getByRole('button', { name: 'Enviar', exact: true }).click();
+    await page.getByRole('dialog', { name: '¿Enviar 27 mensajes?' }).getByRole('button', { name: 'Sí, enviar' }).click();
     const live = page.locator('.live-job[data-status="completed"]');
     await live.waitFor({ timeout: 60_000 });
     await live.getByText('Enviados 27 · Fallidos 1 · Total 28').waitFor();
+    // One invalid number did not go out: the send says so, with the final figures.
+    await live.locator('mark[data-outcome="with_errors"]').getByText('Completado con errores').waitFor();
+    await live.getByText('100.0%').waitFor();
     await live.getByRole('button', { name: 'Resultados (CSV)' }).waitFor();
     assert.equal(await page.getByRole('alert').count(), 0, 'no error is shown');
 
@@ -203,16 +208,17 @@ describe('web dashboard in a real browser', () => {
 
   test('the jobs page lists the sync and the bulk send as completed, with the results CSV', async () => {
     await page.getByRole('link', { name: 'Trabajos', exact: true }).click();
-    await page.locator('tbody tr').filter({ hasText: 'wispro.sync' }).filter({ has: page.locator('mark[data-status="completed"]') }).first().waitFor();
-    const bulk = page.locator('tbody tr').filter({ hasText: 'messaging.bulk-send' }).filter({ hasText: 'clientes.csv' });
-    await bulk.locator('mark[data-status="completed"]').waitFor();
-    await bulk.getByText('Completado').waitFor();
-    const [download] = await Promise.all([page.waitForEvent('download'), bulk.getByRole('button', { name: 'Resultados (CSV)' }).click()]);
-    const csv = readFileSync((await download.path())!, 'utf8').trim().split('\n');
-    assert.match(csv[0]!, /seq,phone,raw_phone,status/);
+    await page.locator('tbody tr').filter({ hasText: 'Sincronización de Wispro' }).filter({ has: page.locator('mark[data-status="completed"]') }).first().waitFor();
+    const bulk = page.locator('tbody tr').filter({ hasText: 'Envío masivo de WhatsApp' }).filter({ hasText: 'clientes.csv' });
+    await bulk.locator('mark[data-status="completed"][data-outcome="with_errors"]').waitFor();
+    await bulk.getByText('Completado con errores').waitFor();
+    const [download] = await Promise.all([page.waitForEvent('download'), bulk.getByRole('button', { name: 'Resultados (CSV) de «clientes.csv»' }).click()]);
+    const csv = readFileSync((await download.path())!, 'utf8').replace(/^\uFEFF/, '').trim().split('\n');
+    assert.match(csv[0]!, /^n\.º,teléfono,teléfono en el archivo,resultado,.*,dispositivo,valores,motivo$/, 'headers in the dashboard\'s language');
     assert.equal(csv.length, 1 + 28, 'one line per recipient, the invalid number included');
-    assert.equal(csv.filter((l) => l.split(',')[3] === 'sent').length, 27);
-    assert.equal(csv.filter((l) => l.split(',')[3] === 'failed').length, 1);
+    assert.equal(csv.filter((l) => l.split(',')[3] === 'enviado').length, 27);
+    assert.equal(csv.filter((l) => l.split(',')[3] === 'falló').length, 1);
+    assert.ok(csv.some((l) => l.includes(',Ventas 1,Ana | 1001,')), 'the device by name and the recipient\'s values');
     await page.screenshot({ path: join(shots, 'jobs.png'), fullPage: true });
   });
 
@@ -229,11 +235,18 @@ describe('web dashboard in a real browser', () => {
     await page.getByRole('link', { name: 'Trabajos', exact: true }).click();
     const row = page.locator('tbody tr').filter({ hasText: 'lento.csv' });
     await row.locator('mark[data-status="processing"], mark[data-status="pending"]').waitFor();
-    await row.getByRole('button', { name: 'Pausar' }).click();
+    await row.getByRole('button', { name: 'Pausar «lento.csv»' }).click();
     await row.locator('mark[data-status="paused"]').waitFor();
-    await row.getByRole('button', { name: 'Reanudar' }).click();
+    await row.getByRole('button', { name: 'Reanudar «lento.csv»' }).click();
     await row.locator('mark[data-status="processing"], mark[data-status="pending"]').waitFor();
-    await row.getByRole('button', { name: 'Cancelar' }).click();
+    await row.getByRole('button', { name: 'Cancelar «lento.csv»' }).click();
+    const confirm = page.getByRole('dialog', { name: '¿Cancelar «lento.csv»?' });
+    // The safe answer first: "No" keeps the job running.
+    await confirm.getByRole('button', { name: 'No, seguir' }).click();
+    await confirm.waitFor({ state: 'hidden' });
+    await row.locator('mark[data-status="processing"], mark[data-status="pending"]').waitFor();
+    await row.getByRole('button', { name: 'Cancelar «lento.csv»' }).click();
+    await confirm.getByRole('button', { name: 'Sí, cancelar' }).click();
     await row.locator('mark[data-status="cancelled"]').waitFor();
     assert.equal(await row.getByRole('button', { name: 'Pausar' }).count(), 0);
     const job = (await p.api('/jobs?type=messaging.bulk-send')).body.find((j: any) => j.file_name === 'lento.csv');
@@ -326,7 +339,10 @@ describe('web dashboard in a real browser', () => {
     await page.getByLabel('Idioma').selectOption('en');
     await page.getByRole('link', { name: 'Customers', exact: true }).waitFor();
     await page.setViewportSize({ width: 390, height: 844 });
-    for (const [link, ready] of [['Customers', 'Sync Wispro'], ['Bulk send', 'Devices ready to send: 1'], ['Devices', 'Ventas 1'], ['WHMCS', 'Test connection'], ['Jobs', 'messaging.bulk-send']] as const) {
+    for (const [link, ready] of [['Customers', 'Sync Wispro'], ['Bulk send', 'Devices ready to send: 1'], ['Devices', 'Ventas 1'], ['WHMCS', 'Test connection'], ['Jobs', 'lento.csv']] as const) {
+      // On a phone the menu is one button until opened.
+      assert.equal(await page.getByRole('link', { name: link, exact: true }).isVisible(), false, 'the menu is collapsed');
+      await page.getByRole('button', { name: 'Menu', exact: true }).click();
       await page.getByRole('link', { name: link, exact: true }).click();
       await page.getByRole('heading', { name: link, exact: true }).waitFor();
       await page.getByText(ready).first().waitFor();
@@ -334,8 +350,8 @@ describe('web dashboard in a real browser', () => {
       assert.ok(width <= 390, `${link} fits a 390 px screen (${width} px)`);
     }
     await page.screenshot({ path: join(shots, 'jobs-phone-en.png'), fullPage: true });
-    await page.getByLabel('Language').selectOption('es');
     await page.setViewportSize({ width: 1280, height: 900 });
+    await page.getByLabel('Language').selectOption('es');
   });
 
   test('logging out returns to the login form', async () => {

@@ -56,6 +56,16 @@ export async function api<T = any>(path: string, init: { method?: string; body?:
   return body as T;
 }
 
+/** A list endpoint's body with its X-Total-Count. */
+export async function apiList<T = any>(path: string): Promise<{ items: T[]; total: number }> {
+  const s = getSession();
+  const res = await fetch(path, { headers: s ? { authorization: `Bearer ${s.access_token}` } : {} });
+  if (res.status === 401 && s && (await refresh())) return apiList(path);
+  const body = await res.json().catch(() => null);
+  if (!res.ok) throw new ApiError(res.status, body);
+  return { items: body as T[], total: Number(res.headers.get('x-total-count') ?? (body as T[]).length) };
+}
+
 /** Opens `/ws/job/:id` with the session's token and calls back with each event. */
 export function followJob(jobId: string, onEvent: (e: any) => void): () => void {
   const s = getSession();

@@ -1,7 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, followJob } from './api.ts';
-import { label, t } from './i18n.ts';
+import { errorText, label, minutesText, num, t, tf, when } from './i18n.ts';
 
 export function useApi<T>(path: string | null, deps: unknown[] = []) {
   const [state, setState] = useState<{ data: T | null; error: string | null; status: number | null; loading: boolean }>({ data: null, error: null, status: null, loading: !!path });
@@ -12,7 +12,7 @@ export function useApi<T>(path: string | null, deps: unknown[] = []) {
     setState((s) => ({ ...s, loading: true }));
     api<T>(path).then(
       (data) => live && setState({ data, error: null, status: 200, loading: false }),
-      (err: ApiError) => live && setState({ data: null, error: err.message, status: err.status ?? null, loading: false }),
+      (err: ApiError) => live && setState({ data: null, error: errorText(err), status: err.status ?? null, loading: false }),
     );
     return () => void (live = false);
   }, [path, tick, ...deps]);
@@ -28,40 +28,173 @@ export function Notice({ text }: { text: string | null | undefined }) {
   return text ? <p role="status" class="notice">{text}</p> : null;
 }
 
-/** A job status as a coloured, translated tag; `data-status` keeps the API's value. */
-export function StatusMark({ status }: { status: string }) {
-  return <mark data-status={status}>{label('st', status)}</mark>;
+/**
+ * A job status as a coloured, translated tag; `data-status` keeps the API's value. A completed job
+ * whose records did not all go through says so (`data-outcome`): "Completado" only when all did.
+ */
+export function StatusMark({ status, outcome }: { status: string; outcome?: string | null }) {
+  const shown = status === 'completed' && (outcome === 'with_errors' || outcome === 'failed') ? label('oc', outcome) : label('st', status);
+  return <mark data-status={status} data-outcome={outcome ?? undefined}>{shown}</mark>;
 }
 
-export function Progress({ progress, status }: { progress: Record<string, any>; status?: string }) {
-  const pct = Number(progress?.percentage ?? (status === 'completed' ? 100 : 0));
+/** The outcome a finished job's counters imply (the server's `outcome`, for events that carry only counters). */
+export function outcomeOf(status: string, p: Record<string, any> | undefined): string | null {
+  if (status === 'failed' || status === 'cancelled') return status;
+  if (status !== 'completed' || !p) return null;
+  const sum = (keys: string[]) => keys.reduce((n, k) => n + (typeof p[k] === 'number' ? p[k] : 0), 0);
+  const good = sum(['sent', 'created', 'updated', 'unchanged']), bad = sum(['failed', 'uncertain', 'errors', 'skipped', 'conflicts', 'invalid']);
+  return !bad ? 'ok' : good ? 'with_errors' : 'failed';
+}
+
+/** Records a job has gone through and how many it has in all, whatever its kind. */
+function doneAndTotal(p: Record<string, any>): [number, number] | null {
+  if ('sent' in p) return [p.sent + p.failed + (p.uncertain ?? 0), p.total];
+  if ('total_records' in p) return [p.created + p.updated + (p.unchanged ?? 0) + p.skipped + p.errors, p.total_records];
+  if ('processed' in p) return [p.processed, p.total];
+  return null;
+}
+
+/** A finished job's bar shows its final figures; a running one's, the percentage it reported. */
+function percentOf(p: Record<string, any>, status?: string) {
+  const dt = doneAndTotal(p ?? {});
+  if (status && ['completed', 'failed', 'cancelled'].includes(status) && dt && dt[1]) return Math.round((dt[0] / dt[1]) * 1000) / 10;
+  if (status === 'completed' && !dt) return 100;
+  return Number(p?.percentage ?? 0);
+}
+
+export function Progress({ progress, status, startedAt, skipAtStart = 0 }: { progress: Record<string, any>; status?: string; startedAt?: string | null; skipAtStart?: number }) {
+  const pct = percentOf(progress, status);
   return (
     <div class="progress-cell">
       <progress value={pct} max={100} aria-label={`${t('progress')} ${pct.toFixed(1)}%`} />
       <small>{pct.toFixed(1)}%{counters(progress)}</small>
+      {status === 'processing' && <RateEta progress={progress} startedAt={startedAt} skipAtStart={skipAtStart} />}
     </div>
+  );
+}
+
+/** Per minute since the job started, and the time left at that rate. */
+function RateEta({ progress, startedAt, skipAtStart }: { progress: Record<string, any>; startedAt?: string | null; skipAtStart: number }) {
+  const dt = doneAndTotal(progress ?? {});
+  if (!dt || !startedAt) return null;
+  const mins = (Date.now() - new Date(startedAt).getTime()) / 60_000;
+  const done = Math.max(0, dt[0] - skipAtStart);
+  const rate = mins > 0 ? done / mins : 0;
+  const left = dt[1] - dt[0];
+  return (
+    <small class="rate" data-testid="rate">
+      {' · '}{tf('ratePerMinute', { n: num(Math.round(rate)) })}{' · '}{rate > 0 ? tf('eta', { t: minutesText(left / rate) }) : t('etaUnknown')}
+    </small>
   );
 }
 
 function counters(p: Record<string, any>) {
   if (!p) return '';
   if ('sent' in p) return ` · ${t('sent')} ${p.sent} · ${t('failed')} ${p.failed}${p.uncertain ? ` · ${t('uncertain')} ${p.uncertain}` : ''} · ${t('total')} ${p.total}`;
-  if ('created' in p) return ` · +${p.created} ~${p.updated} ⊘${p.skipped} ✗${p.errors}`;
+  if ('created' in p && 'total_records' in p) {
+    return ` · ${[tf('created_n', { n: p.created }), tf('updated_n', { n: p.updated }), tf('unchanged_n', { n: p.unchanged ?? 0 }), tf('skipped_n', { n: p.skipped }), tf('errors_n', { n: p.errors })].join(' · ')}`;
+  }
+  if ('processed' in p) {
+    return ` · ${[tf('processed_n', { n: p.processed, total: p.total }), tf('created_n', { n: p.created }), tf('updated_n', { n: p.updated }), tf('conflicts_n', { n: p.conflicts }), tf('invalid_n', { n: p.invalid }), tf('errors_n', { n: p.errors })].join(' · ')}`;
+  }
   return '';
 }
 
+/** What a person calls a job: a bulk send's file, else its kind and when it started. */
+export function jobName(j: { type: string; file_name?: string | null; created_at?: string }) {
+  if (j.file_name) return j.file_name;
+  return `${label('jt', j.type)} ${when(j.created_at)}`;
+}
+
+/**
+ * A question before something that cannot be undone, as a modal dialog: focus starts on the safe
+ * answer, Escape is "no".
+ */
+export function Confirm({ title, children, yes, no, danger, onYes, onNo }: {
+  title: string; children?: ComponentChildren; yes: string; no: string; danger?: boolean; onYes: () => void; onNo: () => void;
+}) {
+  const ref = useRef<HTMLDialogElement>(null);
+  useEffect(() => {
+    const d = ref.current;
+    if (d && !d.open) d.showModal();
+    return () => d?.open && d.close();
+  }, []);
+  return (
+    <dialog ref={ref} aria-labelledby="confirm-title" class="confirm" onCancel={(e) => { e.preventDefault(); onNo(); }}>
+      <article>
+        <h2 id="confirm-title">{title}</h2>
+        {children}
+        <footer>
+          <button class="secondary" autofocus onClick={onNo}>{no}</button>
+          <button class={danger ? 'danger' : ''} onClick={onYes}>{yes}</button>
+        </footer>
+      </article>
+    </dialog>
+  );
+}
+
+/** A job's failures grouped by reason ("37 números sin WhatsApp"), each group opening to its rows. */
+export function JobFailures({ job }: { job: { id: string; type: string; file_name?: string | null; created_at?: string } }) {
+  const summary = useApi<any>(`/jobs/${job.id}/failures/summary`);
+  const name = jobName(job);
+  return (
+    <article class="failures" aria-label={tf('failuresOf', { name })} data-job-id={job.id}>
+      <header><strong>{tf('failuresOf', { name })}</strong></header>
+      <Alert error={summary.error} />
+      {summary.loading && !summary.data && <p aria-busy="true">{t('loading')}</p>}
+      {summary.data && !summary.data.groups.length && <p>{t('noFailures')}</p>}
+      {summary.data?.groups.map((g: any) => <FailureGroup jobId={job.id} group={g} />)}
+    </article>
+  );
+}
+
+function reasonText(code: string | null, sample: string | null) {
+  const words = code ? label('rc', code) : null;
+  return words && words !== code ? words : sample ?? code ?? '—';
+}
+
+function FailureGroup({ jobId, group }: { jobId: string; group: { reason_code: string | null; reason: string | null; count: number } }) {
+  const [open, setOpen] = useState(false);
+  const [page, setPage] = useState(1);
+  const rows = useApi<any>(open ? `/jobs/${jobId}/items?${group.reason_code ? `reason=${encodeURIComponent(group.reason_code)}` : 'status=failed'}&page=${page}&per_page=25` : null);
+  return (
+    <details class="failure-group" data-reason={group.reason_code ?? ''} onToggle={(e) => setOpen((e.target as HTMLDetailsElement).open)}>
+      <summary><strong data-testid="failure-count">{num(group.count)}</strong> {reasonText(group.reason_code, group.reason)}</summary>
+      {rows.loading && !rows.data && <p aria-busy="true">{t('loading')}</p>}
+      <Alert error={rows.error} />
+      {rows.data && (
+        <>
+          <Table label={reasonText(group.reason_code, group.reason)} rows={rows.data.items} columns={[
+            [t('recipient'), (i) => <>{i.label ?? i.key}{i.raw_phone && i.raw_phone !== i.label ? <small class="muted"> ({i.raw_phone})</small> : null}</>],
+            [t('values'), (i) => (i.values ?? (i.id_number ? [i.id_number] : i.email ? [i.email] : [])).join(' · ') || '—'],
+            [t('device'), (i) => i.device_name ?? '—'],
+            [t('outcome'), (i) => label('is', i.status)],
+            [t('reason'), (i) => <small>{i.reason ?? '—'}</small>],
+          ]} />
+          {rows.data.meta.total_pages > 1 && <Pager page={page} totalPages={rows.data.meta.total_pages} onPage={setPage} />}
+        </>
+      )}
+    </details>
+  );
+}
+
 /** Follows a job live over `/ws/job/:id` and renders its bar and last event. */
-export function LiveJob({ jobId, onDone, children }: { jobId: string; onDone?: (event: any) => void; children?: ComponentChildren }) {
+export function LiveJob({ jobId, name, onDone, children }: { jobId: string; name?: string; onDone?: (event: any) => void; children?: ComponentChildren }) {
   const [progress, setProgress] = useState<Record<string, any>>({});
   const [status, setStatus] = useState('pending');
+  const [outcome, setOutcome] = useState<string | null>(null);
+  const [startedAt, setStartedAt] = useState<string | null>(null);
   const [last, setLast] = useState('');
   const done = useRef(onDone);
   done.current = onDone;
   useEffect(() => {
     setProgress({});
     setStatus('pending');
+    setOutcome(null);
     setLast('');
+    setStartedAt(null);
     return followJob(jobId, (e) => {
+      if (e.type === 'job_started') setStartedAt(e.timestamp ?? new Date().toISOString());
       if (e.progress) setProgress(e.progress);
       if (e.type === 'progress' && e.status) setStatus(e.status);
       if (e.type === 'job_started') setStatus('processing');
@@ -69,22 +202,28 @@ export function LiveJob({ jobId, onDone, children }: { jobId: string; onDone?: (
       if (e.type === 'chunk_processing' || e.type === 'job_started') setLast(e.message);
       if (e.type === 'job_completed') {
         setStatus('completed');
-        setProgress((p) => ({ ...p, ...e.results, percentage: 100 }));
+        setLast('');
+        // The record holds the final figures; the last progress event may be older than them.
+        api(`/jobs/${jobId}`).then((j) => { setProgress(j.progress); setOutcome(j.outcome); }, () => {});
         done.current?.(e);
       }
       if (e.type === 'job_failed') {
         setStatus('failed');
+        setOutcome('failed');
         setLast(e.error ?? e.message);
         done.current?.(e);
       }
-      if (e.type === 'job_cancelled' || e.type === 'job_paused') setStatus(e.status);
+      if (e.type === 'job_cancelled' || e.type === 'job_paused') {
+        setStatus(e.status);
+        setLast('');
+      }
     });
   }, [jobId]);
   return (
-    <article class="live-job" aria-live="polite" data-status={status} data-job-id={jobId}>
-      <header><StatusMark status={status} /> <code>{jobId.slice(0, 8)}</code></header>
-      <Progress progress={progress} status={status} />
-      {last && <small>{last}</small>}
+    <article class="live-job" aria-live="polite" data-status={status} data-outcome={outcome ?? undefined} data-job-id={jobId}>
+      <header><StatusMark status={status} outcome={outcome} /> {name ? <span>{name}</span> : <code>{jobId.slice(0, 8)}</code>}</header>
+      <Progress progress={progress} status={status} startedAt={startedAt} />
+      {last && status === 'processing' && <small>{last}</small>}
       {children && <footer>{children}</footer>}
     </article>
   );

@@ -40,6 +40,36 @@ const es = {
   sc_synced: 'sincronizado', sc_pending: 'pendiente', sc_error: 'error', ls_success: 'Correcto', ls_error: 'Error',
   pushedNotice: 'Cliente enviado a WHMCS.', updatedNotice: 'Cliente actualizado en WHMCS.', linkedNotice: 'Cliente vinculado con WHMCS.',
   unlinkedNotice: 'Cliente desvinculado de WHMCS (en WHMCS no se borró nada).',
+  // Operator's dashboard
+  menu: 'Menú',
+  st_completed_with_errors: 'Completado con errores', oc_failed: 'Falló', oc_with_errors: 'Completado con errores', oc_ok: 'Completado', oc_cancelled: 'Cancelado',
+  'jt_wispro.sync': 'Sincronización de Wispro', 'jt_messaging.bulk-send': 'Envío masivo de WhatsApp', 'jt_whmcs.push-all': 'Envío de clientes a WHMCS',
+  'jt_zoho.code-sync': 'Sincronización del código de Zoho', 'jt_zoho.product-sync': 'Sincronización de productos de Zoho', 'jt_platform.jobs-cleanup': 'Limpieza de trabajos antiguos',
+  allTypes: 'Todos los tipos', allStatuses: 'Todos los estados', showScheduled: 'Mostrar ejecuciones programadas', jobsTotal: '{n} trabajos',
+  ratePerMinute: '{n}/min', eta: 'faltan ~{t}', etaUnknown: 'calculando…', scheduledRun: 'programado',
+  created_n: 'Creados {n}', updated_n: 'Actualizados {n}', unchanged_n: 'Sin cambios {n}', skipped_n: 'Omitidos {n}', errors_n: 'Errores {n}',
+  conflicts_n: 'Ya en WHMCS {n}', invalid_n: 'Incompletos {n}', processed_n: 'Procesados {n} de {total}', pages_n: 'Página {n} de {total}',
+  sentOf: '{sent} de {total} enviados', failedN: '{n} fallidos', withErrorsSummary: '{ok} bien, {bad} con problemas',
+  viewFailures: 'Ver fallos', viewFailuresOf: 'Ver fallos de «{name}»', failuresOf: 'Fallos de «{name}»', hideFailures: 'Ocultar fallos',
+  noFailures: 'No hubo fallos.', showRows: 'Ver filas', recipient: 'Destinatario', values: 'Valores', device: 'Dispositivo', outcome: 'Resultado',
+  cancelJob: 'Cancelar «{name}»', pauseJob: 'Pausar «{name}»', resumeJob: 'Reanudar «{name}»', retryJob: 'Reintentar «{name}»', resultsOf: 'Resultados (CSV) de «{name}»',
+  confirmCancelTitle: '¿Cancelar «{name}»?', confirmCancelBody: 'Lo que falta no se enviará. Lo ya enviado no se puede deshacer.', keepRunning: 'No, seguir',
+  confirmCancelYes: 'Sí, cancelar',
+  confirmSendTitle: '¿Enviar {n} mensajes?', confirmSendBody: 'Se enviarán {n} mensajes con {devices} dispositivo(s). Tiempo estimado: {duration}.',
+  confirmSendYes: 'Sí, enviar', back: 'Volver', durationUnknown: 'según el ritmo de cada dispositivo', minutes: '{n} min', hours: '{h} h {m} min', lessThanMinute: 'menos de un minuto',
+  sendAnyway: 'Enviar de todos modos', creatingSend: 'Creando el envío…',
+  wrongSeparator: 'El archivo parece separado por «{separator}». Puente espera «|» entre el teléfono y cada valor (por ejemplo 04141234567|Ana|1001). Corrija el archivo y vuelva a elegirlo: no se puede enviar así.',
+  missingColumn: 'El mensaje usa {placeholder}, pero el archivo solo tiene {columns} columna(s) después del teléfono: ese lugar se enviaría como «---».',
+  duplicateInPreview: 'Este archivo con este mensaje ya se envió el {when} (trabajo «{name}»). Enviar otra vez pedirá confirmación.',
+  'err_messaging.duplicate_send': 'Este archivo con este mensaje ya se envió hace {minutes_ago} min (trabajo «{name}»). ¿Enviarlo otra vez?',
+  'rc_messaging.not_on_whatsapp': 'números sin WhatsApp', 'rc_messaging.invalid_number': 'números inválidos', 'rc_messaging.uncertain': 'en duda (en curso durante un reinicio)',
+  'rc_messaging.not_sent': 'no enviados', 'rc_messaging.outside_window': 'fuera de la ventana de 24 h (requieren plantilla)', 'rc_messaging.template': 'problemas con la plantilla',
+  'rc_messaging.too_long': 'mensajes demasiado largos', 'rc_messaging.provider_error': 'rechazados por el proveedor',
+  'rc_wispro.duplicate_id_number': 'cédulas duplicadas', 'rc_wispro.no_id_number': 'sin cédula utilizable', 'rc_wispro.no_wispro_id': 'sin id de Wispro',
+  'rc_wispro.empty_name': 'sin nombre', 'rc_wispro.name_too_long': 'nombres demasiado largos', 'rc_wispro.unreadable': 'registros ilegibles',
+  'rc_wispro.concurrent': 'creados por otro proceso a la vez', 'rc_wispro.database_error': 'rechazados por la base de datos', 'rc_wispro.other': 'otros problemas',
+  'rc_whmcs.email_exists': 'correos que ya existen en WHMCS', 'rc_whmcs.missing_fields': 'clientes con datos incompletos', 'rc_whmcs.error': 'errores de WHMCS',
+  is_sent: 'Enviado', is_failed: 'Falló', is_uncertain: 'En duda', is_not_sent: 'No enviado', is_created: 'Creado', is_updated: 'Actualizado', is_unchanged: 'Sin cambios', is_skipped: 'Omitido',
 };
 export type Key = keyof typeof es;
 const en: Record<Key, string> = {
@@ -78,6 +108,34 @@ const en: Record<Key, string> = {
   sc_synced: 'synced', sc_pending: 'pending', sc_error: 'error', ls_success: 'Success', ls_error: 'Error',
   pushedNotice: 'Customer pushed to WHMCS.', updatedNotice: 'Customer updated in WHMCS.', linkedNotice: 'Customer linked to WHMCS.',
   unlinkedNotice: 'Customer unlinked from WHMCS (nothing was deleted in WHMCS).',
+  menu: 'Menu', st_completed_with_errors: 'Completed with errors', oc_failed: 'Failed', oc_with_errors: 'Completed with errors', oc_ok: 'Completed', oc_cancelled: 'Cancelled',
+  'jt_wispro.sync': 'Wispro sync', 'jt_messaging.bulk-send': 'Bulk WhatsApp send', 'jt_whmcs.push-all': 'Customers pushed to WHMCS',
+  'jt_zoho.code-sync': 'Zoho code sync', 'jt_zoho.product-sync': 'Zoho product sync', 'jt_platform.jobs-cleanup': 'Old jobs clean-up',
+  allTypes: 'All types', allStatuses: 'All statuses', showScheduled: 'Show scheduled runs', jobsTotal: '{n} jobs',
+  ratePerMinute: '{n}/min', eta: '~{t} left', etaUnknown: 'estimating…', scheduledRun: 'scheduled',
+  created_n: 'Created {n}', updated_n: 'Updated {n}', unchanged_n: 'Unchanged {n}', skipped_n: 'Skipped {n}', errors_n: 'Errors {n}',
+  conflicts_n: 'Already in WHMCS {n}', invalid_n: 'Incomplete {n}', processed_n: 'Processed {n} of {total}', pages_n: 'Page {n} of {total}',
+  sentOf: '{sent} of {total} sent', failedN: '{n} failed', withErrorsSummary: '{ok} fine, {bad} with problems',
+  viewFailures: 'View failures', viewFailuresOf: 'View failures of “{name}”', failuresOf: 'Failures of “{name}”', hideFailures: 'Hide failures',
+  noFailures: 'Nothing failed.', showRows: 'Show rows', recipient: 'Recipient', values: 'Values', device: 'Device', outcome: 'Outcome',
+  cancelJob: 'Cancel “{name}”', pauseJob: 'Pause “{name}”', resumeJob: 'Resume “{name}”', retryJob: 'Retry “{name}”', resultsOf: 'Results (CSV) of “{name}”',
+  confirmCancelTitle: 'Cancel “{name}”?', confirmCancelBody: 'What is left will not be sent. What was sent cannot be undone.', keepRunning: 'No, keep going',
+  confirmCancelYes: 'Yes, cancel',
+  confirmSendTitle: 'Send {n} messages?', confirmSendBody: '{n} messages will be sent through {devices} device(s). Estimated time: {duration}.',
+  confirmSendYes: 'Yes, send', back: 'Back', durationUnknown: 'depends on each device’s pace', minutes: '{n} min', hours: '{h} h {m} min', lessThanMinute: 'under a minute',
+  sendAnyway: 'Send anyway', creatingSend: 'Creating the send…',
+  wrongSeparator: 'The file looks separated by “{separator}”. Puente expects “|” between the phone and each value (for example 04141234567|Ana|1001). Fix the file and choose it again: it cannot be sent like this.',
+  missingColumn: 'The message uses {placeholder}, but the file has only {columns} column(s) after the phone: that place would be sent as “---”.',
+  duplicateInPreview: 'This file with this message was already sent on {when} (job “{name}”). Sending again will ask for confirmation.',
+  'err_messaging.duplicate_send': 'This file with this message was sent {minutes_ago} min ago (job “{name}”). Send it again?',
+  'rc_messaging.not_on_whatsapp': 'numbers without WhatsApp', 'rc_messaging.invalid_number': 'invalid numbers', 'rc_messaging.uncertain': 'uncertain (in flight at a restart)',
+  'rc_messaging.not_sent': 'not sent', 'rc_messaging.outside_window': 'outside the 24 h window (need a template)', 'rc_messaging.template': 'template problems',
+  'rc_messaging.too_long': 'messages too long', 'rc_messaging.provider_error': 'refused by the provider',
+  'rc_wispro.duplicate_id_number': 'duplicate ID numbers', 'rc_wispro.no_id_number': 'no usable ID number', 'rc_wispro.no_wispro_id': 'no Wispro id',
+  'rc_wispro.empty_name': 'no name', 'rc_wispro.name_too_long': 'names too long', 'rc_wispro.unreadable': 'unreadable records',
+  'rc_wispro.concurrent': 'created by another process at the same time', 'rc_wispro.database_error': 'refused by the database', 'rc_wispro.other': 'other problems',
+  'rc_whmcs.email_exists': 'emails that already exist in WHMCS', 'rc_whmcs.missing_fields': 'customers with missing data', 'rc_whmcs.error': 'WHMCS errors',
+  is_sent: 'Sent', is_failed: 'Failed', is_uncertain: 'Uncertain', is_not_sent: 'Not sent', is_created: 'Created', is_updated: 'Updated', is_unchanged: 'Unchanged', is_skipped: 'Skipped',
 };
 
 export const lang = signal<'es' | 'en'>((localStorage.getItem('puente.lang') as 'es' | 'en') ?? 'es');
@@ -85,11 +143,29 @@ export const t = (k: Key) => (lang.value === 'en' ? en : es)[k];
 /** `t` with `{name}` placeholders filled in. */
 export const tf = (k: Key, vars: Record<string, string | number>) => t(k).replace(/\{(\w+)\}/g, (m, v: string) => (v in vars ? String(vars[v]) : m));
 /** A translated label for a value from the API (`st_completed`…), or the value itself when there is none. */
-export function label(prefix: 'st' | 'sc' | 'ls' | 'cred', value: string | null | undefined): string {
+export function label(prefix: 'st' | 'sc' | 'ls' | 'cred' | 'jt' | 'oc' | 'rc' | 'is', value: string | null | undefined): string {
   if (!value) return '—';
   const k = `${prefix}_${value}` as Key;
   return k in es ? t(k) : value;
 }
+/** Whether the interface has words for `key`. */
+export const has = (key: string): key is Key => key in es;
+/** `tf` for a key built at run time (`err_${code}`), or null when there is no such key. */
+export function tryTf(key: string, vars: Record<string, string | number>): string | null {
+  return has(key) ? tf(key, vars) : null;
+}
+
+/** A number in the interface's language. */
+export const num = (n: number) => n.toLocaleString(lang.value === 'en' ? 'en-GB' : 'es');
+
+/** A duration in minutes, in words. */
+export function minutesText(mins: number): string {
+  if (!Number.isFinite(mins)) return '—';
+  if (mins < 1) return t('lessThanMinute');
+  if (mins < 60) return tf('minutes', { n: Math.ceil(mins) });
+  return tf('hours', { h: Math.floor(mins / 60), m: Math.ceil(mins % 60) });
+}
+
 export function setLang(l: 'es' | 'en') {
   localStorage.setItem('puente.lang', l);
   document.documentElement.lang = l;
@@ -102,4 +178,20 @@ export function when(v: string | number | Date | null | undefined): string {
   // The WHMCS routes answer `YYYY-MM-DD HH:MM:SS` in UTC; Date wants a `T` and a zone for that.
   const d = typeof v === 'string' && /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(v) ? new Date(`${v.replace(' ', 'T')}Z`) : new Date(v);
   return Number.isNaN(d.getTime()) ? String(v) : d.toLocaleString(lang.value === 'en' ? 'en-GB' : 'es');
+}
+
+/**
+ * A server error in the interface's language: by its `code` when the interface knows it (with the
+ * values the reply carries), else the server's own message.
+ */
+export function errorText(err: unknown, extra: Record<string, string | number> = {}): string {
+  const body = (err as { body?: Record<string, unknown> })?.body;
+  const code = typeof body?.code === 'string' ? body.code : null;
+  if (code && body) {
+    const vars: Record<string, string | number> = { ...extra };
+    for (const [k, v] of Object.entries(body)) if (typeof v === 'string' || typeof v === 'number') vars[k] = v;
+    const text = tryTf(`err_${code}`, vars);
+    if (text) return text;
+  }
+  return (err as Error)?.message ?? String(err);
 }

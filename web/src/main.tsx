@@ -13,6 +13,7 @@ import { Devices } from './pages/devices.tsx';
 import { Zoho } from './pages/zoho.tsx';
 import { SyncClients } from './pages/sync-clients.tsx';
 import { Whmcs } from './pages/whmcs.tsx';
+import { LanguageSelect } from './language.tsx';
 
 const pages: [string, Key, () => preact.JSX.Element][] = [
   ['jobs', 'jobs', Jobs], ['customers', 'customers', Customers], ['bulk', 'bulk', BulkSend],
@@ -38,20 +39,27 @@ function App() {
     return () => window.removeEventListener('puente:session', on);
   }, []);
   const hash = useHash();
+  const [menuOpen, setMenuOpen] = useState(false);
+  useEffect(() => setMenuOpen(false), [hash]);
+  const current = pages.find(([h]) => h === hash) ?? pages[0]!;
+  useEffect(() => {
+    document.title = session ? `${t(current[1])} · ${t('appName')}` : `${t('login')} · ${t('appName')}`;
+  }, [session, current[1], lang.value]);
   if (!session) return <Login />;
-  const Page = (pages.find(([h]) => h === hash) ?? pages[0]!)[2];
+  const Page = current[2];
   return (
     <>
       <header class="container">
         <nav>
-          <ul><li><strong>{t('appName')}</strong></li></ul>
-          <ul class="menu">
-            {pages.map(([h, k]) => <li><a href={`#/${h}`} aria-current={hash === h ? 'page' : undefined}>{t(k)}</a></li>)}
-            <li>
-              <select aria-label={t('language')} value={lang.value} onChange={(e) => setLang((e.target as HTMLSelectElement).value as 'es' | 'en')}>
-                <option value="es">ES</option><option value="en">EN</option>
-              </select>
+          <ul>
+            <li><strong>{t('appName')}</strong></li>
+            <li class="menu-toggle">
+              <button class="outline secondary" aria-expanded={menuOpen} aria-controls="main-menu" onClick={() => setMenuOpen(!menuOpen)}>{t('menu')}</button>
             </li>
+          </ul>
+          <ul class="menu" id="main-menu" data-open={menuOpen ? 'true' : 'false'}>
+            {pages.map(([h, k]) => <li><a href={`#/${h}`} aria-current={hash === h ? 'page' : undefined}>{t(k)}</a></li>)}
+            <li><LanguageSelect /></li>
             <li><button class="outline secondary" onClick={() => setSession(null)}>{t('logout')}</button></li>
           </ul>
         </nav>

@@ -7,7 +7,8 @@ import { requireRole } from '../../platform/auth/guards.ts';
 import { AppError, badRequest } from '../../platform/http/errors.ts';
 import { pageMeta, paginationQuery } from '../../platform/http/pagination.ts';
 import { jobReply } from '../../platform/jobs/jobs.service.ts';
-import type { ResultRow } from './recipients.repository.ts';
+import type { ItemRow } from './recipients.repository.ts';
+import { CSV_KEYS, CSV_WORDS, readableError } from './results-csv.ts';
 import { parseBulkFile, type ParsedRow, type ParseStats } from './bulk-file.ts';
 import { deviceFields, deviceReply } from './devices.service.ts';
 import { duplicateOf } from './messaging.service.ts';
@@ -181,18 +182,27 @@ export function messagingRoutes(app: App, ctx: AppContext) {
 
   app.get('/jobs/:job_id/results.csv', {
     onRequest: staff, config,
-    schema: { tags: ['jobs'], security: [{ bearer: [] }], params: z.object({ job_id: z.string().max(64) }), summary: 'Each recipient\'s outcome of a bulk send, as CSV' },
+    schema: {
+      tags: ['jobs'], security: [{ bearer: [] }], params: z.object({ job_id: z.string().max(64) }),
+      querystring: z.object({ lang: z.enum(['es', 'en']).optional() }),
+      summary: 'Each recipient\'s outcome of a bulk send, as CSV: the file\'s values, the device by name and the reason in words. With lang=es|en the headers and outcomes are in that language; without it the column names are the stable English keys.',
+    },
   }, async (req, reply) => {
     const pages = bulk.results(req.params.job_id);
     const first = await pages.next(); // an unknown job is a 404 before anything is streamed
+    const words = req.query.lang ? CSV_WORDS[req.query.lang] : null;
     const csv = (v: unknown) => {
       const s = v === null || v === undefined ? '' : v instanceof Date ? v.toISOString() : String(v);
-      return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+      return /[",\n\r;]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
     };
-    const format = (page: ResultRow[]) =>
-      page.map((r) => [r.seq, r.phone, r.raw_phone, r.status === 'queued' ? 'not_sent' : r.status, r.device_id, r.provider_message_id, r.error, r.attempts, r.updated_at].map(csv).join(',')).join('\n') + '\n';
+    const status = (s: string) => (s === 'queued' ? 'not_sent' : s);
+    const format = (page: ItemRow[]) =>
+      page.map((r) => [
+        r.seq, r.phone, r.raw_phone, words ? words.status[status(r.status)] ?? status(r.status) : status(r.status), r.device_id, r.provider_message_id,
+        readableError(r.error), r.attempts, r.updated_at, r.device_name, splitValues(r.vals).join(' | '), r.reason_code ? (words ?? CSV_WORDS.es).reason[r.reason_code] ?? r.reason_code : '',
+      ].map(csv).join(',')).join('\n') + '\n';
     async function* lines() {
-      yield '\uFEFFseq,phone,raw_phone,status,device_id,provider_message_id,error,attempts,updated_at\n';
+      yield '\uFEFF' + (words ? words.header : CSV_KEYS).join(',') + '\n';
       if (first.done) return;
       yield format(first.value);
       for await (const page of pages) yield format(page);

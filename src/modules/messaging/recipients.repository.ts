@@ -156,11 +156,13 @@ export const recipientsRepository = {
     return row!;
   },
 
-  /** A page of outcomes by sequence, for the results CSV. */
+  /** A page of outcomes by sequence, for the results CSV: with the file's values, the device's name and a reason code. */
   async page(db: Executor, jobId: string, afterSeq: number, limit: number) {
-    return rows<ResultRow>(db, sql`
-      SELECT seq, phone, raw_phone, status, device_id, provider_message_id, error, attempts, updated_at
-      FROM message_recipients WHERE job_id = ${jobId} AND seq > ${afterSeq} ORDER BY seq LIMIT ${limit}`);
+    return rows<ItemRow>(db, sql`
+      SELECT r.seq, r.phone, r.raw_phone, r.vals, r.status, r.device_id, d.name AS device_name, r.provider_message_id, r.error,
+             r.attempts, r.updated_at, ${REASON_CODE} AS reason_code
+      FROM message_recipients r LEFT JOIN devices d ON d.id = r.device_id
+      WHERE r.job_id = ${jobId} AND r.seq > ${afterSeq} ORDER BY r.seq LIMIT ${limit}`);
   },
 
   /**

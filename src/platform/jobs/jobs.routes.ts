@@ -49,8 +49,9 @@ export function jobsRoutes(app: App, ctx: AppContext) {
     return items.map((j) => ({ ...jobReply(j), retryable: ctx.jobs.retryable(j) }));
   });
 
+  // Items carry people's phone numbers and names: staff only, like the results CSV.
   app.get('/jobs/:job_id/items', {
-    preHandler: guard, config,
+    onRequest: guard, config,
     schema: {
       tags: ['jobs'], security: [{ bearer: [] }], params: jobIdParams, querystring: itemsQuery,
       summary: 'A job\'s records and what each came to (a bulk send\'s recipients; a Wispro sync\'s clients: created, updated, unchanged, skipped, failed; a WHMCS push\'s customers), filtered by status or reason code, paged',
@@ -62,7 +63,7 @@ export function jobsRoutes(app: App, ctx: AppContext) {
   });
 
   app.get('/jobs/:job_id/failures/summary', {
-    preHandler: guard, config,
+    onRequest: guard, config,
     schema: { tags: ['jobs'], security: [{ bearer: [] }], params: jobIdParams, summary: 'A job\'s failed records grouped by reason, largest group first; list a group with /items?reason={reason_code}' },
   }, async (req) => {
     const { job, groups, total } = await ctx.jobs.failureSummary(req.params.job_id);

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, download } from '../api.ts';
-import { t, tf } from '../i18n.ts';
-import { Alert, LiveJob, useApi } from '../components.tsx';
+import { api, ApiError, download } from '../api.ts';
+import { errorText, minutesText, num, t, tf, when } from '../i18n.ts';
+import { Alert, Confirm, LiveJob, useApi } from '../components.tsx';
 
 /** `POST /messages/preview`: what the server would do with this file and message. */
 interface Preview {
@@ -13,16 +13,27 @@ interface Preview {
   header_skipped: boolean;
   samples: { phone: string; text: string }[];
   invalid_samples: { raw_phone: string; error: string }[];
+  columns?: number;
+  warnings?: { code: string; message: string; separator?: string; placeholder?: string; columns?: number }[];
+  duplicate_of?: { job_id: string; file_name: string | null; created_at: string } | null;
+}
+
+/** A preview warning in the interface's language (the server's words when it is a new one). */
+function warningText(w: NonNullable<Preview['warnings']>[number]) {
+  if (w.code === 'messaging.wrong_separator') return tf('wrongSeparator', { separator: w.separator ?? '' });
+  if (w.code === 'messaging.missing_column') return tf('missingColumn', { placeholder: w.placeholder ?? '', columns: w.columns ?? 0 });
+  return w.message;
 }
 
 const MAX_MESSAGE = 4096;
 const PREVIEW_DEBOUNCE_MS = 400;
 
-function formOf(file: File, message: string, limit: number) {
+function formOf(file: File, message: string, limit: number, confirmDuplicate = false) {
   const form = new FormData();
   // Fields before the file: the server streams the file and reads the fields it has seen.
   form.append('message', message);
   form.append('devices_limit', String(limit));
+  if (confirmDuplicate) form.append('confirm_duplicate', 'true');
   form.append('file', file);
   return form;
 }
@@ -37,8 +48,16 @@ export function BulkSend() {
   const [jobDone, setJobDone] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [confirming, setConfirming] = useState(false);
+  const [duplicate, setDuplicate] = useState<{ text: string } | null>(null);
   const devices = useApi<any>('/devices?per_page=500', [jobId]);
-  const ready = (devices.data?.devices ?? []).filter((d: any) => d.status === 'active' && d.connected).length;
+  const readyDevices = (devices.data?.devices ?? []).filter((d: any) => d.status === 'active' && d.connected);
+  const ready = readyDevices.length;
+  const wrongSeparator = preview?.warnings?.some((w) => w.code === 'messaging.wrong_separator') ?? false;
+  const using = Math.min(ready, Math.max(1, limit));
+  // The devices that would send, at their configured pace; a device without a pace makes the estimate unknown.
+  const paces = readyDevices.slice(0, using).map((d: any) => d.pacing?.messages_per_minute as number | null);
+  const estimate = preview && paces.length && paces.every((p: number | null) => p) ? minutesText(preview.valid / paces.reduce((a: number, b: number) => a + b, 0)) : t('durationUnknown');
 
   // The preview follows the file at once and the message after a pause in typing; a late answer
   // for an older file or message is dropped.
@@ -62,7 +81,7 @@ export function BulkSend() {
       } catch (err) {
         if (mine !== seq.current) return;
         setPreview(null);
-        setError((err as Error).message);
+        setError(errorText(err));
       } finally {
         if (mine === seq.current) setPreviewing(false);
       }
@@ -72,20 +91,34 @@ export function BulkSend() {
 
   function pick(f: File | null) {
     setError(null);
+    setDuplicate(null);
     setFile(f);
   }
 
-  async function send(e: Event) {
+  /** The form asks first (count, devices, time); the send itself happens on "yes". */
+  function ask(e: Event) {
     e.preventDefault();
-    if (!file) return;
+    if (!file || busy || wrongSeparator) return;
+    setDuplicate(null);
+    if (preview) setConfirming(true);
+    else void send(false);
+  }
+
+  async function send(confirmDuplicate = false) {
+    if (!file || busy) return;
+    setConfirming(false);
+    setDuplicate(null);
     setBusy(true);
     setError(null);
     try {
-      const res = await api('/messages/send-bulk-file', { form: formOf(file, message, limit) });
+      const res = await api('/messages/send-bulk-file', { form: formOf(file, message, limit, confirmDuplicate) });
       setJobDone(false);
       setJobId(res.job.id);
     } catch (err) {
-      setError((err as Error).message);
+      if (err instanceof ApiError && err.body?.code === 'messaging.duplicate_send') {
+        const d = err.body.duplicate_of ?? {};
+        setDuplicate({ text: errorText(err, { name: d.file_name ?? String(err.body.job_id).slice(0, 8) }) });
+      } else setError(errorText(err));
     } finally {
       setBusy(false);
     }
@@ -93,8 +126,8 @@ export function BulkSend() {
 
   return (
     <section>
-      <h2>{t('bulk')}</h2>
-      <form onSubmit={send}>
+      <h1>{t('bulk')}</h1>
+      <form onSubmit={ask} aria-label={t('bulk')}>
         <label
           class="dropzone"
           onDragOver={(e) => e.preventDefault()}
@@ -119,6 +152,10 @@ export function BulkSend() {
                   {' · '}<strong data-testid="preview-repeats">{preview.duplicates}</strong> {t('repeats')}
                   {preview.header_skipped && <><br /><small>{t('headerSkipped')}</small></>}
                 </p>
+                {preview.warnings?.map((w) => <p role="alert" class="alert warning" data-code={w.code}>{warningText(w)}</p>)}
+                {preview.duplicate_of && (
+                  <p class="warning" data-testid="duplicate-preview">{tf('duplicateInPreview', { when: when(preview.duplicate_of.created_at), name: preview.duplicate_of.file_name ?? preview.duplicate_of.job_id.slice(0, 8) })}</p>
+                )}
                 <h4>{t('firstMessages')}</h4>
                 <ul class="samples">{preview.samples.map((s) => <li><code>{s.phone}</code> — <span>{s.text}</span></li>)}</ul>
                 {preview.invalid_samples.length > 0 && (
@@ -133,12 +170,24 @@ export function BulkSend() {
           </article>
         )}
         <Alert error={error} />
-        <button type="submit" aria-busy={busy} disabled={!file || busy}>{t('send')}</button>
+        {duplicate && (
+          <div role="alert" class="alert duplicate" data-testid="duplicate-send">
+            <p>{duplicate.text}</p>
+            <button type="button" class="secondary" aria-busy={busy} disabled={busy} onClick={() => send(true)}>{t('sendAnyway')}</button>
+          </div>
+        )}
+        <button type="submit" aria-busy={busy} disabled={!file || busy || wrongSeparator || previewing}>{busy ? t('creatingSend') : t('send')}</button>
       </form>
+      {confirming && preview && (
+        <Confirm title={tf('confirmSendTitle', { n: num(preview.valid) })} yes={t('confirmSendYes')} no={t('back')}
+          onNo={() => setConfirming(false)} onYes={() => send(false)}>
+          <p data-testid="confirm-send">{tf('confirmSendBody', { n: num(preview.valid), devices: using, duration: estimate })}</p>
+        </Confirm>
+      )}
       {jobId && (
-        <LiveJob jobId={jobId} onDone={() => { setJobDone(true); devices.reload(); }}>
+        <LiveJob jobId={jobId} name={file?.name} onDone={() => { setJobDone(true); devices.reload(); }}>
           {jobDone && (
-            <button class="outline" onClick={() => download(`/jobs/${jobId}/results.csv`, `job-${jobId}-results.csv`).catch((e) => setError(e.message))}>{t('results')}</button>
+            <button class="outline" onClick={() => download(`/jobs/${jobId}/results.csv?lang=${document.documentElement.lang}`, `job-${jobId}-results.csv`).catch((e) => setError(errorText(e)))}>{t('results')}</button>
           )}
         </LiveJob>
       )}

@@ -22,7 +22,7 @@ export function Customers() {
   }
   return (
     <section>
-      <h2>{t('customers')}</h2>
+      <h1>{t('customers')}</h1>
       <div class="toolbar">
         <form role="search" onSubmit={(e) => { e.preventDefault(); setSearch(String(new FormData(e.target as HTMLFormElement).get('q') ?? '')); setPage(1); }}>
           <input name="q" type="search" placeholder={t('search')} aria-label={t('search')} />

@@ -72,7 +72,7 @@ export function Devices() {
 
   return (
     <section>
-      <h2>{t('devices')}</h2>
+      <h1>{t('devices')}</h1>
       <Alert error={error ?? actionError} />
       <Notice text={notice} />
       {!devices.length && !error && <p>{t('none')}</p>}

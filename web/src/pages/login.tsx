@@ -1,7 +1,8 @@
 import { useState } from 'preact/hooks';
 import { api, setSession } from '../api.ts';
-import { t } from '../i18n.ts';
+import { errorText, t } from '../i18n.ts';
 import { Alert } from '../components.tsx';
+import { LanguageSelect } from '../language.tsx';
 
 export function Login() {
   const [mode, setMode] = useState<'password' | 'code'>('password');
@@ -16,7 +17,7 @@ export function Login() {
       const res = await api('/auth/login', { body: mode === 'code' ? { code: data.code } : { email: data.email, password: data.password } });
       setSession({ access_token: res.access_token, refresh_token: res.refresh_token, role: res.user?.role_name ?? res.user?.role ?? 'operator', name: res.user?.name });
     } catch (err) {
-      setError((err as Error).message);
+      setError(errorText(err));
     } finally {
       setBusy(false);
     }
@@ -24,7 +25,7 @@ export function Login() {
   return (
     <main class="container login">
       <article>
-        <h1>{t('appName')}</h1>
+        <header class="login-header"><h1>{t('appName')}</h1><LanguageSelect /></header>
         <form onSubmit={submit} aria-label={t('login')}>
           {mode === 'password' ? (
             <>

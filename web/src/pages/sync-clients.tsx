@@ -7,7 +7,7 @@ export function SyncClients() {
   const list = (d: any) => (Array.isArray(d) ? d : (d?.data ?? d?.clients ?? d?.orders ?? []));
   return (
     <section>
-      <h2>{t('syncClients')}</h2>
+      <h1>{t('syncClients')}</h1>
       <Alert error={clients.error} />
       <Table rows={list(clients.data)} columns={[
         [t('name'), (c) => c.name],

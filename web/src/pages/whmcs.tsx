@@ -43,7 +43,7 @@ export function Whmcs() {
 
   return (
     <section>
-      <h2>{t('whmcs')}</h2>
+      <h1>{t('whmcs')}</h1>
       <Alert error={stats.error} />
       {!disabled && (
         <>

@@ -15,7 +15,7 @@ export function Zoho() {
   const list = (d: any) => (Array.isArray(d) ? d : (d?.data ?? d?.history ?? d?.items ?? []));
   return (
     <section>
-      <h2>{t('zoho')}</h2>
+      <h1>{t('zoho')}</h1>
       <Alert error={error ?? code.error} />
       <article>
         <header>{t('activeCode')}</header>
