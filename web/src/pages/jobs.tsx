@@ -118,7 +118,7 @@ export function Jobs() {
               {j.retryable && button(j, 'retry', '')}
               {j.retry_of && <small class="muted">{tf('retryOf', { id: j.retry_of.slice(0, 8) })}</small>}
               {hasFailures(j) && (
-                <button class="outline" aria-label={tf('viewFailuresOf', { name: jobName(j) })} aria-expanded={failuresOf?.id === j.id}
+                <button class="outline" aria-label={tf(failuresOf?.id === j.id ? 'hideFailuresOf' : 'viewFailuresOf', { name: jobName(j) })} aria-expanded={failuresOf?.id === j.id}
                   onClick={() => setFailuresOf(failuresOf?.id === j.id ? null : j)}>{failuresOf?.id === j.id ? t('hideFailures') : t('viewFailures')}</button>
               )}
               {j.type === BULK_SEND && (

@@ -1,0 +1,204 @@
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { startWhatsAppSimulator, type WaSimulator } from '../src/simulators/whatsapp/whatsapp.simulator.ts';
+import { startWisproSimulator, type WisproSimulator } from '../src/simulators/wispro/wispro.simulator.ts';
+import { ADMIN, eventually, freshStorage, startPuente, testEnv, type Storage, type TestPuente } from './support/puente.ts';
+import { launchBrowser, screenshotDir } from './support/browser.ts';
+import { seriousViolations } from './support/axe.ts';
+
+/** Ten customers, three of them without WhatsApp, and one number that is not a number. */
+const NUMBERS = Array.from({ length: 10 }, (_, i) => `58414${3_000_000 + i}`);
+const NO_WHATSAPP = NUMBERS.slice(0, 3);
+const FILE = ['telefono|nombre|factura', ...NUMBERS.map((n, i) => `+${n}|Cliente ${i}|F-${700 + i}`), '99|Nadie|F-0'].join('\n') + '\n';
+const COMMA_FILE = ['telefono,nombre', ...NUMBERS.map((n, i) => `0414${n.slice(5)},Cliente ${i}`)].join('\n') + '\n';
+
+describe('the dashboard answers an operator\'s questions (safe, honest, says why)', () => {
+  let storage: Storage;
+  let wa: WaSimulator;
+  let wispro: WisproSimulator;
+  let p: TestPuente;
+  let browser: Browser;
+  let page: Page;
+  const shots = screenshotDir();
+
+  async function axeClean(what: string) {
+    const found = await seriousViolations(page);
+    assert.deepEqual(found, [], `${what}: no serious or critical accessibility violations\n${JSON.stringify(found, null, 2)}`);
+  }
+  const go = async (link: string) => {
+    await page.getByRole('link', { name: link, exact: true }).click();
+    await page.getByRole('heading', { level: 1, name: link, exact: true }).waitFor();
+  };
+  const chooseFile = (name: string, content: string) =>
+    page.getByLabel('Archivo').setInputFiles({ name, mimeType: 'text/csv', buffer: Buffer.from(content) });
+
+  before(async () => {
+    assert.ok(existsSync(new URL('../web/dist/index.html', import.meta.url)), 'the dashboard is built by npm install (prepare)');
+    storage = await freshStorage('embedded');
+    wa = await startWhatsAppSimulator();
+    wispro = await startWisproSimulator({ token: 'op-token', clients: 120 });
+    p = await startPuente(testEnv({ ...storage.env, MESSAGING_DUPLICATE_WINDOW_MINUTES: '60', WISPRO_API_URL: wispro.url, WISPRO_API_TOKEN: 'op-token' }));
+    const dev = wa.addDevice({ provider: 'simulator' });
+    const created = await p.api('/devices', { body: { name: 'Ventas 1', provider: 'simulator', base_url: dev.baseUrl, credentials: dev.credentials, messages_per_minute: 600 } });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    for (const n of NO_WHATSAPP) wa.notOnWhatsapp.add(n);
+    browser = await launchBrowser();
+    page = await browser.newPage({ viewport: { width: 1366, height: 800 }, reducedMotion: 'reduce' });
+  });
+  after(async () => {
+    await browser?.close();
+    await p?.close();
+    await wispro?.close();
+    await wa?.close();
+    await storage?.dispose();
+  });
+
+  test('the login page has a language menu, a title and no serious accessibility problem', async () => {
+    await page.goto(p.url + '/');
+    await page.getByRole('heading', { level: 1, name: 'Puente' }).waitFor();
+    assert.equal(await page.title(), 'Iniciar sesión · Puente');
+    await page.getByLabel('Idioma').selectOption('en');
+    await page.getByLabel('Password').waitFor();
+    await axeClean('login (en)');
+    await page.getByLabel('Language').selectOption('es');
+    await page.getByLabel('Correo').fill(ADMIN.email);
+    await page.getByLabel('Contraseña').fill(ADMIN.password);
+    await page.getByRole('button', { name: 'Entrar', exact: true }).click();
+    await page.getByRole('heading', { level: 1, name: 'Trabajos' }).waitFor();
+    await eventually(async () => (await page.title()) === 'Trabajos · Puente', 5000, 'the page title');
+  });
+
+  test('a comma-separated file is recognised in the preview and cannot be sent; an @valorN without a column is a warning', async () => {
+    await go('Envío masivo');
+    await page.getByText('Dispositivos listos para enviar: 1').waitFor();
+    await chooseFile('comas.csv', COMMA_FILE);
+    const preview = page.getByRole('article', { name: 'Vista previa' });
+    await preview.getByRole('alert').filter({ hasText: 'El archivo parece separado por «,»' }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Enviar', exact: true }).isDisabled(), true, 'sending is not offered');
+    await page.screenshot({ path: join(shots, 'bulk-separator.png'), fullPage: true });
+
+    await chooseFile('clientes.csv', FILE);
+    await preview.getByTestId('preview-count').filter({ hasText: /^10$/ }).waitFor();
+    await page.getByLabel('Mensaje').fill('Hola @valor1, su factura @valor2 vence el @valor3');
+    await preview.getByRole('alert').filter({ hasText: 'El mensaje usa @valor3, pero el archivo solo tiene 2 columna(s)' }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Enviar', exact: true }).isEnabled(), true, 'a missing column is a warning, not a block');
+    await page.getByLabel('Mensaje').fill('Hola @valor1, su factura @valor2 está lista');
+    await preview.getByRole('alert').waitFor({ state: 'detached' });
+  });
+
+  test('a send asks first; the button is disabled while it is created; sending the same file again shows the earlier job and «send anyway»', async () => {
+    const preview = page.getByRole('article', { name: 'Vista previa' });
+    await preview.locator('.samples li').filter({ hasText: 'Hola Cliente 0, su factura F-700 está lista' }).waitFor();
+    // The upload is held until the button has been seen disabled.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let holding = true;
+    await page.route('**/messages/send-bulk-file', async (route) => {
+      if (holding) await held;
+      await route.continue();
+    });
+    await page.getByRole('button', { name: 'Enviar', exact: true }).click();
+    const confirm = page.getByRole('dialog', { name: '¿Enviar 10 mensajes?' });
+    await confirm.getByText('Se enviarán 10 mensajes con 1 dispositivo(s). Tiempo estimado: menos de un minuto.').waitFor();
+    await axeClean('send confirmation');
+    await confirm.getByRole('button', { name: 'Sí, enviar' }).click();
+    const creating = page.getByRole('button', { name: 'Creando el envío…' });
+    await creating.waitFor();
+    assert.equal(await creating.isDisabled(), true, 'a second click cannot send twice');
+    holding = false;
+    release();
+    const live = page.locator('.live-job[data-status="completed"]');
+    await live.waitFor({ timeout: 60_000 });
+    // 7 went out, 3 numbers have no WhatsApp and 1 is not a number: not a plain "Completado".
+    await live.locator('mark[data-outcome="with_errors"]').getByText('Completado con errores').waitFor();
+    await live.getByText('Enviados 7 · Fallidos 4 · Total 11').waitFor();
+    await live.getByText('100.0%').waitFor();
+    assert.equal(await live.getByText(/Procesando chunk/).count(), 0, 'a finished job no longer says it is processing');
+
+    // The same file and message again: the preview warns, the server refuses, the page offers to send anyway.
+    await chooseFile('clientes-otra-vez.csv', FILE);
+    await page.getByTestId('duplicate-preview').filter({ hasText: '«clientes.csv»' }).waitFor();
+    await page.getByRole('button', { name: 'Enviar', exact: true }).click();
+    await page.getByRole('dialog', { name: '¿Enviar 10 mensajes?' }).getByRole('button', { name: 'Sí, enviar' }).click();
+    const duplicate = page.getByTestId('duplicate-send');
+    await duplicate.filter({ hasText: /ya se envió hace \d+ min \(trabajo «clientes\.csv»\)/ }).waitFor();
+    const jobs = async () => (await p.api('/jobs?type=messaging.bulk-send')).body as any[];
+    assert.equal((await jobs()).length, 1, 'the second send was not created');
+    await page.screenshot({ path: join(shots, 'bulk-duplicate.png'), fullPage: true });
+    await duplicate.getByRole('button', { name: 'Enviar de todos modos' }).click();
+    await eventually(async () => (await jobs()).length === 2, 10_000, 'the confirmed send');
+    await page.locator('.live-job[data-status="completed"]').waitFor({ timeout: 60_000 });
+  });
+
+  test('a job completed with errors: its failures are grouped by reason and open to the rows, with values and device', async () => {
+    await go('Trabajos');
+    const row = page.locator('tbody tr').filter({ hasText: 'clientes.csv' }).filter({ hasNotText: 'otra-vez' });
+    await row.getByText('Completado con errores').waitFor();
+    await row.getByRole('button', { name: 'Ver fallos de «clientes.csv»' }).click();
+    const failures = page.getByRole('article', { name: 'Fallos de «clientes.csv»' });
+    const noWa = failures.locator('details[data-reason="messaging.not_on_whatsapp"]');
+    await noWa.getByText('3 números sin WhatsApp').waitFor();
+    await failures.locator('details[data-reason="messaging.invalid_number"]').getByText('1 números inválidos').waitFor();
+    await noWa.locator('summary').click();
+    const rows = noWa.locator('tbody tr');
+    await rows.nth(2).waitFor();
+    assert.equal(await rows.count(), 3);
+    await rows.filter({ hasText: `+${NO_WHATSAPP[0]}` }).filter({ hasText: 'Cliente 0 · F-700' }).filter({ hasText: 'Ventas 1' }).waitFor();
+    await axeClean('jobs page with failures open');
+    await page.screenshot({ path: join(shots, 'job-failures.png'), fullPage: true });
+  });
+
+  test('the jobs list is live: a job started elsewhere appears without reload; filters by type and status; scheduled runs hidden by default', async () => {
+    const jobRows = page.getByRole('table', { name: 'Trabajos' }).locator('tbody tr');
+    const before = await jobRows.count();
+    const started = await p.api('/api/users/sync-wispro-all', { method: 'POST' });
+    assert.equal(started.status, 200, JSON.stringify(started.body));
+    const sync = jobRows.filter({ hasText: 'Sincronización de Wispro' });
+    await sync.first().waitFor({ timeout: 15_000 });
+    await sync.locator('mark[data-status="completed"]').waitFor({ timeout: 30_000 });
+    // Its counters are words, not symbols.
+    await sync.getByText(/Creados \d+ · Actualizados \d+ · Sin cambios \d+ · Omitidos \d+ · Errores \d+/).waitFor();
+    assert.equal(await jobRows.count(), before + 1);
+
+    await page.getByLabel('Tipo').selectOption('wispro.sync');
+    await eventually(async () => (await jobRows.count()) === 1, 10_000, 'only the sync listed');
+    await page.getByLabel('Tipo').selectOption('');
+    await page.getByLabel('Estado').selectOption('cancelled');
+    await page.getByText('Nada por aquí todavía.').waitFor();
+    await page.getByLabel('Estado').selectOption('');
+
+    await p.ctx.db.query(`INSERT INTO jobs (id, type, status, created_by, progress) VALUES (gen_random_uuid(), 'zoho.product-sync', 'completed', 'schedule', '{}')`);
+    await page.getByTestId('jobs-total').filter({ hasText: '3 trabajos' }).waitFor();
+    assert.equal(await jobRows.filter({ hasText: 'Sincronización de productos de Zoho' }).count(), 0, 'housekeeping is hidden');
+    await page.getByLabel('Mostrar ejecuciones programadas').check();
+    await jobRows.filter({ hasText: 'Sincronización de productos de Zoho' }).filter({ hasText: 'programado' }).waitFor();
+    await page.getByLabel('Mostrar ejecuciones programadas').uncheck();
+  });
+
+  test('every page, in Spanish and English, has one h1, a title, and no serious or critical accessibility violation', async () => {
+    for (const lang of ['es', 'en'] as const) {
+      if (lang === 'en') await page.getByLabel('Idioma').selectOption('en');
+      const links = lang === 'es'
+        ? ['Trabajos', 'Clientes', 'Envío masivo', 'Dispositivos', 'WHMCS', 'Zoho', 'Clientes de sincronización']
+        : ['Jobs', 'Customers', 'Bulk send', 'Devices', 'WHMCS', 'Zoho', 'Sync clients'];
+      for (const link of links) {
+        await go(link);
+        await page.waitForLoadState('networkidle');
+        assert.equal(await page.locator('h1').count(), 1, `${link}: one h1`);
+        await eventually(async () => (await page.title()) === `${link} · Puente`, 5000, `${link}: the page title`);
+        await axeClean(`${link} (${lang})`);
+      }
+    }
+    await page.getByLabel('Language').selectOption('es');
+  });
+
+  test('keyboard focus is visible', async () => {
+    await go('Trabajos');
+    await page.keyboard.press('Tab');
+    const outline = await page.evaluate('getComputedStyle(document.activeElement).outlineStyle');
+    assert.notEqual(outline, 'none');
+  });
+});
