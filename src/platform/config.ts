@@ -17,6 +17,26 @@ const optionalText = z
 
 const url = z.string().url();
 
+function isTimeZone(tz: string) {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A five-field cron expression, or `off`/empty (→ null: no schedule). */
+const cronOrOff = (fallback: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined ? fallback : v.trim()))
+    .pipe(
+      z.string().refine((v) => v === '' || v.toLowerCase() === 'off' || /^(\S+\s+){4}\S+$/.test(v), 'must be a five-field cron expression (e.g. "0 3 * * *") or "off"'),
+    )
+    .transform((v) => (v === '' || v.toLowerCase() === 'off' ? null : v));
+
 export const configSchema = z
   .object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -58,6 +78,10 @@ export const configSchema = z
     WISPRO_PER_PAGE: int(100, 1, 1000),
     WISPRO_TIMEOUT_MS: int(30_000, 100),
     WISPRO_ZONE_FIELD: z.string().default('zone_name'),
+    /** The nightly customer sync (seed 000 recommends 2–4 AM); `off` disables it. */
+    WISPRO_SYNC_CRON: cronOrOff('0 3 * * *'),
+    /** Time zone of every cron schedule; the process's own zone (or UTC) when unset. */
+    TZ: optionalText.pipe(z.string().refine(isTimeZone, 'must be an IANA time zone such as America/Caracas').optional()),
 
     WHMCS_API_URL: optionalText.pipe(url.optional()),
     WHMCS_API_IDENTIFIER: optionalText,
@@ -77,6 +101,8 @@ export const configSchema = z
     WHMCS_DEFAULT_POSTCODE: optionalText,
     WHMCS_DEFAULT_COUNTRY: optionalText.pipe(z.string().length(2, 'must be an ISO-3166 two-letter code').toUpperCase().optional()),
     WHMCS_RATE_LIMIT_PER_SECOND: int(20, 1),
+    /** AddClient e-mails every new client unless told not to; a bulk push must not. */
+    WHMCS_SEND_WELCOME_EMAIL: bool(false),
 
     ZOHO_ACCOUNTS_URL: url.default('https://accounts.zoho.com'),
     ZOHO_API_URL: url.default('https://www.zohoapis.com'),
@@ -91,6 +117,8 @@ export const configSchema = z
     ZOHO_ORGANIZATION_ID: optionalText,
     ZOHO_SYNC_INTERVAL_MINUTES: int(5, 0),
     ZOHO_CODE_SYNC_INTERVAL_MINUTES: int(30, 0),
+    /** The full product pass that catches what incremental syncs missed and deleted items; `off` disables it. */
+    ZOHO_RECONCILE_CRON: cronOrOff('30 2 * * *'),
 
     MESSAGING_MAX_FILE_BYTES: int(200 * 1024 * 1024, 1),
     MESSAGING_MAX_RECIPIENTS: int(1_000_000, 1),
@@ -144,6 +172,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   ];
   if (issues.length || !result.success) throw new ConfigError(issues);
   return result.data;
+}
+
+/** The zone cron schedules run in: `TZ`, else the process's own, else UTC. */
+export function scheduleTimeZone(config: Config): string {
+  return config.TZ ?? Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'UTC';
 }
 
 export function redisUrlOf(config: Config): string | undefined {

@@ -28,10 +28,14 @@ export interface UserRow {
 /** The fields a Wispro client maps to; see wispro.mapper.ts. */
 export interface NewUserFromWispro {
   name: string; email: string | null; phone: string | null; address: string | null; zone: string | null;
+  city: string | null; state: string | null; postcode: string | null; country: string | null;
   code: string | null; id_number: string | null; cedula_digits: string | null; id_wispro: string;
 }
-export interface WisproUpdate { id: number; name: string; email: string | null; address: string | null; zone: string | null; id_wispro: string }
-export type MatchRow = Pick<UserRow, 'id' | 'id_wispro' | 'cedula_digits' | 'name' | 'email' | 'address' | 'zone'>;
+export interface WisproUpdate {
+  id: number; name: string; email: string | null; address: string | null; zone: string | null;
+  city: string | null; state: string | null; postcode: string | null; country: string | null; id_wispro: string;
+}
+export type MatchRow = Pick<UserRow, 'id' | 'id_wispro' | 'cedula_digits' | 'name' | 'email' | 'address' | 'zone' | 'city' | 'state' | 'postcode' | 'country'>;
 
 
 export const usersRepository = {
@@ -73,10 +77,10 @@ export const usersRepository = {
   async matchForWispro(db: Executor, wisproIds: string[], cedulas: string[]) {
     // Two index lookups joined by UNION: an OR across both columns would scan the whole table per page.
     return rows<MatchRow>(db, sql`
-      SELECT id, id_wispro, cedula_digits, name, email, address, zone FROM users
+      SELECT id, id_wispro, cedula_digits, name, email, address, zone, city, state, postcode, country FROM users
       WHERE id_wispro = ANY(ARRAY(SELECT jsonb_array_elements_text(${json(wisproIds)})))
       UNION
-      SELECT id, id_wispro, cedula_digits, name, email, address, zone FROM users
+      SELECT id, id_wispro, cedula_digits, name, email, address, zone, city, state, postcode, country FROM users
       WHERE cedula_digits = ANY(ARRAY(SELECT jsonb_array_elements_text(${json(cedulas)})))`);
   },
 
@@ -84,21 +88,27 @@ export const usersRepository = {
   async insertFromWispro(db: Executor, users: NewUserFromWispro[]) {
     if (!users.length) return [];
     return rows<{ id: number; id_wispro: string }>(db, sql`
-      INSERT INTO users (name, email, phone, address, zone, code, id_number, cedula_digits, id_wispro, must_change_password)
-      SELECT name, email, phone, address, zone, code, id_number, cedula_digits, id_wispro, code IS NOT NULL
+      INSERT INTO users (name, email, phone, address, zone, city, state, postcode, country, code, id_number, cedula_digits, id_wispro, must_change_password)
+      SELECT name, email, phone, address, zone, city, state, postcode, country, code, id_number, cedula_digits, id_wispro, code IS NOT NULL
       FROM jsonb_to_recordset(${json(users)}) AS r(name text, email text, phone text, address text, zone text,
-        code text, id_number text, cedula_digits text, id_wispro text)
+        city text, state text, postcode text, country text, code text, id_number text, cedula_digits text, id_wispro text)
       ON CONFLICT (id_wispro) WHERE id_wispro IS NOT NULL DO NOTHING
       RETURNING id, id_wispro`);
   },
 
-  /** Updates only name, email, address and zone (and links a Wispro id to a local user that had none). */
+  /**
+   * Updates only the profile Wispro owns: name, email, the address (street, city, state) and zone; a
+   * postcode or country is taken only when Wispro sends one, so a value kept locally (or pulled from
+   * WHMCS) is not erased by a payload that has none. Links a Wispro id to a local user that had none.
+   */
   async updateFromWispro(db: Executor, updates: WisproUpdate[]) {
     if (!updates.length) return 0;
     const result = await rows<{ id: number }>(db, sql`
-      UPDATE users u SET name = r.name, email = r.email, address = r.address, zone = r.zone,
+      UPDATE users u SET name = r.name, email = r.email, address = r.address, zone = r.zone, city = r.city, state = r.state,
+        postcode = COALESCE(r.postcode, u.postcode), country = COALESCE(r.country, u.country),
         id_wispro = COALESCE(u.id_wispro, r.id_wispro), updated_at = now()
-      FROM jsonb_to_recordset(${json(updates)}) AS r(id int, name text, email text, address text, zone text, id_wispro text)
+      FROM jsonb_to_recordset(${json(updates)}) AS r(id int, name text, email text, address text, zone text, city text, state text,
+        postcode text, country text, id_wispro text)
       WHERE u.id = r.id
       RETURNING u.id`);
     return result.length;

@@ -147,7 +147,9 @@ export class WhmcsClient {
    */
   async getClient(by: { clientid?: number; email?: string }, sink: CallSink, signal?: AbortSignal): Promise<WhmcsClientDetails | null> {
     try {
-      const body = await this.call('GetClientsDetails', { clientid: by.clientid, email: by.email, stats: 'false' }, sink, signal, by.email ? NOT_FOUND : undefined);
+      // No `stats`: it is a PHP boolean, so any non-empty value but "0" (the string "false" included)
+      // asks WHMCS to compute the client's invoice and service totals. Omitted means false.
+      const body = await this.call('GetClientsDetails', { clientid: by.clientid, email: by.email }, sink, signal, by.email ? NOT_FOUND : undefined);
       if (body.result !== 'success') return null;
       const reply = parseReply(detailsReply, body, 'GetClientsDetails');
       // `client` is the current shape; older installs only have the deprecated top-level copy.
@@ -158,8 +160,12 @@ export class WhmcsClient {
     }
   }
 
-  async addClient(fields: Record<string, string>, sink: CallSink, signal?: AbortSignal) {
-    const body = await this.call('AddClient', fields, sink, signal);
+  /**
+   * AddClient e-mails the new client a welcome message unless `noemail` is true (documented as "pass
+   * as true to skip sending welcome email"); a bulk push of every customer must not do that.
+   */
+  async addClient(fields: Record<string, string>, sink: CallSink, signal?: AbortSignal, opts: { welcomeEmail?: boolean } = {}) {
+    const body = await this.call('AddClient', { ...fields, ...(opts.welcomeEmail ? {} : { noemail: 'true' }) }, sink, signal);
     return parseReply(idReply, body, 'AddClient').clientid;
   }
 

@@ -9,8 +9,11 @@ import type { JobItemInput } from '../../platform/jobs/job-items.repository.ts';
 
 export const WHMCS_PUSH_ALL = 'whmcs.push-all';
 const BATCH = 100;
+/** How many skipped customers the job's results list by name (all are counted). */
+const SKIPPED_LISTED = 1000;
 
-interface Counters { total: number; processed: number; created: number; updated: number; conflicts: number; invalid: number; errors: number }
+interface Counters { total: number; processed: number; created: number; updated: number; conflicts: number; invalid: number; skipped: number; errors: number }
+interface Skipped { user_id: number; name: string; reason: string; message: string }
 
 /** At most `perSecond` calls started per second, spread evenly (WHMCS publishes no limit; be polite). */
 export function pacer(perSecond: number, signal?: AbortSignal) {
@@ -31,9 +34,14 @@ function pushItem(o: PushOutcome, user: { name: string; email: string | null } |
     case 'updated':
       return { ...base, status: o.outcome, data: { ...base.data, whmcs_id: o.whmcs_id } };
     case 'conflict':
-      return { ...base, status: 'failed', reasonCode: 'whmcs.email_exists', reason: o.message, data: { ...base.data, whmcs_id: o.whmcs_id } };
+      return {
+        ...base, status: 'failed', reasonCode: o.linked_to === undefined ? 'whmcs.email_exists' : 'whmcs.already_linked', reason: o.message,
+        data: { ...base.data, whmcs_id: o.whmcs_id, ...(o.linked_to === undefined ? {} : { linked_to: o.linked_to }) },
+      };
     case 'invalid':
       return { ...base, status: 'failed', reasonCode: 'whmcs.missing_fields', reason: o.message, data: { ...base.data, missing: o.missing } };
+    case 'skipped':
+      return { ...base, status: 'skipped', reasonCode: 'whmcs.customer_without_email', reason: o.message };
     default:
       return { ...base, status: 'failed', reasonCode: 'whmcs.error', reason: o.message };
   }
@@ -67,9 +75,11 @@ export function whmcsJobs(app: AppContext) {
           throw new PermanentJobError((err as Error).message);
         }
         const db = app.db.orm;
-        const saved = ctx.checkpoint as { afterId: number; counters: Counters } | null;
+        const saved = ctx.checkpoint as { afterId: number; counters: Counters; skipped?: Skipped[] } | null;
         let afterId = saved?.afterId ?? 0;
-        const counters: Counters = saved?.counters ?? { total: await whmcsRepository.countUnlinkedCustomers(db), processed: 0, created: 0, updated: 0, conflicts: 0, invalid: 0, errors: 0 };
+        const counters: Counters = saved?.counters ?? { total: await whmcsRepository.countUnlinkedCustomers(db), processed: 0, created: 0, updated: 0, conflicts: 0, invalid: 0, skipped: 0, errors: 0 };
+        counters.skipped ??= 0; // a checkpoint written before skipped customers were counted
+        const skipped: Skipped[] = saved?.skipped ?? [];
         const pace = pacer(app.config.WHMCS_RATE_LIMIT_PER_SECOND, ctx.signal);
         const report = () => ctx.progress({ ...counters, percentage: counters.total ? Math.round((counters.processed / counters.total) * 1000) / 10 : 100 });
         report();
@@ -86,7 +96,12 @@ export function whmcsJobs(app: AppContext) {
             else if (o.outcome === 'updated') counters.updated++;
             else if (o.outcome === 'conflict') counters.conflicts++;
             else if (o.outcome === 'invalid') counters.invalid++;
-            else {
+            else if (o.outcome === 'skipped') {
+              // Not a failure: the customer cannot be billed until it has an email; listed so someone adds one.
+              counters.skipped++;
+              const name = users.find((u) => u.id === o.user_id)?.name ?? '';
+              if (skipped.length < SKIPPED_LISTED) skipped.push({ user_id: o.user_id, name, reason: o.reason, message: o.message });
+            } else {
               counters.errors++;
               await ctx.emit({ type: 'error', user_id: o.user_id, error: o.message, progress: { ...counters } });
             }
@@ -100,11 +115,11 @@ export function whmcsJobs(app: AppContext) {
           const names = new Map(users.map((u) => [u.id, u] as const));
           await ctx.transaction(async (tx, saveCheckpoint) => {
             await app.jobs.recordItems(tx, ctx.job.id, outcomes.map((o) => pushItem(o, names.get(o.user_id))));
-            await saveCheckpoint({ afterId, counters });
+            await saveCheckpoint({ afterId, counters, skipped });
           });
           report();
         }
-        return { ...counters };
+        return { ...counters, skipped_customers: skipped };
       },
     }),
   ];

@@ -15,8 +15,9 @@ const CLIENT = 'client';
 export type PushOutcome =
   | { user_id: number; outcome: 'created'; whmcs_id: number; sync_map_id: number }
   | { user_id: number; outcome: 'updated'; whmcs_id: number; sync_map_id: number }
-  | { user_id: number; outcome: 'conflict'; whmcs_id: number; message: string }
+  | { user_id: number; outcome: 'conflict'; whmcs_id: number; message: string; linked_to?: number }
   | { user_id: number; outcome: 'invalid'; missing: string[]; message: string }
+  | { user_id: number; outcome: 'skipped'; reason: 'no_email'; message: string }
   | { user_id: number; outcome: 'error'; error: UpstreamError | AppError; message: string };
 
 export interface PushOptions {
@@ -168,18 +169,25 @@ export class WhmcsService {
     const [result] = await this.pushMany([user], { forceCreate });
     const r = result!;
     if (r.outcome === 'created' || r.outcome === 'updated') return r;
+    if (r.outcome === 'conflict' && r.linked_to !== undefined) {
+      throw new AppError('whmcs_already_linked', 409, r.message, undefined, { whmcs_id: r.whmcs_id, linked_to: r.linked_to });
+    }
     if (r.outcome === 'conflict') {
       throw new AppError('whmcs_email_exists', 409, r.message, undefined, {
         whmcs_id: r.whmcs_id, link_with: { method: 'POST', path: '/api/whmcs/sync/link', body: { entity_type: CLIENT, laravel_id: localId, whmcs_id: r.whmcs_id } },
       });
     }
+    if (r.outcome === 'skipped') throw new AppError('customer_without_email', 422, r.message, { missing: ['email'] }, { missing_fields: ['email'] });
     if (r.outcome === 'invalid') throw new AppError('missing_fields', 422, r.message, { missing: r.missing }, { missing_fields: r.missing });
     throw r.error;
   }
 
   /**
-   * Pushes users to WHMCS. Linked users are updated (unless `forceCreate`); the others are looked up
-   * by email first, so a duplicate is reported (409) instead of created. Before AddClient the map row
+   * Pushes users to WHMCS. Linked users are updated (unless `forceCreate`). For the others the checks
+   * run in this order: a customer with no email is skipped (WHMCS keys clients by email, and there is
+   * nothing to look up); then the email is looked up, so a client WHMCS already has is reported (409)
+   * before anything else — an operator links it instead of completing fields for a record that will
+   * not be created; then missing required fields (422); then AddClient. Before AddClient the map row
    * is marked `pending/creating` and committed: if the process dies before the answer is recorded, the
    * next push finds the email in WHMCS, sees the mark, and links the record it created.
    */
@@ -213,10 +221,7 @@ export class WhmcsService {
         }
         return;
       }
-      if (missing.length) {
-        const message = `Faltan campos que WHMCS exige: ${missing.join(', ')} — complételos en el cliente o configure WHMCS_DEFAULT_* / Missing fields WHMCS requires`;
-        return void outcomes.set(user.id, { user_id: user.id, outcome: 'invalid', missing, message });
-      }
+      if (!fields.email) return void outcomes.set(user.id, withoutEmail(user));
       try {
         const existing = await call(() => this.client.getClient({ email: fields.email }, audit.sink('push', user.id), opts.signal));
         if (existing && map?.pending_action === 'creating') {
@@ -224,7 +229,10 @@ export class WhmcsService {
           finals.push({ laravel_id: user.id, whmcs_id: existing.id, sync_status: 'synced', pending_action: null, last_error: null });
           outcomes.set(user.id, { user_id: user.id, outcome: 'created', whmcs_id: existing.id, sync_map_id: 0 });
         } else if (existing) {
-          outcomes.set(user.id, duplicate(user.id, fields.email!, existing.id));
+          outcomes.set(user.id, duplicate(user.id, fields.email, existing.id));
+        } else if (missing.length) {
+          const message = `Faltan campos que WHMCS exige: ${missing.join(', ')} — complételos en el cliente o configure WHMCS_DEFAULT_* / Missing fields WHMCS requires`;
+          outcomes.set(user.id, { user_id: user.id, outcome: 'invalid', missing, message });
         } else {
           toCreate.push({ user, fields, map });
         }
@@ -239,7 +247,7 @@ export class WhmcsService {
       await pool(toCreate, opts.concurrency ?? 1, async ({ user, fields, map }) => {
         try {
           const password2 = randomBytes(18).toString('base64url');
-          const id = await call(() => this.client.addClient({ ...fields, password2 }, audit.sink('push', user.id), opts.signal));
+          const id = await call(() => this.client.addClient({ ...fields, password2 }, audit.sink('push', user.id), opts.signal, { welcomeEmail: this.#ctx.config.WHMCS_SEND_WELCOME_EMAIL }));
           created = true;
           finals.push({ laravel_id: user.id, whmcs_id: id, sync_status: 'synced', pending_action: null, last_error: null });
           outcomes.set(user.id, { user_id: user.id, outcome: 'created', whmcs_id: id, sync_map_id: 0 });
@@ -263,6 +271,7 @@ export class WhmcsService {
     if (outcomes.size && [...outcomes.values()].some((o) => o.outcome === 'updated')) await this.#invalidate();
 
     const written = await this.#db.transaction(async (tx) => {
+      await this.#keepLinksOneToOne(tx, finals, outcomes);
       const rowsWritten = await whmcsRepository.upsert(tx, CLIENT, finals);
       await audit.write(tx);
       return rowsWritten;
@@ -272,6 +281,27 @@ export class WhmcsService {
       const o = outcomes.get(u.id)!;
       return o.outcome === 'created' || o.outcome === 'updated' ? { ...o, sync_map_id: mapIds.get(u.id) ?? 0 } : o;
     });
+  }
+
+  /**
+   * A WHMCS client already linked to another local customer (an earlier attempt's mark that resolves
+   * to someone else's client, two customers sharing an email): the link is refused as a 409 outcome
+   * and the row keeps no WHMCS id, instead of the unique index failing the whole batch with a 500.
+   */
+  async #keepLinksOneToOne(tx: Executor, finals: MapUpdate[], outcomes: Map<number, PushOutcome>) {
+    const ids = finals.flatMap((f) => (f.whmcs_id ? [f.whmcs_id] : []));
+    if (!ids.length) return;
+    const owner = new Map((await whmcsRepository.linkedLocalIds(tx, CLIENT, ids)).map((l) => [l.whmcs_id, l.laravel_id]));
+    for (const f of finals) {
+      if (!f.whmcs_id) continue;
+      const other = owner.get(f.whmcs_id);
+      if (other === undefined) owner.set(f.whmcs_id, f.laravel_id);
+      else if (other !== f.laravel_id) {
+        const message = `El cliente WHMCS ${f.whmcs_id} ya está vinculado al cliente local ${other}; no se vinculó también al ${f.laravel_id} / The WHMCS client is already linked to another local client`;
+        outcomes.set(f.laravel_id, { user_id: f.laravel_id, outcome: 'conflict', whmcs_id: f.whmcs_id, linked_to: other, message });
+        Object.assign(f, { whmcs_id: null, sync_status: 'error', pending_action: null, last_error: message });
+      }
+    }
   }
 
   #updateError(err: unknown, whmcsId: number) {
@@ -421,6 +451,14 @@ export class WhmcsService {
   mapFor(localIds: number[]) {
     return whmcsRepository.findMany(this.#db, CLIENT, localIds);
   }
+}
+
+/** Said in terms of the customer: the operator fixes the customer, not a WHMCS field. */
+function withoutEmail(user: UserRow): PushOutcome {
+  return {
+    user_id: user.id, outcome: 'skipped', reason: 'no_email',
+    message: `El cliente ${user.id} (${user.name}) no tiene email y WHMCS exige uno para crear el cliente; agréguelo en Wispro o en Puente y vuelva a enviarlo / Customer ${user.id} has no email, which WHMCS requires`,
+  };
 }
 
 function duplicate(userId: number, email: string, whmcsId: number): PushOutcome {

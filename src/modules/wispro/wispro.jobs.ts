@@ -52,6 +52,8 @@ export function wisproJobs(app: AppContext) {
         const progress = { ...job.progress, ...saved.counters, pages, percentage: totalPages ? Math.round((pages / totalPages) * 1000) / 10 : 0 };
         return { progress, results: { ...progress, issues: saved.issues } };
       },
+      // Nightly by default (the seed recommends 2–4 AM), whenever Wispro is configured.
+      schedule: () => (app.config.WISPRO_API_TOKEN ? app.config.WISPRO_SYNC_CRON : null),
       startMessage: () => 'Iniciando sincronización de clientes de Wispro',
       handler: (ctx) => runWisproSync(app, ctx),
     }),

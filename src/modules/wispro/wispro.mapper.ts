@@ -30,6 +30,45 @@ export function parseCedula(raw: string | null | undefined): Cedula | null {
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
+/** `a.b.c` read through nested objects; undefined where a step is missing. */
+function at(record: unknown, path: string): unknown {
+  let value: unknown = record;
+  for (const key of path.split('.')) {
+    if (!value || typeof value !== 'object') return undefined;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return value;
+}
+
+/** A zone is a name: a string, a number, or an object carrying `name`. */
+function zoneName(value: unknown): string | null {
+  if (typeof value === 'string') return value.trim() || null;
+  if (typeof value === 'number') return String(value);
+  if (value && typeof value === 'object' && !Array.isArray(value)) return zoneName((value as { name?: unknown }).name);
+  return null;
+}
+
+/**
+ * The client's zone. Wispro's recorded client payloads carry none (the zone belongs to the network
+ * side, and tenants differ), so the configured field is read first — a dotted path reaches nested
+ * objects (`node.zone`) and an object gives its `name` — then `zone_name` and `zone`; absent is null.
+ */
+export function readZone(raw: unknown, field: string): string | null {
+  for (const path of [field, 'zone_name', 'zone']) {
+    const zone = zoneName(at(raw, path));
+    if (zone) return zone.slice(0, 200);
+  }
+  return null;
+}
+
+const firstText = (raw: Record<string, unknown>, keys: string[]) => {
+  for (const k of keys) {
+    const v = raw[k];
+    if ((typeof v === 'string' && v.trim()) || typeof v === 'number') return String(v).trim();
+  }
+  return null;
+};
+
 export type Mapped =
   | { kind: 'user'; user: NewUserFromWispro }
   | { kind: 'skip'; reason: string; wispro_id: string | null }
@@ -49,8 +88,12 @@ export function mapWisproClient(raw: unknown, zoneField: string): Mapped {
   if (!c.name) return { kind: 'error', reason: 'nombre vacío', wispro_id: c.id };
   if (c.name.length > 500) return { kind: 'error', reason: 'nombre demasiado largo', wispro_id: c.id };
   const email = c.email && EMAIL.test(c.email) ? c.email.toLowerCase() : null;
-  const zoneValue = (c as Record<string, unknown>)[zoneField];
-  const zone = typeof zoneValue === 'string' && zoneValue.trim() ? zoneValue.trim() : null;
+  const zone = readZone(raw, zoneField);
+  // Not in the recorded payload, but read when a tenant's Wispro sends them (WHMCS needs both).
+  const extra = c as Record<string, unknown>;
+  const postcode = firstText(extra, ['zip_code', 'zipcode', 'postal_code', 'postcode'])?.slice(0, 20) ?? null;
+  const countryCode = firstText(extra, ['country_code', 'country']);
+  const country = countryCode && /^[A-Za-z]{2}$/.test(countryCode) ? countryCode.toUpperCase() : null;
   return {
     kind: 'user',
     user: {
@@ -58,6 +101,10 @@ export function mapWisproClient(raw: unknown, zoneField: string): Mapped {
       email,
       phone: c.phone_mobile ?? c.phone,
       address: c.address,
+      city: c.city,
+      state: c.state,
+      postcode,
+      country,
       zone,
       code: cedula?.digits ?? null,
       id_number: cedula?.idNumber ?? null,

@@ -1,6 +1,7 @@
 import type { App, AppContext } from '../../platform/context.ts';
 import { requireRole } from '../../platform/auth/guards.ts';
 import { AppError } from '../../platform/http/errors.ts';
+import { scheduleTimeZone } from '../../platform/config.ts';
 import { jobReply } from '../../platform/jobs/jobs.service.ts';
 import { WISPRO_SYNC } from './wispro.jobs.ts';
 
@@ -25,6 +26,22 @@ export function wisproRoutes(app: App, ctx: AppContext) {
       already_running: !created,
       job_id: job.id,
       job: jobReply(job),
+    };
+  });
+
+  app.get('/api/users/sync-wispro-status', {
+    onRequest: requireRole(ctx.tokens, 'admin', 'operator'),
+    schema: {
+      tags: ['wispro'], security: [{ bearer: [] }],
+      summary: 'The nightly sync schedule (WISPRO_SYNC_CRON in TZ) with its next run, and the last sync',
+    },
+  }, async () => {
+    const { items: [last] } = await ctx.jobs.list({ type: WISPRO_SYNC, limit: 1, offset: 0 });
+    return {
+      success: true,
+      configured: Boolean(ctx.config.WISPRO_API_TOKEN),
+      schedule: ctx.jobs.scheduleOf(WISPRO_SYNC, scheduleTimeZone(ctx.config)),
+      last_sync: last ? { job_id: last.id, status: last.status, trigger: (last.params as { trigger?: string }).trigger ?? 'manual', started_at: last.started_at, finished_at: last.finished_at, error: last.error, progress: last.progress } : null,
     };
   });
 }

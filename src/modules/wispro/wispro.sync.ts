@@ -47,11 +47,12 @@ const rawName = (raw: unknown) => {
 };
 
 const changed = (m: MatchRow, u: NewUserFromWispro) =>
-  m.name !== u.name || m.email !== u.email || m.address !== u.address || m.zone !== u.zone;
+  m.name !== u.name || m.email !== u.email || m.address !== u.address || m.zone !== u.zone || m.city !== u.city || m.state !== u.state
+  || (u.postcode !== null && m.postcode !== u.postcode) || (u.country !== null && m.country !== u.country);
 
 /**
  * Applies one page of Wispro clients to `users` inside the caller's transaction. Match by Wispro id,
- * then by cédula digits; existing users get only name, email, address and zone; a cédula that already
+ * then by cédula digits; existing users get only name, email, address (city, state…) and zone; a cédula that already
  * belongs to another Wispro client is a duplicate and is skipped.
  */
 export async function applyWisproPage(users: UsersService, tx: Executor, clients: unknown[], zoneField: string): Promise<PageOutcome> {
@@ -89,7 +90,10 @@ export async function applyWisproPage(users: UsersService, tx: Executor, clients
     }
     if (match) {
       if (changed(match, c) || !match.id_wispro) {
-        updates.push({ id: match.id, name: c.name, email: c.email, address: c.address, zone: c.zone, id_wispro: c.id_wispro });
+        updates.push({
+          id: match.id, name: c.name, email: c.email, address: c.address, zone: c.zone, city: c.city, state: c.state,
+          postcode: c.postcode, country: c.country, id_wispro: c.id_wispro,
+        });
         out.updated++;
         record(c, 'updated');
       } else {

@@ -13,11 +13,22 @@ const zohoItem = z.object({
   item_id: z.coerce.string(), name: z.string(), sku: z.string().nullish(), rate: z.coerce.number().nullish(), status: z.string(),
   stock_on_hand: z.coerce.number().nullish(), unit: z.string().nullish(), description: z.string().nullish(), last_modified_time: z.string().nullish(),
 });
+const itemReply = z.object({ code: z.coerce.number(), message: z.string().optional(), item: z.unknown().optional() });
 const itemsReply = z.object({
   code: z.coerce.number(), message: z.string().optional(), items: z.array(z.unknown()).default([]),
   page_context: z.object({ page: z.coerce.number(), has_more_page: z.boolean() }).passthrough().optional(),
 });
 export type ZohoItem = z.infer<typeof zohoItem>;
+
+/**
+ * How a page of items is read. `changed`: items modified after `since`, newest first — an item edited
+ * while the sync pages moves to the front, onto a page already read, so nothing shifts into a page
+ * already read and nothing is skipped (sorting oldest first, every such edit shifts the rest back by
+ * one and the first item of the next page is never read). `all`: every item in creation order, which
+ * edits never change; only a deletion shifts it, and the reconciliation checks every item it did not
+ * see before calling it deleted.
+ */
+export type ItemsQuery = { kind: 'changed'; since: Date } | { kind: 'all' };
 
 /** A Zoho failure that waiting will not fix (bad credentials, wrong report). */
 export class ZohoConfigError extends AppError {
@@ -34,12 +45,38 @@ export class ZohoConfigError extends AppError {
 export class ZohoClient {
   readonly #ctx: AppContext;
   readonly #accounts: OutboundClient;
-  readonly #api: OutboundClient;
+  /** One HTTP client per API domain: the token reply names the data centre's (`api_domain`). */
+  readonly #apis = new Map<string, OutboundClient>();
 
   constructor(ctx: AppContext) {
     this.#ctx = ctx;
     this.#accounts = new OutboundClient({ service: 'Zoho accounts', baseUrl: ctx.config.ZOHO_ACCOUNTS_URL, timeoutMs: 15_000, logger: ctx.logger });
-    this.#api = new OutboundClient({ service: 'Zoho', baseUrl: ctx.config.ZOHO_API_URL, timeoutMs: 30_000, logger: ctx.logger });
+  }
+
+  #api(domain: string) {
+    let client = this.#apis.get(domain);
+    if (!client) {
+      client = new OutboundClient({ service: 'Zoho', baseUrl: domain, timeoutMs: 30_000, logger: this.#ctx.logger });
+      this.#apis.set(domain, client);
+    }
+    return client;
+  }
+
+  /**
+   * Where API calls go: the `api_domain` of the token reply (an account in the EU, India or Australia
+   * data centre is served from that centre's domain), else ZOHO_API_URL. The token reply is trusted
+   * only over https, or over http when the accounts URL itself is http (a sandbox or simulator).
+   */
+  apiBase(apiDomain: string | null): string {
+    const fallback = this.#ctx.config.ZOHO_API_URL;
+    if (!apiDomain) return fallback;
+    try {
+      const url = new URL(apiDomain);
+      const plainAllowed = new URL(this.#ctx.config.ZOHO_ACCOUNTS_URL).protocol === 'http:';
+      if (url.protocol === 'https:' || (url.protocol === 'http:' && plainAllowed)) return url.toString().replace(/\/+$/, '');
+    } catch {}
+    this.#ctx.logger.warn({ api_domain: apiDomain }, 'Zoho token reply named an api_domain that is not a usable https URL; using ZOHO_API_URL');
+    return fallback;
   }
 
   get configured() {
@@ -48,12 +85,16 @@ export class ZohoClient {
   }
 
   async accessToken(): Promise<string> {
+    return (await this.#session()).token;
+  }
+
+  async #session(): Promise<{ token: string; apiBase: string }> {
     const c = this.#ctx.config;
     if (!this.configured) throw new ZohoConfigError('faltan ZOHO_CLIENT_ID, ZOHO_CLIENT_SECRET o ZOHO_REFRESH_TOKEN');
     const id = c.ZOHO_CLIENT_ID!;
     return this.#ctx.db.orm.transaction(async (tx) => {
       const cached = await repo.lockToken(tx, id);
-      if (cached && cached.expires_at.getTime() - Date.now() > REFRESH_MARGIN_S * 1000) return cached.access_token;
+      if (cached && cached.expires_at.getTime() - Date.now() > REFRESH_MARGIN_S * 1000) return { token: cached.access_token, apiBase: this.apiBase(cached.api_domain) };
       const res = await this.#accounts.request({
         method: 'POST', path: '/oauth/v2/token', retry: 'never',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -63,7 +104,7 @@ export class ZohoClient {
       const ok = tokenReply.safeParse(body);
       if (res.status === 200 && ok.success) {
         await repo.saveToken(tx, { id, access_token: ok.data.access_token, api_domain: ok.data.api_domain ?? null, expires_in: ok.data.expires_in });
-        return ok.data.access_token;
+        return { token: ok.data.access_token, apiBase: this.apiBase(ok.data.api_domain ?? null) };
       }
       const err = errorReply.safeParse(body);
       if (err.success && (err.data.error === 'invalid_code' || err.data.error === 'invalid_client')) {
@@ -90,14 +131,17 @@ export class ZohoClient {
     return String(value).trim() || null;
   }
 
-  /** One page of Inventory items modified at or after `since` (oldest first). */
-  async items(page: number, since: Date | null, signal?: AbortSignal) {
+  /**
+   * One page of Inventory items (see ItemsQuery). `last_modified_time` is Zoho's documented filter,
+   * "items modified after the given date and time", format yyyy-MM-ddTHH:mm:ssZ.
+   */
+  async items(page: number, query: ItemsQuery, signal?: AbortSignal) {
     const c = this.#ctx.config;
     if (!c.ZOHO_ORGANIZATION_ID) throw new ZohoConfigError('falta ZOHO_ORGANIZATION_ID');
-    const res = await this.#get('/inventory/v1/items', {
-      organization_id: c.ZOHO_ORGANIZATION_ID, page, per_page: 200, sort_column: 'last_modified_time', sort_order: 'A', filter_by: 'Status.All',
-      ...(since ? { last_modified_time: zohoTimestamp(since) } : {}),
-    }, signal);
+    const order: Record<string, string> = query.kind === 'changed'
+      ? { sort_column: 'last_modified_time', sort_order: 'D', last_modified_time: zohoTimestamp(query.since) }
+      : { sort_column: 'created_time', sort_order: 'A' };
+    const res = await this.#get('/inventory/v1/items', { organization_id: c.ZOHO_ORGANIZATION_ID, page, per_page: 200, filter_by: 'Status.All', ...order }, signal);
     const body = itemsReply.safeParse(safeJson(res.text));
     if (!body.success || body.data.code !== 0) throw new UpstreamError('Zoho Inventory', `respuesta no válida (HTTP ${res.status}${body.success ? `, código ${body.data.code}: ${body.data.message}` : ''})`);
     const items: ZohoItem[] = [];
@@ -110,15 +154,28 @@ export class ZohoClient {
     return { items, invalid, hasMore: body.data.page_context?.has_more_page ?? false };
   }
 
+  /** One item, or null when Zoho no longer has it (HTTP 404, or a "does not exist" answer). */
+  async item(itemId: string, signal?: AbortSignal): Promise<ZohoItem | null> {
+    const c = this.#ctx.config;
+    if (!c.ZOHO_ORGANIZATION_ID) throw new ZohoConfigError('falta ZOHO_ORGANIZATION_ID');
+    const res = await this.#get(`/inventory/v1/items/${encodeURIComponent(itemId)}`, { organization_id: c.ZOHO_ORGANIZATION_ID }, signal);
+    const body = itemReply.safeParse(safeJson(res.text));
+    if (res.status === 404 || (body.success && body.data.code !== 0 && /not exist|not found|no longer/i.test(body.data.message ?? ''))) return null;
+    if (!body.success || body.data.code !== 0) throw new UpstreamError('Zoho Inventory', `respuesta no válida del item ${itemId} (HTTP ${res.status})`);
+    const item = zohoItem.safeParse(body.data.item);
+    if (!item.success) throw new UpstreamError('Zoho Inventory', `el item ${itemId} no se pudo leer`);
+    return item.data;
+  }
+
   async close() {
-    await Promise.all([this.#accounts.close(), this.#api.close()]);
+    await Promise.all([this.#accounts.close(), ...[...this.#apis.values()].map((a) => a.close())]);
   }
 
   /** An authorised GET; a token Zoho no longer accepts (1030/57, HTTP 401) is dropped and renewed once. */
   async #get(path: string, query: Record<string, string | number>, signal?: AbortSignal) {
     for (let attempt = 0; ; attempt++) {
-      const token = await this.accessToken();
-      const res = await this.#api.request({ path, query, headers: { authorization: `Zoho-oauthtoken ${token}` }, signal });
+      const { token, apiBase } = await this.#session();
+      const res = await this.#api(apiBase).request({ path, query, headers: { authorization: `Zoho-oauthtoken ${token}` }, signal });
       if (res.status === 401 && attempt === 0) {
         await repo.dropToken(this.#ctx.db.orm, this.#ctx.config.ZOHO_CLIENT_ID!, token);
         continue;

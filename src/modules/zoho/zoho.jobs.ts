@@ -5,6 +5,7 @@ import { ZohoConfigError } from './zoho.client.ts';
 
 export const ZOHO_CODE_SYNC = 'zoho.code-sync';
 export const ZOHO_PRODUCT_SYNC = 'zoho.product-sync';
+export const ZOHO_PRODUCT_RECONCILE = 'zoho.product-reconcile';
 
 /** Every N minutes as cron (pg-boss runs each tick once across processes); 0 disables. */
 export function cronEvery(minutes: number): string | null {
@@ -53,6 +54,18 @@ export function zohoJobs(app: AppContext) {
       startMessage: () => 'Sincronizando productos de Zoho Inventory',
       handler: (ctx) =>
         permanentIfConfig(zoho().syncProducts(ctx.data.full ?? false, (p) => ctx.progress({ pages: p.page, upserted: p.upserted }), ctx.signal)),
+    }),
+    defineJob({
+      type: ZOHO_PRODUCT_RECONCILE,
+      payload: z.object({}).passthrough(),
+      singleton: true,
+      retryLimit: 2,
+      retryDelaySeconds: 60,
+      timeoutSeconds: 1800,
+      // Nightly: incremental syncs every few minutes cannot see deletions, and paging can miss an item.
+      schedule: () => (productsConfigured ? c.ZOHO_RECONCILE_CRON : null),
+      startMessage: () => 'Conciliando todos los productos con Zoho Inventory',
+      handler: (ctx) => permanentIfConfig(zoho().reconcileProducts((p) => ctx.progress({ pages: p.page, upserted: p.upserted }), ctx.signal)),
     }),
   ];
 }

@@ -79,6 +79,25 @@ export const zohoRepository = {
     ]);
     return { items, total: count?.n ?? 0 };
   },
+  async dbNow(db: Executor) {
+    const [row] = await rows<{ now: Date }>(db, sql`SELECT now() AS now`);
+    return row!.now;
+  },
+  /** Products no pass has written since `t` (the reconciliation's start), deleted ones aside. */
+  async notSyncedSince(db: Executor, t: Date) {
+    return (await rows<{ item_id: string }>(db, sql`SELECT item_id FROM products WHERE synced_at < ${t.toISOString()}::timestamptz AND status <> 'deleted' ORDER BY item_id`)).map((r) => r.item_id);
+  },
+  async countLive(db: Executor) {
+    const [row] = await rows<{ n: number }>(db, sql`SELECT count(*)::int AS n FROM products WHERE status <> 'deleted'`);
+    return row?.n ?? 0;
+  },
+  /** Items Zoho no longer has: kept (orders may name them), inactive and marked `deleted`. */
+  async markDeleted(db: Executor, itemIds: string[]) {
+    if (!itemIds.length) return;
+    await db.execute(sql`
+      UPDATE products SET status = 'deleted', active = false, synced_at = now()
+      WHERE item_id = ANY(ARRAY(SELECT jsonb_array_elements_text(${json(itemIds)})))`);
+  },
   async maxModified(db: Executor) {
     const [row] = await rows<{ t: Date | null }>(db, sql`SELECT max(last_modified_time) AS t FROM products`);
     return row?.t ?? null;

@@ -4,7 +4,7 @@ import { requireRole } from '../../platform/auth/guards.ts';
 import { AppError, forbidden } from '../../platform/http/errors.ts';
 import { pageMeta, paginationQuery } from '../../platform/http/pagination.ts';
 import { jobReply } from '../../platform/jobs/jobs.service.ts';
-import { ZOHO_CODE_SYNC, ZOHO_PRODUCT_SYNC } from './zoho.jobs.ts';
+import { ZOHO_CODE_SYNC, ZOHO_PRODUCT_RECONCILE, ZOHO_PRODUCT_SYNC } from './zoho.jobs.ts';
 
 export function zohoRoutes(app: App, ctx: AppContext) {
   const zoho = ctx.services.zoho;
@@ -39,11 +39,11 @@ export function zohoRoutes(app: App, ctx: AppContext) {
   }, async () => ({ success: true, stats: await zoho.getStats() }));
 
   app.post('/api/zoho/code/sync', {
-    onRequest: staff, schema: { tags, security, summary: 'Run the code sync now (a job; follow /ws/job/{job_id})' },
+    onRequest: staff, schema: { tags, security, summary: 'Run the code sync now (a job; follow /ws/job/{job_id}); one waiting out a retry backoff runs at once (retried_now)' },
   }, async () => {
     if (!zoho.client.configured) throw new AppError('not_configured', 503, 'Zoho no está configurado (ZOHO_CLIENT_ID, ZOHO_CLIENT_SECRET, ZOHO_REFRESH_TOKEN) / Zoho is not configured');
-    const { job, created } = await ctx.jobs.start(ZOHO_CODE_SYNC, {});
-    return { success: true, already_running: !created, job_id: job.id, job: jobReply(job) };
+    const { job, created, retriedNow } = await ctx.jobs.startNow(ZOHO_CODE_SYNC, {});
+    return { success: true, already_running: !created, retried_now: retriedNow, job_id: job.id, job: jobReply(job) };
   });
 
   app.get('/api/products', {
@@ -56,10 +56,18 @@ export function zohoRoutes(app: App, ctx: AppContext) {
   });
 
   app.post('/api/products/sync', {
-    onRequest: staff, schema: { tags, security, summary: 'Sync products now; {"full": true} re-reads every item', body: z.object({ full: z.boolean().default(false) }).default({ full: false }) },
+    onRequest: staff, schema: { tags, security, summary: 'Sync products now; {"full": true} re-reads every item; one waiting out a retry backoff runs at once (retried_now)', body: z.object({ full: z.boolean().default(false) }).default({ full: false }) },
   }, async (req) => {
     if (!zoho.client.configured) throw new AppError('not_configured', 503, 'Zoho no está configurado / Zoho is not configured');
-    const { job, created } = await ctx.jobs.start(ZOHO_PRODUCT_SYNC, { full: req.body.full });
-    return { success: true, already_running: !created, job_id: job.id, job: jobReply(job) };
+    const { job, created, retriedNow } = await ctx.jobs.startNow(ZOHO_PRODUCT_SYNC, { full: req.body.full });
+    return { success: true, already_running: !created, retried_now: retriedNow, job_id: job.id, job: jobReply(job) };
+  });
+
+  app.post('/api/products/reconcile', {
+    onRequest: staff, schema: { tags, security, summary: 'Run the nightly full reconciliation now: every item re-read, products deleted in Zoho marked deleted (results report them)' },
+  }, async () => {
+    if (!zoho.client.configured) throw new AppError('not_configured', 503, 'Zoho no está configurado / Zoho is not configured');
+    const { job, created, retriedNow } = await ctx.jobs.startNow(ZOHO_PRODUCT_RECONCILE, {});
+    return { success: true, already_running: !created, retried_now: retriedNow, job_id: job.id, job: jobReply(job) };
   });
 }

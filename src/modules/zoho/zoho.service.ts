@@ -1,11 +1,14 @@
 import type { AppContext } from '../../platform/context.ts';
+import { scheduleTimeZone } from '../../platform/config.ts';
 import { safeEqual } from '../../platform/auth/passwords.ts';
-import { ZohoClient, parseZohoTimestamp } from './zoho.client.ts';
+import { ZohoClient, parseZohoTimestamp, type ItemsQuery, type ZohoItem } from './zoho.client.ts';
 import { zohoRepository as repo, type ProductInput } from './zoho.repository.ts';
 
 export type CodeSyncOutcome = 'initialized' | 'rotated' | 'unchanged' | 'no_records';
 const OVERLAP_MS = 5 * 60_000;
 const CODES_CACHE_MS = 1000;
+/** Unseen products the reconciliation checks one by one (each is one Zoho call). */
+const MAX_UNSEEN_CHECKED = 500;
 export const CODES_CHANGED = 'zoho:codes-changed';
 
 /** The seed's ZohoCodeService and product sync, on Puente's database. */
@@ -89,9 +92,10 @@ export class ZohoService {
   }
 
   async getStats() {
-    const [counts, active, lastCodeSync, lastProductSync] = await Promise.all([
+    const [counts, active, lastCodeSync, lastProductSync, lastReconcile] = await Promise.all([
       repo.countCodes(this.#db), repo.getActiveCode(this.#db),
       this.#ctx.jobs.list({ type: 'zoho.code-sync', limit: 1, offset: 0 }), this.#ctx.jobs.list({ type: 'zoho.product-sync', limit: 1, offset: 0 }),
+      this.#ctx.jobs.list({ type: 'zoho.product-reconcile', limit: 1, offset: 0 }),
     ]);
     const last = (j: (typeof lastCodeSync)['items'][number] | undefined) =>
       j ? { job_id: j.id, status: j.status, started_at: j.started_at, finished_at: j.finished_at, error: j.error, results: j.results } : null;
@@ -103,35 +107,77 @@ export class ZohoService {
       product_sync_interval_minutes: this.#ctx.config.ZOHO_SYNC_INTERVAL_MINUTES,
       last_code_sync: last(lastCodeSync.items[0]),
       last_product_sync: last(lastProductSync.items[0]),
+      product_reconcile_schedule: this.#ctx.jobs.scheduleOf('zoho.product-reconcile', scheduleTimeZone(this.#ctx.config)),
+      last_product_reconcile: last(lastReconcile.items[0]),
     };
   }
 
   /**
    * Items modified since the newest one we hold (minus a few minutes of overlap, for clocks and
-   * same-second edits), or every item when `full`. Upserted by item_id; inactive items are kept, inactive.
+   * same-second edits), newest first (see ItemsQuery for why), or every item when `full`. Upserted by
+   * item_id; inactive items are kept, inactive. An item read twice (it moved while paging) is simply
+   * upserted twice.
    */
   async syncProducts(full: boolean, onPage: (p: { page: number; upserted: number }) => void, signal?: AbortSignal) {
     const newest = full ? null : await repo.maxModified(this.#db);
     const since = newest ? new Date(newest.getTime() - OVERLAP_MS) : null;
-    let page = 1, upserted = 0, invalid = 0, deactivated = 0;
+    const pass = await this.#readAll(since ? { kind: 'changed', since } : { kind: 'all' }, onPage, signal);
+    return { mode: full || !since ? 'full' : 'incremental', since: since?.toISOString() ?? null, pages: pass.pages, upserted: pass.upserted, inactive: pass.inactive, invalid: pass.invalid };
+  }
+
+  /**
+   * The nightly full pass: re-reads every item, then asks Zoho about each product it did not see
+   * (paging can miss one when an item is deleted mid-pass): one Zoho still has is upserted, one it
+   * no longer has is marked `deleted` and inactive. When more than half of the catalogue went unseen,
+   * something is wrong with the pass itself, and nothing is deactivated.
+   */
+  async reconcileProducts(onPage: (p: { page: number; upserted: number }) => void, signal?: AbortSignal) {
+    const startedAt = await repo.dbNow(this.#db);
+    const pass = await this.#readAll({ kind: 'all' }, onPage, signal);
+    const unseen = await repo.notSyncedSince(this.#db, startedAt);
+    const known = await repo.countLive(this.#db);
+    const report = { mode: 'reconcile', pages: pass.pages, upserted: pass.upserted, inactive: pass.inactive, invalid: pass.invalid, unseen: unseen.length, still_in_zoho: 0, deleted: 0, deleted_item_ids: [] as string[], checked: true };
+    if (unseen.length > Math.max(MAX_UNSEEN_CHECKED, known / 2)) {
+      this.#ctx.logger.warn({ unseen: unseen.length, known }, 'Zoho reconciliation: too many products unseen; none deactivated');
+      return { ...report, checked: false };
+    }
+    const deleted: string[] = [];
+    for (const itemId of unseen) {
+      signal?.throwIfAborted();
+      const item = await this.client.item(itemId, signal);
+      if (item) {
+        await repo.upsertProducts(this.#db, [toProduct(item)]);
+        report.still_in_zoho++;
+      } else deleted.push(itemId);
+    }
+    await repo.markDeleted(this.#db, deleted);
+    return { ...report, deleted: deleted.length, deleted_item_ids: deleted.slice(0, 200) };
+  }
+
+  async #readAll(query: ItemsQuery, onPage: (p: { page: number; upserted: number }) => void, signal?: AbortSignal) {
+    let page = 1, upserted = 0, invalid = 0, inactive = 0;
     for (;;) {
-      const { items, invalid: bad, hasMore } = await this.client.items(page, since, signal);
+      const { items, invalid: bad, hasMore } = await this.client.items(page, query, signal);
       invalid += bad;
-      const rows: ProductInput[] = items.map((i) => ({
-        item_id: i.item_id, name: i.name, sku: i.sku ?? null, rate: i.rate ?? null, status: i.status, active: i.status === 'active',
-        stock_on_hand: i.stock_on_hand ?? null, unit: i.unit ?? null, description: i.description ?? null,
-        last_modified_time: parseZohoTimestamp(i.last_modified_time)?.toISOString() ?? null,
-      }));
-      deactivated += rows.filter((r) => !r.active).length;
+      const rows = items.map(toProduct);
+      inactive += rows.filter((r) => !r.active).length;
       upserted += await repo.upsertProducts(this.#db, rows);
       onPage({ page, upserted });
       if (!hasMore || !items.length) break;
       page++;
     }
-    return { mode: full || !since ? 'full' : 'incremental', since: since?.toISOString() ?? null, pages: page, upserted, inactive: deactivated, invalid };
+    return { pages: page, upserted, inactive, invalid };
   }
 
   listProducts(f: { search?: string; active?: boolean; limit: number; offset: number }) {
     return repo.listProducts(this.#db, f);
   }
+}
+
+function toProduct(i: ZohoItem): ProductInput {
+  return {
+    item_id: i.item_id, name: i.name, sku: i.sku ?? null, rate: i.rate ?? null, status: i.status, active: i.status === 'active',
+    stock_on_hand: i.stock_on_hand ?? null, unit: i.unit ?? null, description: i.description ?? null,
+    last_modified_time: parseZohoTimestamp(i.last_modified_time)?.toISOString() ?? null,
+  };
 }

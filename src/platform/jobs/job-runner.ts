@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PgBoss, fromPglite, type Job } from 'pg-boss';
-import type { Config } from '../config.ts';
+import { scheduleTimeZone, type Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { Logger } from '../logger.ts';
@@ -72,7 +72,8 @@ export class JobRunner {
         if (!/already exists/i.test(err.message)) throw err;
       });
       const cron = d.schedule?.() ?? null;
-      if (cron) await this.boss.schedule(d.type, cron, {});
+      // In TZ (or the process's zone): "0 3 * * *" means 3 AM where the business is, not in UTC.
+      if (cron) await this.boss.schedule(d.type, cron, {}, { tz: scheduleTimeZone(this.#deps.config) });
       else await this.boss.unschedule(d.type).catch(() => {});
     }
     this.#unsubscribeControl = await this.#deps.bus.subscribe(jobControlChannel, (m) => {

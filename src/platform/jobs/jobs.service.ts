@@ -50,6 +50,28 @@ export class JobsService {
     return { job, created };
   }
 
+  /**
+   * `start` for a person asking to run a singleton job now: when the active job is only waiting out
+   * its retry backoff (it failed an attempt, say during an outage), it is queued again at once
+   * instead of returned to wait minutes. Another delivery of the same record is harmless: an attempt
+   * claims the record under a lease, and a finished record is not run again.
+   */
+  async startNow(type: string, payload: unknown, opts: StartOptions = {}): Promise<{ job: JobRecord; created: boolean; retriedNow: boolean }> {
+    const started = await this.start(type, payload, opts);
+    const waitingForRetry = !started.created && started.job.status === 'pending' && started.job.attempts > 0;
+    if (!waitingForRetry) return { ...started, retriedNow: false };
+    await this.#runner.enqueue(started.job, await this.#payloadOf(started.job));
+    return { ...started, retriedNow: true };
+  }
+
+  /** A job type's cron schedule in `timeZone` and its next run; `enabled: false` when it has none. */
+  scheduleOf(type: string, timeZone: string) {
+    const cron = this.#runner.definition(type).schedule?.() ?? null;
+    if (!cron) return { enabled: false, cron: null, timezone: timeZone, next_run_at: null };
+    const [next] = this.#runner.boss.previewSchedule(cron, { tz: timeZone, count: 1, from: new Date() });
+    return { enabled: true, cron, timezone: timeZone, next_run_at: next ?? null };
+  }
+
   async get(id: string) {
     if (!isUuid(id)) return null;
     return jobsRepository.get(this.#db.orm, id);

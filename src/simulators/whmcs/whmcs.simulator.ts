@@ -57,6 +57,10 @@ export interface WhmcsSimulator {
   lastBodies: Record<string, string>[];
   /** Time spent on each answered request, body read to response end, injected latency excluded (ms). */
   serviceTimeMs: number[];
+  /** The welcome e-mails AddClient sent (every AddClient without a true `noemail`). */
+  welcomeEmails: { clientid: number; email: string }[];
+  /** GetClientsDetails calls that asked for statistics (`stats` true as PHP reads it: any value but "", "0"). */
+  statsRequests: number;
   clients(): WhmcsSimClient[];
   findByEmail(email: string): WhmcsSimClient | undefined;
   addClient(c: Partial<WhmcsSimClient> & { email: string }): WhmcsSimClient;
@@ -105,6 +109,8 @@ const fold = (s: string) => s.normalize('NFD').replace(/\p{M}/gu, '').toLowerCas
 const md5 = (s: string) => createHash('md5').update(s).digest('hex');
 const error = (message: string, status = 200): Reply => ({ status, body: { result: 'error', message } });
 const ok = (body: Record<string, unknown>): Reply => ({ status: 200, body: { result: 'success', ...body } });
+/** How PHP reads a form value as a boolean: "", "0" and absent are false; everything else ("false" too) is true. */
+const phpTrue = (v: string | undefined) => v !== undefined && v !== '' && v !== '0';
 
 /** Older installs send every number as a string. */
 function stringifyNumbers(v: unknown): unknown {
@@ -154,6 +160,8 @@ export async function startWhmcsSimulator(o: WhmcsSimulatorOptions): Promise<Whm
     actions: {},
     lastBodies: [],
     serviceTimeMs: [],
+    welcomeEmails: [],
+    statsRequests: 0,
     clients: () => [...byId.values()],
     findByEmail: (email) => byEmail.get(email.toLowerCase()),
     addClient(c) {
@@ -223,14 +231,23 @@ export async function startWhmcsSimulator(o: WhmcsSimulatorOptions): Promise<Whm
     };
   }
 
+  function statsOf() {
+    return {
+      numdueinvoices: 0, dueinvoicesbalance: '$0.00 USD', income: '$0.00 USD', incredit: false, creditbalance: '$0.00 USD',
+      productsnumactive: 0, productsnumtotal: 0, numactivedomains: 0, numdomains: 0, numactivetickets: 0, numtickets: 0,
+    };
+  }
+
   function getClientsDetails(p: Params): Reply {
     if (!p.clientid && !p.email) return error('Either clientid Or email Is Required');
     // clientid wins when both are sent, as in WHMCS.
     const c = p.clientid ? byId.get(clientId(p.clientid)) : byEmail.get(p.email!.toLowerCase());
     if (!c) return error('Client Not Found');
     const client = detailsOf(c);
+    // Statistics cost WHMCS a query per invoice and service type; they come only when asked for.
+    const stats = phpTrue(p.stats) ? (sim.statsRequests++, { stats: statsOf() }) : {};
     // The top-level copy is deprecated but still sent; older integrations read only it.
-    return ok({ userid: client.userid, id: client.id, client, ...client });
+    return ok({ userid: client.userid, id: client.id, client, ...client, ...stats });
   }
 
   function addClient(p: Params): Reply {
@@ -250,6 +267,8 @@ export async function startWhmcsSimulator(o: WhmcsSimulatorOptions): Promise<Whm
       country: (p.country ?? 'VE').trim().toUpperCase(), phonenumber: p.phonenumber ?? '', status: 'Active', datecreated: today(),
       ...(p.password2 ? { password: p.password2 } : {}),
     });
+    // WHMCS sends the "Client Signup Email" template unless noemail is true.
+    if (!phpTrue(p.noemail)) sim.welcomeEmails.push({ clientid: c.id, email: c.email });
     return ok({ clientid: String(c.id) });
   }
 

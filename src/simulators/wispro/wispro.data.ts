@@ -1,5 +1,8 @@
 import { mulberry32 } from '../prng.ts';
-/** Deterministic Wispro clients shaped like the real API's, quirks included. */
+/**
+ * Deterministic Wispro clients shaped like the real API's, quirks included: the fields of the one
+ * recorded client payload found in public code, and no zone field (no recorded payload has one).
+ */
 export interface WisproClientRecord {
   id: string;
   public_id: number;
@@ -18,7 +21,6 @@ export interface WisproClientRecord {
   collector_id: null;
   seller_id: null;
   neighborhood_id: null;
-  zone_name?: string;
   created_at: string;
   updated_at: string;
   link_mobile_login: string;
@@ -28,7 +30,6 @@ const FIRST = ['José', 'María', 'Luis', 'Carmen', 'Andrés', 'Ana', 'Jesús', 
 const LAST = ['Pérez', 'González', 'Rodríguez', 'Hernández', 'García', 'Martínez', 'López', 'Peña', 'Núñez', 'Ramírez', 'Briceño', 'Castillo', 'Méndez', 'Rojas', 'Suárez', 'Zambrano', 'Ávila', 'Colmenares'];
 const STATES = ['Zulia', 'Lara', 'Carabobo', 'Miranda', 'Distrito Capital', 'Aragua', 'Mérida', 'Táchira', 'Anzoátegui', 'Bolívar'];
 const CITIES = ['Maracaibo', 'Barquisimeto', 'Valencia', 'Los Teques', 'Caracas', 'Maracay', 'Mérida', 'San Cristóbal', 'Barcelona', 'Ciudad Guayana'];
-const ZONES = ['Nodo Centro', 'Torre Norte', 'Sector Sur', 'Nodo Este', 'Torre Oeste', 'Urbanización Los Olivos'];
 
 function uuidFrom(rand: () => number) {
   const hex = Array.from({ length: 32 }, () => Math.floor(rand() * 16).toString(16)).join('');
@@ -93,7 +94,6 @@ export function generateWisproClients(count: number, seed = 42): WisproClientRec
       collector_id: null,
       seller_id: null,
       neighborhood_id: null,
-      zone_name: pick(ZONES),
       created_at: ts(created),
       updated_at: ts(created + 86_400_000),
       link_mobile_login: `https://www.cloud.wispro.co/mobile/login/${1000 + i}`,

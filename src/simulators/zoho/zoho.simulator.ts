@@ -8,6 +8,11 @@ export interface ZohoFaults {
   apiDown?: boolean;
   creatorNotFoundAs404?: boolean;
   dailyLimitReached?: boolean;
+  /**
+   * After serving this page of an item list, the first item on it is edited (its last_modified_time
+   * becomes now), as happens when someone works in Zoho while a sync pages through.
+   */
+  editAfterServingPage?: number;
 }
 
 export interface ZohoSimulatorOptions {
@@ -26,6 +31,8 @@ export interface ZohoSimulatorOptions {
   /** Refreshes allowed per window before Zoho's "too many requests" block (10 in 10 minutes). */
   refreshLimit?: number;
   refreshWindowMs?: number;
+  /** The token reply's `api_domain` (default: this simulator's API URL). */
+  apiDomain?: string;
   host?: string;
   port?: number;
   faults?: ZohoFaults;
@@ -33,7 +40,7 @@ export interface ZohoSimulatorOptions {
 
 export interface ZohoSimulatorItem {
   item_id: string; name: string; sku: string; rate: number; status: 'active' | 'inactive';
-  stock_on_hand: number; unit: string; description: string; last_modified_time: string;
+  stock_on_hand: number; unit: string; description: string; created_time: string; last_modified_time: string;
 }
 
 export interface ZohoSimulator {
@@ -49,6 +56,7 @@ export interface ZohoSimulator {
   items: ZohoSimulatorItem[];
   touchItem(itemId: string, patch: Partial<ZohoSimulatorItem>): void;
   addItems(n: number): ZohoSimulatorItem[];
+  deleteItem(itemId: string): void;
   expireAllTokens(): void;
   setFaults(f: ZohoFaults): void;
   close(): Promise<void>;
@@ -78,7 +86,7 @@ export async function startZohoSimulator(o: ZohoSimulatorOptions): Promise<ZohoS
     return {
       item_id: String(4_815_000_000_000 + n), name: `Producto ${n}`, sku: `SKU-${String(n).padStart(6, '0')}`,
       rate: Math.round((5 + (n % 97) * 1.5) * 100) / 100, status: n % 23 === 0 ? 'inactive' : 'active',
-      stock_on_hand: n % 50, unit: 'und', description: `Artículo de inventario ${n}`, last_modified_time: zohoTime(modified),
+      stock_on_hand: n % 50, unit: 'und', description: `Artículo de inventario ${n}`, created_time: zohoTime(modified), last_modified_time: zohoTime(modified),
     };
   };
   const count = o.items ?? 50;
@@ -99,6 +107,11 @@ export async function startZohoSimulator(o: ZohoSimulatorOptions): Promise<ZohoS
       const added = Array.from({ length: n }, () => makeItem(Date.now()));
       sim.items.push(...added);
       return added;
+    },
+    deleteItem(id) {
+      const at = sim.items.findIndex((i) => i.item_id === id);
+      if (at < 0) throw new Error(`no item ${id}`);
+      sim.items.splice(at, 1);
     },
     expireAllTokens: () => tokens.clear(),
     setFaults: (f) => void (faults = f),
@@ -131,7 +144,7 @@ export async function startZohoSimulator(o: ZohoSimulatorOptions): Promise<ZohoS
     sim.refreshCount++;
     const access = `1000.${randomBytes(16).toString('hex')}`;
     tokens.set(access, now + ttl * 1000);
-    send(res, 200, { access_token: access, expires_in: ttl, api_domain: sim.apiUrl, token_type: 'Bearer' });
+    send(res, 200, { access_token: access, expires_in: ttl, api_domain: o.apiDomain ?? sim.apiUrl, token_type: 'Bearer' });
   }
 
   const authorized = (req: IncomingMessage) => {
@@ -153,28 +166,44 @@ export async function startZohoSimulator(o: ZohoSimulatorOptions): Promise<ZohoS
     send(res, 200, { code: 3000, data: [record] });
   }
 
-  function inventory(req: IncomingMessage, url: URL, res: ServerResponse) {
+  /** The checks every Inventory call goes through; true when the call was answered (refused). */
+  function inventoryRefused(req: IncomingMessage, url: URL, res: ServerResponse) {
     sim.inventoryCalls++;
-    if (!authorized(req)) return send(res, 401, { code: 57, message: 'You are not authorized to perform this operation' });
+    if (!authorized(req)) return send(res, 401, { code: 57, message: 'You are not authorized to perform this operation' }), true;
     const now = Date.now();
     if (now - minute.start > 60_000) minute = { start: now, count: 0 };
     if (++minute.count > (o.inventoryRatePerMinute ?? 100)) {
-      return send(res, 429, { code: 44, message: 'You have made too many requests. Please try again after some time.' }, { 'retry-after': '1' });
+      return send(res, 429, { code: 44, message: 'You have made too many requests. Please try again after some time.' }, { 'retry-after': '1' }), true;
     }
-    if (url.searchParams.get('organization_id') !== org) return send(res, 400, { code: 6041, message: 'Invalid value passed for organization_id' });
+    if (url.searchParams.get('organization_id') !== org) return send(res, 400, { code: 6041, message: 'Invalid value passed for organization_id' }), true;
+    return false;
+  }
+
+  function inventoryItem(req: IncomingMessage, url: URL, res: ServerResponse, id: string) {
+    if (inventoryRefused(req, url, res)) return;
+    const item = sim.items.find((i) => i.item_id === id);
+    if (!item) return send(res, 404, { code: 1002, message: 'Item does not exist.' });
+    send(res, 200, { code: 0, message: 'success', item });
+  }
+
+  function inventory(req: IncomingMessage, url: URL, res: ServerResponse) {
+    if (inventoryRefused(req, url, res)) return;
     const page = Math.max(1, Number(url.searchParams.get('page') ?? 1) || 1);
     const perPage = Math.min(200, Math.max(1, Number(url.searchParams.get('per_page') ?? 200) || 200));
     const since = url.searchParams.get('last_modified_time');
     const sinceMs = since ? parseZohoTime(since) : NaN;
     const filter = url.searchParams.get('filter_by') ?? 'Status.All';
-    let list = sim.items.filter((i) => (Number.isNaN(sinceMs) || parseZohoTime(i.last_modified_time) >= sinceMs)
+    // Documented as "items modified after the given date and time": strictly after.
+    let list = sim.items.filter((i) => (Number.isNaN(sinceMs) || parseZohoTime(i.last_modified_time) > sinceMs)
       && (filter === 'Status.All' || (filter === 'Status.Active') === (i.status === 'active')));
-    if (url.searchParams.get('sort_column') === 'last_modified_time') {
-      const dir = url.searchParams.get('sort_order') === 'D' ? -1 : 1;
-      list = [...list].sort((a, b) => dir * (parseZohoTime(a.last_modified_time) - parseZohoTime(b.last_modified_time)) || a.item_id.localeCompare(b.item_id));
-    }
+    const column = url.searchParams.get('sort_column');
+    const dir = url.searchParams.get('sort_order') === 'D' ? -1 : 1;
+    if (column === 'last_modified_time' || column === 'created_time') {
+      list = [...list].sort((a, b) => dir * (parseZohoTime(a[column]) - parseZohoTime(b[column]) || a.item_id.localeCompare(b.item_id)));
+    } else list = [...list].sort((a, b) => dir * a.name.localeCompare(b.name)); // Zoho's default order is by name
     const slice = list.slice((page - 1) * perPage, page * perPage);
     send(res, 200, { code: 0, message: 'success', items: slice, page_context: { page, per_page: perPage, has_more_page: page * perPage < list.length, sort_column: url.searchParams.get('sort_column') ?? 'name', sort_order: url.searchParams.get('sort_order') ?? 'A' } });
+    if (faults.editAfterServingPage === page && slice[0]) sim.touchItem(slice[0].item_id, {});
   }
 
   const server = createServer((req, res) => {
@@ -185,6 +214,8 @@ export async function startZohoSimulator(o: ZohoSimulatorOptions): Promise<ZohoS
       if (faults.apiDown) return send(res, 503, { code: 503, message: 'Service unavailable' });
       if (parts[0] === 'api' && parts[1] === 'creator' && parts[2] === 'v2.1' && parts[3] === 'data' && req.method === 'GET') return creator(req, url, res, parts.slice(4));
       if (url.pathname === '/api/inventory/v1/items' && req.method === 'GET') return inventory(req, url, res);
+      const one = /^\/api\/inventory\/v1\/items\/([^/]+)$/.exec(url.pathname);
+      if (one && req.method === 'GET') return inventoryItem(req, url, res, decodeURIComponent(one[1]!));
       send(res, 404, { code: 404, message: 'Not found' });
     };
     if (faults.latencyMs) setTimeout(go, faults.latencyMs);
