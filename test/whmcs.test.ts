@@ -132,6 +132,67 @@ for (const mode of modes) {
       assert.equal((await p.api('/api/whmcs/sync/link', { body: { local_id: other, whmcs_id: 999999 } })).status, 404);
     });
 
+    test('AddClient sends noemail: creating a client sends no welcome e-mail; GetClientsDetails sends no stats', async () => {
+      const mails = sim.welcomeEmails.length;
+      const stats = sim.statsRequests;
+      const id = await addUser({ email: 'sin.bienvenida@puente.test' });
+      const r = await p.api(`/api/whmcs/clients/push/${id}`, { method: 'POST' });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      const add = sim.lastBodies.filter((b) => b.action === 'AddClient').at(-1)!;
+      assert.equal(add.noemail, 'true', 'documented as "pass as true to skip sending welcome email"');
+      assert.equal(sim.welcomeEmails.length, mails, 'no welcome e-mail');
+      const lookups = sim.lastBodies.filter((b) => b.action === 'GetClientsDetails');
+      assert.ok(lookups.length > 0);
+      assert.ok(lookups.every((b) => !('stats' in b)), 'stats is left out: PHP reads the string "false" as true');
+      assert.equal(sim.statsRequests, stats, 'WHMCS was never asked for statistics');
+    });
+
+    test('a customer with no email: 422 said in terms of the customer, and nothing is sent to WHMCS', async () => {
+      const id = await addUser({ email: null, name: 'Yelitza Sin Correo' });
+      const before = sim.requests;
+      const r = await p.api(`/api/whmcs/clients/push/${id}`, { method: 'POST' });
+      assert.equal(r.status, 422);
+      assert.equal(r.body.success, false);
+      assert.equal(r.body.code, 'customer_without_email');
+      assert.match(r.body.message, new RegExp(`cliente ${id} \\(Yelitza Sin Correo\\) no tiene email`));
+      assert.deepEqual(r.body.missing_fields, ['email']);
+      assert.equal(sim.requests, before, 'no WHMCS call');
+      assert.equal(await mapOf(id), null);
+    });
+
+    test('order of checks: an email WHMCS already has is reported (409) before missing fields (422)', async () => {
+      const existing = sim.clients()[7]!;
+      const id = await addUser({ email: existing.email, address: null, phone: null, city: null });
+      const r = await p.api(`/api/whmcs/clients/push/${id}`, { method: 'POST' });
+      assert.equal(r.status, 409, 'the existing WHMCS client comes first');
+      assert.equal(r.body.code, 'whmcs_email_exists');
+      assert.equal(r.body.whmcs_id, existing.id);
+      const fresh = await addUser({ address: null });
+      const missing = await p.api(`/api/whmcs/clients/push/${fresh}`, { method: 'POST' });
+      assert.equal(missing.status, 422, 'an email WHMCS does not have: then the missing fields');
+      assert.deepEqual(missing.body.missing_fields, ['address1']);
+    });
+
+    test('a WHMCS client already linked to another local customer: 409 in the seed\'s shape, not a 500', async () => {
+      const target = sim.clients()[9]!;
+      const owner = await addUser({ email: `owner.${target.id}@puente.test` });
+      assert.equal((await p.api('/api/whmcs/sync/link', { body: { laravel_id: owner, whmcs_id: target.id } })).status, 200);
+      // A second customer with that client's email, left marked "creating" by an attempt whose answer was lost.
+      const second = await addUser({ email: target.email });
+      await p.ctx.db.query(`INSERT INTO whmcs_sync_map (entity_type, laravel_id, whmcs_id, sync_status, pending_action) VALUES ('client', $1, NULL, 'pending', 'creating')`, [second]);
+      const r = await p.api(`/api/whmcs/clients/push/${second}`, { method: 'POST' });
+      assert.equal(r.status, 409, JSON.stringify(r.body));
+      assert.equal(r.body.success, false);
+      assert.equal(r.body.code, 'whmcs_already_linked');
+      assert.equal(r.body.whmcs_id, target.id);
+      assert.equal(r.body.linked_to, owner);
+      assert.match(r.body.message, new RegExp(`ya está vinculado al cliente local ${owner}`));
+      assert.equal((await mapOf(owner)).whmcs_id, target.id, 'the existing link is untouched');
+      const map = await mapOf(second);
+      assert.equal(map.whmcs_id, null);
+      assert.equal(map.sync_status, 'error');
+    });
+
     test('pull: unknown id is 404; into a given local user, into the linked one, or a new one', async () => {
       const missing = await p.api('/api/whmcs/clients/pull/999999', { method: 'POST' });
       assert.equal(missing.status, 404);
@@ -292,15 +353,20 @@ for (const mode of modes) {
         WHERE u.role = 0 AND (m.id IS NULL OR m.whmcs_id IS NULL)`) as [{ n: number }];
       for (let i = 0; i < 30; i++) await addUser();
       await addUser({ email: sim.clients()[20]!.email });
+      const noEmail = await addUser({ email: null, name: 'Ramón Sin Correo' });
       const started = Date.now();
       const r = await p.api('/api/whmcs/clients/push-all', { method: 'POST' });
       assert.equal(r.status, 200);
       const job = await waitForJob(p, r.body.job_id, 60_000);
       assert.equal(job.status, 'completed', JSON.stringify(job));
-      assert.equal(job.results.total, before + 31);
-      assert.equal(job.results.processed, before + 31);
+      assert.equal(job.results.total, before + 32);
+      assert.equal(job.results.processed, before + 32);
       assert.ok(job.results.created >= 30);
       assert.ok(job.results.conflicts >= 1);
+      assert.ok(job.results.skipped >= 1, 'a customer without email is skipped, not a failure');
+      const skipped = job.results.skipped_customers.find((c: any) => c.user_id === noEmail);
+      assert.equal(skipped?.reason, 'no_email');
+      assert.match(skipped.message, /no tiene email/);
       assert.equal(job.progress.percentage, 100);
       // 40 calls a second at most: 61+ calls take well over a second.
       assert.ok(Date.now() - started > 1200, 'the push is paced');
@@ -309,6 +375,39 @@ for (const mode of modes) {
     });
   });
 }
+
+describe('WHMCS welcome e-mail on request', () => {
+  let storage: Storage;
+  let sim: WhmcsSimulator;
+  let p: TestPuente;
+  before(async () => {
+    storage = await freshStorage('embedded');
+    sim = await startWhmcsSimulator({ ...CREDS, clients: 3 });
+    p = await startPuente(testEnv({ ...storage.env, ...whmcsEnv(sim), WHMCS_SEND_WELCOME_EMAIL: 'true' }));
+  });
+  after(async () => {
+    await p?.close();
+    await sim?.close();
+    await storage?.dispose();
+  });
+
+  test('WHMCS_SEND_WELCOME_EMAIL=true lets AddClient send it', async () => {
+    const [u] = await p.ctx.db.query<{ id: number }>(
+      `INSERT INTO users (name, email, phone, address, city, state) VALUES ('Ana Bienvenida', 'ana.bienvenida@puente.test', '+584140000001', 'Calle 1', 'Caracas', 'Distrito Capital') RETURNING id`);
+    const r = await p.api(`/api/whmcs/clients/push/${u!.id}`, { method: 'POST' });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.deepEqual(sim.welcomeEmails.map((m) => m.email), ['ana.bienvenida@puente.test']);
+    assert.equal(sim.lastBodies.filter((b) => b.action === 'AddClient').at(-1)!.noemail, undefined);
+  });
+
+  test('the simulator reads WHMCS booleans as PHP does: "false" is true', async () => {
+    const form = (extra: Record<string, string>) => new URLSearchParams({ action: 'GetClientsDetails', identifier: CREDS.identifier, secret: CREDS.secret, responsetype: 'json', clientid: '1', ...extra });
+    const ask = async (extra: Record<string, string>) => (await fetch(`${sim.url}/includes/api.php`, { method: 'POST', body: form(extra) })).json() as Promise<Record<string, unknown>>;
+    assert.ok((await ask({ stats: 'false' })).stats, 'stats=false asks for statistics');
+    assert.equal((await ask({ stats: '0' })).stats, undefined);
+    assert.equal((await ask({})).stats, undefined);
+  });
+});
 
 describe('WHMCS switched off or not configured', () => {
   let storage: Storage;

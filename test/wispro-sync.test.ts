@@ -23,7 +23,11 @@ for (const mode of modes) {
     before(async () => {
       storage = await freshStorage(mode);
       sim = await startWisproSimulator({ token: TOKEN, clients: 230, seed: 7 });
-      p = await startPuente(testEnv({ ...storage.env, WISPRO_API_URL: sim.url, WISPRO_API_TOKEN: TOKEN, WISPRO_PER_PAGE: '50', WISPRO_TIMEOUT_MS: '1500' }));
+      // A schedule that cannot fire during a test run (29 February), in a zone other than UTC.
+      p = await startPuente(testEnv({
+        ...storage.env, WISPRO_API_URL: sim.url, WISPRO_API_TOKEN: TOKEN, WISPRO_PER_PAGE: '50', WISPRO_TIMEOUT_MS: '1500',
+        WISPRO_SYNC_CRON: '0 3 29 2 *', TZ: 'America/Caracas',
+      }));
     });
     after(async () => {
       await p?.close();
@@ -83,23 +87,71 @@ for (const mode of modes) {
       assert.equal(login.body.user.must_change_password, true);
     });
 
-    test('re-sync updates only name, email, address and zone', async () => {
+    test('the simulator sends the recorded client shape: no zone field, city and state present; zones stay empty', async () => {
+      assert.ok(sim.clients.every((c) => !('zone_name' in c) && !('zone' in c) && c.city && c.state), 'no zone in the recorded payload');
+      const [user] = await p.ctx.db.query<any>('SELECT * FROM users WHERE id_wispro IS NOT NULL ORDER BY id LIMIT 1');
+      const client = sim.clients.find((c) => c.id === user.id_wispro)!;
+      assert.deepEqual([user.city, user.state, user.zone], [client.city, client.state, null], 'city and state are kept for WHMCS; no zone is invented');
+    });
+
+    test('re-sync updates only name, email, address (city, state) and zone', async () => {
       const [before] = await p.ctx.db.query<any>(`SELECT * FROM users WHERE role = 0 AND email IS NOT NULL AND code IS NOT NULL ORDER BY id LIMIT 1`);
       await p.ctx.db.query(`UPDATE users SET plan_id = 7, status = false, role = 0, password_hash = '$argon2id$kept' WHERE id = $1`, [before.id]);
       const client = sim.clients.find((c) => c.id === before.id_wispro)!;
       Object.assign(client, {
-        name: 'Nombre Nuevo', email: 'nuevo@correo.com', address: 'Av. Nueva 1', zone_name: 'Zona Nueva',
+        name: 'Nombre Nuevo', email: 'nuevo@correo.com', address: 'Av. Nueva 1', zone_name: 'Zona Nueva', city: 'Cabimas', state: 'Falcón',
         phone_mobile: '+584269999999', national_identification_number: 'E-11111111',
       });
+      await p.ctx.db.query(`UPDATE users SET postcode = '4013', country = 'VE' WHERE id = $1`, [before.id]);
       const job = await sync();
       assert.equal(job.status, 'completed');
       assert.equal(job.progress.created, 0);
       assert.ok(job.progress.updated >= 1);
       const [after] = await p.ctx.db.query<any>('SELECT * FROM users WHERE id = $1', [before.id]);
       assert.deepEqual([after.name, after.email, after.address, after.zone], ['Nombre Nuevo', 'nuevo@correo.com', 'Av. Nueva 1', 'Zona Nueva']);
+      assert.deepEqual([after.city, after.state], ['Cabimas', 'Falcón'], 'the address WHMCS needs follows Wispro');
+      assert.deepEqual([after.postcode, after.country], ['4013', 'VE'], 'a postcode and country Wispro does not send are kept');
       for (const kept of ['password_hash', 'code', 'id_number', 'plan_id', 'status', 'role', 'phone', 'cedula_digits']) {
         assert.deepEqual(after[kept], kept === 'password_hash' ? '$argon2id$kept' : kept === 'plan_id' ? 7 : kept === 'status' ? false : before[kept], kept);
       }
+    });
+
+    test('the zone is read from a nested zone object too; a client without one has none', async () => {
+      const [withZone, without] = sim.clients.filter((c) => c.name && c.email).slice(5, 7) as [any, any];
+      withZone.zone = { id: 12, name: 'Torre Norte' };
+      delete without.zone_name;
+      delete without.zone;
+      const job = await sync();
+      assert.equal(job.status, 'completed');
+      const zoneOf = async (id: string) => (await p.ctx.db.query<any>('SELECT zone FROM users WHERE id_wispro = $1', [id]))[0].zone;
+      assert.equal(await zoneOf(withZone.id), 'Torre Norte');
+      assert.equal(await zoneOf(without.id), null);
+    });
+
+    test('the nightly sync is scheduled in TZ and its next run is visible', async () => {
+      const status = await p.api('/api/users/sync-wispro-status');
+      assert.equal(status.status, 200, JSON.stringify(status.body));
+      assert.equal(status.body.success, true);
+      assert.deepEqual(status.body.schedule, { enabled: true, cron: '0 3 29 2 *', timezone: 'America/Caracas', next_run_at: '2028-02-29T07:00:00.000Z' });
+      assert.equal(status.body.last_sync.status, 'completed');
+      const stored = await p.ctx.runner.boss.getSchedule('wispro.sync');
+      assert.equal(stored?.cron, '0 3 29 2 *');
+      assert.equal(stored?.options?.tz, 'America/Caracas', 'pg-boss evaluates the cron in TZ');
+      assert.equal((await p.api('/api/users/sync-wispro-status', { token: null })).status, 401);
+    });
+
+    test('a scheduled run that fails an attempt is retried, not left pending for good', async () => {
+      sim.setFaults({ failPages: [1] });
+      // A delivery as the cron sends it: no job record yet, no job id in its data.
+      await p.ctx.runner.boss.send('wispro.sync', {});
+      const failed = await eventually(async () => {
+        const [row] = await p.ctx.db.query<any>(`SELECT * FROM jobs WHERE type = 'wispro.sync' AND created_by = 'schedule' ORDER BY created_at DESC LIMIT 1`);
+        return row?.status === 'pending' && row.error ? row : null;
+      }, 60_000, 'the scheduled attempt to fail');
+      sim.setFaults({});
+      const done = await waitForJob(p, failed.id, 90_000);
+      assert.equal(done.status, 'completed', 'the retry ran the same record');
+      assert.ok(done.attempts >= 2);
     });
 
     test('a local user is matched by cédula in any form and linked, not duplicated', async () => {
@@ -216,3 +268,17 @@ for (const mode of modes) {
     });
   });
 }
+
+describe('Wispro schedule settings', () => {
+  test('WISPRO_SYNC_CRON defaults to 3 AM, is on whenever Wispro is configured, and "off" turns it off', async () => {
+    const { loadConfig } = await import('../src/platform/config.ts');
+    const { wisproJobs } = await import('../src/modules/wispro/wispro.jobs.ts');
+    const scheduleWith = (env: Record<string, string>) => wisproJobs({ config: loadConfig(env) } as never)[0]!.schedule!();
+    assert.equal(loadConfig({}).WISPRO_SYNC_CRON, '0 3 * * *');
+    assert.equal(scheduleWith({ WISPRO_API_TOKEN: 't' }), '0 3 * * *');
+    assert.equal(scheduleWith({}), null, 'no token, no schedule');
+    assert.equal(scheduleWith({ WISPRO_API_TOKEN: 't', WISPRO_SYNC_CRON: 'off' }), null);
+    assert.throws(() => loadConfig({ WISPRO_SYNC_CRON: 'every night' }), /WISPRO_SYNC_CRON/);
+    assert.throws(() => loadConfig({ TZ: 'Mars/Olympus' }), /TZ/);
+  });
+});

@@ -62,6 +62,9 @@ export function testEnv(extra: Record<string, string | undefined> = {}): NodeJS.
     ALLOW_INSECURE_PROVIDER_URLS: 'true',
     // Tests send the same small file many times; the ones about the duplicate-send guard turn it on.
     MESSAGING_DUPLICATE_WINDOW_MINUTES: '0',
+    // Nightly schedules stay off unless a test turns them on: a tick at 3 AM must not land mid-test.
+    WISPRO_SYNC_CRON: 'off',
+    ZOHO_RECONCILE_CRON: 'off',
     ...extra,
   };
 }
