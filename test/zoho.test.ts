@@ -1,11 +1,11 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startZohoSimulator, type ZohoSimulator } from '../src/simulators/zoho/zoho.simulator.ts';
+import { startZohoSimulator, zohoTime, type ZohoSimulator } from '../src/simulators/zoho/zoho.simulator.ts';
 import { eventually, freshStorage, modes, startPuente, testEnv, waitForJob, type Storage, type TestPuente } from './support/puente.ts';
 
 const CREDS = { clientId: '1000.CLIENT', clientSecret: 'zoho-secret', refreshToken: '1000.refresh' };
 
-function zohoEnv(sim: ZohoSimulator, extra: Record<string, string> = {}) {
+export function zohoEnv(sim: ZohoSimulator, extra: Record<string, string> = {}) {
   return {
     ZOHO_ACCOUNTS_URL: sim.accountsUrl, ZOHO_API_URL: sim.apiUrl, ZOHO_CLIENT_ID: CREDS.clientId, ZOHO_CLIENT_SECRET: CREDS.clientSecret,
     ZOHO_REFRESH_TOKEN: CREDS.refreshToken, ZOHO_CREATOR_OWNER: 'puente-owner', ZOHO_CREATOR_APP: 'puente-app', ZOHO_CREATOR_REPORT: 'Access_Codes',
@@ -156,6 +156,96 @@ for (const mode of modes) {
       assert.equal(row.name, 'Renombrado');
       assert.equal(row.active, false);
       assert.equal((await p.ctx.db.query<any>('SELECT count(*)::int AS n FROM products'))[0].n, 453);
+    });
+
+    test('an item edited while the incremental sync pages through is not skipped (newest first)', async () => {
+      // 240 items edited in the last few minutes, oldest first: two pages of changes.
+      const now = Date.now();
+      const edited = sim.items.slice(100, 340);
+      edited.forEach((item, i) => Object.assign(item, { name: `Editado ${i}`, last_modified_time: zohoTime(now - 250_000 + i * 1000) }));
+      // Someone edits the first item of page 1 right after the sync read it.
+      sim.setFaults({ editAfterServingPage: 1 });
+      try {
+        const job = await waitForJob(p, (await p.api('/api/products/sync', { body: {} })).body.job_id);
+        assert.equal(job.status, 'completed', job.error);
+        assert.equal(job.results.mode, 'incremental');
+        assert.ok(job.results.pages >= 2, 'the changes span pages');
+      } finally {
+        sim.setFaults({});
+      }
+      const rows = await p.ctx.db.query<{ item_id: string; name: string }>('SELECT item_id, name FROM products');
+      const names = new Map(rows.map((r) => [r.item_id, r.name]));
+      const missed = edited.filter((item) => names.get(item.item_id) !== item.name).map((i) => i.name);
+      assert.deepEqual(missed, [], 'every edited item arrived');
+      const query = sim.inventoryRequests.at(-1)!;
+      assert.equal(query.sort_column, 'last_modified_time');
+      assert.equal(query.sort_order, 'D');
+      assert.match(query.last_modified_time!, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+0000$/, 'the documented filter and format');
+    });
+
+    test('the nightly reconciliation re-reads every item, catches what incremental syncs missed, and marks deleted items', async () => {
+      const [gone1, gone2, quiet] = [sim.items[3]!, sim.items[4]!, sim.items[5]!];
+      sim.deleteItem(gone1.item_id);
+      sim.deleteItem(gone2.item_id);
+      // A change Zoho did not stamp with a newer last_modified_time: invisible to incremental syncs.
+      quiet.rate = 999.5;
+      const before = (await p.ctx.db.query<any>('SELECT count(*)::int AS n FROM products'))[0].n;
+      const r = await p.api('/api/products/reconcile', { method: 'POST' });
+      assert.equal(r.status, 200);
+      const job = await waitForJob(p, r.body.job_id);
+      assert.equal(job.status, 'completed', job.error);
+      assert.equal(job.results.mode, 'reconcile');
+      assert.equal(job.results.unseen, 2);
+      assert.equal(job.results.deleted, 2);
+      assert.deepEqual([...job.results.deleted_item_ids].sort(), [gone1.item_id, gone2.item_id].sort());
+      const gone = await p.ctx.db.query<any>('SELECT status, active FROM products WHERE item_id = ANY($1)', [[gone1.item_id, gone2.item_id]]);
+      assert.deepEqual(gone.map((g) => [g.status, g.active]), [['deleted', false], ['deleted', false]], 'kept, inactive, marked deleted');
+      assert.equal(Number((await p.ctx.db.query<any>('SELECT rate FROM products WHERE item_id = $1', [quiet.item_id]))[0].rate), 999.5);
+      assert.equal((await p.ctx.db.query<any>('SELECT count(*)::int AS n FROM products'))[0].n, before, 'nothing is deleted locally');
+      const again = await waitForJob(p, (await p.api('/api/products/reconcile', { method: 'POST' })).body.job_id);
+      assert.equal(again.results.deleted, 0, 'deleted items are not reported twice');
+      const stats = (await p.api('/api/zoho/code/stats')).body.stats;
+      assert.equal(stats.last_product_reconcile.results.deleted, 0);
+      assert.equal(stats.product_reconcile_schedule.enabled, false, 'off in tests (ZOHO_RECONCILE_CRON=off)');
+    });
+
+    test('after an outage, "sync now" runs the waiting attempt at once instead of after its retry backoff', async () => {
+      sim.setFaults({ apiDown: true });
+      const first = await p.api('/api/products/sync', { body: {} });
+      const waiting = await eventually(async () => {
+        const { body } = await p.api(`/jobs/${first.body.job_id}`);
+        return body.status === 'pending' && body.attempts >= 1 && body.error ? body : null;
+      }, 30_000, 'the attempt to fail and wait for its retry');
+      assert.match(waiting.error, /503/);
+      sim.setFaults({});
+      const back = Date.now();
+      const now = await p.api('/api/products/sync', { body: {} });
+      assert.equal(now.status, 200);
+      assert.equal(now.body.job_id, first.body.job_id, 'the same job, not a second one');
+      assert.equal(now.body.already_running, true);
+      assert.equal(now.body.retried_now, true);
+      const done = await waitForJob(p, first.body.job_id, 30_000);
+      assert.equal(done.status, 'completed', done.error);
+      // The retry backoff is 30 s: completing well under it means it did not wait.
+      assert.ok(Date.now() - back < 10_000, `completed ${Date.now() - back} ms after Zoho came back`);
+    });
+
+    test('API calls go to the api_domain of the token reply, not ZOHO_API_URL', async () => {
+      await p.close();
+      p = await startPuente(testEnv({ ...storage.env, ...zohoEnv(sim), ZOHO_API_URL: 'http://127.0.0.1:9/nowhere' }));
+      try {
+        sim.expireAllTokens();
+        await p.ctx.db.query('DELETE FROM zoho_tokens');
+        const job = await waitForJob(p, (await p.api('/api/products/sync', { body: {} })).body.job_id);
+        assert.equal(job.status, 'completed', job.error);
+        const client = p.ctx.services.zoho.client;
+        assert.equal(client.apiBase('https://www.zohoapis.eu'), 'https://www.zohoapis.eu');
+        assert.equal(client.apiBase('javascript:alert(1)'), 'http://127.0.0.1:9/nowhere', 'a reply naming no usable URL is not followed');
+        assert.equal(client.apiBase(null), 'http://127.0.0.1:9/nowhere');
+      } finally {
+        await p.close();
+        p = await startPuente(testEnv({ ...storage.env, ...zohoEnv(sim) }));
+      }
     });
 
     test('two requests for the same sync at once run it once', async () => {

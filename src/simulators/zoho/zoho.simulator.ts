@@ -50,6 +50,8 @@ export interface ZohoSimulator {
   tokenRequests: number;
   creatorCalls: number;
   inventoryCalls: number;
+  /** Query parameters of the last 50 item-list requests. */
+  inventoryRequests: Record<string, string>[];
   currentCode(): string | null;
   rotateCode(newCode?: string): string;
   removeAccessRecord(): void;
@@ -93,7 +95,7 @@ export async function startZohoSimulator(o: ZohoSimulatorOptions): Promise<ZohoS
   const base = Date.now() - (count + 60) * 60_000; // one edit a minute, ending an hour ago
   const sockets = new Set<Socket>();
   const sim: ZohoSimulator = {
-    accountsUrl: '', apiUrl: '', refreshCount: 0, tokenRequests: 0, creatorCalls: 0, inventoryCalls: 0,
+    accountsUrl: '', apiUrl: '', refreshCount: 0, tokenRequests: 0, creatorCalls: 0, inventoryCalls: 0, inventoryRequests: [],
     items: Array.from({ length: count }, (_, i) => makeItem(base + i * 60_000)),
     currentCode: () => code,
     rotateCode: (next) => (code = next ?? newCode()),
@@ -188,6 +190,8 @@ export async function startZohoSimulator(o: ZohoSimulatorOptions): Promise<ZohoS
 
   function inventory(req: IncomingMessage, url: URL, res: ServerResponse) {
     if (inventoryRefused(req, url, res)) return;
+    sim.inventoryRequests.push(Object.fromEntries(url.searchParams));
+    if (sim.inventoryRequests.length > 50) sim.inventoryRequests.shift();
     const page = Math.max(1, Number(url.searchParams.get('page') ?? 1) || 1);
     const perPage = Math.min(200, Math.max(1, Number(url.searchParams.get('per_page') ?? 200) || 200));
     const since = url.searchParams.get('last_modified_time');
