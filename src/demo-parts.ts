@@ -83,7 +83,8 @@ const whmcs: DemoPart = {
     return {
       env: {
         WHMCS_API_URL: sim.url, WHMCS_API_IDENTIFIER: creds.identifier, WHMCS_API_SECRET: creds.secret, WHMCS_API_ACCESS_KEY: creds.accessKey,
-        WHMCS_DEFAULT_POSTCODE: '1010', WHMCS_DEFAULT_STATE: 'Distrito Capital', WHMCS_DEFAULT_CITY: 'Caracas',
+        // City and state come from Wispro with each customer; only the postcode needs a default.
+        WHMCS_DEFAULT_POSTCODE: '1010',
       },
       tour: [`WHMCS simulator: ${sim.url}/includes/api.php (120 clients; push customers from the dashboard or POST /api/whmcs/clients/push/{id})`],
       close: () => sim.close(),

@@ -11,6 +11,8 @@ export function Customers() {
   const [selected, setSelected] = useState<any>(null);
   const q = new URLSearchParams({ page: String(page), per_page: '25', role: 'customer', ...(search ? { search } : {}) });
   const { data, error: loadError, reload } = useApi<any>(`/api/users?${q}`);
+  const wispro = useApi<any>('/api/users/sync-wispro-status');
+  const schedule = wispro.data?.schedule;
   async function startSync() {
     setError(null);
     try {
@@ -28,6 +30,11 @@ export function Customers() {
           <input name="q" type="search" placeholder={t('search')} aria-label={t('search')} />
         </form>
         <button onClick={startSync}>{t('syncWispro')}</button>
+        {schedule && (
+          <small data-testid="wispro-schedule">
+            {schedule.enabled ? `${t('nextWisproSync')}: ${when(schedule.next_run_at)} (${schedule.cron}, ${schedule.timezone})` : t('wisproSyncOff')}
+          </small>
+        )}
       </div>
       {jobId && <LiveJob jobId={jobId} onDone={() => reload()} />}
       <Alert error={error ?? loadError} />
