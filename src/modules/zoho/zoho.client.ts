@@ -65,14 +65,15 @@ export class ZohoClient {
   /**
    * Where API calls go: the `api_domain` of the token reply (an account in the EU, India or Australia
    * data centre is served from that centre's domain), else ZOHO_API_URL. The token reply is trusted
-   * only over https, or over http when the accounts URL itself is http (a sandbox or simulator).
+   * only over https, or over http when the accounts URL itself is http (a sandbox or simulator) or
+   * ALLOW_INSECURE_PROVIDER_URLS is set.
    */
   apiBase(apiDomain: string | null): string {
     const fallback = this.#ctx.config.ZOHO_API_URL;
     if (!apiDomain) return fallback;
     try {
       const url = new URL(apiDomain);
-      const plainAllowed = new URL(this.#ctx.config.ZOHO_ACCOUNTS_URL).protocol === 'http:';
+      const plainAllowed = this.#ctx.config.ALLOW_INSECURE_PROVIDER_URLS || new URL(this.#ctx.config.ZOHO_ACCOUNTS_URL).protocol === 'http:';
       if (url.protocol === 'https:' || (url.protocol === 'http:' && plainAllowed)) return url.toString().replace(/\/+$/, '');
     } catch {}
     this.#ctx.logger.warn({ api_domain: apiDomain }, 'Zoho token reply named an api_domain that is not a usable https URL; using ZOHO_API_URL');
