@@ -279,6 +279,7 @@ describe('Wispro schedule settings', () => {
     assert.equal(scheduleWith({}), null, 'no token, no schedule');
     assert.equal(scheduleWith({ WISPRO_API_TOKEN: 't', WISPRO_SYNC_CRON: 'off' }), null);
     assert.throws(() => loadConfig({ WISPRO_SYNC_CRON: 'every night' }), /WISPRO_SYNC_CRON/);
-    assert.throws(() => loadConfig({ TZ: 'Mars/Olympus' }), /TZ/);
+    assert.throws(() => loadConfig({ TZ: 'Mars/Olympus' }), /TZ/, 'a zone name that does not exist stops start-up');
+    assert.equal(loadConfig({ TZ: ':/etc/localtime' }).TZ, ':/etc/localtime', 'a POSIX TZ some images set is left to the process');
   });
 });

@@ -26,6 +26,8 @@ function isTimeZone(tz: string) {
   }
 }
 
+const looksLikeIana = (tz: string) => /^[A-Za-z][A-Za-z_+-]*(\/[A-Za-z0-9_+-]+)+$/.test(tz) || /^(UTC|GMT)$/i.test(tz);
+
 /** A five-field cron expression, or `off`/empty (→ null: no schedule). */
 const cronOrOff = (fallback: string) =>
   z
@@ -81,7 +83,9 @@ export const configSchema = z
     /** The nightly customer sync (seed 000 recommends 2–4 AM); `off` disables it. */
     WISPRO_SYNC_CRON: cronOrOff('0 3 * * *'),
     /** Time zone of every cron schedule; the process's own zone (or UTC) when unset. */
-    TZ: optionalText.pipe(z.string().refine(isTimeZone, 'must be an IANA time zone such as America/Caracas').optional()),
+    // Only names that look like IANA zones are checked: POSIX forms some images set (`:/etc/localtime`,
+    // `EST5EDT`) are left to the process and schedules use its zone.
+    TZ: optionalText.pipe(z.string().refine((v) => !looksLikeIana(v) || isTimeZone(v), 'must be an IANA time zone such as America/Caracas').optional()),
 
     WHMCS_API_URL: optionalText.pipe(url.optional()),
     WHMCS_API_IDENTIFIER: optionalText,
@@ -176,7 +180,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
 /** The zone cron schedules run in: `TZ`, else the process's own, else UTC. */
 export function scheduleTimeZone(config: Config): string {
-  return config.TZ ?? Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'UTC';
+  if (config.TZ && isTimeZone(config.TZ)) return config.TZ;
+  return Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'UTC';
 }
 
 export function redisUrlOf(config: Config): string | undefined {
