@@ -7,6 +7,7 @@ import { modules } from './modules/index.ts';
 import { openDatabase } from './platform/db/client.ts';
 import { migrate } from './platform/db/migrate.ts';
 import { runDemo } from './demo.ts';
+import { keyStore, rotateSecrets } from './platform/auth/secrets.ts';
 import { followJob } from './platform/jobs/follow-job.ts';
 import { WISPRO_SYNC, summaryLine } from './modules/wispro/wispro.jobs.ts';
 import type { AppContext } from './platform/context.ts';
@@ -21,6 +22,7 @@ Usage: puente <command> [options]
   demo                       Puente with simulated Wispro, WHMCS, Zoho and WhatsApp, seeded with data
   admin create --email E --password P [--name N] [--role admin|operator]
   sync wispro [--per-page N] run a Wispro sync now, with a progress bar
+  secrets rotate             re-encrypt stored secrets under a new key (see docs/security.md)
 
 Configuration comes from the environment; see README.md.`;
 
@@ -102,6 +104,17 @@ async function syncWispro(config: Config, args: string[]) {
   }
 }
 
+async function secretsRotate(config: Config) {
+  const runtime = await createRuntime({ ...config, LOG_LEVEL: 'warn' }, modules);
+  try {
+    const { keyId, resealed } = await rotateSecrets(runtime.ctx.secrets, keyStore(config, runtime.ctx.db));
+    const counts = Object.entries(resealed).map(([k, n]) => `${k}: ${n}`).join(', ') || 'nothing stored yet';
+    process.stdout.write(`Secrets re-encrypted under key ${keyId} (${counts})${config.SECRET_KEY ? '. SECRET_KEY_PREVIOUS can now be removed.' : '.'}\n`);
+  } finally {
+    await runtime.close();
+  }
+}
+
 async function main(argv: string[]) {
   const [command, ...rest] = argv;
   if (!command || command === 'help' || command === '--help') return void process.stdout.write(`${usage}\n`);
@@ -122,6 +135,7 @@ async function main(argv: string[]) {
     }
     case 'admin create': return adminCreate(config, rest.slice(1));
     case 'sync wispro': return syncWispro(config, rest.slice(1));
+    case 'secrets rotate': return secretsRotate(config);
     default:
       process.stderr.write(`Unknown command: ${argv.join(' ')}\n\n${usage}\n`);
       process.exitCode = 2;

@@ -1,12 +1,19 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { io } from 'socket.io-client';
 import { startWhatsAppSimulator, type WaSimulator } from '../src/simulators/whatsapp/whatsapp.simulator.ts';
-import { ADMIN, freshStorage, modes, startPuente, testEnv, type Storage, type TestPuente } from './support/puente.ts';
+import { startZohoSimulator, type ZohoSimulator } from '../src/simulators/zoho/zoho.simulator.ts';
+import { ADMIN, freshStorage, modes, startPuente, testEnv, waitForJob, type Storage, type TestPuente } from './support/puente.ts';
 
 const KEY = 'test-cloud-api-key';
+const mainScript = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
 /** A host that records what reaches it: where a device's credentials must never be sent. */
 async function listener() {
@@ -28,7 +35,7 @@ function handshake(url: string, apiKey: string, forwardedFor: string) {
   });
 }
 
-async function startWith(mode: (typeof modes)[number], env: Record<string, string>) {
+async function startWith(mode: (typeof modes)[number], env: Record<string, string | undefined>) {
   const storage = await freshStorage(mode);
   try {
     return { storage, p: await startPuente(testEnv({ ...storage.env, ...env })) };
@@ -281,6 +288,155 @@ for (const mode of modes) {
       } finally {
         await (restarted ?? own.p).close();
         await own.storage.dispose();
+      }
+    });
+  });
+}
+
+function puenteCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [mainScript, ...args], { env: { PATH: process.env.PATH, ...env }, timeout: 120_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+function modesUnder(dir: string): { path: string; mode: number; dir: boolean }[] {
+  const out = [{ path: dir, mode: statSync(dir).mode & 0o777, dir: true }];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...modesUnder(path));
+    else if (entry.isFile()) out.push({ path, mode: statSync(path).mode & 0o777, dir: false });
+  }
+  return out;
+}
+
+test('DATA_DIR is created 0700 and everything in it is 0600, including what an older version left wider', async () => {
+  const parent = mkdtempSync(join(tmpdir(), 'puente-modes-'));
+  const dataDir = join(parent, 'data');
+  // What an older version left: a world-readable directory and key file.
+  mkdirSync(dataDir, { mode: 0o755 });
+  chmodSync(dataDir, 0o755);
+  writeFileSync(join(dataDir, 'jwt-secret'), 'an-old-generated-secret-an-old-generated-secret', { mode: 0o644 });
+  chmodSync(join(dataDir, 'jwt-secret'), 0o644);
+  const p = await startPuente(testEnv({ DATA_DIR: dataDir, JWT_SECRET: undefined }));
+  try {
+    const dev = await p.api('/devices', { body: { name: 'x', provider: 'simulator', base_url: 'http://127.0.0.1:9', credentials: { device_id: 'd', token: 't' } } });
+    assert.equal(dev.status, 201);
+    const entries = modesUnder(dataDir);
+    assert.ok(entries.some((e) => e.path.includes('pglite') && !e.dir), 'the database files are there');
+    const wide = entries.filter((e) => e.mode !== (e.dir ? 0o700 : 0o600));
+    assert.deepEqual(wide.map((e) => `${e.path} ${e.mode.toString(8)}`), []);
+  } finally {
+    await p.close();
+    rmSync(parent, { recursive: true, force: true });
+  }
+});
+
+for (const mode of modes) {
+  describe(`secrets at rest (${mode})`, () => {
+    let sim: WaSimulator;
+    let zoho: ZohoSimulator;
+    const zohoEnv = () => ({
+      ZOHO_ACCOUNTS_URL: zoho.accountsUrl, ZOHO_API_URL: zoho.apiUrl, ZOHO_CLIENT_ID: '1000.CLIENT', ZOHO_CLIENT_SECRET: 'zoho-secret',
+      ZOHO_REFRESH_TOKEN: '1000.refresh', ZOHO_CREATOR_OWNER: 'o', ZOHO_CREATOR_APP: 'a', ZOHO_CREATOR_REPORT: 'Access_Codes',
+      ZOHO_ORGANIZATION_ID: '60000000001', ZOHO_SYNC_INTERVAL_MINUTES: '0', ZOHO_CODE_SYNC_INTERVAL_MINUTES: '0',
+    });
+    before(async () => {
+      sim = await startWhatsAppSimulator();
+      zoho = await startZohoSimulator({ clientId: '1000.CLIENT', clientSecret: 'zoho-secret', refreshToken: '1000.refresh', initialCode: 'SECRET-CODE', items: 3 });
+    });
+    after(async () => {
+      await sim?.close();
+      await zoho?.close();
+    });
+
+    test('device credentials, the Zoho access token and a generated JWT secret are stored encrypted', async () => {
+      const { storage, p } = await startWith(mode, { ...zohoEnv(), JWT_SECRET: undefined });
+      try {
+        const dev = sim.addDevice({ provider: 'evolution' });
+        const created = await p.api('/devices', { body: { name: 'sealed', provider: 'evolution', base_url: dev.baseUrl, credentials: dev.credentials } });
+        assert.equal(created.status, 201);
+        assert.equal(created.body.device.connected, true, 'the provider got the real key');
+        const [row] = await p.ctx.db.query<{ c: string }>('SELECT credentials::text AS c FROM devices WHERE id = $1', [created.body.device.id]);
+        assert.ok(!row!.c.includes(dev.credentials.api_key!), 'the API key is not in the row');
+        assert.match(row!.c, /enc:v1:/);
+
+        const sync = await p.api('/api/products/sync', { body: { full: true } });
+        await waitForJob(p, sync.body.job_id);
+        const [token] = await p.ctx.db.query<{ access_token: string }>('SELECT access_token FROM zoho_tokens');
+        assert.match(token!.access_token, /^enc:v1:/);
+        assert.doesNotMatch(token!.access_token, /^1000\./);
+
+        if (mode === 'scaled') {
+          const [jwt] = await p.ctx.db.query<{ value: string }>(`SELECT value FROM settings WHERE key = 'jwt_secret'`);
+          assert.match(jwt!.value, /^enc:v1:/);
+        }
+      } finally {
+        await p.close();
+        await storage.dispose();
+      }
+    });
+
+    test('secrets an older version stored in the clear still work and are encrypted at the next start', async () => {
+      const { storage, p } = await startWith(mode, { ...zohoEnv(), JWT_SECRET: undefined });
+      let again: TestPuente | null = null;
+      try {
+        const dev = sim.addDevice({ provider: 'waha' });
+        const [legacy] = await p.ctx.db.query<{ id: number }>(
+          `INSERT INTO devices (name, provider, base_url, credentials) VALUES ('legacy', 'waha', $1, $2::jsonb) RETURNING id`, [dev.baseUrl, JSON.stringify(dev.credentials)]);
+        await p.ctx.db.query(`INSERT INTO zoho_tokens (id, access_token, expires_at) VALUES ('1000.CLIENT', 'plain-old-token', now() + interval '1 hour')`);
+        const plainJwt = 'a-plain-jwt-secret-from-an-older-version-0123456789';
+        if (mode === 'scaled') await p.ctx.db.query(`UPDATE settings SET value = to_jsonb($1::text) WHERE key = 'jwt_secret'`, [plainJwt]);
+        await p.close();
+
+        again = await startPuente(testEnv({ ...storage.env, ...zohoEnv(), JWT_SECRET: undefined }));
+        const [row] = await again.ctx.db.query<{ c: string }>('SELECT credentials::text AS c FROM devices WHERE id = $1', [legacy!.id]);
+        assert.ok(!row!.c.includes(dev.credentials.api_key!));
+        const checked = await again.api(`/devices/${legacy!.id}/check`, { method: 'POST' });
+        assert.equal(checked.body.device.connected, true, 'the re-encrypted credentials still reach the provider');
+        const [token] = await again.ctx.db.query<{ access_token: string }>('SELECT access_token FROM zoho_tokens');
+        assert.match(token!.access_token, /^enc:v1:/);
+        assert.equal(await again.ctx.secrets.open(token!.access_token), 'plain-old-token');
+        if (mode === 'scaled') {
+          const [jwt] = await again.ctx.db.query<{ value: string }>(`SELECT value FROM settings WHERE key = 'jwt_secret'`);
+          assert.equal(await again.ctx.secrets.open(jwt!.value), plainJwt, 'the same JWT secret, now encrypted');
+          assert.match(jwt!.value, /^enc:v1:/);
+        }
+      } finally {
+        await (again ?? p).close();
+        await storage.dispose();
+      }
+    });
+
+    test('puente secrets rotate re-encrypts everything under a new key, generated or from SECRET_KEY', async () => {
+      for (const keys of [{ before: {}, rotate: {}, after: {} }, { before: { SECRET_KEY: 'first-secret-key-first-secret-key-0001' }, rotate: { SECRET_KEY: 'second-secret-key-second-secret-key-02', SECRET_KEY_PREVIOUS: 'first-secret-key-first-secret-key-0001' }, after: { SECRET_KEY: 'second-secret-key-second-secret-key-02' } }]) {
+        const { storage, p } = await startWith(mode, keys.before);
+        let again: TestPuente | null = null;
+        try {
+          const dev = sim.addDevice({ provider: 'simulator' });
+          const id = (await p.api('/devices', { body: { name: 'rotating', provider: 'simulator', base_url: dev.baseUrl, credentials: dev.credentials } })).body.device.id;
+          const stored = async (q: TestPuente) => (await q.ctx.db.query<{ c: string }>('SELECT credentials->>\'$sealed\' AS c FROM devices WHERE id = $1', [id]))[0]!.c;
+          const before = await stored(p);
+          const oldKey = p.ctx.secrets.currentKeyId;
+          await p.close();
+
+          const rotated = await puenteCli(['secrets', 'rotate'], testEnv({ ...storage.env, ...keys.rotate, LOG_LEVEL: 'warn' }));
+          assert.equal(rotated.code, 0, rotated.stderr);
+          assert.match(rotated.stdout, /device credentials: 1/);
+
+          again = await startPuente(testEnv({ ...storage.env, ...keys.after }));
+          const after = await stored(again);
+          assert.notEqual(again.ctx.secrets.currentKeyId, oldKey);
+          assert.ok(after.startsWith(`enc:v1:${again.ctx.secrets.currentKeyId}:`) && before.startsWith(`enc:v1:${oldKey}:`), 'sealed under the new key');
+          assert.equal((await again.api(`/devices/${id}/check`, { method: 'POST' })).body.device.connected, true);
+          if (!('SECRET_KEY' in keys.after) && mode === 'embedded') {
+            assert.equal(readFileSync(join(storage.env.DATA_DIR!, 'secret-key'), 'utf8').trim().split('\n').length, 1, 'the old key is gone');
+          }
+        } finally {
+          await (again ?? p).close();
+          await storage.dispose();
+        }
       }
     });
   });

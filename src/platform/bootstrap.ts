@@ -4,6 +4,7 @@ import { migrate } from './db/migrate.ts';
 import { createLocalBus, createRedisBus } from './events/bus.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { Tokens, resolveJwtSecret } from './auth/jwt.ts';
+import { SecretBox, keyStore } from './auth/secrets.ts';
 import { Sessions } from './auth/sessions.ts';
 import { Throttle } from './auth/throttle.ts';
 import { JobRunner } from './jobs/job-runner.ts';
@@ -31,8 +32,9 @@ export async function createRuntime(config: Config, modules: PuenteModule[], log
     if (applied.length) logger.info({ applied }, 'database migrated');
     const redisUrl = redisUrlOf(config);
     const bus = redisUrl ? await createRedisBus(redisUrl, config.REDIS_PREFIX, logger) : createLocalBus();
-    const tokens = new Tokens(await resolveJwtSecret(config, db), config.JWT_ACCESS_TTL_SECONDS);
-    const ctx = { config, logger, db, bus, tokens, redisUrl, services: {} as Services } as AppContext;
+    const secrets = await SecretBox.open(keyStore(config, db).load);
+    const tokens = new Tokens(await resolveJwtSecret(config, db, secrets), config.JWT_ACCESS_TTL_SECONDS);
+    const ctx = { config, logger, db, bus, tokens, secrets, redisUrl, services: {} as Services } as AppContext;
     ctx.sessions = new Sessions({
       db: db.orm, tokens, refreshTtlSeconds: config.JWT_REFRESH_TTL_SECONDS,
       codeActive: async (id) => (await ctx.services.codeLogin?.isActive(id)) ?? false,
@@ -40,6 +42,9 @@ export async function createRuntime(config: Config, modules: PuenteModule[], log
     ctx.throttle = new Throttle(db.orm, logger);
     const definitions: JobDefinition<any>[] = [...maintenanceJobs(ctx)];
     for (const m of modules) definitions.push(...(m.setup?.(ctx) ?? []));
+    // Secrets stored in the clear (before encryption) or under a retired key are rewritten now.
+    const resealed = await secrets.resealAll();
+    if (Object.values(resealed).some(Boolean)) logger.info({ resealed }, 'stored secrets re-encrypted under the current key');
     ctx.runner = new JobRunner({ config, db, bus, logger, definitions });
     ctx.jobs = new JobsService(db, ctx.runner, bus);
     // Every process that runs workers closes the records of jobs whose worker died on the last attempt.

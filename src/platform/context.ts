@@ -8,6 +8,7 @@ import type { Logger } from './logger.ts';
 import type { Tokens } from './auth/jwt.ts';
 import type { Sessions } from './auth/sessions.ts';
 import type { Throttle } from './auth/throttle.ts';
+import type { SecretBox } from './auth/secrets.ts';
 import type { JobDefinition } from './jobs/job-definition.ts';
 import type { JobRunner } from './jobs/job-runner.ts';
 import type { JobsService } from './jobs/jobs.service.ts';
@@ -25,6 +26,8 @@ export interface AppContext {
   sessions: Sessions;
   /** Failure counters for logins and API keys. */
   throttle: Throttle;
+  /** Encrypts the secrets Puente stores (modules register theirs for re-encryption). */
+  secrets: SecretBox;
   jobs: JobsService;
   runner: JobRunner;
   services: Services;

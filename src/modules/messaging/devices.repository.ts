@@ -69,15 +69,23 @@ export const devicesRepository = {
       RETURNING *, sent_day::text AS sent_day`);
     return row!;
   },
-  /** Sets the given columns; credentials are merged into the stored ones, or replace them when `replaceCredentials`. */
-  async update(db: Executor, id: number, patch: Partial<DeviceInput>, replaceCredentials = false) {
+  /** Sets the given columns; `credentials`, when given, is the whole stored (sealed) value. */
+  async update(db: Executor, id: number, patch: Partial<DeviceInput>) {
     const sets = COLUMNS.filter((c) => patch[c] !== undefined).map((c) => sql`${sql.identifier(c)} = ${patch[c] ?? null}`);
-    if (patch.credentials) sets.push(replaceCredentials ? sql`credentials = ${json(patch.credentials)}` : sql`credentials = credentials || ${json(patch.credentials)}`);
+    if (patch.credentials) sets.push(sql`credentials = ${json(patch.credentials)}`);
     if (patch.status === 'active') sets.push(sql`status_reason = NULL`);
     if (patch.status === 'paused') sets.push(sql`status_reason = 'pausado por un operador / paused by an operator'`);
     sets.push(sql`updated_at = now()`);
     const [row] = await rows<DeviceRow>(db, sql`UPDATE devices SET ${sql.join(sets, sql`, `)} WHERE id = ${id} RETURNING *, sent_day::text AS sent_day`);
     return row ?? null;
+  },
+  async allCredentials(db: Executor) {
+    return rows<{ id: number; credentials: Record<string, string> }>(db, sql`SELECT id, credentials FROM devices ORDER BY id`);
+  },
+  /** Replaces one device's stored credentials, unless they changed since they were read. */
+  async replaceCredentials(db: Executor, id: number, before: Record<string, string>, after: Record<string, string>) {
+    const done = await rows<{ id: number }>(db, sql`UPDATE devices SET credentials = ${json(after)} WHERE id = ${id} AND credentials = ${json(before)} RETURNING id`);
+    return done.length;
   },
   async remove(db: Executor, id: number) {
     const [row] = await rows<{ id: number }>(db, sql`DELETE FROM devices WHERE id = ${id} RETURNING id`);

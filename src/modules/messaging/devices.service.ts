@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import type { AppContext } from '../../platform/context.ts';
+import type { Db } from '../../platform/db/client.ts';
+import type { Resealer, SecretBox } from '../../platform/auth/secrets.ts';
 import { badRequest, forbidden, notFound } from '../../platform/http/errors.ts';
 import { devicesRepository, todayUtc } from './devices.repository.ts';
 import { REQUIRED_CREDENTIALS, driverFor, type DeviceRow } from './drivers.ts';
@@ -41,6 +43,30 @@ export function deviceReply(d: DeviceRow) {
   };
 }
 
+/** How device credentials are stored: the whole set, sealed (see platform/auth/secrets.ts). */
+type StoredCredentials = Record<string, string>;
+const sealCredentials = (box: SecretBox, c: Record<string, string>): StoredCredentials => ({ $sealed: box.seal(JSON.stringify(c)) });
+
+/** A device row with its credentials readable (rows written before encryption hold them in the clear). */
+export async function openDevice(box: SecretBox, d: DeviceRow): Promise<DeviceRow> {
+  const sealed = d.credentials.$sealed;
+  return typeof sealed === 'string' ? { ...d, credentials: JSON.parse(await box.open(sealed)) } : d;
+}
+
+/** Re-encrypts every device's credentials that are in the clear or under an older key. */
+export function resealDevices(db: Db): Resealer {
+  return async (box) => {
+    let n = 0;
+    for (const row of await devicesRepository.allCredentials(db)) {
+      const sealed = row.credentials.$sealed;
+      if (typeof sealed === 'string' && !box.isStale(sealed)) continue;
+      const plain = typeof sealed === 'string' ? JSON.parse(await box.open(sealed)) : row.credentials;
+      n += await devicesRepository.replaceCredentials(db, row.id, row.credentials, sealCredentials(box, plain));
+    }
+    return n;
+  };
+}
+
 export class DevicesService {
   readonly #ctx: AppContext;
   constructor(ctx: AppContext) {
@@ -53,18 +79,19 @@ export class DevicesService {
   async require(id: number) {
     const d = await devicesRepository.get(this.#db, id);
     if (!d) throw notFound(`Device ${id} no encontrado / Device not found`);
-    return d;
+    return openDevice(this.#ctx.secrets, d);
   }
 
-  list(limit: number, offset: number) {
-    return devicesRepository.list(this.#db, limit, offset);
+  async list(limit: number, offset: number) {
+    const { items, total } = await devicesRepository.list(this.#db, limit, offset);
+    return { items: await Promise.all(items.map((d) => openDevice(this.#ctx.secrets, d))), total };
   }
 
   async create(input: DeviceInput) {
     checkCredentials(input.provider, input.credentials);
     checkGaps(input.min_gap_ms ?? 0, input.max_gap_ms ?? 0);
     await checkProviderUrl(this.#ctx, input.base_url);
-    const d = await devicesRepository.insert(this.#db, input);
+    const d = await devicesRepository.insert(this.#db, { ...input, credentials: sealCredentials(this.#ctx.secrets, input.credentials) });
     return this.check(d.id);
   }
 
@@ -92,7 +119,7 @@ export class DevicesService {
     const credentials = moved ? patch.credentials! : { ...current.credentials, ...patch.credentials };
     checkCredentials(provider, credentials);
     checkGaps(patch.min_gap_ms ?? current.min_gap_ms, patch.max_gap_ms ?? current.max_gap_ms);
-    await devicesRepository.update(this.#db, id, { ...patch, ...(patch.credentials ? { credentials } : {}) }, moved);
+    await devicesRepository.update(this.#db, id, { ...patch, credentials: patch.credentials ? sealCredentials(this.#ctx.secrets, credentials) : undefined });
     return patch.credentials || moved || patch.status === 'active' ? this.check(id) : this.require(id);
   }
 
@@ -118,8 +145,8 @@ export class DevicesService {
     await Promise.all(items.map((d) => this.check(d.id).catch(() => {})));
   }
 
-  available(limit: number, exclude: number[] = []) {
-    return devicesRepository.available(this.#db, limit, exclude);
+  async available(limit: number, exclude: number[] = []) {
+    return Promise.all((await devicesRepository.available(this.#db, limit, exclude)).map((d) => openDevice(this.#ctx.secrets, d)));
   }
 }
 

@@ -4,6 +4,7 @@ import type { JobContext } from '../../platform/jobs/job-definition.ts';
 import { PermanentJobError } from '../../platform/jobs/job-definition.ts';
 import { devicesRepository, todayUtc } from './devices.repository.ts';
 import { driverFor, type DeviceRow, type TemplateSpec } from './drivers.ts';
+import { openDevice } from './devices.service.ts';
 import { recipientsRepository, type ClaimedRow, type Counts, type RecipientResult } from './recipients.repository.ts';
 import { renderTemplate, splitValues } from './template.ts';
 
@@ -64,8 +65,9 @@ export async function runBulkSend(app: AppContext, ctx: JobContext<unknown>) {
   const deviceErrors: string[] = [];
   const renew = setInterval(() => void devicesRepository.renewForJob(db, jobId, DEVICE_LEASE_SECONDS).catch(() => {}), (DEVICE_LEASE_SECONDS * 1000) / 3);
   const startWorker = async (): Promise<boolean> => {
-    const device = await devicesRepository.lease(db, jobId, [...busy, ...broken], DEVICE_LEASE_SECONDS);
-    if (!device) return false;
+    const leased = await devicesRepository.lease(db, jobId, [...busy, ...broken], DEVICE_LEASE_SECONDS);
+    if (!leased) return false;
+    const device = await openDevice(app.secrets, leased);
     busy.add(device.id);
     const worker = new DeviceWorker(app, ctx, device, params, { flusher, claims, announce: announceChunk });
     const p: Promise<void> = worker.run().then(async (end) => {

@@ -1,5 +1,5 @@
 import type { PuenteModule } from '../../platform/context.ts';
-import { DevicesService } from './devices.service.ts';
+import { DevicesService, resealDevices } from './devices.service.ts';
 import { BulkSendService } from './messaging.service.ts';
 import { messagingJobs } from './messaging.jobs.ts';
 import { messagingRoutes } from './messaging.routes.ts';
@@ -18,6 +18,7 @@ export const messagingModule: PuenteModule = {
   name: 'messaging',
   setup(ctx) {
     ctx.services.devices = new DevicesService(ctx);
+    ctx.secrets.register('device credentials', resealDevices(ctx.db.orm));
     ctx.services.bulkSend = new BulkSendService(ctx);
     return messagingJobs(ctx);
   },

@@ -95,7 +95,7 @@ export class ZohoClient {
     const id = c.ZOHO_CLIENT_ID!;
     return this.#ctx.db.orm.transaction(async (tx) => {
       const cached = await repo.lockToken(tx, id);
-      if (cached && cached.expires_at.getTime() - Date.now() > REFRESH_MARGIN_S * 1000) return { token: cached.access_token, apiBase: this.apiBase(cached.api_domain) };
+      if (cached && cached.expires_at.getTime() - Date.now() > REFRESH_MARGIN_S * 1000) return { token: await this.#ctx.secrets.open(cached.access_token), apiBase: this.apiBase(cached.api_domain) };
       const res = await this.#accounts.request({
         method: 'POST', path: '/oauth/v2/token', retry: 'never',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -104,7 +104,7 @@ export class ZohoClient {
       const body = safeJson(res.text);
       const ok = tokenReply.safeParse(body);
       if (res.status === 200 && ok.success) {
-        await repo.saveToken(tx, { id, access_token: ok.data.access_token, api_domain: ok.data.api_domain ?? null, expires_in: ok.data.expires_in });
+        await repo.saveToken(tx, { id, access_token: this.#ctx.secrets.seal(ok.data.access_token), api_domain: ok.data.api_domain ?? null, expires_in: ok.data.expires_in });
         return { token: ok.data.access_token, apiBase: this.apiBase(ok.data.api_domain ?? null) };
       }
       const err = errorReply.safeParse(body);
@@ -113,6 +113,15 @@ export class ZohoClient {
       }
       const reason = err.success ? `${err.data.error}${err.data.error_description ? `: ${err.data.error_description}` : ''}` : `HTTP ${res.status}`;
       throw new UpstreamError('Zoho accounts', `no se pudo renovar el token (${reason})`);
+    });
+  }
+
+  /** Forgets the stored access token if it is still `token` (Zoho refused it). */
+  async #dropToken(token: string) {
+    const id = this.#ctx.config.ZOHO_CLIENT_ID!;
+    await this.#ctx.db.orm.transaction(async (tx) => {
+      const stored = await repo.lockToken(tx, id);
+      if (stored && (await this.#ctx.secrets.open(stored.access_token)) === token) await repo.dropToken(tx, id, stored.access_token);
     });
   }
 
@@ -178,7 +187,7 @@ export class ZohoClient {
       const { token, apiBase } = await this.#session();
       const res = await this.#api(apiBase).request({ path, query, headers: { authorization: `Zoho-oauthtoken ${token}` }, signal });
       if (res.status === 401 && attempt === 0) {
-        await repo.dropToken(this.#ctx.db.orm, this.#ctx.config.ZOHO_CLIENT_ID!, token);
+        await this.#dropToken(token);
         continue;
       }
       if (res.status >= 500 || res.status === 429) throw new UpstreamError('Zoho', `HTTP ${res.status}`);

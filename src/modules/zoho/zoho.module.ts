@@ -2,6 +2,7 @@ import type { PuenteModule } from '../../platform/context.ts';
 import { CODES_CHANGED, ZohoService } from './zoho.service.ts';
 import { ZOHO_CODE_SYNC, zohoJobs } from './zoho.jobs.ts';
 import { zohoRoutes } from './zoho.routes.ts';
+import { zohoRepository } from './zoho.repository.ts';
 
 declare module '../../platform/context.ts' {
   interface Services {
@@ -13,6 +14,13 @@ export const zohoModule: PuenteModule = {
   name: 'zoho',
   setup(ctx) {
     ctx.services.zoho = new ZohoService(ctx);
+    ctx.secrets.register('zoho access token', async (box) => {
+      let n = 0;
+      for (const t of await zohoRepository.allTokens(ctx.db.orm)) {
+        if (box.isStale(t.access_token)) n += await zohoRepository.replaceToken(ctx.db.orm, t.id, t.access_token, box.seal(await box.open(t.access_token)));
+      }
+      return n;
+    });
     ctx.services.codeLogin = { validate: (code) => ctx.services.zoho.validateCode(code), isActive: (id) => ctx.services.zoho.isCodeActive(id) };
     return zohoJobs(ctx);
   },

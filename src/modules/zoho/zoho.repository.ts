@@ -53,8 +53,16 @@ export const zohoRepository = {
       INSERT INTO zoho_tokens (id, access_token, api_domain, expires_at) VALUES (${t.id}, ${t.access_token}, ${t.api_domain}, now() + make_interval(secs => ${t.expires_in}))
       ON CONFLICT (id) DO UPDATE SET access_token = EXCLUDED.access_token, api_domain = EXCLUDED.api_domain, expires_at = EXCLUDED.expires_at, refreshed_at = now()`);
   },
-  async dropToken(db: Executor, id: string, token: string) {
-    await db.execute(sql`DELETE FROM zoho_tokens WHERE id = ${id} AND access_token = ${token}`);
+  /** Deletes the stored token if it is still the one read (`stored`: the value as kept, sealed). */
+  async dropToken(db: Executor, id: string, stored: string) {
+    await db.execute(sql`DELETE FROM zoho_tokens WHERE id = ${id} AND access_token = ${stored}`);
+  },
+  async allTokens(db: Executor) {
+    return rows<{ id: string; access_token: string }>(db, sql`SELECT id, access_token FROM zoho_tokens`);
+  },
+  async replaceToken(db: Executor, id: string, before: string, after: string) {
+    const done = await rows<{ id: string }>(db, sql`UPDATE zoho_tokens SET access_token = ${after} WHERE id = ${id} AND access_token = ${before} RETURNING id`);
+    return done.length;
   },
 
   async upsertProducts(db: Executor, items: ProductInput[]) {

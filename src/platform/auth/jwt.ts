@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { SignJWT, jwtVerify, errors } from 'jose';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
+import type { SecretBox } from './secrets.ts';
 
 export type Role = 'admin' | 'operator' | 'customer';
 export interface Principal {
@@ -69,18 +70,26 @@ export class Tokens {
  * JWT_SECRET when set. Otherwise one is generated once: in embedded mode it is kept in DATA_DIR; with
  * PostgreSQL it is kept in the database, so every process of a scaled-out deployment signs alike.
  */
-export async function resolveJwtSecret(config: Config, db: Database): Promise<string> {
+export async function resolveJwtSecret(config: Config, db: Database, box: SecretBox): Promise<string> {
   if (config.JWT_SECRET) return config.JWT_SECRET;
   if (db.kind === 'postgres') {
-    const fresh = randomBytes(48).toString('base64url');
+    // Kept encrypted (see secrets.ts); one written in the clear by an older version is re-encrypted at start-up.
+    box.register('jwt secret', async (b) => {
+      const [row] = await db.query<{ value: string }>(`SELECT value FROM settings WHERE key = 'jwt_secret'`);
+      if (!row || !b.isStale(row.value)) return 0;
+      const done = await db.query(`UPDATE settings SET value = to_jsonb($1::text), updated_at = now() WHERE key = 'jwt_secret' AND value = to_jsonb($2::text) RETURNING key`,
+        [b.seal(await b.open(row.value)), row.value]);
+      return done.length;
+    });
+    const fresh = box.seal(randomBytes(48).toString('base64url'));
     await db.query(`INSERT INTO settings (key, value) VALUES ('jwt_secret', to_jsonb($1::text)) ON CONFLICT (key) DO NOTHING`, [fresh]);
     const [row] = await db.query<{ value: string }>(`SELECT value FROM settings WHERE key = 'jwt_secret'`);
-    return row!.value;
+    return box.open(row!.value);
   }
   const dir = resolve(config.DATA_DIR);
   const file = join(dir, 'jwt-secret');
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const secret = randomBytes(48).toString('base64url');
   writeFileSync(file, secret, { mode: 0o600 });
   chmodSync(file, 0o600);

@@ -8,6 +8,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import pg from 'pg';
 import type { Config } from '../config.ts';
 import { acquireDataDirLock } from './data-dir-lock.ts';
+import { makePrivate, narrow } from './private-files.ts';
 
 export type Db = PgDatabase<PgQueryResultHKT>;
 export type Tx = PgTransaction<PgQueryResultHKT>;
@@ -60,6 +61,7 @@ export async function rows<T>(executor: Executor, query: SQL): Promise<T[]> {
 
 export async function openDatabase(config: Pick<Config, 'DATABASE_URL' | 'DATA_DIR' | 'DATABASE_POOL_SIZE'>): Promise<Database> {
   if (config.DATABASE_URL) return openPostgres(config.DATABASE_URL, config.DATABASE_POOL_SIZE);
+  makePrivate(resolve(config.DATA_DIR));
   return openPglite(join(resolve(config.DATA_DIR), 'pglite'));
 }
 
@@ -85,9 +87,10 @@ async function openPostgres(connectionString: string, max: number): Promise<Data
 }
 
 async function openPglite(dir: string): Promise<Database> {
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const release = acquireDataDirLock(dir);
   const pglite = await PGlite.create(dir);
+  narrow(dir);
   const orm = drizzlePglite(pglite) as unknown as Db;
   return {
     kind: 'pglite',
