@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { io } from 'socket.io-client';
 import { startWhatsAppSimulator, type WaSimulator } from '../src/simulators/whatsapp/whatsapp.simulator.ts';
 import { startZohoSimulator, type ZohoSimulator } from '../src/simulators/zoho/zoho.simulator.ts';
+import { loadConfig } from '../src/platform/config.ts';
 import { ADMIN, freshStorage, modes, startPuente, testEnv, waitForJob, type Storage, type TestPuente } from './support/puente.ts';
 
 const KEY = 'test-cloud-api-key';
@@ -44,6 +45,13 @@ async function startWith(mode: (typeof modes)[number], env: Record<string, strin
     throw err;
   }
 }
+
+test('TRUST_PROXY takes a hop count or addresses and CIDR ranges, and refuses to trust everyone', () => {
+  assert.equal(loadConfig({}).TRUST_PROXY, false);
+  assert.equal(loadConfig({ TRUST_PROXY: '2' }).TRUST_PROXY, 2);
+  assert.deepEqual(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 192.168.1.10,::1' }).TRUST_PROXY, ['10.0.0.0/8', '192.168.1.10', '::1']);
+  for (const bad of ['true', '10.0.0.0/33', 'proxy.local']) assert.throws(() => loadConfig({ TRUST_PROXY: bad }), /TRUST_PROXY/, bad);
+});
 
 for (const mode of modes) {
   describe(`hostile auth (${mode})`, () => {
@@ -131,6 +139,24 @@ for (const mode of modes) {
       for (let i = 0; i < 3; i++) assert.equal(await handshake(p.url, `wrong-key-${i}`, '172.16.1.1'), 'Invalid API key');
       assert.equal(await handshake(p.url, KEY, '172.16.1.1'), 'Too many attempts');
       assert.equal(await handshake(p.url, KEY, '172.16.1.2'), 'connected');
+    });
+
+    test('with its database counters gone, a throttle still counts in memory and never answers 500', async () => {
+      const own = await startWith(mode, { LOGIN_RATE_LIMIT_PER_MINUTE: '1000', LOGIN_ACCOUNT_FREE_FAILURES: '2', API_KEY_FAILURES_PER_MINUTE: '2' });
+      try {
+        await own.p.ctx.db.query('DROP TABLE auth_throttle');
+        const statuses: number[] = [];
+        for (let i = 0; i < 5; i++) statuses.push((await own.p.api('/auth/login', { body: { ...ADMIN, password: `wrong-${i}` }, token: null })).status);
+        // Two free failures, then waits of 1 s, 2 s…: a 429 comes whatever the machine's pace.
+        assert.deepEqual(statuses.slice(0, 2), [401, 401]);
+        assert.ok(statuses.includes(429) && statuses.every((s) => s === 401 || s === 429), statuses.join(','));
+        const keys: number[] = [];
+        for (let i = 0; i < 3; i++) keys.push((await own.p.api('/sync/pull-changes', { token: `bad-${i}` })).status);
+        assert.deepEqual(keys, [401, 401, 429]);
+      } finally {
+        await own.p.close();
+        await own.storage.dispose();
+      }
     });
 
     test('a code session ends when the code rotates: its access token stops working and refresh is refused', async () => {

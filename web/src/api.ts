@@ -25,14 +25,33 @@ export function setSession(s: Session | null) {
   window.dispatchEvent(new Event('puente:session'));
 }
 
-async function refresh(): Promise<boolean> {
+let refreshing: Promise<boolean> | null = null;
+
+/**
+ * A refresh token works once (using it again ends the session), so requests that fail together share
+ * one refresh, and one that failed with tokens another request or tab has since replaced just retries.
+ */
+async function refresh(used: Session): Promise<boolean> {
   const s = getSession();
   if (!s) return false;
-  const res = await fetch('/auth/refresh', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ refresh_token: s.refresh_token }) });
-  if (!res.ok) return false;
-  const body = await res.json();
-  setSession({ ...s, access_token: body.access_token, refresh_token: body.refresh_token });
-  return true;
+  if (s.refresh_token !== used.refresh_token) return true;
+  refreshing ??= (async () => {
+    const res = await fetch('/auth/refresh', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ refresh_token: s.refresh_token }) });
+    if (!res.ok) return false;
+    const body = await res.json();
+    setSession({ ...s, access_token: body.access_token, refresh_token: body.refresh_token });
+    return true;
+  })().finally(() => {
+    refreshing = null;
+  });
+  return refreshing;
+}
+
+/** Ends the session on the server too, then forgets it here. */
+export async function logout() {
+  const s = getSession();
+  if (s) await fetch('/auth/logout', { method: 'POST', headers: { authorization: `Bearer ${s.access_token}` } }).catch(() => {});
+  setSession(null);
 }
 
 export async function api<T = any>(path: string, init: { method?: string; body?: unknown; form?: FormData } = {}, retried = false): Promise<T> {
@@ -45,13 +64,14 @@ export async function api<T = any>(path: string, init: { method?: string; body?:
     headers,
     body: init.form ?? (init.body !== undefined ? JSON.stringify(init.body) : undefined),
   });
-  if (res.status === 401 && !retried && s && (await refresh())) return api(path, init, true);
+  if (res.status === 401 && !retried && s && (await refresh(s))) return api(path, init, true);
   const text = await res.text();
   let body: any = text;
   try {
     body = text ? JSON.parse(text) : null;
   } catch {}
-  if (res.status === 401 && s && path !== '/auth/login') setSession(null);
+  // Another tab may have refreshed meanwhile: only the session this request used is dropped.
+  if (res.status === 401 && s && path !== '/auth/login' && getSession()?.refresh_token === s.refresh_token) setSession(null);
   if (!res.ok) throw new ApiError(res.status, body);
   return body as T;
 }
@@ -60,7 +80,7 @@ export async function api<T = any>(path: string, init: { method?: string; body?:
 export async function apiList<T = any>(path: string): Promise<{ items: T[]; total: number }> {
   const s = getSession();
   const res = await fetch(path, { headers: s ? { authorization: `Bearer ${s.access_token}` } : {} });
-  if (res.status === 401 && s && (await refresh())) return apiList(path);
+  if (res.status === 401 && s && (await refresh(s))) return apiList(path);
   const body = await res.json().catch(() => null);
   if (!res.ok) throw new ApiError(res.status, body);
   return { items: body as T[], total: Number(res.headers.get('x-total-count') ?? (body as T[]).length) };

@@ -2,7 +2,7 @@ import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import '@picocss/pico/css/pico.min.css';
 import './styles.css';
-import { getSession, setSession } from './api.ts';
+import { getSession, logout } from './api.ts';
 import { lang, setLang, t, type Key } from './i18n.ts';
 import { useSignal } from './signal.ts';
 import { Login } from './pages/login.tsx';
@@ -60,7 +60,7 @@ function App() {
           <ul class="menu" id="main-menu" data-open={menuOpen ? 'true' : 'false'}>
             {pages.map(([h, k]) => <li><a href={`#/${h}`} aria-current={hash === h ? 'page' : undefined}>{t(k)}</a></li>)}
             <li><LanguageSelect /></li>
-            <li><button class="outline secondary" onClick={() => setSession(null)}>{t('logout')}</button></li>
+            <li><button class="outline secondary" onClick={() => void logout()}>{t('logout')}</button></li>
           </ul>
         </nav>
       </header>
