@@ -49,7 +49,7 @@ export function authRoutes(app: App, ctx: AppContext) {
     await wait(reply, here);
     if ((await throttle.retryAfter(account)) > 0 && !(await sessions.knownAddress(await users.idsByEmail(email), req.ip))) await wait(reply, account);
     const user = await users.authenticate(email, password).catch(async (err) => {
-      await Promise.all([throttle.fail(here, perAddress), throttle.fail(account, perAccount)]);
+      if (err instanceof AppError && err.httpStatus === 401) await Promise.all([throttle.fail(here, perAddress), throttle.fail(account, perAccount)]);
       throw err;
     });
     await throttle.clear(here);

@@ -14,13 +14,18 @@ export type ThrottlePolicy =
   | { kind: 'ceiling'; max: number; windowSeconds: number }
   | { kind: 'backoff'; free: number; maxDelaySeconds: number; windowSeconds: number };
 
-interface Entry { failures: number; windowStart: number; blockedUntil: number }
+interface Entry { failures: number; windowStart: number; blockedUntil: number; forgetAt: number }
 const MAX_ENTRIES = 100_000;
 
 /**
  * Failure counters for login and API keys. The counts live in the database, so every process of a
  * scaled-out deployment sees the same ones, whatever happens to Redis; each process also counts in
  * memory, and when the database cannot answer the memory counts decide alone. It never throws.
+ *
+ * A process reads the shared count of a key only once it has seen that key fail itself (within the
+ * key's window): a successful login or a valid API key costs no extra query, and an attacker spread
+ * over N processes gets at most one unchecked attempt per process and window before the shared count
+ * stops it.
  */
 export class Throttle {
   readonly #db: Db;
@@ -37,7 +42,9 @@ export class Throttle {
   async retryAfter(key: string): Promise<number> {
     const k = hashKey(key);
     const local = this.#memory.get(k);
-    const mem = local && local.blockedUntil > Date.now() ? Math.ceil((local.blockedUntil - Date.now()) / 1000) : 0;
+    const now = Date.now();
+    if (!local || local.forgetAt < now) return 0;
+    const mem = local.blockedUntil > now ? Math.ceil((local.blockedUntil - now) / 1000) : 0;
     const shared = await repo.retryAfter(this.#db, k).catch((err: Error) => this.#degraded(err, 0));
     return Math.max(mem, shared);
   }
@@ -53,16 +60,20 @@ export class Throttle {
     const now = Date.now();
     let entry = this.#memory.get(k);
     if (!entry || now - entry.windowStart > policy.windowSeconds * 1000) {
-      entry = { failures: 0, windowStart: now, blockedUntil: 0 };
+      entry = { failures: 0, windowStart: now, blockedUntil: 0, forgetAt: 0 };
       this.#remember(k, entry);
     }
     entry.failures++;
     const localWait = waitAfter(policy, entry.failures, (now - entry.windowStart) / 1000);
     if (localWait > 0) entry.blockedUntil = Math.max(entry.blockedUntil, now + localWait * 1000);
+    entry.forgetAt = Math.max(entry.windowStart + policy.windowSeconds * 1000, entry.blockedUntil);
     try {
       const { failures, age } = await repo.fail(this.#db, k, policy.windowSeconds);
       const wait = waitAfter(policy, failures, age);
-      if (wait > 0) await repo.block(this.#db, k, wait);
+      if (wait > 0) {
+        await repo.block(this.#db, k, wait);
+        entry.forgetAt = Math.max(entry.forgetAt, now + wait * 1000);
+      }
       if (++this.#failuresSincePrune >= 500) {
         this.#failuresSincePrune = 0;
         await repo.prune(this.#db);
@@ -82,7 +93,7 @@ export class Throttle {
   #remember(k: string, entry: Entry) {
     if (this.#memory.size >= MAX_ENTRIES) {
       const now = Date.now();
-      for (const [key, e] of this.#memory) if (e.blockedUntil < now) this.#memory.delete(key);
+      for (const [key, e] of this.#memory) if (e.forgetAt < now) this.#memory.delete(key);
       // Still full of blocked keys: drop the oldest, which are the nearest to being released anyway.
       for (const key of this.#memory.keys()) {
         if (this.#memory.size < MAX_ENTRIES) break;
