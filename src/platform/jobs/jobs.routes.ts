@@ -90,7 +90,7 @@ export function jobsRoutes(app: App, ctx: AppContext) {
   }
 
   app.post('/jobs/:job_id/retry', {
-    preHandler: guard, config,
+    onRequest: guard, config,
     schema: {
       tags: ['jobs'], security: [{ bearer: [] }], params: jobIdParams, body: retryBody,
       summary: 'Retry a failed or cancelled job as a new job (retry_of) that skips what was already sent or synced',
