@@ -30,12 +30,12 @@ export function Customers() {
           <input name="q" type="search" placeholder={t('search')} aria-label={t('search')} />
         </form>
         <button onClick={startSync}>{t('syncWispro')}</button>
-        {schedule && (
-          <small data-testid="wispro-schedule">
-            {schedule.enabled ? `${t('nextWisproSync')}: ${when(schedule.next_run_at)} (${schedule.cron}, ${schedule.timezone})` : t('wisproSyncOff')}
-          </small>
-        )}
       </div>
+      {schedule && (
+        <p><small data-testid="wispro-schedule">
+          {schedule.enabled ? `${t('nextWisproSync')}: ${when(schedule.next_run_at)} (${schedule.cron}, ${schedule.timezone})` : t('wisproSyncOff')}
+        </small></p>
+      )}
       {jobId && <LiveJob jobId={jobId} onDone={() => reload()} />}
       <Alert error={error ?? loadError} />
       <Table label={t('customers')} rows={data?.data ?? []} columns={[
