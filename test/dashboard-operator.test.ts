@@ -178,6 +178,30 @@ describe('the dashboard answers an operator\'s questions (safe, honest, says why
     await page.getByLabel('Mostrar ejecuciones programadas').uncheck();
   });
 
+  test('customers search as you type, say loading apart from no results, and count; a device that fails its check says what to fix; Zoho shows no JSON', async () => {
+    await go('Clientes');
+    const search = page.getByRole('searchbox', { name: 'Buscar' });
+    await page.getByTestId('customers-total').filter({ hasText: /^\d+ clientes$/ }).waitFor();
+    const someone = wispro.clients.find((c) => c.name && c.email)!;
+    await search.pressSequentially(someone.email!.slice(0, 12), { delay: 20 }); // no Enter: typing is enough
+    await page.getByRole('table', { name: 'Clientes' }).getByText(someone.name).first().waitFor();
+    await page.getByTestId('customers-total').filter({ hasText: 'coinciden con' }).waitFor();
+    await search.fill('zzz-nadie-se-llama-asi');
+    await page.getByTestId('no-results').filter({ hasText: 'Ningún cliente coincide con «zzz-nadie-se-llama-asi»' }).waitFor();
+
+    const down = wa.addDevice({ provider: 'simulator', connected: false });
+    const added = await p.api('/devices', { body: { name: 'Caja 2', provider: 'simulator', base_url: down.baseUrl, credentials: down.credentials } });
+    assert.equal(added.status, 201);
+    await go('Dispositivos');
+    const card = page.locator('article.device').filter({ hasText: 'Caja 2' });
+    await card.getByTestId('fix-hint').filter({ hasText: 'escanee el código QR' }).waitFor();
+    await p.api(`/devices/${added.body.device.id}`, { method: 'DELETE' });
+
+    await go('Zoho');
+    await page.getByText('Sincronización de productos').first().waitFor();
+    assert.doesNotMatch(await page.locator('main').innerText(), /[{}]/, 'no JSON on the Zoho page');
+  });
+
   test('every page, in Spanish and English, has one h1, a title, and no serious or critical accessibility violation', async () => {
     for (const lang of ['es', 'en'] as const) {
       if (lang === 'en') await page.getByLabel('Idioma').selectOption('en');

@@ -312,12 +312,14 @@ describe('web dashboard in a real browser', () => {
     await page.getByRole('heading', { name: 'WHMCS', exact: true }).waitFor();
     await page.getByTestId('total-synced').filter({ hasText: /^1$/ }).waitFor();
     const logs = page.getByRole('table', { name: 'Registros' });
-    const push = logs.locator('tbody tr').filter({ hasText: 'AddClient' }).filter({ hasText: `#${whmcsId}` });
+    // Operations and actions in words, not WHMCS's identifiers.
+    const push = logs.locator('tbody tr').filter({ hasText: 'crear el cliente en WHMCS' }).filter({ hasText: `#${whmcsId}` });
     await push.waitFor();
-    await push.getByText('push', { exact: true }).waitFor();
+    await push.getByText('Envío a WHMCS', { exact: true }).waitFor();
     await push.getByText('Correcto').waitFor();
-    await logs.locator('tbody tr').filter({ hasText: 'map.link' }).first().waitFor();
-    await logs.locator('tbody tr').filter({ hasText: 'map.unlink' }).first().waitFor();
+    await logs.locator('tbody tr').filter({ hasText: 'vincular con un cliente de WHMCS' }).first().waitFor();
+    await logs.locator('tbody tr').filter({ hasText: 'quitar el vínculo' }).first().waitFor();
+    assert.equal(await logs.getByText('AddClient', { exact: true }).count(), 0);
     await page.getByRole('button', { name: 'Probar conexión' }).click();
     await page.getByRole('status').filter({ hasText: /Conexión correcta: WHMCS 8\./ }).waitFor();
 
@@ -341,7 +343,7 @@ describe('web dashboard in a real browser', () => {
     await page.setViewportSize({ width: 390, height: 844 });
     for (const [link, ready] of [['Customers', 'Sync Wispro'], ['Bulk send', 'Devices ready to send: 1'], ['Devices', 'Ventas 1'], ['WHMCS', 'Test connection'], ['Jobs', 'lento.csv']] as const) {
       // On a phone the menu is one button until opened.
-      assert.equal(await page.getByRole('link', { name: link, exact: true }).isVisible(), false, 'the menu is collapsed');
+      await page.getByRole('link', { name: link, exact: true }).waitFor({ state: 'hidden', timeout: 5000 });
       await page.getByRole('button', { name: 'Menu', exact: true }).click();
       await page.getByRole('link', { name: link, exact: true }).click();
       await page.getByRole('heading', { name: link, exact: true }).waitFor();

@@ -58,7 +58,7 @@ function App() {
             </li>
           </ul>
           <ul class="menu" id="main-menu" data-open={menuOpen ? 'true' : 'false'}>
-            {pages.map(([h, k]) => <li><a href={`#/${h}`} aria-current={hash === h ? 'page' : undefined}>{t(k)}</a></li>)}
+            {pages.map(([h, k]) => <li><a href={`#/${h}`} aria-current={hash === h ? 'page' : undefined} onClick={() => setMenuOpen(false)}>{t(k)}</a></li>)}
             <li><LanguageSelect /></li>
             <li><button class="outline secondary" onClick={() => void logout()}>{t('logout')}</button></li>
           </ul>

@@ -2,17 +2,21 @@ import { z } from 'zod';
 import type { AppContext } from '../../platform/context.ts';
 import type { Db } from '../../platform/db/client.ts';
 import type { Resealer, SecretBox } from '../../platform/auth/secrets.ts';
-import { badRequest, forbidden, notFound } from '../../platform/http/errors.ts';
+import { AppError, badRequest, forbidden, notFound } from '../../platform/http/errors.ts';
 import { devicesRepository, todayUtc } from './devices.repository.ts';
 import { REQUIRED_CREDENTIALS, driverFor, type DeviceRow } from './drivers.ts';
 import { checkProviderUrl } from './provider-url.ts';
 
 const PUBLIC_CREDENTIALS = new Set(['phone_number_id', 'instance', 'session', 'device_id', 'api_version', 'business_account_id']);
 
+/** Where Meta's WhatsApp Cloud API lives when a device does not say. */
+export const CLOUD_API_URL = 'https://graph.facebook.com';
+
 export const deviceFields = z.object({
   name: z.string().trim().min(1).max(120),
   provider: z.enum(['cloud', 'evolution', 'waha', 'simulator']),
-  base_url: z.string().trim().url(),
+  // Meta's Cloud API has one address; the other engines are self-hosted and need theirs.
+  base_url: z.string().trim().url().optional(),
   credentials: z.record(z.string(), z.string().max(4096)),
   messages_per_minute: z.coerce.number().int().min(1).max(100_000).nullable().optional(),
   min_gap_ms: z.coerce.number().int().min(0).max(3_600_000).optional(),
@@ -87,11 +91,15 @@ export class DevicesService {
     return { items: await Promise.all(items.map((d) => openDevice(this.#ctx.secrets, d))), total };
   }
 
-  async create(input: DeviceInput) {
+  async create(body: DeviceInput) {
+    const input = { ...body, base_url: body.base_url ?? (body.provider === 'cloud' ? CLOUD_API_URL : undefined) };
+    if (!input.base_url) {
+      throw new AppError('devices.base_url_required', 400, `base_url es obligatorio para ${body.provider}: la dirección de su servidor / base_url is required for ${body.provider}`, [{ field: 'body.base_url', message: 'required' }]);
+    }
     checkCredentials(input.provider, input.credentials);
     checkGaps(input.min_gap_ms ?? 0, input.max_gap_ms ?? 0);
     await checkProviderUrl(this.#ctx, input.base_url);
-    const d = await devicesRepository.insert(this.#db, { ...input, credentials: sealCredentials(this.#ctx.secrets, input.credentials) });
+    const d = await devicesRepository.insert(this.#db, { ...input, base_url: input.base_url, credentials: sealCredentials(this.#ctx.secrets, input.credentials) });
     return this.check(d.id);
   }
 

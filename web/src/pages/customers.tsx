@@ -1,16 +1,24 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError } from '../api.ts';
-import { label, t, tf, when, type Key } from '../i18n.ts';
+import { errorText, has, label, num, t, tf, when, type Key } from '../i18n.ts';
 import { Alert, LiveJob, Notice, Pager, Table, useApi } from '../components.tsx';
 
+const SEARCH_DEBOUNCE_MS = 300;
+
 export function Customers() {
+  const [typed, setTyped] = useState('');
   const [search, setSearch] = useState('');
   const [page, setPage] = useState(1);
   const [jobId, setJobId] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [selected, setSelected] = useState<any>(null);
+  // Searches as the operator types, once typing pauses; Enter searches at once.
+  useEffect(() => {
+    const timer = setTimeout(() => { setSearch(typed.trim()); setPage(1); }, SEARCH_DEBOUNCE_MS);
+    return () => clearTimeout(timer);
+  }, [typed]);
   const q = new URLSearchParams({ page: String(page), per_page: '25', role: 'customer', ...(search ? { search } : {}) });
-  const { data, error: loadError, reload } = useApi<any>(`/api/users?${q}`);
+  const { data, error: loadError, loading, reload } = useApi<any>(`/api/users?${q}`);
   const wispro = useApi<any>('/api/users/sync-wispro-status');
   const schedule = wispro.data?.schedule;
   async function startSync() {
@@ -19,15 +27,19 @@ export function Customers() {
       const res = await api('/api/users/sync-wispro-all', { method: 'POST' });
       setJobId(res.job_id);
     } catch (e) {
-      setError((e as Error).message);
+      setError(errorText(e));
     }
   }
+  const rows = data?.data ?? [];
+  const pending = loading || typed.trim() !== search;
   return (
     <section>
       <h1>{t('customers')}</h1>
       <div class="toolbar">
-        <form role="search" onSubmit={(e) => { e.preventDefault(); setSearch(String(new FormData(e.target as HTMLFormElement).get('q') ?? '')); setPage(1); }}>
-          <input name="q" type="search" placeholder={t('search')} aria-label={t('search')} />
+        <form role="search" onSubmit={(e) => { e.preventDefault(); setSearch(typed.trim()); setPage(1); }}>
+          <input name="q" type="search" placeholder={t('searchHint')} aria-label={t('search')} aria-describedby="search-hint"
+            value={typed} onInput={(e) => setTyped((e.target as HTMLInputElement).value)} />
+          <small id="search-hint" class="muted">{t('searchHint')}</small>
         </form>
         <button onClick={startSync}>{t('syncWispro')}</button>
       </div>
@@ -38,13 +50,21 @@ export function Customers() {
       )}
       {jobId && <LiveJob jobId={jobId} onDone={() => reload()} />}
       <Alert error={error ?? loadError} />
-      <Table label={t('customers')} rows={data?.data ?? []} columns={[
-        [t('name'), (u) => <a href="#" onClick={(e) => { e.preventDefault(); setSelected(u); }}>{u.name}</a>],
-        [t('idNumber'), (u) => u.id_number ?? '—'],
-        [t('email'), (u) => u.email ?? '—'],
-        [t('zone'), (u) => u.zone ?? '—'],
-      ]} />
-      {data?.meta && <Pager page={data.meta.current_page} totalPages={data.meta.total_pages} onPage={setPage} />}
+      <p class="muted" aria-live="polite" data-testid="customers-total">
+        {pending ? <span aria-busy="true">{t('searching')}</span> : data?.meta ? tf(search ? 'customersFound' : 'customersTotal', { n: num(data.meta.total), q: search }) : null}
+      </p>
+      {!pending && data && !rows.length ? (
+        <p data-testid="no-results">{search ? tf('noCustomersFor', { q: search }) : t('noCustomers')}</p>
+      ) : (
+        <Table label={t('customers')} rows={rows} columns={[
+          [t('name'), (u) => <a href="#" onClick={(e) => { e.preventDefault(); setSelected(u); }}>{u.name}</a>],
+          [t('idNumber'), (u) => u.id_number ?? '—'],
+          [t('phone'), (u) => u.phone ?? '—'],
+          [t('email'), (u) => u.email ?? '—'],
+          [t('zone'), (u) => u.zone ?? '—'],
+        ]} />
+      )}
+      {data?.meta && data.meta.total_pages > 1 && <Pager page={data.meta.current_page} totalPages={data.meta.total_pages} onPage={setPage} />}
       {selected && <CustomerWhmcs key={selected.id} user={selected} onClose={() => setSelected(null)} />}
     </section>
   );
@@ -59,6 +79,12 @@ interface WhmcsState {
   last_error: string | null;
   exists_in_whmcs: boolean | null;
   remote_error?: string;
+}
+
+/** A WHMCS field WHMCS requires, as what the customer's record lacks. */
+function missingText(field: string) {
+  const key = `mf_${field}`;
+  return has(key) ? t(key) : field;
 }
 
 const yesNo = (v: boolean | null | undefined) => (v === null || v === undefined ? '—' : v ? t('yes') : t('no'));
@@ -98,9 +124,13 @@ function CustomerWhmcs({ user, onClose }: { user: any; onClose: () => void }) {
       if (done) setNotice(t(done));
     } catch (e) {
       const err = e as ApiError;
-      setError(err.message);
+      setError(errorText(err));
       if (err.status === 409 && typeof err.body?.whmcs_id === 'number') setConflictId(err.body.whmcs_id);
-      if (err.status === 422 && Array.isArray(err.body?.missing_fields)) setMissing(err.body.missing_fields);
+      if (err.status === 422 && Array.isArray(err.body?.missing_fields)) {
+        // Said in terms of this customer's data below, not of WHMCS's field names or settings.
+        setError(null);
+        setMissing(err.body.missing_fields);
+      }
     } finally {
       setBusy(null);
     }
@@ -150,7 +180,13 @@ function CustomerWhmcs({ user, onClose }: { user: any; onClose: () => void }) {
           </form>
         )}
         <Alert error={error} />
-        {missing.length > 0 && <p class="alert">{t('missingFields')}: {missing.join(', ')}</p>}
+        {missing.length > 0 && (
+          <div role="alert" class="alert" data-testid="missing-fields">
+            <p>{t('missingFieldsIntro')}</p>
+            <ul>{[...new Set(missing.map(missingText))].map((m) => <li>{m}</li>)}</ul>
+            <p><small>{t('missingFieldsFix')}</small></p>
+          </div>
+        )}
         {conflictId !== null && (
           <button class="contrast" disabled={!!busy} onClick={() => link(conflictId)}>{tf('linkTo', { id: conflictId })}</button>
         )}

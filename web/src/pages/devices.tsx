@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api } from '../api.ts';
-import { t, tf, when, type Key } from '../i18n.ts';
+import { errorText, has, t, tf, when, type Key } from '../i18n.ts';
 import { Alert, Notice, Pager, useApi } from '../components.tsx';
 
 type Provider = 'cloud' | 'evolution' | 'waha' | 'simulator';
@@ -58,7 +58,7 @@ export function Devices() {
       reload();
       return true;
     } catch (e) {
-      setActionError((e as Error).message);
+      setActionError(errorText(e));
       return false;
     } finally {
       setBusy(null);
@@ -88,7 +88,8 @@ export function Devices() {
             </header>
             <dl class="facts">
               <dt>{t('baseUrl')}</dt><dd><code>{d.base_url}</code></dd>
-              <dt>{t('connection')}</dt><dd>{d.connection_state ?? '—'} · {t('lastCheck')}: {when(d.last_health_at)}</dd>
+              <dt>{t('connection')}</dt><dd data-testid="connection-state">{stateText(d.connection_state)} · {t('lastCheck')}: {when(d.last_health_at)}</dd>
+              {!d.connected && d.last_health_at && <><dt>{t('whatToDo')}</dt><dd class="warning" data-testid="fix-hint">{fixHint(d)}</dd></>}
               {d.status_reason && <><dt>{t('reason')}</dt><dd>{d.status_reason}</dd></>}
               {d.last_error && d.last_error !== d.status_reason && <><dt>{t('lastError')}</dt><dd>{d.last_error}</dd></>}
               <dt>{t('sentToday')}</dt><dd data-testid="sent-today">{d.sent_today}{d.pacing?.daily_cap ? ` / ${d.pacing.daily_cap}` : ''} · {t('total')} {d.sent_total}</dd>
@@ -123,6 +124,23 @@ export function Devices() {
   );
 }
 
+/** The engine's word for its session (`open`, `WORKING`, `SCAN_QR_CODE`…) in the interface's language. */
+function stateText(state: string | null | undefined) {
+  if (!state) return '—';
+  const key = `ds_${state.toLowerCase().replace(/^http (\d+)$/, 'http_$1')}`;
+  return has(key) ? t(key) : state;
+}
+
+/** What to fix when the last check failed: the address, the key, or the WhatsApp session. */
+function fixHint(d: any): string {
+  const state = String(d.connection_state ?? '').toLowerCase();
+  const error = String(d.last_error ?? '');
+  if (state === 'unreachable') return t('fix_unreachable');
+  if (/http 40[13]|unauthori[sz]ed|forbidden|token|api key|apikey/i.test(`${state} ${error}`)) return t('fix_credentials');
+  if (/http 404|not found|does not exist/i.test(`${state} ${error}`)) return t('fix_not_found');
+  return t('fix_session');
+}
+
 /** Adds a device (no `device`) or edits one: only what changed is sent, and blank secrets are kept. */
 function DeviceForm({ device, busy, onSave, onCancel }: { device?: any; busy: boolean; onSave: (body: Record<string, unknown>) => void; onCancel?: () => void }) {
   const editing = !!device;
@@ -136,7 +154,8 @@ function DeviceForm({ device, busy, onSave, onCancel }: { device?: any; busy: bo
     const body: Record<string, unknown> = {};
     if (!editing || text('name') !== device.name) body.name = text('name');
     if (!editing) body.provider = provider;
-    if (!editing || text('base_url') !== device.base_url) body.base_url = text('base_url');
+    // Cloud API has one address: left empty, the server uses Meta's.
+    if (text('base_url') ? !editing || text('base_url') !== device.base_url : !editing && provider !== 'cloud') body.base_url = text('base_url');
     const credentials: Record<string, string> = {};
     for (const c of CREDENTIALS[provider]) {
       const v = text(`cred_${c.key}`);
@@ -182,7 +201,7 @@ function DeviceForm({ device, busy, onSave, onCancel }: { device?: any; busy: bo
           </select>
         ))}
       </div>
-      {field('base_url', t('baseUrl'), <input id={idp + 'base_url'} name="base_url" type="url" required placeholder={provider === 'cloud' ? 'https://graph.facebook.com' : 'https://'} defaultValue={device?.base_url} />)}
+      {field('base_url', provider === 'cloud' ? t('baseUrlOptional') : t('baseUrl'), <input id={idp + 'base_url'} name="base_url" type="url" required={provider !== 'cloud'} placeholder={provider === 'cloud' ? 'https://graph.facebook.com' : 'https://'} defaultValue={device?.base_url} />)}
       <fieldset>
         <legend>{t('credentials')}</legend>
         <div class="grid">

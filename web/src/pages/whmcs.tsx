@@ -1,11 +1,18 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError } from '../api.ts';
-import { label, t, tf, when } from '../i18n.ts';
+import { errorText, has, label, t, tf, when } from '../i18n.ts';
 import { Alert, Notice, Pager, Table, useApi } from '../components.tsx';
 
 const PER_PAGE = 25;
 
 /** The WHMCS link as a whole: connection test, counts of linked customers, and the audit log. */
+/** A log's operation (`push`) or action (`AddClient`, `map.link`) in words; unknown ones as they are. */
+function words(prefix: 'wo' | 'wa', value: string | null) {
+  if (!value) return '—';
+  const key = `${prefix}_${value.replace('.', '_')}`;
+  return has(key) ? t(key) : value;
+}
+
 export function Whmcs() {
   const stats = useApi<any>('/api/whmcs/sync/stats');
   const [status, setStatus] = useState<'' | 'success' | 'error'>('');
@@ -22,7 +29,7 @@ export function Whmcs() {
     const body = { days, limit: PER_PAGE, offset: (page - 1) * PER_PAGE, ...(status ? { status } : {}) };
     api<{ total: number; logs: any[] }>('/api/whmcs/sync/logs', { body }).then(
       (r) => live && (setLogs(r), setLogsError(null)),
-      (e: ApiError) => live && (setLogs(null), setLogsError(e.message)),
+      (e: ApiError) => live && (setLogs(null), setLogsError(errorText(e))),
     );
     return () => void (live = false);
   }, [status, days, page, tick]);
@@ -33,7 +40,7 @@ export function Whmcs() {
       const r = await api('/api/whmcs/sync/test');
       setTest({ ok: tf('connectionOk', { version: r.whmcs_version, ms: r.response_time_ms }) });
     } catch (e) {
-      setTest({ error: (e as Error).message });
+      setTest({ error: errorText(e) });
     }
   }
   const refresh = () => { stats.reload(); setTick((n) => n + 1); };
@@ -82,8 +89,8 @@ export function Whmcs() {
             <>
               <Table label={t('logs')} rows={logs.logs} columns={[
                 [t('when'), (l) => when(l.created_at)],
-                [t('operation'), (l) => l.operation],
-                [t('action'), (l) => <code>{l.action}</code>],
+                [t('operation'), (l) => words('wo', l.operation)],
+                [t('action'), (l) => <span title={l.action}>{words('wa', l.action)}</span>],
                 [t('status'), (l) => <mark data-status={l.status === 'success' ? 'completed' : 'failed'}>{label('ls', l.status)}</mark>],
                 [t('localId'), (l) => l.laravel_id ?? '—'],
                 [t('whmcsId'), (l) => (l.whmcs_id ? `#${l.whmcs_id}` : '—')],
