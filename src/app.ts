@@ -9,6 +9,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import rateLimit from '@fastify/rate-limit';
 import multipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
+import helmet from '@fastify/helmet';
 import { Redis } from 'ioredis';
 import type { App, AppContext, PuenteModule } from './platform/context.ts';
 import { errorHandler } from './platform/http/error-handler.ts';
@@ -17,6 +18,7 @@ import { AppError, errorBody } from './platform/http/errors.ts';
 import { httpDuration } from './platform/metrics.ts';
 import { systemRoutes } from './platform/http/system.routes.ts';
 import { jobsRoutes } from './platform/jobs/jobs.routes.ts';
+import { dashboardCsp, docsCsp, rejectNulBytes } from './platform/http/hostile-input.ts';
 
 const webDist = join(dirname(fileURLToPath(import.meta.url)), '..', 'web', 'dist');
 
@@ -28,6 +30,14 @@ export async function buildApp(ctx: AppContext, modules: PuenteModule[]): Promis
     // Off unless TRUST_PROXY names the proxies: otherwise X-Forwarded-For would let a client pick its address.
     trustProxy: fastifyTrustProxy(ctx.config.TRUST_PROXY),
     bodyLimit: 2 * 1024 * 1024,
+    // A client that trickles its headers, its body or nothing at all does not hold a connection forever.
+    requestTimeout: ctx.config.HTTP_REQUEST_TIMEOUT_MS,
+    connectionTimeout: ctx.config.HTTP_CONNECTION_TIMEOUT_MS,
+    keepAliveTimeout: ctx.config.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    http: {
+      headersTimeout: Math.min(ctx.config.HTTP_HEADERS_TIMEOUT_MS, ctx.config.HTTP_REQUEST_TIMEOUT_MS),
+      connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(Math.min(ctx.config.HTTP_HEADERS_TIMEOUT_MS, ctx.config.HTTP_REQUEST_TIMEOUT_MS) / 4))),
+    },
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
@@ -38,6 +48,14 @@ export async function buildApp(ctx: AppContext, modules: PuenteModule[]): Promis
   });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+  });
+  app.addHook('preValidation', rejectNulBytes);
+  await app.register(helmet, {
+    contentSecurityPolicy: { useDefaults: false, directives: dashboardCsp },
+    frameguard: { action: 'deny' },
+    referrerPolicy: { policy: 'no-referrer' },
+    // Puente is often served over plain HTTP on a LAN: HSTS and upgrades would lock such sites out.
+    strictTransportSecurity: false,
   });
   app.addHook('onResponse', async (request, reply) => {
     httpDuration.observe({ method: request.method, route: request.routeOptions.url ?? 'unknown', status: reply.statusCode }, reply.elapsedTime / 1000);
@@ -50,7 +68,7 @@ export async function buildApp(ctx: AppContext, modules: PuenteModule[]): Promis
     },
     transform: jsonSchemaTransform,
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: docsCsp });
   const limiterRedis = ctx.redisUrl ? new Redis(ctx.redisUrl, { connectTimeout: 1000, maxRetriesPerRequest: 1 }) : null;
   if (limiterRedis) app.addHook('onClose', async () => void (await limiterRedis.quit().catch(() => {})));
   await app.register(rateLimit, {

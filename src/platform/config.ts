@@ -128,6 +128,20 @@ export const configSchema = z
     MESSAGING_MAX_RECIPIENTS: int(1_000_000, 1),
     MESSAGING_DUPLICATE_WINDOW_MINUTES: int(24 * 60, 0),
     DEVICE_HEALTH_INTERVAL_SECONDS: int(60, 1),
+    MESSAGING_MAX_LINE_BYTES: int(64 * 1024, 256, 16 * 1024 * 1024),
+
+    // Limits against slow, flooding or hostile clients (docs/security.md).
+    HTTP_REQUEST_TIMEOUT_MS: int(10 * 60_000, 1000),
+    HTTP_HEADERS_TIMEOUT_MS: int(30_000, 500),
+    HTTP_CONNECTION_TIMEOUT_MS: int(60_000, 500),
+    HTTP_KEEP_ALIVE_TIMEOUT_MS: int(72_000, 500),
+    CORS_ORIGINS: z
+      .string()
+      .optional()
+      .transform((v) => (v ?? '').split(',').map((o) => o.trim().replace(/\/$/, '')).filter(Boolean))
+      .pipe(z.array(z.union([z.literal('*'), z.string().url('must be a comma-separated list of origins (https://host[:port]) or *')]))),
+    REALTIME_MAX_CONNECTIONS_PER_ADDRESS: int(2000, 1),
+    SOCKET_EVENTS_PER_SECOND: int(20, 1),
   });
 
 /**

@@ -6,6 +6,7 @@ import type { App } from './context.ts';
 import type { Runtime } from './bootstrap.ts';
 import { createJobSocketServer } from './realtime/job-socket.ts';
 import { createSocketServer } from './realtime/socket-io.ts';
+import { ConnectionCounter, guardSocket, refuseUpgrade } from './realtime/upgrades.ts';
 
 export interface RunningServer {
   app: App;
@@ -19,14 +20,22 @@ export async function startServer(runtime: Runtime, opts: { port?: number; host?
   const { ctx, modules } = runtime;
   const app = await buildApp(ctx, modules);
   await app.ready();
-  const jobSockets = createJobSocketServer(ctx);
+  const connections = new ConnectionCounter(ctx.config.REALTIME_MAX_CONNECTIONS_PER_ADDRESS);
+  const jobSockets = createJobSocketServer(ctx, connections);
   const server = app.server as Server;
-  const sockets = await createSocketServer(server, ctx);
+  // Before Socket.IO's listener: every upgraded socket has an error handler before anything can fail.
+  server.prependListener('upgrade', (_req: IncomingMessage, socket: Duplex) => guardSocket(socket, ctx.logger));
+  const sockets = await createSocketServer(server, ctx, connections);
   ctx.io = sockets.io;
   for (const m of modules) await m.realtime?.(sockets.io, ctx);
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (req.url?.startsWith('/socket.io/')) return; // Socket.IO's own listener takes it
-    if (!jobSockets.handleUpgrade(req, socket, head)) socket.destroy();
+    try {
+      if (req.url?.startsWith('/socket.io/')) return; // Socket.IO's own listener takes it
+      if (!jobSockets.handleUpgrade(req, socket, head)) refuseUpgrade(socket, 404, 'Ruta no encontrada / Route not found');
+    } catch (err) {
+      ctx.logger.warn({ err: (err as Error).message }, 'upgrade refused');
+      refuseUpgrade(socket, 400, 'Petición inválida / Bad request');
+    }
   });
   await runtime.start({ work: opts.work ?? true });
   await app.listen({ port: opts.port ?? ctx.config.PORT, host: opts.host ?? ctx.config.HOST });

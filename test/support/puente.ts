@@ -7,6 +7,7 @@ import { createRuntime } from '../../src/platform/bootstrap.ts';
 import { startServer, type RunningServer } from '../../src/platform/server.ts';
 import { modules } from '../../src/modules/index.ts';
 import type { AppContext } from '../../src/platform/context.ts';
+import type { Logger } from '../../src/platform/logger.ts';
 
 export const ADMIN = { email: 'admin@test.local', password: 'admin-password-123' };
 
@@ -80,8 +81,8 @@ export interface TestPuente {
   close(): Promise<void>;
 }
 
-export async function startPuente(env: NodeJS.ProcessEnv, opts: { work?: boolean } = {}): Promise<TestPuente> {
-  const runtime = await createRuntime(loadConfig(env), modules);
+export async function startPuente(env: NodeJS.ProcessEnv, opts: { work?: boolean; logger?: Logger } = {}): Promise<TestPuente> {
+  const runtime = await createRuntime(loadConfig(env), modules, opts.logger);
   const server = await startServer(runtime, { port: 0, host: '127.0.0.1', work: opts.work ?? true });
   const api: TestPuente['api'] = async (path, init = {}) => {
     const headers: Record<string, string> = { ...init.headers };

@@ -4,6 +4,8 @@ import { normalisePhone } from './phones.ts';
 
 export interface ParsedRow {
   seq: number;
+  /** The row's line in the file (1-based, counting the header and blank lines). */
+  line: number;
   /** E.164, or null when the number is invalid (the row is then a failed recipient with `error`). */
   phone: string | null;
   raw_phone: string;
@@ -35,6 +37,8 @@ export interface ParseStats {
 export interface ParseOptions {
   defaultCountry: string;
   maxRecipients: number;
+  /** One line's longest length in UTF-8 bytes; a longer one refuses the file (400, naming the line). */
+  maxLineBytes: number;
   batchSize?: number;
   onBatch(rows: ParsedRow[]): Promise<void>;
 }
@@ -43,6 +47,11 @@ export const tooManyRecipients = (max: number) =>
   new AppError('too_many_recipients', 413, `El archivo tiene demasiados recipients (máximo ${max.toLocaleString('es')}) / Too many recipients`);
 export const badEncoding = () =>
   badRequest('El archivo tiene un encoding incorrecto: debe ser UTF-8 / File encoding must be UTF-8');
+
+export const lineTooLong = (line: number, max: number) =>
+  new AppError('line_too_long', 400, `La línea ${line} supera ${Math.round(max / 1024)} KiB: ¿es un archivo de un recipient por línea? / Line ${line} is longer than ${Math.round(max / 1024)} KiB`, { line, max_bytes: max });
+export const nulInLine = (line: number) =>
+  new AppError('nul_byte', 400, `La línea ${line} contiene un carácter NUL (\\u0000) / Line ${line} contains a NUL character`, { line });
 
 /** A first line whose first column has no digit is a header (`phone|@valor1|…`, `telefono|nombre`). */
 const isHeader = (firstField: string) => !/\d/.test(firstField);
@@ -66,8 +75,14 @@ export async function parseBulkFile(source: AsyncIterable<Buffer>, o: ParseOptio
   let rowsInFile = 0;
   let lastRaw: string | null = null;
   let lastResult: ReturnType<typeof normalisePhone> | null = null;
+  let lineNo = 0;
+  // A UTF-8 byte is at most one UTF-16 unit: only lines longer than a third of the cap are measured.
+  const tooLong = (text: string) => text.length > o.maxLineBytes || (text.length * 3 > o.maxLineBytes && Buffer.byteLength(text) > o.maxLineBytes);
 
   const line = (text: string) => {
+    lineNo++;
+    if (tooLong(text)) throw lineTooLong(lineNo, o.maxLineBytes);
+    if (text.includes('\0')) throw nulInLine(lineNo);
     const l = text.endsWith('\r') ? text.slice(0, -1) : text;
     if (l.trim() === '') return;
     const bar = l.indexOf('|');
@@ -95,7 +110,7 @@ export async function parseBulkFile(source: AsyncIterable<Buffer>, o: ParseOptio
     } else {
       stats.invalid++;
     }
-    batch.push({ seq: stats.recipients++, phone: n.ok ? n.e164 : null, raw_phone: rawPhone.slice(0, 64), vals, error: n.ok ? null : n.reason });
+    batch.push({ seq: stats.recipients++, line: lineNo, phone: n.ok ? n.e164 : null, raw_phone: rawPhone.slice(0, 64), vals, error: n.ok ? null : n.reason });
   };
 
   const decode = (chunk?: Buffer) => {
@@ -113,6 +128,9 @@ export async function parseBulkFile(source: AsyncIterable<Buffer>, o: ParseOptio
     const lines = text.split('\n');
     carry = lines.pop()!;
     for (const l of lines) line(l);
+    // The unfinished line is kept between chunks, so it is bounded here: a file that is one huge
+    // line is refused at the cap instead of being copied again with every chunk (quadratic).
+    if (tooLong(carry)) throw lineTooLong(lineNo + 1, o.maxLineBytes);
     if (batch.length >= batchSize) {
       const out = batch;
       batch = [];

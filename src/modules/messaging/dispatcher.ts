@@ -6,7 +6,7 @@ import { devicesRepository, todayUtc } from './devices.repository.ts';
 import { driverFor, type DeviceRow, type TemplateSpec } from './drivers.ts';
 import { openDevice } from './devices.service.ts';
 import { recipientsRepository, type ClaimedRow, type Counts, type RecipientResult } from './recipients.repository.ts';
-import { renderTemplate, splitValues } from './template.ts';
+import { compileTemplate, MAX_RENDERED, renderedLength, renderTemplate, splitValues, tooLongReason, type CompiledTemplate } from './template.ts';
 
 export const CHUNK_SIZE = 1000;
 const MAX_ATTEMPTS = 4;
@@ -240,6 +240,7 @@ class DeviceWorker {
   readonly #announce: (seq: number) => Promise<void>;
   readonly #driver;
   readonly #template: BulkParams['template'];
+  readonly #measure: { message: CompiledTemplate; params: CompiledTemplate[] | null };
   #failed: string | null = null;
   #sentToday: number;
   #sinceBreak = 0;
@@ -261,6 +262,20 @@ class DeviceWorker {
     this.#template = device.provider === 'cloud'
       ? params.template ?? (device.template_name ? { name: device.template_name, language: device.template_language, params: [] } : null)
       : null;
+    this.#measure = { message: compileTemplate(params.message), params: this.#template?.params.length ? this.#template.params.map(compileTemplate) : null };
+  }
+
+  /**
+   * Why a row's message cannot be sent: its rendered text (or a template parameter) would exceed
+   * WhatsApp's 4,096 characters. Measured before anything is built, so a huge value repeated by the
+   * template costs nothing.
+   */
+  #tooLong(row: ClaimedRow): string | null {
+    const values = splitValues(row.vals);
+    const lengths = [renderedLength(this.#measure.message, values)];
+    if (this.#template) lengths.push(...(this.#measure.params ? this.#measure.params.map((p) => renderedLength(p, values)) : values.map((v) => v.length)));
+    const longest = Math.max(...lengths);
+    return longest > MAX_RENDERED ? tooLongReason(longest) : null;
   }
 
   /** When this device may send next, as far as its pacing goes; null for an unpaced device. */
@@ -301,6 +316,11 @@ class DeviceWorker {
       }
       for (let i = 0; i < rows.length; i++) {
         const row = rows[i]!;
+        const tooLong = this.#tooLong(row);
+        if (tooLong) {
+          this.#flusher.add({ seq: row.seq, status: 'failed', device_id: d.id, provider_message_id: null, error: tooLong, retry_in: null, refund_attempt: false }, row.phone);
+          continue;
+        }
         const go = await this.#pace();
         if (!go || this.#failed) {
           // Claimed but never sent (stopped or the device failed): back to the queue, attempt refunded.

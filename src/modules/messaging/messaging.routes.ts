@@ -8,11 +8,12 @@ import { AppError, badRequest } from '../../platform/http/errors.ts';
 import { pageMeta, paginationQuery } from '../../platform/http/pagination.ts';
 import { jobReply } from '../../platform/jobs/jobs.service.ts';
 import type { ItemRow } from './recipients.repository.ts';
-import { CSV_KEYS, CSV_WORDS, readableError } from './results-csv.ts';
+import { CSV_KEYS, CSV_WORDS, csvCell, readableError } from './results-csv.ts';
 import { parseBulkFile, type ParsedRow, type ParseStats } from './bulk-file.ts';
 import { deviceFields, deviceReply } from './devices.service.ts';
 import { duplicateOf } from './messaging.service.ts';
-import { renderTemplate, splitValues, variablesUsed } from './template.ts';
+import { compileTemplate, MAX_RENDERED, renderedLength, renderTemplate, splitValues, variablesUsed } from './template.ts';
+import { hasNul, nulByte, sqlState } from '../../platform/http/hostile-input.ts';
 
 const MAX_MESSAGE = 4096;
 const ONE_FILE = 'Envíe un solo archivo (campo file) / Send one file';
@@ -27,13 +28,16 @@ const tooLarge = (max: number) =>
   new AppError('file_too_large', 413, `El archivo supera el tamaño máximo de ${Math.round(max / 1024 / 1024)} MB / File too large`);
 
 /** Multipart errors from @fastify/multipart, in the seed's words. */
-function uploadError(err: unknown, maxBytes: number): unknown {
+function uploadError(err: unknown, maxBytes: number, fromStorage: boolean): unknown {
   const code = (err as { code?: string }).code;
   if (code === 'FST_REQ_FILE_TOO_LARGE') return tooLarge(maxBytes);
   if (code === 'FST_FILES_LIMIT') return badRequest(ONE_FILE);
   if (code === 'FST_INVALID_MULTIPART_CONTENT_TYPE') return badRequest('Formato inválido: envíe multipart/form-data con file, message y devices_limit / Send multipart/form-data');
   if (code === 'FST_PARTS_LIMIT' || code === 'FST_FIELDS_LIMIT') return badRequest('Demasiados campos en el formulario / Too many form fields');
-  return err;
+  // Anything else the form reader throws (a cut body, a bad boundary, broken part headers) is the
+  // client's malformed form; failures while storing rows are not.
+  if (err instanceof AppError || fromStorage || sqlState(err)) return err;
+  return new AppError('malformed_multipart', 400, `Formulario multipart mal formado / Malformed multipart form: ${String((err as Error).message ?? err).slice(0, 200)}`);
 }
 
 /** Reads what is left of a file part, so that the error reply reaches a client still uploading. */
@@ -71,6 +75,46 @@ function previewWarnings(stats: ParseStats, message: string) {
   return warnings;
 }
 
+/**
+ * Which rows' messages would exceed WhatsApp's 4,096 characters. The message usually comes before
+ * the file (the dashboard sends it so) and rows are measured as they stream; when it comes after,
+ * rows' values are kept up to a memory budget and measured at the end (the rest are `unchecked`).
+ */
+class TooLongRows {
+  static readonly LISTED = 20;
+  static readonly BUDGET = 32 * 1024 * 1024;
+  #template: ReturnType<typeof compileTemplate> | null = null;
+  #kept: { line: number; vals: string }[] = [];
+  #keptSize = 0;
+  #unchecked = 0;
+  count = 0;
+  rows: { line: number; length: number }[] = [];
+
+  setMessage(message: string) {
+    if (this.#template) return;
+    this.#template = compileTemplate(message);
+    for (const r of this.#kept.splice(0)) this.#measure(r.line, r.vals);
+  }
+
+  row(r: ParsedRow) {
+    if (this.#template) return this.#measure(r.line, r.vals);
+    if (this.#keptSize + r.vals.length + 64 > TooLongRows.BUDGET) return void this.#unchecked++;
+    this.#keptSize += r.vals.length + 64;
+    this.#kept.push({ line: r.line, vals: r.vals });
+  }
+
+  #measure(line: number, vals: string) {
+    const length = renderedLength(this.#template!, splitValues(vals));
+    if (length <= MAX_RENDERED) return;
+    this.count++;
+    if (this.rows.length < TooLongRows.LISTED) this.rows.push({ line, length });
+  }
+
+  reply() {
+    return { max_length: MAX_RENDERED, count: this.count, rows: this.rows, unchecked: this.#unchecked };
+  }
+}
+
 export function messagingRoutes(app: App, ctx: AppContext) {
   const staff = requireRole(ctx.tokens, 'admin', 'operator');
   const admin = requireRole(ctx.tokens, 'admin');
@@ -80,16 +124,27 @@ export function messagingRoutes(app: App, ctx: AppContext) {
   const maxBytes = ctx.config.MESSAGING_MAX_FILE_BYTES;
 
   /** Streams the multipart body: the file is parsed as it arrives, fields are collected. */
-  async function readUpload(req: FastifyRequest, onBatch: (rows: ParsedRow[]) => Promise<void>): Promise<Upload> {
+  async function readUpload(req: FastifyRequest, onBatch: (rows: ParsedRow[]) => Promise<void>, onField?: (name: string, value: string) => void): Promise<Upload> {
     if (!req.isMultipart()) throw badRequest('Formato inválido: envíe multipart/form-data con file, message y devices_limit / Send multipart/form-data');
     const fields: Record<string, string> = {};
     let stats: ParseStats | null = null;
     let fileName = '';
     let current: MultipartFile | null = null;
+    let storageFailure: unknown = null;
+    const store = async (rows: ParsedRow[]) => {
+      try {
+        await onBatch(rows);
+      } catch (err) {
+        storageFailure = err;
+        throw err;
+      }
+    };
     try {
       for await (const part of req.parts()) {
         if (part.type !== 'file') {
           fields[part.fieldname] = String(part.value ?? '');
+          if (hasNul(part.fieldname) || hasNul(fields[part.fieldname])) throw nulByte(`el campo ${part.fieldname.replaceAll('\0', '')} / field`);
+          onField?.(part.fieldname, fields[part.fieldname]!);
           continue;
         }
         current = part as MultipartFile;
@@ -102,13 +157,15 @@ export function messagingRoutes(app: App, ctx: AppContext) {
           await drain(current);
           throw badRequest(`Formato inválido: «${fileName || 'sin nombre'}» debe ser .csv o .txt / The file must be .csv or .txt`);
         }
-        stats = await parseBulkFile(part.file, { defaultCountry: ctx.config.DEFAULT_COUNTRY, maxRecipients: ctx.config.MESSAGING_MAX_RECIPIENTS, onBatch });
+        stats = await parseBulkFile(part.file, {
+          defaultCountry: ctx.config.DEFAULT_COUNTRY, maxRecipients: ctx.config.MESSAGING_MAX_RECIPIENTS, maxLineBytes: ctx.config.MESSAGING_MAX_LINE_BYTES, onBatch: store,
+        });
         if (part.file.truncated) throw tooLarge(maxBytes);
         current = null;
       }
     } catch (err) {
       await drain(current);
-      throw uploadError(err, maxBytes);
+      throw uploadError(err, maxBytes, err === storageFailure);
     }
     if (!stats) throw badRequest('Falta el archivo (campo file) / The file field is required');
     if (stats.recipients === 0) throw badRequest('Archivo vacío: no hay recipients / Empty file: no recipients');
@@ -160,20 +217,28 @@ export function messagingRoutes(app: App, ctx: AppContext) {
   }, async (req) => {
     const samples: ParsedRow[] = [];
     const invalid: ParsedRow[] = [];
+    const tooLong = new TooLongRows();
     const upload = await readUpload(req, async (rows) => {
       for (const r of rows) {
         if (r.phone && samples.length < 5) samples.push(r);
         if (!r.phone && invalid.length < 5) invalid.push(r);
+        if (r.phone) tooLong.row(r);
       }
-    });
+    }, (name, value) => name === 'message' && tooLong.setMessage(value));
     const message = upload.fields.message ?? '';
+    tooLong.setMessage(message);
     const stats = upload.stats;
     const earlier = message ? await bulk.findDuplicate(stats.sha256, message) : null;
     return {
       status: 'success', file_name: upload.fileName, total_numbers: stats.recipients, valid: stats.valid,
       invalid_numbers: stats.invalid, duplicates: stats.duplicates, header_skipped: stats.headerSkipped,
-      samples: samples.map((s) => ({ phone: s.phone, text: renderTemplate(message, splitValues(s.vals)) })),
+      samples: samples.map((s) => {
+        const values = splitValues(s.vals);
+        const length = renderedLength(compileTemplate(message), values);
+        return length > MAX_RENDERED ? { phone: s.phone, text: null, length, too_long: true } : { phone: s.phone, text: renderTemplate(message, values) };
+      }),
       invalid_samples: invalid.map((s) => ({ raw_phone: s.raw_phone, error: s.error })),
+      too_long: tooLong.reply(),
       columns: stats.maxValues,
       warnings: previewWarnings(stats, message),
       duplicate_of: earlier ? duplicateOf(earlier) : null,
@@ -191,10 +256,7 @@ export function messagingRoutes(app: App, ctx: AppContext) {
     const pages = bulk.results(req.params.job_id);
     const first = await pages.next(); // an unknown job is a 404 before anything is streamed
     const words = req.query.lang ? CSV_WORDS[req.query.lang] : null;
-    const csv = (v: unknown) => {
-      const s = v === null || v === undefined ? '' : v instanceof Date ? v.toISOString() : String(v);
-      return /[",\n\r;]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-    };
+    const csv = csvCell;
     const status = (s: string) => (s === 'queued' ? 'not_sent' : s);
     const format = (page: ItemRow[]) =>
       page.map((r) => [

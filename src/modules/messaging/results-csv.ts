@@ -49,3 +49,19 @@ export function readableError(error: string | null): string | null {
   const head = error.slice(0, at).trimEnd();
   return `${head}${head.endsWith('(') || !head ? '' : ' '}${flat(parsed)}${error.endsWith(')') && head.includes('(') ? ')' : ''}`;
 }
+
+/**
+ * One results.csv cell. A cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return is
+ * a formula to Excel and LibreOffice (`=HYPERLINK(…)` from an uploaded file would run on the
+ * reader's machine): it is prefixed with `'` and quoted, as OWASP's CSV-injection rule says. Numbers
+ * and dates are written as they are; `;` is quoted too, for spreadsheets that split on it.
+ */
+export function csvCell(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'number' || typeof v === 'bigint') return String(v);
+  if (v instanceof Date) return v.toISOString();
+  let s = String(v);
+  const formula = /^[=+\-@\t\r]/.test(s);
+  if (formula) s = `'${s}`;
+  return formula || /[",\n\r;]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+}

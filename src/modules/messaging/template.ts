@@ -1,5 +1,8 @@
 const VARIABLE = /@valor(\d+)/g;
 
+/** WhatsApp's limit for a text message body; a rendered message over it is never sent. */
+export const MAX_RENDERED = 4096;
+
 /**
  * `@valor1 … @valorN` → the row's values; `---` where the row has no value. The number is read whole,
  * so `@valor1` never eats the start of `@valor10`.
@@ -10,6 +13,38 @@ export function renderTemplate(template: string, values: string[]): string {
     return v === undefined || v === '' ? '---' : v;
   });
 }
+
+/** A template read once: its fixed text's length and the variables it uses, in order. */
+export interface CompiledTemplate {
+  fixed: number;
+  vars: number[];
+}
+
+export function compileTemplate(template: string): CompiledTemplate {
+  const vars: number[] = [];
+  let fixed = template.length;
+  for (const m of template.matchAll(VARIABLE)) {
+    vars.push(Number(m[1]) - 1);
+    fixed -= m[0].length;
+  }
+  return { fixed, vars };
+}
+
+/**
+ * The length `renderTemplate` would produce, without building it: a value repeated by the template
+ * hundreds of times is measured, not copied (a 64 KiB value × 585 is 37 MB per message).
+ */
+export function renderedLength(t: CompiledTemplate, values: string[]): number {
+  let n = t.fixed;
+  for (const i of t.vars) {
+    const v = values[i];
+    n += v === undefined || v === '' ? 3 : v.length;
+  }
+  return n;
+}
+
+export const tooLongReason = (length: number) =>
+  `el mensaje tendría ${length.toLocaleString('es')} caracteres: supera el máximo de ${MAX_RENDERED} de WhatsApp / message of ${length} characters exceeds WhatsApp's ${MAX_RENDERED}`;
 
 /** The values stored for a row (everything after the phone, `|`-joined) as a list. */
 export function splitValues(vals: string): string[] {

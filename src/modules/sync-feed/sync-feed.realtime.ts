@@ -39,9 +39,20 @@ export function attachSyncNamespace(io: Server, ctx: AppContext): { nsp: Namespa
     const clientId = socket.data.clientId as number;
     await socket.join(room(clientId));
     await feed.touch(clientId).catch(() => {});
-    socket.on('sync:orders', async () => {
-      const orders = await feed.pendingOrders(clientId);
-      socket.emit('orders:pending', { count: orders.length, orders: orders.map(orderReply) });
+    // One read at a time per socket: requests that arrive meanwhile are answered by one more read.
+    let reading: Promise<void> | null = null;
+    let again = false;
+    const answer = async () => {
+      do {
+        again = false;
+        const orders = await feed.pendingOrders(clientId).catch(() => null);
+        if (orders && socket.connected) socket.emit('orders:pending', { count: orders.length, orders: orders.map(orderReply) });
+      } while (again && socket.connected);
+      reading = null;
+    };
+    socket.on('sync:orders', () => {
+      if (reading) return void (again = true);
+      reading = answer();
     });
     socket.on('disconnect', () => void feed.touch(clientId).catch(() => {}));
     // A client that connects with unread changes is told at once.

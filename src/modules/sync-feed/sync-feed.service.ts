@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { AppContext } from '../../platform/context.ts';
 import { safeEqual } from '../../platform/auth/passwords.ts';
-import { badRequest, conflict, notFound, unauthorized } from '../../platform/http/errors.ts';
+import { AppError, badRequest, conflict, notFound, unauthorized } from '../../platform/http/errors.ts';
 import { tooManyAttempts } from '../../platform/auth/throttle.ts';
+import { sqlState } from '../../platform/http/hostile-input.ts';
 import { syncFeedRepository as repo, type OrderRow, type SyncClientRow } from './sync-feed.repository.ts';
 
 export const FEED_CHANNEL = 'sync-feed:changed';
@@ -28,6 +29,9 @@ export function clientReply(c: SyncClientRow, lastSeq: number, connected: boolea
     created_at: c.created_at,
   };
 }
+
+const unknownCustomer = (id: number) =>
+  new AppError('customer_not_found', 422, `customer_id ${id} no es un usuario de Puente: use el id de un usuario existente (GET /api/users) u omítalo y use external_ref / customer_id ${id} is not a Puente user`, { field: 'customer_id' });
 
 /** Orders, the change feed, and the sync clients that read it (seed 001). */
 export class SyncFeedService {
@@ -79,6 +83,10 @@ export class SyncFeedService {
       if (!order) return { order: (await repo.findOrderByRef(tx, input.external_ref!))!, seq: null };
       const seq = await repo.appendChange(tx, { entity: 'order', entity_id: String(order.id), op: 'created', data: orderReply(order) });
       return { order, seq };
+    }).catch((err: unknown) => {
+      // The foreign key decides (no check-then-insert race with a user being removed).
+      if (sqlState(err) === '23503' && input.customer_id != null) throw unknownCustomer(input.customer_id);
+      throw err;
     });
     if (result.seq !== null) await this.#announce(result.seq);
     return { order: result.order, created: result.seq !== null };

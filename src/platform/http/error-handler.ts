@@ -2,6 +2,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import type { Logger } from '../logger.ts';
 import { AppError, errorBody, type ReplyShape } from './errors.ts';
+import { loggableError, sqlState } from './hostile-input.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -27,11 +28,17 @@ export function errorHandler(logger: Logger) {
       const summary = issues.map((i) => `${i.field}: ${i.message}`).join('; ');
       return reply.status(400).send(errorBody(shape, `Datos inválidos / Invalid input — ${summary}`, 'validation_error', issues));
     }
-    const status = error.statusCode ?? 500;
+    const state = sqlState(error);
+    // Class 22 is a value the database cannot take (a NUL, a bad escape, out of range): the caller's input.
+    if (state?.startsWith('22')) {
+      logger.info({ reqId: request.id, err: loggableError(error) }, 'input refused by the database');
+      return reply.status(400).send(errorBody(shape, 'Datos inválidos: un valor no puede guardarse / Invalid input: a value cannot be stored', 'invalid_value'));
+    }
+    const status = state ? 500 : error.statusCode ?? 500;
     if (status < 500) {
       return reply.status(status).send(errorBody(shape, error.message, error.code ?? 'bad_request'));
     }
-    logger.error({ reqId: request.id, err: error }, 'unhandled error');
+    logger.error({ reqId: request.id, err: loggableError(error) }, 'unhandled error');
     return reply.status(500).send(errorBody(shape, `Error interno del servidor / Internal server error (request ${request.id})`, 'internal_error'));
   };
 }

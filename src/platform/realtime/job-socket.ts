@@ -5,6 +5,7 @@ import type { AppContext } from '../context.ts';
 import { isCodeSession } from '../auth/jwt.ts';
 import { jobChannel } from '../jobs/job-definition.ts';
 import type { JobRecord } from '../jobs/jobs.repository.ts';
+import { ConnectionCounter, guardSocket, readTarget, refuseUpgrade, tooManyConnections } from './upgrades.ts';
 
 const PROGRESS_EVERY_MS = 250;
 const MAX_ERRORS_PER_SECOND = 20;
@@ -14,10 +15,28 @@ export function maskPhone(phone: string): string {
   return phone.length <= 5 ? '***' : `${phone.slice(0, 3)}${'*'.repeat(phone.length - 5)}${phone.slice(-2)}`;
 }
 
-/** Without a valid token a socket still follows the job, but never sees a recipient's full number. */
-function redact(event: Record<string, unknown>): Record<string, unknown> {
-  return typeof event.phone === 'string' ? { ...event, phone: maskPhone(event.phone) } : event;
+/**
+ * Phone-shaped text (7 or more digits, `+`, spaces, dots, dashes and brackets between them) is
+ * masked; ids and timestamps, which are digits too, are matched first and left as they are.
+ */
+const SHAPES = /([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})|(\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?)|(\+?\d(?:[\s().\-]{0,2}\d){6,})/gi;
+const PHONE_KEYS = new Set(['phone', 'raw_phone', 'number', 'to', 'recipient']);
+
+export function maskPhonesIn(text: string): string {
+  return text.replace(SHAPES, (m, uuid?: string, date?: string) => (uuid || date ? m : maskPhone(m)));
 }
+
+/** Without a valid token a socket still follows the job, but never sees a recipient's number, wherever it sits in the event. */
+export function redact(value: unknown, key = '', depth = 0): unknown {
+  if (typeof value === 'string') return PHONE_KEYS.has(key) ? maskPhone(value) : maskPhonesIn(value);
+  if (typeof value === 'number' && PHONE_KEYS.has(key)) return maskPhone(String(value));
+  if (value === null || typeof value !== 'object') return value;
+  if (depth > 20) return '[…]';
+  if (Array.isArray(value)) return value.map((v) => redact(v, key, depth + 1));
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redact(v, k, depth + 1)]));
+}
+
+const TERMINAL = new Set(['job_completed', 'job_failed', 'job_cancelled']);
 
 export function terminalEvent(job: JobRecord): Record<string, unknown> | null {
   if (job.status === 'completed') return { type: 'job_completed', job_id: job.id, status: 'completed', results: job.results };
@@ -31,7 +50,7 @@ export function terminalEvent(job: JobRecord): Record<string, unknown> | null {
  * connection (latest wins, a few per second), error events are capped per second, and every other
  * event, terminal ones included, goes out at once and in order.
  */
-export function createJobSocketServer(ctx: AppContext) {
+export function createJobSocketServer(ctx: AppContext, connections: ConnectionCounter) {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
 
   async function attach(ws: WebSocket, jobId: string, authorized: boolean) {
@@ -39,7 +58,10 @@ export function createJobSocketServer(ctx: AppContext) {
     let errorsThisSecond = 0;
     let closed = false;
     const send = (event: Record<string, unknown>) => {
-      if (!closed && ws.readyState === ws.OPEN) ws.send(JSON.stringify(authorized ? event : redact(event)));
+      if (closed || ws.readyState !== ws.OPEN) return;
+      ws.send(JSON.stringify(authorized ? event : redact(event)));
+      // A viewer without a token has nothing more to see once the job has ended: its socket is not kept.
+      if (!authorized && TERMINAL.has(String(event.type))) ws.close(1000, 'job finished');
     };
     const flushProgress = () => {
       if (pendingProgress) send(pendingProgress);
@@ -103,21 +125,45 @@ export function createJobSocketServer(ctx: AppContext) {
   return {
     /** Returns true when the upgrade was for a job socket (handled here). */
     handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
-      const url = new URL(req.url ?? '/', 'http://localhost');
+      guardSocket(socket, ctx.logger);
+      const url = readTarget(req);
+      if (!url) {
+        refuseUpgrade(socket, 400, 'Petición inválida: destino ilegible / Bad request target');
+        return true;
+      }
       const match = PATH.exec(url.pathname);
       if (!match) return false;
-      const jobId = decodeURIComponent(match[1]!);
+      let jobId: string;
+      try {
+        jobId = decodeURIComponent(match[1]!);
+      } catch {
+        refuseUpgrade(socket, 400, 'Id de job inválido / Malformed job id');
+        return true;
+      }
+      const release = connections.acquire(req.socket.remoteAddress);
+      if (!release) {
+        refuseUpgrade(socket, 429, tooManyConnections);
+        return true;
+      }
+      socket.once('close', release);
       const header = req.headers.authorization?.split(' ');
       const token = url.searchParams.get('token') ?? (header?.[0]?.toLowerCase() === 'bearer' ? header[1] : undefined);
       void (async () => {
         const principal = token ? await ctx.tokens.verify(token).catch(() => null) : null;
-        if (token && !principal) {
-          socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\n\r\n{"status":"error","message":"Token inválido o vencido / Invalid or expired token"}');
-          return;
-        }
-        // Access-code sessions see phones masked, as anonymous viewers do: the code is shared by many people.
-        wss.handleUpgrade(req, socket, head, (ws) => void attach(ws, jobId, principal !== null && principal.role !== 'customer' && !isCodeSession(principal)));
-      })();
+        if (token && !principal) return refuseUpgrade(socket, 401, 'Token inválido o vencido / Invalid or expired token');
+        // The client may have gone while the token was checked: ws then just destroys the socket.
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          ws.on('error', (err) => ctx.logger.debug({ err: err.message }, 'job socket error'));
+          // Access-code sessions see phones masked, as anonymous viewers do: the code is shared by many people.
+          attach(ws, jobId, principal !== null && principal.role !== 'customer' && !isCodeSession(principal)).catch((err: Error) => {
+            ctx.logger.warn({ err: err.message, jobId }, 'job socket could not follow the job');
+            ws.close(1011, 'internal error');
+          });
+        });
+      })().catch((err: Error) => {
+        ctx.logger.warn({ err: err.message }, 'job socket upgrade failed');
+        socket.destroy();
+      });
       return true;
     },
     close() {

@@ -1,20 +1,59 @@
-import type { Server as HttpServer } from 'node:http';
-import { Server } from 'socket.io';
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { Server, type Socket } from 'socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { Redis } from 'ioredis';
 import type { AppContext } from '../context.ts';
+import { ConnectionCounter, refuseUpgrade, tooManyConnections } from './upgrades.ts';
+
+/**
+ * Whether a browser page at `origin` may open a socket: its own origin always, others only when
+ * listed in `CORS_ORIGINS`. Clients that send no Origin (local apps, scripts) are not browsers.
+ */
+export function originAllowed(origin: string | undefined, host: string | undefined, allowed: string[]): boolean {
+  if (!origin) return true;
+  if (allowed.includes('*') || allowed.includes(origin)) return true;
+  try {
+    return new URL(origin).host === host;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Socket.IO on Puente's own HTTP server. Upgrades that are not Socket.IO's are left alone
  * (`destroyUpgrade: false`) so that `/ws/job/:id` can share the port. With Redis configured, the
- * Redis adapter carries emits between processes.
+ * Redis adapter carries emits between processes. Cross-origin browsers are refused unless listed in
+ * `CORS_ORIGINS`; each address holds at most `REALTIME_MAX_CONNECTIONS_PER_ADDRESS` sockets; each
+ * socket may send `SOCKET_EVENTS_PER_SECOND` events.
  */
-export async function createSocketServer(server: HttpServer, ctx: AppContext) {
+export async function createSocketServer(server: HttpServer, ctx: AppContext, connections: ConnectionCounter) {
+  const allowed = ctx.config.CORS_ORIGINS;
+  const before = { request: server.listeners('request'), upgrade: server.listeners('upgrade') };
   const io = new Server(server, {
     destroyUpgrade: false,
-    cors: { origin: true, credentials: true },
+    // Only listed origins get CORS headers, and never a reflected `*` with credentials.
+    cors: allowed.length ? { origin: allowed.includes('*') ? '*' : allowed, credentials: !allowed.includes('*') } : undefined,
     transports: ['websocket', 'polling'],
+    maxHttpBufferSize: 1e6,
+    allowRequest: (req, done) => {
+      if (!originAllowed(req.headers.origin, req.headers.host, allowed)) return done('Origen no permitido / Origin not allowed', false);
+      done(null, true);
+    },
   });
+  wrapListeners(server, before, ctx);
+  io.engine.on('connection', (raw: { request: IncomingMessage; close(): void; once(e: string, f: () => void): void }) => {
+    const release = connections.acquire(raw.request.socket?.remoteAddress);
+    if (!release) {
+      ctx.logger.warn({ address: raw.request.socket?.remoteAddress }, tooManyConnections);
+      return raw.close();
+    }
+    raw.once('close', release);
+  });
+  io.on('new_namespace', (nsp) => nsp.use((socket, next) => {
+    limitEvents(socket, ctx.config.SOCKET_EVENTS_PER_SECOND, ctx);
+    next();
+  }));
   const closers: (() => Promise<unknown>)[] = [];
   if (ctx.redisUrl) {
     const pub = new Redis(ctx.redisUrl);
@@ -32,4 +71,55 @@ export async function createSocketServer(server: HttpServer, ctx: AppContext) {
       await Promise.allSettled(closers.map((c) => c()));
     },
   };
+}
+
+/**
+ * A token bucket per socket: `perSecond` events a second with bursts of twice that. Events over
+ * it are dropped (the handler never runs); a socket that keeps flooding is disconnected.
+ */
+function limitEvents(socket: Socket, perSecond: number, ctx: AppContext) {
+  const burst = perSecond * 2;
+  let tokens = burst;
+  let last = Date.now();
+  let dropped = 0;
+  socket.use((_packet, next) => {
+    const now = Date.now();
+    tokens = Math.min(burst, tokens + ((now - last) / 1000) * perSecond);
+    last = now;
+    if (tokens >= 1) {
+      tokens -= 1;
+      dropped = 0;
+      return next();
+    }
+    if (++dropped === 1) socket.emit('rate_limited', { message: `Demasiados eventos: máximo ${perSecond} por segundo / Too many events` });
+    if (dropped > burst * 5) {
+      ctx.logger.warn({ nsp: socket.nsp.name, address: socket.handshake.address }, 'socket disconnected for flooding events');
+      socket.disconnect(true);
+    }
+    // Not next(err): that would raise an 'error' on the server-side socket for every dropped event.
+  });
+}
+
+/**
+ * Socket.IO's own request and upgrade listeners run outside Fastify: a throw there would end the
+ * process. They are wrapped so that a request they cannot read is answered 400 instead.
+ */
+function wrapListeners(server: HttpServer, before: { request: Function[]; upgrade: Function[] }, ctx: AppContext) {
+  for (const event of ['request', 'upgrade'] as const) {
+    for (const listener of server.listeners(event)) {
+      if (before[event].includes(listener)) continue;
+      server.removeListener(event, listener as (...a: unknown[]) => void);
+      server.on(event, (req: IncomingMessage, target: ServerResponse | Duplex, head?: Buffer) => {
+        try {
+          (listener as (...a: unknown[]) => void).call(server, req, target, head);
+        } catch (err) {
+          ctx.logger.warn({ err: (err as Error).message }, 'socket.io could not read a request');
+          if (event === 'upgrade') return refuseUpgrade(target as Duplex, 400, 'Petición inválida / Bad request');
+          const res = target as ServerResponse;
+          if (!res.headersSent) res.writeHead(400, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ success: false, message: 'Petición inválida / Bad request' }));
+        }
+      });
+    }
+  }
 }
