@@ -31,6 +31,7 @@ const es = {
   // Bulk
   previewing: 'Calculando la vista previa…', validRecipients: 'mensajes a enviar', headerSkipped: 'Se omitió la fila de encabezado.',
   firstMessages: 'Primeros mensajes', invalidRows: 'Números inválidos', numbersInFile: 'filas con número',
+  tooLongRows: '{n} filas superan los {max} caracteres de WhatsApp y fallarán (líneas {lines})', tooLongSample: '(mensaje de {n} caracteres: demasiado largo)',
   // WHMCS
   whmcsState: 'Estado en WHMCS', synced: 'Sincronizado', whmcsId: 'ID en WHMCS', syncStatus: 'Estado de sincronización', lastError: 'Último error',
   existsInWhmcs: 'Existe en WHMCS', notLinked: 'Sin vincular', linkTo: 'Vincular con el cliente WHMCS #{id}', missingFields: 'Faltan campos',
@@ -124,6 +125,7 @@ const en: Record<Key, string> = {
   readyDevices: 'Devices ready to send: {n}', noReadyDevices: 'No device is active and connected: add or resume one under Devices.',
   previewing: 'Computing the preview…', validRecipients: 'messages to send', headerSkipped: 'The header row was skipped.',
   firstMessages: 'First messages', invalidRows: 'Invalid numbers', numbersInFile: 'rows with a number',
+  tooLongRows: '{n} rows exceed WhatsApp\'s {max} characters and will fail (lines {lines})', tooLongSample: '(a {n}-character message: too long)',
   whmcsState: 'WHMCS state', synced: 'Synced', whmcsId: 'WHMCS ID', syncStatus: 'Sync status', lastError: 'Last error',
   existsInWhmcs: 'Exists in WHMCS', notLinked: 'Not linked', linkTo: 'Link to WHMCS client #{id}', missingFields: 'Missing fields',
   testConnection: 'Test connection', connectionOk: 'Connection OK: WHMCS {version} in {ms} ms', totalSynced: 'Synced',

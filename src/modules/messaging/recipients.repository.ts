@@ -30,6 +30,7 @@ const REASON_CODE = sql`CASE
   WHEN r.phone IS NULL THEN 'messaging.invalid_number'
   WHEN r.status IN ('queued', 'sending') THEN 'messaging.not_sent'
   WHEN r.status = 'sent' THEN NULL
+  WHEN r.error LIKE 'mensaje demasiado largo:%' THEN 'messaging.too_long'
   WHEN r.error ~* '131026|not_on_whatsapp|not registered on WhatsApp|no tiene WhatsApp|not a valid WhatsApp|has no WhatsApp' THEN 'messaging.not_on_whatsapp'
   WHEN r.error ~* '131047|re-engagement|24 ?h|fuera de la ventana' THEN 'messaging.outside_window'
   WHEN r.error ~* 'template|plantilla|132' THEN 'messaging.template'

@@ -44,7 +44,7 @@ export function renderedLength(t: CompiledTemplate, values: string[]): number {
 }
 
 export const tooLongReason = (length: number) =>
-  `el mensaje tendría ${length.toLocaleString('es')} caracteres: supera el máximo de ${MAX_RENDERED} de WhatsApp / message of ${length} characters exceeds WhatsApp's ${MAX_RENDERED}`;
+  `mensaje demasiado largo: tendría ${length} caracteres, el máximo de WhatsApp es ${MAX_RENDERED} / message too long: ${length} characters, WhatsApp's maximum is ${MAX_RENDERED}`;
 
 /** The values stored for a row (everything after the phone, `|`-joined) as a list. */
 export function splitValues(vals: string): string[] {

@@ -11,11 +11,13 @@ interface Preview {
   invalid_numbers: number;
   duplicates: number;
   header_skipped: boolean;
-  samples: { phone: string; text: string }[];
+  samples: { phone: string; text: string | null; length?: number }[];
   invalid_samples: { raw_phone: string; error: string }[];
   columns?: number;
   warnings?: { code: string; message: string; separator?: string; placeholder?: string; columns?: number }[];
   duplicate_of?: { job_id: string; file_name: string | null; created_at: string } | null;
+  /** Rows whose rendered message would exceed WhatsApp's 4,096 characters (they fail when sent). */
+  too_long?: { max_length: number; count: number; rows: { line: number; length: number }[] };
 }
 
 /** A preview warning in the interface's language (the server's words when it is a new one). */
@@ -156,8 +158,13 @@ export function BulkSend() {
                 {preview.duplicate_of && (
                   <p class="warning" data-testid="duplicate-preview">{tf('duplicateInPreview', { when: when(preview.duplicate_of.created_at), name: preview.duplicate_of.file_name ?? preview.duplicate_of.job_id.slice(0, 8) })}</p>
                 )}
+                {preview.too_long && preview.too_long.count > 0 && (
+                  <p class="too-long" role="alert" data-testid="preview-too-long">
+                    {tf('tooLongRows', { n: preview.too_long.count, max: preview.too_long.max_length, lines: preview.too_long.rows.map((r) => r.line).join(', ') })}
+                  </p>
+                )}
                 <h4>{t('firstMessages')}</h4>
-                <ul class="samples">{preview.samples.map((s) => <li><code>{s.phone}</code> — <span>{s.text}</span></li>)}</ul>
+                <ul class="samples">{preview.samples.map((s) => <li><code>{s.phone}</code> — <span>{s.text ?? tf('tooLongSample', { n: s.length ?? 0 })}</span></li>)}</ul>
                 {preview.invalid_samples.length > 0 && (
                   <>
                     <h4>{t('invalidRows')}</h4>
