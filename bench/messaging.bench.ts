@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { startWhatsAppSimulator } from '../src/simulators/whatsapp/whatsapp.simulator.ts';
-import { benchDatabase } from './support.ts';
+import { benchDatabase, benchModes } from './support.ts';
 
 /**
  * Bulk WhatsApp: (1) upload of a file of N rows — time until the reply and the server's peak RSS
@@ -17,7 +17,7 @@ import { benchDatabase } from './support.ts';
 export async function run(args: string[]) {
   const uploadRows = Number(args[0] ?? 1_000_000);
   const sendRows = Number(args[1] ?? 100_000);
-  const modes = (args[2] ?? 'postgres,pglite').split(',');
+  const modes = benchModes(args[2] ?? 'postgres,pglite');
   const deviceCount = Number(args[3] ?? 8);
   const dir = mkdtempSync(join(tmpdir(), 'puente-bench-msg-'));
   try {

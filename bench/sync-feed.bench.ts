@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { io, type Socket } from 'socket.io-client';
-import { benchDatabase } from './support.ts';
+import { benchDatabase, benchModes } from './support.ts';
 
 /**
  * 1,000 sync clients (one socket each) connected to a Puente process; orders created at a steady
@@ -16,7 +16,7 @@ export async function run(args: string[]) {
   const clients = Number(args[0] ?? 1000);
   const rate = Number(args[1] ?? 20);
   const seconds = Number(args[2] ?? 10);
-  for (const mode of (args[3] ?? 'pglite,postgres').split(',')) await runMode(mode, clients, rate, seconds);
+  for (const mode of benchModes(args[3] ?? 'pglite,postgres')) await runMode(mode, clients, rate, seconds);
 }
 
 const pct = (xs: number[], p: number) => {

@@ -6,7 +6,7 @@ import { loadConfig } from '../src/platform/config.ts';
 import { createRuntime } from '../src/platform/bootstrap.ts';
 import { startServer } from '../src/platform/server.ts';
 import { modules } from '../src/modules/index.ts';
-import { benchDatabase } from './support.ts';
+import { benchDatabase, benchModes } from './support.ts';
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
@@ -17,7 +17,7 @@ const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(
  */
 export async function run(args: string[]) {
   const users = Number(args[0] ?? 10_000);
-  for (const mode of ['pglite', 'postgres'] as const) await once(mode, users);
+  for (const mode of benchModes('pglite,postgres') as ('pglite' | 'postgres')[]) await once(mode, users);
 }
 
 async function once(mode: 'pglite' | 'postgres', users: number) {

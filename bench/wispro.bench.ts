@@ -8,7 +8,7 @@ import { createRuntime, type Runtime } from '../src/platform/bootstrap.ts';
 import { createLogger } from '../src/platform/logger.ts';
 import { modules } from '../src/modules/index.ts';
 import { WISPRO_SYNC } from '../src/modules/wispro/wispro.jobs.ts';
-import { benchDatabase } from './support.ts';
+import { benchDatabase, benchModes } from './support.ts';
 
 /**
  * Wispro sync of N clients (default 10,000 and 100,000), first run and re-run, on PGlite and on
@@ -18,7 +18,7 @@ import { benchDatabase } from './support.ts';
 export async function run(args: string[]) {
   const sizes = (args[0] ?? '10000,100000').split(',').map(Number);
   const perPages = (args[1] ?? '100,1000').split(',').map(Number);
-  const modes = (args[2] ?? 'pglite,postgres').split(',');
+  const modes = benchModes(args[2] ?? 'pglite,postgres');
   const rows: string[] = ['| clients | per_page | database | first sync | re-sync | peak RSS above idle |', '|---|---|---|---|---|---|'];
   for (const size of sizes) {
     const sim = await startSimProcess(size);

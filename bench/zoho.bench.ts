@@ -10,12 +10,12 @@ import { loadConfig } from '../src/platform/config.ts';
 import { createRuntime } from '../src/platform/bootstrap.ts';
 import { createLogger } from '../src/platform/logger.ts';
 import { modules } from '../src/modules/index.ts';
-import { benchDatabase } from './support.ts';
+import { benchDatabase, benchModes } from './support.ts';
 
 /**
  * Code login against a Puente process: latency at a steady 500 requests/s and the closed-loop
  * maximum, with the count of calls Zoho received. Then a product sync of 20,000 items, first and
- * incremental. `npm run bench -- zoho [rate=500] [seconds=10] [items=20000]`
+ * incremental. `npm run bench -- zoho [rate=500] [seconds=10] [items=20000] [modes=pglite,postgres]`
  */
 export async function run(args: string[]) {
   const rate = Number(args[0] ?? 500), seconds = Number(args[1] ?? 10), items = Number(args[2] ?? 20_000);
@@ -27,9 +27,9 @@ export async function run(args: string[]) {
     ZOHO_ORGANIZATION_ID: '60000000001', ZOHO_SYNC_INTERVAL_MINUTES: '0', JWT_SECRET: 'bench-secret-bench-secret-bench-secret-0000',
   };
   try {
-    await loginBench(env, sim, rate, seconds, 'pglite');
-    await loginBench(env, sim, rate, seconds, 'postgres');
-    await productBench(env, items);
+    const modes = benchModes(args[3] ?? 'pglite,postgres');
+    for (const mode of modes) await loginBench(env, sim, rate, seconds, mode);
+    await productBench(env, items, modes);
   } finally {
     await sim.close();
   }
@@ -106,8 +106,8 @@ async function loginBench(env: Record<string, string>, sim: Awaited<ReturnType<t
   }
 }
 
-async function productBench(env: Record<string, string>, items: number) {
-  for (const mode of ['pglite', 'postgres']) {
+async function productBench(env: Record<string, string>, items: number, modes: string[]) {
+  for (const mode of modes) {
     const dataDir = mkdtempSync(join(tmpdir(), 'puente-bench-'));
     const db = await benchDatabase(mode, 'puente_bench_zoho');
     const config = loadConfig({ ...env, DATA_DIR: dataDir, LOG_LEVEL: 'warn', ZOHO_CODE_SYNC_INTERVAL_MINUTES: '0', ...(db.url ? { DATABASE_URL: db.url } : {}) });

@@ -12,6 +12,9 @@ import {
 import { ProgressReporter } from './progress-reporter.ts';
 import { jobsRepository, type JobRecord } from './jobs.repository.ts';
 
+/** Published after a job is sent, so that workers in other processes fetch it now rather than at their next poll. */
+export const queueWakeChannel = 'queue:wake';
+
 interface QueuedData { jobId?: string; payload?: unknown }
 type StopReason = 'cancelled' | 'paused' | 'shutdown';
 
@@ -30,6 +33,9 @@ export class JobRunner {
   readonly #definitions = new Map<string, JobDefinition<any>>();
   readonly #running = new Map<string, AbortController>();
   #unsubscribeControl: (() => Promise<void>) | null = null;
+  #unsubscribeWake: (() => Promise<void>) | null = null;
+  /** pg-boss worker ids per queue, woken when a job is sent instead of waiting for their next poll. */
+  readonly #workers = new Map<string, string[]>();
   #working = false;
 
   constructor(deps: JobRunnerDeps) {
@@ -82,20 +88,39 @@ export class JobRunner {
     });
     if (!opts.work) return;
     this.#working = true;
+    this.#unsubscribeWake = await this.#deps.bus.subscribe(queueWakeChannel, (m) => this.#wake(String((m as { type?: unknown }).type)));
     for (const d of this.#definitions.values()) {
-      await this.boss.work<QueuedData>(
-        d.type,
-        { batchSize: 1, localConcurrency: d.concurrency ?? 1, pollingIntervalSeconds: this.#deps.config.JOB_POLL_INTERVAL_SECONDS },
-        async ([job]) => this.#run(d, job!),
-      );
+      // One pg-boss worker per concurrent slot (not localConcurrency), so a wake reaches an idle one
+      // even while another runs a long job: pg-boss wakes a worker by id.
+      const ids: string[] = [];
+      for (let i = 0; i < (d.concurrency ?? 1); i++) {
+        ids.push(await this.boss.work<QueuedData>(
+          d.type,
+          { batchSize: 1, pollingIntervalSeconds: this.#deps.config.JOB_POLL_INTERVAL_SECONDS },
+          async ([job]) => this.#run(d, job!),
+        ));
+      }
+      this.#workers.set(d.type, ids);
     }
   }
 
+  /**
+   * Sends the job to the queue, then wakes the workers at once: this process's directly, the others
+   * through the event bus. The wake only shortens the wait; the queue's fetch (SKIP LOCKED) still
+   * decides who runs it, and a lost wake is covered by the regular poll.
+   */
   async enqueue(record: JobRecord, payload: unknown, opts: { startAfterSeconds?: number } = {}) {
     await this.boss.send(record.type, { jobId: record.id, payload }, {
       id: randomUUID(),
       ...(opts.startAfterSeconds ? { startAfter: opts.startAfterSeconds } : {}),
     });
+    if (opts.startAfterSeconds) return;
+    this.#wake(record.type);
+    if (this.#deps.bus.kind !== 'local') await this.#deps.bus.publish(queueWakeChannel, { type: record.type }).catch(() => {});
+  }
+
+  #wake(type: string) {
+    for (const id of this.#workers.get(type) ?? []) this.boss.notifyWorker(id);
   }
 
   /** Asks whichever process runs the job to stop it at its next safe point. */
@@ -109,6 +134,8 @@ export class JobRunner {
     const timeout = this.#deps.config.SHUTDOWN_TIMEOUT_SECONDS * 1000;
     await this.boss.stop({ graceful: true, timeout, close: true }).catch(() => {});
     await this.#unsubscribeControl?.();
+    await this.#unsubscribeWake?.();
+    this.#workers.clear();
     this.#working = false;
   }
 
