@@ -72,17 +72,17 @@ async function loginBench(env: Record<string, string>, sim: Awaited<ReturnType<t
     };
     for (let i = 0; i < 10 && (await login().catch(() => null)) === null; i++) await new Promise((r) => setTimeout(r, 500)); // start-up code sync
     for (let i = 0; i < 200; i++) await login(); // warm-up
+    const health = async () => {
+      const t = performance.now();
+      const res = await request(`${url}/health`, { dispatcher: agent });
+      await res.body.text();
+      return performance.now() - t;
+    };
+    for (let i = 0; i < 200; i++) await health(); // warm-up
     const creatorBefore = sim.creatorCalls, tokenBefore = sim.tokenRequests;
-    const latencies: number[] = [];
-    const started = performance.now();
-    const pending: Promise<void>[] = [];
-    for (let n = 0; n < rate * seconds; n++) {
-      const wait = started + (n * 1000) / rate - performance.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      pending.push(login().then((ms) => void latencies.push(ms)));
-    }
-    await Promise.all(pending);
-    const achieved = latencies.length / ((performance.now() - started) / 1000);
+    // The floor first, then login, at the same steady rate against the same process.
+    const floor = (await steady(health, rate, seconds)).latencies;
+    const { latencies, achieved } = await steady(login, rate, seconds);
     let done = 0;
     const until = performance.now() + 5000;
     await Promise.all(Array.from({ length: 32 }, async () => {
@@ -93,6 +93,8 @@ async function loginBench(env: Record<string, string>, sim: Awaited<ReturnType<t
     }));
     process.stdout.write([
       `[${mode}] code login at a steady ${rate}/s for ${seconds} s: achieved ${achieved.toFixed(0)}/s, p50 ${pct(latencies, 50).toFixed(2)} ms, p99 ${pct(latencies, 99).toFixed(2)} ms, max ${pct(latencies, 100).toFixed(2)} ms`,
+      `[${mode}] floor, GET /health at the same rate: p50 ${pct(floor, 50).toFixed(2)} ms, p99 ${pct(floor, 99).toFixed(2)} ms, max ${pct(floor, 100).toFixed(2)} ms`,
+      `[${mode}] ratio login / health: p50 ${(pct(latencies, 50) / pct(floor, 50)).toFixed(2)}×, p99 ${(pct(latencies, 99) / pct(floor, 99)).toFixed(2)}× (target p99 ≤ 2×)`,
       `[${mode}] code login closed loop (32 concurrent, 5 s): ${(done / 5).toFixed(0)} requests/s`,
       `calls to Zoho during the runs: creator ${sim.creatorCalls - creatorBefore}, token ${sim.tokenRequests - tokenBefore}`,
       '',
@@ -104,6 +106,20 @@ async function loginBench(env: Record<string, string>, sim: Awaited<ReturnType<t
     rmSync(dataDir, { recursive: true, force: true });
     await db.drop();
   }
+}
+
+/** Calls `fn` at a steady `rate` a second for `seconds`, not waiting for replies to send the next. */
+async function steady(fn: () => Promise<number>, rate: number, seconds: number) {
+  const latencies: number[] = [];
+  const started = performance.now();
+  const pending: Promise<void>[] = [];
+  for (let n = 0; n < rate * seconds; n++) {
+    const wait = started + (n * 1000) / rate - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    pending.push(fn().then((ms) => void latencies.push(ms)));
+  }
+  await Promise.all(pending);
+  return { latencies, achieved: latencies.length / ((performance.now() - started) / 1000) };
 }
 
 async function productBench(env: Record<string, string>, items: number, modes: string[]) {

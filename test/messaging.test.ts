@@ -316,7 +316,11 @@ for (const mode of modes) {
       // also carries each request's transit time on a busy machine, hence the margin on the minimum.
       const median = [...gaps].sort((x, y) => x - y)[Math.floor(gaps.length / 2)]!;
       assert.ok(median >= 95, `gaps between sends: median ${median} ms`);
-      assert.ok(Math.min(...gaps) >= 50, `gaps between sends: min ${Math.min(...gaps)} ms`);
+      // Sharing would put about half the gaps near zero. One short gap is a stall of this process (the
+      // simulator stamps arrivals on the same thread that runs Puente and PGlite, e.g. while job B's
+      // upload is stored as job A starts sending): the send was on time, its arrival was not stamped so.
+      const short = gaps.filter((g) => g < 50);
+      assert.ok(short.length <= 1, `gaps between sends under 50 ms: ${short.join(', ')}`);
       const texts = sim.messages.map((m) => m.text[0]).join('');
       assert.match(texts, /^(A{15}B{15}|B{15}A{15})$/, 'one job after the other');
       assert.equal((await p.api(`/devices/${paced.id}`)).body.device.current_job_id, null, 'released when done');

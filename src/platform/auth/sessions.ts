@@ -7,6 +7,7 @@ import { sessionsRepository as repo, type SessionRow } from './sessions.reposito
 /** What a session stands on: a user account, or an access code (seed 003). */
 export interface SessionSubject { userId: number | null; codeId: number | null; role: Principal['role'] }
 
+const PRUNE_MS = 60_000;
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 /**
@@ -20,7 +21,7 @@ export class Sessions {
   readonly #tokens: Tokens;
   readonly #ttl: number;
   readonly #codeActive: (codeId: number) => Promise<boolean>;
-  #opened = 0;
+  #prunedAt = 0;
 
   constructor(opts: { db: Db; tokens: Tokens; refreshTtlSeconds: number; codeActive: (codeId: number) => Promise<boolean> }) {
     this.#db = opts.db;
@@ -31,10 +32,30 @@ export class Sessions {
   }
 
   async open(subject: SessionSubject, ip: string | null): Promise<TokenPair> {
+    return (await this.openUnlessBlocked(subject, ip, null))!;
+  }
+
+  /**
+   * Opens a session unless the throttle key `blocked` (as stored, see `Throttle.storedKey`) is blocked
+   * in the database, in which case it writes nothing and returns null. The session, its refresh token
+   * and the check are one statement: the login's only round trip to the database.
+   */
+  async openUnlessBlocked(subject: SessionSubject, ip: string | null, blocked: string | null): Promise<TokenPair | null> {
     const id = randomUUID();
-    await repo.insert(this.#db, { id, userId: subject.userId, codeId: subject.codeId, role: subject.role, ip, ttlSeconds: this.#ttl });
-    if (++this.#opened % 200 === 0) await repo.prune(this.#db).catch(() => {});
-    return this.#pair(id, subject);
+    const refresh = randomBytes(32).toString('base64url');
+    const opened = await repo.insertWithToken(this.#db, {
+      id, userId: subject.userId, codeId: subject.codeId, role: subject.role, ip, ttlSeconds: this.#ttl, tokenHash: sha256(refresh), unlessBlocked: blocked ?? undefined,
+    });
+    if (!opened) return null;
+    this.#pruneNowAndThen();
+    return this.#issue(id, subject, refresh);
+  }
+
+  /** Old sessions are deleted at most every PRUNE_MS, beside the login that notices, never in its way. */
+  #pruneNowAndThen() {
+    if (Date.now() - this.#prunedAt < PRUNE_MS) return;
+    this.#prunedAt = Date.now();
+    void repo.prune(this.#db).catch(() => {});
   }
 
   /**
@@ -83,6 +104,10 @@ export class Sessions {
   async #pair(sessionId: string, subject: SessionSubject): Promise<TokenPair> {
     const refresh = randomBytes(32).toString('base64url');
     await repo.addToken(this.#db, sessionId, sha256(refresh));
+    return this.#issue(sessionId, subject, refresh);
+  }
+
+  #issue(sessionId: string, subject: SessionSubject, refresh: string): Promise<TokenPair> {
     const sub = subject.userId !== null ? String(subject.userId) : `code:${subject.codeId}`;
     return this.#tokens.issue({ sub, role: subject.role, sid: sessionId }, refresh);
   }
