@@ -33,25 +33,17 @@ export function authRoutes(app: App, ctx: AppContext) {
     }
   };
 
-  /**
-   * The active codes are cached in memory, so a right code costs one statement: the session is written
-   * unless the code ceiling is blocked in the database (checked by that same statement). A wrong code,
-   * or a blocked ceiling, takes the slower path that reads the block and answers 429 with its wait,
-   * exactly as when the block is checked first: a blocked caller never learns whether a code is right.
-   */
+  // A right code costs one statement: the active codes are cached in memory, the throttle reads the
+  // database only for a key this process has seen fail, and the session is one INSERT.
   async function codeLogin(req: FastifyRequest, reply: FastifyReply, code: string) {
-    const verified = throttle.localRetryAfter('code-login') > 0 ? null : await ctx.services.codeLogin?.validate(code);
-    const subject = verified ? { userId: null, codeId: verified.id, role: 'operator' as const } : null;
-    let tokens = subject ? await sessions.openUnlessBlocked(subject, req.ip, throttle.storedKey('code-login')) : null;
-    if (!tokens) {
-      await wait(reply, 'code-login');
-      if (!subject) {
-        await throttle.fail('code-login', codeCeiling);
-        throw unauthorized('Código inválido o vencido / Invalid or expired code');
-      }
-      tokens = await sessions.open(subject, req.ip); // the block ended between the two checks
+    await wait(reply, 'code-login');
+    const verified = await ctx.services.codeLogin?.validate(code);
+    if (!verified) {
+      await throttle.fail('code-login', codeCeiling);
+      throw unauthorized('Código inválido o vencido / Invalid or expired code');
     }
-    return { success: true, ...tokens, user: { role: 'operator', code_id: verified!.id } };
+    const tokens = await sessions.open({ userId: null, codeId: verified.id, role: 'operator' }, req.ip);
+    return { success: true, ...tokens, user: { role: 'operator', code_id: verified.id } };
   }
 
   async function passwordLogin(req: FastifyRequest, reply: FastifyReply, email: string, password: string) {

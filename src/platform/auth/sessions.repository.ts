@@ -9,26 +9,14 @@ export interface SessionRow {
 export interface SessionState { code_id: number | null; live: boolean; user_active: boolean | null }
 
 export const sessionsRepository = {
-  async insert(db: Executor, s: { id: string; userId: number | null; codeId: number | null; role: string; ip: string | null; ttlSeconds: number }) {
+  /** The session and its first refresh token in one statement (one round trip and one commit). */
+  async insertWithToken(db: Executor, s: { id: string; userId: number | null; codeId: number | null; role: string; ip: string | null; ttlSeconds: number; tokenHash: string }) {
     await db.execute(sql`
-      INSERT INTO auth_sessions (id, user_id, code_id, role, created_ip, expires_at)
-      VALUES (${s.id}::uuid, ${s.userId}, ${s.codeId}, ${s.role}, ${s.ip}, now() + make_interval(secs => ${s.ttlSeconds}))`);
-  },
-  /**
-   * The session and its first refresh token in one statement (one round trip, one commit: a login's
-   * only write). With `unlessBlocked`, nothing is written while that throttle key is blocked, and
-   * null comes back; the check and the write see the same snapshot.
-   */
-  async insertWithToken(db: Executor, s: { id: string; userId: number | null; codeId: number | null; role: string; ip: string | null; ttlSeconds: number; tokenHash: string; unlessBlocked?: string }) {
-    const [row] = await rows<{ session_id: string }>(db, sql`
       WITH opened AS (
         INSERT INTO auth_sessions (id, user_id, code_id, role, created_ip, expires_at)
-        SELECT ${s.id}::uuid, ${s.userId}::int, ${s.codeId}::int, ${s.role}, ${s.ip}, now() + make_interval(secs => ${s.ttlSeconds})
-        WHERE ${s.unlessBlocked ?? null}::text IS NULL
-           OR NOT EXISTS (SELECT 1 FROM auth_throttle WHERE key = ${s.unlessBlocked ?? null}::text AND blocked_until > now())
+        VALUES (${s.id}::uuid, ${s.userId}::int, ${s.codeId}::int, ${s.role}, ${s.ip}, now() + make_interval(secs => ${s.ttlSeconds}))
         RETURNING id)
-      INSERT INTO auth_refresh_tokens (token_hash, session_id) SELECT ${s.tokenHash}, id FROM opened RETURNING session_id`);
-    return row ? row.session_id : null;
+      INSERT INTO auth_refresh_tokens (token_hash, session_id) SELECT ${s.tokenHash}, id FROM opened`);
   },
   async addToken(db: Executor, sessionId: string, tokenHash: string) {
     await db.execute(sql`INSERT INTO auth_refresh_tokens (token_hash, session_id) VALUES (${tokenHash}, ${sessionId}::uuid)`);

@@ -31,22 +31,11 @@ export class Sessions {
     this.#tokens.sessionCheck = (p) => this.isLive(p);
   }
 
+  /** A session and its first refresh token, written by one statement: a login's only round trip to the database. */
   async open(subject: SessionSubject, ip: string | null): Promise<TokenPair> {
-    return (await this.openUnlessBlocked(subject, ip, null))!;
-  }
-
-  /**
-   * Opens a session unless the throttle key `blocked` (as stored, see `Throttle.storedKey`) is blocked
-   * in the database, in which case it writes nothing and returns null. The session, its refresh token
-   * and the check are one statement: the login's only round trip to the database.
-   */
-  async openUnlessBlocked(subject: SessionSubject, ip: string | null, blocked: string | null): Promise<TokenPair | null> {
     const id = randomUUID();
     const refresh = randomBytes(32).toString('base64url');
-    const opened = await repo.insertWithToken(this.#db, {
-      id, userId: subject.userId, codeId: subject.codeId, role: subject.role, ip, ttlSeconds: this.#ttl, tokenHash: sha256(refresh), unlessBlocked: blocked ?? undefined,
-    });
-    if (!opened) return null;
+    await repo.insertWithToken(this.#db, { id, userId: subject.userId, codeId: subject.codeId, role: subject.role, ip, ttlSeconds: this.#ttl, tokenHash: sha256(refresh) });
     this.#pruneNowAndThen();
     return this.#issue(id, subject, refresh);
   }

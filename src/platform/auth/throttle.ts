@@ -49,17 +49,6 @@ export class Throttle {
     return Math.max(mem, shared);
   }
 
-  /** Seconds `key` must wait by this process's own counters alone (no database read). */
-  localRetryAfter(key: string): number {
-    const local = this.#memory.get(hashKey(key));
-    return local && local.blockedUntil > Date.now() ? Math.ceil((local.blockedUntil - Date.now()) / 1000) : 0;
-  }
-
-  /** The key as the database keeps it (a digest), for a statement that checks a block itself. */
-  storedKey(key: string): string {
-    return hashKey(key);
-  }
-
   /** Throws a 429 naming the wait when `key` must wait. */
   async check(key: string) {
     const wait = await this.retryAfter(key);
