@@ -4,6 +4,8 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from './platform/config.ts';
 import { createRuntime } from './platform/bootstrap.ts';
 import { startServer } from './platform/server.ts';
+import { createFileLogger } from './platform/logger.ts';
+import { printJobProgress } from './demo-progress.ts';
 import { modules } from './modules/index.ts';
 import { demoParts, type DemoSession } from './demo-parts.ts';
 
@@ -11,6 +13,14 @@ import { demoParts, type DemoSession } from './demo-parts.ts';
  * `puente demo`: the simulators of every platform on loopback, Puente wired to them on the embedded
  * database (its own folder under DATA_DIR), an admin account, and data to look at.
  */
+/** The settings the simulators gave Puente that a person needs to call them: tokens, keys, ids and URLs. */
+function credentialLines(envs: Record<string, string>[]) {
+  const all = Object.assign({}, ...envs) as Record<string, string>;
+  return Object.entries(all)
+    .filter(([k]) => /TOKEN|SECRET|KEY|IDENTIFIER|CLIENT_ID|_URL$|OWNER|APP$|REPORT/.test(k))
+    .map(([k, v]) => `    ${k}=${v}`);
+}
+
 export async function runDemo(args: string[], onSignals: (close: () => Promise<void>, graceSeconds: number) => void) {
   const { values } = parseArgs({ args, options: { port: { type: 'string' }, 'exit-after-seed': { type: 'boolean' } } });
   const sessions: DemoSession[] = [];
@@ -27,9 +37,19 @@ export async function runDemo(args: string[], onSignals: (close: () => Promise<v
     ...Object.assign({}, ...sessions.map((s) => s.env)),
   };
   const config = loadConfig(env);
-  const runtime = await createRuntime(config, modules);
-  const server = await startServer(runtime, { work: true });
+  // The terminal is for the banner and the jobs' progress; the request log goes to a file.
+  const logFile = join(config.DATA_DIR, 'puente.log');
+  const runtime = await createRuntime(config, modules, createFileLogger(config, logFile));
+  let server;
+  try {
+    server = await startServer(runtime, { work: true });
+  } catch (err) {
+    for (const s of sessions) await s.close();
+    throw err;
+  }
+  let stopProgress = () => {};
   const close = async () => {
+    stopProgress();
     await server.close();
     for (const s of sessions) await s.close();
   };
@@ -49,7 +69,13 @@ export async function runDemo(args: string[], onSignals: (close: () => Promise<v
     `  Admin login:        ${adminEmail} / ${adminPassword}`,
     `  Data:               ${config.DATA_DIR} (embedded PGlite)`,
     `  Sync API key:       ${config.CLOUD_API_KEY} (Socket.IO ${server.url}/sync)`,
+    `  Log:                ${logFile} (requests and details; only warnings show here)`,
     ...sessions.flatMap((s) => s.tour.map((t) => `  ${t}`)),
+    '',
+    '  Simulator credentials (what Puente was given; use them with curl or the CLI):',
+    ...credentialLines(sessions.map((s) => s.env)),
+    '  bin/puente sync wispro against the simulator (its own data folder, the demo keeps running):',
+    `    DATA_DIR=${join(config.DATA_DIR, 'cli')} WISPRO_API_URL=${env.WISPRO_API_URL ?? ''} WISPRO_API_TOKEN=${env.WISPRO_API_TOKEN ?? ''} bin/puente sync wispro`,
     '',
     '  Try:',
     `    TOKEN=$(curl -s -X POST ${server.url}/auth/login -H 'content-type: application/json' -d '{"email":"${adminEmail}","password":"${adminPassword}"}' | sed 's/.*"access_token":"\\([^"]*\\)".*/\\1/')`,
@@ -60,7 +86,8 @@ export async function runDemo(args: string[], onSignals: (close: () => Promise<v
     '  Ctrl-C stops everything.',
     '',
   ];
-  process.stdout.write(out.join('\n'));
+  process.stdout.write(out.join('\n') + '\n');
   if (values['exit-after-seed']) return close();
+  stopProgress = printJobProgress(runtime.ctx, (line) => process.stdout.write(`  ${line}\n`));
   onSignals(close, config.SHUTDOWN_TIMEOUT_SECONDS);
 }

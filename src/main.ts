@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from './platform/config.ts';
+import { StartupError } from './platform/startup-error.ts';
 import { createRuntime } from './platform/bootstrap.ts';
 import { createLogger } from './platform/logger.ts';
 import { startServer } from './platform/server.ts';
@@ -11,6 +12,7 @@ import { keyStore, rotateSecrets } from './platform/auth/secrets.ts';
 import { followJob } from './platform/jobs/follow-job.ts';
 import { WISPRO_SYNC, summaryLine } from './modules/wispro/wispro.jobs.ts';
 import type { AppContext } from './platform/context.ts';
+import { ROLE } from './modules/users/users.service.ts';
 
 const usage = `puente — Wispro, WHMCS, Zoho and WhatsApp, kept in step
 
@@ -50,6 +52,13 @@ async function serve(config: Config, work: boolean) {
   const runtime = await createRuntime(config, modules);
   const server = await startServer(runtime, { work });
   runtime.ctx.logger.info(`Puente listening on ${server.url} (${runtime.ctx.db.kind === 'pglite' ? 'embedded PGlite' : 'PostgreSQL'}, ${work ? 'with' : 'without'} workers). API docs: ${server.url}/docs`);
+  const admins = await runtime.ctx.services.users.list({ role: ROLE.admin, limit: 1, offset: 0 });
+  if (!admins.total) {
+    process.stdout.write(
+      'No hay ningún administrador todavía. Cree el primero con:\n' +
+      '  bin/puente admin create --email usted@ejemplo.com --password \'una-contraseña-larga\'\n' +
+      '(o arranque con ADMIN_EMAIL y ADMIN_PASSWORD). / No admin yet: create one with bin/puente admin create.\n');
+  }
   onSignals(() => server.close(), config.SHUTDOWN_TIMEOUT_SECONDS);
 }
 
@@ -143,6 +152,6 @@ async function main(argv: string[]) {
 }
 
 main(process.argv.slice(2)).catch((err) => {
-  process.stderr.write(err instanceof ConfigError ? `${err.message}\n` : `puente: ${(err as Error).stack ?? err}\n`);
+  process.stderr.write(err instanceof ConfigError || err instanceof StartupError ? `${err.message}\n` : `puente: ${(err as Error).stack ?? err}\n`);
   process.exit(1);
 });

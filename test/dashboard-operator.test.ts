@@ -219,6 +219,35 @@ describe('the dashboard answers an operator\'s questions (safe, honest, says why
     await page.getByLabel('Language').selectOption('es');
   });
 
+  test('on a phone the menu collapses and nothing is cut off at the right, in both languages', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      for (const lang of ['es', 'en'] as const) {
+        const links = lang === 'es'
+          ? ['Clientes', 'Envío masivo', 'Dispositivos', 'WHMCS', 'Zoho', 'Clientes de sincronización', 'Trabajos']
+          : ['Customers', 'Bulk send', 'Devices', 'WHMCS', 'Zoho', 'Sync clients', 'Jobs'];
+        for (const link of links) {
+          await page.getByRole('link', { name: link, exact: true }).waitFor({ state: 'hidden', timeout: 5000 });
+          await page.getByRole('button', { name: lang === 'es' ? 'Menú' : 'Menu', exact: true }).click();
+          await go(link);
+          await page.waitForLoadState('networkidle');
+          const width = await page.evaluate<number>('document.documentElement.scrollWidth');
+          assert.ok(width <= 390, `${link} (${lang}) fits 390 px (${width} px)`);
+        }
+        await page.screenshot({ path: join(shots, `jobs-phone-${lang}.png`), fullPage: true });
+        if (lang === 'es') {
+          await page.getByRole('button', { name: 'Menú', exact: true }).click();
+          await page.getByLabel('Idioma').selectOption('en');
+          await page.getByRole('button', { name: 'Menu', exact: true }).click(); // closes it again
+        }
+      }
+    } finally {
+      await page.setViewportSize({ width: 1366, height: 800 });
+    }
+    await page.screenshot({ path: join(shots, 'jobs-en.png'), fullPage: true });
+    await page.getByLabel('Language').selectOption('es');
+  });
+
   test('keyboard focus is visible', async () => {
     await go('Trabajos');
     await page.keyboard.press('Tab');

@@ -7,6 +7,7 @@ import type { Runtime } from './bootstrap.ts';
 import { createJobSocketServer } from './realtime/job-socket.ts';
 import { createSocketServer } from './realtime/socket-io.ts';
 import { ConnectionCounter, guardSocket, refuseUpgrade } from './realtime/upgrades.ts';
+import { listenError } from './startup-error.ts';
 
 export interface RunningServer {
   app: App;
@@ -38,7 +39,17 @@ export async function startServer(runtime: Runtime, opts: { port?: number; host?
     }
   });
   await runtime.start({ work: opts.work ?? true });
-  await app.listen({ port: opts.port ?? ctx.config.PORT, host: opts.host ?? ctx.config.HOST });
+  const port = opts.port ?? ctx.config.PORT;
+  try {
+    await app.listen({ port, host: opts.host ?? ctx.config.HOST });
+  } catch (err) {
+    // Nothing else may keep the process (or the data folder) once it cannot serve.
+    jobSockets.close();
+    await sockets.close().catch(() => {});
+    await app.close().catch(() => {});
+    await runtime.close().catch(() => {});
+    throw listenError(err, port);
+  }
   const address = server.address() as AddressInfo;
   ctx.listening = { host: address.address, port: address.port };
   const host = address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : address.address;
