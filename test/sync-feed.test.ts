@@ -119,8 +119,10 @@ for (const mode of modes) {
 
     test('sync:orders answers orders:pending with the client\'s unconfirmed orders', async () => {
       const s = await connect(p.url, { apiKey: KEY });
+      // Listening before the order: the notification may arrive before the reply does.
+      const told = once(s, 'changes:pending');
       const made = await p.api('/orders', { body: order(900) });
-      await once(s, 'changes:pending');
+      await told;
       s.emit('sync:orders');
       const data = await once<{ count: number; orders: any[] }>(s, 'orders:pending');
       assert.ok(data.orders.some((o) => o.id === made.body.order.id));
@@ -186,6 +188,23 @@ for (const mode of modes) {
       assert.equal(again.status, 201);
       assert.equal(repeat.status, 200);
       assert.equal(repeat.body.order.id, again.body.order.id, 'external_ref makes creation idempotent');
+    });
+
+    test('a change that commits while a told client is pulling is told when that pull lands, not at the next commit', async () => {
+      for (let page = (await pull(1000)).body; page.changes.length; page = (await pull(1000)).body) await confirm({ seq: page.last_seq });
+      const s = await connect(p.url, { apiKey: KEY });
+      let count = 0;
+      s.on('changes:pending', () => count++);
+      await p.api('/orders', { body: order(300) });
+      await eventually(async () => count === 1, 5000, 'the first notification');
+      await p.api('/orders', { body: order(301) }); // told already, not pulled: no second notification
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(count, 1);
+      // This pull takes only the first change, as one that read before the second committed would.
+      const page = (await pull(1)).body;
+      assert.equal(page.count, 1);
+      await eventually(async () => count === 2, 3000, 'a notification for the change the pull did not take');
+      s.close();
     });
   });
 }

@@ -2,8 +2,9 @@ import type { Namespace, Server } from 'socket.io';
 import type { AppContext } from '../../platform/context.ts';
 import { clientAddress } from '../../platform/http/client-address.ts';
 import { AppError } from '../../platform/http/errors.ts';
-import { FEED_CHANNEL, orderReply } from './sync-feed.service.ts';
+import { FEED_CHANNEL, FEED_CLIENT_CHANNEL, orderReply, type ClientPosition } from './sync-feed.service.ts';
 
+/** After a notification, further commits within this window are told together at its end (bursts only). */
 const COALESCE_MS = 10;
 /** A client told about changes that it has not pulled yet is reminded after this long, on the next commit. */
 const REMIND_MS = 5_000;
@@ -15,6 +16,11 @@ export const room = (clientId: number) => `client:${clientId}`;
  * sockets whose client has unread changes: `changes:pending`, no payload. A client already told and
  * that has not pulled since is not told again (until REMIND_MS pass), so a burst of a thousand orders
  * is one notification; a client that pulls hears about the next change at once.
+ *
+ * The first commit after a quiet spell is told at once (leading edge); commits that follow within
+ * COALESCE_MS are told together when it ends. Who is behind is known without a query: each process
+ * keeps, for its connected clients, how far each has confirmed and pulled, read once on connect and
+ * kept current by the position every pull and confirm announces on the bus (FEED_CLIENT_CHANNEL).
  */
 export function attachSyncNamespace(io: Server, ctx: AppContext): { nsp: Namespace; close(): Promise<void> } {
   const feed = ctx.services.syncFeed;
@@ -54,41 +60,67 @@ export function attachSyncNamespace(io: Server, ctx: AppContext): { nsp: Namespa
       if (reading) return void (again = true);
       reading = answer();
     });
-    socket.on('disconnect', () => void feed.touch(clientId).catch(() => {}));
-    // A client that connects with unread changes is told at once.
-    const last = await feed.lastSeq();
-    if ((await feed.clientsBehind([clientId], last)).length && socket.connected) {
+    socket.on('disconnect', () => {
+      const w = watched.get(clientId);
+      w?.sockets.delete(socket.id);
+      if (w && !w.sockets.size) watched.delete(clientId);
+      void feed.touch(clientId).catch(() => {});
+    });
+    const [position, last] = await Promise.all([feed.position(clientId), feed.lastSeq()]).catch(() => [null, 0] as const);
+    if (!socket.connected || !position) return;
+    latest = Math.max(latest, last);
+    const w = watched.get(clientId) ?? { cursor: 0, delivered: 0, toldUpto: null, toldAt: 0, sockets: new Set<string>() };
+    w.cursor = Math.max(w.cursor, position.cursor);
+    w.delivered = Math.max(w.delivered, position.delivered_upto);
+    w.sockets.add(socket.id);
+    watched.set(clientId, w);
+    // A client that connects with unread changes is told at once; so is one whose change committed
+    // while its position was read (`latest` has it; the flush it caused did not know this socket yet).
+    if (w.cursor < latest) {
       socket.emit('changes:pending');
-      told.set(clientId, { upto: last, at: Date.now() });
+      w.toldUpto = latest;
+      w.toldAt = Date.now();
     }
   });
 
-  let timer: NodeJS.Timeout | null = null;
+  /** This process's connected clients: how far each has confirmed and pulled, and what it was told. */
+  const watched = new Map<number, { cursor: number; delivered: number; toldUpto: number | null; toldAt: number; sockets: Set<string> }>();
   let latest = 0;
-  const told = new Map<number, { upto: number; at: number }>();
-  const flush = async () => {
+  let timer: NodeJS.Timeout | null = null;
+  let lastFlush = -Infinity;
+  const flush = () => {
     timer = null;
-    const local = new Map<number, Set<string>>();
-    for (const [id, s] of nsp.sockets) {
-      const c = s.data.clientId as number;
-      if (!local.has(c)) local.set(c, new Set());
-      local.get(c)!.add(id);
-    }
-    const behind = await feed.clientsBehind([...local.keys()], latest).catch(() => []);
+    lastFlush = performance.now();
     const now = Date.now();
-    const due = behind.filter((c) => {
-      const last = told.get(c.id);
-      return !last || c.deliveredUpto >= last.upto || now - last.at > REMIND_MS;
-    });
-    for (const c of due) told.set(c.id, { upto: latest, at: now });
-    for (const id of told.keys()) if (!local.has(id)) told.delete(id);
+    const targets: string[] = [];
+    for (const w of watched.values()) {
+      if (w.cursor >= latest) continue;
+      if (w.toldUpto !== null && w.delivered < w.toldUpto && now - w.toldAt <= REMIND_MS) continue;
+      w.toldUpto = latest;
+      w.toldAt = now;
+      targets.push(...w.sockets);
+    }
     // One broadcast to this process's sockets that are due: the packet is encoded once.
-    const targets = due.flatMap((c) => [...local.get(c.id)!]);
     if (targets.length) nsp.local.to(targets).emit('changes:pending');
+  };
+  const schedule = () => {
+    if (timer) return;
+    const since = performance.now() - lastFlush;
+    if (since >= COALESCE_MS) flush();
+    else timer = setTimeout(flush, COALESCE_MS - since);
   };
   const unsubscribe = ctx.bus.subscribe(FEED_CHANNEL, (m) => {
     latest = Math.max(latest, Number((m as { seq: number }).seq));
-    timer ??= setTimeout(() => void flush(), COALESCE_MS);
+    schedule();
+  });
+  const unsubscribePositions = ctx.bus.subscribe(FEED_CLIENT_CHANNEL, (m) => {
+    const p = m as ClientPosition;
+    const w = watched.get(Number(p.id));
+    if (!w) return;
+    w.cursor = Math.max(w.cursor, Number(p.cursor));
+    w.delivered = Math.max(w.delivered, Number(p.delivered_upto));
+    // A change that committed while this client's pull was under way is told now, not at the next commit.
+    if (w.toldUpto !== null && w.delivered >= w.toldUpto && latest > w.delivered) schedule();
   });
 
   return {
@@ -96,6 +128,7 @@ export function attachSyncNamespace(io: Server, ctx: AppContext): { nsp: Namespa
     async close() {
       if (timer) clearTimeout(timer);
       await (await unsubscribe)();
+      await (await unsubscribePositions)();
     },
   };
 }

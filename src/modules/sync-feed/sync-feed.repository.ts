@@ -87,11 +87,6 @@ export const syncFeedRepository = {
     return row ?? null;
   },
 
-  async clientsByIds(db: Executor, ids: number[]) {
-    return rows<Pick<SyncClientRow, 'id' | 'cursor' | 'delivered_upto'>>(db, sql`
-      SELECT id, cursor, delivered_upto FROM sync_clients WHERE id IN (SELECT jsonb_array_elements_text(${json(ids.map(String))})::int)`);
-  },
-
   async listClients(db: Executor) {
     return rows<SyncClientRow>(db, sql`SELECT * FROM sync_clients ORDER BY id`);
   },

@@ -7,6 +7,9 @@ import { sqlState } from '../../platform/http/hostile-input.ts';
 import { syncFeedRepository as repo, type OrderRow, type SyncClientRow } from './sync-feed.repository.ts';
 
 export const FEED_CHANNEL = 'sync-feed:changed';
+/** Where a client has pulled and confirmed up to, announced after each pull and confirm (see sync-feed.realtime.ts). */
+export const FEED_CLIENT_CHANNEL = 'sync-feed:client';
+export interface ClientPosition { id: number; cursor: number; delivered_upto: number }
 export const hashKey = (key: string) => createHash('sha256').update(key).digest('hex');
 
 export interface OrderInput {
@@ -118,8 +121,10 @@ export class SyncFeedService {
     const hasMore = page.length > limit;
     const changes = page.slice(0, limit).map((c) => ({ ...c, seq: Number(c.seq) }));
     const last = changes.at(-1)?.seq ?? cursor;
-    if (changes.length) await repo.markDelivered(this.#db, client.id, last);
-    else await repo.touch(this.#db, client.id);
+    if (changes.length) {
+      await repo.markDelivered(this.#db, client.id, last);
+      await this.#announcePosition({ id: client.id, cursor, delivered_upto: last });
+    } else await repo.touch(this.#db, client.id);
     return { success: true, cursor, last_seq: last, has_more: hasMore, count: changes.length, changes };
   }
 
@@ -130,6 +135,7 @@ export class SyncFeedService {
       throw badRequest(`seq ${seq} es mayor que lo entregado (${fresh.delivered_upto}); confirma solo lo que recibiste / beyond what was delivered`);
     }
     const updated = await repo.confirm(this.#db, client.id, seq);
+    await this.#announcePosition({ id: client.id, cursor: Number(updated.cursor), delivered_upto: Number(updated.delivered_upto) });
     return { success: true, cursor: Number(updated.cursor), confirmed: seq };
   }
 
@@ -142,12 +148,10 @@ export class SyncFeedService {
     return repo.lastSeq(this.#db);
   }
 
-  /** Clients among `ids` that have changes they have not confirmed, with how far they have pulled. */
-  async clientsBehind(ids: number[], lastSeq: number) {
-    if (!ids.length) return [];
-    return (await repo.clientsByIds(this.#db, ids))
-      .filter((c) => Number(c.cursor) < lastSeq)
-      .map((c) => ({ id: c.id, deliveredUpto: Number(c.delivered_upto) }));
+  /** Where a client has confirmed (`cursor`) and pulled (`delivered_upto`) up to. */
+  async position(id: number): Promise<ClientPosition | null> {
+    const c = await repo.clientById(this.#db, id);
+    return c ? { id, cursor: Number(c.cursor), delivered_upto: Number(c.delivered_upto) } : null;
   }
 
   listClients() {
@@ -181,6 +185,11 @@ export class SyncFeedService {
     });
     await this.#announce(seq);
     return order;
+  }
+
+  /** Best-effort, like every event: a lost one delays a notification until the reminder, nothing more. */
+  async #announcePosition(p: ClientPosition) {
+    await this.#ctx.bus.publish(FEED_CLIENT_CHANNEL, p).catch(() => {});
   }
 
   /** After commit only: a change is never announced before it can be pulled. */
