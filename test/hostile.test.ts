@@ -241,6 +241,19 @@ for (const mode of modes) {
       assert.ok(worst < 2000, `/health answered within 2 s during the flood (worst ${Math.round(worst)} ms)`);
     });
 
+    test('a job socket flooding pings is answered within its budget and then closed', async () => {
+      const { job } = await openJob();
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/ws/job/${job.id}?token=${p.token}`);
+      let pongs = 0;
+      ws.on('message', (m) => { if (JSON.parse(String(m)).type === 'pong') pongs++; });
+      const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+      await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+      for (let i = 0; i < 1000; i++) ws.send(JSON.stringify({ type: 'ping', timestamp: i }));
+      assert.equal(await within(closed, 15_000, 'the flooding job socket to be closed'), 1008);
+      assert.ok(pongs <= 60, `${pongs} pongs for 1,000 pings`);
+      assert.equal(await health(), 200);
+    });
+
     test('Socket.IO refuses a cross-origin browser and reflects no Origin; same-origin and non-browser clients connect', async () => {
       const evil = await fetch(`${p.url}/socket.io/?EIO=4&transport=polling`, { headers: { origin: 'https://evil.example' } });
       await evil.text();
@@ -411,6 +424,7 @@ for (const mode of modes) {
         assert.match(csp, /default-src 'self'/, path);
         assert.match(csp, /frame-ancestors 'none'/, path);
         assert.match(csp, /script-src 'self'(;|$)/, `${path}: no inline scripts (${csp})`);
+        if (path === '/') assert.match(csp, new RegExp(`connect-src 'self' ws://127\\.0\\.0\\.1:${port} wss://`), csp);
       }
     });
 

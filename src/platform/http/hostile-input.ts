@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { FastifyRequest } from 'fastify';
 import { AppError } from './errors.ts';
 
@@ -5,10 +6,16 @@ import { AppError } from './errors.ts';
  * The dashboard is one module script and one stylesheet from its own origin (web/dist): nothing
  * inline, no other origin. `data:` images are Pico's inline SVG icons; sockets go to the same host.
  */
+/** The page's own host as a WebSocket source: older Safari does not count ws: as 'self'. */
+const ownSockets = (req: IncomingMessage) => {
+  const host = req.headers.host ?? '';
+  return /^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(host) ? `ws://${host} wss://${host}` : '';
+};
+
 export const dashboardCsp = {
   defaultSrc: ["'self'"],
   baseUri: ["'self'"],
-  connectSrc: ["'self'"],
+  connectSrc: ["'self'", ownSockets],
   fontSrc: ["'self'", 'data:'],
   formAction: ["'self'"],
   frameAncestors: ["'none'"],

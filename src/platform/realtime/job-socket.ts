@@ -68,7 +68,8 @@ export function createJobSocketServer(ctx: AppContext, connections: ConnectionCo
       pendingProgress = null;
     };
     const ticker = setInterval(flushProgress, PROGRESS_EVERY_MS);
-    const errorWindow = setInterval(() => (errorsThisSecond = 0), 1000);
+    let messagesThisSecond = 0;
+    const errorWindow = setInterval(() => (errorsThisSecond = messagesThisSecond = 0), 1000);
     const heartbeat = setInterval(() => ws.ping(), 30_000);
     const buffered: Record<string, unknown>[] = [];
     let live = false;
@@ -92,6 +93,10 @@ export function createJobSocketServer(ctx: AppContext, connections: ConnectionCo
       void unsubscribe?.();
     });
     ws.on('message', (data) => {
+      // The same budget as a Socket.IO socket: pings over it go unanswered; a flood closes the socket.
+      const limit = ctx.config.SOCKET_EVENTS_PER_SECOND;
+      if (++messagesThisSecond > limit * 10) return void ws.close(1008, 'too many messages');
+      if (messagesThisSecond > limit * 2) return;
       let msg: { type?: string; timestamp?: unknown } = {};
       try {
         msg = JSON.parse(String(data));
