@@ -48,6 +48,7 @@ export function BulkSend() {
   const [previewing, setPreviewing] = useState(false);
   const [jobId, setJobId] = useState<string | null>(null);
   const [jobDone, setJobDone] = useState(false);
+  const [jobName, setJobName] = useState<string | undefined>(undefined);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [confirming, setConfirming] = useState(false);
@@ -115,6 +116,7 @@ export function BulkSend() {
     try {
       const res = await api('/messages/send-bulk-file', { form: formOf(file, message, limit, confirmDuplicate) });
       setJobDone(false);
+      setJobName(file.name);
       setJobId(res.job.id);
     } catch (err) {
       if (err instanceof ApiError && err.body?.code === 'messaging.duplicate_send') {
@@ -192,7 +194,7 @@ export function BulkSend() {
         </Confirm>
       )}
       {jobId && (
-        <LiveJob jobId={jobId} name={file?.name} onDone={() => { setJobDone(true); devices.reload(); }}>
+        <LiveJob jobId={jobId} name={jobName} onDone={() => { setJobDone(true); devices.reload(); }}>
           {jobDone && (
             <button class="outline" onClick={() => download(`/jobs/${jobId}/results.csv?lang=${document.documentElement.lang}`, `job-${jobId}-results.csv`).catch((e) => setError(errorText(e)))}>{t('results')}</button>
           )}
