@@ -96,14 +96,21 @@ const whatsapp: DemoPart = {
   name: 'whatsapp',
   async start() {
     const sim = await startWhatsAppSimulator();
-    const providers: WaProvider[] = ['evolution', 'waha', 'simulator'];
-    const devices = providers.map((provider) => ({ provider, dev: sim.addDevice({ provider, latencyMs: 40, transientFailureRate: 0.01 }) }));
-    // Two numbers of the sample file have no WhatsApp: their rows fail with the provider's reason.
+    const providers: WaProvider[] = ['evolution', 'waha', 'simulator', 'cloud'];
+    // One customer answers "BAJA": the number lands on the suppression list and the next send skips it.
+    const replies = { '584140000011': 'BAJA', '584140000012': 'Gracias, ya pagué' };
+    const devices = providers.map((provider) => ({ provider, dev: sim.addDevice({ provider, latencyMs: 40, transientFailureRate: 0.01, replies }) }));
+    // Two numbers of the sample file have no WhatsApp: their rows fail with the provider's reason
+    // (the Cloud API accepts them and fails them a moment later by webhook, 131026).
     for (const n of ['584140000007', '584140000300']) sim.notOnWhatsapp.add(n);
+    const appSecret = 'demo-meta-app-secret';
     return {
       // The device simulators speak plain http on loopback.
       env: { DEFAULT_COUNTRY: 'VE', ALLOW_INSECURE_PROVIDER_URLS: 'true' },
-      tour: [`WhatsApp simulator: ${sim.url} (Evolution, WAHA and native devices, 300 messages a minute each; a sample bulk send of 600 starts now)`],
+      tour: [
+        `WhatsApp simulator: ${sim.url} (Evolution, WAHA, Cloud API and native devices, 300 messages a minute each; a sample bulk send of 600 starts now)`,
+        'Receipts come back by webhook: delivered and read climb after sent; +584140000011 answers "BAJA" and is suppressed in the next send (GET /suppressions)',
+      ],
       async seed(server, adminToken) {
         const call = (path: string, init: RequestInit = {}) =>
           fetch(`${server.url}${path}`, { ...init, headers: { authorization: `Bearer ${adminToken}`, ...(typeof init.body === 'string' ? { 'content-type': 'application/json' } : {}) } })
@@ -111,16 +118,20 @@ const whatsapp: DemoPart = {
         // The simulator listens on a new port each run: devices kept from an earlier run are repointed.
         const existing: any[] = (await call('/devices?per_page=100')).devices ?? [];
         for (const { provider, dev } of devices) {
-          const body = JSON.stringify({ name: `Demo ${provider}`, provider, base_url: dev.baseUrl, credentials: dev.credentials, messages_per_minute: 300, status: 'active' });
+          // The Cloud API sends an approved template to cold numbers; its webhook is set "in Meta's dashboard" here.
+          const cloud = provider === 'cloud' ? { template_name: 'puente_bulk', template_language: 'es' } : {};
+          const credentials = provider === 'cloud' ? { ...dev.credentials, app_secret: appSecret, verify_token: 'demo-verify-token' } : dev.credentials;
+          const body = JSON.stringify({ name: `Demo ${provider}`, provider, base_url: dev.baseUrl, credentials, messages_per_minute: 300, status: 'active', ...cloud });
           const old = existing.find((d) => d.name === `Demo ${provider}`);
-          await call(old ? `/devices/${old.id}` : '/devices', { method: old ? 'PATCH' : 'POST', body });
+          const saved = await call(old ? `/devices/${old.id}` : '/devices', { method: old ? 'PATCH' : 'POST', body });
+          if (provider === 'cloud' && saved.device) dev.set({ webhook: { url: `${server.url}/webhooks/cloud/${saved.device.id}`, appSecret } });
         }
         const rows = ['telefono|nombre|monto'];
         for (let i = 1; i <= 600; i++) rows.push(`0414-${String(i).padStart(7, '0')}|Cliente ${i}|${(10 + (i % 40)).toFixed(2)}`);
         rows.push('0414-0000001|Repetido|0', 'sin-numero|Inválido|0');
         const form = new FormData();
         form.set('message', 'Hola @valor1, tu factura de $@valor2 está disponible. Responde PAGAR para pagar en línea.');
-        form.set('devices_limit', '3');
+        form.set('devices_limit', '4');
         form.set('file', new Blob([rows.join('\n')], { type: 'text/csv' }), 'clientes-demo.csv');
         await call('/messages/send-bulk-file', { method: 'POST', body: form });
       },

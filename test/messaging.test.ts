@@ -113,7 +113,7 @@ for (const mode of modes) {
       assert.equal(j.total_numbers, 5);
       assert.equal(j.devices_limit, 2);
       assert.equal(j.message, message);
-      assert.deepEqual(Object.keys(j.progress).sort(), ['failed', 'percentage', 'sent', 'total', 'uncertain']);
+      assert.deepEqual(Object.keys(j.progress).sort(), ['delivered', 'failed', 'failed_after_send', 'percentage', 'read', 'sent', 'suppressed', 'total', 'uncertain']);
       assert.equal(j.progress.total, 5);
       assert.deepEqual(j.results, {});
       const done = await waitForJob(p, j.id);
@@ -197,7 +197,9 @@ for (const mode of modes) {
       await eventually(async () => events.find((e) => e.type === 'job_completed'), 60_000, 'job_completed');
       ws.close();
       devices[0]!.dev.set({ latencyMs: 0 });
-      const types = events.map((e) => e.type);
+      // Receipts keep the delivery counters moving after the last send (`delivery` events); the job's
+      // own events are what this test follows.
+      const types = events.filter((e) => e.type !== 'delivery').map((e) => e.type);
       assert.equal(types[0], 'subscribed');
       assert.equal(events[0].message, `Suscrito a las actualizaciones del job ${jobId}`);
       assert.equal(events.find((e) => e.type === 'pong').timestamp, 'T1');
@@ -210,6 +212,7 @@ for (const mode of modes) {
       assert.equal(chunks[0].total, 2500);
       assert.match(chunks[0].message, /^Procesando chunk \d+-\d+ de 2500$/);
       const progress = events.filter((e) => e.type === 'progress');
+      assert.ok(progress.every((e) => typeof e.progress.delivered === 'number' && typeof e.progress.read === 'number'), 'progress carries the delivery counters');
       assert.ok(progress.length >= 1);
       assert.ok(progress.length < 200, `progress is coalesced (${progress.length} events for 2500 messages)`);
       const last = progress.at(-1);
@@ -292,7 +295,8 @@ for (const mode of modes) {
       const sent = sim.messages.length;
       assert.ok(sent < 200, 'stopped before the end');
       assert.deepEqual(sim.duplicates(), []);
-      const [row] = await p.ctx.db.query<{ sent: number; queued: number }>(`SELECT count(*) FILTER (WHERE status = 'sent')::int AS sent, count(*) FILTER (WHERE status = 'queued')::int AS queued FROM message_recipients WHERE job_id = $1`, [jobId]);
+      // Receipts move sent messages on to delivered and read: all three were sent.
+      const [row] = await p.ctx.db.query<{ sent: number; queued: number }>(`SELECT count(*) FILTER (WHERE status IN ('sent', 'delivered', 'read'))::int AS sent, count(*) FILTER (WHERE status = 'queued')::int AS queued FROM message_recipients WHERE job_id = $1`, [jobId]);
       assert.equal(row!.sent, sent, 'every message the device took is recorded as sent');
       assert.equal(row!.queued, 200 - sent);
       assert.equal((await p.api(`/jobs/${jobId}/resume`, { method: 'POST' })).status, 409, 'a cancelled job cannot be resumed');
@@ -399,8 +403,8 @@ describe('bulk WhatsApp across processes (PostgreSQL + Redis)', () => {
     assert.deepEqual(sim.duplicates(), [], 'nobody got the same message twice');
     assert.ok(sim.messages.length > atKill, 'the second worker went on');
     const [c] = await api.ctx.db.query<{ sent: number; uncertain: number; other: number }>(`
-      SELECT count(*) FILTER (WHERE status = 'sent')::int AS sent, count(*) FILTER (WHERE status = 'uncertain')::int AS uncertain,
-             count(*) FILTER (WHERE status NOT IN ('sent', 'uncertain'))::int AS other
+      SELECT count(*) FILTER (WHERE status IN ('sent', 'delivered', 'read'))::int AS sent, count(*) FILTER (WHERE status = 'uncertain')::int AS uncertain,
+             count(*) FILTER (WHERE status NOT IN ('sent', 'delivered', 'read', 'uncertain'))::int AS other
       FROM message_recipients WHERE job_id = $1`, [jobId]);
     assert.equal(c!.other, 0);
     assert.equal(c!.sent + c!.uncertain, 3000);

@@ -142,6 +142,16 @@ export const configSchema = z
       .pipe(z.array(z.union([z.literal('*'), z.string().url('must be a comma-separated list of origins (https://host[:port]) or *')]))),
     REALTIME_MAX_CONNECTIONS_PER_ADDRESS: int(2000, 1),
     SOCKET_EVENTS_PER_SECOND: int(20, 1),
+
+    // WhatsApp receipts, opt-outs and provider checks (docs/messaging.md).
+    PUBLIC_URL: optionalText.pipe(url.optional()),
+    MESSAGING_SETTLE_HOURS: z.coerce.number().min(0).max(24 * 30).default(24),
+    MESSAGING_OPT_OUT_WORDS: z.string().default('BAJA,STOP,NO MAS,CANCELAR'),
+    MESSAGING_RECEIPT_BATCH_MS: int(50, 1, 5000),
+    MESSAGING_RECEIPT_BATCH_ROWS: int(500, 1, 50_000),
+    WAHA_CHECK_CACHE_SECONDS: int(6 * 3600, 0),
+    DEVICE_RECEIPT_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0.5),
+    DEVICE_RECEIPT_MIN_SAMPLE: int(50, 1),
   });
 
 /**

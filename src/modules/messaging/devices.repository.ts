@@ -95,6 +95,10 @@ export const devicesRepository = {
     await db.execute(sql`UPDATE devices SET connected = ${h.connected}, connection_state = ${h.state}, last_error = ${h.error ?? null},
       last_health_at = now(), updated_at = now() WHERE id = ${id}`);
   },
+  /** Where the device's engine was told to send its webhooks; an error setting it goes to `last_error`. */
+  async setWebhookBase(db: Executor, id: number, base: string, error?: string) {
+    await db.execute(sql`UPDATE devices SET webhook_base_url = ${base}, last_error = COALESCE(${error ?? null}, last_error) WHERE id = ${id}`);
+  },
   /** A ban, a quality block or a dead session: the device stops until someone looks at it. */
   async pauseForError(db: Executor, id: number, reason: string) {
     await db.execute(sql`UPDATE devices SET status = 'paused', status_reason = ${reason}, last_error = ${reason}, updated_at = now() WHERE id = ${id}`);

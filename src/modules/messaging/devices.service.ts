@@ -131,6 +131,13 @@ export class DevicesService {
     return patch.credentials || moved || patch.status === 'active' ? this.check(id) : this.require(id);
   }
 
+  /** Adds credentials Puente generates itself (a device's webhook secret), sealed like the others. */
+  async addGeneratedCredentials(id: number, extra: Record<string, string>) {
+    const current = await this.require(id);
+    await devicesRepository.update(this.#db, id, { credentials: sealCredentials(this.#ctx.secrets, { ...current.credentials, ...extra }) });
+    return this.require(id);
+  }
+
   async remove(id: number) {
     if (!(await devicesRepository.remove(this.#db, id))) throw notFound(`Device ${id} no encontrado / Device not found`);
   }

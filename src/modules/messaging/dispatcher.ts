@@ -5,6 +5,7 @@ import { PermanentJobError } from '../../platform/jobs/job-definition.ts';
 import { devicesRepository, todayUtc } from './devices.repository.ts';
 import { driverFor, type DeviceRow, type TemplateSpec } from './drivers.ts';
 import { openDevice } from './devices.service.ts';
+import { receiptsRepository, type JobReceipts } from './receipts.repository.ts';
 import { recipientsRepository, type ClaimedRow, type Counts, type RecipientResult } from './recipients.repository.ts';
 import { compileTemplate, MAX_RENDERED, renderedLength, renderTemplate, splitValues, tooLongReason, type CompiledTemplate } from './template.ts';
 
@@ -13,6 +14,7 @@ const MAX_ATTEMPTS = 4;
 const UNPACED_IN_FLIGHT = 32;
 const FLUSH_EVERY_MS = 100;
 const MAX_ERROR_EVENTS_PER_SECOND = 20;
+const SUPPRESSION_CHECK_MS = 2000;
 /** A job's hold on a device it sends with; renewed a third of the way, so a crashed job frees it soon. */
 const DEVICE_LEASE_SECONDS = 30;
 
@@ -28,9 +30,22 @@ export interface BulkParams {
 
 export const NO_DEVICES = 'No hay devices disponibles';
 
-export function progressOf(c: { sent: number; failed: number; uncertain: number; total: number }) {
-  const done = c.sent + c.failed + c.uncertain;
-  return { sent: c.sent, failed: c.failed, uncertain: c.uncertain, total: c.total, percentage: c.total ? Math.round((done / c.total) * 1000) / 10 : 100 };
+const NO_RECEIPTS: JobReceipts = { delivered: 0, read: 0, failed_after_send: 0 };
+
+/**
+ * A job's counters. `c.sent` is what providers accepted and `c.failed` what they refused; receipts
+ * then move accepted messages on: `sent` stays those not failed since (delivered and read are among
+ * them), `failed` adds those that failed after the send (`failed_after_send`).
+ */
+export function progressOf(c: { sent: number; failed: number; uncertain: number; total: number; suppressed?: number }, r: JobReceipts = NO_RECEIPTS) {
+  const sent = c.sent - r.failed_after_send;
+  const failed = c.failed + r.failed_after_send;
+  const suppressed = c.suppressed ?? 0;
+  const done = sent + failed + c.uncertain + suppressed;
+  return {
+    sent, failed, uncertain: c.uncertain, suppressed, delivered: r.delivered, read: r.read, failed_after_send: r.failed_after_send,
+    total: c.total, percentage: c.total ? Math.round((done / c.total) * 1000) / 10 : 100,
+  };
 }
 
 /**
@@ -45,8 +60,11 @@ export async function runBulkSend(app: AppContext, ctx: JobContext<unknown>) {
   const params = ctx.job.params as unknown as BulkParams;
   const uncertainNow = await recipientsRepository.markInFlightUncertain(db, jobId);
   if (uncertainNow) ctx.logger.warn({ uncertain: uncertainNow }, 'recipients in flight at a previous stop marked uncertain');
+  const suppressedNow = await recipientsRepository.suppressQueued(db, jobId);
+  if (suppressedNow) ctx.logger.info({ suppressed: suppressedNow }, 'recipients who opted out since the upload are skipped');
   const counts: Counts = await recipientsRepository.counts(db, jobId);
   const flusher = new Flusher(app, ctx, counts);
+  await flusher.refreshReceipts();
   flusher.report();
 
   const announced = new Set<number>();
@@ -59,17 +77,26 @@ export async function runBulkSend(app: AppContext, ctx: JobContext<unknown>) {
   };
 
   const claims = new Claims(jobId);
+  /** Set when the job cannot go on for anyone (a template Meta rejects): every device stops. */
+  const halt: { reason: string | null } = { reason: null };
   const busy = new Set<number>(); // devices working for this job now
   const broken = new Set<number>(); // devices that failed during this job
   const running = new Set<Promise<void>>();
   const deviceErrors: string[] = [];
   const renew = setInterval(() => void devicesRepository.renewForJob(db, jobId, DEVICE_LEASE_SECONDS).catch(() => {}), (DEVICE_LEASE_SECONDS * 1000) / 3);
+  // Someone who answers "BAJA" while the job is still sending gets nothing more from it either.
+  let suppressionsSeen = new Date();
+  // A few seconds of overlap: an opt-out stamped just before the last look may have committed after it.
+  const optOuts = setInterval(() => void recipientsRepository.suppressQueuedSince(db, jobId, new Date(suppressionsSeen.getTime() - 5000)).then(({ changed, latest }) => {
+    if (latest > suppressionsSeen) suppressionsSeen = latest;
+    if (changed) flusher.suppressed(changed);
+  }).catch((err) => ctx.logger.warn({ err: (err as Error).message }, 'could not look for new opt-outs')), SUPPRESSION_CHECK_MS);
   const startWorker = async (): Promise<boolean> => {
     const leased = await devicesRepository.lease(db, jobId, [...busy, ...broken], DEVICE_LEASE_SECONDS);
     if (!leased) return false;
     const device = await openDevice(app.secrets, leased);
     busy.add(device.id);
-    const worker = new DeviceWorker(app, ctx, device, params, { flusher, claims, announce: announceChunk });
+    const worker = new DeviceWorker(app, ctx, device, params, { flusher, claims, announce: announceChunk, halt });
     const p: Promise<void> = worker.run().then(async (end) => {
       running.delete(p);
       busy.delete(device.id);
@@ -92,7 +119,7 @@ export async function runBulkSend(app: AppContext, ctx: JobContext<unknown>) {
   try {
     let queued = counts.queued;
     let waiting = false;
-    while (!ctx.signal.aborted) {
+    while (!ctx.signal.aborted && !halt.reason) {
       // A device that failed or hit its cap handed its rows back: another one takes its place.
       if (queued > 0) await startWorkers();
       if (running.size) {
@@ -115,6 +142,7 @@ export async function runBulkSend(app: AppContext, ctx: JobContext<unknown>) {
     while (running.size) await Promise.race(running);
   } finally {
     clearInterval(renew);
+    clearInterval(optOuts);
     await devicesRepository.release(db, jobId).catch(() => {});
   }
   await flusher.close();
@@ -122,11 +150,17 @@ export async function runBulkSend(app: AppContext, ctx: JobContext<unknown>) {
 
   const final = await recipientsRepository.counts(db, jobId);
   Object.assign(counts, final);
-  ctx.progress(progressOf(final));
+  const receipts = await receiptsRepository.forJob(db, jobId);
+  const progress = progressOf(final, receipts);
+  ctx.progress(progress);
+  if (halt.reason) throw new PermanentJobError(`Job detenido: la plantilla no sirve para ningún destinatario / Job stopped, template rejected: ${halt.reason}`);
   if (final.queued > 0) {
     throw new PermanentJobError(`${NO_DEVICES}: quedan ${final.queued} sin enviar${deviceErrors.length ? ` (${deviceErrors.slice(-3).join('; ')})` : ''}`);
   }
-  return { sent: final.sent, failed: final.failed, uncertain: final.uncertain, total: final.total, invalid_numbers: params.invalid_numbers, duplicates: params.duplicates };
+  // Receipts keep coming after the last send; the summary is expected to settle by `settles_at`.
+  const settlesAt = new Date(Date.now() + app.config.MESSAGING_SETTLE_HOURS * 3600_000).toISOString();
+  const { percentage: _p, ...summary } = progress;
+  return { ...summary, invalid_numbers: params.invalid_numbers, duplicates: params.duplicates, settles_at: settlesAt };
 }
 
 /** Buffers outcomes and writes them in batches; keeps the counters and reports progress. */
@@ -140,6 +174,7 @@ class Flusher {
   #errorsThisSecond = 0;
   #errorWindow = Date.now();
   #failure: unknown = null;
+  #receipts: JobReceipts = NO_RECEIPTS;
 
   constructor(app: AppContext, ctx: JobContext<unknown>, counts: Counts) {
     this.#app = app;
@@ -154,7 +189,19 @@ class Flusher {
   }
 
   report(event?: Record<string, unknown>) {
-    this.#ctx.progress(progressOf(this.#counts), event);
+    this.#ctx.progress(progressOf(this.#counts, this.#receipts), event);
+  }
+
+  /** Queued recipients who opted out meanwhile were set aside (never claimed). */
+  suppressed(n: number) {
+    this.#counts.suppressed += n;
+    this.#counts.queued -= n;
+    this.report();
+  }
+
+  /** Receipts arrive while the job sends; progress shows them as they are counted. */
+  async refreshReceipts() {
+    this.#receipts = await receiptsRepository.forJob(this.#app.db.orm, this.#ctx.job.id);
   }
 
   flush(): Promise<void> {
@@ -189,6 +236,7 @@ class Flusher {
       }
     }
     for (const [deviceId, n] of sentPerDevice) await devicesRepository.addSent(db, deviceId, n);
+    await this.refreshReceipts();
     const last = batch[batch.length - 1]!;
     this.report({ device_id: last.r.device_id, phone: last.phone, status: last.r.status === 'queued' ? 'retrying' : last.r.status });
   }
@@ -201,7 +249,7 @@ class Flusher {
       this.#errorsThisSecond = 0;
     }
     if (++this.#errorsThisSecond > MAX_ERROR_EVENTS_PER_SECOND) return;
-    await this.#ctx.emit({ type: 'error', device_id: r.device_id, phone, error: r.error ?? r.status, progress: progressOf(this.#counts) });
+    await this.#ctx.emit({ type: 'error', device_id: r.device_id, phone, error: r.error ?? r.status, progress: progressOf(this.#counts, this.#receipts) });
   }
 }
 
@@ -238,6 +286,7 @@ class DeviceWorker {
   readonly #flusher: Flusher;
   readonly #claims: Claims;
   readonly #announce: (seq: number) => Promise<void>;
+  readonly #halt: { reason: string | null };
   readonly #driver;
   readonly #template: BulkParams['template'];
   readonly #measure: { message: CompiledTemplate; params: CompiledTemplate[] | null };
@@ -246,7 +295,7 @@ class DeviceWorker {
   #sinceBreak = 0;
   #nextSlot = 0;
 
-  constructor(app: AppContext, ctx: JobContext<unknown>, device: DeviceRow, params: BulkParams, shared: { flusher: Flusher; claims: Claims; announce: (seq: number) => Promise<void> }) {
+  constructor(app: AppContext, ctx: JobContext<unknown>, device: DeviceRow, params: BulkParams, shared: { flusher: Flusher; claims: Claims; announce: (seq: number) => Promise<void>; halt: { reason: string | null } }) {
     this.#app = app;
     this.#ctx = ctx;
     this.#device = device;
@@ -254,6 +303,7 @@ class DeviceWorker {
     this.#flusher = shared.flusher;
     this.#claims = shared.claims;
     this.#announce = shared.announce;
+    this.#halt = shared.halt;
     this.#driver = driverFor(device);
     this.#sentToday = device.sent_day === todayUtc() ? device.sent_today : 0;
     // The job that used the device before this one may have sent a moment ago: its pace carries on.
@@ -295,7 +345,7 @@ class DeviceWorker {
     const db = this.#app.db.orm;
     let end: WorkerEnd = { kind: 'done' };
     for (;;) {
-      if (this.#ctx.signal.aborted) { end = { kind: 'stopped' }; break; }
+      if (this.#ctx.signal.aborted || this.#halt.reason) { end = { kind: 'stopped' }; break; }
       if (this.#failed) { end = { kind: 'device_failed', reason: this.#failed }; break; }
       const capLeft = d.daily_cap ? d.daily_cap - this.#sentToday - inFlight.size : Infinity;
       if (capLeft <= 0) {
@@ -321,10 +371,11 @@ class DeviceWorker {
           this.#flusher.add({ seq: row.seq, status: 'failed', device_id: d.id, provider_message_id: null, error: tooLong, retry_in: null, refund_attempt: false }, row.phone);
           continue;
         }
+        await this.#driver.prepare?.(row.phone, this.#ctx.signal).catch(() => {});
         const go = await this.#pace();
-        if (!go || this.#failed) {
+        if (!go || this.#failed || this.#halt.reason) {
           // Claimed but never sent (stopped or the device failed): back to the queue, attempt refunded.
-          for (const r of rows.slice(i)) this.#flusher.add(requeue(r, d.id, this.#failed ?? 'stopped'), r.phone);
+          for (const r of rows.slice(i)) this.#flusher.add(requeue(r, d.id, this.#failed ?? this.#halt.reason ?? 'stopped'), r.phone);
           break;
         }
         await this.#announce(row.seq);
@@ -389,9 +440,13 @@ class DeviceWorker {
         if (row.attempts >= MAX_ATTEMPTS) {
           return this.#flusher.add({ ...base, status: 'failed', error: `reintentos agotados (${MAX_ATTEMPTS}): ${outcome.reason}` }, row.phone);
         }
-        return this.#flusher.add({ ...base, status: 'queued', error: outcome.reason, retry_in: 2 ** (row.attempts - 1) * (0.5 + Math.random() * 0.5) }, row.phone);
+        return this.#flusher.add({ ...base, status: 'queued', error: outcome.reason, retry_in: Math.max(outcome.after ?? 0, 2 ** (row.attempts - 1) * (0.5 + Math.random() * 0.5)) }, row.phone);
       case 'device':
         this.#failed ??= outcome.reason;
+        return this.#flusher.add(requeue(row, d.id, outcome.reason), row.phone);
+      case 'job':
+        // Not this recipient's fault: it stays queued (not sent) and the job stops with the reason.
+        this.#halt.reason ??= outcome.reason;
         return this.#flusher.add(requeue(row, d.id, outcome.reason), row.phone);
     }
   }

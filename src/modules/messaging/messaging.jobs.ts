@@ -3,6 +3,7 @@ import type { AppContext } from '../../platform/context.ts';
 import { defineJob } from '../../platform/jobs/job-definition.ts';
 import { progressOf, runBulkSend, type BulkParams } from './dispatcher.ts';
 import { devicesRepository } from './devices.repository.ts';
+import { receiptsRepository } from './receipts.repository.ts';
 import { recipientsRepository, type ItemRow } from './recipients.repository.ts';
 import { splitValues } from './template.ts';
 
@@ -12,6 +13,7 @@ export function recipientItem(r: ItemRow) {
     key: String(r.seq), seq: r.seq, status: r.status === 'queued' ? 'not_sent' : r.status, reason_code: r.reason_code, reason: r.error,
     label: r.phone ?? r.raw_phone, phone: r.phone, raw_phone: r.raw_phone, values: splitValues(r.vals),
     device_id: r.device_id, device_name: r.device_name, provider_message_id: r.provider_message_id, attempts: r.attempts, updated_at: r.updated_at,
+    failed_after_send: r.failed_after_send ?? false, delivered_at: r.delivered_at ?? null, read_at: r.read_at ?? null,
   };
 }
 
@@ -37,9 +39,11 @@ export function messagingJobs(app: AppContext) {
         await devicesRepository.release(tx, job.id);
         const c = await recipientsRepository.counts(tx, job.id);
         const params = job.params as unknown as BulkParams;
+        const progress = progressOf(c, await receiptsRepository.forJob(tx, job.id));
+        const { percentage: _p, ...summary } = progress;
         return {
-          progress: progressOf(c),
-          results: { sent: c.sent, failed: c.failed, uncertain: c.uncertain, unsent: c.queued, total: c.total, invalid_numbers: params.invalid_numbers, duplicates: params.duplicates },
+          progress,
+          results: { ...summary, unsent: c.queued, invalid_numbers: params.invalid_numbers, duplicates: params.duplicates },
         };
       },
       // Sent recipients are never sent again; uncertain ones only when the operator asks for it.

@@ -218,8 +218,16 @@ export function messagingRoutes(app: App, ctx: AppContext) {
     const samples: ParsedRow[] = [];
     const invalid: ParsedRow[] = [];
     const tooLong = new TooLongRows();
+    const suppressedSamples: string[] = [];
+    let suppressed = 0;
     const upload = await readUpload(req, async (rows) => {
+      const off = await ctx.services.suppressions.among(rows.flatMap((r) => (r.phone ? [r.phone] : [])));
+      suppressed += off.size;
       for (const r of rows) {
+        if (r.phone && off.has(r.phone)) {
+          if (suppressedSamples.length < 5) suppressedSamples.push(r.phone);
+          continue;
+        }
         if (r.phone && samples.length < 5) samples.push(r);
         if (!r.phone && invalid.length < 5) invalid.push(r);
         if (r.phone) tooLong.row(r);
@@ -232,6 +240,7 @@ export function messagingRoutes(app: App, ctx: AppContext) {
     return {
       status: 'success', file_name: upload.fileName, total_numbers: stats.recipients, valid: stats.valid,
       invalid_numbers: stats.invalid, duplicates: stats.duplicates, header_skipped: stats.headerSkipped,
+      suppressed, suppressed_samples: suppressedSamples,
       samples: samples.map((s) => {
         const values = splitValues(s.vals);
         const length = renderedLength(compileTemplate(message), values);
@@ -258,10 +267,12 @@ export function messagingRoutes(app: App, ctx: AppContext) {
     const words = req.query.lang ? CSV_WORDS[req.query.lang] : null;
     const csv = csvCell;
     const status = (s: string) => (s === 'queued' ? 'not_sent' : s);
+    // Receipt columns come last, so readers of the earlier ones keep working.
     const format = (page: ItemRow[]) =>
       page.map((r) => [
         r.seq, r.phone, r.raw_phone, words ? words.status[status(r.status)] ?? status(r.status) : status(r.status), r.device_id, r.provider_message_id,
         readableError(r.error), r.attempts, r.updated_at, r.device_name, splitValues(r.vals).join(' | '), r.reason_code ? (words ?? CSV_WORDS.es).reason[r.reason_code] ?? r.reason_code : '',
+        r.failed_after_send ? 'true' : 'false', r.delivered_at, r.read_at,
       ].map(csv).join(',')).join('\n') + '\n';
     async function* lines() {
       yield '\uFEFF' + (words ? words.header : CSV_KEYS).join(',') + '\n';
@@ -276,10 +287,16 @@ export function messagingRoutes(app: App, ctx: AppContext) {
 
   const deviceId = z.object({ id: z.coerce.number().int().positive() });
   const tags = ['devices'], security = [{ bearer: [] }];
+  // The address the admin reached Puente at is where the engine's webhook points (unless PUBLIC_URL says otherwise).
+  const origin = (req: FastifyRequest) => `${req.protocol}://${req.host}`;
+  const withWebhook = async (id: number, req: FastifyRequest) => {
+    await ctx.services.webhooks.configure(id, origin(req));
+    return devices.require(id);
+  };
   // Where a device points and the credentials it sends there are admins' to set: operators run devices.
   app.post('/devices', {
-    onRequest: admin, config, schema: { tags, security, body: deviceFields, summary: 'Add a sending device (its health is checked at once)' },
-  }, async (req, reply) => reply.status(201).send({ status: 'success', device: deviceReply(await devices.create(req.body)) }));
+    onRequest: admin, config, schema: { tags, security, body: deviceFields, summary: 'Add a sending device (its health is checked at once, and its engine\'s webhook pointed at Puente)' },
+  }, async (req, reply) => reply.status(201).send({ status: 'success', device: deviceReply(await withWebhook((await devices.create(req.body)).id, req)) }));
 
   app.get('/devices', {
     onRequest: staff, config, schema: { tags, security, querystring: paginationQuery, summary: 'Devices with connection state, pacing and today\'s count' },
@@ -299,7 +316,7 @@ export function messagingRoutes(app: App, ctx: AppContext) {
       tags, security, params: deviceId, body: deviceFields.partial(),
       summary: 'Change a device: name, pacing, status active|paused; credentials (merged), base_url and provider are for admins, and a new base_url or provider needs the credentials again',
     },
-  }, async (req) => ({ status: 'success', device: deviceReply(await devices.update(req.params.id, req.body, { admin: req.principal?.role === 'admin' })) }));
+  }, async (req) => ({ status: 'success', device: deviceReply(await withWebhook((await devices.update(req.params.id, req.body, { admin: req.principal?.role === 'admin' })).id, req)) }));
 
   app.delete('/devices/:id', {
     onRequest: admin, config, schema: { tags, security, params: deviceId, summary: 'Remove a device' },
@@ -309,6 +326,6 @@ export function messagingRoutes(app: App, ctx: AppContext) {
   });
 
   app.post('/devices/:id/check', {
-    onRequest: staff, config, schema: { tags, security, params: deviceId, summary: 'Check the device\'s connection now' },
-  }, async (req) => ({ status: 'success', device: deviceReply(await devices.check(req.params.id)) }));
+    onRequest: staff, config, schema: { tags, security, params: deviceId, summary: 'Check the device\'s connection now (and its engine\'s webhook)' },
+  }, async (req) => ({ status: 'success', device: deviceReply(await withWebhook((await devices.check(req.params.id)).id, req)) }));
 }

@@ -57,14 +57,16 @@ export class BulkSendService {
     try {
       const r = await read((rows) => recipientsRepository.insertBatch(db, jobId, rows));
       await this.requireDevices();
+      // Numbers on the suppression list were staged as `suppressed`: counted, never sent.
+      const suppressed = await recipientsRepository.countSuppressed(db, jobId);
       const params: BulkParams = {
         message: r.message, total_numbers: r.stats.recipients, devices_limit: r.devicesLimit, file_name: r.fileName,
         invalid_numbers: r.stats.invalid, duplicates: r.stats.duplicates, template: r.template,
       };
       const { job } = await this.#ctx.jobs.start(BULK_SEND, {}, {
-        id: jobId, params: { ...params, header_skipped: r.stats.headerSkipped, file_hash: r.stats.sha256 },
+        id: jobId, params: { ...params, header_skipped: r.stats.headerSkipped, file_hash: r.stats.sha256, suppressed },
         guard: r.confirmDuplicate ? undefined : (tx) => this.#refuseDuplicate(r.stats.sha256, r.message, tx),
-        progress: progressOf({ sent: 0, failed: r.stats.invalid, uncertain: 0, total: r.stats.recipients }), createdBy: r.createdBy,
+        progress: progressOf({ sent: 0, failed: r.stats.invalid, uncertain: 0, suppressed, total: r.stats.recipients }), createdBy: r.createdBy,
       });
       await recipientsRepository.finishUpload(db, jobId);
       return { job, total: r.stats.recipients, fileName: r.fileName };

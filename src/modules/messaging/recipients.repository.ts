@@ -17,8 +17,13 @@ export interface RecipientResult {
 export interface ResultRow {
   seq: number; phone: string | null; raw_phone: string; status: string; device_id: number | null;
   provider_message_id: string | null; error: string | null; attempts: number; updated_at: Date | null;
+  failed_after_send: boolean; delivered_at: Date | null; read_at: Date | null;
 }
-export interface Counts { sent: number; failed: number; uncertain: number; queued: number; sending: number; total: number }
+/**
+ * What the dispatcher counts: `sent` is every message a provider accepted (whatever its receipts said
+ * since), `failed` those refused at the send. Receipts are added on top by `progressOf`.
+ */
+export interface Counts { sent: number; failed: number; uncertain: number; queued: number; sending: number; suppressed: number; total: number }
 
 
 /**
@@ -27,9 +32,10 @@ export interface Counts { sent: number; failed: number; uncertain: number; queue
  */
 const REASON_CODE = sql`CASE
   WHEN r.status = 'uncertain' THEN 'messaging.uncertain'
+  WHEN r.status = 'suppressed' THEN 'messaging.suppressed'
   WHEN r.phone IS NULL THEN 'messaging.invalid_number'
   WHEN r.status IN ('queued', 'sending') THEN 'messaging.not_sent'
-  WHEN r.status = 'sent' THEN NULL
+  WHEN r.status IN ('sent', 'delivered', 'read') THEN NULL
   WHEN r.error LIKE 'mensaje demasiado largo:%' THEN 'messaging.too_long'
   WHEN r.error ~* '131026|not_on_whatsapp|not registered on WhatsApp|no tiene WhatsApp|not a valid WhatsApp|has no WhatsApp' THEN 'messaging.not_on_whatsapp'
   WHEN r.error ~* '131047|re-engagement|24 ?h|fuera de la ventana' THEN 'messaging.outside_window'
@@ -47,7 +53,7 @@ export const recipientsRepository = {
     return rows<ItemRow>(db, sql`
       SELECT * FROM (
         SELECT r.seq, r.phone, r.raw_phone, r.vals, r.status, r.device_id, d.name AS device_name, r.provider_message_id,
-               r.error, r.attempts, r.updated_at, ${REASON_CODE} AS reason_code
+               r.error, r.attempts, r.updated_at, ${REASON_CODE} AS reason_code, r.failed_after_send, r.delivered_at, r.read_at
         FROM message_recipients r LEFT JOIN devices d ON d.id = r.device_id
         WHERE r.job_id = ${jobId} AND (${f.status ?? null}::text IS NULL OR r.status = ${f.status ?? null})) i
       WHERE (${f.reason ?? null}::text IS NULL OR i.reason_code = ${f.reason ?? null})
@@ -78,9 +84,36 @@ export const recipientsRepository = {
   async insertBatch(db: Executor, jobId: string, batch: ParsedRow[]) {
     await db.execute(sql`
       INSERT INTO message_recipients (job_id, seq, phone, raw_phone, vals, status, error, updated_at)
-      SELECT ${jobId}::uuid, r.seq, r.phone, r.raw_phone, r.vals, CASE WHEN r.phone IS NULL THEN 'failed' ELSE 'queued' END, r.error,
-             CASE WHEN r.phone IS NULL THEN now() END
-      FROM jsonb_to_recordset(${json(batch)}) AS r(seq int, phone text, raw_phone text, vals text, error text)`);
+      SELECT ${jobId}::uuid, r.seq, r.phone, r.raw_phone, r.vals,
+             CASE WHEN r.phone IS NULL THEN 'failed' WHEN s.phone IS NOT NULL THEN 'suppressed' ELSE 'queued' END,
+             CASE WHEN s.phone IS NOT NULL THEN 'número dado de baja / suppressed number' ELSE r.error END,
+             CASE WHEN r.phone IS NULL OR s.phone IS NOT NULL THEN now() END
+      FROM jsonb_to_recordset(${json(batch)}) AS r(seq int, phone text, raw_phone text, vals text, error text)
+      LEFT JOIN suppressions s ON s.phone = r.phone`);
+  },
+
+  /** Numbers suppressed since the upload (an opt-out while the job waited) are skipped too. */
+  async suppressQueued(db: Executor, jobId: string) {
+    const changed = await rows<{ seq: number }>(db, sql`
+      UPDATE message_recipients m SET status = 'suppressed', error = 'número dado de baja / suppressed number', updated_at = now()
+      FROM suppressions s WHERE m.job_id = ${jobId} AND m.status = 'queued' AND s.phone = m.phone RETURNING m.seq`);
+    return changed.length;
+  },
+
+  /** Like `suppressQueued`, for the numbers suppressed after `since` only (cheap while a job runs). */
+  async suppressQueuedSince(db: Executor, jobId: string, since: Date) {
+    const fresh = await rows<{ phone: string; at: Date }>(db, sql`SELECT phone, created_at AS at FROM suppressions WHERE created_at > ${since.toISOString()}::timestamptz`);
+    if (!fresh.length) return { changed: 0, latest: since };
+    const changed = await rows<{ seq: number }>(db, sql`
+      UPDATE message_recipients m SET status = 'suppressed', error = 'número dado de baja / suppressed number', updated_at = now()
+      WHERE m.job_id = ${jobId} AND m.status = 'queued' AND m.phone IN (SELECT jsonb_array_elements_text(${json(fresh.map((f) => f.phone))}))
+      RETURNING m.seq`);
+    return { changed: changed.length, latest: new Date(Math.max(...fresh.map((f) => new Date(f.at).getTime()))) };
+  },
+
+  async countSuppressed(db: Executor, jobId: string) {
+    const [row] = await rows<{ n: number }>(db, sql`SELECT count(*)::int AS n FROM message_recipients WHERE job_id = ${jobId} AND status = 'suppressed'`);
+    return row?.n ?? 0;
   },
 
   async finishUpload(db: Executor, jobId: string) {
@@ -118,11 +151,15 @@ export const recipientsRepository = {
    * over the entries of every recipient already taken (there is no vacuum during a job).
    */
   async claim(db: Executor, jobId: string, deviceId: number, n: number, fromSeq = 0) {
+    // MATERIALIZED: as a plain subquery the planner may rescan it once per outer row, and each rescan
+    // with SKIP LOCKED finds more rows, so a claim of 1 took the whole queue (seen on PGlite).
     return rows<ClaimedRow>(db, sql`
+      WITH c AS MATERIALIZED (
+        SELECT seq FROM message_recipients
+        WHERE job_id = ${jobId} AND status = 'queued' AND seq >= ${fromSeq} AND (retry_at IS NULL OR retry_at <= now())
+        ORDER BY seq LIMIT ${n} FOR UPDATE SKIP LOCKED)
       UPDATE message_recipients r SET status = 'sending', device_id = ${deviceId}, attempts = r.attempts + 1, updated_at = now()
-      FROM (SELECT seq FROM message_recipients
-            WHERE job_id = ${jobId} AND status = 'queued' AND seq >= ${fromSeq} AND (retry_at IS NULL OR retry_at <= now())
-            ORDER BY seq LIMIT ${n} FOR UPDATE SKIP LOCKED) c
+      FROM c
       WHERE r.job_id = ${jobId} AND r.seq = c.seq
       RETURNING r.seq, r.phone, r.vals, r.attempts`);
   },
@@ -150,9 +187,11 @@ export const recipientsRepository = {
 
   async counts(db: Executor, jobId: string): Promise<Counts> {
     const [row] = await rows<Counts>(db, sql`
-      SELECT count(*) FILTER (WHERE status = 'sent')::int AS sent, count(*) FILTER (WHERE status = 'failed')::int AS failed,
+      SELECT count(*) FILTER (WHERE status IN ('sent', 'delivered', 'read') OR failed_after_send)::int AS sent,
+             count(*) FILTER (WHERE status = 'failed' AND NOT failed_after_send)::int AS failed,
              count(*) FILTER (WHERE status = 'uncertain')::int AS uncertain, count(*) FILTER (WHERE status = 'queued')::int AS queued,
-             count(*) FILTER (WHERE status = 'sending')::int AS sending, count(*)::int AS total
+             count(*) FILTER (WHERE status = 'sending')::int AS sending, count(*) FILTER (WHERE status = 'suppressed')::int AS suppressed,
+             count(*)::int AS total
       FROM message_recipients WHERE job_id = ${jobId}`);
     return row!;
   },
@@ -161,27 +200,31 @@ export const recipientsRepository = {
   async page(db: Executor, jobId: string, afterSeq: number, limit: number) {
     return rows<ItemRow>(db, sql`
       SELECT r.seq, r.phone, r.raw_phone, r.vals, r.status, r.device_id, d.name AS device_name, r.provider_message_id, r.error,
-             r.attempts, r.updated_at, ${REASON_CODE} AS reason_code
+             r.attempts, r.updated_at, ${REASON_CODE} AS reason_code, r.failed_after_send, r.delivered_at, r.read_at
       FROM message_recipients r LEFT JOIN devices d ON d.id = r.device_id
       WHERE r.job_id = ${jobId} AND r.seq > ${afterSeq} ORDER BY r.seq LIMIT ${limit}`);
   },
 
   /**
    * A retry's recipients: the failed job's, with what must not be sent again kept as it was (sent,
-   * and uncertain unless asked) and the rest queued afresh; numbers that were invalid stay failed.
+   * delivered, read, failed after the provider took it, suppressed, and uncertain unless asked) and
+   * the rest queued afresh; numbers that were invalid stay failed.
    * The old job's unsent rows are marked handed over, so that nothing still working on the old job,
    * however unlikely, could claim a recipient the retry sends.
    */
   async copyForRetry(db: Executor, fromJobId: string, toJobId: string, includeUncertain: boolean) {
     await db.execute(sql`
-      INSERT INTO message_recipients (job_id, seq, phone, raw_phone, vals, status, device_id, provider_message_id, error, attempts, updated_at)
+      INSERT INTO message_recipients (job_id, seq, phone, raw_phone, vals, status, device_id, provider_message_id, error, attempts, updated_at,
+        failed_after_send, delivered_at, read_at)
       SELECT ${toJobId}::uuid, seq, phone, raw_phone, vals, n.status,
              CASE WHEN n.status = o.status THEN device_id END, CASE WHEN n.status = o.status THEN provider_message_id END,
              CASE WHEN n.status = o.status THEN error END, CASE WHEN n.status = o.status THEN attempts ELSE 0 END,
-             CASE WHEN n.status = o.status THEN o.updated_at END
+             CASE WHEN n.status = o.status THEN o.updated_at END,
+             n.status = o.status AND o.failed_after_send, CASE WHEN n.status = o.status THEN o.delivered_at END, CASE WHEN n.status = o.status THEN o.read_at END
       FROM message_recipients o,
         LATERAL (SELECT CASE
-          WHEN o.status = 'sent' THEN 'sent'
+          WHEN o.status IN ('sent', 'delivered', 'read', 'suppressed') THEN o.status
+          WHEN o.failed_after_send THEN 'failed'
           WHEN o.phone IS NULL THEN 'failed'
           WHEN o.status IN ('uncertain', 'sending') AND NOT ${includeUncertain} THEN 'uncertain'
           ELSE 'queued' END AS status) n

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export type WaProvider = 'cloud' | 'evolution' | 'waha' | 'simulator';
@@ -29,6 +29,22 @@ export interface WaDeviceOptions {
   templates?: string[];
   /** Cloud API only: numbers (any format, compared as digits) that wrote in the last 24 h. */
   openWindow?: string[];
+  /**
+   * Cloud API only: the callback set in Meta's app dashboard (Puente's `/webhooks/cloud/{id}`), the
+   * app secret that signs it, and the verify token. The other engines get theirs through their API.
+   */
+  webhook?: { url: string; appSecret: string };
+  /** Scripted replies: when a message reaches this number (digits), its person writes back this text. */
+  replies?: Record<string, string>;
+}
+
+/** How long receipts take, in ms (a random value in each range). */
+export interface WaReceiptTiming {
+  deliveredAfterMs?: [number, number];
+  readAfterMs?: [number, number];
+  /** Share of delivered messages that get read. */
+  readRate?: number;
+  replyAfterMs?: [number, number];
 }
 
 export interface WaSimMessage {
@@ -61,6 +77,12 @@ export interface WaSimulator {
   messages: WaSimMessage[];
   /** Numbers (digits) that have no WhatsApp, for every provider. */
   notOnWhatsapp: Set<string>;
+  /** Numbers WAHA was asked about with check-exists (digits), in order. */
+  checks: string[];
+  /** Webhook deliveries made (receipts and inbound), and those Puente refused or did not answer. */
+  webhooks: { sent: number; failed: number; lastStatus: number | null };
+  /** A person writes to the device's number (an inbound message, by webhook). */
+  inbound(deviceId: string, from: string, text: string, provider?: WaProvider): Promise<void>;
   /** (to, text) pairs accepted more than once. */
   duplicates(): { to: string; text: string; count: number }[];
   countFor(to: string): number;
@@ -73,6 +95,10 @@ interface Device extends WaSimDevice {
   opts: WaDeviceOptions;
   window: Set<string>;
   templates: Set<string>;
+  /** Evolution's instance webhook, WAHA's session webhooks, the native device's: as Puente set them. */
+  hook: { url: string; secret: string; headers: Record<string, string>; events: string[] } | null;
+  /** WAHA's session config, as PUT stored it. */
+  config: Json;
 }
 
 // Request bodies are whatever the client sent; each handler checks the fields it reads.
@@ -102,7 +128,16 @@ const waIdOf = (to: string) => {
  * WAHA (`/waha`) and Puente's native device (`/sim`), each with its real request and error shapes.
  * Every accepted message is recorded, so tests can count what arrived and find duplicates.
  */
-export async function startWhatsAppSimulator(o: { host?: string; port?: number } = {}): Promise<WaSimulator> {
+export async function startWhatsAppSimulator(o: { host?: string; port?: number; receipts?: WaReceiptTiming } = {}): Promise<WaSimulator> {
+  // Realistic by default (a second or two to deliver, reads over the next half minute); tests pass short ones.
+  const timing: Required<WaReceiptTiming> = {
+    deliveredAfterMs: o.receipts?.deliveredAfterMs ?? [300, 2500],
+    readAfterMs: o.receipts?.readAfterMs ?? [2000, 30_000],
+    readRate: o.receipts?.readRate ?? 0.6,
+    replyAfterMs: o.receipts?.replyAfterMs ?? [1000, 5000],
+  };
+  const checks: string[] = [];
+  const webhookStats = { sent: 0, failed: 0, lastStatus: null as number | null };
   const devices = new Map<string, Device>(); // `${provider}:${id}`
   const byId = new Map<string, Device>(); // first device with that id, for device()
   const messages: WaSimMessage[] = [];
@@ -121,14 +156,117 @@ export async function startWhatsAppSimulator(o: { host?: string; port?: number }
     return rate > 0 && Math.random() < rate;
   };
 
-  function accept(d: Device, to: string, text: string, messageId: string, template?: WaSimMessage['template']) {
+  function accept(d: Device, to: string, text: string, messageId: string, template?: WaSimMessage['template'], fate: 'ok' | 'dead' | 'blind' = 'ok') {
     d.accepted++;
+    scheduleReceipts(d, to, messageId, fate);
     const m: WaSimMessage = { seq: messages.length, provider: d.provider, deviceId: d.id, to, text, messageId, at: Date.now() };
     if (template) m.template = template;
     messages.push(m);
     counts.set(to, (counts.get(to) ?? 0) + 1);
     const key = `${to}\u0000${text}`;
     pairs.set(key, (pairs.get(key) ?? 0) + 1);
+  }
+
+
+  // ── Receipts and inbound messages, by webhook ──────────────────────────────────────────────
+  const between = ([a, b]: [number, number]) => a + Math.random() * Math.max(0, b - a);
+  const later = (ms: number, fn: () => Promise<void>) => {
+    const t = setTimeout(() => void fn().catch(() => {}), ms);
+    t.unref();
+    closing.signal.addEventListener('abort', () => clearTimeout(t), { once: true });
+  };
+
+  /** POSTs one event as the engine would, retrying a refused delivery a few times (Meta retries for hours). */
+  async function deliver(url: string, body: unknown, headersFor: (raw: string) => Record<string, string>) {
+    const raw = JSON.stringify(body);
+    for (let attempt = 0; attempt < 4 && !closing.signal.aborted; attempt++) {
+      try {
+        const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headersFor(raw) }, body: raw, signal: closing.signal });
+        await res.arrayBuffer();
+        webhookStats.lastStatus = res.status;
+        if (res.ok) return void webhookStats.sent++;
+        if (res.status < 500 && res.status !== 429) break;
+      } catch {
+        if (closing.signal.aborted) return;
+      }
+      await wait(200 * 2 ** attempt).catch(() => {});
+    }
+    webhookStats.failed++;
+  }
+
+  /** Each engine's webhook body and signature for a status change or an inbound text. */
+  function emit(d: Device, e: { kind: 'status'; id: string; to: string; status: 'sent' | 'delivered' | 'read' | 'failed'; error?: Json } | { kind: 'message'; from: string; text: string }) {
+    const ts = String(unixNow());
+    if (d.provider === 'cloud') {
+      const hook = d.opts.webhook;
+      if (!hook) return Promise.resolve();
+      const value: Json = { messaging_product: 'whatsapp', metadata: { display_phone_number: d.phone, phone_number_id: d.id } };
+      if (e.kind === 'status') {
+        value.statuses = [{
+          id: e.id, status: e.status, timestamp: ts, recipient_id: waIdOf(e.to),
+          ...(e.status === 'failed' ? { errors: [e.error] } : { conversation: { id: randomBytes(16).toString('hex'), origin: { type: 'marketing' } }, pricing: { billable: true, pricing_model: 'CBP', category: 'marketing' } }),
+        }];
+      } else {
+        value.contacts = [{ profile: { name: 'Cliente' }, wa_id: e.from }];
+        value.messages = [{ from: e.from, id: `wamid.${randomBytes(20).toString('base64')}`, timestamp: ts, text: { body: e.text }, type: 'text' }];
+      }
+      const body = { object: 'whatsapp_business_account', entry: [{ id: '102290129340398', changes: [{ value, field: 'messages' }] }] };
+      return deliver(hook.url, body, (raw) => ({ 'x-hub-signature-256': `sha256=${createHmac('sha256', hook.appSecret).update(raw).digest('hex')}` }));
+    }
+    const hook = d.hook;
+    if (!hook) return Promise.resolve();
+    if (d.provider === 'evolution') {
+      const event = e.kind === 'status' ? 'messages.update' : 'messages.upsert';
+      if (!hook.events.includes(event.replace('.', '_').toUpperCase())) return Promise.resolve();
+      const ACK = { sent: 'SERVER_ACK', delivered: 'DELIVERY_ACK', read: 'READ', failed: 'ERROR' } as const;
+      const data = e.kind === 'status'
+        ? { keyId: e.id, remoteJid: `${e.to}@s.whatsapp.net`, fromMe: true, participant: undefined, status: ACK[e.status], instanceId: d.id }
+        : { key: { remoteJid: `${e.from}@s.whatsapp.net`, fromMe: false, id: `3EB0${randomBytes(8).toString('hex').toUpperCase()}` }, pushName: 'Cliente', status: 'DELIVERY_ACK',
+            message: { conversation: e.text }, messageType: 'conversation', messageTimestamp: unixNow(), instanceId: d.id, source: 'android' };
+      const body = { event, instance: d.id, data, destination: hook.url, date_time: new Date().toISOString(), sender: `${d.phone}@s.whatsapp.net`, server_url: url, apikey: d.token };
+      return deliver(hook.url, body, () => hook.headers);
+    }
+    if (d.provider === 'waha') {
+      const event = e.kind === 'status' ? 'message.ack' : 'message';
+      if (!hook.events.includes(event) && !hook.events.includes('*')) return Promise.resolve();
+      const ACK = { sent: 1, delivered: 2, read: 3, failed: -1 } as const;
+      const NAME = { sent: 'SERVER', delivered: 'DEVICE', read: 'READ', failed: 'ERROR' } as const;
+      const payload = e.kind === 'status'
+        ? { id: e.id, from: `${d.phone}@c.us`, to: `${e.to}@c.us`, participant: null, fromMe: true, ack: ACK[e.status], ackName: NAME[e.status] }
+        : { id: `false_${e.from}@c.us_${randomBytes(8).toString('hex').toUpperCase()}`, timestamp: unixNow(), from: `${e.from}@c.us`, fromMe: false, to: `${d.phone}@c.us`, body: e.text, hasMedia: false, ack: 1, ackName: 'SERVER' };
+      const body = { id: `evt_${randomBytes(12).toString('hex')}`, timestamp: Date.now(), event, session: d.id, metadata: {}, me: { id: `${d.phone}@c.us`, pushName: 'Puente' }, engine: 'NOWEB', environment: { version: '2024.10.1', engine: 'NOWEB', tier: 'CORE' }, payload };
+      return deliver(hook.url, body, (raw) => ({
+        'x-webhook-request-id': randomUUID(), 'x-webhook-timestamp': String(Date.now()),
+        ...(hook.secret ? { 'x-webhook-hmac': createHmac('sha512', hook.secret).update(raw).digest('hex'), 'x-webhook-hmac-algorithm': 'sha512' } : {}),
+      }));
+    }
+    const events = [e.kind === 'status' ? { type: 'status', id: e.id, to: e.to, status: e.status, ...(e.error ? { error: String(e.error) } : {}) } : { type: 'message', from: e.from, text: e.text }];
+    return deliver(hook.url, { events }, (raw) => ({ 'x-puente-signature': `sha256=${createHmac('sha256', hook.secret).update(raw).digest('hex')}` }));
+  }
+
+  /**
+   * What happens to an accepted message: sent, delivered after a while, maybe read; a number without
+   * WhatsApp that the Cloud API accepted fails by webhook (131026); a blind WAHA send to one never
+   * gets past the server ack. Scripted replies come back after the read.
+   */
+  function scheduleReceipts(d: Device, to: string, id: string, fate: 'ok' | 'dead' | 'blind') {
+    const delivered = between(timing.deliveredAfterMs);
+    if (d.provider !== 'simulator') later(Math.min(20, delivered / 2), () => emit(d, { kind: 'status', id, to, status: 'sent' }));
+    if (fate === 'blind') return;
+    if (fate === 'dead') {
+      return later(delivered, () => emit(d, {
+        kind: 'status', id, to, status: 'failed',
+        error: d.provider === 'cloud'
+          ? { code: 131026, title: 'Message undeliverable', message: 'Message undeliverable', error_data: { details: 'Message Undeliverable.' }, href: 'https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/' }
+          : 'not on WhatsApp',
+      }));
+    }
+    later(delivered, () => emit(d, { kind: 'status', id, to, status: 'delivered' }));
+    const reply = d.opts.replies?.[to] ?? d.opts.replies?.[waIdOf(to)];
+    const read = Math.random() < timing.readRate || reply !== undefined;
+    const readAt = delivered + between(timing.readAfterMs);
+    if (read) later(readAt, () => emit(d, { kind: 'status', id, to, status: 'read' }));
+    if (reply !== undefined) later(readAt + between(timing.replyAfterMs), () => emit(d, { kind: 'message', from: d.provider === 'cloud' ? waIdOf(to) : to, text: reply }));
   }
 
   const send = (res: ServerResponse, status: number, body: unknown) => {
@@ -198,9 +336,8 @@ export async function startWhatsAppSimulator(o: { host?: string; port?: number }
     const to = digits(body.to);
     const waId = waIdOf(to);
     if (to.length < 7) return fail(400, 131009, 'Parameter value is not valid', { details: `Recipient phone number '${String(body.to)}' is not valid` });
-    if (notOnWhatsapp.has(to) || notOnWhatsapp.has(waId)) {
-      return fail(400, 131026, 'Message undeliverable', { details: 'Unable to deliver message. The recipient is not a valid WhatsApp user.' });
-    }
+    // Meta does not look the number up at the send: it accepts, and the failure (131026) comes by webhook.
+    const dead = notOnWhatsapp.has(to) || notOnWhatsapp.has(waId);
     const type = body.type ?? 'text';
     let text: string;
     let template: WaSimMessage['template'];
@@ -230,7 +367,7 @@ export async function startWhatsAppSimulator(o: { host?: string; port?: number }
       return fail(400, 100, `Param type must be one of {AUDIO, CONTACTS, DOCUMENT, IMAGE, INTERACTIVE, LOCATION, REACTION, STICKER, TEMPLATE, TEXT, VIDEO} - got "${String(type)}".`);
     }
     const id = `wamid.${Buffer.concat([Buffer.from(`\u001c\u0018\u000c${waId}\u0015\u0002\u0000\u0011\u0018\u0012`), randomBytes(18)]).toString('base64')}`;
-    accept(d, to, text, id, template);
+    accept(d, to, text, id, template, dead ? 'dead' : 'ok');
     send(res, 200, { messaging_product: 'whatsapp', contacts: [{ input: String(body.to), wa_id: waId }], messages: [{ id }] });
   }
 
@@ -239,7 +376,8 @@ export async function startWhatsAppSimulator(o: { host?: string; port?: number }
     // /evolution/message/sendText/{instance} · /evolution/instance/connectionState/{instance}
     const [, group, action, raw, ...rest] = parts;
     const route = `${req.method} ${group}/${action}`;
-    if ((route !== 'POST message/sendText' && route !== 'GET instance/connectionState') || raw === undefined || rest.length > 0) {
+    const known = ['POST message/sendText', 'GET instance/connectionState', 'POST webhook/set', 'GET webhook/find'];
+    if (!known.includes(route) || raw === undefined || rest.length > 0) {
       return send(res, 404, { status: 404, error: 'Not Found', response: { message: [`Cannot ${req.method} /${parts.slice(1).join('/')}`] } });
     }
     const instance = decode(raw);
@@ -247,7 +385,23 @@ export async function startWhatsAppSimulator(o: { host?: string; port?: number }
     const d = devices.get(`evolution:${instance}`);
     if (!d) return send(res, 404, { status: 404, error: 'Not Found', response: { message: [`The "${instance}" instance does not exist`] } });
     if (req.headers.apikey !== d.token) return send(res, 401, { status: 401, error: 'Unauthorized', response: { message: 'Unauthorized' } });
-    if (req.method === 'GET') return send(res, 200, { instance: { instanceName: d.id, state: isConnected(d) ? 'open' : 'close' } });
+    if (route === 'GET instance/connectionState') return send(res, 200, { instance: { instanceName: d.id, state: isConnected(d) ? 'open' : 'close' } });
+    const hookReply = () => d.hook
+      ? { id: d.id, url: d.hook.url, headers: d.hook.headers, enabled: true, events: d.hook.events, webhookByEvents: false, webhookBase64: false, instanceId: d.id }
+      : null;
+    if (route === 'GET webhook/find') return send(res, 200, hookReply());
+    if (route === 'POST webhook/set') {
+      // Evolution v2: {webhook: {enabled, url, headers?, byEvents?, base64?, events?}}.
+      const body = await readBody(req);
+      const w = body?.webhook;
+      if (!w || typeof w.url !== 'string' || typeof w.enabled !== 'boolean') {
+        return send(res, 400, { status: 400, error: 'Bad Request', response: { message: ['webhook requires property "enabled"', 'webhook requires property "url"'] } });
+      }
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(w.headers ?? {})) headers[k.toLowerCase()] = String(v);
+      d.hook = w.enabled ? { url: w.url, secret: '', headers, events: Array.isArray(w.events) ? w.events.map(String) : [] } : null;
+      return send(res, 201, hookReply() ?? { enabled: false });
+    }
 
     const body = await readBody(req);
     const latency = d.opts.latencyMs ?? 0;
@@ -299,17 +453,44 @@ export async function startWhatsAppSimulator(o: { host?: string; port?: number }
   async function waha(req: IncomingMessage, res: ServerResponse, parts: string[]) {
     // /waha/api/sendText · /waha/api/sessions/{name}
     const key = req.headers['x-api-key'];
-    if (req.method === 'GET' && parts[1] === 'api' && parts[2] === 'sessions' && parts[3] !== undefined && parts.length === 4) {
+    if ((req.method === 'GET' || req.method === 'PUT') && parts[1] === 'api' && parts[2] === 'sessions' && parts[3] !== undefined && parts.length === 4) {
       const name = decode(parts[3]);
       const d = devices.get(`waha:${name}`);
       if (!d) return anyWahaKey(key) ? wahaNotFound(res, name) : wahaUnauthorized(res);
       if (key !== d.token) return wahaUnauthorized(res);
+      if (req.method === 'PUT') {
+        // PUT /api/sessions/{name} {config}: stores the config (WAHA restarts the session to apply it).
+        const body = await readBody(req);
+        const hooks: Json[] = Array.isArray(body?.config?.webhooks) ? body.config.webhooks : [];
+        if (hooks.some((h) => typeof h?.url !== 'string' || !Array.isArray(h?.events))) {
+          return send(res, 400, { message: ['config.webhooks.0.url must be a URL address', 'config.webhooks.0.events must be an array'], error: 'Bad Request', statusCode: 400 });
+        }
+        d.config = body.config;
+        const ours = hooks.at(-1);
+        d.hook = ours ? { url: ours.url, secret: String(ours.hmac?.key ?? ''), headers: {}, events: ours.events.map(String) } : null;
+      }
       const status = wahaStatus(d);
       return send(res, 200, {
-        name: d.id, status, config: { metadata: null, proxy: null, webhooks: [] },
+        name: d.id, status, config: d.config,
         me: status === 'WORKING' ? { id: `${d.phone}@c.us`, pushName: 'Puente' } : null,
         engine: { engine: 'NOWEB' },
       });
+    }
+    if (req.method === 'GET' && parts[1] === 'api' && parts[2] === 'contacts' && parts[3] === 'check-exists' && parts.length === 4) {
+      // GET /api/contacts/check-exists?phone=…&session=… → {numberExists, chatId} (the JID WhatsApp knows).
+      const q = new URL(req.url ?? '/', 'http://x').searchParams;
+      const name = q.get('session') ?? 'default';
+      const d = devices.get(`waha:${name}`);
+      if (!d) return anyWahaKey(key) ? wahaNotFound(res, name) : wahaUnauthorized(res);
+      if (key !== d.token) return wahaUnauthorized(res);
+      if (!isConnected(d)) return send(res, 422, { error: 'Session status is not as expected.', session: d.id, status: wahaStatus(d), expected: ['WORKING'] });
+      const phone = digits(String(q.get('phone') ?? '').split('@')[0]);
+      checks.push(phone);
+      if (!phone) return send(res, 400, { message: ['phone should not be empty'], error: 'Bad Request', statusCode: 400 });
+      // Mexico's mobiles are 521… on WhatsApp whichever form is asked.
+      const jid = waIdOf(/^521\d{10}$/.test(phone) ? `52${phone.slice(3)}` : phone);
+      if (notOnWhatsapp.has(phone) || notOnWhatsapp.has(jid)) return send(res, 200, { numberExists: false });
+      return send(res, 200, { numberExists: true, chatId: `${jid}@c.us` });
     }
     if (req.method !== 'POST' || parts[1] !== 'api' || parts[2] !== 'sendText' || parts.length !== 3) {
       return send(res, 404, { message: `Cannot ${req.method} /${parts.slice(1).join('/')}`, error: 'Not Found', statusCode: 404 });
@@ -335,9 +516,9 @@ export async function startWhatsAppSimulator(o: { host?: string; port?: number }
     }
     if (transient(d)) return send(res, 500, { statusCode: 500, message: 'Internal server error' });
     const to = chatId.split('@')[0]!;
-    if (notOnWhatsapp.has(to)) return send(res, 400, { statusCode: 400, message: 'The number is not registered on WhatsApp' });
+    // NOWEB sends to any JID without looking: a number without WhatsApp is accepted and never delivered.
     const id = `true_${to}@c.us_3EB0${randomBytes(8).toString('hex').toUpperCase()}`;
-    accept(d, to, text, id);
+    accept(d, to, text, id, undefined, notOnWhatsapp.has(to) ? 'blind' : 'ok');
     send(res, 201, { id, timestamp: unixNow(), from: `${d.phone}@c.us`, fromMe: true, to: `${to}@c.us`, body: text });
   }
 
@@ -348,10 +529,18 @@ export async function startWhatsAppSimulator(o: { host?: string; port?: number }
     const [, group, raw, leaf, ...rest] = parts;
     const isStatus = req.method === 'GET' && leaf === undefined;
     const isSend = req.method === 'POST' && leaf === 'messages';
-    if (group !== 'devices' || raw === undefined || rest.length > 0 || (!isStatus && !isSend)) return error(404, 'not_found', 'no such route', false);
+    const isHook = req.method === 'PUT' && leaf === 'webhook';
+    if (group !== 'devices' || raw === undefined || rest.length > 0 || (!isStatus && !isSend && !isHook)) return error(404, 'not_found', 'no such route', false);
     const d = devices.get(`simulator:${decode(raw)}`);
     if (!d) return error(404, 'not_found', 'unknown device', false);
     if (req.headers.authorization !== `Bearer ${d.token}`) return error(401, 'unauthorized', 'bad token', false);
+    if (isHook) {
+      // PUT /sim/devices/{id}/webhook {url, secret}: receipts and replies are posted there, signed with the secret.
+      const body = await readBody(req);
+      if (typeof body?.url !== 'string' || typeof body?.secret !== 'string') return error(400, 'bad_request', 'url and secret are required', false);
+      d.hook = { url: body.url, secret: body.secret, headers: {}, events: ['status', 'message'] };
+      return send(res, 200, { url: body.url });
+    }
     if (isStatus) return send(res, 200, { id: d.id, connected: isConnected(d), status: isBanned(d) ? 'banned' : isConnected(d) ? 'connected' : 'disconnected' });
 
     const body = await readBody(req);
@@ -419,6 +608,13 @@ export async function startWhatsAppSimulator(o: { host?: string; port?: number }
     url,
     messages,
     notOnWhatsapp,
+    checks,
+    webhooks: webhookStats,
+    async inbound(deviceId, from, text, provider) {
+      const d = provider ? devices.get(`${provider}:${deviceId}`) : byId.get(deviceId);
+      if (!d) throw new Error(`no device ${deviceId}`);
+      await emit(d, { kind: 'message', from: digits(from), text });
+    },
     addDevice(opts) {
       const n = ++made;
       const id = opts.id ?? newId(opts.provider, n);
@@ -428,7 +624,8 @@ export async function startWhatsAppSimulator(o: { host?: string; port?: number }
         provider: opts.provider, id, token, phone: `519${String(10_000_000 + n)}`,
         baseUrl: `${url}/${opts.provider === 'simulator' ? 'sim' : opts.provider}`,
         credentials: {}, accepted: 0,
-        opts: { ...opts, id, token }, window: new Set(), templates: new Set(),
+        opts: { ...opts, id, token }, window: new Set(), templates: new Set(), hook: null,
+        config: { metadata: null, proxy: null, webhooks: [] },
         set(patch) {
           const { provider: _p, id: _i, ...rest } = patch;
           Object.assign(d.opts, rest);

@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import type { App, AppContext } from '../../platform/context.ts';
+
+const params = z.object({ provider: z.enum(['cloud', 'evolution', 'waha', 'simulator']), device_id: z.coerce.number().int().positive() });
+
+/**
+ * `/webhooks/{provider}/{device_id}`: where each engine posts receipts and inbound messages. No
+ * staff token: each delivery is checked against the device's own secret, over the raw body (a
+ * signature is of the bytes sent, not of a re-serialised object). Answers 200 at once; the
+ * receipts are written in batches right after.
+ */
+export async function webhookRoutes(app: App, ctx: AppContext) {
+  const webhooks = ctx.services.webhooks;
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 4 * 1024 * 1024 }, (_req, body, done) => done(null, body));
+  const config = { replyShape: 'status' as const };
+  const tags = ['webhooks'];
+
+  app.get('/webhooks/:provider/:device_id', {
+    config,
+    schema: {
+      tags, params, querystring: z.record(z.string(), z.string()),
+      summary: 'Meta Cloud API subscription check: echoes hub.challenge when hub.verify_token is the device\'s verify_token',
+    },
+  }, async (req, reply) => {
+    const challenge = await webhooks.verifyCloud(req.params.provider === 'cloud' ? req.params.device_id : NaN, req.query);
+    return reply.type('text/plain').send(challenge);
+  });
+
+  app.post('/webhooks/:provider/:device_id', {
+    // Engines post thousands a minute: a line per request would cost more than the request.
+    logLevel: 'warn',
+    config,
+    schema: {
+      tags, params,
+      summary: 'Receipts and inbound messages from a device\'s engine (Cloud API signed with X-Hub-Signature-256, WAHA with X-Webhook-Hmac, Evolution with the header Puente set)',
+    },
+  }, async (req) => {
+    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const r = await webhooks.receive(req.params.provider, req.params.device_id, req.headers, raw);
+    return { status: 'success', ...r };
+  });
+}
