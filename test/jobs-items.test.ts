@@ -113,19 +113,21 @@ for (const mode of modes) {
       assert.equal(one.device_name, 'Ventas 1');
       const invalid = (await p.api(`/jobs/${job.id}/items?reason=messaging.invalid_number`)).body.items;
       assert.equal(invalid[0].raw_phone, '12345');
-      assert.equal((await p.api(`/jobs/${job.id}/items?status=sent`)).body.meta.total, 2);
+      // Receipts move sent messages on to delivered and read: the two that went out are among the three.
+      const wentOut = async (status: string) => (await p.api(`/jobs/${job.id}/items?status=${status}`)).body.meta.total as number;
+      assert.equal((await wentOut('sent')) + (await wentOut('delivered')) + (await wentOut('read')), 2);
 
       // The results CSV: device by name, the file's values, the reason in words, headers in the asked language.
       const csv = async (q: string) => (await fetch(`${p.url}/jobs/${job.id}/results.csv${q}`, { headers: { authorization: `Bearer ${p.token}` } })).text();
       const en = (await csv('?lang=en')).replace(/^\uFEFF/, '').trim().split('\n');
-      assert.equal(en[0], '#,phone,phone in the file,outcome,device id,message id,provider error,attempts,updated,device,values,reason');
+      assert.equal(en[0], '#,phone,phone in the file,outcome,device id,message id,provider error,attempts,updated,device,values,reason,failed after send,delivered,read');
       const noWaLine = en.find((l) => l.includes(noWa[0]!))!;
-      assert.match(noWaLine, /,failed,.*,Ventas 1,Cliente 0 \| 500,number without WhatsApp$/);
+      assert.match(noWaLine, /,failed,.*,Ventas 1,Cliente 0 \| 500,number without WhatsApp,false,,$/);
       assert.doesNotMatch(noWaLine, /[{}]/, 'no raw JSON');
       const es = (await csv('?lang=es')).replace(/^\uFEFF/, '').trim().split('\n');
       assert.match(es[0]!, /^n\.º,teléfono,/);
-      assert.match(es.find((l) => l.includes('12345'))!, /,falló,.*número inválido$/);
-      assert.match((await csv('')).replace(/^\uFEFF/, ''), /^seq,phone,raw_phone,status,device_id,provider_message_id,error,attempts,updated_at,device_name,values,reason\n/);
+      assert.match(es.find((l) => l.includes('12345'))!, /,falló,.*número inválido,false,,$/);
+      assert.match((await csv('')).replace(/^\uFEFF/, ''), /^seq,phone,raw_phone,status,device_id,provider_message_id,error,attempts,updated_at,device_name,values,reason,failed_after_send,delivered_at,read_at\n/);
     });
 
     test('a Wispro sync records each client\'s outcome; skipped and failed ones are listed with the reason and grouped', async () => {
