@@ -234,6 +234,7 @@ for (const mode of modes) {
       assert.equal((await p.api('/suppressions/+51987330002', { method: 'DELETE' })).status, 200);
       assert.equal((await p.api('/suppressions/+51987330002', { method: 'DELETE' })).status, 404);
       assert.equal((await p.api('/suppressions', { token: null })).status, 401);
+      assert.equal((await p.api('/suppressions', { token: null, body: { phone: 12, junk: true } })).status, 401, 'auth comes before the body');
       assert.equal((await p.api('/api/admin/users', { body: { name: 'Op', email: 'op-bajas@test.local', password: 'operator-pass-1', role: 'operator' } })).status, 201);
       const op = (await p.api('/auth/login', { body: { email: 'op-bajas@test.local', password: 'operator-pass-1' }, token: null })).body.access_token;
       assert.equal((await p.api('/suppressions', { token: op })).status, 403, 'the list is for admins');

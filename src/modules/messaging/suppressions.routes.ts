@@ -16,7 +16,7 @@ export function suppressionRoutes(app: App, ctx: AppContext) {
   const tags = ['suppressions'], security = [{ bearer: [] }];
 
   app.get('/suppressions', {
-    preHandler: admin, config, schema: { tags, security, querystring: paginationQuery, summary: 'Suppressed numbers, newest first' },
+    onRequest: admin, config, schema: { tags, security, querystring: paginationQuery, summary: 'Suppressed numbers, newest first' },
   }, async (req) => {
     const { page, per_page } = req.query;
     const { items, total } = await service.list(per_page, (page - 1) * per_page);
@@ -24,16 +24,16 @@ export function suppressionRoutes(app: App, ctx: AppContext) {
   });
 
   app.post('/suppressions', {
-    preHandler: admin, config,
+    onRequest: admin, config,
     schema: { tags, security, body: z.object({ phone: z.string().trim().min(1).max(64), reason: z.string().trim().max(500).optional() }), summary: 'Suppress a number' },
   }, async (req, res) => res.status(201).send({ status: 'success', suppression: reply(await service.add(req.body.phone, 'manual', req.body.reason ?? null)) }));
 
   app.delete('/suppressions/:phone', {
-    preHandler: admin, config, schema: { tags, security, params: z.object({ phone: z.string().min(1).max(64) }), summary: 'Allow a number again' },
+    onRequest: admin, config, schema: { tags, security, params: z.object({ phone: z.string().min(1).max(64) }), summary: 'Allow a number again' },
   }, async (req) => ({ status: 'success', phone: await service.remove(req.params.phone), message: 'Número habilitado de nuevo / Number allowed again' }));
 
   app.post('/suppressions/import', {
-    preHandler: admin, config,
+    onRequest: admin, config,
     schema: { tags, security, consumes: ['multipart/form-data'], summary: 'Import numbers to suppress from a CSV (field file; first column is the number)' },
   }, async (req) => {
     if (!req.isMultipart()) throw badRequest('Formato inválido: envíe multipart/form-data con file / Send multipart/form-data');
