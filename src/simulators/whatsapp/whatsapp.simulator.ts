@@ -156,10 +156,13 @@ export async function startWhatsAppSimulator(o: { host?: string; port?: number; 
     return rate > 0 && Math.random() < rate;
   };
 
-  function accept(d: Device, to: string, text: string, messageId: string, template?: WaSimMessage['template'], fate: 'ok' | 'dead' | 'blind' = 'ok') {
+  /** When each request reached the server: what `at` records (not when its body was read or its latency waited). */
+  const arrivals = new WeakMap<IncomingMessage, number>();
+
+  function accept(req: IncomingMessage, d: Device, to: string, text: string, messageId: string, template?: WaSimMessage['template'], fate: 'ok' | 'dead' | 'blind' = 'ok') {
     d.accepted++;
     scheduleReceipts(d, to, messageId, fate);
-    const m: WaSimMessage = { seq: messages.length, provider: d.provider, deviceId: d.id, to, text, messageId, at: Date.now() };
+    const m: WaSimMessage = { seq: messages.length, provider: d.provider, deviceId: d.id, to, text, messageId, at: arrivals.get(req) ?? Date.now() };
     if (template) m.template = template;
     messages.push(m);
     counts.set(to, (counts.get(to) ?? 0) + 1);
@@ -367,7 +370,7 @@ export async function startWhatsAppSimulator(o: { host?: string; port?: number; 
       return fail(400, 100, `Param type must be one of {AUDIO, CONTACTS, DOCUMENT, IMAGE, INTERACTIVE, LOCATION, REACTION, STICKER, TEMPLATE, TEXT, VIDEO} - got "${String(type)}".`);
     }
     const id = `wamid.${Buffer.concat([Buffer.from(`\u001c\u0018\u000c${waId}\u0015\u0002\u0000\u0011\u0018\u0012`), randomBytes(18)]).toString('base64')}`;
-    accept(d, to, text, id, template, dead ? 'dead' : 'ok');
+    accept(req, d, to, text, id, template, dead ? 'dead' : 'ok');
     send(res, 200, { messaging_product: 'whatsapp', contacts: [{ input: String(body.to), wa_id: waId }], messages: [{ id }] });
   }
 
@@ -428,7 +431,7 @@ export async function startWhatsAppSimulator(o: { host?: string; port?: number; 
     }
     if (transient(d)) return send(res, 500, { status: 500, error: 'Internal Server Error', response: { message: ['Timed Out'] } });
     const id = `BAE5${randomBytes(6).toString('hex').toUpperCase()}`;
-    accept(d, to, text, id);
+    accept(req, d, to, text, id);
     send(res, 201, {
       key: { remoteJid: `${to}@s.whatsapp.net`, fromMe: true, id },
       message: { extendedTextMessage: { text } },
@@ -518,7 +521,7 @@ export async function startWhatsAppSimulator(o: { host?: string; port?: number; 
     const to = chatId.split('@')[0]!;
     // NOWEB sends to any JID without looking: a number without WhatsApp is accepted and never delivered.
     const id = `true_${to}@c.us_3EB0${randomBytes(8).toString('hex').toUpperCase()}`;
-    accept(d, to, text, id, undefined, notOnWhatsapp.has(to) ? 'blind' : 'ok');
+    accept(req, d, to, text, id, undefined, notOnWhatsapp.has(to) ? 'blind' : 'ok');
     send(res, 201, { id, timestamp: unixNow(), from: `${d.phone}@c.us`, fromMe: true, to: `${to}@c.us`, body: text });
   }
 
@@ -554,7 +557,7 @@ export async function startWhatsAppSimulator(o: { host?: string; port?: number; 
     if (!to || typeof text !== 'string' || !text) return error(400, 'bad_request', 'to and text are required', false);
     if (notOnWhatsapp.has(to)) return error(400, 'not_on_whatsapp', `${to} has no WhatsApp`, false);
     const id = `sim-${randomUUID()}`;
-    accept(d, to, text, id);
+    accept(req, d, to, text, id);
     send(res, 200, { id });
   }
 
@@ -563,6 +566,7 @@ export async function startWhatsAppSimulator(o: { host?: string; port?: number; 
     ['cloud', cloud], ['evolution', evolution], ['waha', waha], ['sim', native],
   ]);
   const server = createServer((req, res) => {
+    arrivals.set(req, Date.now());
     const path = req.url ?? '/';
     const q = path.indexOf('?');
     const parts = (q < 0 ? path : path.slice(0, q)).split('/').filter(Boolean);
