@@ -48,6 +48,8 @@ export async function run(args: string[]) {
   const env = {
     PATH: process.env.PATH, DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info',
     ADMIN_EMAIL: 'bench@puente.local', ADMIN_PASSWORD: 'bench-password-1', JWT_SECRET: 'bench-secret-bench-secret-bench-secret-0000',
+    // The simulator speaks plain http on loopback.
+    ALLOW_INSECURE_PROVIDER_URLS: 'true',
     DATABASE_URL: db.url!, REDIS_URL: 'redis://127.0.0.1:6379', REDIS_PREFIX: db.name, NODE_OPTIONS: process.env.BENCH_PUENTE_NODE_OPTIONS ?? '',
   };
   const sim = await startWhatsAppSimulator();
@@ -62,6 +64,7 @@ export async function run(args: string[]) {
       method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${login.access_token}` },
       body: JSON.stringify({ name: 'bench', provider: 'cloud', base_url: dev.baseUrl, credentials: { ...dev.credentials, app_secret: appSecret, verify_token: 'v' } }),
     })).json() as any;
+    if (!created.device) throw new Error(`device not created: ${JSON.stringify(created)}`);
     const deviceId = created.device.id as number;
     // A finished job whose N recipients were accepted by the Cloud API, each with its wamid.
     const [{ id: jobId }] = (await client.query(`INSERT INTO jobs (id, type, status, progress, results) VALUES (gen_random_uuid(), 'messaging.bulk-send', 'completed',
