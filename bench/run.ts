@@ -24,6 +24,7 @@ const ALL: [string, string[]][] = [
   ['wispro', ['10000', '100']],
   ['messaging', ['1000000', '20000']],
   ['whmcs', ['2000']],
+  ['receipts', ['20000', '32']],
 ];
 
 if (name === 'all') {
