@@ -29,7 +29,8 @@ async function resultsCsv(p: TestPuente, jobId: string) {
       else if (ch === ',') { cells.push(cur); cur = ''; } else cur += ch;
     }
     cells.push(cur);
-    return Object.fromEntries(cols.map((c, i) => [c, cells[i] ?? '']));
+    // A cell that a spreadsheet would read as a formula (+51…) carries a leading apostrophe.
+    return Object.fromEntries(cols.map((c, i) => [c, (cells[i] ?? '').replace(/^'(?=[=+\-@])/, '')]));
   });
 }
 
