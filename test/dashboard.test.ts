@@ -287,6 +287,8 @@ describe('web dashboard in a real browser', () => {
     await page.screenshot({ path: join(shots, 'customer-whmcs.png') });
     await dialog.getByRole('button', { name: 'Cerrar' }).click();
     await dialog.waitFor({ state: 'detached' });
+    // The list shows the link too.
+    await page.locator('tbody tr').filter({ hasText: first.email }).getByTestId('whmcs-link').filter({ hasText: `#${shown}` }).waitFor();
 
     // Someone created the second customer in WHMCS by hand: the push is refused and the page offers the link.
     const existing = whmcs.addClient({ email: second.email, firstname: 'Ya', lastname: 'Existe' });

@@ -107,6 +107,18 @@ export function whmcsRoutes(app: App, ctx: AppContext) {
     return { success: true, ...mapReply(r.map), exists_in_whmcs: r.exists, ...(r.remoteError ? { remote_error: r.remoteError } : {}) };
   });
 
+  app.get('/api/whmcs/sync/links', {
+    onRequest: admin,
+    schema: {
+      tags, security, summary: 'The WHMCS link of each given local client (ids=1,2,3; up to 200), for lists; read from Puente\'s map, so it answers while WHMCS is down',
+      querystring: z.object({ ids: z.string().max(2000).transform((v, c) => {
+        const ids = v.split(',').filter(Boolean).map(Number);
+        if (ids.length > 200 || ids.some((n) => !Number.isInteger(n) || n < 1)) c.addIssue({ code: 'custom', message: 'ids: up to 200 positive integers, comma-separated' });
+        return ids;
+      }) }),
+    },
+  }, async (req) => ({ success: true, links: (await whmcs.links(req.query.ids)).map((m) => ({ laravel_id: m.laravel_id, ...mapReply(m) })) }));
+
   app.post('/api/whmcs/sync/link', {
     onRequest: guard,
     schema: { tags, security, summary: 'Link a local client with an existing WHMCS client on purpose', body: z.object({ entity_type: z.literal('client').default('client'), whmcs_id: z.coerce.number().int().positive(), ...localRef }) },

@@ -389,6 +389,11 @@ export class WhmcsService {
     return { total: page.total, cached, clients: page.clients.map((c) => ({ ...c, local_id: links.get(Number(c.id)) ?? null })) };
   }
 
+  /** The map rows of these local clients (local data only: answers while WHMCS is down or disabled). */
+  links(localIds: number[]) {
+    return whmcsRepository.findMany(this.#db, CLIENT, localIds);
+  }
+
   /** The map row, and when linked whether WHMCS still has the client (a missing one marks the row). */
   async check(localId: number) {
     await this.#requireUser(localId);

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, ApiError } from '../api.ts';
+import { api, ApiError, getSession } from '../api.ts';
 import { errorText, has, label, num, t, tf, when, type Key } from '../i18n.ts';
 import { Alert, LiveJob, Notice, Pager, Table, useApi } from '../components.tsx';
 
@@ -32,6 +32,11 @@ export function Customers() {
   }
   const rows = data?.data ?? [];
   const pending = loading || typed.trim() !== search;
+  // The WHMCS link of the customers shown (admins only; operators do not see WHMCS).
+  const isAdmin = getSession()?.role === 'admin';
+  const ids = rows.map((u: any) => u.id).join(',');
+  const links = useApi<any>(isAdmin && ids ? `/api/whmcs/sync/links?ids=${ids}` : null, [selected]);
+  const linkOf = new Map<number, any>((links.data?.links ?? []).map((l: any) => [l.laravel_id, l]));
   return (
     <section>
       <h1>{t('customers')}</h1>
@@ -62,6 +67,7 @@ export function Customers() {
           [t('phone'), (u) => u.phone ?? '—'],
           [t('email'), (u) => u.email ?? '—'],
           [t('zone'), (u) => u.zone ?? '—'],
+          ...(isAdmin ? [[t('whmcs'), (u: any) => whmcsCell(linkOf.get(u.id))] as [string, (u: any) => preact.ComponentChildren]] : []),
         ]} />
       )}
       {data?.meta && data.meta.total_pages > 1 && <Pager page={data.meta.current_page} totalPages={data.meta.total_pages} onPage={setPage} />}
@@ -79,6 +85,13 @@ interface WhmcsState {
   last_error: string | null;
   exists_in_whmcs: boolean | null;
   remote_error?: string;
+}
+
+/** A customer's WHMCS link in a list: the WHMCS id when synced, else the link's state in words. */
+function whmcsCell(link: { whmcs_id: number | null; sync_status: string | null } | undefined) {
+  if (!link) return <span class="muted">{t('notLinked')}</span>;
+  if (link.sync_status === 'synced' && link.whmcs_id) return <span data-testid="whmcs-link">#{link.whmcs_id}</span>;
+  return <span>{label('sc', link.sync_status)}{link.whmcs_id ? ` (#${link.whmcs_id})` : ''}</span>;
 }
 
 /** A WHMCS field WHMCS requires, as what the customer's record lacks. */
