@@ -48,7 +48,7 @@ export function outcomeOf(status: string, p: Record<string, any> | undefined): s
 
 /** Records a job has gone through and how many it has in all, whatever its kind. */
 function doneAndTotal(p: Record<string, any>): [number, number] | null {
-  if ('sent' in p) return [p.sent + p.failed + (p.uncertain ?? 0), p.total];
+  if ('sent' in p) return [p.sent + p.failed + (p.uncertain ?? 0) + (p.suppressed ?? 0), p.total];
   if ('total_records' in p) return [p.created + p.updated + (p.unchanged ?? 0) + p.skipped + p.errors, p.total_records];
   if ('processed' in p) return [p.processed, p.total];
   return null;
@@ -90,7 +90,12 @@ function RateEta({ progress, startedAt, skipAtStart }: { progress: Record<string
 
 function counters(p: Record<string, any>) {
   if (!p) return '';
-  if ('sent' in p) return ` · ${t('sent')} ${p.sent} · ${t('failed')} ${p.failed}${p.uncertain ? ` · ${t('uncertain')} ${p.uncertain}` : ''} · ${t('total')} ${p.total}`;
+  if ('sent' in p) {
+    // Receipts: of those sent, how many arrived and were read; opted-out numbers are skipped.
+    const receipts = typeof p.delivered === 'number' ? ` · ${t('delivered')} ${p.delivered} · ${t('read')} ${p.read ?? 0}` : '';
+    return ` · ${t('sent')} ${p.sent} · ${t('failed')} ${p.failed}${p.uncertain ? ` · ${t('uncertain')} ${p.uncertain}` : ''} · ${t('total')} ${p.total}`
+      + `${p.suppressed ? ` · ${t('suppressed')} ${p.suppressed}` : ''}${receipts}`;
+  }
   if ('created' in p && 'total_records' in p) {
     return ` · ${[tf('created_n', { n: p.created }), tf('updated_n', { n: p.updated }), tf('unchanged_n', { n: p.unchanged ?? 0 }), tf('skipped_n', { n: p.skipped }), tf('errors_n', { n: p.errors })].join(' · ')}`;
   }
