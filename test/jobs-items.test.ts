@@ -2,6 +2,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startWhatsAppSimulator, type WaSimulator } from '../src/simulators/whatsapp/whatsapp.simulator.ts';
 import { startWisproSimulator, type WisproSimulator } from '../src/simulators/wispro/wispro.simulator.ts';
+import { startWhmcsSimulator, type WhmcsSimulator } from '../src/simulators/whmcs/whmcs.simulator.ts';
 import { eventually, freshStorage, modes, startPuente, testEnv, waitForJob, type Storage, type TestPuente } from './support/puente.ts';
 
 async function uploadBulk(p: TestPuente, content: string, o: { message: string; filename?: string; extra?: Record<string, string>; path?: string }) {
@@ -182,6 +183,54 @@ for (const mode of modes) {
       const scheduled = await p.api('/jobs?scheduled=true');
       assert.deepEqual(scheduled.body.map((j: any) => [j.id, j.scheduled]), [['11111111-1111-4111-8111-111111111111', true]]);
       await eventually(async () => (await p.api('/jobs/11111111-1111-4111-8111-111111111111/failures/summary')).body.total_failed === 0);
+    });
+  });
+}
+
+for (const mode of modes) {
+  describe(`WHMCS push-all items (${mode})`, () => {
+    const CREDS = { identifier: 'items-identifier', secret: 'items-secret-value', accessKey: 'items-access-key' };
+    let storage: Storage;
+    let whmcs: WhmcsSimulator;
+    let p: TestPuente;
+    before(async () => {
+      storage = await freshStorage(mode);
+      whmcs = await startWhmcsSimulator({ ...CREDS, clients: 5 });
+      p = await startPuente(testEnv({
+        ...storage.env, WHMCS_API_URL: whmcs.url, WHMCS_API_IDENTIFIER: CREDS.identifier, WHMCS_API_SECRET: CREDS.secret,
+        WHMCS_API_ACCESS_KEY: CREDS.accessKey, WHMCS_API_TIMEOUT: '5', WHMCS_DEFAULT_POSTCODE: '1010',
+      }));
+    });
+    after(async () => {
+      await p?.close();
+      await whmcs?.close();
+      await storage?.dispose();
+    });
+
+    test('each customer of a push-all is an item; the ones WHMCS refused are grouped by reason', async () => {
+      const add = async (name: string, email: string | null, address: string | null = 'Calle 1') => {
+        const [r] = await p.ctx.db.query<{ id: number }>(
+          `INSERT INTO users (name, email, phone, address, city, state) VALUES ($1, $2, '+584140000001', $3, 'Caracas', 'Distrito Capital') RETURNING id`, [name, email, address]);
+        return r!.id;
+      };
+      const ok = await add('Ana Pérez', 'ana.items@puente.test');
+      const taken = await add('Luis Gómez', whmcs.clients()[0]!.email);
+      const noAddress = await add('Rosa Díaz', 'rosa.items@puente.test', null);
+      const start = await p.api('/api/whmcs/clients/push-all', { method: 'POST' });
+      assert.equal(start.status, 200, JSON.stringify(start.body));
+      const job = await waitForJob(p, start.body.job_id);
+      assert.equal(job.status, 'completed', JSON.stringify(job));
+      assert.equal(job.outcome, 'with_errors');
+      const items = (await p.api(`/jobs/${job.id}/items`)).body;
+      assert.equal(items.meta.total, 3);
+      const by = new Map(items.items.map((i: any) => [i.user_id, i]));
+      assert.equal((by.get(ok) as any).status, 'created');
+      assert.equal((by.get(ok) as any).label, 'Ana Pérez');
+      assert.equal((by.get(taken) as any).reason_code, 'whmcs.email_exists');
+      assert.equal((by.get(noAddress) as any).reason_code, 'whmcs.missing_fields');
+      assert.deepEqual((by.get(noAddress) as any).missing, ['address1']);
+      const summary = (await p.api(`/jobs/${job.id}/failures/summary`)).body;
+      assert.deepEqual(summary.groups.map((g: any) => [g.reason_code, g.count]).sort(), [['whmcs.email_exists', 1], ['whmcs.missing_fields', 1]]);
     });
   });
 }
