@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { io } from 'socket.io-client';
+import WebSocket from 'ws';
 import { startWhatsAppSimulator, type WaSimulator } from '../src/simulators/whatsapp/whatsapp.simulator.ts';
 import { startZohoSimulator, type ZohoSimulator } from '../src/simulators/zoho/zoho.simulator.ts';
 import { loadConfig } from '../src/platform/config.ts';
@@ -203,6 +204,23 @@ for (const mode of modes) {
       assert.equal((await p.api('/auth/me', { token: s.body.access_token })).status, 401);
       assert.equal((await p.api('/auth/refresh', { body: { refresh_token: s.body.refresh_token }, token: null })).status, 401);
       assert.equal((await p.api('/auth/me')).status, 200, 'other sessions are untouched');
+      const socket = await new Promise<number>((resolve) => {
+        const ws = new WebSocket(`${p.url.replace('http', 'ws')}/ws/job/00000000-0000-4000-8000-000000000000?token=${s.body.access_token}`);
+        ws.on('unexpected-response', (_req, r) => resolve(r.statusCode ?? 0));
+        ws.on('open', () => { ws.close(); resolve(101); });
+      });
+      assert.equal(socket, 401, 'the job socket refuses it too');
+    });
+
+    test('a deactivated account\'s sessions end at once, access and refresh alike', async () => {
+      const op = await newOperator('leaving@x.test');
+      const s = await login(op);
+      assert.equal((await p.api('/auth/me', { token: s.body.access_token })).status, 200);
+      await p.ctx.db.query('UPDATE users SET status = false WHERE email = $1', [op.email]);
+      assert.equal((await p.api('/jobs', { token: s.body.access_token })).status, 401);
+      const refreshed = await p.api('/auth/refresh', { body: { refresh_token: s.body.refresh_token }, token: null });
+      assert.equal(refreshed.status, 401);
+      assert.match(refreshed.body.message, /ya no está activa/);
     });
 
     test('every protected route answers an anonymous caller 401 before looking at the body', async () => {
