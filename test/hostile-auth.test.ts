@@ -6,13 +6,13 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AddressInfo } from 'node:net';
+import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 import { startWhatsAppSimulator, type WaSimulator } from '../src/simulators/whatsapp/whatsapp.simulator.ts';
 import { startZohoSimulator, type ZohoSimulator } from '../src/simulators/zoho/zoho.simulator.ts';
 import { loadConfig } from '../src/platform/config.ts';
-import { ADMIN, freshStorage, modes, startPuente, testEnv, waitForJob, type Storage, type TestPuente } from './support/puente.ts';
+import { ADMIN, eventually, freshStorage, modes, startPuente, testEnv, waitForJob, type Storage, type TestPuente } from './support/puente.ts';
 
 const KEY = 'test-cloud-api-key';
 const mainScript = fileURLToPath(new URL('../src/main.ts', import.meta.url));
@@ -157,6 +157,43 @@ for (const mode of modes) {
       } finally {
         await own.p.close();
         await own.storage.dispose();
+      }
+    });
+
+    if (mode === 'scaled') test('with Redis gone, API-key failures are still limited, and nothing answers 500', async () => {
+      // Puente reaches Redis through a proxy this test can cut, as an outage would, and restore.
+      const links = new Set<Socket>();
+      let down = false;
+      const proxy = createNetServer((client) => {
+        if (down) return void client.destroy();
+        const upstream = connect(6379, '127.0.0.1');
+        for (const s of [client, upstream]) {
+          links.add(s);
+          s.on('error', () => {});
+          s.on('close', () => links.delete(s));
+        }
+        client.pipe(upstream).pipe(client);
+      });
+      await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+      const storage = await freshStorage(mode);
+      const own = await startPuente(testEnv({ ...storage.env, REDIS_URL: `redis://127.0.0.1:${(proxy.address() as AddressInfo).port}`, API_KEY_FAILURES_PER_MINUTE: '2' }))
+        .catch(async (err) => { await storage.dispose(); throw err; });
+      const connected = links.size;
+      try {
+        down = true;
+        for (const s of links) s.destroy();
+        const statuses: number[] = [];
+        for (let i = 0; i < 3; i++) statuses.push((await own.api('/sync/pull-changes', { token: `bad-${i}` })).status);
+        assert.deepEqual(statuses, [401, 401, 429]);
+        assert.equal((await own.api('/sync/pull-changes', { token: KEY })).status, 429, 'the address waits, even with the right key');
+      } finally {
+        // Redis comes back before Puente stops (stopping in the middle of an outage is not this test's subject).
+        down = false;
+        await eventually(async () => links.size >= connected, 30_000, 'Redis clients to reconnect').catch(() => {});
+        await own.close();
+        await storage.dispose();
+        for (const s of links) s.destroy();
+        await new Promise<void>((r) => proxy.close(() => r()));
       }
     });
 
