@@ -10,7 +10,8 @@ export interface WebhookContent {
 
 // Webhook bodies are untrusted input: every field is checked as it is read.
 type Json = any;
-const str = (v: unknown) => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '');
+// NUL cannot be stored in PostgreSQL text or jsonb: one escaped into a body would sink the whole batch.
+const str = (v: unknown) => (typeof v === 'string' ? v.replaceAll('\0', '') : typeof v === 'number' ? String(v) : '');
 const list = (v: unknown): Json[] => (Array.isArray(v) ? v : []);
 
 /**
