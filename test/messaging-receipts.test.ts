@@ -179,6 +179,27 @@ for (const mode of modes) {
       assert.equal(unknown, 2);
     });
 
+    test('a receipt carrying a NUL character does not sink the batch it arrives with', async () => {
+      const cloud = await cloudDevice({ requireTemplateForCold: false });
+      cloud.dev.set({ webhook: undefined });
+      const r = await uploadBulk(p, '+51987380001|a\n');
+      await waitForJob(p, r.body.job.id);
+      const [row] = await resultsCsv(p, r.body.job.id);
+      // JSON escapes NUL as \u0000; PostgreSQL refuses it in text and jsonb.
+      const raw = JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: '1', changes: [{ field: 'messages', value: {
+        messaging_product: 'whatsapp', metadata: { phone_number_id: cloud.dev.id },
+        statuses: [
+          { id: 'wamid.odd\u0000id', status: 'failed', timestamp: '1', recipient_id: '1', errors: [{ code: 131026, title: 'bad\u0000title' }] },
+          { id: row!.provider_message_id, status: 'delivered', timestamp: '1', recipient_id: '51987380001' },
+        ],
+        messages: [{ from: '51987380009', id: 'wamid.in', timestamp: '1', type: 'text', text: { body: 'BA\u0000JA' } }],
+      } }] }] });
+      const res = await fetch(`${p.url}/webhooks/cloud/${cloud.id}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': sign256(cloud.appSecret, raw) }, body: raw });
+      assert.equal(res.status, 200);
+      await eventually(async () => (await resultsCsv(p, r.body.job.id))[0]!.status === 'delivered', 10_000, 'the good receipt applied');
+      assert.ok((await p.api('/suppressions?per_page=500')).body.suppressions.some((x: any) => x.phone === '+51987380009'), 'the opt-out, NUL removed, was taken');
+    });
+
     test('Cloud API: a number without WhatsApp is accepted, then ends failed with Meta\'s reason from a signed webhook', async () => {
       const cloud = await cloudDevice({ requireTemplateForCold: false });
       sim.notOnWhatsapp.add('51987320002');
