@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
-import { serializerCompiler, validatorCompiler, jsonSchemaTransform, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { serializerCompiler, validatorCompiler, jsonSchemaTransform, jsonSchemaTransformObject, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import rateLimit from '@fastify/rate-limit';
@@ -64,9 +64,16 @@ export async function buildApp(ctx: AppContext, modules: PuenteModule[]): Promis
   await app.register(swagger, {
     openapi: {
       info: { title: 'Puente API', version: '0.1.0', description: 'Wispro, WHMCS, Zoho and WhatsApp, kept in step. Contract: the seed documents.' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token from `POST /auth/login` (or an access-code session).' },
+          syncApiKey: { type: 'http', scheme: 'bearer', description: 'A sync client\'s API key (`/sync/*`, `/orders`), sent as `Authorization: Bearer <api key>`.' },
+        },
+      },
     },
     transform: jsonSchemaTransform,
+    // Shared schemas with an id (see http/contract.ts) become components the operations refer to.
+    transformObject: jsonSchemaTransformObject,
   });
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: docsCsp });
   const limiterRedis = ctx.redisUrl ? new Redis(ctx.redisUrl, { connectTimeout: 1000, maxRetriesPerRequest: 1 }) : null;
