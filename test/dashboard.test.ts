@@ -236,6 +236,9 @@ describe('web dashboard in a real browser', () => {
     await page.getByRole('link', { name: 'Trabajos', exact: true }).click();
     const row = page.locator('tbody tr').filter({ hasText: 'lento.csv' });
     await row.locator('mark[data-status="processing"], mark[data-status="pending"]').waitFor();
+    // A running send says how fast it goes and how long is left.
+    await row.locator('mark[data-status="processing"]').waitFor();
+    await row.getByTestId('rate').filter({ hasText: /\d+\/min · (faltan ~|calculando)/ }).waitFor();
     await row.getByRole('button', { name: 'Pausar «lento.csv»' }).click();
     await row.locator('mark[data-status="paused"]').waitFor();
     await row.getByRole('button', { name: 'Reanudar «lento.csv»' }).click();

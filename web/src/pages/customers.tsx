@@ -41,11 +41,13 @@ export function Customers() {
     <section>
       <h1>{t('customers')}</h1>
       <div class="toolbar">
-        <form role="search" onSubmit={(e) => { e.preventDefault(); setSearch(typed.trim()); setPage(1); }}>
-          <input name="q" type="search" placeholder={t('searchHint')} aria-label={t('search')} aria-describedby="search-hint"
-            value={typed} onInput={(e) => setTyped((e.target as HTMLInputElement).value)} />
+        <div class="search">
+          <form role="search" onSubmit={(e) => { e.preventDefault(); setSearch(typed.trim()); setPage(1); }}>
+            <input name="q" type="search" placeholder={t('searchHint')} aria-label={t('search')} aria-describedby="search-hint"
+              value={typed} onInput={(e) => setTyped((e.target as HTMLInputElement).value)} />
+          </form>
           <small id="search-hint" class="muted">{t('searchHint')}</small>
-        </form>
+        </div>
         <button onClick={startSync}>{t('syncWispro')}</button>
       </div>
       {schedule && (
