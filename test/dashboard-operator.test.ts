@@ -6,7 +6,7 @@ import type { Browser, Page } from 'playwright-core';
 import { startWhatsAppSimulator, type WaSimulator } from '../src/simulators/whatsapp/whatsapp.simulator.ts';
 import { startWisproSimulator, type WisproSimulator } from '../src/simulators/wispro/wispro.simulator.ts';
 import { ADMIN, eventually, freshStorage, startPuente, testEnv, type Storage, type TestPuente } from './support/puente.ts';
-import { launchBrowser, screenshotDir } from './support/browser.ts';
+import { launchBrowser, needsBrowser, screenshotDir } from './support/browser.ts';
 import { seriousViolations } from './support/axe.ts';
 
 /** Ten customers, three of them without WhatsApp, and one number that is not a number. */
@@ -15,7 +15,7 @@ const NO_WHATSAPP = NUMBERS.slice(0, 3);
 const FILE = ['telefono|nombre|factura', ...NUMBERS.map((n, i) => `+${n}|Cliente ${i}|F-${700 + i}`), '99|Nadie|F-0'].join('\n') + '\n';
 const COMMA_FILE = ['telefono,nombre', ...NUMBERS.map((n, i) => `0414${n.slice(5)},Cliente ${i}`)].join('\n') + '\n';
 
-describe('the dashboard answers an operator\'s questions (safe, honest, says why)', () => {
+describe('the dashboard answers an operator\'s questions (safe, honest, says why)', needsBrowser, () => {
   let storage: Storage;
   let wa: WaSimulator;
   let wispro: WisproSimulator;

@@ -7,7 +7,7 @@ import { startWisproSimulator, type WisproSimulator } from '../src/simulators/wi
 import { startWhatsAppSimulator, type WaSimDevice, type WaSimulator } from '../src/simulators/whatsapp/whatsapp.simulator.ts';
 import { startWhmcsSimulator, type WhmcsSimulator } from '../src/simulators/whmcs/whmcs.simulator.ts';
 import { ADMIN, eventually, freshStorage, startPuente, testEnv, type Storage, type TestPuente } from './support/puente.ts';
-import { launchBrowser, screenshotDir } from './support/browser.ts';
+import { launchBrowser, needsBrowser, screenshotDir } from './support/browser.ts';
 
 const WHMCS_CREDS = { identifier: 'ui-whmcs-identifier', secret: 'ui-whmcs-secret-value', accessKey: 'ui-whmcs-access-key' };
 
@@ -24,7 +24,7 @@ const BULK_FILE = [
   '123|Nadie|9999',
 ].join('\n') + '\n';
 
-describe('web dashboard in a real browser', () => {
+describe('web dashboard in a real browser', needsBrowser, () => {
   let storage: Storage;
   let sim: WisproSimulator;
   let wa: WaSimulator;

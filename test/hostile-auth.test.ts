@@ -12,7 +12,7 @@ import WebSocket from 'ws';
 import { startWhatsAppSimulator, type WaSimulator } from '../src/simulators/whatsapp/whatsapp.simulator.ts';
 import { startZohoSimulator, type ZohoSimulator } from '../src/simulators/zoho/zoho.simulator.ts';
 import { loadConfig } from '../src/platform/config.ts';
-import { ADMIN, eventually, freshStorage, modes, startPuente, testEnv, waitForJob, type Storage, type TestPuente } from './support/puente.ts';
+import { ADMIN, eventually, freshStorage, modes, redisUrl, runsIn, startPuente, testEnv, waitForJob, type Storage, type TestPuente } from './support/puente.ts';
 
 const KEY = 'test-cloud-api-key';
 const mainScript = fileURLToPath(new URL('../src/main.ts', import.meta.url));
@@ -55,7 +55,7 @@ test('TRUST_PROXY takes a hop count or addresses and CIDR ranges, and refuses to
 });
 
 for (const mode of modes) {
-  describe(`hostile auth (${mode})`, () => {
+  describe(`hostile auth (${mode})`, runsIn(mode), () => {
     let storage: Storage;
     let p: TestPuente;
     let sim: WaSimulator;
@@ -166,7 +166,7 @@ for (const mode of modes) {
       let down = false;
       const proxy = createNetServer((client) => {
         if (down) return void client.destroy();
-        const upstream = connect(6379, '127.0.0.1');
+        const upstream = connect(Number(new URL(redisUrl).port || 6379), new URL(redisUrl).hostname);
         for (const s of [client, upstream]) {
           links.add(s);
           s.on('error', () => {});
@@ -415,7 +415,7 @@ test('DATA_DIR is created 0700 and everything in it is 0600, including what an o
 });
 
 for (const mode of modes) {
-  describe(`secrets at rest (${mode})`, () => {
+  describe(`secrets at rest (${mode})`, runsIn(mode), () => {
     let sim: WaSimulator;
     let zoho: ZohoSimulator;
     const zohoEnv = () => ({

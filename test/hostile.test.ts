@@ -9,9 +9,8 @@ import { sql } from 'drizzle-orm';
 import { startWhatsAppSimulator, type WaSimulator } from '../src/simulators/whatsapp/whatsapp.simulator.ts';
 import { jobChannel } from '../src/platform/jobs/job-definition.ts';
 import { loggableError } from '../src/platform/http/hostile-input.ts';
-import { launchBrowser, chromiumPath } from './support/browser.ts';
-import { ADMIN, eventually, freshStorage, modes, startPuente, testEnv, waitForJob, type Storage, type TestPuente } from './support/puente.ts';
-import { existsSync } from 'node:fs';
+import { launchBrowser, needsBrowser } from './support/browser.ts';
+import { ADMIN, eventually, freshStorage, modes, runsIn, startPuente, testEnv, waitForJob, type Storage, type TestPuente } from './support/puente.ts';
 
 const CAP = 12;
 const SECRET_KEY = 'sk-live-0123456789-SECRET';
@@ -85,7 +84,7 @@ function prng(seed: number) {
 }
 
 for (const mode of modes) {
-  describe(`hostile input (${mode})`, () => {
+  describe(`hostile input (${mode})`, runsIn(mode), () => {
     let storage: Storage;
     let sim: WaSimulator;
     let p: TestPuente;
@@ -428,8 +427,8 @@ for (const mode of modes) {
       }
     });
 
-    if (mode === 'embedded' && existsSync(chromiumPath)) {
-      test('the dashboard and /docs work in Chromium under the CSP, with no violation reported', async () => {
+    if (mode === 'embedded') {
+      test('the dashboard and /docs work in Chromium under the CSP, with no violation reported', needsBrowser, async () => {
         const browser = await launchBrowser();
         try {
           const page = await browser.newPage();

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { startWisproSimulator, type WisproSimulator } from '../src/simulators/wispro/wispro.simulator.ts';
 import { startWhmcsSimulator, type WhmcsSimulator } from '../src/simulators/whmcs/whmcs.simulator.ts';
 import { startZohoSimulator, type ZohoSimulator } from '../src/simulators/zoho/zoho.simulator.ts';
-import { eventually, freshStorage, modes, startPuente, testEnv, waitForJob, type Storage, type TestPuente } from './support/puente.ts';
+import { eventually, freshStorage, modes, runsIn, startPuente, testEnv, waitForJob, type Storage, type TestPuente } from './support/puente.ts';
 
 const WISPRO_TOKEN = 'chain-wispro-token';
 const WHMCS = { identifier: 'chain-identifier', secret: 'chain-secret-value', accessKey: 'chain-access-key' };
@@ -15,7 +15,7 @@ const ZOHO = { clientId: '1000.CHAIN', clientSecret: 'chain-zoho-secret', refres
  * platforms do (Wispro's recorded client shape, WHMCS's welcome e-mail, Zoho's outage and retry).
  */
 for (const mode of modes) {
-  describe(`Integrations chain (${mode})`, () => {
+  describe(`Integrations chain (${mode})`, runsIn(mode), () => {
     let storage: Storage;
     let wispro: WisproSimulator;
     let whmcs: WhmcsSimulator;

@@ -1,7 +1,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startWisproSimulator, type WisproSimulator } from '../src/simulators/wispro/wispro.simulator.ts';
-import { freshStorage, modes, startPuente, testEnv, waitForJob, type Storage, type TestPuente } from './support/puente.ts';
+import { freshStorage, modes, runsIn, startPuente, testEnv, waitForJob, type Storage, type TestPuente } from './support/puente.ts';
 import { spawnPuente, type PuenteProcess } from './support/spawn.ts';
 
 const TOKEN = 'wispro-wake-token';
@@ -19,7 +19,7 @@ async function startDelay(p: TestPuente) {
 }
 
 for (const mode of modes) {
-  describe(`job wake (${mode})`, () => {
+  describe(`job wake (${mode})`, runsIn(mode), () => {
     let storage: Storage;
     let sim: WisproSimulator;
     let p: TestPuente;
@@ -43,7 +43,7 @@ for (const mode of modes) {
 }
 
 if (modes.includes('scaled')) {
-  describe('job wake across processes (scaled)', () => {
+  describe('job wake across processes (scaled)', runsIn('scaled'), () => {
     let storage: Storage;
     let sim: WisproSimulator;
     let api: TestPuente;

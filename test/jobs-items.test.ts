@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { startWhatsAppSimulator, type WaSimulator } from '../src/simulators/whatsapp/whatsapp.simulator.ts';
 import { startWisproSimulator, type WisproSimulator } from '../src/simulators/wispro/wispro.simulator.ts';
 import { startWhmcsSimulator, type WhmcsSimulator } from '../src/simulators/whmcs/whmcs.simulator.ts';
-import { eventually, freshStorage, modes, startPuente, testEnv, waitForJob, type Storage, type TestPuente } from './support/puente.ts';
+import { eventually, freshStorage, modes, runsIn, startPuente, testEnv, waitForJob, type Storage, type TestPuente } from './support/puente.ts';
 
 async function uploadBulk(p: TestPuente, content: string, o: { message: string; filename?: string; extra?: Record<string, string>; path?: string }) {
   const form = new FormData();
@@ -17,7 +17,7 @@ async function uploadBulk(p: TestPuente, content: string, o: { message: string; 
 const numbers = (n: number, from = 0) => Array.from({ length: n }, (_, i) => `+58414${String(2_000_000 + from + i)}`);
 
 for (const mode of modes) {
-  describe(`job items, failure summaries and the duplicate-send guard (${mode})`, () => {
+  describe(`job items, failure summaries and the duplicate-send guard (${mode})`, runsIn(mode), () => {
     let storage: Storage;
     let wa: WaSimulator;
     let wispro: WisproSimulator;
@@ -188,7 +188,7 @@ for (const mode of modes) {
 }
 
 for (const mode of modes) {
-  describe(`WHMCS push-all items (${mode})`, () => {
+  describe(`WHMCS push-all items (${mode})`, runsIn(mode), () => {
     const CREDS = { identifier: 'items-identifier', secret: 'items-secret-value', accessKey: 'items-access-key' };
     let storage: Storage;
     let whmcs: WhmcsSimulator;

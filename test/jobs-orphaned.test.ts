@@ -5,7 +5,7 @@ import WebSocket from 'ws';
 import { startWisproSimulator, type WisproSimulator } from '../src/simulators/wispro/wispro.simulator.ts';
 import { startWhatsAppSimulator, type WaSimulator } from '../src/simulators/whatsapp/whatsapp.simulator.ts';
 import { LOST_WORKER_REASON } from '../src/platform/jobs/jobs.reconciler.ts';
-import { ADMIN, eventually, freshStorage, modes, startPuente, testEnv, waitForJob, type Mode, type Storage, type TestPuente } from './support/puente.ts';
+import { ADMIN, eventually, freshStorage, modes, runsIn, startPuente, testEnv, waitForJob, type Mode, type Storage, type TestPuente } from './support/puente.ts';
 import { spawnPuente, type PuenteProcess } from './support/spawn.ts';
 
 const WISPRO_TOKEN = 'wispro-orphan-token';
@@ -132,7 +132,7 @@ class Harness {
 }
 
 for (const mode of modes) {
-  describe(`jobs whose worker dies on the last attempt (${mode})`, () => {
+  describe(`jobs whose worker dies on the last attempt (${mode})`, runsIn(mode), () => {
     const h = new Harness(mode);
     before(() => h.before());
     after(() => h.after());

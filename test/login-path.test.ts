@@ -1,9 +1,9 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { freshStorage, modes, startPuente, testEnv, type Storage, type TestPuente } from './support/puente.ts';
+import { freshStorage, modes, runsIn, startPuente, testEnv, type Storage, type TestPuente } from './support/puente.ts';
 
 for (const mode of modes) {
-  describe(`code login path (${mode})`, () => {
+  describe(`code login path (${mode})`, runsIn(mode), () => {
     let storage: Storage;
     let p: TestPuente;
     const login = (body: unknown) => p.api('/auth/login', { body, token: null });

@@ -2,7 +2,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { startWhatsAppSimulator, type WaDeviceOptions, type WaSimulator } from '../src/simulators/whatsapp/whatsapp.simulator.ts';
-import { eventually, freshStorage, modes, startPuente, testEnv, waitForJob, type Storage, type TestPuente } from './support/puente.ts';
+import { eventually, freshStorage, modes, runsIn, startPuente, testEnv, waitForJob, type Storage, type TestPuente } from './support/puente.ts';
 
 async function uploadBulk(p: TestPuente, content: string, o: { message?: string; extra?: Record<string, string>; path?: string } = {}) {
   const form = new FormData();
@@ -37,7 +37,7 @@ async function resultsCsv(p: TestPuente, jobId: string) {
 const sign256 = (secret: string, raw: string) => `sha256=${createHmac('sha256', secret).update(raw).digest('hex')}`;
 
 for (const mode of modes) {
-  describe(`WhatsApp receipts, opt-outs and provider checks (${mode})`, () => {
+  describe(`WhatsApp receipts, opt-outs and provider checks (${mode})`, runsIn(mode), () => {
     let storage: Storage;
     let sim: WaSimulator;
     let p: TestPuente;

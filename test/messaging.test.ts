@@ -2,7 +2,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { startWhatsAppSimulator, type WaDeviceOptions, type WaSimDevice, type WaSimulator } from '../src/simulators/whatsapp/whatsapp.simulator.ts';
-import { eventually, freshStorage, modes, startPuente, testEnv, waitForJob, type Storage, type TestPuente } from './support/puente.ts';
+import { eventually, freshStorage, modes, runsIn, startPuente, testEnv, waitForJob, type Storage, type TestPuente } from './support/puente.ts';
 import { spawnPuente, type PuenteProcess } from './support/spawn.ts';
 
 const MAX_BYTES = 20 * 1024 * 1024;
@@ -26,7 +26,7 @@ export async function addDevice(p: TestPuente, sim: WaSimulator, o: WaDeviceOpti
 }
 
 for (const mode of modes) {
-  describe(`bulk WhatsApp (${mode})`, () => {
+  describe(`bulk WhatsApp (${mode})`, runsIn(mode), () => {
     let storage: Storage;
     let sim: WaSimulator;
     let p: TestPuente;
@@ -364,7 +364,7 @@ for (const mode of modes) {
   });
 }
 
-describe('bulk WhatsApp across processes (PostgreSQL + Redis)', () => {
+describe('bulk WhatsApp across processes (PostgreSQL + Redis)', runsIn('scaled'), () => {
   let storage: Storage;
   let sim: WaSimulator;
   let api: TestPuente;

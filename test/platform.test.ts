@@ -4,7 +4,7 @@ import WebSocket from 'ws';
 import { ConfigError, loadConfig } from '../src/platform/config.ts';
 import { hashPassword, verifyPassword } from '../src/platform/auth/passwords.ts';
 import bcrypt from 'bcryptjs';
-import { ADMIN, freshStorage, modes, startPuente, testEnv, waitForJob, type Storage, type TestPuente } from './support/puente.ts';
+import { ADMIN, freshStorage, modes, runsIn, startPuente, testEnv, waitForJob, type Storage, type TestPuente } from './support/puente.ts';
 
 test('a wrong or missing configuration value stops start-up naming the variable', () => {
   assert.throws(() => loadConfig({ PORT: 'abc', DATABASE_URL: 'mysql://x', ADMIN_EMAIL: 'a@b.co' }), (err: unknown) => {
@@ -29,7 +29,7 @@ test('passwords: argon2id for new hashes, and imported Laravel $2y$ bcrypt hashe
 });
 
 for (const mode of modes) {
-  describe(`platform (${mode})`, () => {
+  describe(`platform (${mode})`, runsIn(mode), () => {
     let storage: Storage;
     let p: TestPuente;
     before(async () => {

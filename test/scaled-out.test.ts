@@ -2,12 +2,12 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { startWisproSimulator, type WisproSimulator } from '../src/simulators/wispro/wispro.simulator.ts';
-import { eventually, freshStorage, startPuente, testEnv, waitForJob, type Storage, type TestPuente } from './support/puente.ts';
+import { eventually, freshStorage, runsIn, startPuente, testEnv, waitForJob, type Storage, type TestPuente } from './support/puente.ts';
 import { spawnPuente, type PuenteProcess } from './support/spawn.ts';
 
 const TOKEN = 'wispro-scaled-token';
 
-describe('scaled out: PostgreSQL + Redis, several processes', () => {
+describe('scaled out: PostgreSQL + Redis, several processes', runsIn('scaled'), () => {
   let storage: Storage;
   let sim: WisproSimulator;
   let api: TestPuente;

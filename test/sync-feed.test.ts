@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io, type Socket } from 'socket.io-client';
 import { SyncClient, type Change } from '../src/clients/sync-client.ts';
-import { eventually, freshStorage, modes, startPuente, testEnv, type Storage, type TestPuente } from './support/puente.ts';
+import { eventually, freshStorage, modes, runsIn, startPuente, testEnv, type Storage, type TestPuente } from './support/puente.ts';
 import { spawnPuente } from './support/spawn.ts';
 
 const KEY = 'test-cloud-api-key';
@@ -32,7 +32,7 @@ const once = <T = unknown>(s: Socket, event: string, ms = 5000) =>
   });
 
 for (const mode of modes) {
-  describe(`orders change feed (${mode})`, () => {
+  describe(`orders change feed (${mode})`, runsIn(mode), () => {
     let storage: Storage;
     let p: TestPuente;
     const pull = (limit = 100, key = KEY) => p.api(`/sync/pull-changes?limit=${limit}`, { token: key });
@@ -210,7 +210,7 @@ for (const mode of modes) {
 }
 
 if (modes.includes('scaled')) {
-  describe('orders change feed across two server processes (PostgreSQL + Redis)', () => {
+  describe('orders change feed across two server processes (PostgreSQL + Redis)', runsIn('scaled'), () => {
     test('an order created through one process notifies a client connected to the other', async () => {
       const storage = await freshStorage('scaled');
       const env = testEnv(storage.env);

@@ -1,7 +1,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startWhmcsSimulator, type WhmcsSimulator } from '../src/simulators/whmcs/whmcs.simulator.ts';
-import { freshStorage, modes, startPuente, testEnv, waitForJob, type Storage, type TestPuente } from './support/puente.ts';
+import { freshStorage, modes, runsIn, startPuente, testEnv, waitForJob, type Storage, type TestPuente } from './support/puente.ts';
 
 const CREDS = { identifier: 'puente-identifier-XYZ', secret: 'puente-secret-s3cr3t-value', accessKey: 'puente-access-key-777' };
 
@@ -15,7 +15,7 @@ export function whmcsEnv(sim: WhmcsSimulator, extra: Record<string, string> = {}
 interface LocalUser { name: string; email: string | null; phone?: string | null; address?: string | null; city?: string | null; state?: string | null }
 
 for (const mode of modes) {
-  describe(`WHMCS billing link (${mode})`, () => {
+  describe(`WHMCS billing link (${mode})`, runsIn(mode), () => {
     let storage: Storage;
     let sim: WhmcsSimulator;
     let p: TestPuente;

@@ -3,13 +3,13 @@ import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { startWisproSimulator, type WisproSimulator } from '../src/simulators/wispro/wispro.simulator.ts';
 import { parseCedula } from '../src/modules/wispro/wispro.mapper.ts';
-import { eventually, freshStorage, modes, startPuente, testEnv, waitForJob, type Storage, type TestPuente } from './support/puente.ts';
+import { eventually, freshStorage, modes, runsIn, startPuente, testEnv, waitForJob, type Storage, type TestPuente } from './support/puente.ts';
 
 const TOKEN = 'wispro-test-token';
 const SEED_MESSAGE = 'Sincronización iniciada en segundo plano. Revisa los logs para ver el progreso.';
 
 for (const mode of modes) {
-  describe(`Wispro sync (${mode})`, () => {
+  describe(`Wispro sync (${mode})`, runsIn(mode), () => {
     let storage: Storage;
     let sim: WisproSimulator;
     let p: TestPuente;

@@ -1,7 +1,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startZohoSimulator, zohoTime, type ZohoSimulator } from '../src/simulators/zoho/zoho.simulator.ts';
-import { eventually, freshStorage, modes, startPuente, testEnv, waitForJob, type Storage, type TestPuente } from './support/puente.ts';
+import { eventually, freshStorage, modes, runsIn, startPuente, testEnv, waitForJob, type Storage, type TestPuente } from './support/puente.ts';
 
 const CREDS = { clientId: '1000.CLIENT', clientSecret: 'zoho-secret', refreshToken: '1000.refresh' };
 
@@ -14,7 +14,7 @@ export function zohoEnv(sim: ZohoSimulator, extra: Record<string, string> = {}) 
 }
 
 for (const mode of modes) {
-  describe(`Zoho code cache and products (${mode})`, () => {
+  describe(`Zoho code cache and products (${mode})`, runsIn(mode), () => {
     let storage: Storage;
     let sim: ZohoSimulator;
     let p: TestPuente;
@@ -259,7 +259,7 @@ for (const mode of modes) {
 }
 
 if (modes.includes('scaled')) {
-  describe('Zoho schedule across two processes (PostgreSQL + Redis)', () => {
+  describe('Zoho schedule across two processes (PostgreSQL + Redis)', runsIn('scaled'), () => {
     test('a scheduled tick runs once although two processes hold the schedule', { timeout: 150_000 }, async () => {
       const storage = await freshStorage('scaled');
       const sim = await startZohoSimulator({ ...CREDS, initialCode: 'TICK1' });

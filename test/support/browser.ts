@@ -1,10 +1,15 @@
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 
 export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** Options for a browser test's `describe` or `test`: skipped, with the reason in the report, when Chromium is missing. */
+export const needsBrowser: { skip?: string } = existsSync(chromiumPath)
+  ? {}
+  : { skip: `browser tests skipped: Chromium not found at ${chromiumPath} (install it or set CHROMIUM_PATH)` };
 
 /** Debian's Chromium, headless, with the flags this machine's closed network needs. */
 export function launchBrowser(): Promise<Browser> {

@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -15,8 +16,61 @@ export const ADMIN = { email: 'admin@test.local', password: 'admin-password-123'
 export type Mode = 'embedded' | 'scaled';
 export const modes: Mode[] = (process.env.PUENTE_TEST_MODES?.split(',') as Mode[] | undefined) ?? ['embedded', 'scaled'];
 
-const adminUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const adminUrl = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+export const redisUrl = process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379';
+
+/** Resolves when a Redis server answers PING at `url`, rejects with the reason otherwise. */
+function pingRedis(url: string): Promise<void> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: hostname, port: Number(port || 6379), timeout: 2000 });
+    const fail = (why: string) => {
+      socket.destroy();
+      reject(new Error(why));
+    };
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('data', (chunk) => (chunk.toString().startsWith('+PONG') ? (socket.end(), resolve()) : fail(chunk.toString().trim())));
+    socket.once('timeout', () => fail('no answer within 2 s'));
+    socket.once('error', (err: NodeJS.ErrnoException) => fail(err.code ?? err.message));
+  });
+}
+
+/** Why the scaled-out tests cannot run on this machine, or null when PostgreSQL and Redis both answer. */
+async function scaledUnavailable(): Promise<string | null> {
+  const db = new URL(adminUrl);
+  const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 2000 });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    return `PostgreSQL not reachable at ${db.host || 'localhost'} (${e.code ?? e.message}); set TEST_DATABASE_URL to a server where the user may create databases`;
+  } finally {
+    await client.end().catch(() => {});
+  }
+  const redis = new URL(redisUrl);
+  try {
+    await pingRedis(redisUrl);
+  } catch (err) {
+    return `Redis not reachable at ${redis.host || 'localhost'} (${(err as Error).message}); set TEST_REDIS_URL to a server`;
+  }
+  return null;
+}
+
+const unavailable: Record<Mode, string | null> = {
+  embedded: null,
+  scaled: modes.includes('scaled') ? await scaledUnavailable() : `PUENTE_TEST_MODES=${process.env.PUENTE_TEST_MODES}`,
+};
+
+/**
+ * Options for a mode's `describe`: skipped, with the reason in the test report, when the mode's
+ * services are not reachable. Embedded mode needs nothing but Node.js; scaled needs PostgreSQL and Redis.
+ */
+export function runsIn(mode: Mode): { skip?: string } {
+  const why = unavailable[mode];
+  return why ? { skip: `${mode} mode skipped: ${why}` } : {};
+}
 
 export interface Storage {
   env: Record<string, string>;
@@ -28,6 +82,7 @@ export async function freshStorage(mode: Mode): Promise<Storage> {
   const dataDir = mkdtempSync(join(tmpdir(), 'puente-test-'));
   const cleanDir = () => rmSync(dataDir, { recursive: true, force: true });
   if (mode === 'embedded') return { env: { DATA_DIR: dataDir }, dispose: async () => cleanDir() };
+  if (unavailable.scaled) throw new Error(`${unavailable.scaled} (a scaled test without runsIn('scaled') on its describe)`);
   const name = `puente_t_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
