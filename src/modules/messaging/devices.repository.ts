@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { json, rows, type Executor } from '../../platform/db/client.ts';
-import type { DeviceRow } from './drivers.ts';
+import type { DeviceRow } from './devices.drivers.ts';
 import type { DeviceInput } from './devices.service.ts';
 
 export const todayUtc = () => new Date().toISOString().slice(0, 10);

@@ -4,8 +4,8 @@ import type { Db } from '../../platform/db/client.ts';
 import type { Resealer, SecretBox } from '../../platform/auth/secrets.ts';
 import { AppError, badRequest, forbidden, notFound } from '../../platform/http/errors.ts';
 import { devicesRepository, todayUtc } from './devices.repository.ts';
-import { REQUIRED_CREDENTIALS, driverFor, type DeviceRow } from './drivers.ts';
-import { checkProviderUrl } from './provider-url.ts';
+import { REQUIRED_CREDENTIALS, driverFor, type DeviceRow } from './devices.drivers.ts';
+import { checkProviderUrl } from './devices.url-check.ts';
 
 const PUBLIC_CREDENTIALS = new Set(['phone_number_id', 'instance', 'session', 'device_id', 'api_version', 'business_account_id']);
 

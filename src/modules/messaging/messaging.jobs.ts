@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import type { AppContext } from '../../platform/context.ts';
 import { defineJob } from '../../platform/jobs/job-definition.ts';
-import { progressOf, runBulkSend, type BulkParams } from './dispatcher.ts';
+import { progressOf, runBulkSend, type BulkParams } from './bulk-send.dispatcher.ts';
 import { devicesRepository } from './devices.repository.ts';
 import { receiptsRepository } from './receipts.repository.ts';
 import { recipientsRepository, type ItemRow } from './recipients.repository.ts';
-import { splitValues } from './template.ts';
+import { splitValues } from './template.renderer.ts';
 
 /** A recipient as `GET /jobs/{id}/items` shows it: the file's values, the device by name. */
 export function recipientItem(r: ItemRow) {

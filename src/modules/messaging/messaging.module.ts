@@ -1,6 +1,6 @@
 import type { App, PuenteModule } from '../../platform/context.ts';
 import { DevicesService, resealDevices } from './devices.service.ts';
-import { setWahaCheckCacheSeconds } from './drivers.ts';
+import { setWahaCheckCacheSeconds } from './devices.drivers.ts';
 import { ReceiptsService } from './receipts.service.ts';
 import { SuppressionsService } from './suppressions.service.ts';
 import { suppressionRoutes } from './suppressions.routes.ts';
@@ -9,6 +9,7 @@ import { webhookRoutes } from './webhooks.routes.ts';
 import { BulkSendService } from './messaging.service.ts';
 import { messagingJobs } from './messaging.jobs.ts';
 import { messagingRoutes } from './messaging.routes.ts';
+import { deviceRoutes } from './devices.routes.ts';
 
 declare module '../../platform/context.ts' {
   interface Services {
@@ -37,6 +38,7 @@ export const messagingModule: PuenteModule = {
   },
   async routes(app, ctx) {
     messagingRoutes(app, ctx);
+    deviceRoutes(app, ctx);
     suppressionRoutes(app, ctx);
     // Its own scope: webhooks read the raw body (signatures are over the bytes sent).
     await app.register(async (scope) => webhookRoutes(scope as App, ctx));

@@ -1,54 +1,17 @@
 import { Readable } from 'node:stream';
-import type { MultipartFile } from '@fastify/multipart';
-import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { App, AppContext } from '../../platform/context.ts';
 import { requireRole } from '../../platform/auth/guards.ts';
-import { AppError, badRequest } from '../../platform/http/errors.ts';
-import { pageMeta, paginationQuery } from '../../platform/http/pagination.ts';
+import { badRequest } from '../../platform/http/errors.ts';
 import { jobReply } from '../../platform/jobs/jobs.service.ts';
 import type { ItemRow } from './recipients.repository.ts';
-import { CSV_KEYS, CSV_WORDS, csvCell, readableError } from './results-csv.ts';
-import { parseBulkFile, type ParsedRow, type ParseStats } from './bulk-file.ts';
-import { deviceFields, deviceReply } from './devices.service.ts';
+import { CSV_KEYS, CSV_WORDS, csvCell, readableError } from './recipients.csv.ts';
+import type { ParsedRow, ParseStats } from './bulk-file.parser.ts';
+import { readUpload } from './bulk-file.upload.ts';
 import { duplicateOf } from './messaging.service.ts';
-import { compileTemplate, MAX_RENDERED, renderedLength, renderTemplate, splitValues, variablesUsed } from './template.ts';
-import { hasNul, nulByte, sqlState } from '../../platform/http/hostile-input.ts';
+import { compileTemplate, MAX_RENDERED, renderedLength, renderTemplate, splitValues, variablesUsed } from './template.renderer.ts';
 
 const MAX_MESSAGE = 4096;
-const ONE_FILE = 'Envíe un solo archivo (campo file) / Send one file';
-
-interface Upload {
-  stats: ParseStats;
-  fileName: string;
-  fields: Record<string, string>;
-}
-
-const tooLarge = (max: number) =>
-  new AppError('file_too_large', 413, `El archivo supera el tamaño máximo de ${Math.round(max / 1024 / 1024)} MB / File too large`);
-
-/** Multipart errors from @fastify/multipart, in the seed's words. */
-function uploadError(err: unknown, maxBytes: number, fromStorage: boolean): unknown {
-  const code = (err as { code?: string }).code;
-  if (code === 'FST_REQ_FILE_TOO_LARGE') return tooLarge(maxBytes);
-  if (code === 'FST_FILES_LIMIT') return badRequest(ONE_FILE);
-  if (code === 'FST_INVALID_MULTIPART_CONTENT_TYPE') return badRequest('Formato inválido: envíe multipart/form-data con file, message y devices_limit / Send multipart/form-data');
-  if (code === 'FST_PARTS_LIMIT' || code === 'FST_FIELDS_LIMIT') return badRequest('Demasiados campos en el formulario / Too many form fields');
-  // Anything else the form reader throws (a cut body, a bad boundary, broken part headers) is the
-  // client's malformed form; failures while storing rows are not.
-  if (err instanceof AppError || fromStorage || sqlState(err)) return err;
-  return new AppError('malformed_multipart', 400, `Formulario multipart mal formado / Malformed multipart form: ${String((err as Error).message ?? err).slice(0, 200)}`);
-}
-
-/** Reads what is left of a file part, so that the error reply reaches a client still uploading. */
-async function drain(file: MultipartFile | null) {
-  if (!file || file.file.readableEnded) return;
-  try {
-    for await (const _ of file.file);
-  } catch {
-    // the size limit or a broken connection: nothing more to read
-  }
-}
 
 /**
  * What would make the send go wrong although the file was read: another separator than `|`
@@ -117,60 +80,12 @@ class TooLongRows {
 
 export function messagingRoutes(app: App, ctx: AppContext) {
   const staff = requireRole(ctx.tokens, 'admin', 'operator');
-  const admin = requireRole(ctx.tokens, 'admin');
   const config = { replyShape: 'status' as const };
-  const devices = ctx.services.devices;
   const bulk = ctx.services.bulkSend;
-  const maxBytes = ctx.config.MESSAGING_MAX_FILE_BYTES;
-
-  /** Streams the multipart body: the file is parsed as it arrives, fields are collected. */
-  async function readUpload(req: FastifyRequest, onBatch: (rows: ParsedRow[]) => Promise<void>, onField?: (name: string, value: string) => void): Promise<Upload> {
-    if (!req.isMultipart()) throw badRequest('Formato inválido: envíe multipart/form-data con file, message y devices_limit / Send multipart/form-data');
-    const fields: Record<string, string> = {};
-    let stats: ParseStats | null = null;
-    let fileName = '';
-    let current: MultipartFile | null = null;
-    let storageFailure: unknown = null;
-    const store = async (rows: ParsedRow[]) => {
-      try {
-        await onBatch(rows);
-      } catch (err) {
-        storageFailure = err;
-        throw err;
-      }
-    };
-    try {
-      for await (const part of req.parts()) {
-        if (part.type !== 'file') {
-          fields[part.fieldname] = String(part.value ?? '');
-          if (hasNul(part.fieldname) || hasNul(fields[part.fieldname])) throw nulByte(`el campo ${part.fieldname.replaceAll('\0', '')} / field`);
-          onField?.(part.fieldname, fields[part.fieldname]!);
-          continue;
-        }
-        current = part as MultipartFile;
-        if (part.fieldname !== 'file' || stats) {
-          await drain(current);
-          throw badRequest(stats ? ONE_FILE : `Campo de archivo inesperado «${part.fieldname}»: use «file»`);
-        }
-        fileName = String(part.filename ?? '').slice(0, 255);
-        if (!/\.(csv|txt)$/i.test(fileName)) {
-          await drain(current);
-          throw badRequest(`Formato inválido: «${fileName || 'sin nombre'}» debe ser .csv o .txt / The file must be .csv or .txt`);
-        }
-        stats = await parseBulkFile(part.file, {
-          defaultCountry: ctx.config.DEFAULT_COUNTRY, maxRecipients: ctx.config.MESSAGING_MAX_RECIPIENTS, maxLineBytes: ctx.config.MESSAGING_MAX_LINE_BYTES, onBatch: store,
-        });
-        if (part.file.truncated) throw tooLarge(maxBytes);
-        current = null;
-      }
-    } catch (err) {
-      await drain(current);
-      throw uploadError(err, maxBytes, err === storageFailure);
-    }
-    if (!stats) throw badRequest('Falta el archivo (campo file) / The file field is required');
-    if (stats.recipients === 0) throw badRequest('Archivo vacío: no hay recipients / Empty file: no recipients');
-    return { stats, fileName, fields };
-  }
+  const limits = {
+    defaultCountry: ctx.config.DEFAULT_COUNTRY, maxBytes: ctx.config.MESSAGING_MAX_FILE_BYTES,
+    maxRecipients: ctx.config.MESSAGING_MAX_RECIPIENTS, maxLineBytes: ctx.config.MESSAGING_MAX_LINE_BYTES,
+  };
 
   function readFields(fields: Record<string, string>) {
     const message = fields.message ?? '';
@@ -198,7 +113,7 @@ export function messagingRoutes(app: App, ctx: AppContext) {
     },
   }, async (req) => {
     const { job, total, fileName } = await bulk.create(async (stage) => {
-      const upload = await readUpload(req, stage);
+      const upload = await readUpload(req, limits, stage);
       return { ...upload, ...readFields(upload.fields), createdBy: req.principal?.sub ?? null };
     });
     return {
@@ -220,7 +135,7 @@ export function messagingRoutes(app: App, ctx: AppContext) {
     const tooLong = new TooLongRows();
     const suppressedSamples: string[] = [];
     let suppressed = 0;
-    const upload = await readUpload(req, async (rows) => {
+    const upload = await readUpload(req, limits, async (rows) => {
       const off = await ctx.services.suppressions.among(rows.flatMap((r) => (r.phone ? [r.phone] : [])));
       suppressed += off.size;
       for (const r of rows) {
@@ -284,48 +199,4 @@ export function messagingRoutes(app: App, ctx: AppContext) {
     reply.header('content-disposition', `attachment; filename="job-${req.params.job_id}-results.csv"`);
     return reply.send(Readable.from(lines()));
   });
-
-  const deviceId = z.object({ id: z.coerce.number().int().positive() });
-  const tags = ['devices'], security = [{ bearer: [] }];
-  // The address the admin reached Puente at is where the engine's webhook points (unless PUBLIC_URL says otherwise).
-  const origin = (req: FastifyRequest) => `${req.protocol}://${req.host}`;
-  const withWebhook = async (id: number, req: FastifyRequest) => {
-    await ctx.services.webhooks.configure(id, origin(req));
-    return devices.require(id);
-  };
-  // Where a device points and the credentials it sends there are admins' to set: operators run devices.
-  app.post('/devices', {
-    onRequest: admin, config, schema: { tags, security, body: deviceFields, summary: 'Add a sending device (its health is checked at once, and its engine\'s webhook pointed at Puente)' },
-  }, async (req, reply) => reply.status(201).send({ status: 'success', device: deviceReply(await withWebhook((await devices.create(req.body)).id, req)) }));
-
-  app.get('/devices', {
-    onRequest: staff, config, schema: { tags, security, querystring: paginationQuery, summary: 'Devices with connection state, pacing and today\'s count' },
-  }, async (req) => {
-    const { page, per_page } = req.query;
-    const { items, total } = await devices.list(per_page, (page - 1) * per_page);
-    return { status: 'success', devices: items.map(deviceReply), meta: pageMeta(page, per_page, total) };
-  });
-
-  app.get('/devices/:id', {
-    onRequest: staff, config, schema: { tags, security, params: deviceId, summary: 'One device' },
-  }, async (req) => ({ status: 'success', device: deviceReply(await devices.require(req.params.id)) }));
-
-  app.patch('/devices/:id', {
-    onRequest: staff, config,
-    schema: {
-      tags, security, params: deviceId, body: deviceFields.partial(),
-      summary: 'Change a device: name, pacing, status active|paused; credentials (merged), base_url and provider are for admins, and a new base_url or provider needs the credentials again',
-    },
-  }, async (req) => ({ status: 'success', device: deviceReply(await withWebhook((await devices.update(req.params.id, req.body, { admin: req.principal?.role === 'admin' })).id, req)) }));
-
-  app.delete('/devices/:id', {
-    onRequest: admin, config, schema: { tags, security, params: deviceId, summary: 'Remove a device' },
-  }, async (req) => {
-    await devices.remove(req.params.id);
-    return { status: 'success', message: 'Device eliminado / Device removed' };
-  });
-
-  app.post('/devices/:id/check', {
-    onRequest: staff, config, schema: { tags, security, params: deviceId, summary: 'Check the device\'s connection now (and its engine\'s webhook)' },
-  }, async (req) => ({ status: 'success', device: deviceReply(await withWebhook((await devices.check(req.params.id)).id, req)) }));
 }

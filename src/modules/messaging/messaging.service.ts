@@ -3,8 +3,8 @@ import type { AppContext } from '../../platform/context.ts';
 import { AppError, badRequest, notFound } from '../../platform/http/errors.ts';
 import type { Executor } from '../../platform/db/client.ts';
 import type { JobRecord } from '../../platform/jobs/jobs.repository.ts';
-import type { ParsedRow, ParseStats } from './bulk-file.ts';
-import { NO_DEVICES, progressOf, type BulkParams } from './dispatcher.ts';
+import type { ParsedRow, ParseStats } from './bulk-file.parser.ts';
+import { NO_DEVICES, progressOf, type BulkParams } from './bulk-send.dispatcher.ts';
 import { BULK_SEND } from './messaging.jobs.ts';
 import { recipientsRepository } from './recipients.repository.ts';
 

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { json, rows, type Executor } from '../../platform/db/client.ts';
-import type { ParsedRow } from './bulk-file.ts';
+import type { ParsedRow } from './bulk-file.parser.ts';
 
 export interface ClaimedRow { seq: number; phone: string; vals: string; attempts: number }
 export interface RecipientResult {

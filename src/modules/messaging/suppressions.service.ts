@@ -1,6 +1,6 @@
 import type { AppContext } from '../../platform/context.ts';
 import { badRequest, notFound } from '../../platform/http/errors.ts';
-import { normalisePhone } from './phones.ts';
+import { normalisePhone } from './phones.format.ts';
 import { suppressionsRepository } from './suppressions.repository.ts';
 
 /** Upper case, accents and punctuation gone, spaces collapsed: "No más." and "NO MAS" read the same. */

@@ -2,9 +2,9 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AppContext } from '../../platform/context.ts';
 import { AppError, notFound } from '../../platform/http/errors.ts';
 import { devicesRepository } from './devices.repository.ts';
-import { driverFor, type DeviceRow } from './drivers.ts';
-import { checkProviderUrl } from './provider-url.ts';
-import { parseCloud, parseEvolution, parseSimulator, parseWaha, type WebhookContent } from './webhooks.parse.ts';
+import { driverFor, type DeviceRow } from './devices.drivers.ts';
+import { checkProviderUrl } from './devices.url-check.ts';
+import { parseCloud, parseEvolution, parseSimulator, parseWaha, type WebhookContent } from './webhooks.parser.ts';
 
 const DEVICE_CACHE_MS = 5000;
 export const badSignature = () => new AppError('webhook_bad_signature', 401, 'Firma del webhook ausente o inválida / Missing or invalid webhook signature');

@@ -5,7 +5,7 @@ import { AppError, UpstreamError, conflict, notFound } from '../../platform/http
 import type { UserRow } from '../users/users.repository.ts';
 import { usersRepository } from '../users/users.repository.ts';
 import { WhmcsApiError, WhmcsClient, isDuplicateEmail, isFieldError, type CallSink, type WhmcsClientDetails } from './whmcs.client.ts';
-import { fromWhmcs, loadMapping, toWhmcs, userColumns, type ClientMapping } from './whmcs.mapping.ts';
+import { fromWhmcs, loadMapping, toWhmcs, userColumns, type ClientMapping } from './whmcs.mapper.ts';
 import { whmcsRepository, type MapUpdate, type SyncLogInput, type SyncMapRow } from './whmcs.repository.ts';
 
 export const CACHE_INVALIDATE = 'whmcs:cache-invalidate';

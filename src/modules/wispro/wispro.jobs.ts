@@ -3,7 +3,7 @@ import type { AppContext } from '../../platform/context.ts';
 import type { Tx } from '../../platform/db/client.ts';
 import { PermanentJobError, defineJob, type JobContext } from '../../platform/jobs/job-definition.ts';
 import { WisproClient, type WisproPage } from './wispro.client.ts';
-import { applyWisproPage, applyWisproPageIsolated, type RecordIssue, type SyncCounters } from './wispro.sync.ts';
+import { applyWisproPage, applyWisproPageIsolated, type RecordIssue, type SyncCounters } from './wispro.service.ts';
 
 export const WISPRO_SYNC = 'wispro.sync';
 const MAX_ISSUES_KEPT = 200;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { forProvider, forgetPhoneShapes, normalisePhone } from './phones.ts';
+import { forProvider, forgetPhoneShapes, normalisePhone } from './phones.format.ts';
 
 test('numbers in every usual form become E.164', () => {
   const cases: [string, string, string | null][] = [

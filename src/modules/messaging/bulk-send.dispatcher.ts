@@ -3,11 +3,11 @@ import type { AppContext } from '../../platform/context.ts';
 import type { JobContext } from '../../platform/jobs/job-definition.ts';
 import { PermanentJobError } from '../../platform/jobs/job-definition.ts';
 import { devicesRepository, todayUtc } from './devices.repository.ts';
-import { driverFor, type DeviceRow, type TemplateSpec } from './drivers.ts';
+import { driverFor, type DeviceRow, type TemplateSpec } from './devices.drivers.ts';
 import { openDevice } from './devices.service.ts';
 import { receiptsRepository, type JobReceipts } from './receipts.repository.ts';
 import { recipientsRepository, type ClaimedRow, type Counts, type RecipientResult } from './recipients.repository.ts';
-import { compileTemplate, MAX_RENDERED, renderedLength, renderTemplate, splitValues, tooLongReason, type CompiledTemplate } from './template.ts';
+import { compileTemplate, MAX_RENDERED, renderedLength, renderTemplate, splitValues, tooLongReason, type CompiledTemplate } from './template.renderer.ts';
 
 export const CHUNK_SIZE = 1000;
 const MAX_ATTEMPTS = 4;

@@ -1,5 +1,5 @@
 import { Agent, request } from 'undici';
-import { forProvider, type Provider } from './phones.ts';
+import { forProvider, type Provider } from './phones.format.ts';
 
 export interface DeviceRow {
   id: number;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { AppError, badRequest } from '../../platform/http/errors.ts';
-import { normalisePhone } from './phones.ts';
+import { normalisePhone } from './phones.format.ts';
 
 export interface ParsedRow {
   seq: number;
