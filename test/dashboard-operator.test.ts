@@ -199,6 +199,7 @@ describe('the dashboard answers an operator\'s questions (safe, honest, says why
 
     await go('Zoho');
     await page.getByText('Sincronización de productos').first().waitFor();
+    // biome-ignore lint/performance/useDomNodeTextContent: Playwright's innerText, the text a reader sees
     assert.doesNotMatch(await page.locator('main').innerText(), /[{}]/, 'no JSON on the Zoho page');
   });
 

@@ -162,7 +162,7 @@ for (const mode of modes) {
       // 240 items edited in the last few minutes, oldest first: two pages of changes.
       const now = Date.now();
       const edited = sim.items.slice(100, 340);
-      edited.forEach((item, i) => Object.assign(item, { name: `Editado ${i}`, last_modified_time: zohoTime(now - 250_000 + i * 1000) }));
+      for (const [i, item] of edited.entries()) Object.assign(item, { name: `Editado ${i}`, last_modified_time: zohoTime(now - 250_000 + i * 1000) });
       // Someone edits the first item of page 1 right after the sync read it.
       sim.setFaults({ editAfterServingPage: 1 });
       try {

@@ -14,6 +14,7 @@ import type { JobRunner } from './jobs/job-runner.ts';
 import type { JobsService } from './jobs/jobs.service.ts';
 
 /** Services modules offer each other; each module adds its own entry by declaration merging. */
+// biome-ignore lint/suspicious/noEmptyInterface: each module adds its entry by declaration merging
 export interface Services {}
 
 export interface AppContext {

@@ -1,6 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, ApiError, followJob } from './api.ts';
+import { api, type ApiError, followJob } from './api.ts';
 import { errorText, label, minutesText, num, t, tf, when } from './i18n.ts';
 
 export function useApi<T>(path: string | null, deps: unknown[] = []) {
@@ -57,7 +57,7 @@ function doneAndTotal(p: Record<string, any>): [number, number] | null {
 /** A finished job's bar shows its final figures; a running one's, the percentage it reported. */
 function percentOf(p: Record<string, any>, status?: string) {
   const dt = doneAndTotal(p ?? {});
-  if (status && ['completed', 'failed', 'cancelled'].includes(status) && dt && dt[1]) return Math.round((dt[0] / dt[1]) * 1000) / 10;
+  if (status && ['completed', 'failed', 'cancelled'].includes(status) && dt?.[1]) return Math.round((dt[0] / dt[1]) * 1000) / 10;
   if (status === 'completed' && !dt) return 100;
   return Number(p?.percentage ?? 0);
 }

@@ -3,7 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import '@picocss/pico/css/pico.min.css';
 import './styles.css';
 import { getSession, logout } from './api.ts';
-import { lang, setLang, t, type Key } from './i18n.ts';
+import { lang, t, type Key } from './i18n.ts';
 import { useSignal } from './signal.ts';
 import { Login } from './pages/login.tsx';
 import { Jobs } from './pages/jobs.tsx';

@@ -81,7 +81,7 @@ export async function applyWisproPage(users: UsersService, tx: Executor, clients
 
   for (const c of candidates) {
     const match = byWispro.get(c.id_wispro) ?? (c.cedula_digits ? byCedula.get(c.cedula_digits) : undefined);
-    if (match === 'new' || (match && match.id_wispro && match.id_wispro !== c.id_wispro)) {
+    if (match === 'new' || (match?.id_wispro && match.id_wispro !== c.id_wispro)) {
       out.skipped++;
       const reason = `cédula ${c.id_number} duplicada (ya pertenece a otro cliente de Wispro)`;
       out.issues.push({ wispro_id: c.id_wispro, reason });

@@ -9,7 +9,7 @@ import { AppError } from './errors.ts';
 /** The page's own host as a WebSocket source: older Safari does not count ws: as 'self'. */
 const ownSockets = (req: IncomingMessage) => {
   const host = req.headers.host ?? '';
-  return /^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(host) ? `ws://${host} wss://${host}` : '';
+  return /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(host) ? `ws://${host} wss://${host}` : '';
 };
 
 export const dashboardCsp = {

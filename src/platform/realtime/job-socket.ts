@@ -5,7 +5,7 @@ import type { AppContext } from '../context.ts';
 import { isCodeSession } from '../auth/jwt.ts';
 import { jobChannel } from '../jobs/job-definition.ts';
 import type { JobRecord } from '../jobs/jobs.repository.ts';
-import { ConnectionCounter, guardSocket, readTarget, refuseUpgrade, tooManyConnections } from './upgrades.ts';
+import { type ConnectionCounter, guardSocket, readTarget, refuseUpgrade, tooManyConnections } from './upgrades.ts';
 
 const PROGRESS_EVERY_MS = 250;
 const MAX_ERRORS_PER_SECOND = 20;
@@ -19,7 +19,7 @@ export function maskPhone(phone: string): string {
  * Phone-shaped text (7 or more digits, `+`, spaces, dots, dashes and brackets between them) is
  * masked; ids and timestamps, which are digits too, are matched first and left as they are.
  */
-const SHAPES = /([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})|(\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?)|(\+?\d(?:[\s().\-]{0,2}\d){6,})/gi;
+const SHAPES = /([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})|(\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?)|(\+?\d(?:[\s().-]{0,2}\d){6,})/gi;
 const PHONE_KEYS = new Set(['phone', 'raw_phone', 'number', 'to', 'recipient']);
 
 export function maskPhonesIn(text: string): string {

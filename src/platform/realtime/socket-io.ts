@@ -4,7 +4,7 @@ import { Server, type Socket } from 'socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { Redis } from 'ioredis';
 import type { AppContext } from '../context.ts';
-import { ConnectionCounter, refuseUpgrade, tooManyConnections } from './upgrades.ts';
+import { type ConnectionCounter, refuseUpgrade, tooManyConnections } from './upgrades.ts';
 
 /**
  * Whether a browser page at `origin` may open a socket: its own origin always, others only when
@@ -104,6 +104,7 @@ function limitEvents(socket: Socket, perSecond: number, ctx: AppContext) {
  * Socket.IO's own request and upgrade listeners run outside Fastify: a throw there would end the
  * process. They are wrapped so that a request they cannot read is answered 400 instead.
  */
+// biome-ignore lint/complexity/noBannedTypes: the type Node's server.listeners() returns
 function wrapListeners(server: HttpServer, before: { request: Function[]; upgrade: Function[] }, ctx: AppContext) {
   for (const event of ['request', 'upgrade'] as const) {
     for (const listener of server.listeners(event)) {

@@ -64,7 +64,9 @@ export function Jobs() {
       if (e.progress) setLive((l) => ({ ...l, [id]: { ...l[id], progress: e.progress } }));
       if (['job_started', 'job_completed', 'job_failed', 'job_cancelled', 'job_paused'].includes(e.type)) reload();
     })) : [];
-    return () => stops.forEach((s) => s());
+    return () => {
+      for (const stop of stops) stop();
+    };
   }, [active]);
 
   async function act(j: any, action: 'cancel' | 'pause' | 'resume' | 'retry') {
@@ -99,7 +101,7 @@ export function Jobs() {
       <div class="filters grid">
         {select(t('type'), type, setType, [['', t('allTypes')], ...TYPES.map((v) => [v, label('jt', v)] as [string, string])])}
         {select(t('status'), status, setStatus, [['', t('allStatuses')], ...STATUSES.map((v) => [v, label('st', v)] as [string, string])])}
-        <label class="check"><input type="checkbox" role="switch" checked={scheduled} onChange={(e) => { setScheduled((e.target as HTMLInputElement).checked); setPage(1); }} /> {t('showScheduled')}</label>
+        <label class="check"><input type="checkbox" role="switch" checked={scheduled} aria-checked={scheduled} onChange={(e) => { setScheduled((e.target as HTMLInputElement).checked); setPage(1); }} /> {t('showScheduled')}</label>
       </div>
       <Alert error={error ?? actionError} />
       {data && <p class="muted" data-testid="jobs-total">{tf('jobsTotal', { n: num(data.total) })}</p>}

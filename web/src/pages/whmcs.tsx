@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError } from '../api.ts';
+import { api, type ApiError } from '../api.ts';
 import { errorText, has, label, t, tf, when } from '../i18n.ts';
 import { Alert, Notice, Pager, Table, useApi } from '../components.tsx';
 
