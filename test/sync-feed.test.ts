@@ -217,8 +217,8 @@ if (modes.includes('scaled')) {
       const a = await startPuente(env);
       const b = await spawnPuente(['serve'], env);
       try {
+        // Listening from the connect on: a change committed while b reads this client's position is told when it has read it.
         const s = await connect(b.url!, { apiKey: KEY });
-        await new Promise((r) => setTimeout(r, 100));
         const pending = once(s, 'changes:pending', 5000);
         assert.equal((await a.api('/orders', { body: order(1) })).status, 201);
         await pending;

@@ -270,8 +270,17 @@ if (modes.includes('scaled')) {
         const scheduled = () => a.ctx.db.query<{ minute: Date; n: number }>(
           `SELECT date_trunc('minute', created_on) AS minute, count(*)::int AS n FROM pgboss.job
            WHERE name = 'zoho.code-sync' AND NOT (data ? 'jobId') GROUP BY 1 ORDER BY 1`);
-        await eventually(async () => (await scheduled()).length > 0, 100_000, 'the first scheduled tick');
-        await new Promise((r) => setTimeout(r, 8000)); // both processes' cron monitors have run again
+        const [first] = await eventually(async () => { const t = await scheduled(); return t.length ? t : null; }, 100_000, 'the first scheduled tick');
+        // Each cron check (by either process) stamps pgboss.version.cron_on; two more after the tick
+        // are two more chances to send it again.
+        const cronOn = async () => ((await a.ctx.db.query<{ at: Date }>('SELECT cron_on AS at FROM pgboss.version'))[0]?.at ?? new Date(0)).getTime();
+        let last = Math.max(await cronOn(), first!.minute.getTime());
+        let checks = 0;
+        await eventually(async () => {
+          const at = await cronOn();
+          if (at > last) [last, checks] = [at, checks + 1];
+          return checks >= 2;
+        }, 30_000, 'two more cron checks after the first tick');
         const ticks = await scheduled();
         assert.ok(ticks.every((t) => t.n === 1), `one job per tick: ${JSON.stringify(ticks)}`);
         const runs = await a.ctx.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM jobs WHERE type = 'zoho.code-sync' AND created_by = 'schedule'`);
