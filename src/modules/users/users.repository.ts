@@ -119,6 +119,20 @@ export const usersRepository = {
     return rows<UserRow>(db, sql`SELECT * FROM users WHERE id = ANY(ARRAY(SELECT jsonb_array_elements_text(${json(ids)})::int))`);
   },
 
+  /** Customer ids after `afterId`, in id order. */
+  async customerIdsAfter(db: Executor, afterId: number, limit: number) {
+    const found = await rows<{ id: number }>(db, sql`SELECT id FROM users WHERE role = 0 AND id > ${afterId} ORDER BY id LIMIT ${limit}`);
+    return found.map((r) => r.id);
+  },
+
+  /** How many customers there are; with `ids`, how many of those ids are customers. */
+  async countCustomers(db: Executor, ids?: number[]) {
+    const [row] = ids
+      ? await rows<{ n: number }>(db, sql`SELECT count(*)::int AS n FROM users WHERE role = 0 AND id = ANY(ARRAY(SELECT jsonb_array_elements_text(${json(ids)})::int))`)
+      : await rows<{ n: number }>(db, sql`SELECT count(*)::int AS n FROM users WHERE role = 0`);
+    return row?.n ?? 0;
+  },
+
   /** Sets the given profile columns (a pull from WHMCS); the others keep their values. */
   async updateProfile(db: Executor, id: number, cols: ProfileColumns) {
     const [row] = await rows<UserRow>(db, sql`

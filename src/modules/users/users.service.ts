@@ -4,7 +4,9 @@ import type { Executor } from '../../platform/db/client.ts';
 import { hashPassword, needsRehash, safeEqual, verifyPassword } from '../../platform/auth/passwords.ts';
 import type { Role } from '../../platform/auth/jwt.ts';
 import { badRequest, conflict, notFound, unauthorized } from '../../platform/http/errors.ts';
-import { usersRepository, type NewUserFromWispro, type UserRow, type WisproUpdate } from './users.repository.ts';
+import { usersRepository, type NewUserFromWispro, type ProfileColumns, type UserRow, type WisproUpdate } from './users.repository.ts';
+
+export type { MatchRow, NewUserFromWispro, ProfileColumns, UserRow, WisproUpdate } from './users.repository.ts';
 
 export const ROLE = { customer: 0, admin: 1, operator: 2 } as const;
 export const roleName = (role: number): Role => (role === ROLE.admin ? 'admin' : role === ROLE.operator ? 'operator' : 'customer');
@@ -30,8 +32,33 @@ export class UsersService {
     return this.#ctx.db.orm;
   }
 
-  get(id: number) {
-    return usersRepository.findById(this.#db, id);
+  get(id: number, tx: Executor = this.#db) {
+    return usersRepository.findById(tx, id);
+  }
+
+  /** The users with these ids, by id. */
+  async getMany(ids: number[], tx: Executor = this.#db) {
+    return (await usersRepository.findByIds(tx, ids)).sort((a, b) => a.id - b.id);
+  }
+
+  /** Customer ids after `afterId`, in id order (for jobs that walk every customer). */
+  customerIdsAfter(afterId: number, limit: number, tx: Executor = this.#db) {
+    return usersRepository.customerIdsAfter(tx, afterId, limit);
+  }
+
+  /** How many customers there are; with `ids`, how many of those ids are customers. */
+  countCustomers(ids?: number[], tx: Executor = this.#db) {
+    return usersRepository.countCustomers(tx, ids);
+  }
+
+  /** Sets the given profile columns (a record pulled from another system); the others keep their values. */
+  updateProfile(tx: Executor, id: number, cols: ProfileColumns) {
+    return usersRepository.updateProfile(tx, id, cols);
+  }
+
+  /** A customer created from another system's record; no password until one is set. */
+  insertCustomer(tx: Executor, cols: ProfileColumns & { name: string }) {
+    return usersRepository.insertCustomer(tx, cols);
   }
 
   async require(id: number) {

@@ -2,8 +2,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import type { AppContext } from '../../platform/context.ts';
 import { PermanentJobError, defineJob } from '../../platform/jobs/job-definition.ts';
-import { usersRepository } from '../users/users.repository.ts';
-import { whmcsRepository } from './whmcs.repository.ts';
 import type { PushOutcome } from './whmcs.service.ts';
 import type { JobItemInput } from '../../platform/jobs/job-items.repository.ts';
 
@@ -74,10 +72,9 @@ export function whmcsJobs(app: AppContext) {
         } catch (err) {
           throw new PermanentJobError((err as Error).message);
         }
-        const db = app.db.orm;
         const saved = ctx.checkpoint as { afterId: number; counters: Counters; skipped?: Skipped[] } | null;
         let afterId = saved?.afterId ?? 0;
-        const counters: Counters = saved?.counters ?? { total: await whmcsRepository.countUnlinkedCustomers(db), processed: 0, created: 0, updated: 0, conflicts: 0, invalid: 0, skipped: 0, errors: 0 };
+        const counters: Counters = saved?.counters ?? { total: await whmcs.countUnlinkedCustomers(), processed: 0, created: 0, updated: 0, conflicts: 0, invalid: 0, skipped: 0, errors: 0 };
         counters.skipped ??= 0; // a checkpoint written before skipped customers were counted
         const skipped: Skipped[] = saved?.skipped ?? [];
         const pace = pacer(app.config.WHMCS_RATE_LIMIT_PER_SECOND, ctx.signal);
@@ -86,9 +83,9 @@ export function whmcsJobs(app: AppContext) {
         let consecutiveFailures = 0;
         for (;;) {
           ctx.throwIfStopped();
-          const ids = await whmcsRepository.unlinkedCustomers(db, afterId, BATCH);
+          const ids = await whmcs.unlinkedCustomers(afterId, BATCH);
           if (!ids.length) break;
-          const users = (await usersRepository.findByIds(db, ids.map((r) => r.id))).sort((a, b) => a.id - b.id);
+          const users = await app.services.users.getMany(ids);
           const outcomes = await whmcs.pushMany(users, { jobId: ctx.job.id, signal: ctx.signal, pace, concurrency: 8 });
           for (const o of outcomes) {
             counters.processed++;
@@ -111,7 +108,7 @@ export function whmcsJobs(app: AppContext) {
           consecutiveFailures = outcomes.every((o) => o.outcome === 'error') ? consecutiveFailures + 1 : 0;
           const firstError = outcomes.find((o) => o.outcome === 'error');
           if (consecutiveFailures >= 2) throw new Error(`WHMCS no responde: ${firstError?.outcome === 'error' ? firstError.message : ''}`);
-          afterId = ids[ids.length - 1]!.id;
+          afterId = ids[ids.length - 1]!;
           const names = new Map(users.map((u) => [u.id, u] as const));
           await ctx.transaction(async (tx, saveCheckpoint) => {
             await app.jobs.recordItems(tx, ctx.job.id, outcomes.map((o) => pushItem(o, names.get(o.user_id))));

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { Config } from '../../platform/config.ts';
-import type { UserRow } from '../users/users.repository.ts';
+import type { UserRow } from '../users/users.service.ts';
 
 /**
  * Which local field feeds each WHMCS client field (WHMCS => local, as the seed's config/whmcs.php).

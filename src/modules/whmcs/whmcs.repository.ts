@@ -126,20 +126,18 @@ export const whmcsRepository = {
     return { totals: totals!, byType, lastActivity: last?.at ?? null };
   },
 
-  /** Customers with no WHMCS link yet (or whose last push failed), after `afterId`, by id. */
-  async unlinkedCustomers(db: Executor, afterId: number, limit: number) {
-    return rows<{ id: number }>(db, sql`
-      SELECT u.id FROM users u
-      LEFT JOIN whmcs_sync_map m ON m.entity_type = 'client' AND m.laravel_id = u.id
-      WHERE u.role = 0 AND u.id > ${afterId} AND (m.id IS NULL OR m.whmcs_id IS NULL)
-      ORDER BY u.id LIMIT ${limit}`);
+  /** Which of these local ids have a WHMCS record linked (a map row whose push failed has none). */
+  async linkedAmong(db: Executor, entityType: string, laravelIds: number[]) {
+    if (!laravelIds.length) return new Set<number>();
+    const found = await rows<{ laravel_id: number }>(db, sql`
+      SELECT laravel_id FROM whmcs_sync_map WHERE entity_type = ${entityType} AND whmcs_id IS NOT NULL
+        AND laravel_id = ANY(ARRAY(SELECT jsonb_array_elements_text(${json(laravelIds)})::int))`);
+    return new Set(found.map((r) => r.laravel_id));
   },
 
-  async countUnlinkedCustomers(db: Executor) {
-    const [row] = await rows<{ n: number }>(db, sql`
-      SELECT count(*)::int AS n FROM users u
-      LEFT JOIN whmcs_sync_map m ON m.entity_type = 'client' AND m.laravel_id = u.id
-      WHERE u.role = 0 AND (m.id IS NULL OR m.whmcs_id IS NULL)`);
-    return row?.n ?? 0;
+  /** Every local id with a WHMCS record linked. */
+  async linkedIds(db: Executor, entityType: string) {
+    const found = await rows<{ laravel_id: number }>(db, sql`SELECT laravel_id FROM whmcs_sync_map WHERE entity_type = ${entityType} AND whmcs_id IS NOT NULL`);
+    return found.map((r) => r.laravel_id);
   },
 };

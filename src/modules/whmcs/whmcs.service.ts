@@ -2,8 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { AppContext } from '../../platform/context.ts';
 import type { Executor } from '../../platform/db/client.ts';
 import { AppError, UpstreamError, conflict, notFound } from '../../platform/http/errors.ts';
-import type { UserRow } from '../users/users.repository.ts';
-import { usersRepository } from '../users/users.repository.ts';
+import type { UserRow } from '../users/users.service.ts';
 import { WhmcsApiError, WhmcsClient, isDuplicateEmail, isFieldError, type CallSink, type WhmcsClientDetails } from './whmcs.client.ts';
 import { fromWhmcs, loadMapping, toWhmcs, userColumns, type ClientMapping } from './whmcs.mapper.ts';
 import { whmcsRepository, type MapUpdate, type SyncLogInput, type SyncMapRow } from './whmcs.repository.ts';
@@ -103,6 +102,33 @@ export class WhmcsService {
     return this.#ctx.db.orm;
   }
 
+  get #users() {
+    return this.#ctx.services.users;
+  }
+
+  /**
+   * Up to `limit` customers after `afterId` (by id) with no WHMCS link yet, or whose last push failed.
+   * Customers come from the users module; which of them are linked, from the map.
+   */
+  async unlinkedCustomers(afterId: number, limit: number): Promise<number[]> {
+    const found: number[] = [];
+    for (let cursor = afterId; ;) {
+      const ids = await this.#users.customerIdsAfter(cursor, limit);
+      if (!ids.length) return found;
+      const linked = await whmcsRepository.linkedAmong(this.#db, CLIENT, ids);
+      for (const id of ids) {
+        if (linked.has(id)) continue;
+        found.push(id);
+        if (found.length === limit) return found;
+      }
+      cursor = ids[ids.length - 1]!;
+    }
+  }
+
+  async countUnlinkedCustomers() {
+    return (await this.#users.countCustomers()) - (await this.#users.countCustomers(await whmcsRepository.linkedIds(this.#db, CLIENT)));
+  }
+
   /** 503 unless the link is enabled and configured. */
   ensureAvailable() {
     if (!this.#ctx.config.WHMCS_ENABLED) throw new AppError('whmcs_disabled', 503, 'La integración con WHMCS está desactivada (WHMCS_ENABLED=false) / The WHMCS link is disabled');
@@ -158,7 +184,7 @@ export class WhmcsService {
   }
 
   async #requireUser(id: number) {
-    const user = await usersRepository.findById(this.#db, id);
+    const user = await this.#users.get(id);
     if (!user) throw notFound(`Cliente local ${id} no encontrado / Local client ${id} not found`);
     return user;
   }
@@ -354,15 +380,15 @@ export class WhmcsService {
       let operation: 'created' | 'updated';
       const byWhmcs = localId === undefined ? await whmcsRepository.findByWhmcsId(tx, CLIENT, whmcsId) : null;
       if (localId !== undefined) {
-        if (!(await usersRepository.findById(tx, localId))) throw notFound(`Cliente local ${localId} no encontrado / Local client not found`);
+        if (!(await this.#users.get(localId, tx))) throw notFound(`Cliente local ${localId} no encontrado / Local client not found`);
         await this.#ensureLinkable(tx, localId, whmcsId);
-        user = await usersRepository.updateProfile(tx, localId, cols);
+        user = await this.#users.updateProfile(tx, localId, cols);
         operation = 'updated';
       } else if (byWhmcs) {
-        user = await usersRepository.updateProfile(tx, byWhmcs.laravel_id, cols);
+        user = await this.#users.updateProfile(tx, byWhmcs.laravel_id, cols);
         operation = 'updated';
       } else {
-        user = await usersRepository.insertCustomer(tx, { ...cols, name: cols.name || client.email || `WHMCS ${whmcsId}` });
+        user = await this.#users.insertCustomer(tx, { ...cols, name: cols.name || client.email || `WHMCS ${whmcsId}` });
         operation = 'created';
       }
       const [map] = await whmcsRepository.upsert(tx, CLIENT, [{ laravel_id: user!.id, whmcs_id: whmcsId, sync_status: 'synced', pending_action: null, last_error: null }]);

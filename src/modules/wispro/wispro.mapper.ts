@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { NewUserFromWispro } from '../users/users.repository.ts';
+import type { NewUserFromWispro } from '../users/users.service.ts';
 
 const text = z.union([z.string(), z.number()]).nullish().transform((v) => (v === null || v === undefined ? null : String(v).trim() || null));
 

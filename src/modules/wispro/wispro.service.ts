@@ -1,6 +1,6 @@
 import type { Executor, Tx } from '../../platform/db/client.ts';
 import type { UsersService } from '../users/users.service.ts';
-import type { MatchRow, NewUserFromWispro, WisproUpdate } from '../users/users.repository.ts';
+import type { MatchRow, NewUserFromWispro, WisproUpdate } from '../users/users.service.ts';
 import { mapWisproClient } from './wispro.mapper.ts';
 
 export interface SyncCounters {
