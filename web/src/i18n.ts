@@ -101,6 +101,12 @@ const es = {
   'rc_wispro.concurrent': 'creados por otro proceso a la vez', 'rc_wispro.database_error': 'rechazados por la base de datos', 'rc_wispro.other': 'otros problemas',
   'rc_whmcs.email_exists': 'correos que ya existen en WHMCS', 'rc_whmcs.missing_fields': 'clientes con datos incompletos', 'rc_whmcs.error': 'errores de WHMCS', 'rc_whmcs.customer_without_email': 'clientes sin correo',
   is_sent: 'Enviado', is_delivered: 'Entregado', is_read: 'Leído', is_suppressed: 'Dado de baja', is_failed: 'Falló', is_uncertain: 'En duda', is_not_sent: 'No enviado', is_created: 'Creado', is_updated: 'Actualizado', is_unchanged: 'Sin cambios', is_skipped: 'Omitido',
+  actionOn: '{action} «{name}»', fix_refused: 'Puente no usa esa URL base: debe empezar por https:// y no puede apuntar a Puente mismo. Corríjala en Editar.',
+  whmcsSettings: 'Configuración de WHMCS', whmcsSettingsIntro: 'Puente se conecta a WHMCS con estos ajustes del servidor (variables de entorno, descritas en docs/whmcs.md). Después de cambiarlos, reinicie Puente.',
+  ws_WHMCS_ENABLED: 'activa o desactiva la conexión (true por defecto)', ws_WHMCS_API_URL: 'la dirección de su WHMCS (Puente le agrega /includes/api.php)',
+  ws_WHMCS_API_IDENTIFIER: 'el identificador de la credencial de API de WHMCS', ws_WHMCS_API_SECRET: 'el secreto de esa credencial',
+  ws_WHMCS_API_ACCESS_KEY: 'la clave de acceso, si WHMCS limita la API por IP (opcional)',
+  ws_defaults: 'la ciudad, el estado y el código postal que reciben los clientes que no los tienen en Wispro',
 };
 export type Key = keyof typeof es;
 const en: Record<Key, string> = {
@@ -199,6 +205,12 @@ const en: Record<Key, string> = {
   'rc_wispro.concurrent': 'created by another process at the same time', 'rc_wispro.database_error': 'refused by the database', 'rc_wispro.other': 'other problems',
   'rc_whmcs.email_exists': 'emails that already exist in WHMCS', 'rc_whmcs.missing_fields': 'customers with missing data', 'rc_whmcs.error': 'WHMCS errors', 'rc_whmcs.customer_without_email': 'customers without email',
   is_sent: 'Sent', is_delivered: 'Delivered', is_read: 'Read', is_suppressed: 'Opted out', is_failed: 'Failed', is_uncertain: 'Uncertain', is_not_sent: 'Not sent', is_created: 'Created', is_updated: 'Updated', is_unchanged: 'Unchanged', is_skipped: 'Skipped',
+  actionOn: '{action} “{name}”', fix_refused: 'Puente will not use that base URL: it must start with https:// and must not point at Puente itself. Correct it under Edit.',
+  whmcsSettings: 'WHMCS settings', whmcsSettingsIntro: 'Puente connects to WHMCS with these server settings (environment variables, described in docs/whmcs.md). Restart Puente after changing them.',
+  ws_WHMCS_ENABLED: 'turns the link on or off (true by default)', ws_WHMCS_API_URL: 'the address of your WHMCS (Puente adds /includes/api.php)',
+  ws_WHMCS_API_IDENTIFIER: 'the identifier of the WHMCS API credential', ws_WHMCS_API_SECRET: 'that credential\'s secret',
+  ws_WHMCS_API_ACCESS_KEY: 'the access key, when WHMCS limits the API by IP (optional)',
+  ws_defaults: 'the city, state and postcode given to customers who lack them in Wispro',
 };
 
 export const lang = signal<'es' | 'en'>((localStorage.getItem('puente.lang') as 'es' | 'en') ?? 'es');
@@ -240,7 +252,8 @@ export function when(v: string | number | Date | null | undefined): string {
   if (v === null || v === undefined || v === '') return '—';
   // The WHMCS routes answer `YYYY-MM-DD HH:MM:SS` in UTC; Date wants a `T` and a zone for that.
   const d = typeof v === 'string' && /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(v) ? new Date(`${v.replace(' ', 'T')}Z`) : new Date(v);
-  return Number.isNaN(d.getTime()) ? String(v) : d.toLocaleString(lang.value === 'en' ? 'en-GB' : 'es');
+  // Month in words, so the language shows in the date too: «1 dic 2026, 9:05» / "1 Dec 2026, 09:05".
+  return Number.isNaN(d.getTime()) ? String(v) : d.toLocaleString(lang.value === 'en' ? 'en-GB' : 'es', { dateStyle: 'medium', timeStyle: 'short' });
 }
 
 /**

@@ -55,7 +55,7 @@ export function Customers() {
           {schedule.enabled ? `${t('nextWisproSync')}: ${when(schedule.next_run_at)} (${schedule.cron}, ${schedule.timezone})` : t('wisproSyncOff')}
         </small></p>
       )}
-      {jobId && <LiveJob jobId={jobId} onDone={() => reload()} />}
+      {jobId && <LiveJob jobId={jobId} name={label('jt', 'wispro.sync')} onDone={() => reload()} />}
       <Alert error={error ?? loadError} />
       <p class="muted" aria-live="polite" data-testid="customers-total">
         {pending ? <span aria-busy="true">{t('searching')}</span> : data?.meta ? tf(search ? 'customersFound' : 'customersTotal', { n: num(data.meta.total), q: search }) : null}
@@ -66,8 +66,8 @@ export function Customers() {
         <Table label={t('customers')} rows={rows} columns={[
           // biome-ignore lint/a11y/useValidAnchor: the name reads and focuses as a link; it opens the customer's panel
           [t('name'), (u) => <a href="#" onClick={(e) => { e.preventDefault(); setSelected(u); }}>{u.name}</a>],
-          [t('idNumber'), (u) => u.id_number ?? '—'],
-          [t('phone'), (u) => u.phone ?? '—'],
+          [t('idNumber'), (u) => <span class="nowrap">{u.id_number ?? '—'}</span>],
+          [t('phone'), (u) => <span class="nowrap">{u.phone ?? '—'}</span>],
           [t('email'), (u) => u.email ?? '—'],
           [t('zone'), (u) => u.zone ?? '—'],
           ...(isAdmin ? [[t('whmcs'), (u: any) => whmcsCell(linkOf.get(u.id))] as [string, (u: any) => preact.ComponentChildren]] : []),

@@ -98,10 +98,10 @@ export function Devices() {
               {d.current_job_id && <><dt>{t('status')}</dt><dd>{tf('sendingJob', { id: String(d.current_job_id).slice(0, 8) })}</dd></>}
             </dl>
             <div class="actions" role="group" aria-label={`${t('actions')}: ${d.name}`}>
-              <button class={d.status === 'paused' ? '' : 'secondary'} aria-busy={busy === `${d.id}:toggle`} onClick={() => toggle(d)}>{d.status === 'paused' ? t('resume') : t('pause')}</button>
-              <button class="secondary" aria-busy={busy === `${d.id}:check`} onClick={() => check(d)}>{t('checkNow')}</button>
-              <button class="outline" aria-expanded={editing === d.id} onClick={() => setEditing(editing === d.id ? null : d.id)}>{t('edit')}</button>
-              <button class="outline secondary" aria-busy={busy === `${d.id}:remove`} onClick={() => remove(d)}>{t('remove')}</button>
+              <button class={d.status === 'paused' ? '' : 'secondary'} aria-busy={busy === `${d.id}:toggle`} aria-label={named(d.status === 'paused' ? 'resume' : 'pause', d.name)} onClick={() => toggle(d)}>{d.status === 'paused' ? t('resume') : t('pause')}</button>
+              <button class="secondary" aria-busy={busy === `${d.id}:check`} aria-label={named('checkNow', d.name)} onClick={() => check(d)}>{t('checkNow')}</button>
+              <button class="outline" aria-expanded={editing === d.id} aria-label={named('edit', d.name)} onClick={() => setEditing(editing === d.id ? null : d.id)}>{t('edit')}</button>
+              <button class="outline secondary" aria-busy={busy === `${d.id}:remove`} aria-label={named('remove', d.name)} onClick={() => remove(d)}>{t('remove')}</button>
             </div>
             {editing === d.id && (
               <DeviceForm device={d} busy={busy === `${d.id}:save`} onCancel={() => setEditing(null)} onSave={async (body) => {
@@ -124,6 +124,9 @@ export function Devices() {
   );
 }
 
+/** A button's words with the device it acts on: «Pausar «Ventas 1»». */
+const named = (action: Key, name: string) => tf('actionOn', { action: t(action), name });
+
 /** The engine's word for its session (`open`, `WORKING`, `SCAN_QR_CODE`…) in the interface's language. */
 function stateText(state: string | null | undefined) {
   if (!state) return '—';
@@ -136,6 +139,7 @@ function fixHint(d: any): string {
   const state = String(d.connection_state ?? '').toLowerCase();
   const error = String(d.last_error ?? '');
   if (state === 'unreachable') return t('fix_unreachable');
+  if (state === 'refused') return t('fix_refused');
   if (/http 40[13]|unauthori[sz]ed|forbidden|token|api key|apikey/i.test(`${state} ${error}`)) return t('fix_credentials');
   if (/http 404|not found|does not exist/i.test(`${state} ${error}`)) return t('fix_not_found');
   return t('fix_session');

@@ -13,6 +13,24 @@ function words(prefix: 'wo' | 'wa', value: string | null) {
   return has(key) ? t(key) : value;
 }
 
+/**
+ * What an administrator sets for the WHMCS link, for when it is off or not configured: the names of
+ * the server's settings belong here (this page is admin-only), not in the customer dialogs.
+ */
+function Settings() {
+  const names = ['WHMCS_ENABLED', 'WHMCS_API_URL', 'WHMCS_API_IDENTIFIER', 'WHMCS_API_SECRET', 'WHMCS_API_ACCESS_KEY'] as const;
+  return (
+    <article data-testid="whmcs-settings" aria-labelledby="whmcs-settings-title">
+      <header><h2 id="whmcs-settings-title">{t('whmcsSettings')}</h2></header>
+      <p>{t('whmcsSettingsIntro')}</p>
+      <dl class="facts">
+        {names.map((n) => <><dt><code>{n}</code></dt><dd>{t(`ws_${n}`)}</dd></>)}
+        <dt><code>WHMCS_DEFAULT_CITY</code>, <code>WHMCS_DEFAULT_STATE</code>, <code>WHMCS_DEFAULT_POSTCODE</code></dt><dd>{t('ws_defaults')}</dd>
+      </dl>
+    </article>
+  );
+}
+
 export function Whmcs() {
   const stats = useApi<any>('/api/whmcs/sync/stats');
   const [status, setStatus] = useState<'' | 'success' | 'error'>('');
@@ -52,6 +70,7 @@ export function Whmcs() {
     <section>
       <h1>{t('whmcs')}</h1>
       <Alert error={stats.error} />
+      {stats.status === 503 && <Settings />}
       {!disabled && (
         <>
           <div class="actions">
