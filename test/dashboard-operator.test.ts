@@ -13,6 +13,10 @@ import { seriousViolations } from './support/axe.ts';
 const NUMBERS = Array.from({ length: 10 }, (_, i) => `58414${3_000_000 + i}`);
 const NO_WHATSAPP = NUMBERS.slice(0, 3);
 const FILE = ['telefono|nombre|factura', ...NUMBERS.map((n, i) => `+${n}|Cliente ${i}|F-${700 + i}`), '99|Nadie|F-0'].join('\n') + '\n';
+/** What a person should never read: job types, engine states, WHMCS actions and outcomes as the code spells them. */
+const RAW = /\b(messaging\.bulk-send|wispro\.sync|whmcs\.push-all|zoho\.(code|product)-sync|platform\.jobs-cleanup|with_errors|not_on_whatsapp|WORKING|SCAN_QR_CODE|AddClient|UpdateClient|GetClients(Details)?)\b/;
+const SPANISH_DATE = /\d{1,2} (ene|feb|mar|abr|may|jun|jul|ago|sept?|oct|nov|dic)\.? \d{4}/;
+const ENGLISH_DATE = /\d{1,2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sept?|Oct|Nov|Dec) \d{4}/;
 const COMMA_FILE = ['telefono,nombre', ...NUMBERS.map((n, i) => `0414${n.slice(5)},Cliente ${i}`)].join('\n') + '\n';
 
 describe('the dashboard answers an operator\'s questions (safe, honest, says why)', needsBrowser, () => {
@@ -178,6 +182,22 @@ describe('the dashboard answers an operator\'s questions (safe, honest, says why
     await page.getByLabel('Mostrar ejecuciones programadas').uncheck();
   });
 
+  test('a send where nothing went out says «Falló» with its figures, in the live list', async () => {
+    const jobRows = page.getByRole('table', { name: 'Trabajos' }).locator('tbody tr');
+    const lost = ['584145550001', '584145550002'];
+    for (const n of lost) wa.notOnWhatsapp.add(n);
+    const form = new FormData();
+    form.append('message', 'Hola @valor1');
+    form.append('file', new Blob([lost.map((n) => `+${n}|Sin WhatsApp`).join('\n')]), 'nadie.csv');
+    const res = await fetch(`${p.url}/messages/send-bulk-file`, { method: 'POST', headers: { authorization: `Bearer ${p.token}` }, body: form });
+    assert.equal(res.status, 200, await res.text());
+    const row = jobRows.filter({ hasText: 'nadie.csv' });
+    await row.locator('mark[data-status="completed"][data-outcome="failed"]').getByText('Falló', { exact: true }).waitFor({ timeout: 30_000 });
+    await row.getByText('100.0% · Enviados 0 · Fallidos 2 · Total 2').waitFor();
+    assert.equal(await row.getByText('Completado', { exact: true }).count(), 0, 'not a plain «Completado»');
+    await row.getByRole('button', { name: 'Ver fallos de «nadie.csv»' }).waitFor();
+  });
+
   test('customers search as you type, say loading apart from no results, and count; a device that fails its check says what to fix; Zoho shows no JSON', async () => {
     await go('Clientes');
     const search = page.getByRole('searchbox', { name: 'Buscar' });
@@ -189,13 +209,51 @@ describe('the dashboard answers an operator\'s questions (safe, honest, says why
     await search.fill('zzz-nadie-se-llama-asi');
     await page.getByTestId('no-results').filter({ hasText: 'Ningún cliente coincide con «zzz-nadie-se-llama-asi»' }).waitFor();
 
+    // WHMCS is not configured here: the dialog says so in the customer's terms, no setting names, buttons kept.
+    await search.fill(someone.email!);
+    await page.getByRole('table', { name: 'Clientes' }).getByRole('link', { name: someone.name }).first().click();
+    const dialog = page.getByRole('dialog', { name: someone.name });
+    await dialog.getByRole('alert').filter({ hasText: 'pida a un administrador' }).waitFor();
+    assert.doesNotMatch(await dialog.innerText(), /WHMCS_|_API_/, 'no environment variable names for an operator');
+    assert.equal(await dialog.getByRole('button', { name: 'Enviar a WHMCS' }).isVisible(), true, 'the buttons stay');
+    await axeClean('customer dialog');
+    await dialog.getByRole('button', { name: 'Cerrar' }).click();
+    await dialog.waitFor({ state: 'detached' });
+
     const down = wa.addDevice({ provider: 'simulator', connected: false });
     const added = await p.api('/devices', { body: { name: 'Caja 2', provider: 'simulator', base_url: down.baseUrl, credentials: down.credentials } });
     assert.equal(added.status, 201);
     await go('Dispositivos');
     const card = page.locator('article.device').filter({ hasText: 'Caja 2' });
     await card.getByTestId('fix-hint').filter({ hasText: 'escanee el código QR' }).waitFor();
+    await card.getByTestId('connection-state').filter({ hasText: /^desconectado · / }).waitFor();
     await p.api(`/devices/${added.body.device.id}`, { method: 'DELETE' });
+    // A wrong key: the hint says to check the credentials.
+    const keyed = wa.addDevice({ provider: 'simulator' });
+    const wrongKey = await p.api('/devices', { body: { name: 'Clave vieja', provider: 'simulator', base_url: keyed.baseUrl, credentials: { ...keyed.credentials, token: 'no-es-la-clave' } } });
+    assert.equal(wrongKey.status, 201);
+    await page.getByRole('button', { name: 'Verificar ahora «Ventas 1»' }).click();
+    const keyCard = page.locator('article.device').filter({ hasText: 'Clave vieja' });
+    await keyCard.getByTestId('fix-hint').filter({ hasText: 'revise las credenciales' }).waitFor();
+    await keyCard.getByTestId('connection-state').filter({ hasText: 'clave rechazada (HTTP 401)' }).waitFor();
+    await p.api(`/devices/${wrongKey.body.device.id}`, { method: 'DELETE' });
+
+    // A Cloud API device needs no base URL (Meta's is used); here Meta cannot be reached, and the hint says so.
+    await page.getByText('Agregar dispositivo').click();
+    const form = page.getByRole('form', { name: 'Agregar dispositivo' });
+    await form.getByLabel('Proveedor').selectOption('cloud');
+    assert.equal(await form.getByLabel('URL base (opcional: vacío usa la de Meta)').getAttribute('required'), null);
+    await form.getByLabel('Nombre').fill('Meta');
+    await form.getByLabel('Token de acceso').fill('EAAG-prueba');
+    await form.getByLabel('ID del número de teléfono').fill('1234567890');
+    await axeClean('add-device form');
+    await form.getByRole('button', { name: 'Guardar' }).click();
+    const cloud = page.locator('article.device').filter({ hasText: 'Meta Cloud API' });
+    await cloud.getByText('https://graph.facebook.com').waitFor({ timeout: 20_000 });
+    await cloud.getByTestId('fix-hint').filter({ hasText: 'No se pudo contactar el servidor del proveedor' }).waitFor({ timeout: 20_000 });
+    const meta = (await p.api('/devices')).body.devices.find((d: any) => d.name === 'Meta');
+    assert.equal(meta.base_url, 'https://graph.facebook.com');
+    await p.api(`/devices/${meta.id}`, { method: 'DELETE' });
 
     await go('Zoho');
     await page.getByText('Sincronización de productos').first().waitFor();
@@ -215,6 +273,19 @@ describe('the dashboard answers an operator\'s questions (safe, honest, says why
         assert.equal(await page.locator('h1').count(), 1, `${link}: one h1`);
         await eventually(async () => (await page.title()) === `${link} · Puente`, 5000, `${link}: the page title`);
         await axeClean(`${link} (${lang})`);
+        const text = await page.locator('main').innerText();
+        assert.doesNotMatch(text, RAW, `${link} (${lang}): no raw identifiers`);
+        if (link === 'Trabajos' || link === 'Jobs') {
+          // Dates follow the language: the month in words, «dic» / "Dec".
+          const created = await page.locator(`td[data-label="${lang === 'es' ? 'Creado' : 'Created'}"]`).first().innerText();
+          assert.match(created, lang === 'es' ? SPANISH_DATE : ENGLISH_DATE, `a date in ${lang}: ${created}`);
+        }
+        if (link === 'WHMCS') {
+          // Not configured: the admin-only page names the settings to set.
+          const settings = page.getByTestId('whmcs-settings');
+          await settings.getByText('WHMCS_API_URL').waitFor();
+          await settings.getByText(lang === 'es' ? 'reinicie Puente' : 'Restart Puente').waitFor();
+        }
       }
     }
     await page.getByLabel('Language').selectOption('es');
@@ -247,6 +318,50 @@ describe('the dashboard answers an operator\'s questions (safe, honest, says why
     }
     await page.screenshot({ path: join(shots, 'jobs-en.png'), fullPage: true });
     await page.getByLabel('Language').selectOption('es');
+  });
+
+  test('the jobs list pages beyond 50, and cancel looks dangerous while pause does not', async () => {
+    await go('Trabajos');
+    const jobRows = page.getByRole('table', { name: 'Trabajos' }).locator('tbody tr');
+    // Older jobs started by a person (not the scheduler), enough for a second page.
+    await p.ctx.db.query(`INSERT INTO jobs (id, type, status, created_by, progress, created_at)
+      SELECT gen_random_uuid(), 'whmcs.push-all', 'completed', 'cli', '{}', now() - make_interval(days => 1, mins => g) FROM generate_series(1, 55) g`);
+    const total = Number((await p.api('/jobs?scheduled=false&per_page=1')).headers.get('x-total-count'));
+    assert.ok(total > 55);
+    await page.getByTestId('jobs-total').filter({ hasText: `${total} trabajos` }).waitFor({ timeout: 10_000 });
+    assert.equal(await jobRows.count(), 50, 'a page holds 50');
+    const pager = page.getByRole('navigation', { name: 'Paginación' });
+    await pager.getByText('Página 1 de 2').waitFor();
+    await pager.getByRole('button', { name: 'Siguiente' }).click();
+    await pager.getByText('Página 2 de 2').waitFor();
+    await eventually(async () => (await jobRows.count()) === total - 50, 10_000, 'the rest on page 2');
+    assert.equal(await jobRows.filter({ hasText: 'Envío de clientes a WHMCS' }).count(), total - 50);
+    await pager.getByRole('button', { name: 'Anterior' }).click();
+    await pager.getByText('Página 1 de 2').waitFor();
+
+    // A slow send to look at its buttons: cancel is red, pause is not.
+    const [d] = (await p.api('/devices')).body.devices;
+    assert.equal((await p.api(`/devices/${d.id}`, { method: 'PATCH', body: { messages_per_minute: 6 } })).status, 200);
+    const form = new FormData();
+    form.append('message', 'Despacio @valor1');
+    form.append('file', new Blob([NUMBERS.slice(3).map((n) => `+${n}|x`).join('\n')]), 'despacio.csv');
+    const res = await fetch(`${p.url}/messages/send-bulk-file`, { method: 'POST', headers: { authorization: `Bearer ${p.token}` }, body: form });
+    assert.equal(res.status, 200, await res.text());
+    const row = jobRows.filter({ hasText: 'despacio.csv' });
+    const cancel = row.getByRole('button', { name: 'Cancelar «despacio.csv»' });
+    const pause = row.getByRole('button', { name: 'Pausar «despacio.csv»' });
+    await cancel.waitFor({ timeout: 10_000 });
+    const colour = (b: typeof cancel) => b.evaluate((el) => (globalThis as any).getComputedStyle(el).backgroundColor as string);
+    assert.equal(await colour(cancel), 'rgb(180, 35, 24)', 'cancel is red');
+    assert.notEqual(await colour(pause), await colour(cancel), 'pause does not look like cancel');
+    // Paused, it no longer shows a rate or says it is processing.
+    await pause.click();
+    await row.locator('mark[data-status="paused"]').waitFor();
+    assert.equal(await row.getByTestId('rate').count(), 0);
+    assert.doesNotMatch(await row.innerText(), /Procesando/);
+    await row.getByRole('button', { name: 'Cancelar «despacio.csv»' }).click();
+    await page.getByRole('dialog', { name: '¿Cancelar «despacio.csv»?' }).getByRole('button', { name: 'Sí, cancelar' }).click();
+    await row.locator('mark[data-status="cancelled"]').waitFor();
   });
 
   test('keyboard focus is visible', async () => {

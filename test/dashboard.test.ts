@@ -93,6 +93,8 @@ describe('web dashboard in a real browser', needsBrowser, () => {
     await page.getByRole('link', { name: 'Clientes', exact: true }).click();
     await page.getByRole('button', { name: 'Sincronizar Wispro' }).click();
     await page.locator('.live-job[data-status="completed"]').waitFor({ timeout: 30_000 });
+    // Named in words, not by its id.
+    await page.locator('.live-job header').getByText('Sincronización de Wispro', { exact: true }).waitFor();
     // The list refreshes when the job completes; a first load may have run mid-sync, so wait for a full page.
     const rows = page.locator('tbody tr');
     await rows.nth(19).waitFor({ timeout: 10_000 });
@@ -151,12 +153,12 @@ describe('web dashboard in a real browser', needsBrowser, () => {
     assert.equal(stored.credentials.token, '********');
     assert.deepEqual([stored.pacing.messages_per_minute, stored.pacing.daily_cap], [6000, 1000]);
 
-    await card.getByRole('button', { name: 'Pausar' }).click();
+    await card.getByRole('button', { name: 'Pausar «Ventas 1»', exact: true }).click();
     await card.and(page.locator('[data-status="paused"]')).waitFor();
     await card.getByText('pausado por un operador', { exact: false }).waitFor();
-    await card.getByRole('button', { name: 'Reanudar' }).click();
+    await card.getByRole('button', { name: 'Reanudar «Ventas 1»', exact: true }).click();
     await card.and(page.locator('[data-status="active"][data-connected="true"]')).waitFor();
-    await card.getByRole('button', { name: 'Verificar ahora' }).click();
+    await card.getByRole('button', { name: 'Verificar ahora «Ventas 1»', exact: true }).click();
     await card.and(page.locator('[data-connected="true"]')).waitFor();
 
     await card.getByRole('button', { name: 'Editar' }).click();
