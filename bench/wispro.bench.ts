@@ -19,14 +19,14 @@ export async function run(args: string[]) {
   const sizes = (args[0] ?? '10000,100000').split(',').map(Number);
   const perPages = (args[1] ?? '100,1000').split(',').map(Number);
   const modes = benchModes(args[2] ?? 'pglite,postgres');
-  const rows: string[] = ['| clients | per_page | database | first sync | re-sync | peak RSS above idle |', '|---|---|---|---|---|---|'];
+  const rows: string[] = ['| clients | per_page | database | first sync | re-sync | floor | ratio first / re-sync | peak RSS above idle |', '|---|---|---|---|---|---|---|---|'];
   for (const size of sizes) {
     const sim = await startSimProcess(size);
     try {
       for (const perPage of perPages) {
         for (const mode of modes) {
           const r = await measure(sim.url, perPage, mode);
-          const line = `| ${size.toLocaleString('en')} | ${perPage} | ${mode} | ${r.first.toFixed(2)} s | ${r.second.toFixed(2)} s | ${r.peakMb.toFixed(0)} MB |`;
+          const line = `| ${size.toLocaleString('en')} | ${perPage} | ${mode} | ${r.first.toFixed(2)} s | ${r.second.toFixed(2)} s | ${r.floor.toFixed(2)} s | ${(r.first / r.floor).toFixed(1)}× / ${(r.second / r.floor).toFixed(1)}× | ${r.peakMb.toFixed(0)} MB |`;
           rows.push(line);
           process.stdout.write(`${line}\n`);
         }
@@ -56,12 +56,37 @@ async function measure(wisproUrl: string, perPage: number, mode: string) {
     const first = await timeSync(runtime);
     const second = await timeSync(runtime);
     clearInterval(sampler);
-    return { first, second, peakMb: (peak - idle) / 2 ** 20 };
+    const floor = await floorOf(runtime, wisproUrl, perPage);
+    return { first, second, floor, peakMb: (peak - idle) / 2 ** 20 };
   } finally {
     await runtime.close();
     rmSync(dataDir, { recursive: true, force: true });
     await db.drop();
   }
+}
+
+/**
+ * The floor, in the same run against the same simulator and database: every page fetched one after
+ * the other (bare HTTP and JSON.parse, no validation), then every client written by one statement
+ * into a table shaped like the synced columns.
+ */
+async function floorOf(runtime: Runtime, wisproUrl: string, perPage: number) {
+  const db = runtime.ctx.db;
+  await db.query('CREATE TABLE IF NOT EXISTS bench_floor (id_wispro text, name text, email text, id_number text, address text)');
+  await db.query('TRUNCATE bench_floor');
+  const started = performance.now();
+  const all: unknown[] = [];
+  for (let page = 1; ; page++) {
+    const res = await fetch(`${wisproUrl}/clients?page=${page}&per_page=${perPage}`, { headers: { authorization: 'bench-token' } });
+    const body = (await res.json()) as { data: unknown[]; meta: { pagination: { total_pages: number } } };
+    all.push(...body.data);
+    if (page >= body.meta.pagination.total_pages) break;
+  }
+  await db.query(`INSERT INTO bench_floor SELECT r.id, r.name, r.email, r.national_identification_number, r.address
+    FROM jsonb_to_recordset($1::jsonb) AS r(id text, name text, email text, national_identification_number text, address text)`, [JSON.stringify(all)]);
+  const seconds = (performance.now() - started) / 1000;
+  await db.query('DROP TABLE bench_floor');
+  return seconds;
 }
 
 /** From the request to the job's completion, as a user sees it (queue pick-up included). */

@@ -90,20 +90,32 @@ async function runWisproSync(app: AppContext, ctx: JobContext<Payload>) {
       // Fetch the next page while this one is written.
       const next = page < total.pages ? client.listClients(page + 1, perPage, ctx.signal) : null;
       next?.catch(() => {});
-      await ctx.transaction(async (tx, saveCheckpoint) => {
-        const outcome = await (tx as Tx)
-          .transaction((sp) => applyWisproPage(app.services.users, sp, current.clients, config.WISPRO_ZONE_FIELD))
-          .catch(() => applyWisproPageIsolated(app.services.users, tx as Tx, current.clients, config.WISPRO_ZONE_FIELD));
-        for (const k of ['created', 'updated', 'unchanged', 'skipped', 'errors'] as const) state.counters[k] += outcome[k];
+      // The page, each client's outcome and the checkpoint commit together. The batch runs without a
+      // savepoint (two round trips fewer a page): if it fails, the whole page rolls back and is done
+      // again one client at a time, each in its own savepoint, so one bad record costs only itself.
+      const apply = (isolated: boolean) => ctx.transaction(async (tx, saveCheckpoint) => {
+        const outcome = isolated
+          ? await applyWisproPageIsolated(app.services.users, tx as Tx, current.clients, config.WISPRO_ZONE_FIELD)
+          : await applyWisproPage(app.services.users, tx, current.clients, config.WISPRO_ZONE_FIELD);
+        const after: Checkpoint = {
+          next_page: page + 1,
+          counters: { ...state.counters },
+          issues: [...state.issues, ...outcome.issues].slice(0, MAX_ISSUES_KEPT),
+        };
+        for (const k of ['created', 'updated', 'unchanged', 'skipped', 'errors'] as const) after.counters[k] += outcome[k];
         // Each client's outcome commits with the page, so a retried page replaces, never doubles, it.
         await app.jobs.recordItems(tx, ctx.job.id, outcome.records.map((r, i) => ({
           key: r.wispro_id ?? `p${page}-${i}`, status: r.status, reasonCode: r.reason_code, reason: r.reason, label: r.name,
           data: { wispro_id: r.wispro_id, id_number: r.id_number },
         })));
-        state.issues = [...state.issues, ...outcome.issues].slice(0, MAX_ISSUES_KEPT);
-        state.next_page = page + 1;
-        await saveCheckpoint(state);
+        await saveCheckpoint(after);
+        return after;
       });
+      // State moves on only once the page has committed.
+      Object.assign(state, await apply(false).catch((err: unknown) => {
+        if (ctx.signal.aborted) throw err;
+        return apply(true);
+      }));
       report();
       if (page % 10 === 0) log.info(`📄 Progreso: ${page}/${total.pages} páginas - ${summaryLine(state.counters)}`);
       if (!next) break;
