@@ -87,13 +87,18 @@ export const usersRepository = {
   /** Creates users from Wispro in one statement; the cédula is their first password (see the docs). */
   async insertFromWispro(db: Executor, users: NewUserFromWispro[]) {
     if (!users.length) return [];
-    return rows<{ id: number; id_wispro: string }>(db, sql`
+    return rows<{ id: number; id_wispro: string }>(db, usersRepository.insertFromWisproStatement(users));
+  },
+
+  /** `insertFromWispro`'s statement (RETURNING id, id_wispro), to run as a CTE of a larger one. */
+  insertFromWisproStatement(users: NewUserFromWispro[]) {
+    return sql`
       INSERT INTO users (name, email, phone, address, zone, city, state, postcode, country, code, id_number, cedula_digits, id_wispro, must_change_password)
       SELECT name, email, phone, address, zone, city, state, postcode, country, code, id_number, cedula_digits, id_wispro, code IS NOT NULL
       FROM jsonb_to_recordset(${json(users)}) AS r(name text, email text, phone text, address text, zone text,
         city text, state text, postcode text, country text, code text, id_number text, cedula_digits text, id_wispro text)
       ON CONFLICT (id_wispro) WHERE id_wispro IS NOT NULL DO NOTHING
-      RETURNING id, id_wispro`);
+      RETURNING id, id_wispro`;
   },
 
   /**
@@ -103,15 +108,19 @@ export const usersRepository = {
    */
   async updateFromWispro(db: Executor, updates: WisproUpdate[]) {
     if (!updates.length) return 0;
-    const result = await rows<{ id: number }>(db, sql`
+    return (await rows<{ id: number }>(db, usersRepository.updateFromWisproStatement(updates))).length;
+  },
+
+  /** `updateFromWispro`'s statement (RETURNING u.id), to run as a CTE of a larger one. */
+  updateFromWisproStatement(updates: WisproUpdate[]) {
+    return sql`
       UPDATE users u SET name = r.name, email = r.email, address = r.address, zone = r.zone, city = r.city, state = r.state,
         postcode = COALESCE(r.postcode, u.postcode), country = COALESCE(r.country, u.country),
         id_wispro = COALESCE(u.id_wispro, r.id_wispro), updated_at = now()
       FROM jsonb_to_recordset(${json(updates)}) AS r(id int, name text, email text, address text, zone text, city text, state text,
         postcode text, country text, id_wispro text)
       WHERE u.id = r.id
-      RETURNING u.id`);
-    return result.length;
+      RETURNING u.id`;
   },
 
   async findByIds(db: Executor, ids: number[]) {

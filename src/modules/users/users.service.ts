@@ -136,4 +136,9 @@ export class UsersService {
   updateFromWispro(tx: Executor, updates: WisproUpdate[]) {
     return usersRepository.updateFromWispro(tx, updates);
   }
+
+  /** The statements of `insertFromWispro` and `updateFromWispro`, to commit with a sync's page in one. */
+  wisproWriteStatements(inserts: NewUserFromWispro[], updates: WisproUpdate[]) {
+    return { insert: usersRepository.insertFromWisproStatement(inserts), update: usersRepository.updateFromWisproStatement(updates) };
+  }
 }

@@ -1,9 +1,13 @@
+import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { AppContext } from '../../platform/context.ts';
-import type { Tx } from '../../platform/db/client.ts';
+import { json, rows, type Tx } from '../../platform/db/client.ts';
 import { PermanentJobError, defineJob, type JobContext } from '../../platform/jobs/job-definition.ts';
 import { WisproClient, type WisproPage } from './wispro.client.ts';
-import { applyWisproPage, applyWisproPageIsolated, type RecordIssue, type SyncCounters } from './wispro.service.ts';
+import {
+  CREATED_ELSEWHERE, applyWisproPageIsolated, issueCode, lostIssue, planWisproPage,
+  type PageOutcome, type RecordIssue, type RecordOutcome, type SyncCounters,
+} from './wispro.service.ts';
 
 export const WISPRO_SYNC = 'wispro.sync';
 const MAX_ISSUES_KEPT = 200;
@@ -73,16 +77,91 @@ async function runWisproSync(app: AppContext, ctx: JobContext<Payload>) {
     let current: WisproPage = await client.listClients(state.next_page, perPage, ctx.signal);
     const total = { pages: current.totalPages, records: current.totalRecords };
     log.info(`📊 Total a procesar: ${total.pages} páginas (${total.records} registros)`);
-    const report = () => {
-      const pages = state.next_page - 1;
-      const progress: WisproSyncProgress = {
-        ...state.counters, pages, total_pages: total.pages, total_records: total.records,
+    const progressOf = (c: Checkpoint): WisproSyncProgress => {
+      const pages = c.next_page - 1;
+      return {
+        ...c.counters, pages, total_pages: total.pages, total_records: total.records,
         percentage: total.pages ? Math.round((pages / total.pages) * 1000) / 10 : 100,
       };
+    };
+    const report = () => {
+      const progress = progressOf(state);
       ctx.progress(progress as unknown as Record<string, unknown>);
       return progress;
     };
     report();
+    const advance = (outcome: PageOutcome, page: number): Checkpoint => {
+      const after: Checkpoint = {
+        next_page: page + 1,
+        counters: { ...state.counters },
+        issues: [...state.issues, ...outcome.issues].slice(0, MAX_ISSUES_KEPT),
+      };
+      for (const k of ['created', 'updated', 'unchanged', 'skipped', 'errors'] as const) after.counters[k] += outcome[k];
+      return after;
+    };
+    const item = (r: RecordOutcome, page: number, i: number) => ({
+      key: r.wispro_id ?? `p${page}-${i}`, status: r.status, reason_code: r.reason_code, reason: r.reason, label: r.name,
+      data: { wispro_id: r.wispro_id, id_number: r.id_number },
+    });
+
+    /**
+     * A page in two statements: one read (the matches), then one write that inserts and updates the
+     * users, records each client's outcome and saves the checkpoint and progress, atomically. A client
+     * another process created between the two is recorded as skipped by the write itself. The write
+     * commits without waiting for its WAL flush (`synchronous_commit` off for that transaction only):
+     * a database crash can lose the last pages' commits, but each page's checkpoint is lost with them,
+     * so the sync redoes those pages, and the job's completion commits synchronously after them all.
+     */
+    const commitPage = async (clients: unknown[], page: number): Promise<Checkpoint> => {
+      const plan = await planWisproPage(app.services.users, app.db.orm, clients, config.WISPRO_ZONE_FIELD);
+      const outcome: PageOutcome = { ...plan.out, created: plan.inserts.length };
+      const records = [...plan.out.records, ...plan.inserts.map((c): RecordOutcome => ({
+        wispro_id: c.id_wispro, name: c.name, id_number: c.id_number, status: 'created', reason: null, reason_code: null,
+      }))];
+      const after = advance(outcome, page);
+      const { insert, update } = app.services.users.wisproWriteStatements(plan.inserts, plan.updates);
+      const lostN = sql`(SELECT n FROM lost)`;
+      const counters = sql`jsonb_build_object('created', ${after.counters.created}::int - ${lostN}, 'skipped', ${after.counters.skipped}::int + ${lostN})`;
+      const [result] = await rows<{ lost: number }>(app.db.orm, sql`
+        WITH ins AS (${insert}),
+        upd AS (${update}),
+        lost AS (SELECT ${plan.inserts.length}::int - (SELECT count(*)::int FROM ins) AS n),
+        items AS (${app.jobs.recordItemsStatement(ctx.job.id, sql`
+          SELECT i.key, CASE WHEN lost_here THEN 'skipped' ELSE i.status END AS status,
+            CASE WHEN lost_here THEN ${issueCode(CREATED_ELSEWHERE)} ELSE i.reason_code END AS reason_code,
+            CASE WHEN lost_here THEN ${CREATED_ELSEWHERE} ELSE i.reason END AS reason, i.label, i.data
+          FROM jsonb_to_recordset(${json(app.jobs.itemsJson(records.map((r, i) => item(r, page, i))))})
+            AS i(key text, status text, reason_code text, reason text, label text, data jsonb)
+          LEFT JOIN ins ON ins.id_wispro = i.key,
+          LATERAL (SELECT i.status = 'created' AND ins.id_wispro IS NULL AS lost_here) AS l`)}),
+        job AS (${ctx.checkpointStatement(
+          sql`${json(after)} || jsonb_build_object('counters', ${json(after.counters)} || ${counters})`,
+          sql`${json(progressOf(after))} || ${counters}`,
+        )})
+        SELECT (SELECT n FROM lost) AS lost, (SELECT count(*) FROM job) AS jobs, set_config('synchronous_commit', 'off', true) AS sync`);
+      const lost = result?.lost ?? 0;
+      if (lost > 0) {
+        after.counters.created -= lost;
+        after.counters.skipped += lost;
+        after.issues = [...after.issues, lostIssue(lost)].slice(0, MAX_ISSUES_KEPT);
+      }
+      return after;
+    };
+
+    /**
+     * The same page one client at a time, each in its own savepoint, in one transaction with the
+     * checkpoint: when the page's write fails, one bad record then costs only itself.
+     */
+    const commitIsolated = (clients: unknown[], page: number) => ctx.transaction(async (tx, saveCheckpoint) => {
+      const outcome = await applyWisproPageIsolated(app.services.users, tx as Tx, clients, config.WISPRO_ZONE_FIELD);
+      const after = advance(outcome, page);
+      await app.jobs.recordItems(tx, ctx.job.id, outcome.records.map((r, i) => {
+        const { reason_code: reasonCode, ...rest } = item(r, page, i);
+        return { ...rest, reasonCode };
+      }));
+      await saveCheckpoint(after);
+      return after;
+    });
 
     while (state.next_page <= total.pages && current.clients.length) {
       ctx.throwIfStopped();
@@ -90,31 +169,11 @@ async function runWisproSync(app: AppContext, ctx: JobContext<Payload>) {
       // Fetch the next page while this one is written.
       const next = page < total.pages ? client.listClients(page + 1, perPage, ctx.signal) : null;
       next?.catch(() => {});
-      // The page, each client's outcome and the checkpoint commit together. The batch runs without a
-      // savepoint (two round trips fewer a page): if it fails, the whole page rolls back and is done
-      // again one client at a time, each in its own savepoint, so one bad record costs only itself.
-      const apply = (isolated: boolean) => ctx.transaction(async (tx, saveCheckpoint) => {
-        const outcome = isolated
-          ? await applyWisproPageIsolated(app.services.users, tx as Tx, current.clients, config.WISPRO_ZONE_FIELD)
-          : await applyWisproPage(app.services.users, tx, current.clients, config.WISPRO_ZONE_FIELD);
-        const after: Checkpoint = {
-          next_page: page + 1,
-          counters: { ...state.counters },
-          issues: [...state.issues, ...outcome.issues].slice(0, MAX_ISSUES_KEPT),
-        };
-        for (const k of ['created', 'updated', 'unchanged', 'skipped', 'errors'] as const) after.counters[k] += outcome[k];
-        // Each client's outcome commits with the page, so a retried page replaces, never doubles, it.
-        await app.jobs.recordItems(tx, ctx.job.id, outcome.records.map((r, i) => ({
-          key: r.wispro_id ?? `p${page}-${i}`, status: r.status, reasonCode: r.reason_code, reason: r.reason, label: r.name,
-          data: { wispro_id: r.wispro_id, id_number: r.id_number },
-        })));
-        await saveCheckpoint(after);
-        return after;
-      });
+      const clients = current.clients;
       // State moves on only once the page has committed.
-      Object.assign(state, await apply(false).catch((err: unknown) => {
+      Object.assign(state, await commitPage(clients, page).catch((err: unknown) => {
         if (ctx.signal.aborted) throw err;
-        return apply(true);
+        return commitIsolated(clients, page);
       }));
       report();
       if (page % 10 === 0) log.info(`📄 Progreso: ${page}/${total.pages} páginas - ${summaryLine(state.counters)}`);

@@ -50,12 +50,20 @@ const changed = (m: MatchRow, u: NewUserFromWispro) =>
   m.name !== u.name || m.email !== u.email || m.address !== u.address || m.zone !== u.zone || m.city !== u.city || m.state !== u.state
   || (u.postcode !== null && m.postcode !== u.postcode) || (u.country !== null && m.country !== u.country);
 
+/** A page decided against the users it matched: what to insert, what to update, what the rest came to. */
+export interface PagePlan {
+  /** Counters and records of every client except those to insert (`created` is 0). */
+  out: PageOutcome;
+  inserts: NewUserFromWispro[];
+  updates: WisproUpdate[];
+}
+
 /**
- * Applies one page of Wispro clients to `users` inside the caller's transaction. Match by Wispro id,
- * then by cédula digits; existing users get only name, email, address (city, state…) and zone; a cédula that already
- * belongs to another Wispro client is a duplicate and is skipped.
+ * Decides one page of Wispro clients against `users` (one read). Match by Wispro id, then by cédula
+ * digits; existing users get only name, email, address (city, state…) and zone; a cédula that
+ * already belongs to another Wispro client is a duplicate and is skipped.
  */
-export async function applyWisproPage(users: UsersService, tx: Executor, clients: unknown[], zoneField: string): Promise<PageOutcome> {
+export async function planWisproPage(users: UsersService, db: Executor, clients: unknown[], zoneField: string): Promise<PagePlan> {
   const out: PageOutcome = { created: 0, updated: 0, unchanged: 0, skipped: 0, errors: 0, issues: [], records: [] };
   const record = (c: { name: string | null; id_number: string | null; id_wispro: string | null }, status: RecordOutcome['status'], reason: string | null = null) =>
     out.records.push({ wispro_id: c.id_wispro, name: c.name, id_number: c.id_number, status, reason, reason_code: reason ? issueCode(reason) : null });
@@ -70,7 +78,7 @@ export async function applyWisproPage(users: UsersService, tx: Executor, clients
     }
   }
   const matches = await users.matchForWispro(
-    tx,
+    db,
     candidates.map((c) => c.id_wispro),
     candidates.flatMap((c) => (c.cedula_digits ? [c.cedula_digits] : [])),
   );
@@ -106,19 +114,31 @@ export async function applyWisproPage(users: UsersService, tx: Executor, clients
     inserts.push(c);
     if (c.cedula_digits) byCedula.set(c.cedula_digits, 'new');
   }
+  return { out, inserts, updates };
+}
 
+/** The reason recorded for a client another process created between a page's read and its write. */
+export const CREATED_ELSEWHERE = 'creado por otro proceso al mismo tiempo';
+export const lostIssue = (lost: number): RecordIssue => ({ wispro_id: null, reason: `${lost} cliente(s) creados por otro proceso al mismo tiempo` });
+
+/** Applies one page (`planWisproPage`, then its inserts and updates) inside the caller's transaction. */
+export async function applyWisproPage(users: UsersService, tx: Executor, clients: unknown[], zoneField: string): Promise<PageOutcome> {
+  const { out, inserts, updates } = await planWisproPage(users, tx, clients, zoneField);
   const created = await users.insertFromWispro(tx, inserts);
   out.created += created.length;
   const lost = inserts.length - created.length;
   if (lost > 0) {
     // Another sync created them between our read and write; they will be matched next time.
     out.skipped += lost;
-    out.issues.push({ wispro_id: null, reason: `${lost} cliente(s) creados por otro proceso al mismo tiempo` });
+    out.issues.push(lostIssue(lost));
   }
   const createdIds = new Set(created.map((c) => c.id_wispro));
   for (const c of inserts) {
-    if (createdIds.has(c.id_wispro)) record(c, 'created');
-    else record(c, 'skipped', 'creado por otro proceso al mismo tiempo');
+    out.records.push({
+      wispro_id: c.id_wispro, name: c.name, id_number: c.id_number, ...(createdIds.has(c.id_wispro)
+        ? { status: 'created', reason: null, reason_code: null }
+        : { status: 'skipped', reason: CREATED_ELSEWHERE, reason_code: issueCode(CREATED_ELSEWHERE) }),
+    });
   }
   await users.updateFromWispro(tx, updates);
   return out;

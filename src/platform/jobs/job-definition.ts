@@ -1,3 +1,4 @@
+import type { SQL } from 'drizzle-orm';
 import type { z } from 'zod';
 import type { Executor } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
@@ -23,6 +24,12 @@ export interface JobContext<T> {
   emit(event: Omit<JobEvent, 'job_id'>): Promise<void>;
   /** Runs `fn` in a transaction; what it saves as checkpoint commits with its work, or not at all. */
   transaction<R>(fn: (tx: Executor, saveCheckpoint: (value: unknown) => Promise<void>) => Promise<R>): Promise<R>;
+  /**
+   * An `UPDATE` of this job's row that saves `checkpoint` and `progress` (SQL expressions of type
+   * jsonb) and returns its `status`, for a handler that commits a step and its checkpoint in one
+   * statement (as a data-modifying CTE) instead of a transaction of several.
+   */
+  checkpointStatement(checkpoint: SQL, progress: SQL): SQL;
   /** Throws if the job was stopped; call between units of work. */
   throwIfStopped(): void;
 }

@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { json, rows, type Executor } from '../db/client.ts';
 
 export interface JobItemInput {
@@ -21,13 +21,27 @@ const withoutNul = (items: JobItemInput[]) =>
 export const jobItemsRepository = {
   async record(db: Executor, jobId: string, items: JobItemInput[]) {
     if (!items.length) return;
-    await db.execute(sql`
-      INSERT INTO job_items (job_id, item_key, status, reason_code, reason, label, data)
-      SELECT ${jobId}::uuid, i.key, i.status, i."reasonCode", i.reason, i.label, COALESCE(i.data, '{}'::jsonb)
-      FROM jsonb_to_recordset(${json(withoutNul(items))}) AS i(key text, status text, "reasonCode" text, reason text, label text, data jsonb)
-      ON CONFLICT (job_id, item_key) DO UPDATE SET status = EXCLUDED.status, reason_code = EXCLUDED.reason_code, reason = EXCLUDED.reason,
-        label = EXCLUDED.label, data = EXCLUDED.data, updated_at = now()`);
+    await db.execute(jobItemsRepository.recordStatement(jobId, sql`
+      SELECT i.key, i.status, i."reasonCode" AS reason_code, i.reason, i.label, i.data
+      FROM jsonb_to_recordset(${json(withoutNul(items))}) AS i(key text, status text, "reasonCode" text, reason text, label text, data jsonb)`));
   },
+
+  /**
+   * The `INSERT` that records the rows of `source` (columns key, status, reason_code, reason, label,
+   * data), replacing earlier outcomes of the same keys; for a statement that records a step's items
+   * with the step itself (as a data-modifying CTE). Strings must already be free of NUL.
+   */
+  recordStatement(jobId: string, source: SQL) {
+    return sql`
+      INSERT INTO job_items (job_id, item_key, status, reason_code, reason, label, data)
+      SELECT ${jobId}::uuid, s.key, s.status, s.reason_code, s.reason, s.label, COALESCE(s.data, '{}'::jsonb)
+      FROM (${source}) AS s
+      ON CONFLICT (job_id, item_key) DO UPDATE SET status = EXCLUDED.status, reason_code = EXCLUDED.reason_code, reason = EXCLUDED.reason,
+        label = EXCLUDED.label, data = EXCLUDED.data, updated_at = now()`;
+  },
+
+  /** PostgreSQL text cannot hold NUL: the items as `recordStatement` expects them. */
+  withoutNul,
 
   async page(db: Executor, jobId: string, f: { status?: string; reason?: string; limit: number; offset: number }) {
     return rows<JobItemRow>(db, sql`

@@ -173,6 +173,7 @@ export class JobRunner {
       progress: (p, e) => reporter.update(p, e),
       emit,
       transaction: (fn) => db.orm.transaction((tx) => fn(tx, (value) => jobsRepository.writeCheckpoint(tx, jobId, value))),
+      checkpointStatement: (checkpoint, progress) => jobsRepository.checkpointStatement(jobId, checkpoint, progress),
       throwIfStopped: () => {
         if (controller.signal.aborted) throw new JobStoppedError(controller.signal.reason as StopReason);
       },

@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { json, rows, type Executor } from '../db/client.ts';
 
 export type JobStatus = 'pending' | 'processing' | 'paused' | 'completed' | 'failed' | 'cancelled';
@@ -123,6 +123,11 @@ export const jobsRepository = {
     const [row] = await rows<{ status: JobStatus }>(db, sql`
       UPDATE jobs SET progress = ${jsonOrEmpty(progress)}, updated_at = now() WHERE id = ${id} RETURNING status`);
     return row?.status ?? null;
+  },
+
+  /** See `JobContext.checkpointStatement`. */
+  checkpointStatement(id: string, checkpoint: SQL, progress: SQL) {
+    return sql`UPDATE jobs SET checkpoint = ${checkpoint}, progress = ${progress}, updated_at = now() WHERE id = ${id} RETURNING status`;
   },
 
   async writeCheckpoint(db: Executor, id: string, checkpoint: unknown) {

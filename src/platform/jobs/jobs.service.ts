@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { SQL } from 'drizzle-orm';
 import type { Database, Executor } from '../db/client.ts';
 import type { EventBus } from '../events/bus.ts';
 import { AppError, conflict, notFound } from '../http/errors.ts';
@@ -102,6 +103,16 @@ export class JobsService {
   /** Records what some of a job's records came to (replacing an earlier outcome of the same key). */
   async recordItems(db: Executor, jobId: string, items: JobItemInput[]) {
     await jobItemsRepository.record(db, jobId, items);
+  }
+
+  /** See `jobItemsRepository.recordStatement`: records a step's items within the step's own statement. */
+  recordItemsStatement(jobId: string, source: SQL) {
+    return jobItemsRepository.recordStatement(jobId, source);
+  }
+
+  /** Items as `recordItemsStatement`'s source may read them as JSON (NUL removed from strings). */
+  itemsJson(items: JobItemInput[]) {
+    return jobItemsRepository.withoutNul(items);
   }
 
   /** A page of a job's records and their outcomes, from wherever its type keeps them. */
