@@ -45,7 +45,10 @@ test('puente admin create makes an account that can log in, and refuses a duplic
   assert.match(dup.stderr, /Ya existe una cuenta/);
 });
 
-test('puente sync wispro runs the sync in the terminal and prints the seed summary line', async () => {
+test('puente sync wispro runs the sync in the terminal, prints the seed summary line, and ends by listing what was not synced', async () => {
+  // A client whose ID number another client already has: skipped, and listed at the end.
+  const twin = sim.clients.find((c) => c.national_identification_number && /\d{6}/.test(c.national_identification_number))!;
+  sim.clients.push({ ...twin, id: '00000000-0000-4000-8000-00000000c1a1', name: 'Gemela De Terminal', public_id: 99_998 });
   const res = await puente(['sync', 'wispro', '--per-page', '25'], env);
   assert.equal(res.code, 0, res.stderr);
   const summary = /✅ Sincronización completada - Creados: (\d+), Actualizados: (\d+) \(sin cambios: \d+\), Omitidos: (\d+), Errores: (\d+)/.exec(res.stdout);
@@ -53,6 +56,15 @@ test('puente sync wispro runs the sync in the terminal and prints the seed summa
   assert.ok(Number(summary[1]) > 100);
   const pages = sim.requests.filter((r) => r.query.per_page === '25').length;
   assert.equal(pages, 5);
+  const listing = /No sincronizados \((\d+)\):\n((?: {2}• .*\n)+)/.exec(res.stdout);
+  assert.ok(listing, res.stdout);
+  const total = Number(listing[1]);
+  assert.equal(total, Number(summary[3]) + Number(summary[4]), 'skipped and failed, as the summary counts them');
+  const lines = listing[2]!.trimEnd().split('\n');
+  assert.equal(lines.length, Math.min(total, 20), 'the first 20 at most');
+  if (total <= 20) assert.ok(lines.some((l) => /Gemela De Terminal \[00000000-0000-4000-8000-00000000c1a1\]: .*duplicad/i.test(l)), lines.join('\n'));
+  else assert.match(res.stdout, new RegExp(`… y ${total - 20} más\\.`));
+  assert.match(res.stdout, /Todos: panel → Trabajos → «Ver fallos», o GET http:\/\/localhost:\d+\/jobs\/[0-9a-f-]{36}\/items\?status=failed/);
 });
 
 test('a bad configuration value stops the CLI with a message naming the variable', async () => {

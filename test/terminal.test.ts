@@ -1,6 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -79,4 +79,33 @@ test('npm run demo: the banner comes first, names the simulators\' credentials, 
   assert.match(res.stdout, /bin\/puente sync wispro/);
   const log = readFileSync(join(storage.env.DATA_DIR!, 'puente.log'), 'utf8');
   assert.match(log, /"msg":"(incoming request|request completed)"|"reqId"/, 'requests are logged to the file');
+});
+
+test('npm run demo: while it runs, the terminal shows each job\'s progress in words, not request logs', async () => {
+  const storage = await freshStorage('embedded');
+  storages.push(storage);
+  const password = 'demo-terminal-password-1';
+  const child = spawn(process.execPath, [main, 'demo', '--port', '0'], {
+    env: { PATH: process.env.PATH, HOST: '127.0.0.1', DATA_DIR: storage.env.DATA_DIR!, LOG_LEVEL: 'info', ADMIN_PASSWORD: password, JWT_SECRET: 'test-secret-test-secret-test-secret-0123456789' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  try {
+    const url = await eventually(async () => /Dashboard and API:\s+(http:\/\/\S+?)\/\s/.exec(out)?.[1] ?? false, 60_000, 'the banner');
+    const login = await fetch(`${url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'admin@puente.local', password }) });
+    assert.equal(login.status, 200);
+    const { access_token } = (await login.json()) as { access_token: string };
+    const started = await fetch(`${url}/api/users/sync-wispro-all`, { method: 'POST', headers: { authorization: `Bearer ${access_token}` } });
+    assert.equal(started.status, 200, await started.text());
+    await eventually(async () => /Sincronización de Wispro: en marcha/.test(out), 30_000, 'the start line');
+    const done = await eventually(async () => /(✅ completado|⚠️ {2}completado con errores) {2}Sincronización de Wispro — \d+ creados, \d+ actualizados, \d+ sin cambios, \d+ omitidos, \d+ con error/.exec(out)?.[0] ?? false, 60_000, 'the end line with its figures');
+    assert.ok(done);
+    assert.ok(!out.split('\n').some((l) => l.trim().startsWith('{')), `no JSON log lines in the terminal:\n${out}`);
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+  }
 });
