@@ -14,7 +14,8 @@ import { Redis } from 'ioredis';
 import type { App, AppContext, PuenteModule } from './platform/context.ts';
 import { errorHandler } from './platform/http/error-handler.ts';
 import { fastifyTrustProxy } from './platform/http/client-address.ts';
-import { AppError, errorBody } from './platform/http/errors.ts';
+import { errorBody } from './platform/http/errors.ts';
+import { tooManyAttempts } from './platform/auth/throttle.ts';
 import { httpDuration } from './platform/metrics.ts';
 import { systemRoutes } from './platform/http/system.routes.ts';
 import { jobsRoutes } from './platform/jobs/jobs.routes.ts';
@@ -44,7 +45,7 @@ export async function buildApp(ctx: AppContext, modules: PuenteModule[]): Promis
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(errorHandler(ctx.logger));
   app.setNotFoundHandler((request, reply) => {
-    reply.status(404).send(errorBody(request.url.startsWith('/messages') ? 'status' : 'success', `Ruta no encontrada / Route not found: ${request.method} ${request.url.split('?')[0]}`, 'route_not_found'));
+    reply.status(404).send(errorBody(request.url.startsWith('/messages') ? 'status' : 'success', `Ruta no encontrada / Route not found: ${request.method} ${request.url.split('?')[0]}`, 'http.not_found', undefined, { method: request.method, path: request.url.split('?')[0] }));
   });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -82,7 +83,7 @@ export async function buildApp(ctx: AppContext, modules: PuenteModule[]): Promis
     global: false,
     ...(limiterRedis ? { redis: limiterRedis, nameSpace: `${ctx.config.REDIS_PREFIX}:rl:` } : {}),
     errorResponseBuilder: (_req, context) =>
-      new AppError('rate_limited', 429, `Demasiados intentos; intenta de nuevo en ${Math.ceil(context.ttl / 1000)} s / Too many attempts, retry in ${Math.ceil(context.ttl / 1000)} s`),
+      tooManyAttempts(Math.ceil(context.ttl / 1000)),
   });
   await app.register(multipart, {
     limits: { fileSize: ctx.config.MESSAGING_MAX_FILE_BYTES, files: 1, fields: 10, fieldSize: 64 * 1024 },

@@ -110,7 +110,7 @@ for (const mode of modes) {
       const post = (headers: Record<string, string>, raw = body) => fetch(`${p.url}/webhooks/cloud/${cloud.id}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: raw });
       const unsigned = await post({});
       assert.equal(unsigned.status, 401);
-      assert.equal(((await unsigned.json()) as any).code, 'webhook_bad_signature');
+      assert.equal(((await unsigned.json()) as any).code, 'webhooks.bad_signature');
       assert.equal((await post({ 'x-hub-signature-256': sign256('not-the-secret', body) })).status, 401);
       // A signature of other bytes (the same JSON re-serialised with spaces) is not this body's.
       assert.equal((await post({ 'x-hub-signature-256': sign256(cloud.appSecret, JSON.stringify(JSON.parse(body), null, 1)) })).status, 401);

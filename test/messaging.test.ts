@@ -57,7 +57,8 @@ for (const mode of modes) {
       const r = await uploadBulk(p, '+51987654321|Ana|1\n');
       assert.equal(r.status, 400);
       assert.equal(r.body.status, 'error');
-      assert.equal(r.body.message, 'No hay devices disponibles');
+      assert.equal(r.body.code, 'messaging.no_devices');
+      assert.equal(r.body.message, 'No hay devices disponibles', 'the seed\'s message');
       const down = await addDevice(p, sim, { provider: 'evolution', connected: false });
       assert.equal(down.reply.connected, false, 'the health check at creation saw the closed session');
       assert.equal(down.reply.credentials.api_key, '********', 'secrets never come back');
@@ -70,22 +71,22 @@ for (const mode of modes) {
     test('bad files: 400 or 413 with the seed\'s shape, and nothing is created', async () => {
       const latin1 = Buffer.from('+51987654321|Mar\xeda|1\n', 'latin1');
       const bigRows = '+51987654321|x\n'.repeat(1_000_001);
-      const cases: [string, () => Promise<{ status: number; body: any }>, number, RegExp][] = [
-        ['empty file', () => uploadBulk(p, ''), 400, /vac[ií]o/i],
-        ['only a header and blank lines', () => uploadBulk(p, 'phone|@valor1|@valor2\r\n\r\n  \n'), 400, /vac[ií]o/i],
-        ['Latin-1', () => uploadBulk(p, latin1), 400, /encoding incorrecto/],
-        ['not .csv or .txt', () => uploadBulk(p, '+51987654321|a\n', { filename: 'lista.xlsx' }), 400, /\.csv o \.txt/],
-        ['no message', () => uploadBulk(p, '+51987654321|a\n', { message: '' }), 400, /message/],
-        ['bad devices_limit', () => uploadBulk(p, '+51987654321|a\n', { devices_limit: 'muchos' }), 400, /devices_limit/],
-        ['1,000,001 rows', () => uploadBulk(p, bigRows), 413, /demasiados recipients/],
+      const cases: [string, () => Promise<{ status: number; body: any }>, number, string][] = [
+        ['empty file', () => uploadBulk(p, ''), 400, 'messaging.empty_file'],
+        ['only a header and blank lines', () => uploadBulk(p, 'phone|@valor1|@valor2\r\n\r\n  \n'), 400, 'messaging.empty_file'],
+        ['Latin-1', () => uploadBulk(p, latin1), 400, 'messaging.bad_encoding'],
+        ['not .csv or .txt', () => uploadBulk(p, '+51987654321|a\n', { filename: 'lista.xlsx' }), 400, 'messaging.bad_file_type'],
+        ['no message', () => uploadBulk(p, '+51987654321|a\n', { message: '' }), 400, 'messaging.message_required'],
+        ['bad devices_limit', () => uploadBulk(p, '+51987654321|a\n', { devices_limit: 'muchos' }), 400, 'messaging.invalid_devices_limit'],
+        ['1,000,001 rows', () => uploadBulk(p, bigRows), 413, 'messaging.too_many_recipients'],
         // Lines under the one-row cap (64 KiB), so that the size limit is what refuses it.
-        ['over the size limit', () => uploadBulk(p, Buffer.from(`${'1'.repeat(60 * 1024 - 1)}\n`.repeat(Math.ceil((MAX_BYTES + 1024) / (60 * 1024))))), 413, /tamaño máximo/],
+        ['over the size limit', () => uploadBulk(p, Buffer.from(`${'1'.repeat(60 * 1024 - 1)}\n`.repeat(Math.ceil((MAX_BYTES + 1024) / (60 * 1024))))), 413, 'messaging.file_too_large'],
       ];
-      for (const [what, run, status, message] of cases) {
+      for (const [what, run, status, code] of cases) {
         const r = await run();
         assert.equal(r.status, status, `${what}: ${JSON.stringify(r.body)}`);
         assert.equal(r.body.status, 'error', what);
-        assert.match(r.body.message, message, what);
+        assert.equal(r.body.code, code, what);
         assert.deepEqual(await counts(), { jobs: 0, recipients: 0, uploads: 0 }, `${what} left nothing behind`);
       }
       const noAuth = await fetch(`${p.url}/messages/send-bulk-file`, { method: 'POST', body: new FormData() });
@@ -142,7 +143,7 @@ for (const mode of modes) {
       const [other] = await p.ctx.db.query<{ id: string }>(`INSERT INTO jobs (id, type, status) VALUES (gen_random_uuid(), 'wispro.sync', 'completed') RETURNING id`);
       const notBulk = await p.api(`/jobs/${other!.id}/results.csv`);
       assert.equal(notBulk.status, 404);
-      assert.match(notBulk.body.message, /no es un envío masivo/);
+      assert.equal(notBulk.body.code, 'messaging.not_bulk_send');
     });
 
     test('Mexico and Argentina numbers reach each engine in the form it expects (through either path of the seed)', async () => {
@@ -351,7 +352,7 @@ for (const mode of modes) {
       assert.ok(list.body.meta.total >= 5);
       const bad = await p.api('/devices', { body: { name: 'x', provider: 'cloud', base_url: 'http://127.0.0.1:1', credentials: {} } });
       assert.equal(bad.status, 400);
-      assert.match(bad.body.message, /access_token, phone_number_id/);
+      assert.deepEqual([bad.body.code, bad.body.missing], ['devices.missing_credentials', ['access_token', 'phone_number_id']]);
       assert.equal((await p.api('/devices', { body: { name: 'x', provider: 'telegram', base_url: 'http://x', credentials: {} } })).status, 400);
       const edited = await p.api(`/devices/${devices[0]!.id}`, { method: 'PATCH', body: { min_gap_ms: 5000, max_gap_ms: 60000, daily_cap: 500, pause_after: 50, pause_seconds: 300 } });
       assert.equal(edited.status, 200);

@@ -101,7 +101,7 @@ for (const mode of modes) {
         const res = await p.api('/api/users', { token });
         assert.equal(res.status, 401);
         assert.equal(res.body.success, false);
-        assert.match(res.body.message, /token/i);
+        assert.equal(res.body.code, token === null ? 'auth.missing_token' : 'auth.invalid_token');
       }
     });
 
@@ -109,6 +109,7 @@ for (const mode of modes) {
       const bad = await p.api('/auth/login', { body: { email: ADMIN.email, password: 'nope' }, token: null });
       assert.equal(bad.status, 401);
       assert.equal(bad.body.success, false);
+      assert.equal(bad.body.code, 'auth.invalid_credentials');
       const ok = await p.api('/auth/login', { body: ADMIN, token: null });
       assert.equal(ok.status, 200);
       assert.ok(ok.body.access_token && ok.body.refresh_token);
@@ -124,7 +125,8 @@ for (const mode of modes) {
     test('invalid input gets a 400 naming the field', async () => {
       const res = await p.api('/api/users?per_page=0');
       assert.equal(res.status, 400);
-      assert.match(res.body.message, /per_page/);
+      assert.equal(res.body.code, 'validation_error');
+      assert.ok(res.body.details.some((i: { field: string }) => i.field.endsWith('.per_page')), JSON.stringify(res.body.details));
       assert.equal((await p.api('/api/users/abc')).status, 400);
       assert.equal((await p.api('/api/users/999999')).status, 404);
     });
@@ -156,7 +158,7 @@ for (const mode of modes) {
         if (res.status === 429) limited = res;
       }
       assert.ok(limited, 'expected a 429 after 5 attempts in a minute');
-      assert.match(limited.body.message, /Demasiados intentos/);
+      assert.equal(limited.body.code, 'rate_limited');
     });
   });
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { AppError, badRequest } from '../../platform/http/errors.ts';
+import { AppError } from '../../platform/http/errors.ts';
 import { normalisePhone } from './phones.format.ts';
 
 export interface ParsedRow {
@@ -44,14 +44,14 @@ export interface ParseOptions {
 }
 
 export const tooManyRecipients = (max: number) =>
-  new AppError('too_many_recipients', 413, `El archivo tiene demasiados recipients (máximo ${max.toLocaleString('es')}) / Too many recipients`);
+  new AppError('messaging.too_many_recipients', `El archivo tiene demasiados recipients (máximo ${max.toLocaleString('es')}) / Too many recipients`, { max_recipients: max });
 export const badEncoding = () =>
-  badRequest('El archivo tiene un encoding incorrecto: debe ser UTF-8 / File encoding must be UTF-8');
+  new AppError('messaging.bad_encoding', 'El archivo tiene un encoding incorrecto: debe ser UTF-8 / File encoding must be UTF-8');
 
 export const lineTooLong = (line: number, max: number) =>
-  new AppError('line_too_long', 400, `La línea ${line} supera ${Math.round(max / 1024)} KiB: ¿es un archivo de un recipient por línea? / Line ${line} is longer than ${Math.round(max / 1024)} KiB`, { line, max_bytes: max });
+  new AppError('messaging.line_too_long', `La línea ${line} supera ${Math.round(max / 1024)} KiB: ¿es un archivo de un recipient por línea? / Line ${line} is longer than ${Math.round(max / 1024)} KiB`, { line, max_bytes: max });
 export const nulInLine = (line: number) =>
-  new AppError('nul_byte', 400, `La línea ${line} contiene un carácter NUL (\\u0000) / Line ${line} contains a NUL character`, { line });
+  new AppError('messaging.nul_byte', `La línea ${line} contiene un carácter NUL (\\u0000) / Line ${line} contains a NUL character`, { line });
 
 /** A first line whose first column has no digit is a header (`phone|@valor1|…`, `telefono|nombre`). */
 const isHeader = (firstField: string) => !/\d/.test(firstField);

@@ -1,9 +1,10 @@
 import type { MultipartFile } from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
-import { AppError, badRequest } from '../../platform/http/errors.ts';
+import { AppError } from '../../platform/http/errors.ts';
 import { hasNul, nulByte, sqlState } from '../../platform/http/hostile-input.ts';
 import { parseBulkFile, type ParsedRow, type ParseStats } from './bulk-file.parser.ts';
 
+const NOT_MULTIPART = 'Formato inválido: envíe multipart/form-data con file, message y devices_limit / Send multipart/form-data';
 const ONE_FILE = 'Envíe un solo archivo (campo file) / Send one file';
 
 export interface Upload {
@@ -20,19 +21,19 @@ export interface UploadLimits {
 }
 
 const tooLarge = (max: number) =>
-  new AppError('file_too_large', 413, `El archivo supera el tamaño máximo de ${Math.round(max / 1024 / 1024)} MB / File too large`);
+  new AppError('messaging.file_too_large', `El archivo supera el tamaño máximo de ${Math.round(max / 1024 / 1024)} MB / File too large`, { max_mb: Math.round(max / 1024 / 1024) });
 
 /** Multipart errors from @fastify/multipart, in the seed's words. */
 function uploadError(err: unknown, maxBytes: number, fromStorage: boolean): unknown {
   const code = (err as { code?: string }).code;
   if (code === 'FST_REQ_FILE_TOO_LARGE') return tooLarge(maxBytes);
-  if (code === 'FST_FILES_LIMIT') return badRequest(ONE_FILE);
-  if (code === 'FST_INVALID_MULTIPART_CONTENT_TYPE') return badRequest('Formato inválido: envíe multipart/form-data con file, message y devices_limit / Send multipart/form-data');
-  if (code === 'FST_PARTS_LIMIT' || code === 'FST_FIELDS_LIMIT') return badRequest('Demasiados campos en el formulario / Too many form fields');
+  if (code === 'FST_FILES_LIMIT') return new AppError('messaging.one_file', ONE_FILE);
+  if (code === 'FST_INVALID_MULTIPART_CONTENT_TYPE') return new AppError('messaging.not_multipart', NOT_MULTIPART);
+  if (code === 'FST_PARTS_LIMIT' || code === 'FST_FIELDS_LIMIT') return new AppError('messaging.too_many_fields', 'Demasiados campos en el formulario / Too many form fields');
   // Anything else the form reader throws (a cut body, a bad boundary, broken part headers) is the
   // client's malformed form; failures while storing rows are not.
   if (err instanceof AppError || fromStorage || sqlState(err)) return err;
-  return new AppError('malformed_multipart', 400, `Formulario multipart mal formado / Malformed multipart form: ${String((err as Error).message ?? err).slice(0, 200)}`);
+  return new AppError('messaging.malformed_multipart', `Formulario multipart mal formado / Malformed multipart form: ${String((err as Error).message ?? err).slice(0, 200)}`);
 }
 
 /** Reads what is left of a file part, so that the error reply reaches a client still uploading. */
@@ -52,7 +53,7 @@ export async function readUpload(
   onBatch: (rows: ParsedRow[]) => Promise<void>,
   onField?: (name: string, value: string) => void,
 ): Promise<Upload> {
-  if (!req.isMultipart()) throw badRequest('Formato inválido: envíe multipart/form-data con file, message y devices_limit / Send multipart/form-data');
+  if (!req.isMultipart()) throw new AppError('messaging.not_multipart', NOT_MULTIPART);
   const fields: Record<string, string> = {};
   let stats: ParseStats | null = null;
   let fileName = '';
@@ -70,19 +71,19 @@ export async function readUpload(
     for await (const part of req.parts()) {
       if (part.type !== 'file') {
         fields[part.fieldname] = String(part.value ?? '');
-        if (hasNul(part.fieldname) || hasNul(fields[part.fieldname])) throw nulByte(`el campo ${part.fieldname.replaceAll('\0', '')} / field`);
+        if (hasNul(part.fieldname) || hasNul(fields[part.fieldname])) throw nulByte({ field: part.fieldname.replaceAll('\0', '') });
         onField?.(part.fieldname, fields[part.fieldname]!);
         continue;
       }
       current = part as MultipartFile;
       if (part.fieldname !== 'file' || stats) {
         await drain(current);
-        throw badRequest(stats ? ONE_FILE : `Campo de archivo inesperado «${part.fieldname}»: use «file»`);
+        throw stats ? new AppError('messaging.one_file', ONE_FILE) : new AppError('messaging.unexpected_field', `Campo de archivo inesperado «${part.fieldname}»: use «file» / Unexpected file field «${part.fieldname}»: use «file»`, { field: part.fieldname });
       }
       fileName = String(part.filename ?? '').slice(0, 255);
       if (!/\.(csv|txt)$/i.test(fileName)) {
         await drain(current);
-        throw badRequest(`Formato inválido: «${fileName || 'sin nombre'}» debe ser .csv o .txt / The file must be .csv or .txt`);
+        throw new AppError('messaging.bad_file_type', `Formato inválido: «${fileName || 'sin nombre'}» debe ser .csv o .txt / The file must be .csv or .txt`, { file_name: fileName });
       }
       stats = await parseBulkFile(part.file, {
         defaultCountry: limits.defaultCountry, maxRecipients: limits.maxRecipients, maxLineBytes: limits.maxLineBytes, onBatch: store,
@@ -94,7 +95,7 @@ export async function readUpload(
     await drain(current);
     throw uploadError(err, limits.maxBytes, err === storageFailure);
   }
-  if (!stats) throw badRequest('Falta el archivo (campo file) / The file field is required');
-  if (stats.recipients === 0) throw badRequest('Archivo vacío: no hay recipients / Empty file: no recipients');
+  if (!stats) throw new AppError('messaging.file_required', 'Falta el archivo (campo file) / The file field is required');
+  if (stats.recipients === 0) throw new AppError('messaging.empty_file', 'Archivo vacío: no hay recipients / Empty file: no recipients');
   return { stats, fileName, fields };
 }

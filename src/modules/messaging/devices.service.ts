@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { AppContext } from '../../platform/context.ts';
 import type { Db } from '../../platform/db/client.ts';
 import type { Resealer, SecretBox } from '../../platform/auth/secrets.ts';
-import { AppError, badRequest, forbidden, notFound } from '../../platform/http/errors.ts';
+import { AppError } from '../../platform/http/errors.ts';
 import { devicesRepository, todayUtc } from './devices.repository.ts';
 import { REQUIRED_CREDENTIALS, driverFor, type DeviceRow } from './devices.drivers.ts';
 import { checkProviderUrl } from './devices.url-check.ts';
@@ -82,7 +82,7 @@ export class DevicesService {
 
   async require(id: number) {
     const d = await devicesRepository.get(this.#db, id);
-    if (!d) throw notFound(`Device ${id} no encontrado / Device not found`);
+    if (!d) throw deviceNotFound(id);
     return openDevice(this.#ctx.secrets, d);
   }
 
@@ -94,7 +94,7 @@ export class DevicesService {
   async create(body: DeviceInput) {
     const input = { ...body, base_url: body.base_url ?? (body.provider === 'cloud' ? CLOUD_API_URL : undefined) };
     if (!input.base_url) {
-      throw new AppError('devices.base_url_required', 400, `base_url es obligatorio para ${body.provider}: la dirección de su servidor / base_url is required for ${body.provider}`, [{ field: 'body.base_url', message: 'required' }]);
+      throw new AppError('devices.base_url_required', `base_url es obligatorio para ${body.provider}: la dirección de su servidor / base_url is required for ${body.provider}`, { provider: body.provider }, [{ field: 'body.base_url', message: 'required' }]);
     }
     checkCredentials(input.provider, input.credentials);
     checkGaps(input.min_gap_ms ?? 0, input.max_gap_ms ?? 0);
@@ -113,14 +113,14 @@ export class DevicesService {
     const current = await this.require(id);
     const moved = (patch.base_url !== undefined && patch.base_url !== current.base_url) || (patch.provider !== undefined && patch.provider !== current.provider);
     if (!by.admin && (moved || Object.keys(patch.credentials ?? {}).length)) {
-      throw forbidden('Solo un administrador puede cambiar credenciales, base_url o provider / Only admins may change credentials, base_url or provider');
+      throw new AppError('devices.admin_only', 'Solo un administrador puede cambiar credenciales, base_url o provider / Only admins may change credentials, base_url or provider');
     }
     const provider = patch.provider ?? current.provider;
     if (moved) {
       const missing = REQUIRED_CREDENTIALS[provider].filter((k) => !patch.credentials?.[k]);
       if (missing.length) {
-        throw badRequest(`Al cambiar base_url o provider hay que enviar de nuevo las credenciales (${missing.join(', ')}) / Changing base_url or provider requires the credentials again`,
-          missing.map((k) => ({ field: `body.credentials.${k}`, message: 'required when base_url or provider changes' })));
+        throw new AppError('devices.credentials_required', `Al cambiar base_url o provider hay que enviar de nuevo las credenciales (${missing.join(', ')}) / Changing base_url or provider requires the credentials again`,
+          { missing }, missing.map((k) => ({ field: `body.credentials.${k}`, message: 'required when base_url or provider changes' })));
       }
       await checkProviderUrl(this.#ctx, patch.base_url ?? current.base_url);
     }
@@ -139,7 +139,7 @@ export class DevicesService {
   }
 
   async remove(id: number) {
-    if (!(await devicesRepository.remove(this.#db, id))) throw notFound(`Device ${id} no encontrado / Device not found`);
+    if (!(await devicesRepository.remove(this.#db, id))) throw deviceNotFound(id);
   }
 
   /** Asks the provider whether the device can send, and records the answer. */
@@ -167,9 +167,11 @@ export class DevicesService {
 
 function checkCredentials(provider: keyof typeof REQUIRED_CREDENTIALS, credentials: Record<string, string>) {
   const missing = REQUIRED_CREDENTIALS[provider].filter((k) => !credentials[k]);
-  if (missing.length) throw badRequest(`Faltan credenciales para ${provider}: ${missing.join(', ')} / Missing credentials`);
+  if (missing.length) throw new AppError('devices.missing_credentials', `Faltan credenciales para ${provider}: ${missing.join(', ')} / Missing credentials`, { provider, missing });
 }
 
 function checkGaps(min: number, max: number) {
-  if (max && max < min) throw badRequest('max_gap_ms debe ser mayor o igual que min_gap_ms / max_gap_ms must be >= min_gap_ms');
+  if (max && max < min) throw new AppError('devices.invalid_gaps', 'max_gap_ms debe ser mayor o igual que min_gap_ms / max_gap_ms must be >= min_gap_ms', { min_gap_ms: min, max_gap_ms: max });
 }
+
+export const deviceNotFound = (id: number) => new AppError('devices.not_found', `Device ${id} no encontrado / Device not found`, { device_id: id });

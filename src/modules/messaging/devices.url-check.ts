@@ -2,7 +2,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { AppContext } from '../../platform/context.ts';
-import { badRequest } from '../../platform/http/errors.ts';
+import { AppError } from '../../platform/http/errors.ts';
 
 /**
  * A device's base URL gets the provider's API key with every call, so it must be https (plain http only
@@ -14,19 +14,19 @@ export async function checkProviderUrl(ctx: AppContext, raw: string) {
   try {
     url = new URL(raw);
   } catch {
-    throw badRequest('base_url no es una URL válida / base_url is not a valid URL');
+    throw new AppError('devices.base_url_invalid', 'base_url no es una URL válida / base_url is not a valid URL');
   }
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && ctx.config.ALLOW_INSECURE_PROVIDER_URLS)) {
-    throw badRequest('base_url debe usar https (ALLOW_INSECURE_PROVIDER_URLS=true permite http) / base_url must be https', [{ field: 'body.base_url', message: 'https required' }]);
+    throw new AppError('devices.base_url_not_https', 'base_url debe usar https (ALLOW_INSECURE_PROVIDER_URLS=true permite http) / base_url must be https', undefined, [{ field: 'body.base_url', message: 'https required' }]);
   }
-  if (url.username || url.password) throw badRequest('base_url no puede llevar usuario ni contraseña / base_url must not carry credentials');
+  if (url.username || url.password) throw new AppError('devices.base_url_credentials', 'base_url no puede llevar usuario ni contraseña / base_url must not carry credentials');
   const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
   const own = ctx.listening?.port ?? ctx.config.PORT;
   if (port !== own) return;
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const addresses = isIP(host) ? [host] : await lookup(host, { all: true }).then((r) => r.map((a) => a.address), () => [] as string[]);
   if (addresses.some(isOwnAddress(ctx.listening?.host ?? ctx.config.HOST))) {
-    throw badRequest('base_url apunta a Puente mismo / base_url points at Puente itself', [{ field: 'body.base_url', message: 'own address' }]);
+    throw new AppError('devices.base_url_self', 'base_url apunta a Puente mismo / base_url points at Puente itself', undefined, [{ field: 'body.base_url', message: 'own address' }]);
   }
 }
 

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { z } from 'zod';
 import type { App, AppContext } from '../../platform/context.ts';
 import { requireRole } from '../../platform/auth/guards.ts';
-import { badRequest } from '../../platform/http/errors.ts';
+import { AppError } from '../../platform/http/errors.ts';
 import { jobReply } from '../../platform/jobs/jobs.service.ts';
 import type { ItemRow } from './recipients.repository.ts';
 import { CSV_KEYS, CSV_WORDS, csvCell, readableError } from './recipients.csv.ts';
@@ -89,11 +89,11 @@ export function messagingRoutes(app: App, ctx: AppContext) {
 
   function readFields(fields: Record<string, string>) {
     const message = fields.message ?? '';
-    if (!message.trim()) throw badRequest('El campo message es obligatorio / message is required');
-    if (message.length > MAX_MESSAGE) throw badRequest(`El mensaje supera ${MAX_MESSAGE} caracteres / message too long`);
+    if (!message.trim()) throw new AppError('messaging.message_required', 'El campo message es obligatorio / message is required');
+    if (message.length > MAX_MESSAGE) throw new AppError('messaging.message_too_long', `El mensaje supera ${MAX_MESSAGE} caracteres / message too long`, { max_length: MAX_MESSAGE });
     const limitText = fields.devices_limit?.trim() || '5';
     const devicesLimit = Number(limitText);
-    if (!Number.isInteger(devicesLimit) || devicesLimit < 1 || devicesLimit > 100) throw badRequest('devices_limit debe ser un entero entre 1 y 100 / devices_limit must be an integer 1–100');
+    if (!Number.isInteger(devicesLimit) || devicesLimit < 1 || devicesLimit > 100) throw new AppError('messaging.invalid_devices_limit', 'devices_limit debe ser un entero entre 1 y 100 / devices_limit must be an integer 1–100', { min: 1, max: 100 });
     const template = fields.template?.trim()
       ? {
           name: fields.template.trim(), language: fields.template_language?.trim() || 'es',

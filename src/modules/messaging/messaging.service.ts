@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { AppContext } from '../../platform/context.ts';
-import { AppError, badRequest, notFound } from '../../platform/http/errors.ts';
+import { AppError } from '../../platform/http/errors.ts';
 import type { Executor } from '../../platform/db/client.ts';
 import type { JobRecord } from '../../platform/jobs/jobs.repository.ts';
+import { jobNotFound } from '../../platform/jobs/jobs.service.ts';
 import type { ParsedRow, ParseStats } from './bulk-file.parser.ts';
 import { NO_DEVICES, progressOf, type BulkParams } from './bulk-send.dispatcher.ts';
 import { BULK_SEND } from './messaging.jobs.ts';
@@ -25,7 +26,7 @@ export function duplicateOf(job: JobRecord) {
   return { job_id: job.id, file_name: p.file_name ?? null, status: job.status, created_at: job.created_at };
 }
 
-export const DUPLICATE_SEND = 'messaging.duplicate_send';
+export const DUPLICATE_SEND = 'messaging.duplicate_send' as const;
 
 /**
  * A bulk send's life outside the dispatcher: its recipients are staged as the file is read, under
@@ -42,7 +43,7 @@ export class BulkSendService {
 
   /** "No devices" is decided before a large file is read, and again once it has been. */
   async requireDevices() {
-    if (!(await this.#ctx.services.devices.available(1)).length) throw badRequest(NO_DEVICES);
+    if (!(await this.#ctx.services.devices.available(1)).length) throw new AppError('messaging.no_devices', NO_DEVICES);
   }
 
   /**
@@ -91,17 +92,17 @@ export class BulkSendService {
     if (!earlier) return;
     const d = duplicateOf(earlier);
     const minutes = Math.max(1, Math.round((Date.now() - new Date(earlier.created_at).getTime()) / 60_000));
-    throw new AppError(DUPLICATE_SEND, 409,
+    throw new AppError(DUPLICATE_SEND,
       `Este archivo con este mensaje ya se envió hace ${minutes} min (job ${earlier.id}${d.file_name ? `, «${d.file_name}»` : ''}). ` +
       `Para enviarlo otra vez, repita con confirm_duplicate=true / This file and message were already sent ${minutes} min ago (job ${earlier.id}); send confirm_duplicate=true to send it again`,
-      undefined, { job_id: earlier.id, duplicate_of: d, minutes_ago: minutes });
+      { job_id: earlier.id, duplicate_of: d, minutes_ago: minutes });
   }
 
   /** Each recipient's outcome, page by page in file order. */
   async *results(jobId: string) {
     const job = await this.#ctx.jobs.get(jobId);
-    if (!job) throw notFound('Job no encontrado / Job not found');
-    if (job.type !== BULK_SEND) throw notFound('Este job no es un envío masivo: no tiene resultados por destinatario / Not a bulk send');
+    if (!job) throw jobNotFound(jobId);
+    if (job.type !== BULK_SEND) throw new AppError('messaging.not_bulk_send', 'Este job no es un envío masivo: no tiene resultados por destinatario / Not a bulk send', { job_id: jobId });
     let after = -1;
     for (;;) {
       const page = await recipientsRepository.page(this.#db, job.id, after, 5000);

@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import type { App, AppContext } from '../../platform/context.ts';
 import { requireRole } from '../../platform/auth/guards.ts';
-import { badRequest } from '../../platform/http/errors.ts';
+import { AppError } from '../../platform/http/errors.ts';
 import { pageMeta, paginationQuery } from '../../platform/http/pagination.ts';
 import type { SuppressionRow } from './suppressions.repository.ts';
 
@@ -36,9 +36,9 @@ export function suppressionRoutes(app: App, ctx: AppContext) {
     onRequest: admin, config,
     schema: { tags, security, consumes: ['multipart/form-data'], summary: 'Import numbers to suppress from a CSV (field file; first column is the number)' },
   }, async (req) => {
-    if (!req.isMultipart()) throw badRequest('Formato inválido: envíe multipart/form-data con file / Send multipart/form-data');
+    if (!req.isMultipart()) throw new AppError('messaging.not_multipart', 'Formato inválido: envíe multipart/form-data con file / Send multipart/form-data');
     const file = await req.file();
-    if (!file) throw badRequest('Falta el archivo (campo file) / The file field is required');
+    if (!file) throw new AppError('messaging.file_required', 'Falta el archivo (campo file) / The file field is required');
     const result = await service.import(createInterface({ input: file.file, crlfDelay: Infinity }), `import:${String(file.filename ?? '').slice(0, 100)}`);
     return { status: 'success', ...result };
   });

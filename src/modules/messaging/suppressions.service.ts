@@ -1,5 +1,5 @@
 import type { AppContext } from '../../platform/context.ts';
-import { badRequest, notFound } from '../../platform/http/errors.ts';
+import { AppError } from '../../platform/http/errors.ts';
 import { normalisePhone } from './phones.format.ts';
 import { suppressionsRepository } from './suppressions.repository.ts';
 
@@ -31,7 +31,7 @@ export class SuppressionsService {
 
   phoneOf(raw: string) {
     const n = normalisePhone(raw, this.#ctx.config.DEFAULT_COUNTRY);
-    if (!n.ok) throw badRequest(n.reason);
+    if (!n.ok) throw new AppError('suppressions.invalid_phone', n.reason, { phone: raw });
     return n.e164;
   }
 
@@ -47,7 +47,7 @@ export class SuppressionsService {
 
   async remove(rawPhone: string) {
     const phone = this.phoneOf(rawPhone);
-    if (!(await suppressionsRepository.remove(this.#db, phone))) throw notFound(`${phone} no está en la lista de bajas / not suppressed`);
+    if (!(await suppressionsRepository.remove(this.#db, phone))) throw new AppError('suppressions.not_found', `${phone} no está en la lista de bajas / not suppressed`, { phone });
     return phone;
   }
 

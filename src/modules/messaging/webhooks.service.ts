@@ -1,13 +1,14 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AppContext } from '../../platform/context.ts';
-import { AppError, notFound } from '../../platform/http/errors.ts';
+import { AppError } from '../../platform/http/errors.ts';
 import { devicesRepository } from './devices.repository.ts';
+import { deviceNotFound } from './devices.service.ts';
 import { driverFor, type DeviceRow } from './devices.drivers.ts';
 import { checkProviderUrl } from './devices.url-check.ts';
 import { parseCloud, parseEvolution, parseSimulator, parseWaha, type WebhookContent } from './webhooks.parser.ts';
 
 const DEVICE_CACHE_MS = 5000;
-export const badSignature = () => new AppError('webhook_bad_signature', 401, 'Firma del webhook ausente o inválida / Missing or invalid webhook signature');
+export const badSignature = () => new AppError('webhooks.bad_signature', 'Firma del webhook ausente o inválida / Missing or invalid webhook signature');
 
 const sameText = (a: string, b: string) => {
   const x = Buffer.from(a), y = Buffer.from(b);
@@ -40,7 +41,7 @@ export class WebhooksService {
 
   async #require(provider: string, id: number) {
     const d = Number.isSafeInteger(id) ? await this.#device(id) : null;
-    if (!d || d.provider !== provider) throw notFound(`Device ${id} no encontrado / Device not found`);
+    if (!d || d.provider !== provider) throw deviceNotFound(id);
     return d;
   }
 
@@ -49,7 +50,7 @@ export class WebhooksService {
     const d = await this.#require('cloud', id);
     const token = d.credentials.verify_token;
     if (q['hub.mode'] !== 'subscribe' || !token || !sameText(String(q['hub.verify_token'] ?? ''), token)) {
-      throw new AppError('webhook_bad_verify_token', 403, 'verify_token incorrecto / Wrong verify token');
+      throw new AppError('webhooks.bad_verify_token', 'verify_token incorrecto / Wrong verify token');
     }
     return String(q['hub.challenge'] ?? '');
   }
@@ -86,7 +87,7 @@ export class WebhooksService {
     try {
       body = JSON.parse(raw.toString('utf8'));
     } catch {
-      throw new AppError('bad_request', 400, 'El cuerpo no es JSON / Body is not JSON');
+      throw new AppError('webhooks.body_not_json', 'El cuerpo no es JSON / Body is not JSON');
     }
     const content: WebhookContent = provider === 'cloud' ? parseCloud(body, d.credentials.phone_number_id ?? '')
       : provider === 'evolution' ? parseEvolution(body)

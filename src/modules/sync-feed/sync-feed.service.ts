@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { AppContext } from '../../platform/context.ts';
 import { safeEqual } from '../../platform/auth/passwords.ts';
-import { AppError, badRequest, conflict, notFound, unauthorized } from '../../platform/http/errors.ts';
+import { AppError } from '../../platform/http/errors.ts';
 import { tooManyAttempts } from '../../platform/auth/throttle.ts';
 import { sqlState } from '../../platform/http/hostile-input.ts';
 import { syncFeedRepository as repo, type OrderRow, type SyncClientRow } from './sync-feed.repository.ts';
@@ -34,7 +34,7 @@ export function clientReply(c: SyncClientRow, lastSeq: number, connected: boolea
 }
 
 const unknownCustomer = (id: number) =>
-  new AppError('customer_not_found', 422, `customer_id ${id} no es un usuario de Puente: use el id de un usuario existente (GET /api/users) u omítalo y use external_ref / customer_id ${id} is not a Puente user`, { field: 'customer_id' });
+  new AppError('sync.customer_not_found', `customer_id ${id} no es un usuario de Puente: use el id de un usuario existente (GET /api/users) u omítalo y use external_ref / customer_id ${id} is not a Puente user`, { customer_id: id }, { field: 'customer_id' });
 
 /** Orders, the change feed, and the sync clients that read it (seed 001). */
 export class SyncFeedService {
@@ -57,7 +57,7 @@ export class SyncFeedService {
    * from one address in a minute, a 429 until the minute ends (so keys cannot be guessed at speed).
    */
   async authenticateFrom(key: string | undefined | null, address: string, onWait?: (seconds: number) => void): Promise<SyncClientRow> {
-    if (!key) throw unauthorized('Falta la API key (Authorization: Bearer <api key>) / Missing API key');
+    if (!key) throw new AppError('sync.missing_api_key', 'Falta la API key (Authorization: Bearer <api key>) / Missing API key');
     const throttleKey = `api-key:${address}`;
     const wait = await this.#ctx.throttle.retryAfter(throttleKey);
     if (wait > 0) {
@@ -67,7 +67,7 @@ export class SyncFeedService {
     const client = await this.authenticate(key);
     if (client) return client;
     await this.#ctx.throttle.fail(throttleKey, { kind: 'ceiling', max: this.#ctx.config.API_KEY_FAILURES_PER_MINUTE, windowSeconds: 60 });
-    throw unauthorized('API key inválida o revocada (Authorization: Bearer <api key>) / Invalid or revoked API key');
+    throw new AppError('sync.invalid_api_key', 'API key inválida o revocada (Authorization: Bearer <api key>) / Invalid or revoked API key');
   }
 
   /** The active client a key belongs to, or null. The lookup is by hash; the final check is constant-time. */
@@ -97,7 +97,7 @@ export class SyncFeedService {
 
   async updateOrder(id: number, patch: { status?: 'pending' | 'confirmed' | 'completed'; items?: OrderInput['items']; notes?: string | null }) {
     return this.#change(id, 'updated', (o) => {
-      if (o.status === 'cancelled') throw conflict(`La orden ${id} está cancelada / Order is cancelled`);
+      if (o.status === 'cancelled') throw new AppError('sync.order_cancelled', `La orden ${id} está cancelada / Order is cancelled`, { order_id: id });
       const total = patch.items ? patch.items.reduce((s, i) => s + i.quantity * i.price, 0) : undefined;
       return { ...patch, total };
     });
@@ -105,7 +105,7 @@ export class SyncFeedService {
 
   async cancelOrder(id: number) {
     return this.#change(id, 'cancelled', (o) => {
-      if (o.status === 'cancelled') throw conflict(`La orden ${id} ya está cancelada / Order already cancelled`);
+      if (o.status === 'cancelled') throw new AppError('sync.order_already_cancelled', `La orden ${id} ya está cancelada / Order already cancelled`, { order_id: id });
       return { status: 'cancelled' };
     });
   }
@@ -132,7 +132,7 @@ export class SyncFeedService {
   async confirm(client: SyncClientRow, seq: number) {
     const fresh = (await repo.clientById(this.#db, client.id))!;
     if (seq > Number(fresh.delivered_upto)) {
-      throw badRequest(`seq ${seq} es mayor que lo entregado (${fresh.delivered_upto}); confirma solo lo que recibiste / beyond what was delivered`);
+      throw new AppError('sync.seq_beyond_delivered', `seq ${seq} es mayor que lo entregado (${fresh.delivered_upto}); confirme solo lo que recibió / beyond what was delivered`, { seq, delivered_upto: fresh.delivered_upto });
     }
     const updated = await repo.confirm(this.#db, client.id, seq);
     await this.#announcePosition({ id: client.id, cursor: Number(updated.cursor), delivered_upto: Number(updated.delivered_upto) });
@@ -161,13 +161,13 @@ export class SyncFeedService {
   async createClient(name: string) {
     const key = `pk_${randomBytes(24).toString('base64url')}`;
     const client = await repo.insertClient(this.#db, { name, key_hash: hashKey(key), key_prefix: key.slice(0, 7) });
-    if (!client) throw conflict(`Ya existe un cliente de sincronización llamado ${name}`);
+    if (!client) throw new AppError('sync.client_name_taken', `Ya existe un cliente de sincronización llamado ${name} / A sync client with this name already exists`, { name });
     return { client, key };
   }
 
   async revokeClient(id: number) {
     const revoked = await repo.revokeClient(this.#db, id);
-    if (!revoked) throw notFound(`Cliente de sincronización ${id} no encontrado o ya revocado`);
+    if (!revoked) throw new AppError('sync.client_not_found', `Cliente de sincronización ${id} no encontrado o ya revocado / Sync client not found or already revoked`, { client_id: id });
     return revoked;
   }
 
@@ -178,7 +178,7 @@ export class SyncFeedService {
   async #change(id: number, op: 'updated' | 'cancelled', patchOf: (o: OrderRow) => Parameters<typeof repo.updateOrder>[2]) {
     const { order, seq } = await this.#db.transaction(async (tx) => {
       const current = await repo.getOrder(tx, id, true);
-      if (!current) throw notFound(`Orden ${id} no encontrada / Order not found`);
+      if (!current) throw new AppError('sync.order_not_found', `Orden ${id} no encontrada / Order not found`, { order_id: id });
       const order = (await repo.updateOrder(tx, id, patchOf(current)))!;
       const seq = await repo.appendChange(tx, { entity: 'order', entity_id: String(id), op, data: orderReply(order) });
       return { order, seq };

@@ -4,8 +4,8 @@ import type { App, AppContext } from '../../platform/context.ts';
 import { requireRole } from '../../platform/auth/guards.ts';
 import { isCodeSession } from '../../platform/auth/jwt.ts';
 import type { SessionSubject } from '../../platform/auth/sessions.ts';
-import type { ThrottlePolicy } from '../../platform/auth/throttle.ts';
-import { AppError, unauthorized } from '../../platform/http/errors.ts';
+import { tooManyAttempts, type ThrottlePolicy } from '../../platform/auth/throttle.ts';
+import { AppError } from '../../platform/http/errors.ts';
 import { roleName, userReply } from './users.service.ts';
 
 const loginBody = z.union([
@@ -29,7 +29,7 @@ export function authRoutes(app: App, ctx: AppContext) {
     const seconds = await throttle.retryAfter(key);
     if (seconds > 0) {
       reply.header('retry-after', String(seconds));
-      throw new AppError('rate_limited', 429, `Demasiados intentos; intenta de nuevo en ${seconds} s / Too many attempts, retry in ${seconds} s`, undefined, { retry_after: seconds });
+      throw tooManyAttempts(seconds);
     }
   };
 
@@ -40,7 +40,7 @@ export function authRoutes(app: App, ctx: AppContext) {
     const verified = await ctx.services.codeLogin?.validate(code);
     if (!verified) {
       await throttle.fail('code-login', codeCeiling);
-      throw unauthorized('Código inválido o vencido / Invalid or expired code');
+      throw new AppError('auth.invalid_code', 'Código inválido o vencido / Invalid or expired code');
     }
     const tokens = await sessions.open({ userId: null, codeId: verified.id, role: 'operator' }, req.ip);
     return { success: true, ...tokens, user: { role: 'operator', code_id: verified.id } };

@@ -3,7 +3,7 @@ import type { AppContext } from '../../platform/context.ts';
 import type { Executor } from '../../platform/db/client.ts';
 import { hashPassword, needsRehash, safeEqual, verifyPassword } from '../../platform/auth/passwords.ts';
 import type { Role } from '../../platform/auth/jwt.ts';
-import { badRequest, conflict, notFound, unauthorized } from '../../platform/http/errors.ts';
+import { AppError } from '../../platform/http/errors.ts';
 import { usersRepository, type NewUserFromWispro, type ProfileColumns, type UserRow, type WisproUpdate } from './users.repository.ts';
 
 export type { MatchRow, NewUserFromWispro, ProfileColumns, UserRow, WisproUpdate } from './users.repository.ts';
@@ -63,7 +63,7 @@ export class UsersService {
 
   async require(id: number) {
     const user = await this.get(id);
-    if (!user) throw notFound(`Usuario ${id} no encontrado / User not found`);
+    if (!user) throw new AppError('users.not_found', `Usuario ${id} no encontrado / User not found`, { user_id: id });
     return user;
   }
 
@@ -73,9 +73,9 @@ export class UsersService {
 
   /** Creates a staff account, or reports that the email is taken. */
   async createStaff(u: { name: string; email: string; password: string; role: 'admin' | 'operator' }) {
-    if (u.password.length < 8) throw badRequest('La contraseña debe tener al menos 8 caracteres / Password must have at least 8 characters');
+    if (u.password.length < 8) throw new AppError('users.password_too_short', 'La contraseña debe tener al menos 8 caracteres / Password must have at least 8 characters', { min_length: 8 });
     const existing = await usersRepository.findByEmail(this.#db, u.email);
-    if (existing.some((e) => e.role !== ROLE.customer)) throw conflict(`Ya existe una cuenta con el email ${u.email}`);
+    if (existing.some((e) => e.role !== ROLE.customer)) throw new AppError('users.email_taken', `Ya existe una cuenta con el email ${u.email} / An account with this email already exists`, { email: u.email });
     return usersRepository.insertStaff(this.#db, { name: u.name, email: u.email, role: ROLE[u.role], passwordHash: await hashPassword(u.password) });
   }
 
@@ -103,7 +103,7 @@ export class UsersService {
       if (user.must_change_password && user.code && safeEqual(password, user.code)) return user;
     }
     if (!hashed) await verifyPassword(password, await (this.#dummyHash ??= hashPassword(randomBytes(16).toString('hex'))));
-    throw unauthorized('Credenciales inválidas / Invalid credentials');
+    throw new AppError('auth.invalid_credentials', 'Credenciales inválidas / Invalid credentials');
   }
 
   /** The accounts an email may belong to (login throttling asks where the person has logged in from). */
@@ -114,8 +114,8 @@ export class UsersService {
   async changePassword(id: number, current: string, next: string) {
     const user = await this.require(id);
     const ok = user.password_hash ? await verifyPassword(current, user.password_hash) : !!user.code && safeEqual(current, user.code);
-    if (!ok) throw unauthorized('La contraseña actual no coincide / Current password does not match');
-    if (next.length < 8) throw badRequest('La contraseña nueva debe tener al menos 8 caracteres / New password must have at least 8 characters');
+    if (!ok) throw new AppError('auth.wrong_password', 'La contraseña actual no coincide / Current password does not match');
+    if (next.length < 8) throw new AppError('users.password_too_short', 'La contraseña nueva debe tener al menos 8 caracteres / New password must have at least 8 characters', { min_length: 8 });
     await usersRepository.setPassword(this.#db, id, await hashPassword(next));
   }
 

@@ -54,8 +54,8 @@ const versionReply = z.object({ whmcs: z.object({ version: text, canonicalversio
 const NOT_FOUND = /client not found/i;
 const READS = new Set(['getclients', 'getclientsdetails', 'whmcsdetails']);
 const ACCESS_HINT: [RegExp, string][] = [
-  [/authentication failed|invalid or missing credentials/i, 'revisa WHMCS_API_IDENTIFIER y WHMCS_API_SECRET / check the API credentials'],
-  [/invalid ip/i, 'agrega la IP de Puente en WHMCS (Setup > General Settings > Security) o configura WHMCS_API_ACCESS_KEY'],
+  [/authentication failed|invalid or missing credentials/i, 'revise WHMCS_API_IDENTIFIER y WHMCS_API_SECRET / check the API credentials'],
+  [/invalid ip/i, 'agregue la IP de Puente en WHMCS (Setup > General Settings > Security) o configure WHMCS_API_ACCESS_KEY / allow Puente’s IP in WHMCS or set WHMCS_API_ACCESS_KEY'],
   [/invalid permissions/i, 'el rol de la credencial API no permite esta acción / the API role does not allow this action'],
 ];
 
@@ -105,9 +105,9 @@ export class WhmcsClient {
       body = parsed as Record<string, unknown>;
     } catch {
       const snippet = res.text.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 120);
-      const message = `WHMCS respondió algo que no es JSON (HTTP ${res.status}, ${String(res.headers['content-type'] ?? 'sin content-type')}): «${snippet}» — revisa WHMCS_API_URL / WHMCS answered non-JSON`;
+      const message = `WHMCS respondió algo que no es JSON (HTTP ${res.status}, ${String(res.headers['content-type'] ?? 'sin content-type')}): «${snippet}» — revise WHMCS_API_URL / WHMCS answered non-JSON`;
       record('error', { http_status: res.status, body: snippet }, message);
-      throw new UpstreamError('WHMCS', message.replace(/^WHMCS /, ''), { status: 502 });
+      throw new UpstreamError('WHMCS', message.replace(/^WHMCS /, ''));
     }
     const response = redactRecord(body);
     if (body.result === 'success' && res.status < 300) {
@@ -122,7 +122,7 @@ export class WhmcsClient {
     record('error', { http_status: res.status, ...response }, message);
     if (res.status >= 400 || /authentication failed|invalid or missing credentials|invalid ip|invalid permissions|empty action/i.test(message)) {
       const hint = ACCESS_HINT.find(([re]) => re.test(message))?.[1];
-      throw new UpstreamError('WHMCS', `${message}${hint ? ` — ${hint}` : ''}`, { status: 502, retryable: false });
+      throw new UpstreamError('WHMCS', `${message}${hint ? ` — ${hint}` : ''}`, { retryable: false });
     }
     throw new WhmcsApiError(action, message);
   }
@@ -183,7 +183,7 @@ function parseReply<T extends z.ZodType>(schema: T, body: unknown, action: strin
   const result = schema.safeParse(body);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
-  throw new UpstreamError('WHMCS', `respuesta de ${action} inesperada (${issue?.path.join('.') || 'raíz'}: ${issue?.message}) / unexpected reply`, { status: 502 });
+  throw new UpstreamError('WHMCS', `respuesta de ${action} inesperada (${issue?.path.join('.') || 'raíz'}: ${issue?.message}) / unexpected reply`);
 }
 
 /** AddClient's and UpdateClient's ways of saying the email is taken. */

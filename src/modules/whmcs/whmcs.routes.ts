@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { App, AppContext } from '../../platform/context.ts';
 import { requireRole } from '../../platform/auth/guards.ts';
-import { badRequest } from '../../platform/http/errors.ts';
+import { AppError } from '../../platform/http/errors.ts';
 import { jobReply } from '../../platform/jobs/jobs.service.ts';
 import { WHMCS_PUSH_ALL } from './whmcs.jobs.ts';
 import type { SyncLogRow, SyncMapRow } from './whmcs.repository.ts';
@@ -16,9 +16,9 @@ const localRef = { laravel_id: z.coerce.number().int().positive().optional(), lo
 function pickLocalId(body: { laravel_id?: number; local_id?: number }, required: true): number;
 function pickLocalId(body: { laravel_id?: number; local_id?: number }, required: false): number | undefined;
 function pickLocalId(body: { laravel_id?: number; local_id?: number }, required: boolean) {
-  if (body.laravel_id && body.local_id && body.laravel_id !== body.local_id) throw badRequest('laravel_id y local_id no coinciden; envíe solo uno / send only one of laravel_id and local_id');
+  if (body.laravel_id && body.local_id && body.laravel_id !== body.local_id) throw new AppError('whmcs.ids_disagree', 'laravel_id y local_id no coinciden; envíe solo uno / send only one of laravel_id and local_id', { laravel_id: body.laravel_id, local_id: body.local_id });
   const id = body.laravel_id ?? body.local_id;
-  if (required && !id) throw badRequest('Falta laravel_id (o local_id) / laravel_id is required');
+  if (required && !id) throw new AppError('whmcs.local_id_required', 'Falta laravel_id (o local_id) / laravel_id is required');
   return id;
 }
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { AppContext } from '../../platform/context.ts';
 import type { Executor } from '../../platform/db/client.ts';
-import { AppError, UpstreamError, conflict, notFound } from '../../platform/http/errors.ts';
+import { AppError, UpstreamError } from '../../platform/http/errors.ts';
 import type { UserRow } from '../users/users.service.ts';
 import { WhmcsApiError, WhmcsClient, isDuplicateEmail, isFieldError, type CallSink, type WhmcsClientDetails } from './whmcs.client.ts';
 import { fromWhmcs, loadMapping, toWhmcs, userColumns, type ClientMapping } from './whmcs.mapper.ts';
@@ -131,8 +131,8 @@ export class WhmcsService {
 
   /** 503 unless the link is enabled and configured. */
   ensureAvailable() {
-    if (!this.#ctx.config.WHMCS_ENABLED) throw new AppError('whmcs_disabled', 503, 'La integración con WHMCS está desactivada (WHMCS_ENABLED=false) / The WHMCS link is disabled');
-    if (!this.client.configured) throw new AppError('not_configured', 503, 'WHMCS no está configurado (WHMCS_API_URL, WHMCS_API_IDENTIFIER, WHMCS_API_SECRET) / WHMCS is not configured');
+    if (!this.#ctx.config.WHMCS_ENABLED) throw new AppError('whmcs.disabled', 'La integración con WHMCS está desactivada (WHMCS_ENABLED=false) / The WHMCS link is disabled');
+    if (!this.client.configured) throw new AppError('whmcs.not_configured', 'WHMCS no está configurado (WHMCS_API_URL, WHMCS_API_IDENTIFIER, WHMCS_API_SECRET) / WHMCS is not configured');
   }
 
   forgetCache() {
@@ -167,9 +167,9 @@ export class WhmcsService {
   /** A local client links to one WHMCS client and a WHMCS client to one local client: 409 otherwise. */
   async #ensureLinkable(tx: Executor, localId: number, whmcsId: number) {
     const own = await whmcsRepository.find(tx, CLIENT, localId);
-    if (own?.whmcs_id && own.whmcs_id !== whmcsId) throw conflict(`El cliente local ${localId} ya está vinculado al cliente WHMCS ${own.whmcs_id}; desvincúlelo primero`);
+    if (own?.whmcs_id && own.whmcs_id !== whmcsId) throw new AppError('whmcs.local_already_linked', `El cliente local ${localId} ya está vinculado al cliente WHMCS ${own.whmcs_id}; desvincúlelo primero / The local client is already linked to another WHMCS client; unlink it first`, { local_id: localId, whmcs_id: own.whmcs_id });
     const other = await whmcsRepository.findByWhmcsId(tx, CLIENT, whmcsId);
-    if (other && other.laravel_id !== localId) throw conflict(`El cliente WHMCS ${whmcsId} ya está vinculado al cliente local ${other.laravel_id}`);
+    if (other && other.laravel_id !== localId) throw new AppError('whmcs.already_linked', `El cliente WHMCS ${whmcsId} ya está vinculado al cliente local ${other.laravel_id} / The WHMCS client is already linked to another local client`, { whmcs_id: whmcsId, linked_to: other.laravel_id });
   }
 
   async testConnection() {
@@ -185,7 +185,7 @@ export class WhmcsService {
 
   async #requireUser(id: number) {
     const user = await this.#users.get(id);
-    if (!user) throw notFound(`Cliente local ${id} no encontrado / Local client ${id} not found`);
+    if (!user) throw new AppError('whmcs.customer_not_found', `Cliente local ${id} no encontrado / Local client ${id} not found`, { local_id: id });
     return user;
   }
 
@@ -195,17 +195,7 @@ export class WhmcsService {
     const [result] = await this.pushMany([user], { forceCreate });
     const r = result!;
     if (r.outcome === 'created' || r.outcome === 'updated') return r;
-    if (r.outcome === 'conflict' && r.linked_to !== undefined) {
-      throw new AppError('whmcs_already_linked', 409, r.message, undefined, { whmcs_id: r.whmcs_id, linked_to: r.linked_to });
-    }
-    if (r.outcome === 'conflict') {
-      throw new AppError('whmcs_email_exists', 409, r.message, undefined, {
-        whmcs_id: r.whmcs_id, link_with: { method: 'POST', path: '/api/whmcs/sync/link', body: { entity_type: CLIENT, laravel_id: localId, whmcs_id: r.whmcs_id } },
-      });
-    }
-    if (r.outcome === 'skipped') throw new AppError('customer_without_email', 422, r.message, { missing: ['email'] }, { missing_fields: ['email'] });
-    if (r.outcome === 'invalid') throw new AppError('missing_fields', 422, r.message, { missing: r.missing }, { missing_fields: r.missing });
-    throw r.error;
+    throw outcomeError(r, localId, user.email);
   }
 
   /**
@@ -332,10 +322,10 @@ export class WhmcsService {
 
   #updateError(err: unknown, whmcsId: number) {
     if (err instanceof WhmcsApiError && /client id not found|client not found/i.test(err.message)) {
-      return notFound(`El cliente WHMCS ${whmcsId} ya no existe (${err.message}); desvincúlelo y vuelva a enviarlo / The WHMCS client no longer exists`);
+      return new AppError('whmcs.client_gone', `El cliente WHMCS ${whmcsId} ya no existe (${err.message}); desvincúlelo y vuelva a enviarlo / The WHMCS client no longer exists`, { whmcs_id: whmcsId });
     }
-    if (err instanceof WhmcsApiError && isDuplicateEmail(err.message)) return conflict(`WHMCS: ${err.message} — otro cliente de WHMCS ya usa ese email`);
-    if (err instanceof WhmcsApiError) return new AppError('whmcs_rejected', 422, `WHMCS rechazó la actualización: ${err.message}`);
+    if (err instanceof WhmcsApiError && isDuplicateEmail(err.message)) return new AppError('whmcs.email_in_use', `WHMCS: ${err.message} — otro cliente de WHMCS ya usa ese email / another WHMCS client already uses that email`, { whmcs_id: whmcsId });
+    if (err instanceof WhmcsApiError) return new AppError('whmcs.rejected', `WHMCS rechazó la actualización: ${err.message} / WHMCS refused the update`, { whmcs_id: whmcsId });
     return err;
   }
 
@@ -343,11 +333,10 @@ export class WhmcsService {
   async updateOne(localId: number) {
     const user = await this.#requireUser(localId);
     const map = await whmcsRepository.find(this.#db, CLIENT, localId);
-    if (!map?.whmcs_id) throw conflict(`El cliente ${localId} no está vinculado con WHMCS; envíelo primero (push) / Not linked to WHMCS yet`);
+    if (!map?.whmcs_id) throw new AppError('whmcs.not_linked', `El cliente ${localId} no está vinculado con WHMCS; envíelo primero (push) / Not linked to WHMCS yet`, { local_id: localId });
     const [r] = await this.pushMany([user]);
     if (r!.outcome === 'updated' || r!.outcome === 'created') return r!;
-    if (r!.outcome === 'error') throw r!.error;
-    throw new AppError('whmcs_update_failed', 422, r!.message);
+    throw outcomeError(r!, localId, user.email);
   }
 
   /** A WHMCS client by id, from the cache when fresh; 404 on `Client Not Found`. */
@@ -356,7 +345,7 @@ export class WhmcsService {
     const hit = this.#cached<WhmcsClientDetails>(key);
     if (hit) return hit;
     const client = await this.client.getClient({ clientid: whmcsId }, audit.sink('pull', laravelId, whmcsId));
-    if (!client) throw notFound(`Cliente WHMCS ${whmcsId} no encontrado (Client Not Found) / WHMCS client not found`);
+    if (!client) throw whmcsClientNotFound(whmcsId);
     this.#remember(key, client);
     return client;
   }
@@ -380,7 +369,7 @@ export class WhmcsService {
       let operation: 'created' | 'updated';
       const byWhmcs = localId === undefined ? await whmcsRepository.findByWhmcsId(tx, CLIENT, whmcsId) : null;
       if (localId !== undefined) {
-        if (!(await this.#users.get(localId, tx))) throw notFound(`Cliente local ${localId} no encontrado / Local client not found`);
+        if (!(await this.#users.get(localId, tx))) throw new AppError('whmcs.customer_not_found', `Cliente local ${localId} no encontrado / Local client not found`, { local_id: localId });
         await this.#ensureLinkable(tx, localId, whmcsId);
         user = await this.#users.updateProfile(tx, localId, cols);
         operation = 'updated';
@@ -453,7 +442,7 @@ export class WhmcsService {
     } finally {
       await this.#writeLogs(audit);
     }
-    if (!client) throw notFound(`Cliente WHMCS ${whmcsId} no encontrado (Client Not Found) / WHMCS client not found`);
+    if (!client) throw whmcsClientNotFound(whmcsId);
     return this.#db.transaction(async (tx) => {
       await this.#ensureLinkable(tx, localId, whmcsId);
       const [map] = await whmcsRepository.upsert(tx, CLIENT, [{ laravel_id: localId, whmcs_id: whmcsId, sync_status: 'synced', pending_action: null, last_error: null }]);
@@ -465,7 +454,7 @@ export class WhmcsService {
   async unlink(entityType: string, localId: number) {
     return this.#db.transaction(async (tx) => {
       const removed = await whmcsRepository.remove(tx, entityType, localId);
-      if (!removed) throw notFound(`El ${entityType} ${localId} no está vinculado con WHMCS / Not linked`);
+      if (!removed) throw new AppError('whmcs.link_not_found', `El ${entityType} ${localId} no está vinculado con WHMCS / Not linked`, { entity_type: entityType, local_id: localId });
       await this.#logLocal(tx, { entity_type: entityType, laravel_id: localId, whmcs_id: removed.whmcs_id, operation: 'unlink', action: 'map.unlink' });
       return removed;
     });
@@ -506,4 +495,25 @@ async function pool<T>(items: T[], concurrency: number, fn: (item: T) => Promise
     while (next < items.length) await fn(items[next++]!);
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+}
+
+const whmcsClientNotFound = (whmcsId: number) =>
+  new AppError('whmcs.client_not_found', `Cliente WHMCS ${whmcsId} no encontrado (Client Not Found) / WHMCS client not found`, { whmcs_id: whmcsId });
+
+/** The error a push or an update answers for an outcome that did not reach WHMCS (or that WHMCS refused). */
+function outcomeError(r: Exclude<PushOutcome, { outcome: 'created' | 'updated' }>, localId: number, email: string | null): AppError {
+  switch (r.outcome) {
+    case 'conflict':
+      return r.linked_to !== undefined
+        ? new AppError('whmcs.already_linked', r.message, { whmcs_id: r.whmcs_id, linked_to: r.linked_to })
+        : new AppError('whmcs.email_exists', r.message, {
+          whmcs_id: r.whmcs_id, email, link_with: { method: 'POST', path: '/api/whmcs/sync/link', body: { entity_type: CLIENT, laravel_id: localId, whmcs_id: r.whmcs_id } },
+        });
+    case 'skipped':
+      return new AppError('whmcs.customer_without_email', r.message, { local_id: localId, missing_fields: ['email'] }, { missing: ['email'] });
+    case 'invalid':
+      return new AppError('whmcs.missing_fields', r.message, { local_id: localId, missing_fields: r.missing }, { missing: r.missing });
+    case 'error':
+      return r.error;
+  }
 }

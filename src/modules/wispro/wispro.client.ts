@@ -72,7 +72,7 @@ export class WisproClient {
     }
     const status = res.status !== 200 ? res.status : body.status;
     if (status === 401 || status === 403) {
-      throw new PermanentJobError(`Wispro rechazó el token (${status} ${body.message ?? 'Unauthorized'}): revisa WISPRO_API_TOKEN`);
+      throw new PermanentJobError(`Wispro rechazó el token (${status} ${body.message ?? 'Unauthorized'}): revise WISPRO_API_TOKEN`);
     }
     if (status === 402) throw new PermanentJobError(`Wispro respondió 402 ${body.message ?? 'Payment Required'}: la licencia de Wispro está vencida`);
     if (status !== 200) {

@@ -15,7 +15,7 @@ export function wisproRoutes(app: App, ctx: AppContext) {
     },
   }, async (req) => {
     if (!ctx.config.WISPRO_API_TOKEN) {
-      throw new AppError('not_configured', 503, 'La sincronización con Wispro no está configurada: falta WISPRO_API_TOKEN / Wispro is not configured');
+      throw new AppError('wispro.not_configured', 'La sincronización con Wispro no está configurada: falta WISPRO_API_TOKEN / Wispro is not configured');
     }
     const { job, created } = await ctx.jobs.start(WISPRO_SYNC, {}, { createdBy: req.principal!.sub });
     return {

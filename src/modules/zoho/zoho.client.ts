@@ -33,7 +33,7 @@ export type ItemsQuery = { kind: 'changed'; since: Date } | { kind: 'all' };
 /** A Zoho failure that waiting will not fix (bad credentials, wrong report). */
 export class ZohoConfigError extends AppError {
   constructor(message: string) {
-    super('zoho_config', 502, `Zoho: ${message}`);
+    super('zoho.config_error', `Zoho: ${message}`);
   }
 }
 
@@ -109,7 +109,7 @@ export class ZohoClient {
       }
       const err = errorReply.safeParse(body);
       if (err.success && (err.data.error === 'invalid_code' || err.data.error === 'invalid_client')) {
-        throw new ZohoConfigError(`el refresh token o el cliente OAuth no son válidos (${err.data.error}) — revisa ZOHO_REFRESH_TOKEN / ZOHO_CLIENT_ID`);
+        throw new ZohoConfigError(`el refresh token o el cliente OAuth no son válidos (${err.data.error}) — revise ZOHO_REFRESH_TOKEN / ZOHO_CLIENT_ID`);
       }
       const reason = err.success ? `${err.data.error}${err.data.error_description ? `: ${err.data.error_description}` : ''}` : `HTTP ${res.status}`;
       throw new UpstreamError('Zoho accounts', `no se pudo renovar el token (${reason})`);

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { App, AppContext } from '../../platform/context.ts';
 import { requireRole } from '../../platform/auth/guards.ts';
-import { AppError, forbidden } from '../../platform/http/errors.ts';
+import { AppError } from '../../platform/http/errors.ts';
 import { pageMeta, paginationQuery } from '../../platform/http/pagination.ts';
 import { jobReply } from '../../platform/jobs/jobs.service.ts';
 import { ZOHO_CODE_SYNC, ZOHO_PRODUCT_RECONCILE, ZOHO_PRODUCT_SYNC } from './zoho.jobs.ts';
@@ -15,7 +15,7 @@ export function zohoRoutes(app: App, ctx: AppContext) {
     age_seconds: Math.round((Date.now() - c.created_at.getTime()) / 1000), ...(reveal ? { zoho_code: c.zoho_code } : {}),
   });
   const mayReveal = (req: { principal?: { role: string } }, reveal: boolean) => {
-    if (reveal && req.principal?.role !== 'admin') throw forbidden('Solo un administrador puede ver el código / Only admins may see the code');
+    if (reveal && req.principal?.role !== 'admin') throw new AppError('zoho.reveal_forbidden', 'Solo un administrador puede ver el código / Only admins may see the code');
     return reveal;
   };
   const reveal = z.object({ reveal: z.enum(['true', 'false']).default('false').transform((v) => v === 'true') });
@@ -41,7 +41,7 @@ export function zohoRoutes(app: App, ctx: AppContext) {
   app.post('/api/zoho/code/sync', {
     onRequest: staff, schema: { tags, security, summary: 'Run the code sync now (a job; follow /ws/job/{job_id}); one waiting out a retry backoff runs at once (retried_now)' },
   }, async () => {
-    if (!zoho.client.configured) throw new AppError('not_configured', 503, 'Zoho no está configurado (ZOHO_CLIENT_ID, ZOHO_CLIENT_SECRET, ZOHO_REFRESH_TOKEN) / Zoho is not configured');
+    if (!zoho.client.configured) throw zohoNotConfigured();
     const { job, created, retriedNow } = await ctx.jobs.startNow(ZOHO_CODE_SYNC, {});
     return { success: true, already_running: !created, retried_now: retriedNow, job_id: job.id, job: jobReply(job) };
   });
@@ -58,7 +58,7 @@ export function zohoRoutes(app: App, ctx: AppContext) {
   app.post('/api/products/sync', {
     onRequest: staff, schema: { tags, security, summary: 'Sync products now; {"full": true} re-reads every item; one waiting out a retry backoff runs at once (retried_now)', body: z.object({ full: z.boolean().default(false) }).default({ full: false }) },
   }, async (req) => {
-    if (!zoho.client.configured) throw new AppError('not_configured', 503, 'Zoho no está configurado / Zoho is not configured');
+    if (!zoho.client.configured) throw zohoNotConfigured();
     const { job, created, retriedNow } = await ctx.jobs.startNow(ZOHO_PRODUCT_SYNC, { full: req.body.full });
     return { success: true, already_running: !created, retried_now: retriedNow, job_id: job.id, job: jobReply(job) };
   });
@@ -66,8 +66,11 @@ export function zohoRoutes(app: App, ctx: AppContext) {
   app.post('/api/products/reconcile', {
     onRequest: staff, schema: { tags, security, summary: 'Run the nightly full reconciliation now: every item re-read, products deleted in Zoho marked deleted (results report them)' },
   }, async () => {
-    if (!zoho.client.configured) throw new AppError('not_configured', 503, 'Zoho no está configurado / Zoho is not configured');
+    if (!zoho.client.configured) throw zohoNotConfigured();
     const { job, created, retriedNow } = await ctx.jobs.startNow(ZOHO_PRODUCT_RECONCILE, {});
     return { success: true, already_running: !created, retried_now: retriedNow, job_id: job.id, job: jobReply(job) };
   });
 }
+
+const zohoNotConfigured = () =>
+  new AppError('zoho.not_configured', 'Zoho no está configurado (ZOHO_CLIENT_ID, ZOHO_CLIENT_SECRET, ZOHO_REFRESH_TOKEN) / Zoho is not configured');

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { forbidden, unauthorized } from '../http/errors.ts';
+import { AppError } from '../http/errors.ts';
 import { isCodeSession, type Principal, type Role, type Tokens } from './jwt.ts';
 
 declare module 'fastify' {
@@ -30,14 +30,14 @@ export function bearerToken(request: FastifyRequest): string | null {
 export function requireRole(tokens: Tokens, ...audience: Audience[]) {
   return async (request: FastifyRequest, _reply: FastifyReply) => {
     const token = bearerToken(request);
-    if (!token) throw unauthorized('Falta el token de acceso (Authorization: Bearer <token>) / Missing bearer token');
+    if (!token) throw new AppError('auth.missing_token', 'Falta el token de acceso (Authorization: Bearer <token>) / Missing bearer token');
     const principal = await tokens.verify(token);
-    if (!principal) throw unauthorized('Token inválido o vencido / Invalid or expired token');
+    if (!principal) throw new AppError('auth.invalid_token', 'Token inválido o vencido / Invalid or expired token');
     if (audience.length) {
       const allowed = isCodeSession(principal) ? audience.includes('code') : audience.includes(principal.role);
-      if (!allowed) throw forbidden(isCodeSession(principal)
+      if (!allowed) throw new AppError('auth.forbidden', isCodeSession(principal)
         ? 'Una sesión con código de acceso no permite esta operación / An access-code session cannot do this'
-        : 'Tu rol no permite esta operación / Your role does not allow this');
+        : 'Su rol no permite esta operación / Your role does not allow this');
     }
     request.principal = principal;
   };

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Db } from '../db/client.ts';
-import { unauthorized } from '../http/errors.ts';
+import { AppError } from '../http/errors.ts';
 import type { Principal, TokenPair, Tokens } from './jwt.ts';
 import { sessionsRepository as repo, type SessionRow } from './sessions.repository.ts';
 
@@ -53,17 +53,19 @@ export class Sessions {
    */
   async refresh(token: string, recheck: (session: SessionRow) => Promise<SessionSubject | null>): Promise<TokenPair> {
     const used = await repo.useToken(this.#db, sha256(token));
-    if (!used) throw unauthorized('Refresh token inválido o vencido / Invalid or expired refresh token');
+    if (!used) throw new AppError('auth.refresh_invalid', 'Refresh token inválido o vencido / Invalid or expired refresh token');
     if (!used.first_use) {
       await repo.revoke(this.#db, used.session_id, 'refresh token reused');
-      throw unauthorized('Refresh token ya usado: la sesión se cerró por seguridad / Refresh token reused: the session was closed');
+      throw new AppError('auth.refresh_reused', 'Refresh token ya usado: la sesión se cerró por seguridad / Refresh token reused: the session was closed');
     }
     const session = await repo.get(this.#db, used.session_id);
-    if (!session || session.revoked_at || session.expires_at.getTime() <= Date.now()) throw unauthorized('Sesión cerrada o vencida / Session ended or expired');
+    if (!session || session.revoked_at || session.expires_at.getTime() <= Date.now()) throw new AppError('auth.session_ended', 'Sesión cerrada o vencida / Session ended or expired');
     const subject = await recheck(session);
     if (!subject) {
       await repo.revoke(this.#db, session.id, session.code_id !== null ? 'access code no longer active' : 'account no longer active');
-      throw unauthorized(session.code_id !== null ? 'El código de acceso ya no está vigente / The access code is no longer active' : 'La cuenta ya no está activa / Account no longer active');
+      throw session.code_id !== null
+        ? new AppError('auth.code_inactive', 'El código de acceso ya no está vigente / The access code is no longer active')
+        : new AppError('auth.account_inactive', 'La cuenta ya no está activa / Account no longer active');
     }
     await repo.extend(this.#db, session.id, this.#ttl);
     return this.#pair(session.id, subject);

@@ -116,7 +116,7 @@ function waitAfter(policy: ThrottlePolicy, failures: number, windowAgeSeconds: n
 }
 
 export function tooManyAttempts(seconds: number) {
-  return new AppError('rate_limited', 429, `Demasiados intentos; intenta de nuevo en ${seconds} s / Too many attempts, retry in ${seconds} s`, undefined, { retry_after: seconds });
+  return new AppError('rate_limited', `Demasiados intentos; intente de nuevo en ${seconds} s / Too many attempts, retry in ${seconds} s`, { retry_after: seconds });
 }
 
 /** Keys hold emails and addresses: only their digests are kept. */

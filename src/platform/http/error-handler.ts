@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import type { Logger } from '../logger.ts';
-import { AppError, errorBody, type ReplyShape } from './errors.ts';
+import { AppError, errorBody, type ErrorCode, type ReplyShape } from './errors.ts';
 import { loggableError, sqlState } from './hostile-input.ts';
 
 declare module 'fastify' {
@@ -9,6 +9,15 @@ declare module 'fastify' {
     /** The seed's error reply shape for this route (default `success`). */
     replyShape?: ReplyShape;
   }
+}
+
+/** The code of an error the framework raised before a route ran (unreadable body, too large, wrong content type). */
+function frameworkCode(status: number, code: string | undefined): ErrorCode {
+  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE' || status === 413) return 'http.body_too_large';
+  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || status === 415) return 'http.unsupported_media_type';
+  if (status === 404) return 'http.not_found';
+  if (status === 429) return 'rate_limited';
+  return 'http.bad_request';
 }
 
 const shapeOf = (request: FastifyRequest): ReplyShape => request.routeOptions.config?.replyShape ?? 'success';
@@ -36,7 +45,7 @@ export function errorHandler(logger: Logger) {
     }
     const status = state ? 500 : error.statusCode ?? 500;
     if (status < 500) {
-      return reply.status(status).send(errorBody(shape, error.message, error.code ?? 'bad_request'));
+      return reply.status(status).send(errorBody(shape, error.message, frameworkCode(status, error.code)));
     }
     logger.error({ reqId: request.id, err: loggableError(error) }, 'unhandled error');
     return reply.status(500).send(errorBody(shape, `Error interno del servidor / Internal server error (request ${request.id})`, 'internal_error'));

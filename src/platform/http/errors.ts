@@ -1,34 +1,35 @@
+import { ERROR_CODES, type ErrorCode } from './error-codes.ts';
+
+export type { ErrorCode } from './error-codes.ts';
+
 /**
  * One error type for everything a user can get wrong or an upstream can break. Routes throw it; the
- * error handler shapes the reply in the seed's format of the route (see `replyShape`).
+ * error handler shapes the reply in the seed's format of the route (see `replyShape`). The status
+ * comes from the code's row in `error-codes.ts`; `fields` are the values the message was built from,
+ * answered at the top level of the reply beside `message` and `code` (e.g. the existing `whmcs_id`).
  */
 export class AppError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly httpStatus: number;
+  /** Per-field issues (`[{field, message}]`) or other structured detail, answered as `details`. */
   readonly details: unknown;
-  /** Fields a seed puts at the top level of its error reply (e.g. the existing `whmcs_id` of a 409). */
+  /** Values the message was built from, answered at the top level of the reply. */
   readonly extra: Record<string, unknown> | undefined;
-  constructor(code: string, httpStatus: number, message: string, details?: unknown, extra?: Record<string, unknown>) {
+  constructor(code: ErrorCode, message: string, fields?: Record<string, unknown>, details?: unknown) {
     super(message);
     this.name = 'AppError';
     this.code = code;
-    this.httpStatus = httpStatus;
+    this.httpStatus = ERROR_CODES[code].status;
     this.details = details;
-    this.extra = extra;
+    this.extra = fields;
   }
 }
 
-export const badRequest = (message: string, details?: unknown) => new AppError('bad_request', 400, message, details);
-export const unauthorized = (message = 'No autorizado / Unauthorized') => new AppError('unauthorized', 401, message);
-export const forbidden = (message = 'Prohibido / Forbidden') => new AppError('forbidden', 403, message);
-export const notFound = (message: string) => new AppError('not_found', 404, message);
-export const conflict = (message: string, details?: unknown) => new AppError('conflict', 409, message, details);
-
-/** An upstream failure: 502 when it answered badly, 504 when it did not answer in time. */
+/** An upstream failure: `upstream_error` (502) when it answered badly, `upstream_timeout` (504) when it did not answer in time. */
 export class UpstreamError extends AppError {
   readonly retryable: boolean;
-  constructor(service: string, message: string, opts: { timeout?: boolean; retryable?: boolean; status?: number; details?: unknown } = {}) {
-    super(opts.timeout ? 'upstream_timeout' : 'upstream_error', opts.status ?? (opts.timeout ? 504 : 502), `${service}: ${message}`, opts.details);
+  constructor(service: string, message: string, opts: { timeout?: boolean; retryable?: boolean; details?: unknown } = {}) {
+    super(opts.timeout ? 'upstream_timeout' : 'upstream_error', `${service}: ${message}`, { service }, opts.details);
     this.retryable = opts.retryable ?? true;
   }
 }
@@ -39,6 +40,6 @@ export type ReplyShape = 'success' | 'status';
 export function errorBody(shape: ReplyShape, message: string, code: string, details?: unknown, top?: Record<string, unknown>): Record<string, unknown> {
   const extra = { ...top, ...(details === undefined ? {} : { details }) };
   return shape === 'status'
-    ? { status: 'error', message, code, ...extra }
-    : { success: false, message, code, ...extra };
+    ? { ...extra, status: 'error', message, code }
+    : { ...extra, success: false, message, code };
 }

@@ -31,8 +31,14 @@ export const docsCsp =
   "default-src 'self'; base-uri 'self'; connect-src 'self'; font-src 'self' data:; form-action 'self'; frame-ancestors 'none'; " +
   "img-src 'self' data:; object-src 'none'; script-src 'self'; script-src-attr 'none'; style-src 'self' 'unsafe-inline'";
 
-export const nulByte = (where: string) =>
-  new AppError('nul_byte', 400, `Carácter NUL (\\u0000) no permitido en ${where} / NUL character not allowed in ${where}`);
+const NUL_PLACES = { path: 'la ruta / the path', query: 'la consulta / the query', body: 'el cuerpo / the body' };
+
+/** 400 for a NUL character in the path, the query, the body, or a named form field. */
+export function nulByte(where: keyof typeof NUL_PLACES | { field: string }) {
+  const place = typeof where === 'string' ? NUL_PLACES[where] : `el campo ${where.field} / field`;
+  return new AppError('http.nul_byte', `Carácter NUL (\\u0000) no permitido en ${place} / NUL character not allowed in ${place}`,
+    typeof where === 'string' ? { where } : { where: 'field', field: where.field });
+}
 
 /** True when a string, or any key or string inside an object or array, holds a NUL character. */
 export function hasNul(value: unknown, depth = 0): boolean {
@@ -50,9 +56,9 @@ export function hasNul(value: unknown, depth = 0): boolean {
  * as a 500. It is refused at the door instead.
  */
 export async function rejectNulBytes(req: FastifyRequest) {
-  if (hasNul(req.params)) throw nulByte('la ruta / the path');
-  if (hasNul(req.query)) throw nulByte('la consulta / the query');
-  if (hasNul(req.body)) throw nulByte('el cuerpo / the body');
+  if (hasNul(req.params)) throw nulByte('path');
+  if (hasNul(req.query)) throw nulByte('query');
+  if (hasNul(req.body)) throw nulByte('body');
 }
 
 /** The SQLSTATE of a database error (pg and PGlite both carry `code`), looking through wrappers. */

@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import type { App, AppContext } from '../context.ts';
 import { requireRole } from '../auth/guards.ts';
-import { notFound } from '../http/errors.ts';
 import { pageMeta } from '../http/pagination.ts';
-import { jobOutcome, jobReply } from './jobs.service.ts';
+import { jobNotFound, jobOutcome, jobReply } from './jobs.service.ts';
 
 const jobIdParams = z.object({ job_id: z.string().min(1).max(64) });
 const retryBody = z.object({
@@ -75,7 +74,7 @@ export function jobsRoutes(app: App, ctx: AppContext) {
     schema: { tags: ['jobs'], security: [{ bearer: [] }], params: jobIdParams, summary: 'One job with its progress and results' },
   }, async (req) => {
     const job = await ctx.jobs.get(req.params.job_id);
-    if (!job) throw notFound('Job no encontrado / Job not found');
+    if (!job) throw jobNotFound(req.params.job_id);
     return { ...jobReply(job), retryable: ctx.jobs.retryable(job) };
   });
 

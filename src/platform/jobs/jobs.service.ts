@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { SQL } from 'drizzle-orm';
 import type { Database, Executor } from '../db/client.ts';
 import type { EventBus } from '../events/bus.ts';
-import { AppError, conflict, notFound } from '../http/errors.ts';
+import { AppError } from '../http/errors.ts';
 import { jobChannel, type JobItemsFilter, type JobItemsSource, type RetryOptions } from './job-definition.ts';
 import { jobItemsRepository, type JobItemInput } from './job-items.repository.ts';
 import type { JobRunner } from './job-runner.ts';
@@ -80,7 +80,7 @@ export class JobsService {
 
   async require(id: string) {
     const job = await this.get(id);
-    if (!job) throw notFound('Job no encontrado / Job not found');
+    if (!job) throw jobNotFound(id);
     return job;
   }
 
@@ -157,7 +157,7 @@ export class JobsService {
   async resume(id: string) {
     const job = await this.require(id);
     const resumed = await jobsRepository.setStatus(this.#db.orm, id, 'pending', ['paused']);
-    if (!resumed) throw conflict(`Solo un job en pausa se puede reanudar (estado actual: ${job.status})`);
+    if (!resumed) throw new AppError('job.not_paused', `Solo un job en pausa se puede reanudar (estado actual: ${job.status}) / Only a paused job can be resumed`, { job_id: id, job_status: job.status });
     await this.#runner.enqueue(resumed, await this.#payloadOf(resumed));
     await this.#bus.publish(jobChannel(id), { type: 'job_resumed', job_id: id, status: 'pending' });
     return resumed;
@@ -171,21 +171,21 @@ export class JobsService {
   async retry(id: string, options: RetryOptions & { createdBy?: string | null }): Promise<JobRecord> {
     const known = await this.require(id);
     const def = this.#runner.definitionOrNull(known.type);
-    if (!def?.retry) throw notRetryable(`Los jobs de tipo ${known.type} no se pueden reintentar / This job type cannot be retried`);
+    if (!def?.retry) throw notRetryable(`Los jobs de tipo ${known.type} no se pueden reintentar / This job type cannot be retried`, { job_id: id, job_type: known.type });
     const retried = await this.#db.orm.transaction(async (tx) => {
       const job = await recoveryRepository.lockForRetry(tx, id);
-      if (!job) throw notFound('Job no encontrado / Job not found');
+      if (!job) throw jobNotFound(id);
       if (job.status !== 'failed' && job.status !== 'cancelled') {
-        throw notRetryable(`Solo un job fallido o cancelado se puede reintentar (estado actual: ${job.status}) / Only a failed or cancelled job can be retried`);
+        throw notRetryable(`Solo un job fallido o cancelado se puede reintentar (estado actual: ${job.status}) / Only a failed or cancelled job can be retried`, { job_id: id, job_status: job.status });
       }
       // A cancelled attempt may still be finishing what it had in flight: its outcome decides what the retry skips.
-      if (job.lease_live) throw notRetryable('El job todavía se está deteniendo; reintente en unos segundos / The job is still stopping; retry in a few seconds');
+      if (job.lease_live) throw notRetryable('El job todavía se está deteniendo; reintente en unos segundos / The job is still stopping; retry in a few seconds', { job_id: id, job_status: job.status });
       const earlier = await recoveryRepository.retryOf(tx, id);
-      if (earlier) throw notRetryable(`Este job ya se reintentó como ${earlier} / Already retried as ${earlier}`, { retried_as: earlier });
+      if (earlier) throw notRetryable(`Este job ya se reintentó como ${earlier} / Already retried as ${earlier}`, { job_id: id, retried_as: earlier });
       if (def.singleton) {
         await jobsRepository.lockType(tx, job.type);
         const active = await jobsRepository.findActive(tx, job.type);
-        if (active) throw notRetryable(`Ya hay un job ${job.type} en curso (${active.id}) / One is already running`, { active_job_id: active.id });
+        if (active) throw notRetryable(`Ya hay un job ${job.type} en curso (${active.id}) / One is already running`, { job_id: id, job_type: job.type, active_job_id: active.id });
       }
       const row = await recoveryRepository.insertRetry(tx, job, { id: randomUUID(), createdBy: options.createdBy ?? job.created_by });
       const carried = await def.retry!.carryOver?.(tx, job, row, options);
@@ -203,7 +203,11 @@ export class JobsService {
   async #stop(id: string, to: 'cancelled' | 'paused', from: JobStatus[]) {
     const job = await this.require(id);
     const updated = await jobsRepository.setStatus(this.#db.orm, id, to, from);
-    if (!updated) throw conflict(`No se puede ${to === 'cancelled' ? 'cancelar' : 'pausar'} un job en estado ${job.status}`);
+    if (!updated) {
+      throw to === 'cancelled'
+        ? new AppError('job.not_cancellable', `No se puede cancelar un job en estado ${job.status} / A ${job.status} job cannot be cancelled`, { job_id: id, job_status: job.status })
+        : new AppError('job.not_pausable', `No se puede pausar un job en estado ${job.status} / A ${job.status} job cannot be paused`, { job_id: id, job_status: job.status });
+    }
     await this.#runner.signal(id, to);
     if (job.status === 'pending' || job.status === 'paused') {
       await this.#bus.publish(jobChannel(id), { type: to === 'cancelled' ? 'job_cancelled' : 'job_paused', job_id: id, status: to, progress: updated.progress });
@@ -217,7 +221,9 @@ export class JobsService {
   }
 }
 
-const notRetryable = (message: string, extra?: Record<string, unknown>) => new AppError('job.not_retryable', 409, message, undefined, extra);
+const notRetryable = (message: string, fields: Record<string, unknown>) => new AppError('job.not_retryable', message, fields);
+
+export const jobNotFound = (id: string) => new AppError('job.not_found', 'Job no encontrado / Job not found', { job_id: id });
 /** Outcomes of recorded items that count as failures: not done, and a person may have to act. */
 export const FAILED_ITEM_STATUSES = ['failed', 'skipped'];
 

@@ -141,8 +141,8 @@ function CustomerWhmcs({ user, onClose }: { user: any; onClose: () => void }) {
     } catch (e) {
       const err = e as ApiError;
       setError(errorText(err));
-      if (err.status === 409 && typeof err.body?.whmcs_id === 'number') setConflictId(err.body.whmcs_id);
-      if (err.status === 422 && Array.isArray(err.body?.missing_fields)) {
+      if (err.body?.code === 'whmcs.email_exists' && typeof err.body.whmcs_id === 'number') setConflictId(err.body.whmcs_id);
+      if ((err.body?.code === 'whmcs.missing_fields' || err.body?.code === 'whmcs.customer_without_email') && Array.isArray(err.body.missing_fields)) {
         // Said in terms of this customer's data below, not of WHMCS's field names or settings.
         setError(null);
         setMissing(err.body.missing_fields);
