@@ -4,6 +4,7 @@ import type { JobContext } from '../../platform/jobs/job-definition.ts';
 import { PermanentJobError } from '../../platform/jobs/job-definition.ts';
 import { devicesRepository, todayUtc } from './devices.repository.ts';
 import { driverFor, type DeviceRow, type TemplateSpec } from './devices.drivers.ts';
+import { Pacer } from './devices.pacer.ts';
 import { openDevice } from './devices.service.ts';
 import { receiptsRepository, type JobReceipts } from './receipts.repository.ts';
 import { recipientsRepository, type ClaimedRow, type Counts, type RecipientResult } from './recipients.repository.ts';
@@ -292,8 +293,7 @@ class DeviceWorker {
   readonly #measure: { message: CompiledTemplate; params: CompiledTemplate[] | null };
   #failed: string | null = null;
   #sentToday: number;
-  #sinceBreak = 0;
-  #nextSlot = 0;
+  readonly #pacer: Pacer;
 
   constructor(app: AppContext, ctx: JobContext<unknown>, device: DeviceRow, params: BulkParams, shared: { flusher: Flusher; claims: Claims; announce: (seq: number) => Promise<void>; halt: { reason: string | null } }) {
     this.#app = app;
@@ -307,7 +307,7 @@ class DeviceWorker {
     this.#driver = driverFor(device);
     this.#sentToday = device.sent_day === todayUtc() ? device.sent_today : 0;
     // The job that used the device before this one may have sent a moment ago: its pace carries on.
-    this.#nextSlot = device.next_send_at?.getTime() ?? 0;
+    this.#pacer = new Pacer(device, device.next_send_at?.getTime() ?? 0);
     // The Cloud API only delivers free text inside the 24 h window: a job's template, else the device's.
     this.#template = device.provider === 'cloud'
       ? params.template ?? (device.template_name ? { name: device.template_name, language: device.template_language, params: [] } : null)
@@ -330,17 +330,12 @@ class DeviceWorker {
 
   /** When this device may send next, as far as its pacing goes; null for an unpaced device. */
   get nextSendAt() {
-    return this.#paced && this.#nextSlot > Date.now() ? new Date(this.#nextSlot) : null;
-  }
-
-  get #paced() {
-    const d = this.#device;
-    return Boolean(d.messages_per_minute || d.min_gap_ms || d.max_gap_ms || d.pause_after || d.typing_delay_ms);
+    return this.#pacer.paced && this.#pacer.nextSlot > Date.now() ? new Date(this.#pacer.nextSlot) : null;
   }
 
   async run(): Promise<WorkerEnd> {
     const d = this.#device;
-    const maxInFlight = this.#paced ? 1 : UNPACED_IN_FLIGHT;
+    const maxInFlight = this.#pacer.paced ? 1 : UNPACED_IN_FLIGHT;
     const inFlight = new Set<Promise<void>>();
     const db = this.#app.db.orm;
     let end: WorkerEnd = { kind: 'done' };
@@ -389,17 +384,9 @@ class DeviceWorker {
 
   /** Waits for this device's next slot: per-minute rate, random gap, rest after N messages. */
   async #pace(): Promise<boolean> {
-    const d = this.#device;
-    if (!this.#paced) return !this.#ctx.signal.aborted;
-    let wait = 0;
-    if (d.pause_after && this.#sinceBreak >= d.pause_after) {
-      this.#sinceBreak = 0;
-      wait = d.pause_seconds * 1000;
-    }
-    const interval = d.messages_per_minute ? 60_000 / d.messages_per_minute : 0;
-    const gap = d.max_gap_ms > d.min_gap_ms ? d.min_gap_ms + Math.random() * (d.max_gap_ms - d.min_gap_ms) : d.min_gap_ms;
+    if (!this.#pacer.paced) return !this.#ctx.signal.aborted;
     const now = Date.now();
-    const slot = Math.max(now + wait, this.#nextSlot);
+    const slot = this.#pacer.slot(now);
     if (slot > now) {
       try {
         await sleep(slot - now, undefined, { signal: this.#ctx.signal });
@@ -407,11 +394,7 @@ class DeviceWorker {
         return false;
       }
     }
-    // The next slot counts from when this send starts, not from when its call returns (a slow
-    // provider does not lower the rate) and not from this slot (a send the process was late for
-    // is not followed by a catch-up burst: the gap between two real sends never falls below it).
-    this.#nextSlot = Math.max(slot, Date.now()) + Math.max(interval, gap);
-    this.#sinceBreak++;
+    this.#pacer.started(slot, Date.now());
     return !this.#ctx.signal.aborted;
   }
 
