@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { startWhatsAppSimulator, type WaSimulator } from '../src/simulators/whatsapp/whatsapp.simulator.ts';
 import { startWisproSimulator, type WisproSimulator } from '../src/simulators/wispro/wispro.simulator.ts';
 import { startWhmcsSimulator, type WhmcsSimulator } from '../src/simulators/whmcs/whmcs.simulator.ts';
+import { addUser } from './support/customers.ts';
 import { eventually, freshStorage, modes, runsIn, startPuente, testEnv, waitForJob, type Storage, type TestPuente } from './support/puente.ts';
 
 async function uploadBulk(p: TestPuente, content: string, o: { message: string; filename?: string; extra?: Record<string, string>; path?: string }) {
@@ -208,11 +209,7 @@ for (const mode of modes) {
     });
 
     test('each customer of a push-all is an item; the ones WHMCS refused are grouped by reason', async () => {
-      const add = async (name: string, email: string | null, address: string | null = 'Calle 1') => {
-        const [r] = await p.ctx.db.query<{ id: number }>(
-          `INSERT INTO users (name, email, phone, address, city, state) VALUES ($1, $2, '+584140000001', $3, 'Caracas', 'Distrito Capital') RETURNING id`, [name, email, address]);
-        return r!.id;
-      };
+      const add = (name: string, email: string | null, address: string | null = 'Calle 1') => addUser(p, { name, email, address });
       const ok = await add('Ana Pérez', 'ana.items@puente.test');
       const taken = await add('Luis Gómez', whmcs.clients()[0]!.email);
       const noAddress = await add('Rosa Díaz', 'rosa.items@puente.test', null);

@@ -1,6 +1,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startWhmcsSimulator, type WhmcsSimulator } from '../src/simulators/whmcs/whmcs.simulator.ts';
+import { addUser as addLocalUser, whmcsMapOf, type LocalUser } from './support/customers.ts';
 import { freshStorage, modes, runsIn, startPuente, testEnv, waitForJob, type Storage, type TestPuente } from './support/puente.ts';
 
 const CREDS = { identifier: 'puente-identifier-XYZ', secret: 'puente-secret-s3cr3t-value', accessKey: 'puente-access-key-777' };
@@ -12,23 +13,13 @@ export function whmcsEnv(sim: WhmcsSimulator, extra: Record<string, string> = {}
   };
 }
 
-interface LocalUser { name: string; email: string | null; phone?: string | null; address?: string | null; city?: string | null; state?: string | null }
-
 for (const mode of modes) {
   describe(`WHMCS billing link (${mode})`, runsIn(mode), () => {
     let storage: Storage;
     let sim: WhmcsSimulator;
     let p: TestPuente;
-    let n = 0;
-    const addUser = async (u: Partial<LocalUser> = {}) => {
-      n++;
-      const row = { name: `Cliente Prueba${n} Gómez`, email: `local${n}@puente.test`, phone: `+58414000${String(n).padStart(4, '0')}`, address: `Calle ${n}`, city: 'Caracas', state: 'Distrito Capital', ...u };
-      const [r] = await p.ctx.db.query<{ id: number }>(
-        'INSERT INTO users (name, email, phone, address, city, state) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id',
-        [row.name, row.email, row.phone, row.address, row.city, row.state]);
-      return r!.id;
-    };
-    const mapOf = async (id: number) => (await p.ctx.db.query<any>('SELECT * FROM whmcs_sync_map WHERE laravel_id = $1', [id]))[0] ?? null;
+    const addUser = (u: Partial<LocalUser> = {}) => addLocalUser(p, u);
+    const mapOf = (id: number) => whmcsMapOf(p, id);
 
     before(async () => {
       storage = await freshStorage(mode);
@@ -322,6 +313,7 @@ for (const mode of modes) {
     });
 
     test('logs carry requests and replies with every secret redacted; stats count the links', async () => {
+      for (let i = 0; i < 6; i++) assert.equal((await p.api(`/api/whmcs/clients/push/${await addUser()}`, { method: 'POST' })).status, 200);
       const logs = await p.api('/api/whmcs/sync/logs', { body: { entity_type: 'client', status: 'success', days: 7, limit: 5, offset: 0 } });
       assert.equal(logs.status, 200);
       assert.equal(logs.body.logs.length, 5);
@@ -391,9 +383,8 @@ describe('WHMCS welcome e-mail on request', () => {
   });
 
   test('WHMCS_SEND_WELCOME_EMAIL=true lets AddClient send it', async () => {
-    const [u] = await p.ctx.db.query<{ id: number }>(
-      `INSERT INTO users (name, email, phone, address, city, state) VALUES ('Ana Bienvenida', 'ana.bienvenida@puente.test', '+584140000001', 'Calle 1', 'Caracas', 'Distrito Capital') RETURNING id`);
-    const r = await p.api(`/api/whmcs/clients/push/${u!.id}`, { method: 'POST' });
+    const id = await addLocalUser(p, { name: 'Ana Bienvenida', email: 'ana.bienvenida@puente.test' });
+    const r = await p.api(`/api/whmcs/clients/push/${id}`, { method: 'POST' });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.deepEqual(sim.welcomeEmails.map((m) => m.email), ['ana.bienvenida@puente.test']);
     assert.equal(sim.lastBodies.filter((b) => b.action === 'AddClient').at(-1)!.noemail, undefined);
