@@ -21,6 +21,8 @@ export interface RecordOutcome {
   status: 'created' | 'updated' | 'unchanged' | 'skipped' | 'failed';
   reason_code: string | null;
   reason: string | null;
+  /** The client's index in the list it was applied from (what keys a record without a Wispro id). */
+  at: number;
 }
 
 export interface PageOutcome extends SyncCounters {
@@ -55,6 +57,8 @@ export interface PagePlan {
   /** Counters and records of every client except those to insert (`created` is 0). */
   out: PageOutcome;
   inserts: NewUserFromWispro[];
+  /** Each insert's index in the clients planned. */
+  insertsAt: number[];
   updates: WisproUpdate[];
 }
 
@@ -65,18 +69,21 @@ export interface PagePlan {
  */
 export async function planWisproPage(users: UsersService, db: Executor, clients: unknown[], zoneField: string): Promise<PagePlan> {
   const out: PageOutcome = { created: 0, updated: 0, unchanged: 0, skipped: 0, errors: 0, issues: [], records: [] };
-  const record = (c: { name: string | null; id_number: string | null; id_wispro: string | null }, status: RecordOutcome['status'], reason: string | null = null) =>
-    out.records.push({ wispro_id: c.id_wispro, name: c.name, id_number: c.id_number, status, reason, reason_code: reason ? issueCode(reason) : null });
+  const record = (c: { name: string | null; id_number: string | null; id_wispro: string | null }, at: number, status: RecordOutcome['status'], reason: string | null = null) =>
+    out.records.push({ wispro_id: c.id_wispro, name: c.name, id_number: c.id_number, status, reason, reason_code: reason ? issueCode(reason) : null, at });
   const candidates: NewUserFromWispro[] = [];
-  for (const raw of clients) {
+  const candidatesAt: number[] = [];
+  clients.forEach((raw, at) => {
     const mapped = mapWisproClient(raw, zoneField);
-    if (mapped.kind === 'user') candidates.push(mapped.user);
-    else {
+    if (mapped.kind === 'user') {
+      candidates.push(mapped.user);
+      candidatesAt.push(at);
+    } else {
       out[mapped.kind === 'skip' ? 'skipped' : 'errors']++;
       out.issues.push({ wispro_id: mapped.wispro_id, reason: mapped.reason });
-      record({ id_wispro: mapped.wispro_id, name: rawName(raw), id_number: null }, mapped.kind === 'skip' ? 'skipped' : 'failed', mapped.reason);
+      record({ id_wispro: mapped.wispro_id, name: rawName(raw), id_number: null }, at, mapped.kind === 'skip' ? 'skipped' : 'failed', mapped.reason);
     }
-  }
+  });
   const matches = await users.matchForWispro(
     db,
     candidates.map((c) => c.id_wispro),
@@ -85,15 +92,17 @@ export async function planWisproPage(users: UsersService, db: Executor, clients:
   const byWispro = new Map(matches.filter((m) => m.id_wispro).map((m) => [m.id_wispro!, m]));
   const byCedula = new Map<string, MatchRow | 'new'>(matches.filter((m) => m.cedula_digits).map((m) => [m.cedula_digits!, m]));
   const inserts: NewUserFromWispro[] = [];
+  const insertsAt: number[] = [];
   const updates: WisproUpdate[] = [];
 
-  for (const c of candidates) {
+  for (const [k, c] of candidates.entries()) {
+    const at = candidatesAt[k]!;
     const match = byWispro.get(c.id_wispro) ?? (c.cedula_digits ? byCedula.get(c.cedula_digits) : undefined);
     if (match === 'new' || (match?.id_wispro && match.id_wispro !== c.id_wispro)) {
       out.skipped++;
       const reason = `cédula ${c.id_number} duplicada (ya pertenece a otro cliente de Wispro)`;
       out.issues.push({ wispro_id: c.id_wispro, reason });
-      record(c, 'skipped', reason);
+      record(c, at, 'skipped', reason);
       continue;
     }
     if (match) {
@@ -103,18 +112,19 @@ export async function planWisproPage(users: UsersService, db: Executor, clients:
           postcode: c.postcode, country: c.country, id_wispro: c.id_wispro,
         });
         out.updated++;
-        record(c, 'updated');
+        record(c, at, 'updated');
       } else {
         out.unchanged++;
-        record(c, 'unchanged');
+        record(c, at, 'unchanged');
       }
       byWispro.set(c.id_wispro, { ...match, id_wispro: c.id_wispro });
       continue;
     }
     inserts.push(c);
+    insertsAt.push(at);
     if (c.cedula_digits) byCedula.set(c.cedula_digits, 'new');
   }
-  return { out, inserts, updates };
+  return { out, inserts, insertsAt, updates };
 }
 
 /** The reason recorded for a client another process created between a page's read and its write. */
@@ -123,7 +133,7 @@ export const lostIssue = (lost: number): RecordIssue => ({ wispro_id: null, reas
 
 /** Applies one page (`planWisproPage`, then its inserts and updates) inside the caller's transaction. */
 export async function applyWisproPage(users: UsersService, tx: Executor, clients: unknown[], zoneField: string): Promise<PageOutcome> {
-  const { out, inserts, updates } = await planWisproPage(users, tx, clients, zoneField);
+  const { out, inserts, insertsAt, updates } = await planWisproPage(users, tx, clients, zoneField);
   const created = await users.insertFromWispro(tx, inserts);
   out.created += created.length;
   const lost = inserts.length - created.length;
@@ -133,9 +143,9 @@ export async function applyWisproPage(users: UsersService, tx: Executor, clients
     out.issues.push(lostIssue(lost));
   }
   const createdIds = new Set(created.map((c) => c.id_wispro));
-  for (const c of inserts) {
+  for (const [k, c] of inserts.entries()) {
     out.records.push({
-      wispro_id: c.id_wispro, name: c.name, id_number: c.id_number, ...(createdIds.has(c.id_wispro)
+      wispro_id: c.id_wispro, name: c.name, id_number: c.id_number, at: insertsAt[k]!, ...(createdIds.has(c.id_wispro)
         ? { status: 'created', reason: null, reason_code: null }
         : { status: 'skipped', reason: CREATED_ELSEWHERE, reason_code: issueCode(CREATED_ELSEWHERE) }),
     });
@@ -152,18 +162,18 @@ export async function applyWisproPageIsolated(
   users: UsersService, tx: Tx, clients: unknown[], zoneField: string,
 ): Promise<PageOutcome> {
   const total: PageOutcome = { created: 0, updated: 0, unchanged: 0, skipped: 0, errors: 0, issues: [], records: [] };
-  for (const client of clients) {
+  for (const [at, client] of clients.entries()) {
     try {
       const one = await tx.transaction((sp) => applyWisproPage(users, sp, [client], zoneField));
       for (const k of ['created', 'updated', 'unchanged', 'skipped', 'errors'] as const) total[k] += one[k];
       total.issues.push(...one.issues);
-      total.records.push(...one.records);
+      total.records.push(...one.records.map((r) => ({ ...r, at })));
     } catch (err) {
       total.errors++;
       const id = (client as { id?: unknown })?.id;
       const reason = `error de base de datos: ${(err as Error).message}`;
       total.issues.push({ wispro_id: typeof id === 'string' ? id : null, reason });
-      total.records.push({ wispro_id: typeof id === 'string' ? id : null, name: rawName(client), id_number: null, status: 'failed', reason, reason_code: issueCode(reason) });
+      total.records.push({ wispro_id: typeof id === 'string' ? id : null, name: rawName(client), id_number: null, status: 'failed', reason, reason_code: issueCode(reason), at });
     }
   }
   return total;
