@@ -19,6 +19,7 @@ import { tooManyAttempts } from './platform/auth/throttle.ts';
 import { httpDuration } from './platform/metrics.ts';
 import { systemRoutes } from './platform/http/system.routes.ts';
 import { jobsRoutes } from './platform/jobs/jobs.routes.ts';
+import { asyncApiRoutes } from './platform/realtime/asyncapi.routes.ts';
 import { dashboardCsp, docsCsp, rejectNulBytes } from './platform/http/hostile-input.ts';
 
 const webDist = join(dirname(fileURLToPath(import.meta.url)), '..', 'web', 'dist');
@@ -91,6 +92,7 @@ export async function buildApp(ctx: AppContext, modules: PuenteModule[]): Promis
 
   await app.register(async (scope) => systemRoutes(scope as App, ctx));
   await app.register(async (scope) => jobsRoutes(scope as App, ctx));
+  await app.register(async (scope) => asyncApiRoutes(scope as App, modules));
   for (const m of modules) {
     if (m.routes) await app.register(async (scope) => m.routes!(scope as App, ctx));
   }

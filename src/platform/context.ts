@@ -11,6 +11,7 @@ import type { Throttle } from './auth/throttle.ts';
 import type { SecretBox } from './auth/secrets.ts';
 import type { JobDefinition } from './jobs/job-definition.ts';
 import type { JobRunner } from './jobs/job-runner.ts';
+import type { SocketChannelSpec } from './realtime/asyncapi.ts';
 import type { JobsService } from './jobs/jobs.service.ts';
 
 /** Services modules offer each other; each module adds its own entry by declaration merging. */
@@ -51,6 +52,8 @@ export interface PuenteModule {
   setup?(ctx: AppContext): JobDefinition<any>[] | void;
   routes?(app: App, ctx: AppContext): void | Promise<void>;
   realtime?(io: SocketServer, ctx: AppContext): void | Promise<void>;
+  /** The module's socket endpoints, as the AsyncAPI document (GET /docs/asyncapi.json) describes them. */
+  sockets?: SocketChannelSpec[];
   start?(ctx: AppContext, opts: { work: boolean }): Promise<void>;
   stop?(ctx: AppContext): Promise<void>;
 }

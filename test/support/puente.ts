@@ -9,6 +9,7 @@ import { startServer, type RunningServer } from '../../src/platform/server.ts';
 import { modules } from '../../src/modules/index.ts';
 import type { AppContext } from '../../src/platform/context.ts';
 import type { Logger } from '../../src/platform/logger.ts';
+import { eventContractViolations } from '../../src/platform/realtime/event-check.ts';
 
 export const ADMIN = { email: 'admin@test.local', password: 'admin-password-123' };
 
@@ -156,7 +157,13 @@ export async function startPuente(env: NodeJS.ProcessEnv, opts: { work?: boolean
   const login = await api('/auth/login', { body: ADMIN, token: null });
   if (login.status !== 200) throw new Error(`admin login failed: ${JSON.stringify(login.body)}`);
   token = login.body.access_token;
-  return { url: server.url, ctx: runtime.ctx, server, token, api, close: () => server.close() };
+  const close = async () => {
+    await server.close();
+    // Every socket event the server sent while this test ran matched its contract schema.
+    const violations = eventContractViolations.splice(0);
+    if (violations.length) throw new Error(`socket events that do not match their contract:\n${violations.join('\n')}`);
+  };
+  return { url: server.url, ctx: runtime.ctx, server, token, api, close };
 }
 
 /** Polls until `check` returns a truthy value, or fails after `timeoutMs`. */

@@ -1,7 +1,7 @@
 import type { PuenteModule } from '../../platform/context.ts';
 import { SyncFeedService } from './sync-feed.service.ts';
 import { syncFeedRoutes } from './sync-feed.routes.ts';
-import { attachSyncNamespace } from './sync-feed.realtime.ts';
+import { attachSyncNamespace, syncChannel } from './sync-feed.realtime.ts';
 
 declare module '../../platform/context.ts' {
   interface Services {
@@ -17,6 +17,7 @@ export const syncFeedModule: PuenteModule = {
     ctx.services.syncFeed = new SyncFeedService(ctx);
   },
   routes: syncFeedRoutes,
+  sockets: [syncChannel],
   realtime(io, ctx) {
     const attached = attachSyncNamespace(io, ctx);
     closers.set(ctx, attached.close);

@@ -2,13 +2,41 @@ import type { Namespace, Server } from 'socket.io';
 import type { AppContext } from '../../platform/context.ts';
 import { clientAddress } from '../../platform/http/client-address.ts';
 import { AppError } from '../../platform/http/errors.ts';
+import { eventChecker } from '../../platform/realtime/event-check.ts';
 import { FEED_CHANNEL, FEED_CLIENT_CHANNEL, orderReply, type ClientPosition } from './sync-feed.service.ts';
+import type { SocketChannelSpec } from '../../platform/realtime/asyncapi.ts';
+import { ordersPending, socketRateLimited, syncConnectError, syncHandshakeAuth, type OrdersPending, type SyncClientToServer, type SyncServerToClient } from './sync-feed.contract.ts';
 
 /** After a notification, further commits within this window are told together at its end (bursts only). */
 const COALESCE_MS = 10;
 /** A client told about changes that it has not pulled yet is reminded after this long, on the next commit. */
 const REMIND_MS = 5_000;
 export const room = (clientId: number) => `client:${clientId}`;
+
+/** `/sync` as the AsyncAPI document describes it (GET /docs/asyncapi.json), from the contract's schemas. */
+export const syncChannel: SocketChannelSpec = {
+  id: 'sync',
+  address: '/sync',
+  title: 'Orders change feed (Socket.IO namespace)',
+  description: [
+    'A Socket.IO namespace (`io(BACKEND_URL + "/sync", { auth: { apiKey } })`; transports websocket and polling).',
+    'The handshake\'s `auth.apiKey` names a sync client; a refused handshake gets `connect_error` (both in `x-handshake`).',
+    'After a commit that adds changes, each connected client with unread changes gets `changes:pending` (bursts are coalesced; a client told and not yet pulled is reminded after 5 s),',
+    'then pulls with `GET /sync/pull-changes` and confirms with `POST /sync/confirm`.',
+  ].join(' '),
+  handshake: { auth: syncHandshakeAuth, connectError: syncConnectError },
+  send: {
+    'changes:pending': { payload: null, summary: 'There are changes this client has not pulled: pull them with GET /sync/pull-changes (no payload)' },
+    'orders:pending': { payload: ordersPending, summary: 'Answer to `sync:orders`: the orders with changes after the confirmed cursor (at most 500)' },
+    rate_limited: { payload: socketRateLimited, summary: 'More than SOCKET_EVENTS_PER_SECOND events a second were sent: the excess is dropped (a flood disconnects the socket)' },
+  },
+  receive: {
+    'sync:orders': { payload: null, summary: 'Ask for the orders with unconfirmed changes; answered with `orders:pending` (no payload; anything sent is ignored)' },
+  },
+};
+
+/** The `/sync` namespace with the contract's events (sync-feed.contract.ts). */
+export type SyncNamespace = Namespace<SyncClientToServer, SyncServerToClient, Record<string, never>, { clientId: number }>;
 
 /**
  * Namespace `/sync`. The handshake's `auth.apiKey` names a sync client. After any commit that adds
@@ -22,9 +50,11 @@ export const room = (clientId: number) => `client:${clientId}`;
  * keeps, for its connected clients, how far each has confirmed and pulled, read once on connect and
  * kept current by the position every pull and confirm announces on the bus (FEED_CLIENT_CHANNEL).
  */
-export function attachSyncNamespace(io: Server, ctx: AppContext): { nsp: Namespace; close(): Promise<void> } {
+export function attachSyncNamespace(io: Server, ctx: AppContext): { nsp: SyncNamespace; close(): Promise<void> } {
   const feed = ctx.services.syncFeed;
-  const nsp = io.of('/sync');
+  // Typed by the contract: only its events, with its payloads, can be emitted or listened to.
+  const nsp = io.of('/sync') as unknown as SyncNamespace;
+  const check = eventChecker(ctx.config.NODE_ENV, ctx.logger);
 
   nsp.use(async (socket, next) => {
     const key = (socket.handshake.auth as { apiKey?: unknown })?.apiKey;
@@ -52,10 +82,14 @@ export function attachSyncNamespace(io: Server, ctx: AppContext): { nsp: Namespa
       do {
         again = false;
         const orders = await feed.pendingOrders(clientId).catch(() => null);
-        if (orders && socket.connected) socket.emit('orders:pending', { count: orders.length, orders: orders.map(orderReply) });
+        if (!orders || !socket.connected) continue;
+        const payload: OrdersPending = { count: orders.length, orders: orders.map(orderReply) };
+        check('/sync orders:pending', ordersPending, JSON.parse(JSON.stringify(payload)));
+        socket.emit('orders:pending', payload);
       } while (again && socket.connected);
       reading = null;
     };
+    // `sync:orders` has no payload; anything sent with it is ignored (see the contract).
     socket.on('sync:orders', () => {
       if (reading) return void (again = true);
       reading = answer();

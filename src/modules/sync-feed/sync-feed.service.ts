@@ -4,6 +4,7 @@ import { safeEqual } from '../../platform/auth/passwords.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import { tooManyAttempts } from '../../platform/auth/throttle.ts';
 import { sqlState } from '../../platform/http/hostile-input.ts';
+import type { Order } from './sync-feed.contract.ts';
 import { syncFeedRepository as repo, type OrderRow, type SyncClientRow } from './sync-feed.repository.ts';
 
 export const FEED_CHANNEL = 'sync-feed:changed';
@@ -20,8 +21,12 @@ export interface OrderInput {
   notes?: string | null;
 }
 
-export function orderReply(o: OrderRow) {
-  return { ...o, total: Number(o.total) };
+/** An order as the contract describes it (`Order`): numeric total, ISO dates. */
+export function orderReply(o: OrderRow): Order {
+  return {
+    ...o, status: o.status as Order['status'], items: o.items as Order['items'], total: Number(o.total),
+    created_at: new Date(o.created_at).toISOString(), updated_at: new Date(o.updated_at).toISOString(),
+  };
 }
 
 export function clientReply(c: SyncClientRow, lastSeq: number, connected: boolean) {

@@ -6,6 +6,8 @@ import { isCodeSession } from '../auth/jwt.ts';
 import { jobChannel } from '../jobs/job-definition.ts';
 import type { JobRecord } from '../jobs/jobs.repository.ts';
 import { type ConnectionCounter, guardSocket, readTarget, refuseUpgrade, tooManyConnections } from './upgrades.ts';
+import { eventChecker } from './event-check.ts';
+import { TERMINAL_EVENTS, jobSocketEvent, pingMessage, type JobSocketEvent, type PingMessage } from './job-socket.contract.ts';
 
 const PROGRESS_EVERY_MS = 250;
 const MAX_ERRORS_PER_SECOND = 20;
@@ -36,30 +38,46 @@ export function redact(value: unknown, key = '', depth = 0): unknown {
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redact(v, k, depth + 1)]));
 }
 
-const TERMINAL = new Set(['job_completed', 'job_failed', 'job_cancelled']);
+const TERMINAL = new Set<string>(TERMINAL_EVENTS);
 
-export function terminalEvent(job: JobRecord): Record<string, unknown> | null {
-  if (job.status === 'completed') return { type: 'job_completed', job_id: job.id, status: 'completed', results: job.results };
-  if (job.status === 'failed') return { type: 'job_failed', job_id: job.id, error: job.error, message: `El job falló: ${job.error ?? ''}` };
+export function terminalEvent(job: JobRecord): JobSocketEvent | null {
+  if (job.status === 'completed') return { type: 'job_completed', job_id: job.id, status: 'completed', results: job.results ?? {} };
+  if (job.status === 'failed') return { type: 'job_failed', job_id: job.id, status: 'failed', error: job.error, message: `El job falló: ${job.error ?? ''}` };
   if (job.status === 'cancelled') return { type: 'job_cancelled', job_id: job.id, status: 'cancelled', progress: job.progress };
   return null;
 }
 
+/** A client's message as the contract reads it: JSON `{type:"ping",timestamp?}` or the bare text `ping`; anything else is null (ignored). */
+export function readClientMessage(data: string): PingMessage | null {
+  let msg: unknown;
+  try {
+    msg = JSON.parse(data);
+  } catch {
+    msg = { type: data.trim() };
+  }
+  const parsed = pingMessage.safeParse(msg);
+  return parsed.success ? parsed.data : null;
+}
+
 /**
- * `/ws/job/:id`: `subscribed`, then the job's events as they happen. Progress is coalesced per
- * connection (latest wins, a few per second), error events are capped per second, and every other
- * event, terminal ones included, goes out at once and in order.
+ * `/ws/job/:id`: `subscribed`, then the job's events as they happen (each one of
+ * `job-socket.contract.ts`). Progress is coalesced per connection (latest wins, a few per second),
+ * error events are capped per second, and every other event, terminal ones included, goes out at
+ * once and in order.
  */
 export function createJobSocketServer(ctx: AppContext, connections: ConnectionCounter) {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  const check = eventChecker(ctx.config.NODE_ENV, ctx.logger);
 
   async function attach(ws: WebSocket, jobId: string, authorized: boolean) {
-    let pendingProgress: Record<string, unknown> | null = null;
+    let pendingProgress: JobSocketEvent | null = null;
     let errorsThisSecond = 0;
     let closed = false;
-    const send = (event: Record<string, unknown>) => {
+    const send = (event: JobSocketEvent) => {
       if (closed || ws.readyState !== ws.OPEN) return;
-      ws.send(JSON.stringify(authorized ? event : redact(event)));
+      const out = authorized ? event : redact(event);
+      check(`/ws/job ${event.type}`, jobSocketEvent, out);
+      ws.send(JSON.stringify(out));
       // A viewer without a token has nothing more to see once the job has ended: its socket is not kept.
       if (!authorized && TERMINAL.has(String(event.type))) ws.close(1000, 'job finished');
     };
@@ -71,11 +89,12 @@ export function createJobSocketServer(ctx: AppContext, connections: ConnectionCo
     let messagesThisSecond = 0;
     const errorWindow = setInterval(() => (errorsThisSecond = messagesThisSecond = 0), 1000);
     const heartbeat = setInterval(() => ws.ping(), 30_000);
-    const buffered: Record<string, unknown>[] = [];
+    const buffered: JobSocketEvent[] = [];
     let live = false;
 
+    // Events come from the job's own code over the bus, built to the contract (checked under test).
     const onEvent = (raw: unknown) => {
-      const event = raw as Record<string, unknown>;
+      const event = raw as JobSocketEvent;
       if (!live) return void buffered.push(event);
       if (event.type === 'progress') return void (pendingProgress = event);
       if (event.type === 'error' && ++errorsThisSecond > MAX_ERRORS_PER_SECOND) return;
@@ -84,7 +103,7 @@ export function createJobSocketServer(ctx: AppContext, connections: ConnectionCo
     };
     // Listeners go on before anything is awaited: a ping sent as soon as the socket opens is not lost.
     let unsubscribe: (() => Promise<void> | void) | null = null;
-    let early: Record<string, unknown>[] | null = []; // pongs held until `subscribed` has gone out
+    let early: JobSocketEvent[] | null = []; // pongs held until `subscribed` has gone out
     ws.on('close', () => {
       closed = true;
       clearInterval(ticker);
@@ -97,14 +116,9 @@ export function createJobSocketServer(ctx: AppContext, connections: ConnectionCo
       const limit = ctx.config.SOCKET_EVENTS_PER_SECOND;
       if (++messagesThisSecond > limit * 10) return void ws.close(1008, 'too many messages');
       if (messagesThisSecond > limit * 2) return;
-      let msg: { type?: string; timestamp?: unknown } = {};
-      try {
-        msg = JSON.parse(String(data));
-      } catch {
-        msg = { type: String(data).trim() };
-      }
-      if (msg.type !== 'ping') return;
-      const pong = { type: 'pong', job_id: jobId, timestamp: msg.timestamp ?? new Date().toISOString() };
+      const msg = readClientMessage(String(data));
+      if (!msg) return;
+      const pong: JobSocketEvent = { type: 'pong', job_id: jobId, timestamp: msg.timestamp ?? new Date().toISOString() };
       if (!early) send(pong);
       else if (early.length < 16) early.push(pong);
     });
