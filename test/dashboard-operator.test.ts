@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { startWhatsAppSimulator, type WaSimulator } from '../src/simulators/whatsapp/whatsapp.simulator.ts';
 import { startWisproSimulator, type WisproSimulator } from '../src/simulators/wispro/wispro.simulator.ts';
+import { startZohoSimulator, type ZohoSimulator } from '../src/simulators/zoho/zoho.simulator.ts';
 import { ADMIN, eventually, freshStorage, startPuente, testEnv, type Storage, type TestPuente } from './support/puente.ts';
 import { launchBrowser, needsBrowser, screenshotDir } from './support/browser.ts';
 import { seriousViolations } from './support/axe.ts';
@@ -23,6 +24,7 @@ describe('the dashboard answers an operator\'s questions (safe, honest, says why
   let storage: Storage;
   let wa: WaSimulator;
   let wispro: WisproSimulator;
+  let zoho: ZohoSimulator;
   let p: TestPuente;
   let browser: Browser;
   let page: Page;
@@ -44,7 +46,14 @@ describe('the dashboard answers an operator\'s questions (safe, honest, says why
     storage = await freshStorage('embedded');
     wa = await startWhatsAppSimulator();
     wispro = await startWisproSimulator({ token: 'op-token', clients: 120 });
-    p = await startPuente(testEnv({ ...storage.env, MESSAGING_DUPLICATE_WINDOW_MINUTES: '60', WISPRO_API_URL: wispro.url, WISPRO_API_TOKEN: 'op-token' }));
+    const zohoCreds = { clientId: '1000.OPERATOR', clientSecret: 'op-zoho-secret', refreshToken: '1000.op-refresh' };
+    zoho = await startZohoSimulator({ ...zohoCreds, initialCode: 'PANEL1', items: 30 });
+    p = await startPuente(testEnv({
+      ...storage.env, MESSAGING_DUPLICATE_WINDOW_MINUTES: '60', WISPRO_API_URL: wispro.url, WISPRO_API_TOKEN: 'op-token',
+      ZOHO_ACCOUNTS_URL: zoho.accountsUrl, ZOHO_API_URL: zoho.apiUrl, ZOHO_CLIENT_ID: zohoCreds.clientId, ZOHO_CLIENT_SECRET: zohoCreds.clientSecret,
+      ZOHO_REFRESH_TOKEN: zohoCreds.refreshToken, ZOHO_CREATOR_OWNER: 'puente-owner', ZOHO_CREATOR_APP: 'puente-app', ZOHO_CREATOR_REPORT: 'Access_Codes',
+      ZOHO_ORGANIZATION_ID: '60000000001', ZOHO_SYNC_INTERVAL_MINUTES: '0',
+    }));
     const dev = wa.addDevice({ provider: 'simulator' });
     const created = await p.api('/devices', { body: { name: 'Ventas 1', provider: 'simulator', base_url: dev.baseUrl, credentials: dev.credentials, messages_per_minute: 600 } });
     assert.equal(created.status, 201, JSON.stringify(created.body));
@@ -56,6 +65,7 @@ describe('the dashboard answers an operator\'s questions (safe, honest, says why
     await browser?.close();
     await p?.close();
     await wispro?.close();
+    await zoho?.close();
     await wa?.close();
     await storage?.dispose();
   });
@@ -255,10 +265,35 @@ describe('the dashboard answers an operator\'s questions (safe, honest, says why
     assert.equal(meta.base_url, 'https://graph.facebook.com');
     await p.api(`/devices/${meta.id}`, { method: 'DELETE' });
 
+  });
+
+  test('the Zoho page: the active code\'s age, the last syncs and how they ended in words, the schedule, products with named columns, no JSON', async () => {
     await go('Zoho');
-    await page.getByText('Sincronización de productos').first().waitFor();
+    const code = page.getByTestId('zoho-code');
+    // Puente fetched the code when it started; "sync now" asks Zoho again.
+    await code.getByText('Antigüedad').waitFor({ timeout: 20_000 });
+    await code.getByRole('button', { name: 'Sincronizar ahora' }).click();
+    const products = await p.api('/api/products/sync', { body: {} });
+    assert.equal(products.status, 200, JSON.stringify(products.body));
+    await eventually(async () => (await p.api(`/jobs/${products.body.job_id}`)).body.status === 'completed', 30_000, 'the product sync');
+    await go('Clientes');
+    await go('Zoho');
+    const codeRun = page.locator('article').filter({ has: page.getByText('Sincronización del código', { exact: true }) });
+    await codeRun.getByText(/primer código guardado|el código no cambió/).waitFor();
+    await codeRun.locator('mark[data-status="completed"]').getByText('Completado').waitFor();
+    // The next run, in the chosen language's date.
+    await codeRun.getByText(/^Cada \d+ min · próxima: \d{1,2} [a-z]{3,4}\.? \d{4}/).waitFor();
+    const productRun = page.locator('article').filter({ has: page.getByText('Sincronización de productos', { exact: true }) });
+    await productRun.getByText(/\d+ productos guardados/).waitFor();
+    await productRun.getByText('Sin programación automática').waitFor();
+    const table = page.getByRole('table', { name: 'Productos' });
+    assert.deepEqual(await table.locator('th').allInnerTexts(), ['Nombre', 'SKU', 'Precio', 'Existencia', 'Estado', 'Actualizado']);
+    await table.locator('tbody tr').nth(19).waitFor();
     // biome-ignore lint/performance/useDomNodeTextContent: Playwright's innerText, the text a reader sees
-    assert.doesNotMatch(await page.locator('main').innerText(), /[{}]/, 'no JSON on the Zoho page');
+    const text = await page.locator('main').innerText();
+    assert.doesNotMatch(text, /[{}]/, 'no JSON on the Zoho page');
+    assert.doesNotMatch(text, /\b[a-z]+_[a-z_]+: /, 'no raw counter names');
+    await page.screenshot({ path: join(shots, 'zoho.png'), fullPage: true });
   });
 
   test('every page, in Spanish and English, has one h1, a title, and no serious or critical accessibility violation', async () => {
