@@ -82,7 +82,7 @@ describe('web dashboard in a real browser', needsBrowser, () => {
     await page.getByLabel('Correo').fill(ADMIN.email);
     await page.getByLabel('Contraseña').fill('wrong-password');
     await page.getByRole('button', { name: 'Entrar', exact: true }).click();
-    await page.getByRole('alert').filter({ hasText: 'Credenciales inválidas' }).waitFor();
+    await page.getByRole('alert').filter({ hasText: 'Correo o contraseña incorrectos.' }).waitFor();
     await page.screenshot({ path: join(shots, 'login.png') });
     await page.getByLabel('Contraseña').fill(ADMIN.password);
     await page.getByRole('button', { name: 'Entrar', exact: true }).click();
@@ -123,7 +123,7 @@ describe('web dashboard in a real browser', needsBrowser, () => {
 
     await page.getByRole('button', { name: 'Enviar', exact: true }).click();
     await page.getByRole('dialog', { name: '¿Enviar 27 mensajes?' }).getByRole('button', { name: 'Sí, enviar' }).click();
-    await page.getByRole('alert').filter({ hasText: 'No hay devices disponibles' }).waitFor();
+    await page.getByRole('alert').filter({ hasText: 'No hay ningún dispositivo activo para enviar' }).waitFor();
     assert.equal((await p.api('/jobs?type=messaging.bulk-send')).body.length, 0, 'no job was created');
   });
 
