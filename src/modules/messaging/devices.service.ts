@@ -7,6 +7,9 @@ import { devicesRepository, todayUtc } from './devices.repository.ts';
 import { REQUIRED_CREDENTIALS, driverFor, type DeviceRow } from './devices.drivers.ts';
 import { checkProviderUrl } from './devices.url-check.ts';
 
+/** What the service uses. */
+export type DevicesDeps = Pick<AppContext, 'db' | 'config' | 'secrets' | 'listening'>;
+
 const PUBLIC_CREDENTIALS = new Set(['phone_number_id', 'instance', 'session', 'device_id', 'api_version', 'business_account_id']);
 
 /** Where Meta's WhatsApp Cloud API lives when a device does not say. */
@@ -72,8 +75,9 @@ export function resealDevices(db: Db): Resealer {
 }
 
 export class DevicesService {
-  readonly #ctx: AppContext;
-  constructor(ctx: AppContext) {
+  readonly #ctx: DevicesDeps;
+  #healthTimer: NodeJS.Timeout | null = null;
+  constructor(ctx: DevicesDeps) {
     this.#ctx = ctx;
   }
   get #db() {
@@ -155,6 +159,18 @@ export class DevicesService {
   }
 
   /** Health of every device (run periodically by the worker process). */
+  /** Checks every device every `everyMs`, then runs `after` (a worker process keeps the checks fresh). */
+  startHealthChecks(everyMs: number, after: () => Promise<void>) {
+    this.stopHealthChecks();
+    this.#healthTimer = setInterval(() => void this.checkAll().then(after).catch(() => {}), everyMs);
+    this.#healthTimer.unref();
+  }
+
+  stopHealthChecks() {
+    if (this.#healthTimer) clearInterval(this.#healthTimer);
+    this.#healthTimer = null;
+  }
+
   async checkAll() {
     const { items } = await devicesRepository.list(this.#db, 1000, 0);
     await Promise.all(items.map((d) => this.check(d.id).catch(() => {})));

@@ -21,18 +21,21 @@ declare module '../../platform/context.ts' {
   }
 }
 
-/** Each runtime's device health timer (tests and the demo may run more than one in a process). */
-const healthTimers = new WeakMap<object, NodeJS.Timeout>();
-
 export const messagingModule: PuenteModule = {
   name: 'messaging',
   setup(ctx) {
-    ctx.services.devices = new DevicesService(ctx);
+    const { db, bus, logger, config, secrets, jobs } = ctx;
+    // Where this process listens is known once its server is up; checks of device URLs read it then.
+    const listening = { get listening() { return ctx.listening; } };
+    const devices = new DevicesService({ db, config, secrets, ...listening });
+    const receipts = new ReceiptsService({ db, bus, logger, config });
+    const suppressions = new SuppressionsService({ db, config });
     ctx.secrets.register('device credentials', resealDevices(ctx.db.orm));
-    ctx.services.bulkSend = new BulkSendService(ctx);
-    ctx.services.receipts = new ReceiptsService(ctx);
-    ctx.services.suppressions = new SuppressionsService(ctx);
-    ctx.services.webhooks = new WebhooksService(ctx);
+    Object.assign(ctx.services, {
+      devices, receipts, suppressions,
+      bulkSend: new BulkSendService({ db, config, jobs, devices }),
+      webhooks: new WebhooksService({ db, logger, config, ...listening, devices, receipts, suppressions }),
+    });
     setWahaCheckCacheSeconds(ctx.config.WAHA_CHECK_CACHE_SECONDS);
     return messagingJobs(ctx);
   },
@@ -49,13 +52,10 @@ export const messagingModule: PuenteModule = {
     if (swept) ctx.logger.info({ swept }, 'removed recipients of abandoned uploads');
     // "No devices" is decided from these checks; a worker process keeps them fresh.
     const every = ctx.config.DEVICE_HEALTH_INTERVAL_SECONDS * 1000;
-    const timer = setInterval(() => void ctx.services.devices.checkAll().then(() => ctx.services.webhooks.configureAll()).catch(() => {}), every);
-    timer.unref();
-    healthTimers.set(ctx, timer);
+    ctx.services.devices.startHealthChecks(every, () => ctx.services.webhooks.configureAll());
   },
   async stop(ctx) {
     await ctx.services.receipts.close().catch(() => {});
-    clearInterval(healthTimers.get(ctx));
-    healthTimers.delete(ctx);
+    ctx.services.devices.stopHealthChecks();
   },
 };

@@ -7,6 +7,9 @@ import { sqlState } from '../../platform/http/hostile-input.ts';
 import type { Order } from './sync-feed.contract.ts';
 import { syncFeedRepository as repo, type OrderRow, type SyncClientRow } from './sync-feed.repository.ts';
 
+/** What the service uses. */
+export type SyncFeedDeps = Pick<AppContext, 'db' | 'bus' | 'config' | 'throttle'>;
+
 export const FEED_CHANNEL = 'sync-feed:changed';
 /** Where a client has pulled and confirmed up to, announced after each pull and confirm (see sync-feed.realtime.ts). */
 export const FEED_CLIENT_CHANNEL = 'sync-feed:client';
@@ -43,9 +46,21 @@ const unknownCustomer = (id: number) =>
 
 /** Orders, the change feed, and the sync clients that read it (seed 001). */
 export class SyncFeedService {
-  readonly #ctx: AppContext;
-  constructor(ctx: AppContext) {
+  readonly #ctx: SyncFeedDeps;
+  #closeRealtime: (() => Promise<void>) | null = null;
+  constructor(ctx: SyncFeedDeps) {
     this.#ctx = ctx;
+  }
+
+  /** The /sync namespace this runtime attached, closed with it. */
+  realtimeAttached(close: () => Promise<void>) {
+    this.#closeRealtime = close;
+  }
+
+  async closeRealtime() {
+    const close = this.#closeRealtime;
+    this.#closeRealtime = null;
+    await close?.();
   }
 
   get #db() {
