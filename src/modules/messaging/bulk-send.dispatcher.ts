@@ -5,7 +5,7 @@ import type { Database } from '../../platform/db/client.ts';
 import type { JobContext } from '../../platform/jobs/job-definition.ts';
 import { PermanentJobError } from '../../platform/jobs/job-definition.ts';
 import { devicesRepository, todayUtc } from './devices.repository.ts';
-import { driverFor, type DeviceRow, type TemplateSpec } from './devices.drivers.ts';
+import type { DeviceRow, Drivers, TemplateSpec } from './devices.drivers.ts';
 import { Pacer } from './devices.pacer.ts';
 import { openDevice } from './devices.service.ts';
 import { receiptsRepository, type JobReceipts } from './receipts.repository.ts';
@@ -13,7 +13,7 @@ import { recipientsRepository, type ClaimedRow, type Counts, type RecipientResul
 import { compileTemplate, MAX_RENDERED, renderedLength, renderTemplate, splitValues, tooLongReason, type CompiledTemplate } from './template.renderer.ts';
 
 /** What a bulk send uses. */
-export type SendDeps = Pick<AppContext, 'db' | 'config' | 'secrets'>;
+export type SendDeps = Pick<AppContext, 'db' | 'config' | 'secrets'> & { drivers: Drivers };
 
 export const CHUNK_SIZE = 1000;
 const MAX_ATTEMPTS = 4;
@@ -311,7 +311,7 @@ class DeviceWorker {
     this.#claims = shared.claims;
     this.#announce = shared.announce;
     this.#halt = shared.halt;
-    this.#driver = driverFor(device);
+    this.#driver = app.drivers.for(device);
     this.#sentToday = device.sent_day === todayUtc() ? device.sent_today : 0;
     // The job that used the device before this one may have sent a moment ago: its pace carries on.
     this.#pacer = new Pacer(device, device.next_send_at?.getTime() ?? 0);

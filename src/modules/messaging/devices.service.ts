@@ -4,11 +4,11 @@ import type { Db } from '../../platform/db/client.ts';
 import type { Resealer, SecretBox } from '../../platform/auth/secrets.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import { devicesRepository, todayUtc } from './devices.repository.ts';
-import { REQUIRED_CREDENTIALS, driverFor, type DeviceRow } from './devices.drivers.ts';
+import { REQUIRED_CREDENTIALS, type DeviceRow, type Drivers } from './devices.drivers.ts';
 import { checkProviderUrl } from './devices.url-check.ts';
 
 /** What the service uses. */
-export type DevicesDeps = Pick<AppContext, 'db' | 'config' | 'secrets' | 'listening'>;
+export type DevicesDeps = Pick<AppContext, 'db' | 'config' | 'secrets' | 'listening'> & { drivers: Drivers };
 
 const PUBLIC_CREDENTIALS = new Set(['phone_number_id', 'instance', 'session', 'device_id', 'api_version', 'business_account_id']);
 
@@ -153,7 +153,7 @@ export class DevicesService {
     const refused = await checkProviderUrl(this.#ctx, d.base_url).then(() => null, (err: Error) => err.message);
     const health = refused
       ? { connected: false, state: 'refused', error: refused }
-      : await driverFor(d).health().catch((err: Error) => ({ connected: false, state: 'error', error: err.message }));
+      : await this.#ctx.drivers.for(d).health().catch((err: Error) => ({ connected: false, state: 'error', error: err.message }));
     await devicesRepository.setHealth(this.#db, id, health);
     return this.require(id);
   }

@@ -33,7 +33,7 @@ export function messagingJobs(app: AppContext) {
       heartbeatSeconds: app.config.JOB_HEARTBEAT_SECONDS,
       concurrency: 2,
       startMessage: (job) => `Iniciando envío masivo de ${bulkParams.shape.total_numbers.catch(0).parse(job.params.total_numbers)} mensajes`,
-      handler: (ctx) => runBulkSend({ db: app.db, config: app.config, secrets: app.secrets }, ctx),
+      handler: (ctx) => runBulkSend({ db: app.db, config: app.config, secrets: app.secrets, drivers: app.services.drivers }, ctx),
       // The worker died on the last attempt: what it had in flight may have gone out, so it is uncertain.
       settleLost: async (tx, job) => {
         await recipientsRepository.markInFlightUncertain(tx, job.id);

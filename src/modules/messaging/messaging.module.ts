@@ -1,6 +1,6 @@
 import type { App, PuenteModule } from '../../platform/context.ts';
 import { DevicesService, resealDevices } from './devices.service.ts';
-import { setWahaCheckCacheSeconds } from './devices.drivers.ts';
+import { Drivers } from './devices.drivers.ts';
 import { ReceiptsService } from './receipts.service.ts';
 import { SuppressionsService } from './suppressions.service.ts';
 import { suppressionRoutes } from './suppressions.routes.ts';
@@ -13,6 +13,7 @@ import { deviceRoutes } from './devices.routes.ts';
 
 declare module '../../platform/context.ts' {
   interface Services {
+    drivers: Drivers;
     devices: DevicesService;
     bulkSend: BulkSendService;
     receipts: ReceiptsService;
@@ -27,16 +28,16 @@ export const messagingModule: PuenteModule = {
     const { db, bus, logger, config, secrets, jobs } = ctx;
     // Where this process listens is known once its server is up; checks of device URLs read it then.
     const listening = { get listening() { return ctx.listening; } };
-    const devices = new DevicesService({ db, config, secrets, ...listening });
+    const drivers = new Drivers({ logger, wahaCheckCacheSeconds: config.WAHA_CHECK_CACHE_SECONDS });
+    const devices = new DevicesService({ db, config, secrets, ...listening, drivers });
     const receipts = new ReceiptsService({ db, bus, logger, config });
     const suppressions = new SuppressionsService({ db, config });
     ctx.secrets.register('device credentials', resealDevices(ctx.db.orm));
     Object.assign(ctx.services, {
-      devices, receipts, suppressions,
+      drivers, devices, receipts, suppressions,
       bulkSend: new BulkSendService({ db, config, jobs, devices }),
-      webhooks: new WebhooksService({ db, logger, config, ...listening, devices, receipts, suppressions }),
+      webhooks: new WebhooksService({ db, logger, config, ...listening, drivers, devices, receipts, suppressions }),
     });
-    setWahaCheckCacheSeconds(ctx.config.WAHA_CHECK_CACHE_SECONDS);
     return messagingJobs(ctx);
   },
   async routes(app, ctx) {
@@ -57,5 +58,7 @@ export const messagingModule: PuenteModule = {
   async stop(ctx) {
     await ctx.services.receipts.close().catch(() => {});
     ctx.services.devices.stopHealthChecks();
+    // The drivers' connections stay open: module stops run before the job runner's, and a send still
+    // in flight must not find them closed (idle ones close by themselves).
   },
 };

@@ -3,7 +3,7 @@ import type { AppContext } from '../../platform/context.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import { devicesRepository } from './devices.repository.ts';
 import { deviceNotFound } from './devices.service.ts';
-import { driverFor, type DeviceRow } from './devices.drivers.ts';
+import type { DeviceRow, Drivers } from './devices.drivers.ts';
 import { checkProviderUrl } from './devices.url-check.ts';
 import type { DevicesService } from './devices.service.ts';
 import type { ReceiptsService } from './receipts.service.ts';
@@ -11,7 +11,7 @@ import type { SuppressionsService } from './suppressions.service.ts';
 import { parseCloud, parseEvolution, parseSimulator, parseWaha, type WebhookContent } from './webhooks.parser.ts';
 
 /** What the service uses. */
-export type WebhooksDeps = Pick<AppContext, 'db' | 'logger' | 'config' | 'listening'> & { devices: DevicesService; receipts: ReceiptsService; suppressions: SuppressionsService };
+export type WebhooksDeps = Pick<AppContext, 'db' | 'logger' | 'config' | 'listening'> & { drivers: Drivers; devices: DevicesService; receipts: ReceiptsService; suppressions: SuppressionsService };
 
 const DEVICE_CACHE_MS = 5000;
 export const badSignature = () => new AppError('webhooks.bad_signature', 'Firma del webhook ausente o inválida / Missing or invalid webhook signature');
@@ -123,7 +123,7 @@ export class WebhooksService {
     if (await checkProviderUrl(this.#ctx, d.base_url).then(() => false, () => true)) return;
     if (!d.credentials.webhook_secret) d = await devices.addGeneratedCredentials(id, { webhook_secret: randomBytes(24).toString('base64url') });
     this.#devices.delete(id);
-    const driver = driverFor(d);
+    const driver = this.#ctx.drivers.for(d);
     if (!driver.configureWebhook) return;
     try {
       await driver.configureWebhook(`${base}/webhooks/${d.provider}/${d.id}`, d.credentials.webhook_secret!);
