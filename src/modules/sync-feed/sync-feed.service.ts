@@ -152,7 +152,7 @@ export class SyncFeedService {
   async confirm(client: SyncClientRow, seq: number) {
     const fresh = (await repo.clientById(this.#db, client.id))!;
     if (seq > Number(fresh.delivered_upto)) {
-      throw new AppError('sync.seq_beyond_delivered', `seq ${seq} es mayor que lo entregado (${fresh.delivered_upto}); confirme solo lo que recibió / beyond what was delivered`, { seq, delivered_upto: fresh.delivered_upto });
+      throw new AppError('sync.seq_beyond_delivered', `seq ${seq} es mayor que lo entregado (${fresh.delivered_upto}); confirme solo lo que recibió / beyond what was delivered`, { seq, delivered_upto: Number(fresh.delivered_upto) });
     }
     const updated = await repo.confirm(this.#db, client.id, seq);
     await this.#announcePosition({ id: client.id, cursor: Number(updated.cursor), delivered_upto: Number(updated.delivered_upto) });
