@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { startWhatsAppSimulator } from '../src/simulators/whatsapp/whatsapp.simulator.ts';
 import { benchDatabase, benchModes } from './support.ts';
+import { uploadFloor } from './upload-floor.ts';
 
 /**
  * Bulk WhatsApp: (1) upload of a file of N rows — time until the reply and the server's peak RSS
@@ -25,10 +26,10 @@ export async function run(args: string[]) {
     const sendFile = await writeFile(join(dir, 'send.csv'), sendRows, 5_000_000);
     const pacedFile = await writeFile(join(dir, 'paced.csv'), 1200, 8_000_000);
     process.stdout.write(`files: ${uploadRows.toLocaleString('en')} rows = ${(statSync(uploadFile).size / 2 ** 20).toFixed(1)} MB; ${sendRows.toLocaleString('en')} rows to send\n`);
-    const lines = ['| database | upload rows | reply after | peak RSS above idle | unpaced dispatch | paced: achieved / limit |', '|---|---|---|---|---|---|'];
+    const lines = ['| database | upload rows | reply after | floor | ratio | peak RSS above idle | unpaced dispatch | paced: achieved / limit |', '|---|---|---|---|---|---|---|---|'];
     for (const mode of modes) {
       const r = await runMode(mode, { uploadFile, uploadRows, sendFile, sendRows, pacedFile, deviceCount });
-      const line = `| ${mode} | ${uploadRows.toLocaleString('en')} | ${r.uploadSeconds.toFixed(2)} s | ${r.peakMb.toFixed(0)} MB | ${Math.round(r.perSecond).toLocaleString('en')} msg/s (${deviceCount} devices) | ${r.paced.achieved.toFixed(1)} / ${r.paced.limit} msg/s = ${(r.paced.share * 100).toFixed(1)}% |`;
+      const line = `| ${mode} | ${uploadRows.toLocaleString('en')} | ${r.uploadSeconds.toFixed(2)} s | ${r.floorSeconds.toFixed(2)} s | ${(r.uploadSeconds / r.floorSeconds).toFixed(2)}× | ${r.peakMb.toFixed(0)} MB | ${Math.round(r.perSecond).toLocaleString('en')} msg/s (${deviceCount} devices) | ${r.paced.achieved.toFixed(1)} / ${r.paced.limit} msg/s = ${(r.paced.share * 100).toFixed(1)}% |`;
       lines.push(line);
       process.stdout.write(`${line}\n`);
     }
@@ -112,6 +113,11 @@ async function runMode(mode: string, f: Files) {
     await call(`/jobs/${uploaded.job.id}/cancel`, { method: 'POST' });
     await waitDone(uploaded.job.id);
     process.stdout.write(`${mode}: upload of ${f.uploadRows} rows answered in ${uploadSeconds.toFixed(2)} s, peak RSS +${((peak - idle) / 2 ** 20).toFixed(0)} MB\n`);
+    // The floor, same file, same run, with Puente idle: csv-parse + Puente's normaliser + one COPY.
+    const floor = await uploadFloor(f.uploadFile, mode, db.url);
+    if (floor.rows !== f.uploadRows) throw new Error(`floor wrote ${floor.rows} rows`);
+    process.stdout.write(`${mode}: floor ${floor.seconds.toFixed(2)} s, ratio ${(uploadSeconds / floor.seconds).toFixed(2)}×\n`);
+    if (process.env.BENCH_UPLOAD_ONLY) return { uploadSeconds, floorSeconds: floor.seconds, peakMb: (peak - idle) / 2 ** 20, perSecond: NaN, paced: { achieved: NaN, limit: 80, share: NaN } };
 
     // (2) Unpaced dispatch: from the reply to the job's completion.
     sim.reset();
@@ -140,7 +146,7 @@ async function runMode(mode: string, f: Files) {
     const achieved = (times.length - 4) / ((times.at(-1)! - times[0]!) / 1000);
     const limit = 80;
     process.stdout.write(`${mode}: paced ${times.length} messages at ${achieved.toFixed(1)} msg/s of ${limit}\n`);
-    return { uploadSeconds, peakMb: (peak - idle) / 2 ** 20, perSecond, paced: { achieved, limit, share: achieved / limit } };
+    return { uploadSeconds, floorSeconds: floor.seconds, peakMb: (peak - idle) / 2 ** 20, perSecond, paced: { achieved, limit, share: achieved / limit } };
   } finally {
     server.kill('SIGTERM');
     await once(server, 'exit');
