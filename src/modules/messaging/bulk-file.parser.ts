@@ -121,25 +121,42 @@ export async function parseBulkFile(source: AsyncIterable<Buffer>, o: ParseOptio
     }
   };
 
-  for await (const chunk of source) {
-    stats.bytes += chunk.length;
-    hash.update(chunk);
-    const text = carry + decode(chunk);
-    const lines = text.split('\n');
-    carry = lines.pop()!;
-    for (const l of lines) line(l);
-    // The unfinished line is kept between chunks, so it is bounded here: a file that is one huge
-    // line is refused at the cap instead of being copied again with every chunk (quadratic).
-    if (tooLong(carry)) throw lineTooLong(lineNo + 1, o.maxLineBytes);
-    if (batch.length >= batchSize) {
-      const out = batch;
-      batch = [];
-      await o.onBatch(out);
+  // One batch is written while the next is parsed: at most two batches are held at a time.
+  let writing: Promise<void> = Promise.resolve();
+  const write = async (rows: ParsedRow[]) => {
+    await writing;
+    writing = o.onBatch(rows);
+    writing.catch(() => {}); // awaited at the next write or at the end: its failure surfaces there
+  };
+  const readAll = async () => {
+    for await (const chunk of source) {
+      stats.bytes += chunk.length;
+      hash.update(chunk);
+      const text = carry + decode(chunk);
+      const lines = text.split('\n');
+      carry = lines.pop()!;
+      for (const l of lines) line(l);
+      // The unfinished line is kept between chunks, so it is bounded here: a file that is one huge
+      // line is refused at the cap instead of being copied again with every chunk (quadratic).
+      if (tooLong(carry)) throw lineTooLong(lineNo + 1, o.maxLineBytes);
+      if (batch.length >= batchSize) {
+        const out = batch;
+        batch = [];
+        await write(out);
+      }
     }
+    carry += decode();
+    if (carry) line(carry);
+    if (batch.length) await write(batch);
+  };
+  try {
+    await readAll();
+    await writing;
+  } catch (err) {
+    // A write still running ends before the caller cleans up after the failure.
+    await writing.catch(() => {});
+    throw err;
   }
-  carry += decode();
-  if (carry) line(carry);
-  if (batch.length) await o.onBatch(batch);
   stats.sha256 = hash.digest('hex');
   stats.suspectedSeparator = suspectSeparator(noBar, rowsInFile);
   return stats;
