@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
-import { serializerCompiler, validatorCompiler, jsonSchemaTransform, jsonSchemaTransformObject, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import rateLimit from '@fastify/rate-limit';
@@ -13,6 +13,8 @@ import helmet from '@fastify/helmet';
 import { Redis } from 'ioredis';
 import type { App, AppContext, PuenteModule } from './platform/context.ts';
 import { errorHandler } from './platform/http/error-handler.ts';
+import { installResponseCheck } from './platform/http/response-check.ts';
+import { openapiOptions } from './platform/http/openapi.ts';
 import { fastifyTrustProxy } from './platform/http/client-address.ts';
 import { errorBody } from './platform/http/errors.ts';
 import { tooManyAttempts } from './platform/auth/throttle.ts';
@@ -43,7 +45,7 @@ export async function buildApp(ctx: AppContext, modules: PuenteModule[]): Promis
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
+  installResponseCheck(app, { mode: ctx.config.CONTRACT_CHECK, logger: ctx.logger });
   app.setErrorHandler(errorHandler(ctx.logger));
   app.setNotFoundHandler((request, reply) => {
     reply.status(404).send(errorBody(request.url.startsWith('/messages') ? 'status' : 'success', `Ruta no encontrada / Route not found: ${request.method} ${request.url.split('?')[0]}`, 'http.not_found', undefined, { method: request.method, path: request.url.split('?')[0] }));
@@ -52,6 +54,11 @@ export async function buildApp(ctx: AppContext, modules: PuenteModule[]): Promis
     reply.header('x-request-id', request.id);
   });
   app.addHook('preValidation', rejectNulBytes);
+  // An empty body sent as JSON is no body: routes whose body is optional take it (fastify's own parser refuses it).
+  const jsonParser = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) =>
+    (body === '' ? done(null, undefined) : jsonParser(request, body as string, done)));
   await app.register(helmet, {
     contentSecurityPolicy: { useDefaults: false, directives: dashboardCsp },
     frameguard: { action: 'deny' },
@@ -63,20 +70,7 @@ export async function buildApp(ctx: AppContext, modules: PuenteModule[]): Promis
     httpDuration.observe({ method: request.method, route: request.routeOptions.url ?? 'unknown', status: reply.statusCode }, reply.elapsedTime / 1000);
   });
 
-  await app.register(swagger, {
-    openapi: {
-      info: { title: 'Puente API', version: '0.1.0', description: 'Wispro, WHMCS, Zoho and WhatsApp, kept in step. Contract: the seed documents.' },
-      components: {
-        securitySchemes: {
-          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token from `POST /auth/login` (or an access-code session).' },
-          syncApiKey: { type: 'http', scheme: 'bearer', description: 'A sync client\'s API key (`/sync/*`, `/orders`), sent as `Authorization: Bearer <api key>`.' },
-        },
-      },
-    },
-    transform: jsonSchemaTransform,
-    // Shared schemas with an id (see http/contract.ts) become components the operations refer to.
-    transformObject: jsonSchemaTransformObject,
-  });
+  await app.register(swagger, openapiOptions('0.1.0'));
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: docsCsp });
   const limiterRedis = ctx.redisUrl ? new Redis(ctx.redisUrl, { connectTimeout: 1000, maxRetriesPerRequest: 1 }) : null;
   if (limiterRedis) app.addHook('onClose', async () => void (await limiterRedis.quit().catch(() => {})));

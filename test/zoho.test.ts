@@ -149,13 +149,20 @@ for (const mode of modes) {
       const target = sim.items[10]!;
       sim.touchItem(target.item_id, { name: 'Renombrado', status: 'inactive' });
       sim.addItems(3);
-      const second = await waitForJob(p, (await p.api('/api/products/sync', { body: {} })).body.job_id);
+      // The body is optional: no body at all (no content type) is an incremental sync.
+      const started = await p.api('/api/products/sync', { method: 'POST' });
+      assert.equal(started.status, 200, JSON.stringify(started.body));
+      const second = await waitForJob(p, started.body.job_id);
       assert.equal(second.results.mode, 'incremental');
       assert.ok(second.results.upserted >= 4 && second.results.upserted < 20, `incremental took ${second.results.upserted}`);
       const [row] = await p.ctx.db.query<any>('SELECT * FROM products WHERE item_id = $1', [target.item_id]);
       assert.equal(row.name, 'Renombrado');
       assert.equal(row.active, false);
       assert.equal((await p.ctx.db.query<any>('SELECT count(*)::int AS n FROM products'))[0].n, 453);
+      // An empty body sent as JSON is no body either.
+      const empty = await p.api('/api/products/sync', { method: 'POST', headers: { 'content-type': 'application/json' } });
+      assert.equal(empty.status, 200, JSON.stringify(empty.body));
+      assert.equal((await waitForJob(p, empty.body.job_id)).results.mode, 'incremental');
     });
 
     test('an item edited while the incremental sync pages through is not skipped (newest first)', async () => {

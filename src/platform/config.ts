@@ -52,6 +52,8 @@ export const configSchema = z
     REDIS_PORT: int(6379, 1, 65535),
     REDIS_PREFIX: z.string().default('puente'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** How replies are checked against the API contract: `warn` logs a mismatch, `strict` records it (the test suite fails on it). */
+    CONTRACT_CHECK: z.enum(['off', 'warn', 'strict']).default('warn'),
     JWT_SECRET: optionalText.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
     JWT_ACCESS_TTL_SECONDS: int(900, 60),
     JWT_REFRESH_TTL_SECONDS: int(7 * 24 * 3600, 300),

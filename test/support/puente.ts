@@ -107,6 +107,8 @@ export function testEnv(extra: Record<string, string | undefined> = {}): NodeJS.
   return {
     NODE_ENV: 'test',
     LOG_LEVEL: process.env.PUENTE_TEST_LOG ?? 'silent',
+    // Every reply is checked against the OpenAPI document; `close()` fails when one disagreed.
+    CONTRACT_CHECK: 'strict',
     ADMIN_EMAIL: ADMIN.email,
     ADMIN_PASSWORD: ADMIN.password,
     JWT_SECRET: 'test-secret-test-secret-test-secret-0123456789',
@@ -159,11 +161,22 @@ export async function startPuente(env: NodeJS.ProcessEnv, opts: { work?: boolean
   token = login.body.access_token;
   const close = async () => {
     await server.close();
-    // Every socket event the server sent while this test ran matched its contract schema.
-    const violations = eventContractViolations.splice(0);
-    if (violations.length) throw new Error(`socket events that do not match their contract:\n${violations.join('\n')}`);
+    // Every reply matched its route's declared schema (see response-check.ts), and every socket event
+    // the server sent while this test ran matched its contract schema.
+    const replies = contractProblems(server);
+    const events = eventContractViolations.splice(0);
+    const problems = [
+      ...(replies.length ? [`${replies.length} repl${replies.length === 1 ? 'y' : 'ies'} did not match the API contract:`, ...replies.map((r) => `  ${r}`)] : []),
+      ...(events.length ? ['socket events that do not match their contract:', ...events] : []),
+    ];
+    if (problems.length) throw new Error(problems.join('\n'));
   };
   return { url: server.url, ctx: runtime.ctx, server, token, api, close };
+}
+
+/** The replies a server sent that disagreed with their route's declared schema (see response-check.ts), once each. */
+export function contractProblems(server: RunningServer): string[] {
+  return [...new Set((server.app.contractViolations ?? []).map((v) => `${v.method} ${v.url} -> ${v.status}: ${v.problem}`))];
 }
 
 /** Polls until `check` returns a truthy value, or fails after `timeoutMs`. */

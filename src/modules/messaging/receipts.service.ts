@@ -5,9 +5,6 @@ import { jobChannel } from '../../platform/jobs/job-definition.ts';
 import { devicesRepository } from './devices.repository.ts';
 import { receiptsRepository, type Applied, type ReceiptRow } from './receipts.repository.ts';
 
-/** What the service uses. */
-export type ReceiptsDeps = Pick<AppContext, 'db' | 'bus' | 'logger' | 'config'>;
-
 /** How long a receipt for an id no recipient has yet is kept: its send's outcome may still be in a buffer. */
 const UNMATCHED_RETRY_MS = [250, 1000, 2000, 4000];
 /** Receipts remembered per device to judge its recent async failure rate. */
@@ -29,7 +26,7 @@ interface Pending { row: ReceiptRow; tries: number; due: number }
  * a handful of statements. Writes are serialised, so batches never race each other.
  */
 export class ReceiptsService {
-  readonly #ctx: ReceiptsDeps;
+  readonly #ctx: AppContext;
   #buffer = new Map<string, ReceiptRow>();
   #pending = new Map<string, Pending>();
   #chain: Promise<void> = Promise.resolve();
@@ -41,7 +38,7 @@ export class ReceiptsService {
   /** Counted per process, for metrics and tests. */
   readonly stats = { received: 0, applied: 0, unknown: 0, batches: 0 };
 
-  constructor(ctx: ReceiptsDeps) {
+  constructor(ctx: AppContext) {
     this.#ctx = ctx;
   }
 

@@ -9,22 +9,24 @@ declare module '../../platform/context.ts' {
   }
 }
 
+const closers = new WeakMap<object, () => Promise<void>>();
+
 export const syncFeedModule: PuenteModule = {
   name: 'sync-feed',
   setup(ctx) {
-    ctx.services.syncFeed = new SyncFeedService({ db: ctx.db, bus: ctx.bus, config: ctx.config, throttle: ctx.throttle });
+    ctx.services.syncFeed = new SyncFeedService(ctx);
   },
   routes: syncFeedRoutes,
   sockets: [syncChannel],
   realtime(io, ctx) {
     const attached = attachSyncNamespace(io, ctx);
-    ctx.services.syncFeed.realtimeAttached(attached.close);
+    closers.set(ctx, attached.close);
     ctx.logger.info('WebSocket sync notification service initialized');
   },
   async start(ctx) {
     await ctx.services.syncFeed.ensureDefaultClient();
   },
   async stop(ctx) {
-    await ctx.services.syncFeed.closeRealtime();
+    await closers.get(ctx)?.();
   },
 };

@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { App, AppContext } from '../../platform/context.ts';
 import { requireRole } from '../../platform/auth/guards.ts';
@@ -6,12 +5,10 @@ import { isCodeSession } from '../../platform/auth/jwt.ts';
 import type { SessionSubject } from '../../platform/auth/sessions.ts';
 import { tooManyAttempts, type ThrottlePolicy } from '../../platform/auth/throttle.ts';
 import { AppError } from '../../platform/http/errors.ts';
+import { bearerAuth, errorResponses, noAuth, okMessage, WITH_BODY } from '../../platform/http/contract.ts';
 import { roleName, userReply } from './users.service.ts';
+import { loginBody, loginReply, logoutBody, meReply, passwordBody, refreshBody, refreshReply } from './users.contract.ts';
 
-const loginBody = z.union([
-  z.object({ email: z.string().trim().email().max(320), password: z.string().min(1).max(1024) }),
-  z.object({ code: z.string().trim().min(1).max(255) }),
-]);
 
 /** `POST /auth/login` (email and password, or a Zoho access code), `/auth/refresh`, `/auth/logout`, `/auth/password`, `/auth/me`. */
 export function authRoutes(app: App, ctx: AppContext) {
@@ -43,7 +40,7 @@ export function authRoutes(app: App, ctx: AppContext) {
       throw new AppError('auth.invalid_code', 'Código inválido o vencido / Invalid or expired code');
     }
     const tokens = await sessions.open({ userId: null, codeId: verified.id, role: 'operator' }, req.ip);
-    return { success: true, ...tokens, user: { role: 'operator', code_id: verified.id } };
+    return { success: true as const, ...tokens, user: { role: 'operator' as const, code_id: verified.id } };
   }
 
   async function passwordLogin(req: FastifyRequest, reply: FastifyReply, email: string, password: string) {
@@ -56,15 +53,16 @@ export function authRoutes(app: App, ctx: AppContext) {
     });
     await throttle.clear(here);
     const tokens = await sessions.open({ userId: user.id, codeId: null, role: roleName(user.role) }, req.ip);
-    return { success: true, ...tokens, user: { ...userReply(user), role_name: roleName(user.role) } };
+    return { success: true as const, ...tokens, user: { ...userReply(user), role_name: roleName(user.role) } };
   }
 
   app.post('/auth/login', {
     config: { rateLimit: loginLimit },
     schema: {
-      tags: ['auth'],
+      operationId: 'login', tags: ['auth'], security: noAuth,
       summary: 'Log in with {email, password} or with an access code {code}; returns an access JWT and a refresh token',
       body: loginBody,
+      response: { 200: loginReply, ...errorResponses(...WITH_BODY, 401, 429) },
     },
   }, async (req, reply) => ('code' in req.body ? codeLogin(req, reply, req.body.code) : passwordLogin(req, reply, req.body.email, req.body.password)));
 
@@ -78,43 +76,46 @@ export function authRoutes(app: App, ctx: AppContext) {
   app.post('/auth/refresh', {
     config: { rateLimit: { ...loginLimit, max: loginLimit.max * 6 } },
     schema: {
-      tags: ['auth'], body: z.object({ refresh_token: z.string().min(1).max(512) }),
+      operationId: 'refreshSession', tags: ['auth'], security: noAuth, body: refreshBody,
+      response: { 200: refreshReply, ...errorResponses(...WITH_BODY, 401, 429) },
       summary: 'Exchange a refresh token for a new pair (the old one stops working; using it again ends the session)',
     },
-  }, async (req) => ({ success: true, ...(await sessions.refresh(req.body.refresh_token, recheck)) }));
+  }, async (req) => ({ success: true as const, ...(await sessions.refresh(req.body.refresh_token, recheck)) }));
 
   app.post('/auth/logout', {
     onRequest: requireRole(ctx.tokens),
     schema: {
-      tags: ['auth'], security: [{ bearer: [] }], summary: 'End this session ({"all": true}: every session of your account)',
-      body: z.object({ all: z.boolean().default(false) }).nullish(),
+      operationId: 'logout', tags: ['auth'], security: bearerAuth, summary: 'End this session ({"all": true}: every session of your account)',
+      body: logoutBody,
+      response: { 200: okMessage, ...errorResponses(...WITH_BODY, 401) },
     },
   }, async (req) => {
     const p = req.principal!;
     if (req.body?.all && !isCodeSession(p)) await sessions.revokeUser(Number(p.sub), 'logout (all sessions)');
     else await sessions.revoke(p.sid!, 'logout');
-    return { success: true, message: 'Sesión cerrada / Logged out' };
+    return { success: true as const, message: 'Sesión cerrada / Logged out' };
   });
 
   app.post('/auth/password', {
     onRequest: requireRole(ctx.tokens, 'admin', 'operator', 'customer'),
     schema: {
-      tags: ['auth'], security: [{ bearer: [] }], summary: 'Set your own password (customers start with their cédula); your other sessions end',
-      body: z.object({ current_password: z.string().min(1), new_password: z.string().min(8).max(1024) }),
+      operationId: 'changeOwnPassword', tags: ['auth'], security: bearerAuth, summary: 'Set your own password (customers start with their cédula); your other sessions end',
+      body: passwordBody,
+      response: { 200: okMessage, ...errorResponses(...WITH_BODY, 401, 403, 404) },
     },
   }, async (req) => {
     const id = Number(req.principal!.sub);
     await users.changePassword(id, req.body.current_password, req.body.new_password);
     await sessions.revokeUser(id, 'password changed', req.principal!.sid ?? null);
-    return { success: true, message: 'Contraseña actualizada / Password updated' };
+    return { success: true as const, message: 'Contraseña actualizada / Password updated' };
   });
 
   app.get('/auth/me', {
     onRequest: requireRole(ctx.tokens),
-    schema: { tags: ['auth'], security: [{ bearer: [] }], summary: 'Who the token belongs to' },
+    schema: { operationId: 'getMe', tags: ['auth'], security: bearerAuth, summary: 'Who the token belongs to', response: { 200: meReply, ...errorResponses(401) } },
   }, async (req) => {
     const p = req.principal!;
     const user = isCodeSession(p) ? null : await users.get(Number(p.sub));
-    return { success: true, role: p.role, user: user ? userReply(user) : null };
+    return { success: true as const, role: p.role, user: user ? userReply(user) : null };
   });
 }

@@ -2,13 +2,10 @@ import { randomBytes } from 'node:crypto';
 import type { AppContext } from '../../platform/context.ts';
 import type { Executor } from '../../platform/db/client.ts';
 import { AppError, UpstreamError } from '../../platform/http/errors.ts';
-import type { UsersService, UserRow } from '../users/users.service.ts';
+import type { UserRow } from '../users/users.service.ts';
 import { WhmcsApiError, WhmcsClient, isDuplicateEmail, isFieldError, type CallSink, type WhmcsClientDetails } from './whmcs.client.ts';
 import { fromWhmcs, loadMapping, toWhmcs, userColumns, type ClientMapping } from './whmcs.mapper.ts';
 import { whmcsRepository, type MapUpdate, type SyncLogInput, type SyncMapRow } from './whmcs.repository.ts';
-
-/** What the service uses. */
-export type WhmcsDeps = Pick<AppContext, 'db' | 'bus' | 'logger' | 'config'> & { users: UsersService };
 
 export const CACHE_INVALIDATE = 'whmcs:cache-invalidate';
 const CLIENT = 'client';
@@ -58,9 +55,9 @@ class TtlCache {
 /** Collects a user's WHMCS calls as log rows; written with the map rows, in one transaction. */
 class Audit {
   readonly entries: SyncLogInput[] = [];
-  readonly #ctx: Pick<AppContext, 'config'>;
+  readonly #ctx: AppContext;
   readonly #jobId: string | null;
-  constructor(ctx: Pick<AppContext, 'config'>, jobId: string | null = null) {
+  constructor(ctx: AppContext, jobId: string | null = null) {
     this.#ctx = ctx;
     this.#jobId = jobId;
   }
@@ -87,10 +84,10 @@ class Audit {
 export class WhmcsService {
   readonly client: WhmcsClient;
   readonly mapping: ClientMapping;
-  readonly #ctx: WhmcsDeps;
+  readonly #ctx: AppContext;
   readonly #cache: TtlCache;
 
-  constructor(ctx: WhmcsDeps) {
+  constructor(ctx: AppContext) {
     this.#ctx = ctx;
     const c = ctx.config;
     this.mapping = loadMapping(c);
@@ -106,7 +103,7 @@ export class WhmcsService {
   }
 
   get #users() {
-    return this.#ctx.users;
+    return this.#ctx.services.users;
   }
 
   /**
@@ -404,7 +401,7 @@ export class WhmcsService {
       this.#remember(key, page);
     }
     const links = new Map((await whmcsRepository.linkedLocalIds(this.#db, CLIENT, page.clients.map((c) => Number(c.id)))).map((l) => [l.whmcs_id, l.laravel_id]));
-    return { total: page.total, cached, clients: page.clients.map((c) => ({ ...c, local_id: links.get(Number(c.id)) ?? null })) };
+    return { total: page.total, cached, clients: page.clients.map((c) => ({ ...c, id: c.id as number | string, local_id: links.get(Number(c.id)) ?? null })) };
   }
 
   /** The map rows of these local clients (local data only: answers while WHMCS is down or disabled). */

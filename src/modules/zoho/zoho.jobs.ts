@@ -32,7 +32,7 @@ export function zohoJobs(app: AppContext) {
   return [
     defineJob({
       type: ZOHO_CODE_SYNC,
-      payload: z.object({}),
+      payload: z.object({}).passthrough(),
       singleton: true,
       retryLimit: 2,
       retryDelaySeconds: 30,
@@ -57,7 +57,7 @@ export function zohoJobs(app: AppContext) {
     }),
     defineJob({
       type: ZOHO_PRODUCT_RECONCILE,
-      payload: z.object({}),
+      payload: z.object({}).passthrough(),
       singleton: true,
       retryLimit: 2,
       retryDelaySeconds: 60,

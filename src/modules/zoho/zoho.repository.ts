@@ -9,6 +9,12 @@ export interface ProductInput {
 }
 
 
+/** A row of `products`; numeric columns may come back as strings. */
+export interface ProductRow {
+  id: number; item_id: string; name: string; sku: string | null; rate: string | number | null; status: string; active: boolean;
+  stock_on_hand: string | number | null; unit: string | null; description: string | null; last_modified_time: Date | null; synced_at: Date;
+}
+
 export const zohoRepository = {
   // The seed's operations: create, active, active by value, expire, expire all, expire all except, history.
   async createZohoCode(db: Executor, code: string) {
@@ -82,7 +88,7 @@ export const zohoRepository = {
     const pattern = f.search ? `%${f.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
     const where = sql`(${pattern}::text IS NULL OR name ILIKE ${pattern} OR sku ILIKE ${pattern}) AND (${f.active ?? null}::boolean IS NULL OR active = ${f.active ?? null})`;
     const [items, [count]] = await Promise.all([
-      rows<Record<string, unknown>>(db, sql`SELECT * FROM products WHERE ${where} ORDER BY name, id LIMIT ${f.limit} OFFSET ${f.offset}`),
+      rows<ProductRow>(db, sql`SELECT * FROM products WHERE ${where} ORDER BY name, id LIMIT ${f.limit} OFFSET ${f.offset}`),
       rows<{ n: number }>(db, sql`SELECT count(*)::int AS n FROM products WHERE ${where}`),
     ]);
     return { items, total: count?.n ?? 0 };

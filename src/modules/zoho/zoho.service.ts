@@ -4,9 +4,6 @@ import { safeEqual } from '../../platform/auth/passwords.ts';
 import { ZohoClient, parseZohoTimestamp, type ItemsQuery, type ZohoItem } from './zoho.client.ts';
 import { zohoRepository as repo, type ProductInput } from './zoho.repository.ts';
 
-/** What the service uses. */
-export type ZohoDeps = Pick<AppContext, 'db' | 'bus' | 'logger' | 'config' | 'jobs' | 'secrets'>;
-
 export type CodeSyncOutcome = 'initialized' | 'rotated' | 'unchanged' | 'no_records';
 const OVERLAP_MS = 5 * 60_000;
 const CODES_CACHE_MS = 1000;
@@ -16,11 +13,11 @@ export const CODES_CHANGED = 'zoho:codes-changed';
 
 /** The seed's ZohoCodeService and product sync, on Puente's database. */
 export class ZohoService {
-  readonly #ctx: ZohoDeps;
+  readonly #ctx: AppContext;
   readonly client: ZohoClient;
   #active: { codes: { id: number; zoho_code: string }[]; at: number } | null = null;
 
-  constructor(ctx: ZohoDeps) {
+  constructor(ctx: AppContext) {
     this.#ctx = ctx;
     this.client = new ZohoClient(ctx);
   }

@@ -29,8 +29,8 @@ export const statusErrorReply = z
   })
   .meta({ id: 'StatusErrorReply' });
 
-export type ErrorReply = z.infer<typeof errorReply>;
-export type StatusErrorReply = z.infer<typeof statusErrorReply>;
+export type ErrorReply = z.input<typeof errorReply>;
+export type StatusErrorReply = z.input<typeof statusErrorReply>;
 
 export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 500 | 502 | 503 | 504;
 
@@ -50,7 +50,7 @@ const describeStatus: Record<ErrorStatus, string> = {
   504: 'An upstream service did not answer in time (`upstream_timeout`)',
 };
 
-function responsesFor<S extends z.ZodType>(schema: S, statuses: ErrorStatus[]): Record<ErrorStatus, S> {
+function responsesFor<S extends z.ZodType, T extends ErrorStatus>(schema: S, statuses: T[]): Record<T | 500, S> {
   const all = new Set<ErrorStatus>([...statuses, 500]);
   const out = {} as Record<ErrorStatus, S>;
   for (const status of all) out[status] = schema.describe(describeStatus[status]) as S;
@@ -62,13 +62,15 @@ function responsesFor<S extends z.ZodType>(schema: S, statuses: ErrorStatus[]): 
  * route can answer. 500 is always included (any route can fail unexpectedly).
  * Use: `response: { 200: reply, ...errorResponses(400, 401, 404) }`.
  */
-export const errorResponses = (...statuses: ErrorStatus[]) => responsesFor(errorReply, statuses);
+export const errorResponses = <T extends ErrorStatus = never>(...statuses: T[]) => responsesFor(errorReply, statuses);
 
 /** Same as `errorResponses`, in seed 004's `{status:"error"}` shape (routes with `replyShape: 'status'`). */
-export const statusErrorResponses = (...statuses: ErrorStatus[]) => responsesFor(statusErrorReply, statuses);
+export const statusErrorResponses = <T extends ErrorStatus = never>(...statuses: T[]) => responsesFor(statusErrorReply, statuses);
 
 /** The statuses a guarded route can answer before its handler runs: 401 without a valid token, 403 for a role it does not allow. */
-export const GUARDED: ErrorStatus[] = [401, 403];
+export const GUARDED = [401, 403] as const;
+/** What reading a JSON body can answer: invalid (400), too large (413), not JSON (415). */
+export const WITH_BODY = [400, 413, 415] as const;
 
 /** `meta` of a paged list (seed 000's `current_page`/`per_page`/`total`/`total_pages`). */
 export const pageMeta = z
@@ -79,7 +81,7 @@ export const pageMeta = z
     total_pages: z.number().int(),
   })
   .meta({ id: 'PageMeta' });
-export type PageMeta = z.infer<typeof pageMeta>;
+export type PageMeta = z.input<typeof pageMeta>;
 
 /** Query of a paged list. */
 export const pageQuery = z.object({
@@ -87,10 +89,14 @@ export const pageQuery = z.object({
   per_page: z.coerce.number().int().min(1).max(500).default(50),
 });
 
-export const isoDate = z.string().describe('ISO 8601 date-time');
+/**
+ * An ISO 8601 date-time on the wire. Handlers may hand over a `Date` (it is sent as its ISO string);
+ * the type a client reads (`z.input`) is `string`.
+ */
+export const isoDate = z.string().meta({ description: 'ISO 8601 date-time', format: 'date-time' }) as unknown as z.ZodType<string | Date, string>;
 
 export const jobStatus = z.enum(['pending', 'processing', 'paused', 'completed', 'failed', 'cancelled']);
-export type JobStatus = z.infer<typeof jobStatus>;
+export type JobStatus = z.input<typeof jobStatus>;
 
 /**
  * The public shape of a job (seed 004's, for every job type). The job's parameters (such as a bulk
@@ -116,7 +122,7 @@ export const jobReply = z
     retryable: z.boolean().optional().describe('Whether `POST /jobs/{job_id}/retry` would accept it'),
   })
   .meta({ id: 'Job' });
-export type JobReply = z.infer<typeof jobReply>;
+export type JobReply = z.input<typeof jobReply>;
 
 /** `202`-style reply of a route that started a job. */
 export const jobStarted = z.looseObject({
@@ -124,7 +130,7 @@ export const jobStarted = z.looseObject({
   message: z.string(),
   job_id: z.string(),
 });
-export type JobStarted = z.infer<typeof jobStarted>;
+export type JobStarted = z.input<typeof jobStarted>;
 
 /** `{success:true,message}`. */
 export const okMessage = z.looseObject({ success: z.literal(true), message: z.string() });

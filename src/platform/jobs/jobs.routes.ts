@@ -1,30 +1,10 @@
-import { z } from 'zod';
 import type { App, AppContext } from '../context.ts';
 import { requireRole } from '../auth/guards.ts';
 import { pageMeta } from '../http/pagination.ts';
+import { bearerAuth, GUARDED, statusErrorResponses } from '../http/contract.ts';
+import { failureSummaryReply, jobControlReply, jobIdParams, jobItemsQuery, jobItemsReply, jobList, jobRetryReply, listJobsQuery, retryBody } from './jobs.contract.ts';
+import { jobReply as jobSchema } from '../http/contract.ts';
 import { jobNotFound, jobOutcome, jobReply } from './jobs.service.ts';
-
-const jobIdParams = z.object({ job_id: z.string().min(1).max(64) });
-const retryBody = z.object({
-  /** Bulk sends: also send to recipients whose first send may have reached them (they may get it twice). */
-  include_uncertain: z.boolean().optional(),
-}).strict().nullish();
-const listQuery = z.object({
-  type: z.string().max(64).optional(),
-  status: z.enum(['pending', 'processing', 'paused', 'completed', 'failed', 'cancelled']).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
-  offset: z.coerce.number().int().min(0).default(0),
-  // page/per_page, when given, win over limit/offset (the dashboard pages with them).
-  page: z.coerce.number().int().min(1).optional(),
-  per_page: z.coerce.number().int().min(1).max(500).optional(),
-  scheduled: z.enum(['true', 'false']).optional(),
-});
-const itemsQuery = z.object({
-  status: z.string().max(32).optional(),
-  reason: z.string().max(200).optional(),
-  page: z.coerce.number().int().min(1).default(1),
-  per_page: z.coerce.number().int().min(1).max(500).default(50),
-});
 
 /** `GET /jobs`, `GET /jobs/{job_id}` (seed 004's shapes, for every job type) and job controls. */
 export function jobsRoutes(app: App, ctx: AppContext) {
@@ -36,7 +16,8 @@ export function jobsRoutes(app: App, ctx: AppContext) {
   app.get('/jobs', {
     onRequest: reader, config,
     schema: {
-      tags: ['jobs'], security: [{ bearer: [] }], querystring: listQuery,
+      operationId: 'listJobs', tags: ['jobs'], security: bearerAuth, querystring: listJobsQuery,
+      response: { 200: jobList, ...statusErrorResponses(400, ...GUARDED) },
       summary: 'List jobs, newest first (an array, as seed 004), filtered by type, status and scheduled=true|false (runs the scheduler started). Page with page/per_page or limit/offset; X-Total-Count carries the total.',
     },
   }, async (req, reply) => {
@@ -52,26 +33,33 @@ export function jobsRoutes(app: App, ctx: AppContext) {
   app.get('/jobs/:job_id/items', {
     onRequest: guard, config,
     schema: {
-      tags: ['jobs'], security: [{ bearer: [] }], params: jobIdParams, querystring: itemsQuery,
+      operationId: 'listJobItems', tags: ['jobs'], security: bearerAuth, params: jobIdParams, querystring: jobItemsQuery,
+      response: { 200: jobItemsReply, ...statusErrorResponses(400, ...GUARDED, 404) },
       summary: 'A job\'s records and what each came to (a bulk send\'s recipients; a Wispro sync\'s clients: created, updated, unchanged, skipped, failed; a WHMCS push\'s customers), filtered by status or reason code, paged',
     },
   }, async (req) => {
     const { page, per_page, status, reason } = req.query;
     const { job, items, total } = await ctx.jobs.items(req.params.job_id, { status, reason, limit: per_page, offset: (page - 1) * per_page });
-    return { status: 'success', job_id: job.id, type: job.type, items, meta: pageMeta(page, per_page, total) };
+    return { status: 'success' as const, job_id: job.id, type: job.type, items, meta: pageMeta(page, per_page, total) };
   });
 
   app.get('/jobs/:job_id/failures/summary', {
     onRequest: guard, config,
-    schema: { tags: ['jobs'], security: [{ bearer: [] }], params: jobIdParams, summary: 'A job\'s failed records grouped by reason, largest group first; list a group with /items?reason={reason_code}' },
+    schema: {
+      operationId: 'summarizeJobFailures', tags: ['jobs'], security: bearerAuth, params: jobIdParams,
+      response: { 200: failureSummaryReply, ...statusErrorResponses(400, ...GUARDED, 404) },
+      summary: 'A job\'s failed records grouped by reason, largest group first; list a group with /items?reason={reason_code}' },
   }, async (req) => {
     const { job, groups, total } = await ctx.jobs.failureSummary(req.params.job_id);
-    return { status: 'success', job_id: job.id, type: job.type, outcome: jobOutcome(job), total_failed: total, groups };
+    return { status: 'success' as const, job_id: job.id, type: job.type, outcome: jobOutcome(job), total_failed: total, groups };
   });
 
   app.get('/jobs/:job_id', {
     onRequest: reader, config,
-    schema: { tags: ['jobs'], security: [{ bearer: [] }], params: jobIdParams, summary: 'One job with its progress and results' },
+    schema: {
+      operationId: 'getJob', tags: ['jobs'], security: bearerAuth, params: jobIdParams, summary: 'One job with its progress and results',
+      response: { 200: jobSchema, ...statusErrorResponses(400, ...GUARDED, 404) },
+    },
   }, async (req) => {
     const job = await ctx.jobs.get(req.params.job_id);
     if (!job) throw jobNotFound(req.params.job_id);
@@ -81,22 +69,26 @@ export function jobsRoutes(app: App, ctx: AppContext) {
   for (const action of ['cancel', 'pause', 'resume'] as const) {
     app.post(`/jobs/:job_id/${action}`, {
       onRequest: guard, config,
-      schema: { tags: ['jobs'], security: [{ bearer: [] }], params: jobIdParams, summary: `${action[0]!.toUpperCase()}${action.slice(1)} a job` },
+      schema: {
+        operationId: `${action}Job`, tags: ['jobs'], security: bearerAuth, params: jobIdParams, summary: `${action[0]!.toUpperCase()}${action.slice(1)} a job`,
+        response: { 200: jobControlReply, ...statusErrorResponses(400, ...GUARDED, 404, 409) },
+      },
     }, async (req) => {
       const job = await ctx.jobs[action](req.params.job_id);
-      return { status: 'success', message: `Job ${job.status}`, job: jobReply(job) };
+      return { status: 'success' as const, message: `Job ${job.status}`, job: jobReply(job) };
     });
   }
 
   app.post('/jobs/:job_id/retry', {
     onRequest: guard, config,
     schema: {
-      tags: ['jobs'], security: [{ bearer: [] }], params: jobIdParams, body: retryBody,
+      operationId: 'retryJob', tags: ['jobs'], security: bearerAuth, params: jobIdParams, body: retryBody,
+      response: { 201: jobRetryReply, ...statusErrorResponses(400, ...GUARDED, 404, 409, 413, 415) },
       summary: 'Retry a failed or cancelled job as a new job (retry_of) that skips what was already sent or synced',
     },
   }, async (req, reply) => {
     const job = await ctx.jobs.retry(req.params.job_id, { includeUncertain: req.body?.include_uncertain ?? false, createdBy: req.principal?.sub ?? null });
     reply.code(201);
-    return { status: 'success', message: 'Reintento creado / Retry started', job_id: job.id, job: jobReply(job) };
+    return { status: 'success' as const, message: 'Reintento creado / Retry started', job_id: job.id, job: jobReply(job) };
   });
 }
