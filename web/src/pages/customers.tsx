@@ -2,6 +2,9 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, type ApiError, getSession } from '../api.ts';
 import { errorText, has, label, num, t, tf, when, type Key } from '../i18n.ts';
 import { Alert, LiveJob, Notice, Pager, Table, useApi } from '../components.tsx';
+import type { User, UsersReply } from '../../../src/modules/users/users.contract.ts';
+import type { WisproSyncStarted, WisproSyncStatus } from '../../../src/modules/wispro/wispro.contract.ts';
+import type { CheckReply, LinksReply } from '../../../src/modules/whmcs/whmcs.contract.ts';
 
 const SEARCH_DEBOUNCE_MS = 300;
 
@@ -11,20 +14,20 @@ export function Customers() {
   const [page, setPage] = useState(1);
   const [jobId, setJobId] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [selected, setSelected] = useState<any>(null);
+  const [selected, setSelected] = useState<User | null>(null);
   // Searches as the operator types, once typing pauses; Enter searches at once.
   useEffect(() => {
     const timer = setTimeout(() => { setSearch(typed.trim()); setPage(1); }, SEARCH_DEBOUNCE_MS);
     return () => clearTimeout(timer);
   }, [typed]);
   const q = new URLSearchParams({ page: String(page), per_page: '25', role: 'customer', ...(search ? { search } : {}) });
-  const { data, error: loadError, loading, reload } = useApi<any>(`/api/users?${q}`);
-  const wispro = useApi<any>('/api/users/sync-wispro-status');
+  const { data, error: loadError, loading, reload } = useApi<UsersReply>(`/api/users?${q}`);
+  const wispro = useApi<WisproSyncStatus>('/api/users/sync-wispro-status');
   const schedule = wispro.data?.schedule;
   async function startSync() {
     setError(null);
     try {
-      const res = await api('/api/users/sync-wispro-all', { method: 'POST' });
+      const res = await api<WisproSyncStarted>('/api/users/sync-wispro-all', { method: 'POST' });
       setJobId(res.job_id);
     } catch (e) {
       setError(errorText(e));
@@ -34,9 +37,9 @@ export function Customers() {
   const pending = loading || typed.trim() !== search;
   // The WHMCS link of the customers shown (admins only; operators do not see WHMCS).
   const isAdmin = getSession()?.role === 'admin';
-  const ids = rows.map((u: any) => u.id).join(',');
-  const links = useApi<any>(isAdmin && ids ? `/api/whmcs/sync/links?ids=${ids}` : null, [selected]);
-  const linkOf = new Map<number, any>((links.data?.links ?? []).map((l: any) => [l.laravel_id, l]));
+  const ids = rows.map((u) => u.id).join(',');
+  const links = useApi<LinksReply>(isAdmin && ids ? `/api/whmcs/sync/links?ids=${ids}` : null, [selected]);
+  const linkOf = new Map((links.data?.links ?? []).map((l) => [l.laravel_id, l]));
   return (
     <section>
       <h1>{t('customers')}</h1>
@@ -70,7 +73,7 @@ export function Customers() {
           [t('phone'), (u) => <span class="nowrap">{u.phone ?? '—'}</span>],
           [t('email'), (u) => u.email ?? '—'],
           [t('zone'), (u) => u.zone ?? '—'],
-          ...(isAdmin ? [[t('whmcs'), (u: any) => whmcsCell(linkOf.get(u.id))] as [string, (u: any) => preact.ComponentChildren]] : []),
+          ...(isAdmin ? [[t('whmcs'), (u: User) => whmcsCell(linkOf.get(u.id))] as [string, (u: User) => preact.ComponentChildren]] : []),
         ]} />
       )}
       {data?.meta && data.meta.total_pages > 1 && <Pager page={data.meta.current_page} totalPages={data.meta.total_pages} onPage={setPage} />}
@@ -80,15 +83,7 @@ export function Customers() {
 }
 
 /** `POST /api/whmcs/clients/check/{id}`: the link between a local customer and WHMCS. */
-interface WhmcsState {
-  synced: boolean;
-  whmcs_id: number | null;
-  sync_status: 'synced' | 'pending' | 'error' | null;
-  last_synced_at: string | null;
-  last_error: string | null;
-  exists_in_whmcs: boolean | null;
-  remote_error?: string;
-}
+type WhmcsState = CheckReply;
 
 /** A customer's WHMCS link in a list: the WHMCS id when synced, else the link's state in words. */
 function whmcsCell(link: { whmcs_id: number | null; sync_status: string | null } | undefined) {
@@ -106,7 +101,7 @@ function missingText(field: string) {
 const yesNo = (v: boolean | null | undefined) => (v === null || v === undefined ? '—' : v ? t('yes') : t('no'));
 
 /** A customer's details and their WHMCS link: state on open, and push, update, check, link, unlink. */
-function CustomerWhmcs({ user, onClose }: { user: any; onClose: () => void }) {
+function CustomerWhmcs({ user, onClose }: { user: User; onClose: () => void }) {
   const dialog = useRef<HTMLDialogElement>(null);
   const [state, setState] = useState<WhmcsState | null>(null);
   const [error, setError] = useState<string | null>(null);

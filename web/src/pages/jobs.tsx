@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, apiList, download, followJob } from '../api.ts';
 import { errorText, label, num, t, tf, when } from '../i18n.ts';
 import { Alert, Confirm, JobFailures, Pager, Progress, StatusMark, Table, jobName, outcomeOf } from '../components.tsx';
+import type { JobReply } from '../../../src/platform/http/contract.ts';
 
 export const BULK_SEND = 'messaging.bulk-send';
 const ACTIVE = ['pending', 'processing'];
@@ -12,14 +13,14 @@ const PER_PAGE = 50;
 const POLL_MS = 3000;
 
 /** What a job is about, in a few words: the file of a bulk send, "scheduled" for the scheduler's runs. */
-function subject(j: any) {
+function subject(j: JobReply) {
   if (j.type === BULK_SEND && j.file_name) return <small class="muted">{j.file_name}</small>;
   if (j.scheduled) return <small class="muted">{t('scheduledRun')}</small>;
   return null;
 }
 
 /** A job that stopped (finished, failed, cancelled, paused) with records that did not go through. */
-function hasFailures(j: any) {
+function hasFailures(j: JobReply) {
   return !ACTIVE.includes(j.status) && outcomeOf('completed', j.progress ?? {}) !== 'ok';
 }
 
@@ -28,12 +29,12 @@ export function Jobs() {
   const [status, setStatus] = useState('');
   const [scheduled, setScheduled] = useState(false);
   const [page, setPage] = useState(1);
-  const [data, setData] = useState<{ items: any[]; total: number } | null>(null);
+  const [data, setData] = useState<{ items: JobReply[]; total: number } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [actionError, setActionError] = useState<string | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
-  const [confirming, setConfirming] = useState<any | null>(null);
-  const [failuresOf, setFailuresOf] = useState<any | null>(null);
+  const [confirming, setConfirming] = useState<JobReply | null>(null);
+  const [failuresOf, setFailuresOf] = useState<JobReply | null>(null);
   const [live, setLive] = useState<Record<string, any>>({});
   const [tick, setTick] = useState(0);
   const reload = () => setTick((n) => n + 1);
@@ -42,7 +43,7 @@ export function Jobs() {
   const latest = useRef(0);
   useEffect(() => {
     const mine = ++latest.current;
-    apiList(`/jobs?${query}`).then(
+    apiList<JobReply>(`/jobs?${query}`).then(
       (d) => {
         if (mine !== latest.current) return;
         setData(d);
@@ -69,7 +70,7 @@ export function Jobs() {
     };
   }, [active]);
 
-  async function act(j: any, action: 'cancel' | 'pause' | 'resume' | 'retry') {
+  async function act(j: JobReply, action: 'cancel' | 'pause' | 'resume' | 'retry') {
     setActionError(null);
     setBusy(`${j.id}:${action}`);
     try {
@@ -82,7 +83,7 @@ export function Jobs() {
       setBusy(null);
     }
   }
-  const button = (j: any, action: 'cancel' | 'pause' | 'resume' | 'retry', cls: string, onClick: () => void = () => void act(j, action)) => (
+  const button = (j: JobReply, action: 'cancel' | 'pause' | 'resume' | 'retry', cls: string, onClick: () => void = () => void act(j, action)) => (
     <button class={cls} aria-busy={busy === `${j.id}:${action}`} aria-label={tf(`${action}Job` as 'cancelJob', { name: jobName(j) })} onClick={onClick}>{t(action)}</button>
   );
   const select = (name: string, value: string, set: (v: string) => void, options: [string, string][]) => (
@@ -93,7 +94,7 @@ export function Jobs() {
     </label>
   );
   // Running jobs show the live figures; finished ones their record's, which are the final ones.
-  const progressOf = (j: any) => (ACTIVE.includes(j.status) ? live[j.id]?.progress ?? j.progress : j.progress);
+  const progressOf = (j: JobReply) => (ACTIVE.includes(j.status) ? live[j.id]?.progress ?? j.progress : j.progress);
 
   return (
     <section>

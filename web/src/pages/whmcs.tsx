@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, type ApiError } from '../api.ts';
 import { errorText, has, label, t, tf, when } from '../i18n.ts';
 import { Alert, Notice, Pager, Table, useApi } from '../components.tsx';
+import type { LogsReply, TestReply, WhmcsStatsReply } from '../../../src/modules/whmcs/whmcs.contract.ts';
 
 const PER_PAGE = 25;
 
@@ -32,11 +33,11 @@ function Settings() {
 }
 
 export function Whmcs() {
-  const stats = useApi<any>('/api/whmcs/sync/stats');
+  const stats = useApi<WhmcsStatsReply>('/api/whmcs/sync/stats');
   const [status, setStatus] = useState<'' | 'success' | 'error'>('');
   const [days, setDays] = useState(7);
   const [page, setPage] = useState(1);
-  const [logs, setLogs] = useState<{ total: number; logs: any[] } | null>(null);
+  const [logs, setLogs] = useState<LogsReply | null>(null);
   const [logsError, setLogsError] = useState<string | null>(null);
   const [tick, setTick] = useState(0);
   const [test, setTest] = useState<{ ok?: string; error?: string; busy?: boolean }>({});
@@ -45,7 +46,7 @@ export function Whmcs() {
   useEffect(() => {
     let live = true;
     const body = { days, limit: PER_PAGE, offset: (page - 1) * PER_PAGE, ...(status ? { status } : {}) };
-    api<{ total: number; logs: any[] }>('/api/whmcs/sync/logs', { body }).then(
+    api<LogsReply>('/api/whmcs/sync/logs', { body }).then(
       (r) => live && (setLogs(r), setLogsError(null)),
       (e: ApiError) => live && (setLogs(null), setLogsError(errorText(e))),
     );
@@ -55,7 +56,7 @@ export function Whmcs() {
   async function testConnection() {
     setTest({ busy: true });
     try {
-      const r = await api('/api/whmcs/sync/test');
+      const r = await api<TestReply>('/api/whmcs/sync/test');
       setTest({ ok: tf('connectionOk', { version: r.whmcs_version, ms: r.response_time_ms }) });
     } catch (e) {
       setTest({ error: errorText(e) });

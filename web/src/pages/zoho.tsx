@@ -2,8 +2,9 @@ import { useState } from 'preact/hooks';
 import { api } from '../api.ts';
 import { errorText, has, minutesText, num, t, tf, when } from '../i18n.ts';
 import { Alert, Pager, StatusMark, Table, outcomeOf, useApi } from '../components.tsx';
+import type { CodeHistoryReply, CodeReply, ProductsReply, ZohoJobStarted, ZohoStats, ZohoStatsReply } from '../../../src/modules/zoho/zoho.contract.ts';
 
-interface LastSync { job_id: string; status: string; started_at: string | null; finished_at: string | null; error: string | null; results: Record<string, any> | null }
+type LastSync = ZohoStats['last_code_sync'];
 
 /** A sync run in words: when it ran, how it ended, and what it did or why it failed. */
 function SyncRun({ title, run, everyMinutes }: { title: string; run: LastSync | null; everyMinutes: number }) {
@@ -25,7 +26,7 @@ function SyncRun({ title, run, everyMinutes }: { title: string; run: LastSync | 
 }
 
 /** A sync's result counters in words (`upserted` → "12 productos guardados"); unknown ones as `name: value`. */
-function resultWords(r: Record<string, any>) {
+function resultWords(r: Record<string, unknown>) {
   return Object.entries(r)
     .filter(([k, v]) => (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'string') && k !== 'since')
     .map(([k, v]) => {
@@ -40,13 +41,13 @@ function resultWords(r: Record<string, any>) {
 }
 
 export function Zoho() {
-  const code = useApi<any>('/api/zoho/code');
-  const stats = useApi<any>('/api/zoho/code/stats');
-  const history = useApi<any>('/api/zoho/code/history?limit=10');
+  const code = useApi<CodeReply>('/api/zoho/code');
+  const stats = useApi<ZohoStatsReply>('/api/zoho/code/stats');
+  const history = useApi<CodeHistoryReply>('/api/zoho/code/history?limit=10');
   const [page, setPage] = useState(1);
-  const products = useApi<any>(`/api/products?page=${page}&per_page=20`);
+  const products = useApi<ProductsReply>(`/api/products?page=${page}&per_page=20`);
   const [error, setError] = useState<string | null>(null);
-  const sync = () => api('/api/zoho/code/sync', { method: 'POST' }).then(() => { code.reload(); history.reload(); stats.reload(); }, (e) => setError(errorText(e)));
+  const sync = () => api<ZohoJobStarted>('/api/zoho/code/sync', { method: 'POST' }).then(() => { code.reload(); history.reload(); stats.reload(); }, (e) => setError(errorText(e)));
   const active = code.data?.data;
   const s = stats.data?.stats;
   return (
