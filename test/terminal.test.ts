@@ -12,7 +12,7 @@ const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
 function puente(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [main, ...args], { env: { PATH: process.env.PATH, HOST: '127.0.0.1', ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [main, ...args], { env: { PATH: process.env.PATH, HOST: '127.0.0.1', ...env }, timeout: 120_000 }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
@@ -31,7 +31,7 @@ after(async () => {
 test('npm start on an empty database says how to create the first admin; a second process on the same DATA_DIR is one clear line', async () => {
   const storage = await freshStorage('embedded');
   storages.push(storage);
-  running = await spawnPuente(['serve'], bare(storage));
+  running = await spawnPuente(['serve'], bare(storage), 90_000);
   const out = await eventually(async () => {
     const text = running!.output.join('');
     return /No hay ningún administrador/.test(text) && text;
@@ -94,7 +94,7 @@ test('npm run demo: while it runs, the terminal shows each job\'s progress in wo
   child.stderr.on('data', (c: Buffer) => (out += c.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
   try {
-    const url = await eventually(async () => /Dashboard and API:\s+(http:\/\/\S+?)\/\s/.exec(out)?.[1] ?? false, 60_000, 'the banner');
+    const url = await eventually(async () => /Dashboard and API:\s+(http:\/\/\S+?)\/\s/.exec(out)?.[1] ?? false, 120_000, 'the banner');
     const login = await fetch(`${url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'admin@puente.local', password }) });
     assert.equal(login.status, 200);
     const { access_token } = (await login.json()) as { access_token: string };
