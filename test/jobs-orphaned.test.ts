@@ -215,7 +215,7 @@ for (const mode of modes) {
       assert.ok(c.sent >= 300 - c.uncertain && c.sent < TOTAL, `sent ${c.sent} before the kill`);
 
       const unknown = await p.api(`/jobs/${randomUUID()}/retry`, { method: 'POST' });
-      assert.equal(unknown.status, 404);
+      assert.deepEqual([unknown.status, unknown.body.code], [404, 'job.not_found']);
       const beforeRetry = h.wa.messages.length;
       const retry = await p.api(`/jobs/${jobId}/retry`, { method: 'POST', body: {} });
       assert.equal(retry.status, 201, JSON.stringify(retry.body));
@@ -238,6 +238,7 @@ for (const mode of modes) {
 
       const completed = await p.api(`/jobs/${done.id}/retry`, { method: 'POST' });
       assert.equal(completed.status, 409, 'a completed job is not retried');
+      assert.deepEqual([completed.body.code, completed.body.job_status], ['job.not_retryable', 'completed']);
       const cleanup = randomUUID();
       await p.ctx.db.query(`INSERT INTO jobs (id, type, status) VALUES ($1, 'platform.jobs-cleanup', 'failed')`, [cleanup]);
       assert.equal((await p.api(`/jobs/${cleanup}/retry`, { method: 'POST' })).status, 409, 'a type without retry');

@@ -135,6 +135,7 @@ for (const mode of modes) {
       const res = await p.api('/jobs/00000000-0000-4000-8000-000000000000');
       assert.equal(res.status, 404);
       assert.equal(res.body.status, 'error');
+      assert.equal(res.body.code, 'job.not_found');
       const events = await collect(`${p.url.replace('http', 'ws')}/ws/job/00000000-0000-4000-8000-000000000000`, 2);
       assert.deepEqual(events.map((e) => e.type), ['subscribed', 'job_failed']);
     });
@@ -143,12 +144,12 @@ for (const mode of modes) {
       const created = await p.api('/api/admin/users', { body: { name: 'Op', email: 'op@test.local', password: 'operator-pass-1', role: 'operator' } });
       assert.equal(created.status, 201);
       const dup = await p.api('/api/admin/users', { body: { name: 'Op', email: 'op@test.local', password: 'operator-pass-1', role: 'operator' } });
-      assert.equal(dup.status, 409);
+      assert.deepEqual([dup.status, dup.body.code, dup.body.email], [409, 'users.email_taken', 'op@test.local']);
       const op = await p.api('/auth/login', { body: { email: 'op@test.local', password: 'operator-pass-1' }, token: null });
       assert.equal(op.status, 200);
       assert.equal(op.body.user.role_name, 'operator');
       const denied = await p.api('/api/admin/users', { token: op.body.access_token, body: { name: 'X', email: 'x@test.local', password: 'whatever-123', role: 'admin' } });
-      assert.equal(denied.status, 403);
+      assert.deepEqual([denied.status, denied.body.code], [403, 'auth.forbidden']);
     });
 
     test('login is rate-limited per client address', async () => {

@@ -56,11 +56,14 @@ for (const mode of modes) {
     });
 
     test('REST routes refuse unknown keys with 401 and malformed confirms with 400', async () => {
-      assert.equal((await pull(100, 'nope')).status, 401);
-      assert.equal((await p.api('/sync/pull-changes', { token: null })).status, 401);
+      const unknown = await pull(100, 'nope');
+      assert.deepEqual([unknown.status, unknown.body.code], [401, 'sync.invalid_api_key']);
+      const none = await p.api('/sync/pull-changes', { token: null });
+      assert.deepEqual([none.status, none.body.code], [401, 'sync.missing_api_key']);
       const bad = await confirm({ seq: 'x' });
       assert.equal(bad.status, 400);
       assert.equal(bad.body.success, false);
+      assert.equal(bad.body.code, 'validation_error');
       assert.equal((await p.api('/orders', { body: { items: [] } })).status, 400);
     });
 
@@ -99,7 +102,8 @@ for (const mode of modes) {
       const seqs = first.body.changes.map((c: Change) => c.seq);
       assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b));
       assert.equal(first.body.changes[0].op, 'created');
-      assert.equal((await confirm({ seq: first.body.last_seq + 1000 })).status, 400);
+      const beyond = await confirm({ seq: first.body.last_seq + 1000 });
+      assert.deepEqual([beyond.status, beyond.body.code, beyond.body.seq], [400, 'sync.seq_beyond_delivered', first.body.last_seq + 1000]);
       const ok = await confirm({ seq: first.body.last_seq });
       assert.equal(ok.body.cursor, first.body.last_seq);
       assert.equal((await confirm({ seq: first.body.last_seq })).body.cursor, first.body.last_seq, 'idempotent');
@@ -134,7 +138,8 @@ for (const mode of modes) {
       const id = made.body.order.id;
       assert.equal((await p.api(`/orders/${id}`, { method: 'PATCH', body: { status: 'confirmed' } })).status, 200);
       assert.equal((await p.api(`/orders/${id}/cancel`, { method: 'POST' })).body.order.status, 'cancelled');
-      assert.equal((await p.api(`/orders/${id}/cancel`, { method: 'POST' })).status, 409);
+      const twice = await p.api(`/orders/${id}/cancel`, { method: 'POST' });
+      assert.deepEqual([twice.status, twice.body.code, twice.body.order_id], [409, 'sync.order_already_cancelled', id]);
       const s = io(`${p.url}/sync`, { auth: { apiKey: KEY }, transports: ['websocket'], reconnection: false, forceNew: true });
       await once(s, 'changes:pending');
       s.close();

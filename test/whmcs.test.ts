@@ -46,6 +46,7 @@ for (const mode of modes) {
       const denied = await p.api('/api/whmcs/sync/stats', { token: opToken });
       assert.equal(denied.status, 403);
       assert.equal(denied.body.success, false);
+      assert.equal(denied.body.code, 'auth.forbidden');
     });
 
     test('push creates the client with the mapped fields; a second push updates it', async () => {
@@ -108,6 +109,7 @@ for (const mode of modes) {
       const r = await p.api(`/api/whmcs/clients/push/${id}`, { method: 'POST' });
       assert.equal(r.status, 409);
       assert.equal(r.body.success, false);
+      assert.deepEqual([r.body.code, r.body.whmcs_id], ['whmcs.email_exists', existing.id]);
       assert.equal(r.body.whmcs_id, existing.id);
       assert.equal(sim.clients().length, before, 'no duplicate was created');
       const [lookup] = await p.ctx.db.query<{ action: string; whmcs_id: number | null }>(
@@ -120,6 +122,7 @@ for (const mode of modes) {
       const other = await addUser();
       const taken = await p.api('/api/whmcs/sync/link', { body: { local_id: other, whmcs_id: existing.id } });
       assert.equal(taken.status, 409, 'a WHMCS client links to one local client only');
+      assert.equal(taken.body.code, 'whmcs.already_linked');
       assert.equal((await p.api('/api/whmcs/sync/link', { body: { local_id: other, whmcs_id: 999999 } })).status, 404);
     });
 
@@ -257,7 +260,7 @@ for (const mode of modes) {
     test('update needs a link; unlink removes it and a second unlink is 404', async () => {
       const id = await addUser();
       const notLinked = await p.api(`/api/whmcs/clients/update/${id}`, { method: 'POST' });
-      assert.equal(notLinked.status, 409);
+      assert.deepEqual([notLinked.status, notLinked.body.code, notLinked.body.local_id], [409, 'whmcs.not_linked', id]);
       assert.equal((await p.api('/api/whmcs/clients/update/987654', { method: 'POST' })).status, 404);
       const pushed = await p.api(`/api/whmcs/clients/push/${id}`, { method: 'POST' });
       await p.ctx.db.query('UPDATE users SET phone = $1 WHERE id = $2', ['+584149998877', id]);

@@ -39,6 +39,7 @@ for (const mode of modes) {
       const res = await p.api('/api/users/sync-wispro-all', { method: 'POST', token: null });
       assert.equal(res.status, 401);
       assert.equal(res.body.success, false);
+      assert.equal(res.body.code, 'auth.missing_token');
     });
 
     test('first sync creates a user per distinct usable client, streams its events, and counts the rest', async () => {

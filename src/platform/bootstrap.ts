@@ -10,7 +10,6 @@ import { Throttle } from './auth/throttle.ts';
 import { JobRunner } from './jobs/job-runner.ts';
 import { JobsService } from './jobs/jobs.service.ts';
 import type { AppContext, PuenteModule, Services } from './context.ts';
-import type { JobDefinition } from './jobs/job-definition.ts';
 import { maintenanceJobs } from './jobs/maintenance.jobs.ts';
 import { JobReconciler } from './jobs/jobs.reconciler.ts';
 
@@ -34,19 +33,22 @@ export async function createRuntime(config: Config, modules: PuenteModule[], log
     const bus = redisUrl ? await createRedisBus(redisUrl, config.REDIS_PREFIX, logger) : createLocalBus();
     const secrets = await SecretBox.open(keyStore(config, db).load);
     const tokens = new Tokens(await resolveJwtSecret(config, db, secrets), config.JWT_ACCESS_TTL_SECONDS);
-    const ctx = { config, logger, db, bus, tokens, secrets, redisUrl, services: {} as Services } as AppContext;
-    ctx.sessions = new Sessions({
+    // Modules fill the registry of services in `setup`, in their start order.
+    const services = {} as Services;
+    const sessions = new Sessions({
       db: db.orm, tokens, refreshTtlSeconds: config.JWT_REFRESH_TTL_SECONDS,
-      codeActive: async (id) => (await ctx.services.codeLogin?.isActive(id)) ?? false,
+      codeActive: async (id) => (await services.codeLogin?.isActive(id)) ?? false,
     });
-    ctx.throttle = new Throttle(db.orm, logger);
-    const definitions: JobDefinition<any>[] = [...maintenanceJobs(ctx)];
-    for (const m of modules) definitions.push(...(m.setup?.(ctx) ?? []));
+    const throttle = new Throttle(db.orm, logger);
+    const runner = new JobRunner({ config, db, bus, logger });
+    const jobs = new JobsService(db, runner, bus);
+    const ctx: AppContext = { config, logger, db, bus, tokens, secrets, redisUrl, sessions, throttle, runner, jobs, services };
+    runner.define(maintenanceJobs(ctx));
+    for (const m of modules) runner.define(m.setup?.(ctx) ?? []);
+    const definitions = runner.definitions;
     // Secrets stored in the clear (before encryption) or under a retired key are rewritten now.
     const resealed = await secrets.resealAll();
     if (Object.values(resealed).some(Boolean)) logger.info({ resealed }, 'stored secrets re-encrypted under the current key');
-    ctx.runner = new JobRunner({ config, db, bus, logger, definitions });
-    ctx.jobs = new JobsService(db, ctx.runner, bus);
     // Every process that runs workers closes the records of jobs whose worker died on the last attempt.
     const reconciler = new JobReconciler({ config, db, bus, logger, definitions });
     let started = false;

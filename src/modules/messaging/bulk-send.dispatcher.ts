@@ -1,14 +1,19 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { z } from 'zod';
 import type { AppContext } from '../../platform/context.ts';
+import type { Database } from '../../platform/db/client.ts';
 import type { JobContext } from '../../platform/jobs/job-definition.ts';
 import { PermanentJobError } from '../../platform/jobs/job-definition.ts';
 import { devicesRepository, todayUtc } from './devices.repository.ts';
-import { driverFor, type DeviceRow, type TemplateSpec } from './devices.drivers.ts';
+import type { DeviceRow, Drivers, TemplateSpec } from './devices.drivers.ts';
 import { Pacer } from './devices.pacer.ts';
 import { openDevice } from './devices.service.ts';
 import { receiptsRepository, type JobReceipts } from './receipts.repository.ts';
 import { recipientsRepository, type ClaimedRow, type Counts, type RecipientResult } from './recipients.repository.ts';
 import { compileTemplate, MAX_RENDERED, renderedLength, renderTemplate, splitValues, tooLongReason, type CompiledTemplate } from './template.renderer.ts';
+
+/** What a bulk send uses. */
+export type SendDeps = Pick<AppContext, 'db' | 'config' | 'secrets'> & { drivers: Drivers };
 
 export const CHUNK_SIZE = 1000;
 const MAX_ATTEMPTS = 4;
@@ -19,15 +24,17 @@ const SUPPRESSION_CHECK_MS = 2000;
 /** A job's hold on a device it sends with; renewed a third of the way, so a crashed job frees it soon. */
 const DEVICE_LEASE_SECONDS = 30;
 
-export interface BulkParams {
-  message: string;
-  devices_limit: number;
-  total_numbers: number;
-  invalid_numbers: number;
-  duplicates: number;
-  file_name: string;
-  template?: { name: string; language: string; params: string[] } | null;
-}
+/** What a bulk send is started with, kept in its job record's params (the reply shows them). */
+export const bulkParams = z.object({
+  message: z.string(),
+  devices_limit: z.number().int().min(1),
+  total_numbers: z.number().int().min(0),
+  invalid_numbers: z.number().int().min(0),
+  duplicates: z.number().int().min(0),
+  file_name: z.string(),
+  template: z.object({ name: z.string(), language: z.string(), params: z.array(z.string()) }).nullable().optional(),
+});
+export type BulkParams = z.infer<typeof bulkParams>;
 
 export const NO_DEVICES = 'No hay devices disponibles';
 
@@ -55,10 +62,10 @@ export function progressOf(c: { sent: number; failed: number; uncertain: number;
  * flusher that writes them in batches and reports progress. A device that is banned or disconnected
  * is paused and replaced by another available one; what it held goes back to the queue.
  */
-export async function runBulkSend(app: AppContext, ctx: JobContext<unknown>) {
+export async function runBulkSend(app: SendDeps, ctx: JobContext<unknown>) {
   const db = app.db.orm;
   const jobId = ctx.job.id;
-  const params = ctx.job.params as unknown as BulkParams;
+  const params = bulkParams.parse(ctx.job.params);
   const uncertainNow = await recipientsRepository.markInFlightUncertain(db, jobId);
   if (uncertainNow) ctx.logger.warn({ uncertain: uncertainNow }, 'recipients in flight at a previous stop marked uncertain');
   const suppressedNow = await recipientsRepository.suppressQueued(db, jobId);
@@ -166,7 +173,7 @@ export async function runBulkSend(app: AppContext, ctx: JobContext<unknown>) {
 
 /** Buffers outcomes and writes them in batches; keeps the counters and reports progress. */
 class Flusher {
-  readonly #app: AppContext;
+  readonly #app: SendDeps;
   readonly #ctx: JobContext<unknown>;
   readonly #counts: Counts;
   #buffer: { r: RecipientResult; phone: string }[] = [];
@@ -177,7 +184,7 @@ class Flusher {
   #failure: unknown = null;
   #receipts: JobReceipts = NO_RECEIPTS;
 
-  constructor(app: AppContext, ctx: JobContext<unknown>, counts: Counts) {
+  constructor(app: SendDeps, ctx: JobContext<unknown>, counts: Counts) {
     this.#app = app;
     this.#ctx = ctx;
     this.#counts = counts;
@@ -267,7 +274,7 @@ class Claims {
     this.#jobId = jobId;
   }
 
-  async take(db: AppContext['db']['orm'], deviceId: number, n: number) {
+  async take(db: Database['orm'], deviceId: number, n: number) {
     const from = this.#from;
     const rows = await recipientsRepository.claim(db, this.#jobId, deviceId, n, from);
     for (const r of rows) if (r.seq >= this.#from) this.#from = r.seq + 1;
@@ -280,7 +287,7 @@ type WorkerEnd = { kind: 'done' | 'stopped' | 'capped' } | { kind: 'device_faile
 
 /** One device's share of a job: claim, pace, send, hand outcomes to the flusher. */
 class DeviceWorker {
-  readonly #app: AppContext;
+  readonly #app: SendDeps;
   readonly #ctx: JobContext<unknown>;
   readonly #device: DeviceRow;
   readonly #params: BulkParams;
@@ -295,7 +302,7 @@ class DeviceWorker {
   #sentToday: number;
   readonly #pacer: Pacer;
 
-  constructor(app: AppContext, ctx: JobContext<unknown>, device: DeviceRow, params: BulkParams, shared: { flusher: Flusher; claims: Claims; announce: (seq: number) => Promise<void>; halt: { reason: string | null } }) {
+  constructor(app: SendDeps, ctx: JobContext<unknown>, device: DeviceRow, params: BulkParams, shared: { flusher: Flusher; claims: Claims; announce: (seq: number) => Promise<void>; halt: { reason: string | null } }) {
     this.#app = app;
     this.#ctx = ctx;
     this.#device = device;
@@ -304,7 +311,7 @@ class DeviceWorker {
     this.#claims = shared.claims;
     this.#announce = shared.announce;
     this.#halt = shared.halt;
-    this.#driver = driverFor(device);
+    this.#driver = app.drivers.for(device);
     this.#sentToday = device.sent_day === todayUtc() ? device.sent_today : 0;
     // The job that used the device before this one may have sent a moment ago: its pace carries on.
     this.#pacer = new Pacer(device, device.next_send_at?.getTime() ?? 0);

@@ -4,8 +4,11 @@ import type { Db } from '../../platform/db/client.ts';
 import type { Resealer, SecretBox } from '../../platform/auth/secrets.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import { devicesRepository, todayUtc } from './devices.repository.ts';
-import { REQUIRED_CREDENTIALS, driverFor, type DeviceRow } from './devices.drivers.ts';
+import { REQUIRED_CREDENTIALS, type DeviceRow, type Drivers } from './devices.drivers.ts';
 import { checkProviderUrl } from './devices.url-check.ts';
+
+/** What the service uses. */
+export type DevicesDeps = Pick<AppContext, 'db' | 'config' | 'secrets' | 'listening'> & { drivers: Drivers };
 
 const PUBLIC_CREDENTIALS = new Set(['phone_number_id', 'instance', 'session', 'device_id', 'api_version', 'business_account_id']);
 
@@ -72,8 +75,9 @@ export function resealDevices(db: Db): Resealer {
 }
 
 export class DevicesService {
-  readonly #ctx: AppContext;
-  constructor(ctx: AppContext) {
+  readonly #ctx: DevicesDeps;
+  #healthTimer: NodeJS.Timeout | null = null;
+  constructor(ctx: DevicesDeps) {
     this.#ctx = ctx;
   }
   get #db() {
@@ -149,12 +153,24 @@ export class DevicesService {
     const refused = await checkProviderUrl(this.#ctx, d.base_url).then(() => null, (err: Error) => err.message);
     const health = refused
       ? { connected: false, state: 'refused', error: refused }
-      : await driverFor(d).health().catch((err: Error) => ({ connected: false, state: 'error', error: err.message }));
+      : await this.#ctx.drivers.for(d).health().catch((err: Error) => ({ connected: false, state: 'error', error: err.message }));
     await devicesRepository.setHealth(this.#db, id, health);
     return this.require(id);
   }
 
   /** Health of every device (run periodically by the worker process). */
+  /** Checks every device every `everyMs`, then runs `after` (a worker process keeps the checks fresh). */
+  startHealthChecks(everyMs: number, after: () => Promise<void>) {
+    this.stopHealthChecks();
+    this.#healthTimer = setInterval(() => void this.checkAll().then(after).catch(() => {}), everyMs);
+    this.#healthTimer.unref();
+  }
+
+  stopHealthChecks() {
+    if (this.#healthTimer) clearInterval(this.#healthTimer);
+    this.#healthTimer = null;
+  }
+
   async checkAll() {
     const { items } = await devicesRepository.list(this.#db, 1000, 0);
     await Promise.all(items.map((d) => this.check(d.id).catch(() => {})));

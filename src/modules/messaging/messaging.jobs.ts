@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { AppContext } from '../../platform/context.ts';
 import { defineJob } from '../../platform/jobs/job-definition.ts';
-import { progressOf, runBulkSend, type BulkParams } from './bulk-send.dispatcher.ts';
+import { bulkParams, progressOf, runBulkSend } from './bulk-send.dispatcher.ts';
 import { devicesRepository } from './devices.repository.ts';
 import { receiptsRepository } from './receipts.repository.ts';
 import { recipientsRepository, type ItemRow } from './recipients.repository.ts';
@@ -23,7 +23,8 @@ export function messagingJobs(app: AppContext) {
   return [
     defineJob({
       type: BULK_SEND,
-      payload: z.object({}).passthrough(),
+      // The send's parameters are its record's params (`bulkParams`), written with its staged recipients.
+      payload: z.object({}),
       // Retries resume from the recipients' rows; nothing already sent or in flight is sent again.
       retryLimit: 3,
       retryDelaySeconds: 5,
@@ -31,14 +32,14 @@ export function messagingJobs(app: AppContext) {
       timeoutSeconds: 24 * 3600,
       heartbeatSeconds: app.config.JOB_HEARTBEAT_SECONDS,
       concurrency: 2,
-      startMessage: (job) => `Iniciando envío masivo de ${Number((job.params as { total_numbers?: number }).total_numbers ?? 0)} mensajes`,
-      handler: (ctx) => runBulkSend(app, ctx),
+      startMessage: (job) => `Iniciando envío masivo de ${bulkParams.shape.total_numbers.catch(0).parse(job.params.total_numbers)} mensajes`,
+      handler: (ctx) => runBulkSend({ db: app.db, config: app.config, secrets: app.secrets, drivers: app.services.drivers }, ctx),
       // The worker died on the last attempt: what it had in flight may have gone out, so it is uncertain.
       settleLost: async (tx, job) => {
         await recipientsRepository.markInFlightUncertain(tx, job.id);
         await devicesRepository.release(tx, job.id);
         const c = await recipientsRepository.counts(tx, job.id);
-        const params = job.params as unknown as BulkParams;
+        const params = bulkParams.parse(job.params);
         const progress = progressOf(c, await receiptsRepository.forJob(tx, job.id));
         const { percentage: _p, ...summary } = progress;
         return {

@@ -1,6 +1,6 @@
 import type { App, PuenteModule } from '../../platform/context.ts';
 import { DevicesService, resealDevices } from './devices.service.ts';
-import { setWahaCheckCacheSeconds } from './devices.drivers.ts';
+import { Drivers } from './devices.drivers.ts';
 import { ReceiptsService } from './receipts.service.ts';
 import { SuppressionsService } from './suppressions.service.ts';
 import { suppressionRoutes } from './suppressions.routes.ts';
@@ -13,6 +13,7 @@ import { deviceRoutes } from './devices.routes.ts';
 
 declare module '../../platform/context.ts' {
   interface Services {
+    drivers: Drivers;
     devices: DevicesService;
     bulkSend: BulkSendService;
     receipts: ReceiptsService;
@@ -21,19 +22,22 @@ declare module '../../platform/context.ts' {
   }
 }
 
-/** Each runtime's device health timer (tests and the demo may run more than one in a process). */
-const healthTimers = new WeakMap<object, NodeJS.Timeout>();
-
 export const messagingModule: PuenteModule = {
   name: 'messaging',
   setup(ctx) {
-    ctx.services.devices = new DevicesService(ctx);
+    const { db, bus, logger, config, secrets, jobs } = ctx;
+    // Where this process listens is known once its server is up; checks of device URLs read it then.
+    const listening = { get listening() { return ctx.listening; } };
+    const drivers = new Drivers({ logger, wahaCheckCacheSeconds: config.WAHA_CHECK_CACHE_SECONDS });
+    const devices = new DevicesService({ db, config, secrets, ...listening, drivers });
+    const receipts = new ReceiptsService({ db, bus, logger, config });
+    const suppressions = new SuppressionsService({ db, config });
     ctx.secrets.register('device credentials', resealDevices(ctx.db.orm));
-    ctx.services.bulkSend = new BulkSendService(ctx);
-    ctx.services.receipts = new ReceiptsService(ctx);
-    ctx.services.suppressions = new SuppressionsService(ctx);
-    ctx.services.webhooks = new WebhooksService(ctx);
-    setWahaCheckCacheSeconds(ctx.config.WAHA_CHECK_CACHE_SECONDS);
+    Object.assign(ctx.services, {
+      drivers, devices, receipts, suppressions,
+      bulkSend: new BulkSendService({ db, config, jobs, devices }),
+      webhooks: new WebhooksService({ db, logger, config, ...listening, drivers, devices, receipts, suppressions }),
+    });
     return messagingJobs(ctx);
   },
   async routes(app, ctx) {
@@ -49,13 +53,12 @@ export const messagingModule: PuenteModule = {
     if (swept) ctx.logger.info({ swept }, 'removed recipients of abandoned uploads');
     // "No devices" is decided from these checks; a worker process keeps them fresh.
     const every = ctx.config.DEVICE_HEALTH_INTERVAL_SECONDS * 1000;
-    const timer = setInterval(() => void ctx.services.devices.checkAll().then(() => ctx.services.webhooks.configureAll()).catch(() => {}), every);
-    timer.unref();
-    healthTimers.set(ctx, timer);
+    ctx.services.devices.startHealthChecks(every, () => ctx.services.webhooks.configureAll());
   },
   async stop(ctx) {
     await ctx.services.receipts.close().catch(() => {});
-    clearInterval(healthTimers.get(ctx));
-    healthTimers.delete(ctx);
+    ctx.services.devices.stopHealthChecks();
+    // The drivers' connections stay open: module stops run before the job runner's, and a send still
+    // in flight must not find them closed (idle ones close by themselves).
   },
 };

@@ -8,6 +8,10 @@ import type { ParsedRow, ParseStats } from './bulk-file.parser.ts';
 import { NO_DEVICES, progressOf, type BulkParams } from './bulk-send.dispatcher.ts';
 import { BULK_SEND } from './messaging.jobs.ts';
 import { recipientsRepository } from './recipients.repository.ts';
+import type { DevicesService } from './devices.service.ts';
+
+/** What the service uses. */
+export type BulkSendDeps = Pick<AppContext, 'db' | 'config' | 'jobs'> & { devices: DevicesService };
 
 export interface BulkRequest {
   stats: ParseStats;
@@ -33,8 +37,8 @@ export const DUPLICATE_SEND = 'messaging.duplicate_send' as const;
  * the job id it will have, and become a job only once the whole file was good; otherwise they go.
  */
 export class BulkSendService {
-  readonly #ctx: AppContext;
-  constructor(ctx: AppContext) {
+  readonly #ctx: BulkSendDeps;
+  constructor(ctx: BulkSendDeps) {
     this.#ctx = ctx;
   }
   get #db() {
@@ -43,7 +47,7 @@ export class BulkSendService {
 
   /** "No devices" is decided before a large file is read, and again once it has been. */
   async requireDevices() {
-    if (!(await this.#ctx.services.devices.available(1)).length) throw new AppError('messaging.no_devices', NO_DEVICES);
+    if (!(await this.#ctx.devices.available(1)).length) throw new AppError('messaging.no_devices', NO_DEVICES);
   }
 
   /**

@@ -5,6 +5,9 @@ import { jobChannel } from '../../platform/jobs/job-definition.ts';
 import { devicesRepository } from './devices.repository.ts';
 import { receiptsRepository, type Applied, type ReceiptRow } from './receipts.repository.ts';
 
+/** What the service uses. */
+export type ReceiptsDeps = Pick<AppContext, 'db' | 'bus' | 'logger' | 'config'>;
+
 /** How long a receipt for an id no recipient has yet is kept: its send's outcome may still be in a buffer. */
 const UNMATCHED_RETRY_MS = [250, 1000, 2000, 4000];
 /** Receipts remembered per device to judge its recent async failure rate. */
@@ -26,7 +29,7 @@ interface Pending { row: ReceiptRow; tries: number; due: number }
  * a handful of statements. Writes are serialised, so batches never race each other.
  */
 export class ReceiptsService {
-  readonly #ctx: AppContext;
+  readonly #ctx: ReceiptsDeps;
   #buffer = new Map<string, ReceiptRow>();
   #pending = new Map<string, Pending>();
   #chain: Promise<void> = Promise.resolve();
@@ -38,7 +41,7 @@ export class ReceiptsService {
   /** Counted per process, for metrics and tests. */
   readonly stats = { received: 0, applied: 0, unknown: 0, batches: 0 };
 
-  constructor(ctx: AppContext) {
+  constructor(ctx: ReceiptsDeps) {
     this.#ctx = ctx;
   }
 

@@ -3,6 +3,9 @@ import { AppError } from '../../platform/http/errors.ts';
 import { normalisePhone } from './phones.format.ts';
 import { suppressionsRepository } from './suppressions.repository.ts';
 
+/** What the service uses. */
+export type SuppressionsDeps = Pick<AppContext, 'db' | 'config'>;
+
 /** Upper case, accents and punctuation gone, spaces collapsed: "No más." and "NO MAS" read the same. */
 export const foldText = (s: string) =>
   s.normalize('NFD').replace(/\p{M}/gu, '').toUpperCase().replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
@@ -19,9 +22,9 @@ export function isOptOut(text: string, words: string[]) {
 
 /** Numbers that must not get bulk messages: opt-out replies, operators' entries and imported lists. */
 export class SuppressionsService {
-  readonly #ctx: AppContext;
+  readonly #ctx: SuppressionsDeps;
   readonly #words: string[];
-  constructor(ctx: AppContext) {
+  constructor(ctx: SuppressionsDeps) {
     this.#ctx = ctx;
     this.#words = ctx.config.MESSAGING_OPT_OUT_WORDS.split(',').map(foldText).filter(Boolean);
   }

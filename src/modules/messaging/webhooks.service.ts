@@ -3,9 +3,15 @@ import type { AppContext } from '../../platform/context.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import { devicesRepository } from './devices.repository.ts';
 import { deviceNotFound } from './devices.service.ts';
-import { driverFor, type DeviceRow } from './devices.drivers.ts';
+import type { DeviceRow, Drivers } from './devices.drivers.ts';
 import { checkProviderUrl } from './devices.url-check.ts';
+import type { DevicesService } from './devices.service.ts';
+import type { ReceiptsService } from './receipts.service.ts';
+import type { SuppressionsService } from './suppressions.service.ts';
 import { parseCloud, parseEvolution, parseSimulator, parseWaha, type WebhookContent } from './webhooks.parser.ts';
+
+/** What the service uses. */
+export type WebhooksDeps = Pick<AppContext, 'db' | 'logger' | 'config' | 'listening'> & { drivers: Drivers; devices: DevicesService; receipts: ReceiptsService; suppressions: SuppressionsService };
 
 const DEVICE_CACHE_MS = 5000;
 export const badSignature = () => new AppError('webhooks.bad_signature', 'Firma del webhook ausente o inválida / Missing or invalid webhook signature');
@@ -23,10 +29,10 @@ const hmacHex = (algorithm: 'sha256' | 'sha512', key: string, raw: Buffer) => cr
  * engine's webhook at Puente when a device is added or checked.
  */
 export class WebhooksService {
-  readonly #ctx: AppContext;
+  readonly #ctx: WebhooksDeps;
   #devices = new Map<number, { row: DeviceRow | null; until: number }>();
 
-  constructor(ctx: AppContext) {
+  constructor(ctx: WebhooksDeps) {
     this.#ctx = ctx;
   }
 
@@ -34,7 +40,7 @@ export class WebhooksService {
   async #device(id: number) {
     const hit = this.#devices.get(id);
     if (hit && hit.until > Date.now()) return hit.row;
-    const row = await this.#ctx.services.devices.require(id).catch(() => null);
+    const row = await this.#ctx.devices.require(id).catch(() => null);
     this.#devices.set(id, { row, until: Date.now() + DEVICE_CACHE_MS });
     return row;
   }
@@ -93,10 +99,10 @@ export class WebhooksService {
       : provider === 'evolution' ? parseEvolution(body)
       : provider === 'waha' ? parseWaha(body)
       : parseSimulator(body);
-    if (content.receipts.length) this.#ctx.services.receipts.add(d.id, content.receipts);
+    if (content.receipts.length) this.#ctx.receipts.add(d.id, content.receipts);
     let suppressed = 0;
     for (const m of content.inbound) {
-      if (await this.#ctx.services.suppressions.inbound({ from: m.from, text: m.text, deviceId: d.id, provider })) suppressed++;
+      if (await this.#ctx.suppressions.inbound({ from: m.from, text: m.text, deviceId: d.id, provider })) suppressed++;
     }
     return { receipts: content.receipts.length, inbound: content.inbound.length, suppressed };
   }
@@ -108,7 +114,7 @@ export class WebhooksService {
    */
   async configure(id: number, baseUrl?: string | null) {
     const db = this.#ctx.db.orm;
-    const devices = this.#ctx.services.devices;
+    const devices = this.#ctx.devices;
     let d = await devices.require(id).catch(() => null);
     if (!d || d.provider === 'cloud') return;
     const base = (this.#ctx.config.PUBLIC_URL ?? baseUrl ?? d.webhook_base_url ?? '').replace(/\/+$/, '');
@@ -117,7 +123,7 @@ export class WebhooksService {
     if (await checkProviderUrl(this.#ctx, d.base_url).then(() => false, () => true)) return;
     if (!d.credentials.webhook_secret) d = await devices.addGeneratedCredentials(id, { webhook_secret: randomBytes(24).toString('base64url') });
     this.#devices.delete(id);
-    const driver = driverFor(d);
+    const driver = this.#ctx.drivers.for(d);
     if (!driver.configureWebhook) return;
     try {
       await driver.configureWebhook(`${base}/webhooks/${d.provider}/${d.id}`, d.credentials.webhook_secret!);

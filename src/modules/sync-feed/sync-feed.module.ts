@@ -9,24 +9,22 @@ declare module '../../platform/context.ts' {
   }
 }
 
-const closers = new WeakMap<object, () => Promise<void>>();
-
 export const syncFeedModule: PuenteModule = {
   name: 'sync-feed',
   setup(ctx) {
-    ctx.services.syncFeed = new SyncFeedService(ctx);
+    ctx.services.syncFeed = new SyncFeedService({ db: ctx.db, bus: ctx.bus, config: ctx.config, throttle: ctx.throttle });
   },
   routes: syncFeedRoutes,
   sockets: [syncChannel],
   realtime(io, ctx) {
     const attached = attachSyncNamespace(io, ctx);
-    closers.set(ctx, attached.close);
+    ctx.services.syncFeed.realtimeAttached(attached.close);
     ctx.logger.info('WebSocket sync notification service initialized');
   },
   async start(ctx) {
     await ctx.services.syncFeed.ensureDefaultClient();
   },
   async stop(ctx) {
-    await closers.get(ctx)?.();
+    await ctx.services.syncFeed.closeRealtime();
   },
 };

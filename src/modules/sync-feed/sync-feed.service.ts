@@ -7,6 +7,9 @@ import { sqlState } from '../../platform/http/hostile-input.ts';
 import type { Order } from './sync-feed.contract.ts';
 import { syncFeedRepository as repo, type OrderRow, type SyncClientRow } from './sync-feed.repository.ts';
 
+/** What the service uses. */
+export type SyncFeedDeps = Pick<AppContext, 'db' | 'bus' | 'config' | 'throttle'>;
+
 export const FEED_CHANNEL = 'sync-feed:changed';
 /** Where a client has pulled and confirmed up to, announced after each pull and confirm (see sync-feed.realtime.ts). */
 export const FEED_CLIENT_CHANNEL = 'sync-feed:client';
@@ -43,9 +46,21 @@ const unknownCustomer = (id: number) =>
 
 /** Orders, the change feed, and the sync clients that read it (seed 001). */
 export class SyncFeedService {
-  readonly #ctx: AppContext;
-  constructor(ctx: AppContext) {
+  readonly #ctx: SyncFeedDeps;
+  #closeRealtime: (() => Promise<void>) | null = null;
+  constructor(ctx: SyncFeedDeps) {
     this.#ctx = ctx;
+  }
+
+  /** The /sync namespace this runtime attached, closed with it. */
+  realtimeAttached(close: () => Promise<void>) {
+    this.#closeRealtime = close;
+  }
+
+  async closeRealtime() {
+    const close = this.#closeRealtime;
+    this.#closeRealtime = null;
+    await close?.();
   }
 
   get #db() {
@@ -137,7 +152,7 @@ export class SyncFeedService {
   async confirm(client: SyncClientRow, seq: number) {
     const fresh = (await repo.clientById(this.#db, client.id))!;
     if (seq > Number(fresh.delivered_upto)) {
-      throw new AppError('sync.seq_beyond_delivered', `seq ${seq} es mayor que lo entregado (${fresh.delivered_upto}); confirme solo lo que recibió / beyond what was delivered`, { seq, delivered_upto: fresh.delivered_upto });
+      throw new AppError('sync.seq_beyond_delivered', `seq ${seq} es mayor que lo entregado (${fresh.delivered_upto}); confirme solo lo que recibió / beyond what was delivered`, { seq, delivered_upto: Number(fresh.delivered_upto) });
     }
     const updated = await repo.confirm(this.#db, client.id, seq);
     await this.#announcePosition({ id: client.id, cursor: Number(updated.cursor), delivered_upto: Number(updated.delivered_upto) });

@@ -20,7 +20,7 @@ declare module '../../platform/context.ts' {
 export const usersModule: PuenteModule = {
   name: 'users',
   setup(ctx) {
-    ctx.services.users = new UsersService(ctx);
+    ctx.services.users = new UsersService({ db: ctx.db, sessions: ctx.sessions });
   },
   routes(app, ctx) {
     authRoutes(app, ctx);

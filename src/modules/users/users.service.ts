@@ -6,6 +6,9 @@ import type { Role } from '../../platform/auth/jwt.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import { usersRepository, type NewUserFromWispro, type ProfileColumns, type UserRow, type WisproUpdate } from './users.repository.ts';
 
+/** What the service uses. */
+export type UsersDeps = Pick<AppContext, 'db' | 'sessions'>;
+
 export type { MatchRow, NewUserFromWispro, ProfileColumns, UserRow, WisproUpdate } from './users.repository.ts';
 
 export const ROLE = { customer: 0, admin: 1, operator: 2 } as const;
@@ -21,10 +24,10 @@ export function userReply(u: UserRow) {
 }
 
 export class UsersService {
-  readonly #ctx: AppContext;
+  readonly #ctx: UsersDeps;
   /** Verified against when no account has a hash to check, so an unknown email costs the same time as a known one. */
   #dummyHash: Promise<string> | null = null;
-  constructor(ctx: AppContext) {
+  constructor(ctx: UsersDeps) {
     this.#ctx = ctx;
   }
 

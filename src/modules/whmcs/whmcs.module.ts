@@ -12,7 +12,7 @@ declare module '../../platform/context.ts' {
 export const whmcsModule: PuenteModule = {
   name: 'whmcs',
   setup(ctx) {
-    ctx.services.whmcs = new WhmcsService(ctx);
+    ctx.services.whmcs = new WhmcsService({ db: ctx.db, bus: ctx.bus, logger: ctx.logger, config: ctx.config, users: ctx.services.users });
     return whmcsJobs(ctx);
   },
   routes: whmcsRoutes,

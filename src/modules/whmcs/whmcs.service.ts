@@ -2,10 +2,13 @@ import { randomBytes } from 'node:crypto';
 import type { AppContext } from '../../platform/context.ts';
 import type { Executor } from '../../platform/db/client.ts';
 import { AppError, UpstreamError } from '../../platform/http/errors.ts';
-import type { UserRow } from '../users/users.service.ts';
+import type { UsersService, UserRow } from '../users/users.service.ts';
 import { WhmcsApiError, WhmcsClient, isDuplicateEmail, isFieldError, type CallSink, type WhmcsClientDetails } from './whmcs.client.ts';
 import { fromWhmcs, loadMapping, toWhmcs, userColumns, type ClientMapping } from './whmcs.mapper.ts';
 import { whmcsRepository, type MapUpdate, type SyncLogInput, type SyncMapRow } from './whmcs.repository.ts';
+
+/** What the service uses. */
+export type WhmcsDeps = Pick<AppContext, 'db' | 'bus' | 'logger' | 'config'> & { users: UsersService };
 
 export const CACHE_INVALIDATE = 'whmcs:cache-invalidate';
 const CLIENT = 'client';
@@ -55,9 +58,9 @@ class TtlCache {
 /** Collects a user's WHMCS calls as log rows; written with the map rows, in one transaction. */
 class Audit {
   readonly entries: SyncLogInput[] = [];
-  readonly #ctx: AppContext;
+  readonly #ctx: Pick<AppContext, 'config'>;
   readonly #jobId: string | null;
-  constructor(ctx: AppContext, jobId: string | null = null) {
+  constructor(ctx: Pick<AppContext, 'config'>, jobId: string | null = null) {
     this.#ctx = ctx;
     this.#jobId = jobId;
   }
@@ -84,10 +87,10 @@ class Audit {
 export class WhmcsService {
   readonly client: WhmcsClient;
   readonly mapping: ClientMapping;
-  readonly #ctx: AppContext;
+  readonly #ctx: WhmcsDeps;
   readonly #cache: TtlCache;
 
-  constructor(ctx: AppContext) {
+  constructor(ctx: WhmcsDeps) {
     this.#ctx = ctx;
     const c = ctx.config;
     this.mapping = loadMapping(c);
@@ -103,7 +106,7 @@ export class WhmcsService {
   }
 
   get #users() {
-    return this.#ctx.services.users;
+    return this.#ctx.users;
   }
 
   /**

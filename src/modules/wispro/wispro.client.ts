@@ -1,7 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import type { Logger } from '../../platform/logger.ts';
-import { OutboundClient } from '../../platform/http/outbound.ts';
+import { OutboundClient, type OutboundResponse, type ReplyClass } from '../../platform/http/outbound.ts';
 import { UpstreamError } from '../../platform/http/errors.ts';
 import { PermanentJobError } from '../../platform/jobs/job-definition.ts';
 
@@ -27,11 +26,33 @@ export interface WisproPage {
   perPage: number;
 }
 
-const BODY_RETRIES = 3;
+type Envelope = z.infer<typeof envelope>;
+
+function readEnvelope(text: string): Envelope | null {
+  try {
+    return envelope.parse(JSON.parse(text));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Wispro says "try again" in the body too (HTTP 200 with `status: 500`); a reply that is not its
+ * envelope, or lacks the page, is a proxy's or a glitch's and is asked again as well.
+ */
+function classifyWispro(res: OutboundResponse): ReplyClass {
+  const body = readEnvelope(res.text);
+  if (!body) return 'retry';
+  const status = res.status !== 200 ? res.status : body.status;
+  if (status === 429 || status >= 500) return 'retry';
+  if (status !== 200) return 'final';
+  return body.meta?.pagination && Array.isArray(body.data) ? 'ok' : 'retry';
+}
 
 /**
  * Wispro's API: the raw token in `Authorization` (no `Bearer`), 1-based pages, and errors delivered
- * as HTTP 200 with the real status in the body.
+ * as HTTP 200 with the real status in the body. Retries happen once, in the outbound client, by
+ * `classifyWispro`; the job's own retry resumes from the last saved page.
  */
 export class WisproClient {
   readonly #http: OutboundClient;
@@ -39,37 +60,22 @@ export class WisproClient {
 
   constructor(o: { baseUrl: string; token: string; timeoutMs: number; logger: Logger }) {
     this.#token = o.token;
-    this.#http = new OutboundClient({ service: 'Wispro', baseUrl: o.baseUrl, timeoutMs: o.timeoutMs, logger: o.logger });
-  }
-
-  async listClients(page: number, perPage: number, signal?: AbortSignal): Promise<WisproPage> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.#listOnce(page, perPage, signal);
-      } catch (err) {
-        if (!(err instanceof UpstreamError && err.retryable) || attempt >= BODY_RETRIES) throw err;
-        await sleep(250 * 2 ** attempt, undefined, { signal });
-      }
-    }
+    this.#http = new OutboundClient({ service: 'Wispro', baseUrl: o.baseUrl, timeoutMs: o.timeoutMs, logger: o.logger, classify: classifyWispro });
   }
 
   close() {
     return this.#http.close();
   }
 
-  async #listOnce(page: number, perPage: number, signal?: AbortSignal): Promise<WisproPage> {
+  async listClients(page: number, perPage: number, signal?: AbortSignal): Promise<WisproPage> {
     const res = await this.#http.request({
       path: '/clients',
       query: { page, per_page: Math.min(perPage, 1000) },
       headers: { authorization: this.#token, accept: 'application/json' },
       signal,
     });
-    let body: z.infer<typeof envelope>;
-    try {
-      body = envelope.parse(JSON.parse(res.text));
-    } catch {
-      throw new UpstreamError('Wispro', `respuesta no válida (HTTP ${res.status}, ${res.text.slice(0, 80).replace(/\s+/g, ' ')}…)`);
-    }
+    const body = readEnvelope(res.text);
+    if (!body) throw new UpstreamError('Wispro', `respuesta no válida (HTTP ${res.status}, ${res.text.slice(0, 80).replace(/\s+/g, ' ')}…)`);
     const status = res.status !== 200 ? res.status : body.status;
     if (status === 401 || status === 403) {
       throw new PermanentJobError(`Wispro rechazó el token (${status} ${body.message ?? 'Unauthorized'}): revise WISPRO_API_TOKEN`);

@@ -4,6 +4,9 @@ import { OutboundClient } from '../../platform/http/outbound.ts';
 import { AppError, UpstreamError } from '../../platform/http/errors.ts';
 import { zohoRepository as repo } from './zoho.repository.ts';
 
+/** What the service uses. */
+export type ZohoClientDeps = Pick<AppContext, 'db' | 'logger' | 'config' | 'secrets'>;
+
 const REFRESH_MARGIN_S = 300;
 
 const tokenReply = z.object({ access_token: z.string().min(1), expires_in: z.coerce.number().positive(), api_domain: z.string().optional() });
@@ -43,12 +46,12 @@ export class ZohoConfigError extends AppError {
  * and every restart reuses it.
  */
 export class ZohoClient {
-  readonly #ctx: AppContext;
+  readonly #ctx: ZohoClientDeps;
   readonly #accounts: OutboundClient;
   /** One HTTP client per API domain: the token reply names the data centre's (`api_domain`). */
   readonly #apis = new Map<string, OutboundClient>();
 
-  constructor(ctx: AppContext) {
+  constructor(ctx: ZohoClientDeps) {
     this.#ctx = ctx;
     this.#accounts = new OutboundClient({ service: 'Zoho accounts', baseUrl: ctx.config.ZOHO_ACCOUNTS_URL, timeoutMs: 15_000, logger: ctx.logger });
   }

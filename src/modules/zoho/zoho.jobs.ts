@@ -32,7 +32,7 @@ export function zohoJobs(app: AppContext) {
   return [
     defineJob({
       type: ZOHO_CODE_SYNC,
-      payload: z.object({}).passthrough(),
+      payload: z.object({}),
       singleton: true,
       retryLimit: 2,
       retryDelaySeconds: 30,
@@ -57,7 +57,7 @@ export function zohoJobs(app: AppContext) {
     }),
     defineJob({
       type: ZOHO_PRODUCT_RECONCILE,
-      payload: z.object({}).passthrough(),
+      payload: z.object({}),
       singleton: true,
       retryLimit: 2,
       retryDelaySeconds: 60,

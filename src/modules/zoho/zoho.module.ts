@@ -13,7 +13,7 @@ declare module '../../platform/context.ts' {
 export const zohoModule: PuenteModule = {
   name: 'zoho',
   setup(ctx) {
-    ctx.services.zoho = new ZohoService(ctx);
+    ctx.services.zoho = new ZohoService({ db: ctx.db, bus: ctx.bus, logger: ctx.logger, config: ctx.config, jobs: ctx.jobs, secrets: ctx.secrets });
     ctx.secrets.register('zoho access token', async (box) => {
       let n = 0;
       for (const t of await zohoRepository.allTokens(ctx.db.orm)) {

@@ -4,6 +4,9 @@ import { safeEqual } from '../../platform/auth/passwords.ts';
 import { ZohoClient, parseZohoTimestamp, type ItemsQuery, type ZohoItem } from './zoho.client.ts';
 import { zohoRepository as repo, type ProductInput } from './zoho.repository.ts';
 
+/** What the service uses. */
+export type ZohoDeps = Pick<AppContext, 'db' | 'bus' | 'logger' | 'config' | 'jobs' | 'secrets'>;
+
 export type CodeSyncOutcome = 'initialized' | 'rotated' | 'unchanged' | 'no_records';
 const OVERLAP_MS = 5 * 60_000;
 const CODES_CACHE_MS = 1000;
@@ -13,11 +16,11 @@ export const CODES_CHANGED = 'zoho:codes-changed';
 
 /** The seed's ZohoCodeService and product sync, on Puente's database. */
 export class ZohoService {
-  readonly #ctx: AppContext;
+  readonly #ctx: ZohoDeps;
   readonly client: ZohoClient;
   #active: { codes: { id: number; zoho_code: string }[]; at: number } | null = null;
 
-  constructor(ctx: AppContext) {
+  constructor(ctx: ZohoDeps) {
     this.#ctx = ctx;
     this.client = new ZohoClient(ctx);
   }

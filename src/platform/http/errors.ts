@@ -37,7 +37,7 @@ export class UpstreamError extends AppError {
 /** Reply shapes used by the seeds: 000/002 answer `{success:false,message}`, 004 answers `{status:"error",message}`. */
 export type ReplyShape = 'success' | 'status';
 
-export function errorBody(shape: ReplyShape, message: string, code: string, details?: unknown, top?: Record<string, unknown>): Record<string, unknown> {
+export function errorBody(shape: ReplyShape, message: string, code: ErrorCode, details?: unknown, top?: Record<string, unknown>): Record<string, unknown> {
   const extra = { ...top, ...(details === undefined ? {} : { details }) };
   return shape === 'status'
     ? { ...extra, status: 'error', message, code }

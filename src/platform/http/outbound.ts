@@ -15,7 +15,39 @@ export interface OutboundOptions {
   maxDelayMs?: number;
   /** Requests per second towards this service; none by default. */
   ratePerSecond?: number;
+  /** Connections kept per origin (64 by default). */
+  connections?: number;
+  keepAliveMs?: number;
+  /** What a reply that did arrive means; by default its HTTP status, see `classifyStatus`. */
+  classify?: ReplyClassifier;
 }
+
+/**
+ * What a reply that arrived means for the caller: `ok`, `retry` (the service says try again later:
+ * 429, 5xx, or a vendor's own way of saying so in the body) or `final` (a refusal repeating cannot fix).
+ */
+export type ReplyClass = 'ok' | 'retry' | 'final';
+export type ReplyClassifier = (res: OutboundResponse) => ReplyClass;
+
+export const classifyStatus: ReplyClassifier = (res) => (res.status === 429 || res.status >= 500 ? 'retry' : res.status < 400 ? 'ok' : 'final');
+
+/**
+ * How a call that got no reply failed. `unsent`: it never reached the service (refused, unresolvable,
+ * no connection in time), so it is safe to send again; `timeout` and `broken`: it may have been
+ * processed; `aborted`: the caller's signal.
+ */
+export type TransportFailure = { kind: 'unsent' | 'timeout' | 'broken' | 'aborted'; code: string };
+
+/** An UpstreamError that says how the call failed. */
+export class TransportError extends UpstreamError {
+  readonly failure: TransportFailure;
+  constructor(service: string, message: string, failure: TransportFailure, opts: ConstructorParameters<typeof UpstreamError>[2] = {}) {
+    super(service, message, opts);
+    this.failure = failure;
+  }
+}
+
+export const transportFailureOf = (err: UpstreamError): TransportFailure | null => (err instanceof TransportError ? err.failure : null);
 
 /**
  * `idempotent`: network errors, timeouts, 5xx and 429 are retried (reads, upserts).
@@ -49,13 +81,15 @@ export function redactRecord(record: Record<string, unknown>): Record<string, un
 }
 
 export class OutboundClient {
-  readonly #o: Required<Omit<OutboundOptions, 'ratePerSecond'>> & { ratePerSecond?: number };
+  readonly #o: Required<Omit<OutboundOptions, 'ratePerSecond' | 'connections' | 'keepAliveMs'>> & { ratePerSecond?: number };
   readonly #agent: Agent;
   #nextSlot = 0;
 
   constructor(options: OutboundOptions) {
-    this.#o = { retries: 3, baseDelayMs: 200, maxDelayMs: 10_000, ...options, baseUrl: options.baseUrl.replace(/\/+$/, '') };
-    this.#agent = new Agent({ connections: 64, keepAliveTimeout: 10_000, headersTimeout: options.timeoutMs, bodyTimeout: options.timeoutMs });
+    this.#o = { retries: 3, baseDelayMs: 200, maxDelayMs: 10_000, classify: classifyStatus, ...options, baseUrl: options.baseUrl.replace(/\/+$/, '') };
+    this.#agent = new Agent({
+      connections: options.connections ?? 64, keepAliveTimeout: options.keepAliveMs ?? 10_000, headersTimeout: options.timeoutMs, bodyTimeout: options.timeoutMs,
+    });
   }
 
   get service() {
@@ -71,7 +105,7 @@ export class OutboundClient {
       await this.#waitForSlot(req.signal);
       const outcome = await this.#once(req);
       if (!(outcome instanceof UpstreamError)) {
-        if (this.#retryableStatus(outcome.status, policy) && attempt + 1 < maxAttempts) {
+        if (this.#retryableReply(outcome, policy) && attempt + 1 < maxAttempts) {
           lastError = new UpstreamError(this.#o.service, `HTTP ${outcome.status}`, { details: { retryAfter: outcome.headers['retry-after'] } });
           continue;
         }
@@ -86,14 +120,30 @@ export class OutboundClient {
     throw lastError!;
   }
 
+  /**
+   * One attempt, never retried and never thrown: the reply, or how the call failed (`transportFailureOf`).
+   * For callers that own their retries (a bulk send decides per recipient what to do next).
+   */
+  async exchange(req: Omit<OutboundRequest, 'retry'>): Promise<OutboundResponse | UpstreamError> {
+    await this.#waitForSlot(req.signal);
+    const outcome = await this.#once(req);
+    outboundCalls.inc({ service: this.#o.service, outcome: outcome instanceof UpstreamError ? outcome.code : String(outcome.status) });
+    return outcome;
+  }
+
+  /** What this client's classifier makes of a reply. */
+  classify(res: OutboundResponse): ReplyClass {
+    return this.#o.classify(res);
+  }
+
   async close() {
     await this.#agent.close();
   }
 
-  #retryableStatus(status: number, policy: RetryPolicy) {
-    if (policy === 'never') return false;
-    if (policy === 'safe') return status === 429 || status === 503;
-    return status === 429 || status >= 500;
+  #retryableReply(res: OutboundResponse, policy: RetryPolicy) {
+    if (policy === 'never' || this.#o.classify(res) !== 'retry') return false;
+    // A `safe` request is repeated only when the service shows it did not process it.
+    return policy === 'idempotent' || res.status === 429 || res.status === 503;
   }
 
   #delay(attempt: number, last: UpstreamError | null) {
@@ -142,11 +192,18 @@ export class OutboundClient {
 
   #classify(err: unknown, timeoutMs: number, callerSignal?: AbortSignal): UpstreamError {
     const e = err as NodeJS.ErrnoException & { name?: string };
-    if (callerSignal?.aborted) return new UpstreamError(this.#o.service, 'la operación fue cancelada / request aborted', { retryable: false });
-    const timedOut = e.name === 'TimeoutError' || e.name === 'AbortError' || err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError;
-    if (timedOut) return new UpstreamError(this.#o.service, `sin respuesta en ${timeoutMs} ms / no answer within ${timeoutMs} ms`, { timeout: true });
+    const service = this.#o.service;
     const code = e.code ?? (e.cause as NodeJS.ErrnoException | undefined)?.code;
+    if (callerSignal?.aborted) {
+      return new TransportError(service, 'la operación fue cancelada / request aborted', { kind: 'aborted', code: code ?? e.name ?? 'AbortError' }, { retryable: false });
+    }
+    const timedOut = e.name === 'TimeoutError' || e.name === 'AbortError' || err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError;
+    if (timedOut) {
+      return new TransportError(service, `sin respuesta en ${timeoutMs} ms / no answer within ${timeoutMs} ms`, { kind: 'timeout', code: code ?? e.name ?? 'TimeoutError' }, { timeout: true });
+    }
     const refused = code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN';
-    return new UpstreamError(this.#o.service, `no se pudo conectar (${code ?? e.message}) / connection failed`, { details: { refused } });
+    // No connection in time: nothing was sent either (still not `refused`, which `safe` requests retry on).
+    const unsent = refused || code === 'UND_ERR_CONNECT_TIMEOUT';
+    return new TransportError(service, `no se pudo conectar (${code ?? e.message}) / connection failed`, { kind: unsent ? 'unsent' : 'broken', code: code ?? e.name ?? 'Error' }, { details: { refused } });
   }
 }

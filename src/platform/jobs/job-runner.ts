@@ -23,7 +23,6 @@ export interface JobRunnerDeps {
   db: Database;
   bus: EventBus;
   logger: Logger;
-  definitions: JobDefinition<any>[];
 }
 
 /** Owns pg-boss: queues, workers, schedules, and the lifecycle of each attempt of each job. */
@@ -40,7 +39,6 @@ export class JobRunner {
 
   constructor(deps: JobRunnerDeps) {
     this.#deps = deps;
-    for (const d of deps.definitions) this.#definitions.set(d.type, d);
     const { config, db } = deps;
     const common = {
       schema: 'pgboss',
@@ -53,6 +51,16 @@ export class JobRunner {
       ? new PgBoss({ ...common, db: fromPglite(db.pglite!), backend: 'pglite' })
       : new PgBoss({ ...common, connectionString: db.connectionString!, max: 4, application_name: 'puente-jobs' });
     this.boss.on('error', (err) => deps.logger.warn({ err: err.message }, 'job queue error'));
+  }
+
+  /** Declares job types (modules do at setup, before `start`). */
+  define(definitions: JobDefinition<any>[]) {
+    for (const d of definitions) this.#definitions.set(d.type, d);
+  }
+
+  /** Every declared job type. */
+  get definitions(): JobDefinition<any>[] {
+    return [...this.#definitions.values()];
   }
 
   definition(type: string) {
