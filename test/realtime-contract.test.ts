@@ -11,7 +11,7 @@ import { eventChecker, eventContractViolations } from '../src/platform/realtime/
 import { realtimeDoc, realtimeDocPath } from '../src/platform/realtime/asyncapi-docs.ts';
 import { jobSocketChannel } from '../src/platform/realtime/asyncapi.ts';
 import { syncChannel } from '../src/modules/sync-feed/sync-feed.realtime.ts';
-import { eventually, freshStorage, modes, startPuente, testEnv, type Storage, type TestPuente } from './support/puente.ts';
+import { eventually, freshStorage, modes, runsIn, startPuente, testEnv, type Storage, type TestPuente } from './support/puente.ts';
 
 /** Opens a job socket and keeps every frame, each parsed with the contract (a frame that does not match fails the test). */
 function follow(url: string, jobId: string, token?: string) {
@@ -81,7 +81,7 @@ describe('socket contracts: the AsyncAPI document', () => {
 });
 
 for (const mode of modes) {
-  describe(`socket contracts: every event matches its schema (${mode})`, () => {
+  describe(`socket contracts: every event matches its schema (${mode})`, runsIn(mode), () => {
     let storage: Storage;
     let sim: WaSimulator;
     let p: TestPuente;
