@@ -14,6 +14,8 @@ import { uploadFloor } from './upload-floor.ts';
  * the achieved rate as a share of their combined limit. Puente runs as its own process; the
  * simulator runs in the benchmark's process.
  * `npm run bench -- messaging [uploadRows=1000000] [sendRows=100000] [modes=postgres,pglite] [devices=8]`
+ * The upload is followed by its floor (bench/upload-floor.ts) in the same run; with
+ * `BENCH_UPLOAD_ONLY=1` the benchmark stops there (no dispatch, no pacing).
  */
 export async function run(args: string[]) {
   const uploadRows = Number(args[0] ?? 1_000_000);
