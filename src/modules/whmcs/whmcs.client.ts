@@ -31,7 +31,6 @@ const text = z.union([z.string(), z.number(), z.null()]).optional().transform((v
 export const clientRow = z.object({
   id: num, firstname: text, lastname: text, companyname: text, email: text, datecreated: text, groupid: num.optional(), status: text,
 }).passthrough();
-export type WhmcsClientRow = z.infer<typeof clientRow>;
 
 const getClientsReply = z.object({
   totalresults: num,

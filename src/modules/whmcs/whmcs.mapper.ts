@@ -11,7 +11,6 @@ import type { UserRow } from '../users/users.service.ts';
 export type FieldMapping = Record<string, string>;
 
 export const LOCAL_FIELDS = ['client_name', 'client_lastname', 'name', 'email', 'phone', 'address', 'zone', 'city', 'state', 'postcode', 'country', 'id_number', 'code'] as const;
-export type LocalField = (typeof LOCAL_FIELDS)[number];
 
 export const DEFAULT_MAPPING: FieldMapping = {
   firstname: 'client_name',

@@ -31,6 +31,17 @@ export interface PushOptions {
   concurrency?: number;
 }
 
+/** One `pushMany`: what it was asked, the map rows it read, and what it has decided so far. */
+interface PushRun {
+  audit: Audit;
+  opts: PushOptions;
+  maps: Map<number, SyncMapRow>;
+  outcomes: Map<number, PushOutcome>;
+  /** Map rows written when the batch ends, with the audit log, in one transaction. */
+  finals: MapUpdate[];
+  toCreate: { user: UserRow; fields: Record<string, string>; map: SyncMapRow | undefined }[];
+}
+
 /** 'YYYY-MM-DD HH:MM:SS' (UTC), the seed's format for `last_synced_at`. */
 export const seedTime = (d: Date | null) => (d ? d.toISOString().slice(0, 19).replace('T', ' ') : null);
 
@@ -211,95 +222,100 @@ export class WhmcsService {
    * next push finds the email in WHMCS, sees the mark, and links the record it created.
    */
   async pushMany(users: UserRow[], opts: PushOptions = {}): Promise<PushOutcome[]> {
-    const audit = new Audit(this.#ctx, opts.jobId ?? null);
     const maps = new Map((await whmcsRepository.findMany(this.#db, CLIENT, users.map((u) => u.id))).map((m) => [m.laravel_id, m]));
-    const outcomes = new Map<number, PushOutcome>();
-    const finals: MapUpdate[] = [];
-    const call = async <T>(fn: () => Promise<T>) => {
-      await opts.pace?.();
-      return fn();
-    };
-    const failed = (user: UserRow, err: unknown, map: SyncMapRow | undefined, keepPending: boolean): PushOutcome => {
-      const error = err instanceof AppError ? err : new UpstreamError('WHMCS', (err as Error).message);
-      finals.push({ laravel_id: user.id, whmcs_id: null, sync_status: 'error', pending_action: keepPending ? 'creating' : (map?.pending_action ?? null), last_error: error.message });
-      return { user_id: user.id, outcome: 'error', error, message: error.message };
-    };
-
-    const toCreate: { user: UserRow; fields: Record<string, string>; map: SyncMapRow | undefined }[] = [];
-    await pool(users, opts.concurrency ?? 1, async (user) => {
-      opts.signal?.throwIfAborted();
-      const map = maps.get(user.id);
-      const { fields, missing } = toWhmcs(user, this.mapping);
-      if (map?.whmcs_id && !opts.forceCreate) {
-        try {
-          const id = await call(() => this.client.updateClient(map.whmcs_id!, fields, audit.sink('update', user.id, map.whmcs_id)));
-          finals.push({ laravel_id: user.id, whmcs_id: id, sync_status: 'synced', pending_action: null, last_error: null });
-          outcomes.set(user.id, { user_id: user.id, outcome: 'updated', whmcs_id: id, sync_map_id: 0 });
-        } catch (err) {
-          outcomes.set(user.id, failed(user, this.#updateError(err, map.whmcs_id), map, false));
-        }
-        return;
-      }
-      if (!fields.email) return void outcomes.set(user.id, withoutEmail(user));
-      try {
-        const existing = await call(() => this.client.getClient({ email: fields.email }, audit.sink('push', user.id), opts.signal));
-        if (existing && map?.pending_action === 'creating') {
-          // Created by an earlier attempt whose answer was lost: link it, do not report a duplicate.
-          finals.push({ laravel_id: user.id, whmcs_id: existing.id, sync_status: 'synced', pending_action: null, last_error: null });
-          outcomes.set(user.id, { user_id: user.id, outcome: 'created', whmcs_id: existing.id, sync_map_id: 0 });
-        } else if (existing) {
-          outcomes.set(user.id, duplicate(user.id, fields.email, existing.id));
-        } else if (missing.length) {
-          const message = `Faltan campos que WHMCS exige: ${missing.join(', ')} — complételos en el cliente o configure WHMCS_DEFAULT_* / Missing fields WHMCS requires`;
-          outcomes.set(user.id, { user_id: user.id, outcome: 'invalid', missing, message });
-        } else {
-          toCreate.push({ user, fields, map });
-        }
-      } catch (err) {
-        outcomes.set(user.id, failed(user, err, map, false));
-      }
-    });
-
-    if (toCreate.length) {
-      await whmcsRepository.upsert(this.#db, CLIENT, toCreate.map(({ user }) => ({ laravel_id: user.id, whmcs_id: null, sync_status: 'pending', pending_action: 'creating', last_error: null })));
-      let created = false;
-      await pool(toCreate, opts.concurrency ?? 1, async ({ user, fields, map }) => {
-        try {
-          const password2 = randomBytes(18).toString('base64url');
-          const id = await call(() => this.client.addClient({ ...fields, password2 }, audit.sink('push', user.id), opts.signal, { welcomeEmail: this.#ctx.config.WHMCS_SEND_WELCOME_EMAIL }));
-          created = true;
-          finals.push({ laravel_id: user.id, whmcs_id: id, sync_status: 'synced', pending_action: null, last_error: null });
-          outcomes.set(user.id, { user_id: user.id, outcome: 'created', whmcs_id: id, sync_map_id: 0 });
-        } catch (err) {
-          if (err instanceof WhmcsApiError && isDuplicateEmail(err.message)) {
-            // Someone created it between our lookup and AddClient: the same 409 as a lookup hit.
-            const existing = await this.client.getClient({ email: fields.email }, audit.sink('push', user.id)).catch(() => null);
-            finals.push({ laravel_id: user.id, whmcs_id: null, sync_status: 'error', pending_action: null, last_error: err.message });
-            outcomes.set(user.id, duplicate(user.id, fields.email!, existing?.id ?? 0));
-          } else if (err instanceof WhmcsApiError && isFieldError(err.message)) {
-            finals.push({ laravel_id: user.id, whmcs_id: null, sync_status: 'error', pending_action: null, last_error: err.message });
-            outcomes.set(user.id, { user_id: user.id, outcome: 'invalid', missing: [], message: `WHMCS rechazó los datos: ${err.message}` });
-          } else {
-            // Unknown outcome (timeout, reset): the mark stays, so a retry links instead of duplicating.
-            outcomes.set(user.id, failed(user, err, map, true));
-          }
-        }
-      });
-      if (created) await this.#invalidate();
-    }
-    if (outcomes.size && [...outcomes.values()].some((o) => o.outcome === 'updated')) await this.#invalidate();
-
+    const run: PushRun = { audit: new Audit(this.#ctx, opts.jobId ?? null), opts, maps, outcomes: new Map(), finals: [], toCreate: [] };
+    await pool(users, opts.concurrency ?? 1, (user) => this.#examine(run, user));
+    if (run.toCreate.length) await this.#createAll(run);
+    if (run.outcomes.size && [...run.outcomes.values()].some((o) => o.outcome === 'updated')) await this.#invalidate();
     const written = await this.#db.transaction(async (tx) => {
-      await this.#keepLinksOneToOne(tx, finals, outcomes);
-      const rowsWritten = await whmcsRepository.upsert(tx, CLIENT, finals);
-      await audit.write(tx);
+      await this.#keepLinksOneToOne(tx, run.finals, run.outcomes);
+      const rowsWritten = await whmcsRepository.upsert(tx, CLIENT, run.finals);
+      await run.audit.write(tx);
       return rowsWritten;
     });
     const mapIds = new Map(written.map((r) => [r.laravel_id, r.id]));
     return users.map((u) => {
-      const o = outcomes.get(u.id)!;
+      const o = run.outcomes.get(u.id)!;
       return o.outcome === 'created' || o.outcome === 'updated' ? { ...o, sync_map_id: mapIds.get(u.id) ?? 0 } : o;
     });
+  }
+
+  /** A WHMCS call of a push, after its pacing slot. */
+  async #paced<T>(run: PushRun, fn: () => Promise<T>) {
+    await run.opts.pace?.();
+    return fn();
+  }
+
+  #failed(run: PushRun, user: UserRow, err: unknown, map: SyncMapRow | undefined, keepPending: boolean): PushOutcome {
+    const error = err instanceof AppError ? err : new UpstreamError('WHMCS', (err as Error).message);
+    run.finals.push({ laravel_id: user.id, whmcs_id: null, sync_status: 'error', pending_action: keepPending ? 'creating' : (map?.pending_action ?? null), last_error: error.message });
+    return { user_id: user.id, outcome: 'error', error, message: error.message };
+  }
+
+  /** A linked user is updated; any other is skipped, reported or queued for AddClient (see `pushMany`). */
+  async #examine(run: PushRun, user: UserRow) {
+    const { opts, outcomes, finals } = run;
+    opts.signal?.throwIfAborted();
+    const map = run.maps.get(user.id);
+    const { fields, missing } = toWhmcs(user, this.mapping);
+    if (map?.whmcs_id && !opts.forceCreate) {
+      try {
+        const id = await this.#paced(run, () => this.client.updateClient(map.whmcs_id!, fields, run.audit.sink('update', user.id, map.whmcs_id)));
+        finals.push({ laravel_id: user.id, whmcs_id: id, sync_status: 'synced', pending_action: null, last_error: null });
+        outcomes.set(user.id, { user_id: user.id, outcome: 'updated', whmcs_id: id, sync_map_id: 0 });
+      } catch (err) {
+        outcomes.set(user.id, this.#failed(run, user, this.#updateError(err, map.whmcs_id), map, false));
+      }
+      return;
+    }
+    if (!fields.email) return void outcomes.set(user.id, withoutEmail(user));
+    try {
+      const existing = await this.#paced(run, () => this.client.getClient({ email: fields.email }, run.audit.sink('push', user.id), opts.signal));
+      if (existing && map?.pending_action === 'creating') {
+        // Created by an earlier attempt whose answer was lost: link it, do not report a duplicate.
+        finals.push({ laravel_id: user.id, whmcs_id: existing.id, sync_status: 'synced', pending_action: null, last_error: null });
+        outcomes.set(user.id, { user_id: user.id, outcome: 'created', whmcs_id: existing.id, sync_map_id: 0 });
+      } else if (existing) {
+        outcomes.set(user.id, duplicate(user.id, fields.email, existing.id));
+      } else if (missing.length) {
+        const message = `Faltan campos que WHMCS exige: ${missing.join(', ')} — complételos en el cliente o configure WHMCS_DEFAULT_* / Missing fields WHMCS requires`;
+        outcomes.set(user.id, { user_id: user.id, outcome: 'invalid', missing, message });
+      } else {
+        run.toCreate.push({ user, fields, map });
+      }
+    } catch (err) {
+      outcomes.set(user.id, this.#failed(run, user, err, map, false));
+    }
+  }
+
+  /** AddClient for each queued user, after marking them all `pending/creating` (committed first). */
+  async #createAll(run: PushRun) {
+    const { opts, outcomes, finals } = run;
+    await whmcsRepository.upsert(this.#db, CLIENT, run.toCreate.map(({ user }) => ({ laravel_id: user.id, whmcs_id: null, sync_status: 'pending', pending_action: 'creating', last_error: null })));
+    let created = false;
+    await pool(run.toCreate, opts.concurrency ?? 1, async ({ user, fields, map }) => {
+      try {
+        const password2 = randomBytes(18).toString('base64url');
+        const id = await this.#paced(run, () => this.client.addClient({ ...fields, password2 }, run.audit.sink('push', user.id), opts.signal, { welcomeEmail: this.#ctx.config.WHMCS_SEND_WELCOME_EMAIL }));
+        created = true;
+        finals.push({ laravel_id: user.id, whmcs_id: id, sync_status: 'synced', pending_action: null, last_error: null });
+        outcomes.set(user.id, { user_id: user.id, outcome: 'created', whmcs_id: id, sync_map_id: 0 });
+      } catch (err) {
+        if (err instanceof WhmcsApiError && isDuplicateEmail(err.message)) {
+          // Someone created it between our lookup and AddClient: the same 409 as a lookup hit.
+          const existing = await this.client.getClient({ email: fields.email }, run.audit.sink('push', user.id)).catch(() => null);
+          finals.push({ laravel_id: user.id, whmcs_id: null, sync_status: 'error', pending_action: null, last_error: err.message });
+          outcomes.set(user.id, duplicate(user.id, fields.email!, existing?.id ?? 0));
+        } else if (err instanceof WhmcsApiError && isFieldError(err.message)) {
+          finals.push({ laravel_id: user.id, whmcs_id: null, sync_status: 'error', pending_action: null, last_error: err.message });
+          outcomes.set(user.id, { user_id: user.id, outcome: 'invalid', missing: [], message: `WHMCS rechazó los datos: ${err.message}` });
+        } else {
+          // Unknown outcome (timeout, reset): the mark stays, so a retry links instead of duplicating.
+          outcomes.set(user.id, this.#failed(run, user, err, map, true));
+        }
+      }
+    });
+    if (created) await this.#invalidate();
   }
 
   /**

@@ -108,5 +108,3 @@ async function openPglite(dir: string): Promise<Database> {
     },
   };
 }
-
-export { sql };

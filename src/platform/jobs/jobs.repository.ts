@@ -2,7 +2,6 @@ import { sql, type SQL } from 'drizzle-orm';
 import { json, rows, type Executor } from '../db/client.ts';
 
 export type JobStatus = 'pending' | 'processing' | 'paused' | 'completed' | 'failed' | 'cancelled';
-export const activeStatuses: JobStatus[] = ['pending', 'processing', 'paused'];
 export const terminalStatuses: JobStatus[] = ['completed', 'failed', 'cancelled'];
 
 export interface JobRecord {

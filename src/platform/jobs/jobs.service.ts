@@ -6,7 +6,7 @@ import { AppError } from '../http/errors.ts';
 import { jobChannel, type JobItemsFilter, type JobItemsSource, type RetryOptions } from './job-definition.ts';
 import { jobItemsRepository, type JobItemInput } from './job-items.repository.ts';
 import type { JobRunner } from './job-runner.ts';
-import { activeStatuses, jobsRepository, type JobRecord, type JobStatus } from './jobs.repository.ts';
+import { jobsRepository, type JobRecord, type JobStatus } from './jobs.repository.ts';
 import { recoveryRepository } from './recovery.repository.ts';
 
 export interface StartOptions {
@@ -245,7 +245,6 @@ export function jobOutcome(job: Pick<JobRecord, 'status' | 'progress'>): 'ok' | 
   return good ? 'with_errors' : 'failed';
 }
 
-export const isActive = (status: JobStatus) => activeStatuses.includes(status);
 export const isUuid = (s: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
 
 /** The public shape of a job (seed 004's, for every type): params such as `message` sit at top level. */
