@@ -26,17 +26,17 @@ export const messagingModule: PuenteModule = {
   name: 'messaging',
   setup(ctx) {
     const { db, bus, logger, config, secrets, jobs } = ctx;
-    // Where this process listens is known once its server is up; checks of device URLs read it then.
-    const listening = { get listening() { return ctx.listening; } };
+    // Where this process listens is known once its server is up: checks of device URLs read it then
+    // (a getter, so that the value is read at each check, not copied now).
     const drivers = new Drivers({ logger, wahaCheckCacheSeconds: config.WAHA_CHECK_CACHE_SECONDS });
-    const devices = new DevicesService({ db, config, secrets, ...listening, drivers });
+    const devices = new DevicesService({ db, config, secrets, drivers, get listening() { return ctx.listening; } });
     const receipts = new ReceiptsService({ db, bus, logger, config });
     const suppressions = new SuppressionsService({ db, config });
     ctx.secrets.register('device credentials', resealDevices(ctx.db.orm));
     Object.assign(ctx.services, {
       drivers, devices, receipts, suppressions,
       bulkSend: new BulkSendService({ db, config, jobs, devices }),
-      webhooks: new WebhooksService({ db, logger, config, ...listening, drivers, devices, receipts, suppressions }),
+      webhooks: new WebhooksService({ db, logger, config, drivers, devices, receipts, suppressions, get listening() { return ctx.listening; } }),
     });
     return messagingJobs(ctx);
   },
