@@ -23,6 +23,8 @@ import { systemRoutes } from './platform/http/system.routes.ts';
 import { jobsRoutes } from './platform/jobs/jobs.routes.ts';
 import { asyncApiRoutes } from './platform/realtime/asyncapi.routes.ts';
 import { dashboardCsp, docsCsp, rejectNulBytes } from './platform/http/hostile-input.ts';
+import { nonBlockingRedisOptions } from './platform/events/bus.ts';
+import { redisOrLocalStore } from './platform/http/rate-limit-store.ts';
 
 const webDist = join(dirname(fileURLToPath(import.meta.url)), '..', 'web', 'dist');
 
@@ -72,11 +74,12 @@ export async function buildApp(ctx: AppContext, modules: PuenteModule[]): Promis
 
   await app.register(swagger, openapiOptions('0.1.0'));
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: docsCsp });
-  const limiterRedis = ctx.redisUrl ? new Redis(ctx.redisUrl, { connectTimeout: 1000, maxRetriesPerRequest: 1 }) : null;
-  if (limiterRedis) app.addHook('onClose', async () => void (await limiterRedis.quit().catch(() => {})));
+  const limiterRedis = ctx.redisUrl ? new Redis(ctx.redisUrl, nonBlockingRedisOptions({ commandTimeout: 500 })) : null;
+  limiterRedis?.on('error', () => {}); // reported by the store when it falls back to counting per process
+  if (limiterRedis) app.addHook('onClose', async () => void (limiterRedis.status === 'ready' ? await limiterRedis.quit().catch(() => limiterRedis.disconnect()) : limiterRedis.disconnect()));
   await app.register(rateLimit, {
     global: false,
-    ...(limiterRedis ? { redis: limiterRedis, nameSpace: `${ctx.config.REDIS_PREFIX}:rl:` } : {}),
+    ...(limiterRedis ? { store: redisOrLocalStore(limiterRedis, `${ctx.config.REDIS_PREFIX}:rl:`, ctx.logger) } : {}),
     errorResponseBuilder: (_req, context) =>
       tooManyAttempts(Math.ceil(context.ttl / 1000)),
   });

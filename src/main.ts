@@ -38,7 +38,7 @@ function onSignals(close: () => Promise<void>, graceSeconds: number) {
     setTimeout(() => {
       process.stderr.write('shutdown took too long; exiting\n');
       process.exit(1);
-    }, (graceSeconds + 10) * 1000).unref();
+    }, (graceSeconds + 2) * 1000).unref();
     close().then(() => process.exit(0), (err) => {
       process.stderr.write(`shutdown failed: ${(err as Error).message}\n`);
       process.exit(1);
@@ -66,7 +66,7 @@ async function worker(config: Config) {
   const runtime = await createRuntime(config, modules);
   await runtime.start({ work: true });
   runtime.ctx.logger.info('Puente worker running');
-  onSignals(() => runtime.close(), config.SHUTDOWN_TIMEOUT_SECONDS);
+  onSignals(() => runtime.close({ deadline: Date.now() + config.SHUTDOWN_TIMEOUT_SECONDS * 1000 - 1000 }), config.SHUTDOWN_TIMEOUT_SECONDS);
 }
 
 async function adminCreate(config: Config, args: string[]) {

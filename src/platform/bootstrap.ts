@@ -20,7 +20,8 @@ export interface Runtime {
   reconciler: JobReconciler;
   /** Starts queues (and workers when `work`), then each module's start hook. */
   start(opts: { work: boolean }): Promise<void>;
-  close(): Promise<void>;
+  /** Stops modules, releases running jobs (waiting for them until `deadline`, epoch ms), closes the bus and the database. */
+  close(opts?: { deadline?: number }): Promise<void>;
 }
 
 /** Opens the database (migrating it), the event bus and the job runner, and sets up every module. */
@@ -66,10 +67,10 @@ export async function createRuntime(config: Config, modules: PuenteModule[], log
         }
         for (const m of modules) await m.start?.(ctx, opts);
       },
-      async close() {
+      async close(opts = {}) {
         for (const m of [...modules].reverse()) await m.stop?.(ctx).catch((err: Error) => logger.warn({ err: err.message, module: m.name }, 'module stop failed'));
         if (reconciling) await reconciler.stop();
-        if (started) await ctx.runner.stop();
+        if (started) await ctx.runner.stop(opts.deadline === undefined ? undefined : Math.max(1000, opts.deadline - Date.now()));
         await bus.close();
         await db.close();
       },

@@ -1,6 +1,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { buildApp } from '../app.ts';
 import type { App } from './context.ts';
 import type { Runtime } from './bootstrap.ts';
@@ -13,8 +14,16 @@ export interface RunningServer {
   app: App;
   url: string;
   runtime: Runtime;
+  /**
+   * Stops serving within SHUTDOWN_TIMEOUT_SECONDS: stops accepting, tells socket clients to
+   * reconnect (elsewhere), lets requests in flight finish for a moment, then drops what is left and
+   * releases running jobs.
+   */
   close(): Promise<void>;
 }
+
+/** The share of SHUTDOWN_TIMEOUT_SECONDS that requests in flight get before their connections are dropped (at most 5 s). */
+const DRAIN_SHARE = 0.3;
 
 /** HTTP + sockets on one port. `work` also runs job workers in this process (the embedded default). */
 export async function startServer(runtime: Runtime, opts: { port?: number; host?: string; work?: boolean } = {}): Promise<RunningServer> {
@@ -50,6 +59,12 @@ export async function startServer(runtime: Runtime, opts: { port?: number; host?
     await runtime.close().catch(() => {});
     throw listenError(err, port);
   }
+  let stopping = false;
+  // While stopping, every answer closes its connection: a keep-alive client that keeps it busy
+  // would otherwise hold the server open, and it should reconnect to another node anyway.
+  server.on('request', (_req, res) => {
+    if (stopping && !res.headersSent) res.setHeader('connection', 'close');
+  });
   const address = server.address() as AddressInfo;
   ctx.listening = { host: address.address, port: address.port };
   const host = address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : address.address;
@@ -60,10 +75,17 @@ export async function startServer(runtime: Runtime, opts: { port?: number; host?
     url: `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`,
     close() {
       closing ??= (async () => {
+        const timeoutMs = ctx.config.SHUTDOWN_TIMEOUT_SECONDS * 1000;
+        const deadline = Date.now() + timeoutMs - 1000;
+        stopping = true;
         jobSockets.close();
         await sockets.close();
-        await app.close();
-        await runtime.close();
+        const appClosed = app.close(); // stops listening; later requests get 503
+        server.closeIdleConnections();
+        await Promise.race([appClosed, sleep(Math.min(5000, timeoutMs * DRAIN_SHARE))]);
+        server.closeAllConnections();
+        await appClosed;
+        await runtime.close({ deadline });
       })();
       return closing;
     },

@@ -67,21 +67,26 @@ export async function runBulkSend(app: SendDeps, ctx: JobContext<unknown>) {
   const jobId = ctx.job.id;
   const params = bulkParams.parse(ctx.job.params);
   const uncertainNow = await recipientsRepository.markInFlightUncertain(db, jobId);
-  if (uncertainNow) ctx.logger.warn({ uncertain: uncertainNow }, 'recipients in flight at a previous stop marked uncertain');
+  if (uncertainNow.length) ctx.logger.warn({ uncertain: uncertainNow.length }, 'recipients in flight at a previous stop marked uncertain');
   const suppressedNow = await recipientsRepository.suppressQueued(db, jobId);
   if (suppressedNow) ctx.logger.info({ suppressed: suppressedNow }, 'recipients who opted out since the upload are skipped');
   const counts: Counts = await recipientsRepository.counts(db, jobId);
+  // Like any recipient that ends uncertain, each gets an `error` event (capped; the CSV has them all).
+  for (const r of uncertainNow.slice(0, MAX_ERROR_EVENTS_PER_SECOND)) {
+    void ctx.emit({ type: 'error', device_id: r.device_id, phone: r.phone, error: r.error, progress: progressOf(counts) });
+  }
   const flusher = new Flusher(app, ctx, counts);
   await flusher.refreshReceipts();
   flusher.report();
 
   const announced = new Set<number>();
-  const announceChunk = async (seq: number) => {
+  // Announcements never hold up a send: claimed rows are `sending` until their call is made.
+  const announceChunk = (seq: number) => {
     const chunk = Math.floor(seq / CHUNK_SIZE);
     if (announced.has(chunk)) return;
     announced.add(chunk);
     const start = chunk * CHUNK_SIZE, end = Math.min(start + CHUNK_SIZE, counts.total);
-    await ctx.emit({ type: 'chunk_processing', chunk_start: start, chunk_end: end, total: counts.total, message: `Procesando chunk ${start}-${end} de ${counts.total}` });
+    void ctx.emit({ type: 'chunk_processing', chunk_start: start, chunk_end: end, total: counts.total, message: `Procesando chunk ${start}-${end} de ${counts.total}` });
   };
 
   const claims = new Claims(jobId);
@@ -113,7 +118,7 @@ export async function runBulkSend(app: SendDeps, ctx: JobContext<unknown>) {
         broken.add(device.id);
         deviceErrors.push(`device ${device.id}: ${end.reason}`);
         await devicesRepository.pauseForError(db, device.id, end.reason);
-        await ctx.emit({ type: 'error', device_id: device.id, error: end.reason, message: `Device ${device.name} pausado; su trabajo pasa a otros devices`, progress: progressOf(counts) });
+        void ctx.emit({ type: 'error', device_id: device.id, error: end.reason, message: `Device ${device.name} pausado; su trabajo pasa a otros devices`, progress: progressOf(counts) });
       }
       if (end.kind === 'capped') broken.add(device.id);
     });
@@ -257,7 +262,7 @@ class Flusher {
       this.#errorsThisSecond = 0;
     }
     if (++this.#errorsThisSecond > MAX_ERROR_EVENTS_PER_SECOND) return;
-    await this.#ctx.emit({ type: 'error', device_id: r.device_id, phone, error: r.error ?? r.status, progress: progressOf(this.#counts, this.#receipts) });
+    void this.#ctx.emit({ type: 'error', device_id: r.device_id, phone, error: r.error ?? r.status, progress: progressOf(this.#counts, this.#receipts) });
   }
 }
 
@@ -293,7 +298,7 @@ class DeviceWorker {
   readonly #params: BulkParams;
   readonly #flusher: Flusher;
   readonly #claims: Claims;
-  readonly #announce: (seq: number) => Promise<void>;
+  readonly #announce: (seq: number) => void;
   readonly #halt: { reason: string | null };
   readonly #driver;
   readonly #template: BulkParams['template'];
@@ -302,7 +307,7 @@ class DeviceWorker {
   #sentToday: number;
   readonly #pacer: Pacer;
 
-  constructor(app: SendDeps, ctx: JobContext<unknown>, device: DeviceRow, params: BulkParams, shared: { flusher: Flusher; claims: Claims; announce: (seq: number) => Promise<void>; halt: { reason: string | null } }) {
+  constructor(app: SendDeps, ctx: JobContext<unknown>, device: DeviceRow, params: BulkParams, shared: { flusher: Flusher; claims: Claims; announce: (seq: number) => void; halt: { reason: string | null } }) {
     this.#app = app;
     this.#ctx = ctx;
     this.#device = device;
@@ -380,7 +385,7 @@ class DeviceWorker {
           for (const r of rows.slice(i)) this.#flusher.add(requeue(r, d.id, this.#failed ?? this.#halt.reason ?? 'stopped'), r.phone);
           break;
         }
-        await this.#announce(row.seq);
+        this.#announce(row.seq);
         const p: Promise<void> = this.#send(row).finally(() => inFlight.delete(p));
         inFlight.add(p);
       }

@@ -137,11 +137,11 @@ export const recipientsRepository = {
 
   /** Rows a crashed attempt left `sending` were in flight: they may have been sent, so they are not sent again. */
   async markInFlightUncertain(db: Executor, jobId: string) {
-    const changed = await rows<{ seq: number }>(db, sql`
+    const changed = await rows<{ seq: number; phone: string; device_id: number | null; error: string }>(db, sql`
       UPDATE message_recipients SET status = 'uncertain', updated_at = now(),
         error = 'en curso durante un reinicio: puede haberse enviado; no se reenvía / in flight at a restart: may have been sent, not resent'
-      WHERE job_id = ${jobId} AND status = 'sending' RETURNING seq`);
-    return changed.length;
+      WHERE job_id = ${jobId} AND status = 'sending' RETURNING seq, phone, device_id, error`);
+    return changed.sort((a, b) => a.seq - b.seq);
   },
 
   /**

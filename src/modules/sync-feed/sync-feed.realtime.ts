@@ -11,6 +11,12 @@ import { ordersPending, socketRateLimited, syncConnectError, syncHandshakeAuth, 
 const COALESCE_MS = 10;
 /** A client told about changes that it has not pulled yet is reminded after this long, on the next commit. */
 const REMIND_MS = 5_000;
+/**
+ * How often each process looks for its sockets that are behind without waiting for an announcement:
+ * one may have been lost (Redis away when the change committed). Also done at once when the bus
+ * reconnects.
+ */
+const SWEEP_MS = 3_000;
 export const room = (clientId: number) => `client:${clientId}`;
 
 /** `/sync` as the AsyncAPI document describes it (GET /docs/asyncapi.json), from the contract's schemas. */
@@ -71,6 +77,8 @@ export function attachSyncNamespace(io: Server, ctx: AppContext): { nsp: SyncNam
     }
   });
 
+  // Handlers never throw: a database that cannot be reached now must not end the process. What they
+  // could not do is done by the periodic sweep below, or by the client's next request.
   nsp.on('connection', async (socket) => {
     const clientId = socket.data.clientId as number;
     await socket.join(room(clientId));
@@ -100,14 +108,17 @@ export function attachSyncNamespace(io: Server, ctx: AppContext): { nsp: SyncNam
       if (w && !w.sockets.size) watched.delete(clientId);
       void feed.touch(clientId).catch(() => {});
     });
-    const [position, last] = await Promise.all([feed.position(clientId), feed.lastSeq()]).catch(() => [null, 0] as const);
+    let position: ClientPosition | null, last: number;
+    try {
+      [position, last] = await Promise.all([feed.position(clientId), feed.lastSeq()]);
+    } catch (err) {
+      // Left to the sweep, which watches every socket whose position could not be read.
+      ctx.logger.warn({ err: (err as Error).message }, 'could not read a new sync socket\'s position');
+      return;
+    }
     if (!socket.connected || !position) return;
     latest = Math.max(latest, last);
-    const w = watched.get(clientId) ?? { cursor: 0, delivered: 0, toldUpto: null, toldAt: 0, sockets: new Set<string>() };
-    w.cursor = Math.max(w.cursor, position.cursor);
-    w.delivered = Math.max(w.delivered, position.delivered_upto);
-    w.sockets.add(socket.id);
-    watched.set(clientId, w);
+    const w = watch(position, [socket.id]);
     // A client that connects with unread changes is told at once; so is one whose change committed
     // while its position was read (`latest` has it; the flush it caused did not know this socket yet).
     if (w.cursor < latest) {
@@ -119,6 +130,14 @@ export function attachSyncNamespace(io: Server, ctx: AppContext): { nsp: SyncNam
 
   /** This process's connected clients: how far each has confirmed and pulled, and what it was told. */
   const watched = new Map<number, { cursor: number; delivered: number; toldUpto: number | null; toldAt: number; sockets: Set<string> }>();
+  const watch = (p: ClientPosition, sockets: Iterable<string>) => {
+    const w = watched.get(p.id) ?? { cursor: 0, delivered: 0, toldUpto: null, toldAt: 0, sockets: new Set<string>() };
+    w.cursor = Math.max(w.cursor, p.cursor);
+    w.delivered = Math.max(w.delivered, p.delivered_upto);
+    for (const id of sockets) w.sockets.add(id);
+    watched.set(p.id, w);
+    return w;
+  };
   let latest = 0;
   let timer: NodeJS.Timeout | null = null;
   let lastFlush = -Infinity;
@@ -156,10 +175,42 @@ export function attachSyncNamespace(io: Server, ctx: AppContext): { nsp: SyncNam
     // A change that committed while this client's pull was under way is told now, not at the next commit.
     if (w.toldUpto !== null && w.delivered >= w.toldUpto && latest > w.delivered) schedule();
   });
+  /**
+   * Finds what announcements may have missed: the latest change, and the positions of this process's
+   * clients that are not known (a read failed on connect) or, after an outage, may be stale (their
+   * pulls and confirms were announced while the bus was away). Then tells whoever is behind.
+   */
+  const remind = async (afterOutage: boolean) => {
+    if (!nsp.sockets.size) return;
+    const socketsOf = new Map<number, string[]>();
+    for (const [id, s] of nsp.sockets) {
+      const c = s.data.clientId as number | undefined;
+      if (c === undefined || (!afterOutage && watched.get(c)?.sockets.has(id))) continue;
+      socketsOf.set(c, [...(socketsOf.get(c) ?? []), id]);
+    }
+    try {
+      const [last, positions] = await Promise.all([feed.lastSeq(), feed.positions([...socketsOf.keys()])]);
+      latest = Math.max(latest, last);
+      for (const p of positions) {
+        const live = (socketsOf.get(p.id) ?? []).filter((id) => nsp.sockets.get(id)?.connected);
+        if (live.length) watch(p, live);
+      }
+    } catch {
+      return;
+    }
+    // After an outage nobody can say what reached whom: every client behind is told again.
+    if (afterOutage) for (const w of watched.values()) w.toldUpto = null;
+    schedule();
+  };
+  const sweep = setInterval(() => void remind(false), SWEEP_MS);
+  sweep.unref();
+  const offReconnect = ctx.bus.onReconnect(() => void remind(true));
 
   return {
     nsp,
     async close() {
+      clearInterval(sweep);
+      offReconnect();
       if (timer) clearTimeout(timer);
       await (await unsubscribe)();
       await (await unsubscribePositions)();

@@ -87,6 +87,11 @@ export const syncFeedRepository = {
     return row ?? null;
   },
 
+  async positions(db: Executor, ids: number[]) {
+    return rows<{ id: number; cursor: string; delivered_upto: string }>(db, sql`
+      SELECT id, cursor, delivered_upto FROM sync_clients WHERE id = ANY(ARRAY(SELECT jsonb_array_elements_text(${json(ids)})::int))`);
+  },
+
   async listClients(db: Executor) {
     return rows<SyncClientRow>(db, sql`SELECT * FROM sync_clients ORDER BY id`);
   },

@@ -86,11 +86,18 @@ export function syncFeedRoutes(app: App, ctx: AppContext) {
     },
   }, async (req) => feed.confirm(req.syncClient!, req.body.seq));
 
+  // Every node's sockets over Redis; this node's alone while Redis is away.
+  const connectedSockets = async () => {
+    const nsp = ctx.io?.of('/sync');
+    if (!nsp) return [];
+    return nsp.fetchSockets().catch(() => nsp.local.fetchSockets());
+  };
+
   app.get('/api/sync-clients', {
     onRequest: staff,
     schema: { tags: ['sync'], security: [{ bearer: [] }], summary: 'Sync clients: connected or not, last seen, cursor lag' },
   }, async () => {
-    const [clients, last, sockets] = await Promise.all([feed.listClients(), feed.lastSeq(), ctx.io ? ctx.io.of('/sync').fetchSockets() : Promise.resolve([])]);
+    const [clients, last, sockets] = await Promise.all([feed.listClients(), feed.lastSeq(), connectedSockets()]);
     const connected = new Set(sockets.map((s) => s.data.clientId as number));
     return { success: true, last_seq: last, data: clients.map((c) => clientReply(c, last, connected.has(c.id))) };
   });

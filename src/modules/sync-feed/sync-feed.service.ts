@@ -111,7 +111,7 @@ export class SyncFeedService {
       if (sqlState(err) === '23503' && input.customer_id != null) throw unknownCustomer(input.customer_id);
       throw err;
     });
-    if (result.seq !== null) await this.#announce(result.seq);
+    if (result.seq !== null) this.#announce(result.seq);
     return { order: result.order, created: result.seq !== null };
   }
 
@@ -174,6 +174,13 @@ export class SyncFeedService {
     return c ? { id, cursor: Number(c.cursor), delivered_upto: Number(c.delivered_upto) } : null;
   }
 
+  /** `position` for many clients in one read. */
+  async positions(ids: number[]): Promise<ClientPosition[]> {
+    if (!ids.length) return [];
+    const found = await repo.positions(this.#db, ids);
+    return found.map((c) => ({ id: Number(c.id), cursor: Number(c.cursor), delivered_upto: Number(c.delivered_upto) }));
+  }
+
   listClients() {
     return repo.listClients(this.#db);
   }
@@ -203,7 +210,7 @@ export class SyncFeedService {
       const seq = await repo.appendChange(tx, { entity: 'order', entity_id: String(id), op, data: orderReply(order) });
       return { order, seq };
     });
-    await this.#announce(seq);
+    this.#announce(seq);
     return order;
   }
 
@@ -212,8 +219,12 @@ export class SyncFeedService {
     await this.#ctx.bus.publish(FEED_CLIENT_CHANNEL, p).catch(() => {});
   }
 
-  /** After commit only: a change is never announced before it can be pulled. */
-  async #announce(seq: number) {
-    await this.#ctx.bus.publish(FEED_CHANNEL, { seq });
+  /**
+   * After commit only: a change is never announced before it can be pulled. Not awaited: the commit
+   * is what the caller is told about; a lost announcement is made good by the reminders (see
+   * sync-feed.realtime.ts).
+   */
+  #announce(seq: number) {
+    this.#ctx.bus.publish(FEED_CHANNEL, { seq }).catch(() => {});
   }
 }

@@ -66,7 +66,9 @@ export async function openDatabase(config: Pick<Config, 'DATABASE_URL' | 'DATA_D
 }
 
 async function openPostgres(connectionString: string, max: number): Promise<Database> {
-  const pool = new pg.Pool({ connectionString, max, application_name: 'puente' });
+  // A connection attempt to an unreachable server gives up after a few seconds (pg waits forever by
+  // default), so a request fails with 503 instead of hanging; keepAlive notices a silent peer.
+  const pool = new pg.Pool({ connectionString, max, application_name: 'puente', connectionTimeoutMillis: 5000, keepAlive: true });
   pool.on('error', () => {}); // an idle client dropped by the server is replaced on next use
   await pool.query('select 1');
   const orm = drizzlePg(pool) as unknown as Db;

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../logger.ts';
 
 export type EventHandler = (message: unknown) => void;
@@ -7,11 +7,19 @@ export type EventHandler = (message: unknown) => void;
 /**
  * Publishes JSON messages on named channels. In-process by default; over Redis pub/sub when Redis is
  * configured, so that a job run by a worker process reaches a socket held by any server process.
+ *
+ * Publishing is best-effort and never fails or waits on the caller: the database is the truth and an
+ * event only says "look again". While Redis is away, messages are kept (up to a bound) and sent when
+ * it returns; `onReconnect` lets each listener re-announce what its clients may have missed.
  */
 export interface EventBus {
   readonly kind: 'local' | 'redis';
   publish(channel: string, message: unknown): Promise<void>;
   subscribe(channel: string, handler: EventHandler): Promise<() => Promise<void>>;
+  /** Called each time the bus comes back after losing its connection; returns an unregister. */
+  onReconnect(handler: () => void): () => void;
+  /** `ok` when the bus can deliver now; otherwise why not. */
+  health(): 'ok' | string;
   close(): Promise<void>;
 }
 
@@ -30,21 +38,71 @@ export function createLocalBus(): EventBus {
         emitter.off(channel, handler);
       };
     },
+    onReconnect: () => () => {},
+    health: () => 'ok',
     async close() {
       emitter.removeAllListeners();
     },
   };
 }
 
+/** Messages kept while Redis is unreachable; beyond this the oldest are dropped (the database still has the truth). */
+const MAX_BUFFERED = 10_000;
+
+/**
+ * ioredis options for a client whose callers must never wait on an outage: a command issued while
+ * disconnected fails at once instead of queueing, and one that gets no answer fails after a second.
+ * Reconnection keeps going in the background, at most every 2 s.
+ */
+export function nonBlockingRedisOptions(extra: RedisOptions = {}): RedisOptions {
+  return {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: 1000,
+    connectTimeout: 2000,
+    retryStrategy: (times) => Math.min(100 * times, 2000),
+    ...extra,
+  };
+}
+
 export async function createRedisBus(url: string, prefix: string, logger: Logger): Promise<EventBus> {
-  const pub = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3 });
-  const sub = new Redis(url, { lazyConnect: true });
-  for (const client of [pub, sub]) client.on('error', (err) => logger.warn({ err: err.message }, 'redis event bus error'));
+  const pub = new Redis(url, nonBlockingRedisOptions({ lazyConnect: true }));
+  // The subscriber keeps its offline queue (a subscription asked for during an outage is made when
+  // Redis returns) and re-subscribes by itself; nobody awaits it.
+  const sub = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: null, connectTimeout: 2000, retryStrategy: (times) => Math.min(100 * times, 2000) });
+  let lastError: string | null = null;
+  for (const [name, client] of [['publisher', pub], ['subscriber', sub]] as const) {
+    client.on('error', (err: Error) => {
+      if (err.message !== lastError) logger.warn({ err: err.message, client: name }, 'redis event bus error');
+      lastError = err.message;
+    });
+  }
   await Promise.all([pub.connect(), sub.connect()]);
   const local = new EventEmitter();
   local.setMaxListeners(0);
+  const reconnectHandlers = new Set<() => void>();
   const counts = new Map<string, number>();
   const key = (channel: string) => `${prefix}:events:${channel}`;
+  const buffered: [string, string][] = [];
+  let dropped = 0;
+  let closed = false;
+
+  const keep = (redisChannel: string, payload: string) => {
+    if (closed) return;
+    buffered.push([redisChannel, payload]);
+    if (buffered.length > MAX_BUFFERED) {
+      buffered.shift();
+      if (dropped++ === 0) logger.warn({ kept: MAX_BUFFERED }, 'redis unreachable: oldest buffered events dropped');
+    }
+  };
+  const send = (redisChannel: string, payload: string) => {
+    pub.publish(redisChannel, payload).catch(() => keep(redisChannel, payload));
+  };
+  const drain = () => {
+    if (buffered.length) logger.info({ events: buffered.length, dropped }, 'redis back: sending buffered events');
+    dropped = 0;
+    for (const [c, p] of buffered.splice(0)) send(c, p);
+  };
 
   sub.on('message', (redisChannel: string, payload: string) => {
     const channel = redisChannel.slice(prefix.length + ':events:'.length);
@@ -55,16 +113,43 @@ export async function createRedisBus(url: string, prefix: string, logger: Logger
     }
   });
 
+  // `ready` fires on every (re)connection; the first ones happened during connect() above.
+  let down = false;
+  const markDown = () => {
+    if (!closed) down = true;
+  };
+  pub.on('close', markDown);
+  sub.on('close', markDown);
+  const onReady = () => {
+    if (closed || !down || pub.status !== 'ready' || sub.status !== 'ready') return;
+    down = false;
+    lastError = null;
+    logger.info('redis event bus reconnected');
+    drain();
+    for (const h of reconnectHandlers) {
+      try {
+        h();
+      } catch (err) {
+        logger.warn({ err: (err as Error).message }, 'reconnect handler failed');
+      }
+    }
+  };
+  pub.on('ready', onReady);
+  sub.on('ready', onReady);
+
   return {
     kind: 'redis',
     async publish(channel, message) {
-      await pub.publish(key(channel), JSON.stringify(message));
+      const payload = JSON.stringify(message);
+      if (pub.status !== 'ready') return keep(key(channel), payload);
+      if (buffered.length) drain();
+      send(key(channel), payload);
     },
     async subscribe(channel, handler) {
       local.on(channel, handler);
       const n = (counts.get(channel) ?? 0) + 1;
       counts.set(channel, n);
-      if (n === 1) await sub.subscribe(key(channel));
+      if (n === 1) sub.subscribe(key(channel)).catch((err: Error) => logger.warn({ channel, err: err.message }, 'redis subscribe failed'));
       let active = true;
       return async () => {
         if (!active) return;
@@ -73,13 +158,30 @@ export async function createRedisBus(url: string, prefix: string, logger: Logger
         const left = (counts.get(channel) ?? 1) - 1;
         if (left <= 0) {
           counts.delete(channel);
-          await sub.unsubscribe(key(channel)).catch(() => {});
+          sub.unsubscribe(key(channel)).catch(() => {});
         } else counts.set(channel, left);
       };
     },
+    onReconnect(handler) {
+      reconnectHandlers.add(handler);
+      return () => void reconnectHandlers.delete(handler);
+    },
+    health() {
+      return pub.status === 'ready' && sub.status === 'ready' ? 'ok' : `redis ${pub.status === 'ready' ? sub.status : pub.status}`;
+    },
     async close() {
+      closed = true;
       local.removeAllListeners();
-      await Promise.allSettled([pub.quit(), sub.quit()]);
+      reconnectHandlers.clear();
+      // quit() waits for a reply that never comes while Redis is down; disconnect() does not.
+      await Promise.allSettled([pub, sub].map((c) => (c.status === 'ready' ? withTimeout(c.quit(), 1000).catch(() => c.disconnect()) : c.disconnect())));
     },
   };
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('timeout')), ms);
+    p.then((v) => (clearTimeout(t), resolve(v)), (e) => (clearTimeout(t), reject(e)));
+  });
 }

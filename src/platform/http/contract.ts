@@ -46,12 +46,13 @@ const describeStatus: Record<ErrorStatus, string> = {
   429: 'Too many attempts (`rate_limited`)',
   500: 'Unexpected server error (`internal_error`)',
   502: 'An upstream service answered badly (`upstream_error`)',
-  503: 'Not configured or not available',
+  503: 'Not configured or not available; `database.unavailable` (with `Retry-After`) while the database cannot be reached',
   504: 'An upstream service did not answer in time (`upstream_timeout`)',
 };
 
-function responsesFor<S extends z.ZodType, T extends ErrorStatus>(schema: S, statuses: T[]): Record<T | 500, S> {
-  const all = new Set<ErrorStatus>([...statuses, 500]);
+function responsesFor<S extends z.ZodType, T extends ErrorStatus>(schema: S, statuses: T[]): Record<T | 500 | 503, S> {
+  // Any route can fail unexpectedly (500) or find the database unreachable (503 `database.unavailable`).
+  const all = new Set<ErrorStatus>([...statuses, 500, 503]);
   const out = {} as Record<ErrorStatus, S>;
   for (const status of all) out[status] = schema.describe(describeStatus[status]) as S;
   return out;
@@ -59,7 +60,8 @@ function responsesFor<S extends z.ZodType, T extends ErrorStatus>(schema: S, sta
 
 /**
  * Error entries for a route's `response:` map in the `{success:false}` shape, one per status the
- * route can answer. 500 is always included (any route can fail unexpectedly).
+ * route can answer. 500 and 503 are always included (any route can fail unexpectedly or find the
+ * database unreachable).
  * Use: `response: { 200: reply, ...errorResponses(400, 401, 404) }`.
  */
 export const errorResponses = <T extends ErrorStatus = never>(...statuses: T[]) => responsesFor(errorReply, statuses);

@@ -3,6 +3,10 @@ import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import type { Logger } from '../logger.ts';
 import { AppError, errorBody, type ErrorCode, type ReplyShape } from './errors.ts';
 import { loggableError, sqlState } from './hostile-input.ts';
+import { isDatabaseUnavailable } from '../db/unavailable.ts';
+
+/** What a client is told to wait before retrying a request the database could not serve. */
+export const DATABASE_RETRY_AFTER_SECONDS = 5;
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -46,6 +50,11 @@ export function errorHandler(logger: Logger) {
     const status = state ? 500 : error.statusCode ?? 500;
     if (status < 500) {
       return reply.status(status).send(errorBody(shape, error.message, frameworkCode(status, error.code)));
+    }
+    if (isDatabaseUnavailable(error)) {
+      logger.warn({ reqId: request.id, err: loggableError(error) }, 'database unreachable');
+      reply.header('retry-after', String(DATABASE_RETRY_AFTER_SECONDS));
+      return reply.status(503).send(errorBody(shape, 'Base de datos no disponible por el momento; intenta de nuevo en unos segundos / Database unavailable, retry shortly', 'database_unavailable'));
     }
     logger.error({ reqId: request.id, err: loggableError(error) }, 'unhandled error');
     return reply.status(500).send(errorBody(shape, `Error interno del servidor / Internal server error (request ${request.id})`, 'internal_error'));

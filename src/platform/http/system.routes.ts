@@ -4,6 +4,19 @@ import { registry } from '../metrics.ts';
 import { errorResponses, noAuth } from './contract.ts';
 import { healthReply, readyReply } from './system.contract.ts';
 
+const CHECK_TIMEOUT_MS = 2000;
+
+/** `ok`, or why the dependency cannot be used now; never waits more than CHECK_TIMEOUT_MS. */
+async function check(probe: () => Promise<unknown>): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<string>((resolve) => (timer = setTimeout(() => resolve(`no answer in ${CHECK_TIMEOUT_MS} ms`), CHECK_TIMEOUT_MS)));
+  try {
+    return await Promise.race([probe().then(() => 'ok', (err: Error) => err.message || 'unavailable'), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export function systemRoutes(app: App, ctx: AppContext) {
   app.get('/health', {
     schema: {
@@ -14,19 +27,18 @@ export function systemRoutes(app: App, ctx: AppContext) {
 
   app.get('/ready', {
     schema: {
-      operationId: 'getReadiness', tags: ['system'], security: noAuth, summary: 'Readiness: database and event bus reachable',
-      response: { 200: readyReply.describe('Ready'), 503: readyReply.describe('The database cannot be reached'), ...errorResponses() },
+      operationId: 'getReadiness', tags: ['system'], security: noAuth, summary: 'Readiness: each dependency (database, job queue, Redis when configured); 503 when one is down',
+      response: { 200: readyReply.describe('Ready'), 503: readyReply.describe('A dependency cannot be reached'), ...errorResponses() },
     },
   }, async (_req, reply) => {
-    let database: string;
-    try {
-      await ctx.db.query('SELECT 1');
-      database = 'ok';
-    } catch (err) {
-      database = (err as Error).message;
-    }
-    const checks = { database, event_bus: ctx.bus.kind, mode: ctx.db.kind === 'pglite' ? 'embedded' as const : 'scaled-out' as const };
-    const ok = database === 'ok';
+    const [database, queue] = await Promise.all([
+      check(() => ctx.db.query('SELECT 1')),
+      check(() => ctx.runner.boss.getDb().executeSql('SELECT 1')),
+    ]);
+    const redis = ctx.redisUrl ? ctx.bus.health() : undefined;
+    const ok = database === 'ok' && queue === 'ok' && (redis === undefined || redis === 'ok');
+    const checks = { database, queue, ...(redis === undefined ? {} : { redis }), event_bus: ctx.bus.kind, mode: ctx.db.kind === 'pglite' ? 'embedded' as const : 'scaled-out' as const };
+    if (!ok) reply.header('retry-after', '5');
     return reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'unavailable', checks });
   });
 

@@ -10,6 +10,7 @@ import {
   type JobContext, type JobDefinition, type JobEvent,
 } from './job-definition.ts';
 import { ProgressReporter } from './progress-reporter.ts';
+import { LeaseSweeper } from './lease-sweeper.ts';
 import { jobsRepository, type JobRecord } from './jobs.repository.ts';
 
 /** Published after a job is sent, so that workers in other processes fetch it now rather than at their next poll. */
@@ -36,6 +37,7 @@ export class JobRunner {
   /** pg-boss worker ids per queue, woken when a job is sent instead of waiting for their next poll. */
   readonly #workers = new Map<string, string[]>();
   #working = false;
+  #sweeper: LeaseSweeper | null = null;
 
   constructor(deps: JobRunnerDeps) {
     this.#deps = deps;
@@ -97,6 +99,11 @@ export class JobRunner {
     if (!opts.work) return;
     this.#working = true;
     this.#unsubscribeWake = await this.#deps.bus.subscribe(queueWakeChannel, (m) => this.#wake(String((m as { type?: unknown }).type)));
+    this.#sweeper = new LeaseSweeper({
+      db: this.#deps.db, boss: this.boss, logger: this.#deps.logger, types: [...this.#definitions.keys()],
+      everyMs: (this.#deps.config.JOB_LEASE_SECONDS * 1000) / 4, ownJobs: () => this.#running.keys(),
+    });
+    this.#sweeper.start();
     for (const d of this.#definitions.values()) {
       // One pg-boss worker per concurrent slot (not localConcurrency), so a wake reaches an idle one
       // even while another runs a long job: pg-boss wakes a worker by id.
@@ -137,9 +144,10 @@ export class JobRunner {
   }
 
   /** Releases running jobs (they resume from their checkpoint elsewhere) and stops pg-boss. */
-  async stop() {
+  async stop(timeoutMs?: number) {
+    this.#sweeper?.stop();
     for (const c of this.#running.values()) c.abort('shutdown');
-    const timeout = this.#deps.config.SHUTDOWN_TIMEOUT_SECONDS * 1000;
+    const timeout = timeoutMs ?? this.#deps.config.SHUTDOWN_TIMEOUT_SECONDS * 1000;
     await this.boss.stop({ graceful: true, timeout, close: true }).catch(() => {});
     await this.#unsubscribeControl?.();
     await this.#unsubscribeWake?.();
@@ -155,13 +163,23 @@ export class JobRunner {
     const { db, bus, logger } = this.#deps;
     const jobId = job.data?.jobId ?? (await this.#recordForSchedule(def, job.id));
     if (!jobId) return;
-    const lease = randomUUID();
-    const ttl = this.#leaseSeconds(def);
+    // The queue delivery's id leads the lease, so that a sweeper that finds the lease expired can
+    // hand that delivery back to the queue at once (see LeaseSweeper).
+    const lease = `${job.id}:${randomUUID()}`;
+    const ttl = this.#leaseSeconds();
     const record = await this.#claim(def, job, jobId, lease, ttl);
-    if (!record) return; // cancelled, paused or finished meanwhile, or handed back to the queue
-    const renew = setInterval(() => void jobsRepository.renewLease(db.orm, jobId, lease, ttl).catch(() => {}), (ttl * 1000) / 3);
-    const payload = def.payload.parse(job.data?.payload ?? {});
+    if (!record) return; // cancelled, paused or finished meanwhile, handed back to the queue, or run by a live attempt
     const controller = new AbortController();
+    // An attempt whose lease was taken over (its process could not renew it in time) stops at once
+    // and leaves the job to the attempt that took it.
+    let leaseLost = false;
+    const renew = setInterval(() => void jobsRepository.renewLease(db.orm, jobId, lease, ttl).then((held) => {
+      if (held || leaseLost || controller.signal.aborted) return;
+      leaseLost = true;
+      logger.warn({ job: jobId }, 'job lease taken over by another attempt; this one stops');
+      controller.abort('shutdown');
+    }, () => {}), (ttl * 1000) / 3);
+    const payload = def.payload.parse(job.data?.payload ?? {});
     this.#running.set(jobId, controller);
     job.signal.addEventListener('abort', () => controller.abort('shutdown'), { once: true });
     const log = logger.child({ job: jobId, type: def.type });
@@ -187,16 +205,19 @@ export class JobRunner {
       },
     };
     try {
-      await emit({ type: 'job_started', message: def.startMessage?.(record) ?? `Iniciando ${def.type}` });
+      // Events are best-effort: nothing on the job's path waits for one (see EventBus).
+      void emit({ type: 'job_started', message: def.startMessage?.(record) ?? `Iniciando ${def.type}` });
       const results = (await def.handler(ctx)) ?? {};
       reporter.stop();
+      if (leaseLost) return;
       const finished = await jobsRepository.finish(db.orm, jobId, {
         status: 'completed', progress: reporter.latest ?? undefined, results, onlyFrom: ['processing'],
       });
-      if (finished) await emit({ type: 'job_completed', status: 'completed', results });
+      if (finished) void emit({ type: 'job_completed', status: 'completed', results });
       else await this.#announceStop(jobId, emit);
     } catch (err) {
       reporter.stop();
+      if (leaseLost) return;
       if (reporter.latest) await jobsRepository.writeProgress(db.orm, jobId, reporter.latest);
       // Whatever a stopped handler threw (an aborted HTTP call, say), the stop is what happened.
       const stopped = controller.signal.aborted ? new JobStoppedError(controller.signal.reason as StopReason) : err;
@@ -208,8 +229,8 @@ export class JobRunner {
     }
   }
 
-  #leaseSeconds(def: JobDefinition<any>) {
-    return Math.max(5, def.heartbeatSeconds ?? this.#deps.config.JOB_HEARTBEAT_SECONDS);
+  #leaseSeconds() {
+    return this.#deps.config.JOB_LEASE_SECONDS;
   }
 
   /**
@@ -226,6 +247,12 @@ export class JobRunner {
       if (record) return record;
       if (!(await jobsRepository.leaseHeld(db.orm, jobId))) return null;
       if (Date.now() > deadline || job.signal.aborted) {
+        // A job `processing` under a lease that keeps being renewed is run by a live attempt (this
+        // delivery is the queue's late retry of one that was taken over): that attempt keeps it.
+        if ((await jobsRepository.get(db.orm, jobId))?.status === 'processing') {
+          logger.info({ job: jobId }, 'job already run by a live attempt; this delivery ends');
+          return null;
+        }
         logger.warn({ job: jobId }, 'job still held by another attempt; queued again for later');
         await this.boss.send(def.type, job.data, { id: randomUUID(), startAfter: 5 }).catch(() => {});
         return null;

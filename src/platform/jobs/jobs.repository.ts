@@ -109,8 +109,28 @@ export const jobsRepository = {
     return row?.held ?? false;
   },
 
+  /** False when the lease is no longer this attempt's (it was taken over). */
   async renewLease(db: Executor, id: string, lease: string, ttlSeconds: number) {
-    await db.execute(sql`UPDATE jobs SET lease_until = now() + make_interval(secs => ${ttlSeconds}) WHERE id = ${id} AND lease = ${lease}`);
+    const renewed = await rows<{ id: string }>(db, sql`
+      UPDATE jobs SET lease_until = now() + make_interval(secs => ${ttlSeconds}) WHERE id = ${id} AND lease = ${lease} RETURNING id`);
+    return renewed.length > 0;
+  },
+
+  /**
+   * Releases the expired leases of running jobs (their attempt's process died or lost the database)
+   * and returns what they were, so the caller can hand each job back to the queue. One sweeper wins
+   * each row, however many run at once.
+   */
+  async releaseExpiredLeases(db: Executor, types: string[], exceptIds: string[]) {
+    return rows<{ id: string; type: string; lease: string }>(db, sql`
+      UPDATE jobs j SET lease = NULL, lease_until = NULL, updated_at = now()
+      FROM (SELECT id, lease FROM jobs
+            WHERE status = 'processing' AND lease_until < now()
+              AND type IN (${sql.join(types.map((t) => sql`${t}`), sql`, `)})
+              AND NOT (id::text IN (${sql.join(['', ...exceptIds].map((t) => sql`${t}`), sql`, `)}))
+            FOR UPDATE SKIP LOCKED) stale
+      WHERE j.id = stale.id
+      RETURNING j.id, j.type, stale.lease`);
   },
 
   async dropLease(db: Executor, id: string, lease: string) {

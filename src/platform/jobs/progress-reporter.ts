@@ -46,7 +46,7 @@ export class ProgressReporter {
     if (!progress) return this.#flushing;
     this.#flushing = this.#flushing.then(async () => {
       const status = await jobsRepository.writeProgress(this.#db.orm, this.#jobId, progress);
-      await this.#bus.publish(jobChannel(this.#jobId), { type: 'progress', job_id: this.#jobId, ...event, progress });
+      void this.#bus.publish(jobChannel(this.#jobId), { type: 'progress', job_id: this.#jobId, ...event, progress });
       this.#onStatus(status);
     }).catch(() => {});
     return this.#flushing;

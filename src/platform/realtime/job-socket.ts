@@ -175,8 +175,9 @@ export function createJobSocketServer(ctx: AppContext, connections: ConnectionCo
           ws.on('error', (err) => ctx.logger.debug({ err: err.message }, 'job socket error'));
           // Access-code sessions see phones masked, as anonymous viewers do: the code is shared by many people.
           attach(ws, jobId, principal !== null && principal.role !== 'customer' && !isCodeSession(principal)).catch((err: Error) => {
+            // Mostly a database that cannot be reached now: 1013 "try again later".
             ctx.logger.warn({ err: err.message, jobId }, 'job socket could not follow the job');
-            ws.close(1011, 'internal error');
+            ws.close(1013, 'try again later');
           });
         });
       })().catch((err: Error) => {
@@ -185,8 +186,12 @@ export function createJobSocketServer(ctx: AppContext, connections: ConnectionCo
       });
       return true;
     },
+    /** 1012 "service restart": a client reconnects, to another node behind the load balancer. */
     close() {
-      for (const client of wss.clients) client.terminate();
+      for (const client of wss.clients) {
+        client.close(1012, 'server restarting');
+        setTimeout(() => client.terminate(), 1000).unref();
+      }
       wss.close();
     },
   };

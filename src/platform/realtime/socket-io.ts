@@ -4,6 +4,7 @@ import { Server, type Socket } from 'socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { Redis } from 'ioredis';
 import type { AppContext } from '../context.ts';
+import { nonBlockingRedisOptions } from '../events/bus.ts';
 import { type ConnectionCounter, refuseUpgrade, tooManyConnections } from './upgrades.ts';
 
 /**
@@ -56,17 +57,34 @@ export async function createSocketServer(server: HttpServer, ctx: AppContext, co
   }));
   const closers: (() => Promise<unknown>)[] = [];
   if (ctx.redisUrl) {
-    const pub = new Redis(ctx.redisUrl);
-    const sub = pub.duplicate();
-    for (const c of [pub, sub]) c.on('error', (err) => ctx.logger.warn({ err: err.message }, 'socket.io redis error'));
-    io.adapter(createAdapter(pub, sub, { key: `${ctx.config.REDIS_PREFIX}:socket.io` }));
-    closers.push(() => pub.quit(), () => sub.quit());
+    // While Redis is away, emits reach this process's sockets only; nothing waits for it and nothing
+    // queues. The adapter does not handle its publishes' failures, so they are caught here: an
+    // unhandled rejection would end the process.
+    const pub = new Redis(ctx.redisUrl, nonBlockingRedisOptions());
+    const publish = pub.publish.bind(pub);
+    pub.publish = ((...args: Parameters<typeof publish>) => {
+      const sent = publish(...args);
+      sent.catch(() => {});
+      return sent;
+    }) as typeof pub.publish;
+    const sub = new Redis(ctx.redisUrl, { maxRetriesPerRequest: null, connectTimeout: 2000, retryStrategy: (times) => Math.min(100 * times, 2000) });
+    let lastError: string | null = null;
+    for (const c of [pub, sub]) {
+      c.on('error', (err: Error) => {
+        if (err.message !== lastError) ctx.logger.warn({ err: err.message }, 'socket.io redis error');
+        lastError = err.message;
+      });
+      c.on('ready', () => (lastError = null));
+    }
+    io.adapter(createAdapter(pub, sub, { key: `${ctx.config.REDIS_PREFIX}:socket.io`, requestsTimeout: 2000 }));
+    closers.push(async () => pub.disconnect(), async () => sub.disconnect());
   }
   return {
     io,
     async close() {
-      // Not io.close(): that would also close the HTTP server, which Fastify owns.
-      io.disconnectSockets(true);
+      // Not io.close(): that would also close the HTTP server, which Fastify owns. Closing the
+      // transports (not disconnectSockets, which tells a client to stay away) makes every client
+      // reconnect, to another node behind the load balancer.
       io.engine.close();
       await Promise.allSettled(closers.map((c) => c()));
     },
