@@ -1,0 +1,282 @@
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { request as httpRequest, Agent } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import WebSocket from 'ws';
+import { io as ioClient, type Socket } from 'socket.io-client';
+import { startWhatsAppSimulator, type WaSimulator } from '../src/simulators/whatsapp/whatsapp.simulator.ts';
+import { SyncClient } from '../src/clients/sync-client.ts';
+import { ADMIN, eventually, freshStorage, startPuente, testEnv, waitForJob, type Storage, type TestPuente } from './support/puente.ts';
+import { spawnPuente, type PuenteProcess } from './support/spawn.ts';
+import { startTcpProxy, startTestRedis, type TcpProxy, type TestRedis } from './support/faults.ts';
+
+const API_KEY = 'test-cloud-api-key';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Scaled out (PostgreSQL + Redis, several nodes), with the dependencies taken away: a Redis of the
+ * suite's own that it kills and restarts, PostgreSQL behind a TCP proxy it cuts, workers killed with
+ * SIGKILL and serve nodes stopped with SIGTERM under load. Timing settings are the defaults (lease,
+ * heartbeat, queue polling), so what is measured is what a deployment gets.
+ */
+describe('faults: Redis, PostgreSQL and nodes going away (scaled out)', { timeout: 300_000 }, () => {
+  let storage: Storage;
+  let redis: TestRedis;
+  let pgProxy: TcpProxy;
+  let sim: WaSimulator;
+  let env: NodeJS.ProcessEnv;
+  let a: TestPuente;
+  let b: TestPuente;
+  const procs: PuenteProcess[] = [];
+  const sockets: Socket[] = [];
+  const syncClients: SyncClient[] = [];
+  const dirs: string[] = [];
+
+  const upload = async (p: TestPuente, rows: string, devicesLimit = 2) => {
+    const form = new FormData();
+    form.append('file', new Blob([rows]), 'clientes.csv');
+    form.append('message', 'F @valor1');
+    form.append('devices_limit', String(devicesLimit));
+    const res = await fetch(`${p.url}/messages/send-bulk-file`, { method: 'POST', headers: { authorization: `Bearer ${p.token}` }, body: form });
+    const body = await res.json() as any;
+    assert.equal(res.status, 200, JSON.stringify(body));
+    return body.job.id as string;
+  };
+  const recipients = (jobId: string) => a.ctx.db.query<{ sent: number; uncertain: number; other: number }>(`
+    SELECT count(*) FILTER (WHERE status = 'sent')::int AS sent, count(*) FILTER (WHERE status = 'uncertain')::int AS uncertain,
+           count(*) FILTER (WHERE status NOT IN ('sent', 'uncertain'))::int AS other
+    FROM message_recipients WHERE job_id = $1`, [jobId]).then((r) => r[0]!);
+  const jobRow = (jobId: string) => a.ctx.db.query<{ status: string; attempts: number }>('SELECT status, attempts FROM jobs WHERE id = $1', [jobId]).then((r) => r[0]!);
+  const bossRetries = (jobId: string) => a.ctx.db.query<{ retry_count: number }>(`SELECT retry_count FROM pgboss.job WHERE data->>'jobId' = $1`, [jobId]);
+  const feedSocket = (p: TestPuente) => {
+    const s = ioClient(`${p.url}/sync`, { auth: { apiKey: API_KEY }, transports: ['websocket'], reconnectionDelay: 100, reconnectionDelayMax: 500 });
+    sockets.push(s);
+    const told: number[] = [];
+    s.on('changes:pending', () => told.push(Date.now()));
+    return { socket: s, told };
+  };
+  const lastSeq = async () => Number((await a.ctx.db.query<{ seq: string | null }>('SELECT max(seq) AS seq FROM sync_changes'))[0]!.seq ?? 0);
+
+  before(async () => {
+    storage = await freshStorage('scaled');
+    redis = await startTestRedis();
+    pgProxy = await startTcpProxy(Number(new URL(storage.env.DATABASE_URL!).port || 5432));
+    sim = await startWhatsAppSimulator();
+    const viaProxy = new URL(storage.env.DATABASE_URL!);
+    viaProxy.port = String(pgProxy.port);
+    env = testEnv({ ...storage.env, DATABASE_URL: viaProxy.toString(), REDIS_URL: redis.url, DEFAULT_COUNTRY: 'PE' });
+    // The defaults, not the suite's quicker test settings: takeover time is measured as deployed.
+    for (const k of ['JOB_HEARTBEAT_SECONDS', 'JOB_MONITOR_INTERVAL_SECONDS', 'JOB_POLL_INTERVAL_SECONDS']) delete env[k];
+    // Two serve nodes in this process (HTTP + sockets, no workers); jobs run in worker processes.
+    a = await startPuente(env, { work: false });
+    b = await startPuente(env, { work: false });
+    for (let i = 0; i < 2; i++) {
+      const dev = sim.addDevice({ provider: 'simulator', latencyMs: 10 });
+      const r = await a.api('/devices', { body: { name: `sim-${i}`, provider: 'simulator', base_url: dev.baseUrl, credentials: dev.credentials, messages_per_minute: 3000 } });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+    }
+  });
+  after(async () => {
+    for (const s of sockets) s.disconnect();
+    for (const c of syncClients) c.disconnect();
+    for (const p of procs) await p.kill();
+    await a?.close().catch(() => {});
+    await b?.close().catch(() => {});
+    await sim?.close();
+    await redis?.stop();
+    await pgProxy?.close();
+    await storage?.dispose();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  test('Redis down: committed orders answer 201 within 1 s; every client is told within 5 s of its return, with no new commit', async () => {
+    const watchers = [feedSocket(a), feedSocket(a), feedSocket(b), feedSocket(b)];
+    for (const node of [a, b]) {
+      const dir = mkdtempSync(join(tmpdir(), 'puente-faults-'));
+      dirs.push(dir);
+      const client = new SyncClient({ backendUrl: node.url, apiKey: API_KEY, cursorFile: join(dir, 'cursor'), apply: () => {}, retryBaseMs: 100 });
+      syncClients.push(client);
+      await client.connect();
+    }
+    await eventually(async () => watchers.every((w) => w.socket.connected), 10_000, 'sockets connected');
+
+    await redis.kill();
+    const ready = await eventually(async () => {
+      const r = await a.api('/ready');
+      return r.status === 503 ? r : null;
+    }, 10_000, '/ready to report Redis down');
+    assert.notEqual(ready.body.checks.redis, 'ok');
+    assert.equal(ready.body.checks.database, 'ok');
+
+    const latencies: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const node = i % 2 ? b : a;
+      const started = performance.now();
+      const r = await node.api('/orders', { body: { external_ref: `outage-${i}`, items: [{ name: 'Plan 50 Mbps', quantity: 1, price: 25 }] } });
+      latencies.push(performance.now() - started);
+      assert.equal(r.status, 201, `order ${i}: ${JSON.stringify(r.body)}`);
+    }
+    const worst = Math.max(...latencies);
+    console.log(`# orders during the Redis outage: worst ${worst.toFixed(0)} ms, median ${latencies.sort((x, y) => x - y)[10]!.toFixed(0)} ms`);
+    assert.ok(worst < 1000, `every committed order answered within 1 s (worst ${worst.toFixed(0)} ms)`);
+    const [{ n }] = await a.ctx.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM orders WHERE external_ref LIKE 'outage-%'`) as [{ n: number }];
+    assert.equal(n, 20, 'each order committed once');
+
+    const last = await lastSeq();
+    await redis.start();
+    const back = Date.now();
+    const notified = await eventually(async () => {
+      const times = watchers.map((w) => w.told.find((t) => t >= back));
+      return times.every((t) => t !== undefined) ? times.map((t) => t! - back) : null;
+    }, 5000, 'every socket told of its pending changes after Redis returned');
+    console.log(`# sockets behind told after Redis returned: ${notified.join(', ')} ms`);
+    await eventually(async () => syncClients.every((c) => c.applied >= last), 5000, 'the reference clients to catch up');
+    await eventually(async () => (await a.api('/ready')).status === 200, 10_000, '/ready to recover');
+  });
+
+  test('Redis down: logins never answer 500; the login limit is kept per process', async () => {
+    await redis.kill();
+    const statuses: number[] = [];
+    for (let i = 0; i < 14; i++) {
+      const started = performance.now();
+      const r = await b.api('/auth/login', { body: ADMIN, token: null });
+      assert.ok(performance.now() - started < 1000, 'no login waits on Redis');
+      statuses.push(r.status);
+    }
+    await redis.start();
+    assert.ok(statuses.every((s) => s === 200 || s === 429), `only 200 or 429: ${statuses.join(',')}`);
+    assert.equal(statuses[0], 200);
+    assert.ok(statuses.includes(429), 'the limit still holds while Redis is away');
+  });
+
+  test('Redis down during a bulk send: no attempt spent, nobody uncertain that was not in flight, nobody sent twice', async () => {
+    procs.push(await spawnPuente(['worker'], env));
+    const total = 2000;
+    const rows = Array.from({ length: total }, (_, i) => `+5197${String(1_000_000 + i)}|r${i}`).join('\n');
+    sim.reset();
+    const jobId = await upload(a, rows);
+    const events: any[] = [];
+    const ws = new WebSocket(`${a.url.replace('http', 'ws')}/ws/job/${jobId}?token=${a.token}`);
+    ws.on('message', (m) => events.push(JSON.parse(String(m))));
+    await eventually(async () => sim.messages.length >= 200, 60_000, '200 messages sent');
+    await redis.kill();
+    const atKill = sim.messages.length;
+    await sleep(6000);
+    const duringOutage = sim.messages.length - atKill;
+    await redis.start();
+    assert.ok(sim.messages.length < total, 'Redis came back before the send finished');
+    const job = await waitForJob(a, jobId, 120_000);
+    ws.close();
+    assert.equal(job.status, 'completed', JSON.stringify(job));
+    assert.ok(duringOutage > 50, `sending went on while Redis was away (${duringOutage})`);
+    const c = await recipients(jobId);
+    assert.deepEqual(c, { sent: total, uncertain: 0, other: 0 });
+    assert.deepEqual(sim.duplicates(), []);
+    assert.equal((await jobRow(jobId)).attempts, 1, 'the outage cost no attempt');
+    assert.ok((await bossRetries(jobId)).every((j) => j.retry_count === 0), 'no queue retry was spent');
+    assert.ok(events.some((e) => e.type === 'job_completed'), 'the socket heard the end once Redis was back');
+  });
+
+  test('PostgreSQL unreachable: 503 with Retry-After, and recovery without a restart', async () => {
+    const [{ id: jobId }] = await a.ctx.db.query<{ id: string }>('SELECT id FROM jobs ORDER BY created_at DESC LIMIT 1') as [{ id: string }];
+    assert.equal((await a.api(`/jobs/${jobId}`)).status, 200);
+    pgProxy.cut();
+    try {
+      const job = await a.api(`/jobs/${jobId}`);
+      assert.equal(job.status, 503, JSON.stringify(job.body));
+      assert.equal(job.body.code, 'database_unavailable');
+      assert.ok(Number(job.headers.get('retry-after')) > 0, 'Retry-After says when to try again');
+      const order = await b.api('/orders', { body: { items: [{ name: 'x', quantity: 1, price: 1 }] } });
+      assert.equal(order.status, 503);
+      assert.ok(order.headers.get('retry-after'));
+      const ready = await a.api('/ready');
+      assert.equal(ready.status, 503);
+      assert.notEqual(ready.body.checks.database, 'ok');
+      assert.equal((await a.api('/health')).status, 200, 'the process itself is alive');
+    } finally {
+      pgProxy.restore();
+    }
+    await eventually(async () => (await a.api(`/jobs/${jobId}`)).status === 200, 20_000, 'GET /jobs/{id} to recover');
+    await eventually(async () => (await b.api('/ready')).status === 200, 20_000, '/ready to recover');
+    const order = await b.api('/orders', { body: { items: [{ name: 'after', quantity: 1, price: 1 }] } });
+    assert.equal(order.status, 201);
+  });
+
+  test('a worker killed with SIGKILL: its send resumes on another worker within 10 s, nobody sent twice', async () => {
+    for (const p of procs.splice(0)) await p.stop();
+    const victim = await spawnPuente(['worker'], env);
+    procs.push(victim);
+    const total = 3000;
+    const rows = Array.from({ length: total }, (_, i) => `+5196${String(1_000_000 + i)}|k${i}`).join('\n');
+    sim.reset();
+    const jobId = await upload(a, rows);
+    await eventually(async () => sim.messages.length >= 200, 60_000, '200 messages sent');
+    procs.push(await spawnPuente(['worker'], env)); // the survivor, up before the crash
+    await victim.kill();
+    const killedAt = Date.now();
+    const [{ n: inFlight }] = await a.ctx.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM message_recipients WHERE job_id = $1 AND status = 'sending'`, [jobId]) as [{ n: number }];
+    const atKill = sim.messages.length;
+    await eventually(async () => (await jobRow(jobId)).attempts >= 2, 30_000, 'another worker to take the job');
+    const takeover = Date.now() - killedAt;
+    await eventually(async () => sim.messages.length > atKill, 10_000, 'sending to go on');
+    const resumed = Date.now() - killedAt;
+    console.log(`# takeover after kill -9: claimed after ${takeover} ms, sending again after ${resumed} ms`);
+    assert.ok(resumed <= 10_000, `resumed within 10 s (${resumed} ms)`);
+    const job = await waitForJob(a, jobId, 120_000);
+    assert.equal(job.status, 'completed', JSON.stringify(job));
+    assert.deepEqual(sim.duplicates(), [], 'nobody got the same message twice');
+    const c = await recipients(jobId);
+    assert.equal(c.other, 0);
+    assert.equal(c.sent + c.uncertain, total);
+    assert.ok(c.uncertain <= inFlight, `only what was in flight can be uncertain (${c.uncertain} of ${inFlight})`);
+    assert.equal((await jobRow(jobId)).attempts, 2, 'one takeover, no other attempt');
+  });
+
+  test('SIGTERM to a serve node with busy keep-alive clients: exit 0 within SHUTDOWN_TIMEOUT_SECONDS; sockets told to reconnect', async () => {
+    const timeoutSeconds = Number(env.SHUTDOWN_TIMEOUT_SECONDS);
+    const node = await spawnPuente(['serve', '--no-worker'], env);
+    procs.push(node);
+    const url = new URL(node.url!);
+    const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+    let running = true;
+    const answered: number[] = [];
+    const busy = async () => {
+      while (running) {
+        const status = await new Promise<number>((resolve) => {
+          const req = httpRequest({ host: url.hostname, port: url.port, path: '/health', agent }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          });
+          req.on('error', () => resolve(-1));
+          req.end();
+        });
+        if (status === -1) await sleep(20);
+        else answered.push(status);
+      }
+    };
+    const clients = Array.from({ length: 4 }, busy);
+    const feed = ioClient(`${node.url}/sync`, { auth: { apiKey: API_KEY }, transports: ['polling'], reconnection: false });
+    sockets.push(feed);
+    await eventually(async () => feed.connected, 10_000, 'a long-polling socket');
+    const reason = new Promise<string>((resolve) => feed.on('disconnect', (r) => resolve(r)));
+    const [{ id: jobId }] = await a.ctx.db.query<{ id: string }>('SELECT id FROM jobs ORDER BY created_at DESC LIMIT 1') as [{ id: string }];
+    const jobSocket = new WebSocket(`${node.url!.replace('http', 'ws')}/ws/job/${jobId}`);
+    const closeCode = new Promise<number>((resolve) => jobSocket.on('close', (code) => resolve(code)));
+    await new Promise((resolve) => jobSocket.once('open', resolve));
+    await eventually(async () => answered.length > 50, 10_000, 'keep-alive clients busy');
+
+    const started = Date.now();
+    const code = await node.stop();
+    const took = Date.now() - started;
+    running = false;
+    await Promise.all(clients);
+    agent.destroy();
+    console.log(`# serve node SIGTERM under load: exit ${code} after ${took} ms`);
+    assert.equal(code, 0, node.output.join(''));
+    assert.ok(took < timeoutSeconds * 1000, `exited within SHUTDOWN_TIMEOUT_SECONDS (${took} ms)`);
+    assert.equal(await closeCode, 1012, 'job socket told the service restarts');
+    assert.notEqual(await reason, 'io server disconnect', 'a Socket.IO client is left free to reconnect');
+  });
+});
