@@ -221,6 +221,9 @@ export class JobRunner {
       if (reporter.latest) await jobsRepository.writeProgress(db.orm, jobId, reporter.latest);
       // Whatever a stopped handler threw (an aborted HTTP call, say), the stop is what happened.
       const stopped = controller.signal.aborted ? new JobStoppedError(controller.signal.reason as StopReason) : err;
+      // A release is only this attempt's to make while the job is still its own: one whose queue
+      // claim was taken because its lease had expired leaves the job to the attempt that took it.
+      if (stopped instanceof JobStoppedError && stopped.reason === 'shutdown' && !(await jobsRepository.renewLease(db.orm, jobId, lease, ttl).catch(() => true))) return;
       await this.#onFailure(def, job, jobId, stopped, ctx.isLastAttempt, emit, log);
     } finally {
       clearInterval(renew);
