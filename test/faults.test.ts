@@ -168,14 +168,15 @@ describe('faults: Redis, PostgreSQL and nodes going away (scaled out)', { timeou
 
   test('Redis down during a bulk send: no attempt spent, nobody uncertain that was not in flight, nobody sent twice', async () => {
     procs.push(await spawnPuente(['worker'], env));
-    const total = 2000;
+    const total = 2500;
     const rows = Array.from({ length: total }, (_, i) => `+5197${String(1_000_000 + i)}|r${i}`).join('\n');
     sim.reset();
     const jobId = await upload(a, rows);
     const events: any[] = [];
     const ws = new WebSocket(`${a.url.replace('http', 'ws')}/ws/job/${jobId}?token=${a.token}`);
     ws.on('message', (m) => events.push(JSON.parse(String(m))));
-    await eventually(async () => sim.messages.length >= 200, 60_000, '200 messages sent');
+    // Redis goes just before the second chunk (CHUNK_SIZE 1000), so the outage spans its announcement.
+    await eventually(async () => sim.messages.length >= 850, 60_000, '850 messages sent');
     const duringOutage = await withRedisDown(async () => {
       const atKill = sim.messages.length;
       await sleep(6000);
@@ -191,6 +192,7 @@ describe('faults: Redis, PostgreSQL and nodes going away (scaled out)', { timeou
     assert.deepEqual(sim.duplicates(), []);
     assert.equal((await jobRow(jobId)).attempts, 1, 'the outage cost no attempt');
     assert.ok((await bossRetries(jobId)).every((j) => j.retry_count === 0), 'no queue retry was spent');
+    assert.ok(events.some((e) => e.type === 'chunk_processing' && e.chunk_start === 1000), 'the chunk announced during the outage arrived once Redis was back');
     assert.ok(events.some((e) => e.type === 'job_completed'), 'the socket heard the end once Redis was back');
   });
 
@@ -272,6 +274,11 @@ describe('faults: Redis, PostgreSQL and nodes going away (scaled out)', { timeou
       }
     };
     const clients = Array.from({ length: 4 }, busy);
+    // And one that is always in the middle of a request: an upload trickling in a byte at a time.
+    const slow = httpRequest({ host: url.hostname, port: url.port, path: '/orders', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': '100000' } });
+    slow.on('error', () => {});
+    slow.write('{');
+    const trickle = setInterval(() => slow.write(' '), 100);
     const feed = ioClient(`${node.url}/sync`, { auth: { apiKey: API_KEY }, transports: ['polling'], reconnection: false });
     sockets.push(feed);
     await eventually(async () => feed.connected, 10_000, 'a long-polling socket');
@@ -286,6 +293,8 @@ describe('faults: Redis, PostgreSQL and nodes going away (scaled out)', { timeou
     const code = await node.stop();
     const took = Date.now() - started;
     running = false;
+    clearInterval(trickle);
+    slow.destroy();
     await Promise.all(clients);
     agent.destroy();
     console.log(`# serve node SIGTERM under load: exit ${code} after ${took} ms`);

@@ -48,6 +48,14 @@ export function createLocalBus(): EventBus {
 
 /** Messages kept while Redis is unreachable; beyond this the oldest are dropped (the database still has the truth). */
 const MAX_BUFFERED = 10_000;
+/** Longest wait between two reconnection attempts of every Redis client (see nonBlockingRedisOptions). */
+const MAX_RETRY_MS = 2000;
+/**
+ * After Redis returns, kept messages wait this long before they are sent: pub/sub delivers only to
+ * whoever is subscribed at that moment, and the other processes re-subscribe when their own next
+ * reconnection attempt succeeds, up to MAX_RETRY_MS later.
+ */
+const RESUBSCRIBE_GRACE_MS = MAX_RETRY_MS + 500;
 
 /**
  * ioredis options for a client whose callers must never wait on an outage: a command issued while
@@ -60,7 +68,7 @@ export function nonBlockingRedisOptions(extra: RedisOptions = {}): RedisOptions 
     maxRetriesPerRequest: 0,
     commandTimeout: 1000,
     connectTimeout: 2000,
-    retryStrategy: (times) => Math.min(100 * times, 2000),
+    retryStrategy: (times) => Math.min(100 * times, MAX_RETRY_MS),
     ...extra,
   };
 }
@@ -69,7 +77,7 @@ export async function createRedisBus(url: string, prefix: string, logger: Logger
   const pub = new Redis(url, nonBlockingRedisOptions({ lazyConnect: true }));
   // The subscriber keeps its offline queue (a subscription asked for during an outage is made when
   // Redis returns) and re-subscribes by itself; nobody awaits it.
-  const sub = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: null, connectTimeout: 2000, retryStrategy: (times) => Math.min(100 * times, 2000) });
+  const sub = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: null, connectTimeout: 2000, retryStrategy: (times) => Math.min(100 * times, MAX_RETRY_MS) });
   let lastError: string | null = null;
   for (const [name, client] of [['publisher', pub], ['subscriber', sub]] as const) {
     client.on('error', (err: Error) => {
@@ -86,6 +94,8 @@ export async function createRedisBus(url: string, prefix: string, logger: Logger
   const buffered: [string, string][] = [];
   let dropped = 0;
   let closed = false;
+  let holdUntil = 0;
+  let holdTimer: NodeJS.Timeout | null = null;
 
   const keep = (redisChannel: string, payload: string) => {
     if (closed) return;
@@ -125,7 +135,13 @@ export async function createRedisBus(url: string, prefix: string, logger: Logger
     down = false;
     lastError = null;
     logger.info('redis event bus reconnected');
-    drain();
+    holdUntil = Date.now() + RESUBSCRIBE_GRACE_MS;
+    if (holdTimer) clearTimeout(holdTimer);
+    holdTimer = setTimeout(() => {
+      holdTimer = null;
+      if (pub.status === 'ready') drain();
+    }, RESUBSCRIBE_GRACE_MS);
+    holdTimer.unref();
     for (const h of reconnectHandlers) {
       try {
         h();
@@ -141,7 +157,7 @@ export async function createRedisBus(url: string, prefix: string, logger: Logger
     kind: 'redis',
     async publish(channel, message) {
       const payload = JSON.stringify(message);
-      if (pub.status !== 'ready') return keep(key(channel), payload);
+      if (pub.status !== 'ready' || Date.now() < holdUntil) return keep(key(channel), payload);
       if (buffered.length) drain();
       send(key(channel), payload);
     },
@@ -171,6 +187,7 @@ export async function createRedisBus(url: string, prefix: string, logger: Logger
     },
     async close() {
       closed = true;
+      if (holdTimer) clearTimeout(holdTimer);
       local.removeAllListeners();
       reconnectHandlers.clear();
       // quit() waits for a reply that never comes while Redis is down; disconnect() does not.

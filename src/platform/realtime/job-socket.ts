@@ -103,6 +103,7 @@ export function createJobSocketServer(ctx: AppContext, connections: ConnectionCo
     };
     // Listeners go on before anything is awaited: a ping sent as soon as the socket opens is not lost.
     let unsubscribe: (() => Promise<void> | void) | null = null;
+    let offReconnect: (() => void) | null = null;
     let early: JobSocketEvent[] | null = []; // pongs held until `subscribed` has gone out
     ws.on('close', () => {
       closed = true;
@@ -110,6 +111,7 @@ export function createJobSocketServer(ctx: AppContext, connections: ConnectionCo
       clearInterval(errorWindow);
       clearInterval(heartbeat);
       void unsubscribe?.();
+      offReconnect?.();
     });
     ws.on('message', (data) => {
       // The same budget as a Socket.IO socket: pings over it go unanswered; a flood closes the socket.
@@ -134,6 +136,12 @@ export function createJobSocketServer(ctx: AppContext, connections: ConnectionCo
     if (terminal) send(terminal);
     else if (job && Object.keys(job.progress).length) send({ type: 'progress', job_id: jobId, progress: job.progress, status: job.status });
     live = true;
+    // Progress published while Redis was away may never arrive: when the bus is back, the socket is
+    // told where the job stands (from the database, the truth).
+    offReconnect = ctx.bus.onReconnect(() => void ctx.jobs.get(jobId).then((j) => {
+      if (j && !terminalEvent(j) && Object.keys(j.progress).length) onEvent({ type: 'progress', job_id: jobId, progress: j.progress, status: j.status });
+    }, () => {}));
+    if (closed) offReconnect();
     for (const e of buffered.splice(0)) if (!terminal) onEvent(e);
     if (!job) {
       send({ type: 'job_failed', job_id: jobId, error: 'not_found', message: 'Job no encontrado / Job not found' });

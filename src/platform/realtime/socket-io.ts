@@ -67,7 +67,7 @@ export async function createSocketServer(server: HttpServer, ctx: AppContext, co
       sent.catch(() => {});
       return sent;
     }) as typeof pub.publish;
-    const sub = new Redis(ctx.redisUrl, { maxRetriesPerRequest: null, connectTimeout: 2000, retryStrategy: (times) => Math.min(100 * times, 2000) });
+    const sub = new Redis(ctx.redisUrl, { maxRetriesPerRequest: null, connectTimeout: 2000, retryStrategy: (times) => Math.min(100 * times, 2000) }); // as nonBlockingRedisOptions
     let lastError: string | null = null;
     for (const c of [pub, sub]) {
       c.on('error', (err: Error) => {
