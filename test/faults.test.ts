@@ -137,6 +137,12 @@ describe('faults: Redis, PostgreSQL and nodes going away (scaled out)', { timeou
       assert.ok(worst < 1000, `every committed order answered within 1 s (worst ${worst.toFixed(0)} ms)`);
       const [{ n }] = await a.ctx.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM orders WHERE external_ref LIKE 'outage-%'`) as [{ n: number }];
       assert.equal(n, 20, 'each order committed once');
+      // Presence asks every node over the Socket.IO adapter; without Redis it answers with this node's.
+      const started = performance.now();
+      const clients = await a.api('/api/sync-clients');
+      assert.equal(clients.status, 200, JSON.stringify(clients.body));
+      assert.ok(performance.now() - started < 1000, 'presence does not wait on Redis');
+      assert.equal(clients.body.data.find((c: any) => c.is_default)?.connected, true);
       return lastSeq();
     });
     const back = Date.now(); // Redis is up again
@@ -247,6 +253,7 @@ describe('faults: Redis, PostgreSQL and nodes going away (scaled out)', { timeou
     await eventually(async () => sim.messages.length > atKill, 10_000, 'sending to go on');
     const resumed = Date.now() - killedAt;
     console.log(`# takeover after kill -9: claimed after ${takeover} ms, sending again after ${resumed} ms`);
+    if (process.env.FAULTS_DEBUG) console.log(procs.at(-1)!.output.join('').split('\n').filter((l) => /lease|job/i.test(l)).map((l) => `# ${l}`).join('\n'), killedAt);
     assert.ok(resumed <= 10_000, `resumed within 10 s (${resumed} ms)`);
     const job = await waitForJob(a, jobId, 120_000);
     assert.equal(job.status, 'completed', JSON.stringify(job));

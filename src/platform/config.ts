@@ -73,7 +73,7 @@ export const configSchema = z
     DEFAULT_COUNTRY: z.string().length(2).toUpperCase().default('VE'),
     JOB_MONITOR_INTERVAL_SECONDS: int(10, 1),
     JOB_HEARTBEAT_SECONDS: int(30, 10),
-    JOB_LEASE_SECONDS: int(6, 3),
+    JOB_LEASE_SECONDS: int(4, 3),
     JOB_POLL_INTERVAL_SECONDS: z.coerce.number().min(0.5).default(1),
     SHUTDOWN_TIMEOUT_SECONDS: int(20, 1),
     JOB_RECONCILE_INTERVAL_SECONDS: int(30, 1),

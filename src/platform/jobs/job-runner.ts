@@ -101,7 +101,7 @@ export class JobRunner {
     this.#unsubscribeWake = await this.#deps.bus.subscribe(queueWakeChannel, (m) => this.#wake(String((m as { type?: unknown }).type)));
     this.#sweeper = new LeaseSweeper({
       db: this.#deps.db, boss: this.boss, logger: this.#deps.logger, types: [...this.#definitions.keys()],
-      everyMs: (this.#deps.config.JOB_LEASE_SECONDS * 1000) / 4, ownJobs: () => this.#running.keys(),
+      leaseSeconds: this.#deps.config.JOB_LEASE_SECONDS, ownJobs: () => this.#running.keys(),
     });
     this.#sweeper.start();
     for (const d of this.#definitions.values()) {

@@ -116,21 +116,24 @@ export const jobsRepository = {
     return renewed.length > 0;
   },
 
+  /** Running jobs of these types whose lease has expired, with the lease as it stands. */
+  async expiredLeases(db: Executor, types: string[]) {
+    return rows<{ id: string; type: string; lease: string; lease_until: string }>(db, sql`
+      SELECT id, type, lease, lease_until::text AS lease_until FROM jobs
+      WHERE status = 'processing' AND lease_until < now()
+        AND type IN (${sql.join(types.map((t) => sql`${t}`), sql`, `)})`);
+  },
+
   /**
-   * Releases the expired leases of running jobs (their attempt's process died or lost the database)
-   * and returns what they were, so the caller can hand each job back to the queue. One sweeper wins
-   * each row, however many run at once.
+   * Releases a lease only if it is still exactly as it was seen (nobody renewed or took it since):
+   * of several sweepers, one wins.
    */
-  async releaseExpiredLeases(db: Executor, types: string[], exceptIds: string[]) {
-    return rows<{ id: string; type: string; lease: string }>(db, sql`
-      UPDATE jobs j SET lease = NULL, lease_until = NULL, updated_at = now()
-      FROM (SELECT id, lease FROM jobs
-            WHERE status = 'processing' AND lease_until < now()
-              AND type IN (${sql.join(types.map((t) => sql`${t}`), sql`, `)})
-              AND NOT (id::text IN (${sql.join(['', ...exceptIds].map((t) => sql`${t}`), sql`, `)}))
-            FOR UPDATE SKIP LOCKED) stale
-      WHERE j.id = stale.id
-      RETURNING j.id, j.type, stale.lease`);
+  async releaseLease(db: Executor, id: string, lease: string, leaseUntil: string) {
+    const released = await rows<{ id: string }>(db, sql`
+      UPDATE jobs SET lease = NULL, lease_until = NULL, updated_at = now()
+      WHERE id = ${id} AND status = 'processing' AND lease = ${lease} AND lease_until::text = ${leaseUntil}
+      RETURNING id`);
+    return released.length > 0;
   },
 
   async dropLease(db: Executor, id: string, lease: string) {
