@@ -1,7 +1,6 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { buildApp } from '../app.ts';
 import type { App } from './context.ts';
 import type { Runtime } from './bootstrap.ts';
@@ -82,7 +81,9 @@ export async function startServer(runtime: Runtime, opts: { port?: number; host?
         await sockets.close();
         const appClosed = app.close(); // stops listening; later requests get 503
         server.closeIdleConnections();
-        await Promise.race([appClosed, sleep(Math.min(5000, timeoutMs * DRAIN_SHARE))]);
+        let drained: NodeJS.Timeout | undefined;
+        await Promise.race([appClosed, new Promise((resolve) => (drained = setTimeout(resolve, Math.min(5000, timeoutMs * DRAIN_SHARE))))]);
+        clearTimeout(drained);
         server.closeAllConnections();
         await appClosed;
         await runtime.close({ deadline });
