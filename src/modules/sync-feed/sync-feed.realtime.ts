@@ -81,6 +81,7 @@ export function attachSyncNamespace(io: Server, ctx: AppContext): { nsp: SyncNam
   // could not do is done by the periodic sweep below, or by the client's next request.
   nsp.on('connection', async (socket) => {
     const clientId = socket.data.clientId as number;
+    connecting.add(socket.id);
     await socket.join(room(clientId));
     await feed.touch(clientId).catch(() => {});
     // One read at a time per socket: requests that arrive meanwhile are answered by one more read.
@@ -103,6 +104,7 @@ export function attachSyncNamespace(io: Server, ctx: AppContext): { nsp: SyncNam
       reading = answer();
     });
     socket.on('disconnect', () => {
+      connecting.delete(socket.id);
       const w = watched.get(clientId);
       w?.sockets.delete(socket.id);
       if (w && !w.sockets.size) watched.delete(clientId);
@@ -115,6 +117,8 @@ export function attachSyncNamespace(io: Server, ctx: AppContext): { nsp: SyncNam
       // Left to the sweep, which watches every socket whose position could not be read.
       ctx.logger.warn({ err: (err as Error).message }, 'could not read a new sync socket\'s position');
       return;
+    } finally {
+      connecting.delete(socket.id);
     }
     if (!socket.connected || !position) return;
     latest = Math.max(latest, last);
@@ -130,6 +134,8 @@ export function attachSyncNamespace(io: Server, ctx: AppContext): { nsp: SyncNam
 
   /** This process's connected clients: how far each has confirmed and pulled, and what it was told. */
   const watched = new Map<number, { cursor: number; delivered: number; toldUpto: number | null; toldAt: number; sockets: Set<string> }>();
+  /** Sockets whose position is being read on connect: the sweep leaves them to that read. */
+  const connecting = new Set<string>();
   const watch = (p: ClientPosition, sockets: Iterable<string>) => {
     const w = watched.get(p.id) ?? { cursor: 0, delivered: 0, toldUpto: null, toldAt: 0, sockets: new Set<string>() };
     w.cursor = Math.max(w.cursor, p.cursor);
@@ -185,7 +191,7 @@ export function attachSyncNamespace(io: Server, ctx: AppContext): { nsp: SyncNam
     const socketsOf = new Map<number, string[]>();
     for (const [id, s] of nsp.sockets) {
       const c = s.data.clientId as number | undefined;
-      if (c === undefined || (!afterOutage && watched.get(c)?.sockets.has(id))) continue;
+      if (c === undefined || connecting.has(id) || (!afterOutage && watched.get(c)?.sockets.has(id))) continue;
       socketsOf.set(c, [...(socketsOf.get(c) ?? []), id]);
     }
     try {
