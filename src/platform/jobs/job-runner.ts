@@ -257,7 +257,7 @@ export class JobRunner {
           return null;
         }
         logger.warn({ job: jobId }, 'job still held by another attempt; queued again for later');
-        await this.boss.send(def.type, job.data, { id: randomUUID(), startAfter: 5 }).catch(() => {});
+        await this.#requeue(def, job, jobId, 5);
         return null;
       }
       await sleep(200);
@@ -274,7 +274,7 @@ export class JobRunner {
     if (reason === 'shutdown') {
       // Released, not failed: it goes back to the queue without spending a retry.
       await jobsRepository.noteRetry(db.orm, jobId, 'released by a stopping process');
-      await this.boss.send(def.type, job.data, { id: randomUUID() }).catch(() => {});
+      await this.#requeue(def, job, jobId);
       log.info('job released for another worker');
       return;
     }
@@ -288,6 +288,18 @@ export class JobRunner {
     log.warn({ err: message, attempt: job.retryCount }, 'job attempt failed; it will be retried');
     await jobsRepository.noteRetry(db.orm, jobId, message);
     throw err;
+  }
+
+  /**
+   * Queues the job again as a new delivery. The delivery names the record, so that a scheduled run
+   * (whose first delivery carried no record id) goes on with its own record instead of being taken
+   * for a new run. Workers are woken at once, as for a new job.
+   */
+  async #requeue(def: JobDefinition<any>, job: Job<QueuedData>, jobId: string, startAfterSeconds?: number) {
+    await this.boss.send(def.type, { ...job.data, jobId }, { id: randomUUID(), ...(startAfterSeconds ? { startAfter: startAfterSeconds } : {}) }).catch(() => {});
+    if (startAfterSeconds) return;
+    this.#wake(def.type);
+    if (this.#deps.bus.kind !== 'local') await this.#deps.bus.publish(queueWakeChannel, { type: def.type }).catch(() => {});
   }
 
   async #announceStop(jobId: string, emit: (e: Omit<JobEvent, 'job_id'>) => Promise<void>) {
