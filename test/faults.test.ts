@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { io as ioClient, type Socket } from 'socket.io-client';
 import { startWhatsAppSimulator, type WaSimulator } from '../src/simulators/whatsapp/whatsapp.simulator.ts';
+import { startWisproSimulator } from '../src/simulators/wispro/wispro.simulator.ts';
 import { SyncClient } from '../src/clients/sync-client.ts';
 import { ADMIN, eventually, freshStorage, startPuente, testEnv, waitForJob, type Storage, type TestPuente } from './support/puente.ts';
 import { spawnPuente, type PuenteProcess } from './support/spawn.ts';
@@ -15,6 +16,8 @@ import { startTcpProxy, startTestRedis, type TcpProxy, type TestRedis } from './
 const API_KEY = 'test-cloud-api-key';
 /** A loaded CI machine can take a while to start a process; that is not what is measured here. */
 const STARTUP_MS = 120_000;
+/** A send of a few thousand messages at the devices' pace, on a loaded machine. */
+const LONG_TEST_MS = 400_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -28,6 +31,7 @@ describe('faults: Redis, PostgreSQL and nodes going away (scaled out)', { timeou
   let redis: TestRedis;
   let pgProxy: TcpProxy;
   let sim: WaSimulator;
+  const simDevices: ReturnType<WaSimulator['addDevice']>[] = [];
   let env: NodeJS.ProcessEnv;
   let a: TestPuente;
   let b: TestPuente;
@@ -91,6 +95,7 @@ describe('faults: Redis, PostgreSQL and nodes going away (scaled out)', { timeou
     b = await startPuente(env, { work: false });
     for (let i = 0; i < 2; i++) {
       const dev = sim.addDevice({ provider: 'simulator', latencyMs: 10 });
+      simDevices.push(dev);
       const r = await a.api('/devices', { body: { name: `sim-${i}`, provider: 'simulator', base_url: dev.baseUrl, credentials: dev.credentials, messages_per_minute: 3000 } });
       assert.equal(r.status, 201, JSON.stringify(r.body));
     }
@@ -158,6 +163,39 @@ describe('faults: Redis, PostgreSQL and nodes going away (scaled out)', { timeou
     await eventually(async () => (await a.api('/ready')).status === 200, 10_000, '/ready to recover');
   });
 
+  test('a reference client whose pull fails (its node lost the database) catches up by itself once it can answer', async () => {
+    // A third node with a database link of its own, cut while the others keep theirs.
+    const link = await startTcpProxy(Number(new URL(storage.env.DATABASE_URL!).port || 5432));
+    const viaLink = new URL(storage.env.DATABASE_URL!);
+    viaLink.port = String(link.port);
+    const c = await startPuente({ ...env, DATABASE_URL: viaLink.toString() }, { work: false });
+    const dir = mkdtempSync(join(tmpdir(), 'puente-faults-'));
+    dirs.push(dir);
+    const errors: string[] = [];
+    const client = new SyncClient({ backendUrl: c.url, apiKey: API_KEY, cursorFile: join(dir, 'cursor'), apply: () => {}, onError: (e) => errors.push(e.message), retryBaseMs: 100, retryMaxMs: 400 });
+    try {
+      await client.connect();
+      await eventually(async () => client.applied >= (await lastSeq()), 10_000, 'the client to be caught up');
+      link.cut();
+      // Committed through another node: the client is told (from memory, no query), and its pull fails.
+      const order = await a.api('/orders', { body: { items: [{ name: 'while cut', quantity: 1, price: 1 }] } });
+      assert.equal(order.status, 201);
+      const seq = await lastSeq();
+      await eventually(async () => errors.length > 0, 10_000, 'a pull to fail');
+      await sleep(500);
+      link.restore();
+      const restored = Date.now();
+      // Well before the node's own reminder (5 s after it told the client): the client retried.
+      await eventually(async () => client.applied >= seq, 3000, 'the client to catch up after its failed pull');
+      console.log(`# reference client caught up ${Date.now() - restored} ms after its node could answer again`);
+    } finally {
+      client.disconnect();
+      link.restore();
+      await c.close();
+      await link.close();
+    }
+  });
+
   test('Redis down: logins never answer 500; the login limit is kept per process', async () => {
     const statuses = await withRedisDown(async () => {
       const statuses: number[] = [];
@@ -175,7 +213,7 @@ describe('faults: Redis, PostgreSQL and nodes going away (scaled out)', { timeou
     assert.ok(statuses.includes(429), 'the limit still holds while Redis is away');
   });
 
-  test('Redis down during a bulk send: no attempt spent, nobody uncertain that was not in flight, nobody sent twice', async () => {
+  test('Redis down during a bulk send: no attempt spent, nobody uncertain that was not in flight, nobody sent twice', { timeout: LONG_TEST_MS }, async () => {
     procs.push(await spawnPuente(['worker'], env, STARTUP_MS));
     const total = 2500;
     const rows = Array.from({ length: total }, (_, i) => `+5197${String(1_000_000 + i)}|r${i}`).join('\n');
@@ -237,7 +275,7 @@ describe('faults: Redis, PostgreSQL and nodes going away (scaled out)', { timeou
     assert.equal(order.status, 201);
   });
 
-  test('a worker killed with SIGKILL: its send resumes on another worker within 10 s, nobody sent twice', async () => {
+  test('a worker killed with SIGKILL: its send resumes on another worker within 10 s, nobody sent twice', { timeout: LONG_TEST_MS }, async () => {
     for (const p of procs.splice(0)) await p.stop();
     const victim = await spawnPuente(['worker'], env, STARTUP_MS);
     procs.push(victim);
@@ -245,10 +283,21 @@ describe('faults: Redis, PostgreSQL and nodes going away (scaled out)', { timeou
     const rows = Array.from({ length: total }, (_, i) => `+5196${String(1_000_000 + i)}|k${i}`).join('\n');
     sim.reset();
     const jobId = await upload(a, rows);
+    const events: any[] = [];
+    const ws = new WebSocket(`${a.url.replace('http', 'ws')}/ws/job/${jobId}?token=${a.token}`);
+    ws.on('message', (m) => events.push(JSON.parse(String(m))));
     await eventually(async () => sim.messages.length >= 200, 60_000, '200 messages sent');
     procs.push(await spawnPuente(['worker'], env, STARTUP_MS)); // the survivor, up before the crash
+    // The devices answer slowly for a moment, so that the crash comes while sends are in flight.
+    for (const d of simDevices) d.set({ latencyMs: 3000 });
+    await eventually(async () => {
+      const [{ n }] = await a.ctx.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM message_recipients WHERE job_id = $1 AND status = 'sending'`, [jobId]) as [{ n: number }];
+      return n > 0;
+    }, 10_000, 'a send in flight');
+    await sleep(300);
     await victim.kill();
     const killedAt = Date.now();
+    for (const d of simDevices) d.set({ latencyMs: 10 });
     const [{ n: inFlight }] = await a.ctx.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM message_recipients WHERE job_id = $1 AND status = 'sending'`, [jobId]) as [{ n: number }];
     const atKill = sim.messages.length;
     await eventually(async () => (await jobRow(jobId)).attempts >= 2, 30_000, 'another worker to take the job');
@@ -265,7 +314,49 @@ describe('faults: Redis, PostgreSQL and nodes going away (scaled out)', { timeou
     assert.equal(c.other, 0);
     assert.equal(c.sent + c.uncertain, total);
     assert.ok(c.uncertain <= inFlight, `only what was in flight can be uncertain (${c.uncertain} of ${inFlight})`);
+    assert.ok(c.uncertain > 0, 'the crash left sends in flight');
+    // Each recipient left uncertain by the crash is told on the job socket, as any uncertain one is.
+    await eventually(async () => events.some((e) => e.type === 'job_completed'), 10_000, 'the job socket to hear the end');
+    ws.close();
+    const told = events.filter((e) => e.type === 'error' && /restart/.test(String(e.error)));
+    assert.equal(told.length, Math.min(c.uncertain, 20), JSON.stringify(told));
     assert.equal((await jobRow(jobId)).attempts, 2, 'one takeover, no other attempt');
+  });
+
+  test('SIGTERM to a worker in the middle of a scheduled run: another worker goes on with the same record, nothing lost', { timeout: LONG_TEST_MS }, async () => {
+    for (const p of procs.splice(0)) await p.stop();
+    const wispro = await startWisproSimulator({ token: 'faults-wispro', clients: 400, seed: 7, faults: { latencyMs: 150 } });
+    try {
+      const workerEnv = { ...env, WISPRO_API_URL: wispro.url, WISPRO_API_TOKEN: 'faults-wispro', WISPRO_PER_PAGE: '10' };
+      const first = await spawnPuente(['worker'], workerEnv, STARTUP_MS);
+      procs.push(first);
+      // What the nightly schedule sends: a delivery that names no record (the run makes its own).
+      await a.ctx.runner.boss.send('wispro.sync', {});
+      const scheduled = () => a.ctx.db.query<{ id: string; status: string; attempts: number; pages: number }>(`
+        SELECT id, status, attempts, coalesce((progress->>'pages')::int, 0) AS pages FROM jobs
+        WHERE type = 'wispro.sync' AND params->>'trigger' = 'schedule'`);
+      await eventually(async () => (await scheduled())[0]?.pages! >= 5, 60_000, 'the scheduled run to be under way');
+      procs.push(await spawnPuente(['worker'], workerEnv, STARTUP_MS)); // the one that goes on
+      const stopping = Date.now();
+      const code = await first.stop();
+      const drained = Date.now() - stopping;
+      await eventually(async () => (await scheduled())[0]?.attempts === 2, 30_000, 'the other worker to take the run');
+      const handedOver = Date.now() - stopping;
+      console.log(`# worker SIGTERM during a scheduled run: exit ${code} after ${drained} ms, run taken by the other worker after ${handedOver} ms`);
+      assert.equal(code, 0, first.output.join(''));
+      const runs = await eventually(async () => {
+        const r = await scheduled();
+        return r.every((j) => ['completed', 'failed'].includes(j.status)) ? r : null;
+      }, 120_000, 'the scheduled run to finish');
+      assert.equal(runs.length, 1, 'one record for the run, not a second one');
+      assert.equal(runs[0]!.status, 'completed', JSON.stringify((await a.api(`/jobs/${runs[0]!.id}`)).body));
+      assert.equal(runs[0]!.attempts, 2);
+      const [{ n }] = await a.ctx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM users WHERE id_wispro IS NOT NULL') as [{ n: number }];
+      assert.equal(n, wispro.clients.length, 'every Wispro client synced');
+    } finally {
+      for (const p of procs.splice(0)) await p.stop();
+      await wispro.close();
+    }
   });
 
   test('SIGTERM to a serve node with busy keep-alive clients: exit 0 within SHUTDOWN_TIMEOUT_SECONDS; sockets told to reconnect', async () => {
