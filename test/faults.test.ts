@@ -257,7 +257,7 @@ describe('faults: Redis, PostgreSQL and nodes going away (scaled out)', { timeou
     try {
       const job = await a.api(`/jobs/${jobId}`);
       assert.equal(job.status, 503, JSON.stringify(job.body));
-      assert.equal(job.body.code, 'database_unavailable');
+      assert.equal(job.body.code, 'database.unavailable');
       assert.ok(Number(job.headers.get('retry-after')) > 0, 'Retry-After says when to try again');
       const order = await b.api('/orders', { body: { items: [{ name: 'x', quantity: 1, price: 1 }] } });
       assert.equal(order.status, 503);
@@ -335,7 +335,7 @@ describe('faults: Redis, PostgreSQL and nodes going away (scaled out)', { timeou
       const scheduled = () => a.ctx.db.query<{ id: string; status: string; attempts: number; pages: number }>(`
         SELECT id, status, attempts, coalesce((progress->>'pages')::int, 0) AS pages FROM jobs
         WHERE type = 'wispro.sync' AND params->>'trigger' = 'schedule'`);
-      await eventually(async () => (await scheduled())[0]?.pages! >= 5, 60_000, 'the scheduled run to be under way');
+      await eventually(async () => ((await scheduled())[0]?.pages ?? 0) >= 5, 60_000, 'the scheduled run to be under way');
       procs.push(await spawnPuente(['worker'], workerEnv, STARTUP_MS)); // the one that goes on
       const stopping = Date.now();
       const code = await first.stop();

@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   'http.not_found': { status: 404, meaning: 'No route answers this method and path.', fields: ['method', 'path'], action: 'Check the method and path against `/docs`.' },
   rate_limited: { status: 429, meaning: 'Too many requests or failed attempts from this address or for this account.', fields: ['retry_after'], action: 'Wait `retry_after` seconds before trying again.' },
   internal_error: { status: 500, meaning: 'An unexpected failure; the message carries the request id to find it in the log.', action: 'Retry later; report the request id if it persists.' },
+  'database.unavailable': { status: 503, meaning: 'The database could not be reached; nothing was written. The reply carries `Retry-After`.', action: 'Retry the same request after `Retry-After` seconds.' },
   upstream_error: { status: 502, meaning: 'An external service (Wispro, WHMCS, Zoho, a WhatsApp engine) answered with an error or could not be reached.', fields: ['service'], action: 'Retry later; if it persists, check that service and its credentials.' },
   upstream_timeout: { status: 504, meaning: 'An external service did not answer in time.', fields: ['service'], action: 'Retry later.' },
 

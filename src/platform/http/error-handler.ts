@@ -54,7 +54,7 @@ export function errorHandler(logger: Logger) {
     if (isDatabaseUnavailable(error)) {
       logger.warn({ reqId: request.id, err: loggableError(error) }, 'database unreachable');
       reply.header('retry-after', String(DATABASE_RETRY_AFTER_SECONDS));
-      return reply.status(503).send(errorBody(shape, 'Base de datos no disponible por el momento; intenta de nuevo en unos segundos / Database unavailable, retry shortly', 'database_unavailable'));
+      return reply.status(503).send(errorBody(shape, 'Base de datos no disponible por el momento; intente de nuevo en unos segundos / Database unavailable, retry shortly', 'database.unavailable'));
     }
     logger.error({ reqId: request.id, err: loggableError(error) }, 'unhandled error');
     return reply.status(500).send(errorBody(shape, `Error interno del servidor / Internal server error (request ${request.id})`, 'internal_error'));

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import type { FastifyRateLimitStore, FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
+import type { FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.ts';
 
@@ -31,9 +31,11 @@ export function redisOrLocalStore(redis: Redis, nameSpace: string, logger: Logge
   class RedisOrLocal implements Store {
     readonly #shared: Store;
     readonly #local: Store;
-    constructor(shared: Store, local: Store) {
-      this.#shared = shared;
-      this.#local = local;
+    /** `shared`: a route's child of the shared store; without it, the shared store itself. */
+    constructor(params: StoreParams, shared?: Store) {
+      const ce = !!params.continueExceeding, eb = !!params.exponentialBackoff;
+      this.#shared = shared ?? new RedisStore(ce, eb, redis, nameSpace);
+      this.#local = new LocalStore(ce, eb);
     }
     incr(key: string, cb: Callback, timeWindow: number, max: number) {
       if (redis.status !== 'ready') {
@@ -47,14 +49,9 @@ export function redisOrLocalStore(redis: Redis, nameSpace: string, logger: Logge
       }, timeWindow, max);
     }
     child(routeOptions: StoreParams) {
-      return new RedisOrLocal(this.#shared.child(routeOptions), new LocalStore(!!routeOptions.continueExceeding, !!routeOptions.exponentialBackoff));
+      return new RedisOrLocal(routeOptions, this.#shared.child(routeOptions));
     }
   }
 
-  return class {
-    constructor(params: StoreParams) {
-      const ce = !!params.continueExceeding, eb = !!params.exponentialBackoff;
-      return new RedisOrLocal(new RedisStore(ce, eb, redis, nameSpace), new LocalStore(ce, eb)) as unknown as FastifyRateLimitStore;
-    }
-  } as unknown as FastifyRateLimitStoreCtor;
+  return RedisOrLocal as unknown as FastifyRateLimitStoreCtor;
 }
