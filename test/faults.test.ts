@@ -344,7 +344,7 @@ describe('faults: Redis, PostgreSQL and nodes going away (scaled out)', { timeou
         SELECT id, status, attempts, coalesce((progress->>'pages')::int, 0) AS pages FROM jobs
         WHERE type = 'wispro.sync' AND params->>'trigger' = 'schedule'`);
       await eventually(async () => ((await scheduled())[0]?.pages ?? 0) >= 3, 60_000, 'the scheduled run to be under way');
-      const [{ id }] = await scheduled() as [{ id: string }];
+      const id = (await scheduled())[0]!.id;
       const running = workers.find((w) => w.output.join('').includes(id))!;
       assert.ok(running, 'one of the workers runs it');
       const stopping = Date.now();
