@@ -126,7 +126,7 @@ describe('faults: Redis, PostgreSQL and nodes going away (scaled out)', { timeou
     for (const node of [a, b]) {
       const dir = mkdtempSync(join(tmpdir(), 'puente-faults-'));
       dirs.push(dir);
-      const client = new SyncClient({ backendUrl: node.url, apiKey: API_KEY, cursorFile: join(dir, 'cursor'), apply: () => {}, retryBaseMs: 100 });
+      const client = new SyncClient({ backendUrl: node.url, apiKey: await newSyncKey(`faults-reference-${syncClients.length}`), cursorFile: join(dir, 'cursor'), apply: () => {}, retryBaseMs: 100 });
       syncClients.push(client);
       await client.connect();
     }
@@ -158,7 +158,7 @@ describe('faults: Redis, PostgreSQL and nodes going away (scaled out)', { timeou
       const clients = await a.api('/api/sync-clients');
       assert.equal(clients.status, 200, JSON.stringify(clients.body));
       assert.ok(performance.now() - started < 1000, 'presence does not wait on Redis');
-      assert.equal(clients.body.data.find((c: any) => c.is_default)?.connected, true);
+      assert.equal(clients.body.data.find((c: any) => c.name === 'faults-watchers')?.connected, true);
       return lastSeq();
     });
     const back = Date.now(); // Redis is up again
