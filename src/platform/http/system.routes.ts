@@ -28,7 +28,7 @@ export function systemRoutes(app: App, ctx: AppContext) {
   app.get('/ready', {
     schema: {
       operationId: 'getReadiness', tags: ['system'], security: noAuth, summary: 'Readiness: each dependency (database, job queue, Redis when configured); 503 when one is down',
-      response: { 200: readyReply.describe('Ready'), 503: readyReply.describe('A dependency cannot be reached'), ...errorResponses() },
+      response: { ...errorResponses(), 200: readyReply.describe('Ready'), 503: readyReply.describe('A dependency cannot be reached') },
     },
   }, async (_req, reply) => {
     const [database, queue] = await Promise.all([
