@@ -80,7 +80,7 @@ export type LinksReply = z.input<typeof linksReply>;
 export const linkReply = z.object({ success: z.literal(true), message: z.string(), ...linkState });
 export const unlinkReply = z.object({ success: z.literal(true), message: z.string(), whmcs_id: z.number().int().nullable() });
 export const syncLog = z.looseObject({
-  id: z.number().int(),
+  id: z.union([z.number().int(), z.string()]).describe('bigserial: PostgreSQL sends it as a string'),
   entity_type: z.string(),
   laravel_id: z.number().int().nullable(),
   whmcs_id: z.number().int().nullable(),
