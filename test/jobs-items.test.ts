@@ -116,8 +116,10 @@ for (const mode of modes) {
       const invalid = (await p.api(`/jobs/${job.id}/items?reason=messaging.invalid_number`)).body.items;
       assert.equal(invalid[0].raw_phone, '12345');
       // Receipts move sent messages on to delivered and read: the two that went out are among the three.
-      const wentOut = async (status: string) => (await p.api(`/jobs/${job.id}/items?status=${status}`)).body.meta.total as number;
-      assert.equal((await wentOut('sent')) + (await wentOut('delivered')) + (await wentOut('read')), 2);
+      // One read of every item: three reads by status could count a message twice as a receipt moves it between them.
+      const all = (await p.api(`/jobs/${job.id}/items?per_page=100`)).body.items as { status: string }[];
+      assert.equal(all.length, 6);
+      assert.equal(all.filter((i) => ['sent', 'delivered', 'read'].includes(i.status)).length, 2);
 
       // The results CSV: device by name, the file's values, the reason in words, headers in the asked language.
       const csv = async (q: string) => (await fetch(`${p.url}/jobs/${job.id}/results.csv${q}`, { headers: { authorization: `Bearer ${p.token}` } })).text();
