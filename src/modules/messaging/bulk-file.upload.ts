@@ -1,11 +1,21 @@
 import type { MultipartFile } from '@fastify/multipart';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyRequest, FastifySchema, FastifySchemaCompiler } from 'fastify';
+import { validatorCompiler } from 'fastify-type-provider-zod';
 import { AppError } from '../../platform/http/errors.ts';
 import { hasNul, nulByte, sqlState } from '../../platform/http/hostile-input.ts';
 import { parseBulkFile, type ParsedRow, type ParseStats } from './bulk-file.parser.ts';
 
 const NOT_MULTIPART = 'Formato inválido: envíe multipart/form-data con file, message y devices_limit / Send multipart/form-data';
 const ONE_FILE = 'Envíe un solo archivo (campo file) / Send one file';
+
+/**
+ * Route option for a multipart route whose form is read as a stream (readUpload, `req.file()`): its
+ * `body` schema documents the form in OpenAPI, and is not run against the (absent) parsed body; the
+ * query and path are validated as usual.
+ */
+export const streamedForm: { validatorCompiler: FastifySchemaCompiler<FastifySchema> } = {
+  validatorCompiler: (route) => (route.httpPart === 'body' ? (data: unknown) => ({ value: data }) : validatorCompiler(route as never)),
+};
 
 export interface Upload {
   stats: ParseStats;

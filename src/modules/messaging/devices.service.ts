@@ -5,6 +5,7 @@ import type { Resealer, SecretBox } from '../../platform/auth/secrets.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import { devicesRepository, todayUtc } from './devices.repository.ts';
 import { REQUIRED_CREDENTIALS, type DeviceRow, type Drivers } from './devices.drivers.ts';
+import { deviceFields, type Device } from './messaging.contract.ts';
 import { checkProviderUrl } from './devices.url-check.ts';
 
 /** What the service uses. */
@@ -15,38 +16,24 @@ const PUBLIC_CREDENTIALS = new Set(['phone_number_id', 'instance', 'session', 'd
 /** Where Meta's WhatsApp Cloud API lives when a device does not say. */
 export const CLOUD_API_URL = 'https://graph.facebook.com';
 
-export const deviceFields = z.object({
-  name: z.string().trim().min(1).max(120),
-  provider: z.enum(['cloud', 'evolution', 'waha', 'simulator']),
-  // Meta's Cloud API has one address; the other engines are self-hosted and need theirs.
-  base_url: z.string().trim().url().optional(),
-  credentials: z.record(z.string(), z.string().max(4096)),
-  messages_per_minute: z.coerce.number().int().min(1).max(100_000).nullable().optional(),
-  min_gap_ms: z.coerce.number().int().min(0).max(3_600_000).optional(),
-  max_gap_ms: z.coerce.number().int().min(0).max(3_600_000).optional(),
-  pause_after: z.coerce.number().int().min(1).nullable().optional(),
-  pause_seconds: z.coerce.number().int().min(0).max(86_400).optional(),
-  daily_cap: z.coerce.number().int().min(1).nullable().optional(),
-  typing_delay_ms: z.coerce.number().int().min(0).max(60_000).optional(),
-  template_name: z.string().trim().max(512).nullable().optional(),
-  template_language: z.string().trim().min(2).max(15).optional(),
-  status: z.enum(['active', 'paused']).optional(),
-});
+export { deviceFields };
 export type DeviceInput = z.infer<typeof deviceFields>;
 
+const iso = (d: Date | string) => new Date(d).toISOString();
+
 /** A device as replies show it: secrets (tokens, API keys) are never returned, only that they are set. */
-export function deviceReply(d: DeviceRow) {
+export function deviceReply(d: DeviceRow): Device {
   const credentials = Object.fromEntries(Object.entries(d.credentials).map(([k, v]) => [k, PUBLIC_CREDENTIALS.has(k) ? v : v ? '********' : '']));
   return {
     id: d.id, name: d.name, provider: d.provider, base_url: d.base_url, credentials, status: d.status, status_reason: d.status_reason,
-    connected: d.connected, connection_state: d.connection_state, last_health_at: d.last_health_at, last_error: d.last_error,
+    connected: d.connected, connection_state: d.connection_state, last_health_at: d.last_health_at && iso(d.last_health_at), last_error: d.last_error,
     pacing: {
       messages_per_minute: d.messages_per_minute, min_gap_ms: d.min_gap_ms, max_gap_ms: d.max_gap_ms, pause_after: d.pause_after,
       pause_seconds: d.pause_seconds, daily_cap: d.daily_cap, typing_delay_ms: d.typing_delay_ms,
     },
     template_name: d.template_name, template_language: d.template_language,
     current_job_id: d.job_id && d.job_lease_until && d.job_lease_until.getTime() > Date.now() ? d.job_id : null,
-    sent_today: d.sent_day === todayUtc() ? d.sent_today : 0, sent_total: Number(d.sent_total), created_at: d.created_at, updated_at: d.updated_at,
+    sent_today: d.sent_day === todayUtc() ? d.sent_today : 0, sent_total: Number(d.sent_total), created_at: iso(d.created_at), updated_at: iso(d.updated_at),
   };
 }
 

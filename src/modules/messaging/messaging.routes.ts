@@ -2,15 +2,16 @@ import { Readable } from 'node:stream';
 import { z } from 'zod';
 import type { App, AppContext } from '../../platform/context.ts';
 import { requireRole } from '../../platform/auth/guards.ts';
+import { bearerAuth, GUARDED, statusErrorResponses } from '../../platform/http/contract.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import { jobReply } from '../../platform/jobs/jobs.service.ts';
 import type { ItemRow } from './recipients.repository.ts';
 import { CSV_KEYS, CSV_WORDS, csvCell, readableError } from './recipients.csv.ts';
 import type { ParsedRow, ParseStats } from './bulk-file.parser.ts';
-import { readUpload } from './bulk-file.upload.ts';
+import { readUpload, streamedForm } from './bulk-file.upload.ts';
 import { duplicateOf } from './messaging.service.ts';
+import { bulkPreviewForm, bulkPreviewReply, bulkSendForm, bulkSendReply } from './messaging.contract.ts';
 import { compileTemplate, MAX_RENDERED, renderedLength, renderTemplate, splitValues, variablesUsed } from './template.renderer.ts';
-import { bearerAuth, GUARDED, statusErrorResponses } from '../../platform/http/contract.ts';
 
 const MAX_MESSAGE = 4096;
 
@@ -107,9 +108,12 @@ export function messagingRoutes(app: App, ctx: AppContext) {
 
   // The seed names the endpoint /messages/send-bulk-file and, in its frontend steps, /send-bulk-file: both work.
   for (const url of ['/messages/send-bulk-file', '/send-bulk-file']) app.post(url, {
-    onRequest: staff, config,
+    onRequest: staff, config, ...streamedForm,
     schema: {
-      tags: ['messaging'], security: [{ bearer: [] }], consumes: ['multipart/form-data'], hide: url === '/send-bulk-file',
+      tags: ['messaging'], security: bearerAuth, consumes: ['multipart/form-data'], hide: url === '/send-bulk-file',
+      operationId: 'sendBulkFile',
+      body: bulkSendForm,
+      response: { 200: bulkSendReply, ...statusErrorResponses(400, 401, 403, 409, 413, 415) },
       summary: 'Bulk WhatsApp from a |-separated file (multipart: file, message, devices_limit; optional template, template_language, template_params, confirm_duplicate). Answers as soon as the file is read; follow /ws/job/{job.id}. The same file with the same message within MESSAGING_DUPLICATE_WINDOW_MINUTES is refused with 409 (code messaging.duplicate_send, job_id of the earlier send) unless confirm_duplicate=true. Also at /send-bulk-file.',
     },
   }, async (req) => {
@@ -118,16 +122,18 @@ export function messagingRoutes(app: App, ctx: AppContext) {
       return { ...upload, ...readFields(upload.fields), createdBy: req.principal?.sub ?? null };
     });
     return {
-      status: 'success',
+      status: 'success' as const,
       message: `Job creado y en proceso. Procesando ${total} mensajes desde archivo '${fileName}'.`,
       job: jobReply(job),
     };
   });
 
   app.post('/messages/preview', {
-    onRequest: staff, config,
+    onRequest: staff, config, ...streamedForm,
     schema: {
-      tags: ['messaging'], security: [{ bearer: [] }], consumes: ['multipart/form-data'],
+      tags: ['messaging'], security: bearerAuth, consumes: ['multipart/form-data'], operationId: 'previewBulkFile',
+      body: bulkPreviewForm,
+      response: { 200: bulkPreviewReply, ...statusErrorResponses(400, 401, 403, 413, 415) },
       summary: 'What a bulk send would do with this file and message (counts and the first rendered messages); nothing is stored or sent',
     },
   }, async (req) => {
@@ -154,13 +160,14 @@ export function messagingRoutes(app: App, ctx: AppContext) {
     const stats = upload.stats;
     const earlier = message ? await bulk.findDuplicate(stats.sha256, message) : null;
     return {
-      status: 'success', file_name: upload.fileName, total_numbers: stats.recipients, valid: stats.valid,
+      status: 'success' as const, file_name: upload.fileName, total_numbers: stats.recipients, valid: stats.valid,
       invalid_numbers: stats.invalid, duplicates: stats.duplicates, header_skipped: stats.headerSkipped,
       suppressed, suppressed_samples: suppressedSamples,
       samples: samples.map((s) => {
         const values = splitValues(s.vals);
         const length = renderedLength(compileTemplate(message), values);
-        return length > MAX_RENDERED ? { phone: s.phone, text: null, length, too_long: true } : { phone: s.phone, text: renderTemplate(message, values) };
+        // Samples are rows with a valid number (see above).
+        return length > MAX_RENDERED ? { phone: s.phone!, text: null, length, too_long: true } : { phone: s.phone!, text: renderTemplate(message, values) };
       }),
       invalid_samples: invalid.map((s) => ({ raw_phone: s.raw_phone, error: s.error })),
       too_long: tooLong.reply(),

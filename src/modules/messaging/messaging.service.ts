@@ -27,7 +27,7 @@ export interface BulkRequest {
 /** The earlier send a new one repeats, as the 409 and the preview name it. */
 export function duplicateOf(job: JobRecord) {
   const p = job.params as { file_name?: string };
-  return { job_id: job.id, file_name: p.file_name ?? null, status: job.status, created_at: job.created_at };
+  return { job_id: job.id, file_name: p.file_name ?? null, status: job.status, created_at: new Date(job.created_at).toISOString() };
 }
 
 export const DUPLICATE_SEND = 'messaging.duplicate_send' as const;

@@ -4,6 +4,7 @@
  * Payloads are described as they travel (dates are ISO 8601 strings).
  */
 import { z } from 'zod';
+import { pageMeta } from '../../platform/http/contract.ts';
 
 const isoDate = z.string().describe('ISO 8601 date-time');
 
@@ -32,6 +33,82 @@ export const order = z
   })
   .meta({ id: 'Order' });
 export type Order = z.infer<typeof order>;
+
+// ---- REST ------------------------------------------------------------------------------------
+
+export const orderBody = z
+  .object({
+    external_ref: z.string().trim().min(1).max(200).optional().describe('Makes the call idempotent: the same value again returns the existing order (200)'),
+    customer_id: z.number().int().positive().optional().describe('A Puente user id (422 `customer_not_found` otherwise)'),
+    items: z.array(orderItem).min(1).max(500),
+    total: z.number().min(0).optional().describe('Default: the sum of quantity × price'),
+    notes: z.string().max(2000).optional(),
+  })
+  .meta({ id: 'NewOrder' });
+export type OrderInput = z.input<typeof orderBody>;
+
+export const orderPatch = z.object({
+  status: z.enum(['pending', 'confirmed', 'completed']).optional().describe('Cancel with POST /orders/{id}/cancel'),
+  items: z.array(orderItem).min(1).max(500).optional(),
+  notes: z.string().max(2000).nullable().optional(),
+});
+
+export const orderCreated = z.object({ success: z.literal(true), created: z.boolean().describe('false when `external_ref` named an existing order'), order });
+export const orderReplySchema = z.object({ success: z.literal(true), order });
+export const orderList = z.object({ success: z.literal(true), data: z.array(order), meta: pageMeta });
+export type OrderList = z.infer<typeof orderList>;
+
+export const change = z
+  .object({
+    seq: z.number().int().describe('Position in the feed; confirm the last one applied'),
+    entity: z.string().describe('`order`'),
+    entity_id: z.string(),
+    op: z.enum(['created', 'updated', 'cancelled']),
+    data: order.describe('The order as it was after this change'),
+    created_at: isoDate,
+  })
+  .meta({ id: 'Change' });
+export type Change = z.infer<typeof change>;
+
+export const pullQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) });
+export const pullReply = z
+  .object({
+    success: z.literal(true),
+    cursor: z.number().int().describe('What this client had confirmed before this pull'),
+    last_seq: z.number().int().describe('The last change in this page (the cursor when there is none)'),
+    has_more: z.boolean(),
+    count: z.number().int(),
+    changes: z.array(change),
+  })
+  .meta({ id: 'PullChanges' });
+export type PullReply = z.infer<typeof pullReply>;
+
+export const confirmBody = z.object({ seq: z.number().int().min(0) });
+export const confirmReply = z.object({ success: z.literal(true), cursor: z.number().int(), confirmed: z.number().int() });
+
+export const syncClient = z
+  .object({
+    id: z.number().int(),
+    name: z.string(),
+    key_prefix: z.string().describe('The first characters of its key, to tell keys apart'),
+    is_default: z.boolean().describe('The client of `CLOUD_API_KEY`'),
+    revoked: z.boolean(),
+    connected: z.boolean().describe('A socket of it is connected to /sync (on any process)'),
+    last_seen_at: isoDate.nullable(),
+    cursor: z.number().int(),
+    delivered_upto: z.number().int(),
+    cursor_lag: z.number().int().describe('Changes not yet confirmed'),
+    created_at: isoDate,
+  })
+  .meta({ id: 'SyncClient' });
+export type SyncClient = z.infer<typeof syncClient>;
+
+export const syncClientList = z.object({ success: z.literal(true), last_seq: z.number().int(), data: z.array(syncClient) });
+export type SyncClientList = z.infer<typeof syncClientList>;
+export const syncClientBody = z.object({ name: z.string().trim().min(1).max(100) });
+export const syncClientCreated = z.object({ success: z.literal(true), api_key: z.string().describe('Shown once: Puente keeps only its SHA-256'), client: syncClient });
+export type SyncClientCreated = z.infer<typeof syncClientCreated>;
+export const syncClientReply = z.object({ success: z.literal(true), client: syncClient });
 
 // ---- Socket.IO namespace `/sync` -------------------------------------------------------------
 

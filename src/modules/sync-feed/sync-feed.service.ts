@@ -4,7 +4,7 @@ import { safeEqual } from '../../platform/auth/passwords.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import { tooManyAttempts } from '../../platform/auth/throttle.ts';
 import { sqlState } from '../../platform/http/hostile-input.ts';
-import type { Order } from './sync-feed.contract.ts';
+import type { Change, Order, SyncClient } from './sync-feed.contract.ts';
 import { syncFeedRepository as repo, type OrderRow, type SyncClientRow } from './sync-feed.repository.ts';
 
 /** What the service uses. */
@@ -32,12 +32,12 @@ export function orderReply(o: OrderRow): Order {
   };
 }
 
-export function clientReply(c: SyncClientRow, lastSeq: number, connected: boolean) {
+export function clientReply(c: SyncClientRow, lastSeq: number, connected: boolean): SyncClient {
   const cursor = Number(c.cursor);
   return {
     id: c.id, name: c.name, key_prefix: c.key_prefix, is_default: c.is_default, revoked: c.revoked_at !== null,
-    connected, last_seen_at: c.last_seen_at, cursor, delivered_upto: Number(c.delivered_upto), cursor_lag: Math.max(0, lastSeq - cursor),
-    created_at: c.created_at,
+    connected, last_seen_at: c.last_seen_at && new Date(c.last_seen_at).toISOString(), cursor, delivered_upto: Number(c.delivered_upto),
+    cursor_lag: Math.max(0, lastSeq - cursor), created_at: new Date(c.created_at).toISOString(),
   };
 }
 
@@ -139,13 +139,14 @@ export class SyncFeedService {
     const cursor = Number((await repo.clientById(this.#db, client.id))!.cursor);
     const page = await repo.changesAfter(this.#db, cursor, limit + 1);
     const hasMore = page.length > limit;
-    const changes = page.slice(0, limit).map((c) => ({ ...c, seq: Number(c.seq) }));
+    // `data` is the order as the change stored it (orderReply's shape, as JSON).
+    const changes: Change[] = page.slice(0, limit).map((c) => ({ ...c, seq: Number(c.seq), op: c.op as Change['op'], data: c.data as Order, created_at: new Date(c.created_at).toISOString() }));
     const last = changes.at(-1)?.seq ?? cursor;
     if (changes.length) {
       await repo.markDelivered(this.#db, client.id, last);
       await this.#announcePosition({ id: client.id, cursor, delivered_upto: last });
     } else await repo.touch(this.#db, client.id);
-    return { success: true, cursor, last_seq: last, has_more: hasMore, count: changes.length, changes };
+    return { success: true as const, cursor, last_seq: last, has_more: hasMore, count: changes.length, changes };
   }
 
   /** Idempotent; never moves backwards; refuses what was never delivered. */
@@ -156,7 +157,7 @@ export class SyncFeedService {
     }
     const updated = await repo.confirm(this.#db, client.id, seq);
     await this.#announcePosition({ id: client.id, cursor: Number(updated.cursor), delivered_upto: Number(updated.delivered_upto) });
-    return { success: true, cursor: Number(updated.cursor), confirmed: seq };
+    return { success: true as const, cursor: Number(updated.cursor), confirmed: seq };
   }
 
   async pendingOrders(clientId: number) {
