@@ -1,4 +1,6 @@
 /** The dashboard's only door to Puente: bearer token, silent refresh, one error type. */
+import type { JobSocketEvent, PingMessage } from '../../src/platform/realtime/job-socket.contract.ts';
+
 export class ApiError extends Error {
   status: number;
   body: any;
@@ -87,14 +89,15 @@ export async function apiList<T = any>(path: string): Promise<{ items: T[]; tota
 }
 
 /** Opens `/ws/job/:id` with the session's token and calls back with each event. */
-export function followJob(jobId: string, onEvent: (e: any) => void): () => void {
+export function followJob(jobId: string, onEvent: (e: JobSocketEvent) => void): () => void {
   const s = getSession();
   const proto = location.protocol === 'https:' ? 'wss' : 'ws';
   const ws = new WebSocket(`${proto}://${location.host}/ws/job/${jobId}${s ? `?token=${encodeURIComponent(s.access_token)}` : ''}`);
-  ws.onmessage = (m) => onEvent(JSON.parse(m.data));
-  const ping = setInterval(() => ws.readyState === ws.OPEN && ws.send(JSON.stringify({ type: 'ping', timestamp: new Date().toISOString() })), 25_000);
+  ws.onmessage = (m) => onEvent(JSON.parse(m.data) as JobSocketEvent);
+  const ping: PingMessage = { type: 'ping' };
+  const timer = setInterval(() => ws.readyState === ws.OPEN && ws.send(JSON.stringify({ ...ping, timestamp: new Date().toISOString() })), 25_000);
   return () => {
-    clearInterval(ping);
+    clearInterval(timer);
     ws.close();
   };
 }

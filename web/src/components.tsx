@@ -2,6 +2,7 @@ import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, type ApiError, followJob } from './api.ts';
 import { errorText, label, minutesText, num, t, tf, when } from './i18n.ts';
+import type { JobProgress, JobSocketEventOf } from '../../src/platform/realtime/job-socket.contract.ts';
 
 export function useApi<T>(path: string | null, deps: unknown[] = []) {
   const [state, setState] = useState<{ data: T | null; error: string | null; status: number | null; loading: boolean }>({ data: null, error: null, status: null, loading: !!path });
@@ -184,8 +185,8 @@ function FailureGroup({ jobId, group }: { jobId: string; group: { reason_code: s
 }
 
 /** Follows a job live over `/ws/job/:id` and renders its bar and last event. */
-export function LiveJob({ jobId, name, onDone, children }: { jobId: string; name?: string; onDone?: (event: any) => void; children?: ComponentChildren }) {
-  const [progress, setProgress] = useState<Record<string, any>>({});
+export function LiveJob({ jobId, name, onDone, children }: { jobId: string; name?: string; onDone?: (event: JobSocketEventOf<'job_completed' | 'job_failed'>) => void; children?: ComponentChildren }) {
+  const [progress, setProgress] = useState<JobProgress>({});
   const [status, setStatus] = useState('pending');
   const [outcome, setOutcome] = useState<string | null>(null);
   const [startedAt, setStartedAt] = useState<string | null>(null);
@@ -199,8 +200,8 @@ export function LiveJob({ jobId, name, onDone, children }: { jobId: string; name
     setLast('');
     setStartedAt(null);
     return followJob(jobId, (e) => {
-      if (e.type === 'job_started') setStartedAt(e.timestamp ?? new Date().toISOString());
-      if (e.progress) setProgress(e.progress);
+      if (e.type === 'job_started') setStartedAt(new Date().toISOString());
+      if ('progress' in e && e.progress) setProgress(e.progress);
       if (e.type === 'progress' && e.status) setStatus(e.status);
       if (e.type === 'job_started') setStatus('processing');
       if (e.type === 'job_resumed') setStatus('pending');

@@ -2,23 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, download } from '../api.ts';
 import { errorText, minutesText, num, t, tf, when } from '../i18n.ts';
 import { Alert, Confirm, LiveJob, useApi } from '../components.tsx';
-
-/** `POST /messages/preview`: what the server would do with this file and message. */
-interface Preview {
-  file_name: string;
-  total_numbers: number;
-  valid: number;
-  invalid_numbers: number;
-  duplicates: number;
-  header_skipped: boolean;
-  samples: { phone: string; text: string | null; length?: number }[];
-  invalid_samples: { raw_phone: string; error: string }[];
-  columns?: number;
-  warnings?: { code: string; message: string; separator?: string; placeholder?: string; columns?: number }[];
-  duplicate_of?: { job_id: string; file_name: string | null; created_at: string } | null;
-  /** Rows whose rendered message would exceed WhatsApp's 4,096 characters (they fail when sent). */
-  too_long?: { max_length: number; count: number; rows: { line: number; length: number }[] };
-}
+import type { BulkPreviewReply as Preview, DeviceList } from '../../../src/modules/messaging/messaging.contract.ts';
 
 /** A preview warning in the interface's language (the server's words when it is a new one). */
 function warningText(w: NonNullable<Preview['warnings']>[number]) {
@@ -53,14 +37,14 @@ export function BulkSend() {
   const [busy, setBusy] = useState(false);
   const [confirming, setConfirming] = useState(false);
   const [duplicate, setDuplicate] = useState<{ text: string } | null>(null);
-  const devices = useApi<any>('/devices?per_page=500', [jobId]);
-  const readyDevices = (devices.data?.devices ?? []).filter((d: any) => d.status === 'active' && d.connected);
+  const devices = useApi<DeviceList>('/devices?per_page=500', [jobId]);
+  const readyDevices = (devices.data?.devices ?? []).filter((d) => d.status === 'active' && d.connected);
   const ready = readyDevices.length;
   const wrongSeparator = preview?.warnings?.some((w) => w.code === 'messaging.wrong_separator') ?? false;
   const using = Math.min(ready, Math.max(1, limit));
   // The devices that would send, at their configured pace; a device without a pace makes the estimate unknown.
-  const paces = readyDevices.slice(0, using).map((d: any) => d.pacing?.messages_per_minute as number | null);
-  const estimate = preview && paces.length && paces.every((p: number | null) => p) ? minutesText(preview.valid / paces.reduce((a: number, b: number) => a + b, 0)) : t('durationUnknown');
+  const paces = readyDevices.slice(0, using).map((d) => d.pacing.messages_per_minute);
+  const estimate = preview && paces.length && paces.every((p) => p) ? minutesText(preview.valid / paces.reduce<number>((a, b) => a + (b ?? 0), 0)) : t('durationUnknown');
 
   // The preview follows the file at once and the message after a pause in typing; a late answer
   // for an older file or message is dropped.

@@ -2,8 +2,9 @@ import { useState } from 'preact/hooks';
 import { api } from '../api.ts';
 import { errorText, has, t, tf, when, type Key } from '../i18n.ts';
 import { Alert, Notice, Pager, useApi } from '../components.tsx';
+import type { Device, DeviceList } from '../../../src/modules/messaging/messaging.contract.ts';
 
-type Provider = 'cloud' | 'evolution' | 'waha' | 'simulator';
+type Provider = Device['provider'];
 const PROVIDERS: Provider[] = ['cloud', 'evolution', 'waha', 'simulator'];
 const PROVIDER_NAMES: Record<Provider, string> = { cloud: 'Meta Cloud API', evolution: 'Evolution API', waha: 'WAHA', simulator: 'Simulator' };
 
@@ -16,7 +17,8 @@ const CREDENTIALS: Record<Provider, { key: string; required?: boolean; secret?: 
 };
 
 /** Pacing fields: `nullable` ones mean "no limit" when empty, the others 0. */
-const PACING: { key: string; label: Key; nullable?: boolean; min: number; max?: number; only?: Provider }[] = [
+type PacingKey = keyof Device['pacing'];
+const PACING: { key: PacingKey; label: Key; nullable?: boolean; min: number; max?: number; only?: Provider }[] = [
   { key: 'messages_per_minute', label: 'messagesPerMinute', nullable: true, min: 1, max: 100_000 },
   { key: 'min_gap_ms', label: 'minGap', min: 0, max: 3_600_000 },
   { key: 'max_gap_ms', label: 'maxGap', min: 0, max: 3_600_000 },
@@ -40,13 +42,13 @@ export function pacingText(p: Record<string, number | null> | undefined): string
 
 export function Devices() {
   const [page, setPage] = useState(1);
-  const { data, error, reload } = useApi<any>(`/devices?page=${page}&per_page=50`);
+  const { data, error, reload } = useApi<DeviceList>(`/devices?page=${page}&per_page=50`);
   const [actionError, setActionError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
   const [editing, setEditing] = useState<number | null>(null);
   const [adding, setAdding] = useState(false);
-  const devices: any[] = data?.devices ?? [];
+  const devices: Device[] = data?.devices ?? [];
 
   async function run(key: string, fn: () => Promise<unknown>, done?: string) {
     setActionError(null);
@@ -64,9 +66,9 @@ export function Devices() {
       setBusy(null);
     }
   }
-  const toggle = (d: any) => run(`${d.id}:toggle`, () => api(`/devices/${d.id}`, { method: 'PATCH', body: { status: d.status === 'paused' ? 'active' : 'paused' } }));
-  const check = (d: any) => run(`${d.id}:check`, () => api(`/devices/${d.id}/check`, { method: 'POST' }));
-  const remove = (d: any) => {
+  const toggle = (d: Device) => run(`${d.id}:toggle`, () => api(`/devices/${d.id}`, { method: 'PATCH', body: { status: d.status === 'paused' ? 'active' : 'paused' } }));
+  const check = (d: Device) => run(`${d.id}:check`, () => api(`/devices/${d.id}/check`, { method: 'POST' }));
+  const remove = (d: Device) => {
     if (confirm(tf('confirmRemove', { name: d.name }))) void run(`${d.id}:remove`, () => api(`/devices/${d.id}`, { method: 'DELETE' }));
   };
 
@@ -135,7 +137,7 @@ function stateText(state: string | null | undefined) {
 }
 
 /** What to fix when the last check failed: the address, the key, or the WhatsApp session. */
-function fixHint(d: any): string {
+function fixHint(d: Device): string {
   const state = String(d.connection_state ?? '').toLowerCase();
   const error = String(d.last_error ?? '');
   if (state === 'unreachable') return t('fix_unreachable');
@@ -146,7 +148,7 @@ function fixHint(d: any): string {
 }
 
 /** Adds a device (no `device`) or edits one: only what changed is sent, and blank secrets are kept. */
-function DeviceForm({ device, busy, onSave, onCancel }: { device?: any; busy: boolean; onSave: (body: Record<string, unknown>) => void; onCancel?: () => void }) {
+function DeviceForm({ device, busy, onSave, onCancel }: { device?: Device; busy: boolean; onSave: (body: Record<string, unknown>) => void; onCancel?: () => void }) {
   const editing = !!device;
   const [provider, setProvider] = useState<Provider>(device?.provider ?? 'cloud');
   const idp = editing ? `dev${device.id}-` : 'new-';
@@ -170,7 +172,7 @@ function DeviceForm({ device, busy, onSave, onCancel }: { device?: any; busy: bo
       if (p.only && p.only !== provider) continue;
       const v = text(p.key);
       const value = v === '' ? (p.nullable ? null : 0) : Number(v);
-      if (editing ? value !== (device.pacing?.[p.key] ?? (p.nullable ? null : 0)) : v !== '') body[p.key] = value;
+      if (editing ? value !== (device.pacing[p.key] ?? (p.nullable ? null : 0)) : v !== '') body[p.key] = value;
     }
     if (provider === 'cloud') {
       const name = text('template_name') || null;
@@ -190,8 +192,8 @@ function DeviceForm({ device, busy, onSave, onCancel }: { device?: any; busy: bo
       {hint && <small id={`${idp + name}-hint`}>{hint}</small>}
     </div>
   );
-  const pacingValue = (k: string) => {
-    const v = device?.pacing?.[k];
+  const pacingValue = (k: PacingKey) => {
+    const v = device?.pacing[k];
     return v === null || v === undefined || v === 0 ? '' : String(v);
   };
 

@@ -3,6 +3,7 @@ import { api, apiList, download, followJob } from '../api.ts';
 import { errorText, label, num, t, tf, when } from '../i18n.ts';
 import { Alert, Confirm, JobFailures, Pager, Progress, StatusMark, Table, jobName, outcomeOf } from '../components.tsx';
 import type { JobReply } from '../../../src/platform/http/contract.ts';
+import type { JobProgress } from '../../../src/platform/realtime/job-socket.contract.ts';
 
 export const BULK_SEND = 'messaging.bulk-send';
 const ACTIVE = ['pending', 'processing'];
@@ -35,7 +36,7 @@ export function Jobs() {
   const [busy, setBusy] = useState<string | null>(null);
   const [confirming, setConfirming] = useState<JobReply | null>(null);
   const [failuresOf, setFailuresOf] = useState<JobReply | null>(null);
-  const [live, setLive] = useState<Record<string, any>>({});
+  const [live, setLive] = useState<Record<string, { progress?: JobProgress }>>({});
   const [tick, setTick] = useState(0);
   const reload = () => setTick((n) => n + 1);
 
@@ -62,7 +63,7 @@ export function Jobs() {
   const active = rows.filter((j) => ACTIVE.includes(j.status)).map((j) => j.id).join(',');
   useEffect(() => {
     const stops = active ? active.split(',').map((id) => followJob(id, (e) => {
-      if (e.progress) setLive((l) => ({ ...l, [id]: { ...l[id], progress: e.progress } }));
+      if ('progress' in e && e.progress) setLive((l) => ({ ...l, [id]: { ...l[id], progress: e.progress } }));
       if (['job_started', 'job_completed', 'job_failed', 'job_cancelled', 'job_paused'].includes(e.type)) reload();
     })) : [];
     return () => {

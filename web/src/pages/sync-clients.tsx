@@ -1,25 +1,25 @@
 import { has, num, t, when } from '../i18n.ts';
 import { Alert, Table, useApi } from '../components.tsx';
+import type { OrderList, SyncClientList } from '../../../src/modules/sync-feed/sync-feed.contract.ts';
 
 export function SyncClients() {
-  const clients = useApi<any>('/api/sync-clients');
-  const orders = useApi<any>('/orders?limit=20');
-  const list = (d: any) => (Array.isArray(d) ? d : (d?.data ?? d?.clients ?? d?.orders ?? []));
+  const clients = useApi<SyncClientList>('/api/sync-clients');
+  const orders = useApi<OrderList>('/orders?per_page=20');
   return (
     <section>
       <h1>{t('syncClients')}</h1>
       <Alert error={clients.error} />
-      <Table label={t('syncClients')} rows={list(clients.data)} columns={[
+      <Table label={t('syncClients')} rows={clients.data?.data ?? []} columns={[
         [t('name'), (c) => c.name],
         [t('status'), (c) => (c.connected ? t('connected') : t('disconnected'))],
-        [t('lastSeen'), (c) => when(c.last_seen_at ?? c.last_seen)],
-        [t('lag'), (c) => { const lag = c.cursor_lag ?? c.lag; return typeof lag === 'number' ? num(lag) : '—'; }],
+        [t('lastSeen'), (c) => when(c.last_seen_at)],
+        [t('lag'), (c) => num(c.cursor_lag)],
       ]} />
       <h2>{t('orders')}</h2>
-      <Table label={t('orders')} rows={list(orders.data)} columns={[
+      <Table label={t('orders')} rows={orders.data?.data ?? []} columns={[
         [t('orderNumber'), (o) => o.external_ref ?? `#${o.id}`],
-        [t('status'), (o) => { const k = `os_${o.status}`; return has(k) ? t(k) : o.status ?? '—'; }],
-        [t('total'), (o) => (o.total === undefined || o.total === null ? '—' : num(Number(o.total)))],
+        [t('status'), (o) => { const k = `os_${o.status}`; return has(k) ? t(k) : o.status; }],
+        [t('total'), (o) => num(o.total)],
         [t('created'), (o) => when(o.created_at)],
       ]} />
     </section>
