@@ -10,6 +10,13 @@ const bool = (fallback: boolean) =>
 const int = (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
   z.coerce.number().int().min(min).max(max).optional().default(fallback);
 
+/** Minutes a cron schedule can repeat evenly: a divisor of an hour, whole hours dividing a day, or a day; 0 turns it off. */
+export const evenMinutes = (m: number) => m === 0 || (m < 60 && 60 % m === 0) || (m % 60 === 0 && 1440 % m === 0);
+const interval = (fallback: number) =>
+  int(fallback, 0).refine(evenMinutes, {
+    message: 'no se repite de forma regular / does not repeat evenly: use 1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60, 120, 180, 240, 360, 480, 720 or 1440 (0 = off)',
+  });
+
 const optionalText = z
   .string()
   .optional()
@@ -122,8 +129,8 @@ export const configSchema = z
     ZOHO_MAP_ACCESS_NAME: z.string().default('default_access'),
     ZOHO_CODE_FIELD: z.string().default('Code'),
     ZOHO_ORGANIZATION_ID: optionalText,
-    ZOHO_SYNC_INTERVAL_MINUTES: int(5, 0),
-    ZOHO_CODE_SYNC_INTERVAL_MINUTES: int(30, 0),
+    ZOHO_SYNC_INTERVAL_MINUTES: interval(5),
+    ZOHO_CODE_SYNC_INTERVAL_MINUTES: interval(30),
     /** The full product pass that catches what incremental syncs missed and deleted items; `off` disables it. */
     ZOHO_RECONCILE_CRON: cronOrOff('30 2 * * *'),
 

@@ -32,11 +32,19 @@ test('schedules run in TZ when it names a zone', () => {
 test('an interval in minutes becomes a cron expression; 0 (or less) means no schedule', () => {
   assert.equal(cronEvery(1), '*/1 * * * *');
   assert.equal(cronEvery(5), '*/5 * * * *');
-  assert.equal(cronEvery(59), '*/59 * * * *');
+  assert.equal(cronEvery(30), '*/30 * * * *');
   assert.equal(cronEvery(60), '0 */1 * * *');
   assert.equal(cronEvery(120), '0 */2 * * *');
-  assert.equal(cronEvery(1380), '0 */23 * * *');
+  assert.equal(cronEvery(720), '0 */12 * * *');
   assert.equal(cronEvery(1440), '0 0 * * *');
   assert.equal(cronEvery(0), null);
   assert.equal(cronEvery(-5), null);
+  // Steps that do not divide an hour or a day would restart at each hour or midnight: uneven, so refused.
+  for (const uneven of [7, 45, 90, 1380, 2880]) assert.throws(() => cronEvery(uneven), RangeError);
+});
+
+test('an interval that cannot repeat evenly stops start-up with the values that can', () => {
+  assert.throws(() => env({ ZOHO_SYNC_INTERVAL_MINUTES: '90' }), /ZOHO_SYNC_INTERVAL_MINUTES.*(regular|evenly)/s);
+  assert.throws(() => env({ ZOHO_CODE_SYNC_INTERVAL_MINUTES: '7' }), /ZOHO_CODE_SYNC_INTERVAL_MINUTES/);
+  assert.equal(env({ ZOHO_SYNC_INTERVAL_MINUTES: '15', ZOHO_CODE_SYNC_INTERVAL_MINUTES: '0' }).ZOHO_SYNC_INTERVAL_MINUTES, 15);
 });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { AppContext } from '../../platform/context.ts';
 import { PermanentJobError, defineJob } from '../../platform/jobs/job-definition.ts';
+import { evenMinutes } from '../../platform/config.ts';
 import { ZohoConfigError } from './zoho.client.ts';
 
 export const ZOHO_CODE_SYNC = 'zoho.code-sync';
@@ -10,8 +11,10 @@ export const ZOHO_PRODUCT_RECONCILE = 'zoho.product-reconcile';
 /** Every N minutes as cron (pg-boss runs each tick once across processes); 0 disables. */
 export function cronEvery(minutes: number): string | null {
   if (minutes <= 0) return null;
+  // Configuration refuses other values; a cron step that does not divide its unit restarts each hour or day.
+  if (!evenMinutes(minutes)) throw new RangeError(`${minutes} minutes cannot repeat evenly as a cron schedule`);
   if (minutes < 60) return `*/${minutes} * * * *`;
-  if (minutes % 60 === 0 && minutes < 1440) return `0 */${minutes / 60} * * *`;
+  if (minutes < 1440) return `0 */${minutes / 60} * * *`;
   return '0 0 * * *';
 }
 
