@@ -54,8 +54,10 @@ for (const mode of modes) {
 
     test('the job socket answers ping with pong, and replies carry a request id', async () => {
       const { job } = await p.ctx.jobs.start('wispro.sync', {});
-      const ws = new WebSocket(`${p.url.replace('http', 'ws')}/ws/job/${job.id}`);
+      // With a token: a token-less viewer's socket is closed once the job has ended, which this job may do at once.
+      const ws = new WebSocket(`${p.url.replace('http', 'ws')}/ws/job/${job.id}?token=${p.token}`);
       const pong = await new Promise<any>((resolve, reject) => {
+        ws.on('close', (code) => reject(new Error(`socket closed (${code}) before the pong`)));
         ws.on('message', (m) => {
           const e = JSON.parse(String(m));
           if (e.type === 'subscribed') ws.send(JSON.stringify({ type: 'ping', timestamp: 't-1' }));
