@@ -70,6 +70,10 @@ async function openPostgres(connectionString: string, max: number): Promise<Data
   // default), so a request fails with 503 instead of hanging; keepAlive notices a silent peer.
   const pool = new pg.Pool({ connectionString, max, application_name: 'puente', connectionTimeoutMillis: 5000, keepAlive: true });
   pool.on('error', () => {}); // an idle client dropped by the server is replaced on next use
+  // A client checked out between two statements (inside a transaction) whose connection drops emits
+  // `error` with no query to reject: without a listener that ends the process. The statement that
+  // uses it next fails instead (503), and the pool discards it when it comes back.
+  pool.on('connect', (client) => client.on('error', () => {}));
   await pool.query('select 1');
   const orm = drizzlePg(pool) as unknown as Db;
   return {
