@@ -34,9 +34,17 @@ async function measure(mode: string, label: string, n: number, wisproUrl: string
   const dataDir = mkdtempSync(join(tmpdir(), 'puente-bench-'));
   const db = await benchDatabase(mode, 'puente_bench_jobs');
   const env = {
-    DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', WISPRO_API_URL: wisproUrl, WISPRO_API_TOKEN: 'bench-token',
-    ALLOW_INSECURE_PROVIDER_URLS: 'true', ADMIN_EMAIL: 'bench@puente.local', ADMIN_PASSWORD: 'bench-password-1',
-    JWT_SECRET: 'bench-secret-bench-secret-bench-secret-0000', LOGIN_RATE_LIMIT_PER_MINUTE: '100000',
+    DATA_DIR: dataDir,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    WISPRO_API_URL: wisproUrl,
+    WISPRO_API_TOKEN: 'bench-token',
+    ALLOW_INSECURE_PROVIDER_URLS: 'true',
+    ADMIN_EMAIL: 'bench@puente.local',
+    ADMIN_PASSWORD: 'bench-password-1',
+    JWT_SECRET: 'bench-secret-bench-secret-bench-secret-0000',
+    LOGIN_RATE_LIMIT_PER_MINUTE: '100000',
     ...(db.url ? { DATABASE_URL: db.url, REDIS_URL: 'redis://127.0.0.1:6379', REDIS_PREFIX: db.name } : {}),
   };
   // The listening line is logged at info; the server's own logs stay at warn otherwise.
@@ -54,7 +62,9 @@ async function measure(mode: string, label: string, n: number, wisproUrl: string
       return r.json() as Promise<any>;
     };
     const { access_token: token } = await call('/auth/login', { body: { email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD } });
-    const starts: number[] = [], replies: number[] = [], health: number[] = [];
+    const starts: number[] = [],
+      replies: number[] = [],
+      health: number[] = [];
     for (let i = 0; i < n + 2; i++) {
       // Requests land at random points of the workers' poll cycle, as users' clicks do.
       await new Promise((r) => setTimeout(r, 100 + Math.random() * 900));
@@ -67,7 +77,7 @@ async function measure(mode: string, label: string, n: number, wisproUrl: string
       const reply = performance.now() - t;
       let job: any;
       for (;;) {
-        job = (await call(`/jobs/${started.job_id}`, { token }));
+        job = await call(`/jobs/${started.job_id}`, { token });
         job = job.job ?? job;
         if (['completed', 'failed', 'cancelled'].includes(job.status)) break;
         await new Promise((r) => setTimeout(r, 20));
@@ -80,7 +90,9 @@ async function measure(mode: string, label: string, n: number, wisproUrl: string
     }
     const floor = mode === 'postgres' ? await bossRoundTrips(db.url!, n) : null;
     const line = `| ${mode} | ${label} | ${pct(starts, 50).toFixed(0)} / ${pct(starts, 95).toFixed(0)} / ${pct(starts, 100).toFixed(0)} ms | ${pct(replies, 50).toFixed(1)} ms | ${pct(health, 50).toFixed(1)} ms | ${floor ? `${pct(floor, 50).toFixed(1)} / ${pct(floor, 100).toFixed(1)} ms` : '—'} |`;
-    process.stdout.write(`| database | processes | request → job started p50 / p95 / max | POST reply p50 | floor: GET /health p50 | floor: pg-boss send → fetch p50 / max |\n|---|---|---|---|---|---|\n${line}\n`);
+    process.stdout.write(
+      `| database | processes | request → job started p50 / p95 / max | POST reply p50 | floor: GET /health p50 | floor: pg-boss send → fetch p50 / max |\n|---|---|---|---|---|---|\n${line}\n`,
+    );
   } finally {
     await worker?.stop();
     await server.stop();

@@ -27,8 +27,13 @@ export async function run(args: string[]) {
     const uploadFile = await writeFile(join(dir, 'upload.csv'), uploadRows, 0);
     const sendFile = await writeFile(join(dir, 'send.csv'), sendRows, 5_000_000);
     const pacedFile = await writeFile(join(dir, 'paced.csv'), 1200, 8_000_000);
-    process.stdout.write(`files: ${uploadRows.toLocaleString('en')} rows = ${(statSync(uploadFile).size / 2 ** 20).toFixed(1)} MB; ${sendRows.toLocaleString('en')} rows to send\n`);
-    const lines = ['| database | upload rows | reply after | floor | ratio | peak RSS above idle | unpaced dispatch | paced: achieved / limit |', '|---|---|---|---|---|---|---|---|'];
+    process.stdout.write(
+      `files: ${uploadRows.toLocaleString('en')} rows = ${(statSync(uploadFile).size / 2 ** 20).toFixed(1)} MB; ${sendRows.toLocaleString('en')} rows to send\n`,
+    );
+    const lines = [
+      '| database | upload rows | reply after | floor | ratio | peak RSS above idle | unpaced dispatch | paced: achieved / limit |',
+      '|---|---|---|---|---|---|---|---|',
+    ];
     for (const mode of modes) {
       const r = await runMode(mode, { uploadFile, uploadRows, sendFile, sendRows, pacedFile, deviceCount });
       const line = `| ${mode} | ${uploadRows.toLocaleString('en')} | ${r.uploadSeconds.toFixed(2)} s | ${r.floorSeconds.toFixed(2)} s | ${(r.uploadSeconds / r.floorSeconds).toFixed(2)}× | ${r.peakMb.toFixed(0)} MB | ${Math.round(r.perSecond).toLocaleString('en')} msg/s (${deviceCount} devices) | ${r.paced.achieved.toFixed(1)} / ${r.paced.limit} msg/s = ${(r.paced.share * 100).toFixed(1)}% |`;
@@ -53,15 +58,31 @@ async function writeFile(path: string, rows: number, offset: number) {
   return path;
 }
 
-interface Files { uploadFile: string; uploadRows: number; sendFile: string; sendRows: number; pacedFile: string; deviceCount: number }
+interface Files {
+  uploadFile: string;
+  uploadRows: number;
+  sendFile: string;
+  sendRows: number;
+  pacedFile: string;
+  deviceCount: number;
+}
 
 async function runMode(mode: string, f: Files) {
   const dataDir = mkdtempSync(join(tmpdir(), 'puente-bench-'));
   const db = await benchDatabase(mode, 'puente_bench_msg');
   const env = {
-    PATH: process.env.PATH, DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info',
-    ALLOW_INSECURE_PROVIDER_URLS: 'true', ADMIN_EMAIL: 'bench@puente.local', ADMIN_PASSWORD: 'bench-password-1', JWT_SECRET: 'bench-secret-bench-secret-bench-secret-0000',
-    DEFAULT_COUNTRY: 'PE', JOB_POLL_INTERVAL_SECONDS: '0.5', NODE_OPTIONS: process.env.BENCH_PUENTE_NODE_OPTIONS ?? '',
+    PATH: process.env.PATH,
+    DATA_DIR: dataDir,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'info',
+    ALLOW_INSECURE_PROVIDER_URLS: 'true',
+    ADMIN_EMAIL: 'bench@puente.local',
+    ADMIN_PASSWORD: 'bench-password-1',
+    JWT_SECRET: 'bench-secret-bench-secret-bench-secret-0000',
+    DEFAULT_COUNTRY: 'PE',
+    JOB_POLL_INTERVAL_SECONDS: '0.5',
+    NODE_OPTIONS: process.env.BENCH_PUENTE_NODE_OPTIONS ?? '',
     ...(db.url ? { DATABASE_URL: db.url, REDIS_URL: 'redis://127.0.0.1:6379', REDIS_PREFIX: db.name } : {}),
   };
   const sim = await startWhatsAppSimulator();
@@ -83,7 +104,8 @@ async function runMode(mode: string, f: Files) {
     token = (await call('/auth/login', { body: { email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD } })).access_token;
     const addDevice = async (name: string, latencyMs: number, pacing: Record<string, number> = {}) => {
       const dev = sim.addDevice({ provider: 'simulator', latencyMs });
-      return (await call('/devices', { body: { name, provider: 'simulator', base_url: dev.baseUrl, credentials: dev.credentials, ...pacing } })).device.id as number;
+      return (await call('/devices', { body: { name, provider: 'simulator', base_url: dev.baseUrl, credentials: dev.credentials, ...pacing } })).device
+        .id as number;
     };
     const unpaced: number[] = [];
     for (let i = 0; i < f.deviceCount; i++) unpaced.push(await addDevice(`fast-${i}`, 2));
@@ -114,12 +136,15 @@ async function runMode(mode: string, f: Files) {
     if (uploaded.job.progress.total !== f.uploadRows) throw new Error(`upload counted ${uploaded.job.progress.total}`);
     await call(`/jobs/${uploaded.job.id}/cancel`, { method: 'POST' });
     await waitDone(uploaded.job.id);
-    process.stdout.write(`${mode}: upload of ${f.uploadRows} rows answered in ${uploadSeconds.toFixed(2)} s, peak RSS +${((peak - idle) / 2 ** 20).toFixed(0)} MB\n`);
+    process.stdout.write(
+      `${mode}: upload of ${f.uploadRows} rows answered in ${uploadSeconds.toFixed(2)} s, peak RSS +${((peak - idle) / 2 ** 20).toFixed(0)} MB\n`,
+    );
     // The floor, same file, same run, with Puente idle: csv-parse + Puente's normaliser + one COPY.
     const floor = await uploadFloor(f.uploadFile, mode, db.url);
     if (floor.rows !== f.uploadRows) throw new Error(`floor wrote ${floor.rows} rows`);
     process.stdout.write(`${mode}: floor ${floor.seconds.toFixed(2)} s, ratio ${(uploadSeconds / floor.seconds).toFixed(2)}×\n`);
-    if (process.env.BENCH_UPLOAD_ONLY) return { uploadSeconds, floorSeconds: floor.seconds, peakMb: (peak - idle) / 2 ** 20, perSecond: NaN, paced: { achieved: NaN, limit: 80, share: NaN } };
+    if (process.env.BENCH_UPLOAD_ONLY)
+      return { uploadSeconds, floorSeconds: floor.seconds, peakMb: (peak - idle) / 2 ** 20, perSecond: NaN, paced: { achieved: NaN, limit: 80, share: NaN } };
 
     // (2) Unpaced dispatch: from the reply to the job's completion.
     sim.reset();
@@ -130,10 +155,13 @@ async function runMode(mode: string, f: Files) {
     const seconds = (performance.now() - started) / 1000;
     const benchCpu = process.cpuUsage(cpuBefore.bench);
     const perMessage = (ms: number) => `${Math.round((ms * 1000) / f.sendRows)} µs`;
-    process.stdout.write(`${mode}: CPU per message: Puente ${perMessage(cpuOf([server.pid!]) - cpuBefore.puente)}, `
-      + `PostgreSQL ${perMessage(cpuOf(postgresPids()) - cpuBefore.postgres)}, simulator and benchmark ${perMessage((benchCpu.user + benchCpu.system) / 1000)}\n`);
+    process.stdout.write(
+      `${mode}: CPU per message: Puente ${perMessage(cpuOf([server.pid!]) - cpuBefore.puente)}, ` +
+        `PostgreSQL ${perMessage(cpuOf(postgresPids()) - cpuBefore.postgres)}, simulator and benchmark ${perMessage((benchCpu.user + benchCpu.system) / 1000)}\n`,
+    );
     if (done.status !== 'completed' || done.results.sent !== f.sendRows) throw new Error(`dispatch ended ${done.status}: ${JSON.stringify(done.results)}`);
-    if (sim.duplicates().length || sim.messages.length !== f.sendRows) throw new Error(`simulator got ${sim.messages.length} messages, ${sim.duplicates().length} repeated`);
+    if (sim.duplicates().length || sim.messages.length !== f.sendRows)
+      throw new Error(`simulator got ${sim.messages.length} messages, ${sim.duplicates().length} repeated`);
     const perSecond = f.sendRows / seconds;
     process.stdout.write(`${mode}: ${f.sendRows} messages in ${seconds.toFixed(2)} s = ${Math.round(perSecond)} msg/s\n`);
 
@@ -173,13 +201,16 @@ function cpuOf(pids: number[]) {
 }
 
 function postgresPids() {
-  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres';
-    } catch {
-      return false;
-    }
-  });
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres';
+      } catch {
+        return false;
+      }
+    });
 }
 
 function listening(server: ChildProcess) {

@@ -13,7 +13,9 @@ import os from 'node:os';
  */
 const here = dirname(fileURLToPath(import.meta.url));
 const self = fileURLToPath(import.meta.url);
-const available = readdirSync(here).filter((f) => f.endsWith('.bench.ts')).map((f) => f.replace('.bench.ts', ''));
+const available = readdirSync(here)
+  .filter((f) => f.endsWith('.bench.ts'))
+  .map((f) => f.replace('.bench.ts', ''));
 const [name, ...args] = process.argv.slice(2);
 
 /** What `all` runs: short enough for a shared machine, long enough for the percentiles it reports. */

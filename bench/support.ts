@@ -48,7 +48,10 @@ export const pct = (xs: number[], p: number) => {
 
 /** `puente <args>` as a child process; resolves with its URL once it logs that it listens (for `serve`). */
 export function spawnPuente(args: string[], env: Record<string, string | undefined>, opts: { waitFor?: RegExp } = {}) {
-  const child = spawn(process.execPath, [fileURLToPath(new URL('../src/main.ts', import.meta.url)), ...args], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [fileURLToPath(new URL('../src/main.ts', import.meta.url)), ...args], {
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const waitFor = opts.waitFor ?? /Puente listening on (http:\/\/[^\s(]+)/;
   const ready = new Promise<string>((resolve, reject) => {
     let seen = '';

@@ -19,7 +19,9 @@ export async function run(args: string[]) {
   const rate = Number(args[1] ?? 20);
   const seconds = Number(args[2] ?? 10);
   const floor = await emitFloor(clients);
-  process.stdout.write(`floor: bare Socket.IO emit to ${clients} sockets (server and clients in this process), emit → received by the first 20 sockets: p50 ${pct(floor, 50).toFixed(2)} ms, p99 ${pct(floor, 99).toFixed(2)} ms\n`);
+  process.stdout.write(
+    `floor: bare Socket.IO emit to ${clients} sockets (server and clients in this process), emit → received by the first 20 sockets: p50 ${pct(floor, 50).toFixed(2)} ms, p99 ${pct(floor, 99).toFixed(2)} ms\n`,
+  );
   for (const mode of benchModes(args[3] ?? 'pglite,postgres')) await runMode(mode, clients, rate, seconds, floor);
 }
 
@@ -29,18 +31,33 @@ async function emitFloor(n: number) {
   const server = new Server(http);
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(http.address() as { port: number }).port}`;
-  const sockets = await Promise.all(Array.from({ length: n }, () => new Promise<Socket>((resolve) => {
-    const s = io(url, { transports: ['websocket'], reconnection: false, forceNew: true });
-    s.once('connect', () => resolve(s));
-  })));
+  const sockets = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<Socket>((resolve) => {
+          const s = io(url, { transports: ['websocket'], reconnection: false, forceNew: true });
+          s.once('connect', () => resolve(s));
+        }),
+    ),
+  );
   const times: number[] = [];
   for (let round = 0; round < 40; round++) {
     await new Promise((r) => setTimeout(r, 20));
     const sent = performance.now();
-    await Promise.all(sockets.map((s, i) => new Promise<void>((resolve) => s.once('ping-floor', () => {
-      if (i < 20) times.push(performance.now() - sent); // as many sockets as the benchmark's pulling clients
-      resolve();
-    }))).concat([Promise.resolve(void server.emit('ping-floor'))]));
+    await Promise.all(
+      sockets
+        .map(
+          (s, i) =>
+            new Promise<void>((resolve) =>
+              s.once('ping-floor', () => {
+                if (i < 20) times.push(performance.now() - sent); // as many sockets as the benchmark's pulling clients
+                resolve();
+              }),
+            ),
+        )
+        .concat([Promise.resolve(void server.emit('ping-floor'))]),
+    );
   }
   for (const s of sockets) s.close();
   await server.close();
@@ -56,9 +73,16 @@ async function runMode(mode: string, clientCount: number, rate: number, seconds:
   const dataDir = mkdtempSync(join(tmpdir(), 'puente-bench-'));
   const db = await benchDatabase(mode, 'puente_bench_feed');
   const env = {
-    PATH: process.env.PATH, DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info',
-    ADMIN_EMAIL: 'bench@puente.local', ADMIN_PASSWORD: 'bench-password-1', JWT_SECRET: 'bench-secret-bench-secret-bench-secret-0000',
-    CLOUD_API_KEY: 'bench-cloud-key', LOGIN_RATE_LIMIT_PER_MINUTE: '1000',
+    PATH: process.env.PATH,
+    DATA_DIR: dataDir,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'info',
+    ADMIN_EMAIL: 'bench@puente.local',
+    ADMIN_PASSWORD: 'bench-password-1',
+    JWT_SECRET: 'bench-secret-bench-secret-bench-secret-0000',
+    CLOUD_API_KEY: 'bench-cloud-key',
+    LOGIN_RATE_LIMIT_PER_MINUTE: '1000',
     ...(db.url ? { DATABASE_URL: db.url, REDIS_URL: 'redis://127.0.0.1:6379', REDIS_PREFIX: db.name } : {}),
   };
   const server = spawn(process.execPath, [fileURLToPath(new URL('../src/main.ts', import.meta.url)), 'serve'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -70,7 +94,9 @@ async function runMode(mode: string, clientCount: number, rate: number, seconds:
   });
   const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${server.pid}/status`, 'utf8'))![1]) * 1024;
   const post = (path: string, body: unknown, token: string) =>
-    fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<any>);
+    fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) }).then(
+      (r) => r.json() as Promise<any>,
+    );
   const { access_token: token } = await post('/auth/login', { email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD }, '');
   try {
     const keys: string[] = [];
@@ -94,7 +120,9 @@ async function runMode(mode: string, clientCount: number, rate: number, seconds:
     const pullers = 20;
     const seenAt = new Map<number, number[]>(); // order seq → pull times
     const pullLoop = (i: number) => async () => {
-      const page = await fetch(`${url}/sync/pull-changes?limit=1000`, { headers: { authorization: `Bearer ${keys[i]}` } }).then((r) => r.json() as Promise<any>);
+      const page = await fetch(`${url}/sync/pull-changes?limit=1000`, { headers: { authorization: `Bearer ${keys[i]}` } }).then(
+        (r) => r.json() as Promise<any>,
+      );
       const now = performance.now();
       for (const c of page.changes) (seenAt.get(c.seq) ?? seenAt.set(c.seq, []).get(c.seq)!).push(now);
       if (page.changes.length) await post('/sync/confirm', { seq: page.last_seq }, keys[i]!);
@@ -130,14 +158,19 @@ async function runMode(mode: string, clientCount: number, rate: number, seconds:
         if (first !== undefined) notify.push(first - c.sent);
       }
     }
-    const firstSeq = Number((await fetch(`${url}/sync/pull-changes?limit=1`, { headers: { authorization: `Bearer ${keys[pullers]}` } }).then((r) => r.json() as Promise<any>)).changes[0]?.seq ?? 1);
+    const firstSeq = Number(
+      (await fetch(`${url}/sync/pull-changes?limit=1`, { headers: { authorization: `Bearer ${keys[pullers]}` } }).then((r) => r.json() as Promise<any>))
+        .changes[0]?.seq ?? 1,
+    );
     const pulled: number[] = [];
     commits.forEach((c, i) => {
       for (const t of seenAt.get(firstSeq + i) ?? []) pulled.push(t - c.at);
     });
     let incomplete = 0;
     for (let i = pullers; i < keys.length; i++) {
-      const page = await fetch(`${url}/sync/pull-changes?limit=1000`, { headers: { authorization: `Bearer ${keys[i]}` } }).then((r) => r.json() as Promise<any>);
+      const page = await fetch(`${url}/sync/pull-changes?limit=1000`, { headers: { authorization: `Bearer ${keys[i]}` } }).then(
+        (r) => r.json() as Promise<any>,
+      );
       if (page.changes.length !== commits.length) incomplete++;
     }
 
@@ -145,24 +178,28 @@ async function runMode(mode: string, clientCount: number, rate: number, seconds:
     for (let i = 0; i < pullers; i++) sockets[i]!.off('changes:pending');
     const until = performance.now() + 5000;
     let made = 0;
-    await Promise.all(Array.from({ length: 16 }, async () => {
-      while (performance.now() < until) {
-        await post('/orders', { items: [{ name: 'x', quantity: 1, price: 1 }] }, token);
-        made++;
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (performance.now() < until) {
+          await post('/orders', { items: [{ name: 'x', quantity: 1, price: 1 }] }, token);
+          made++;
+        }
+      }),
+    );
     for (const s of sockets) s.close();
 
-    process.stdout.write([
-      `mode ${mode}: ${clientCount} clients, ${commits.length} orders at ${achieved.toFixed(1)}/s`,
-      `  POST /orders sent → changes:pending (bounds commit → changes:pending): p50 ${pct(notify, 50).toFixed(1)} ms, p99 ${pct(notify, 99).toFixed(1)} ms, max ${pct(notify, 100).toFixed(1)} ms over ${notify.length} (order, pulling client) pairs; non-pulling clients never told: ${missed} of ${keys.length - pullers}`,
-      `  ratio to the floor: p50 ${(pct(notify, 50) / pct(floor, 50)).toFixed(1)}×, p99 ${(pct(notify, 99) / pct(floor, 99)).toFixed(1)}× (targets: p50 ≤ 3 ms, p99 ≤ 15 ms)`,
-      `  commit → pulled (${pullers} pulling clients): p50 ${pct(pulled, 50).toFixed(1)} ms, p99 ${pct(pulled, 99).toFixed(1)} ms over ${pulled.length}`,
-      `  clients whose pull lacked a change: ${incomplete} of ${keys.length - pullers}`,
-      `  sustained: ${(made / 5).toFixed(0)} orders/s with 16 concurrent writers (${clientCount} sockets connected)`,
-      `  Puente RSS per connection: ${(perConnection / 1024).toFixed(1)} KiB`,
-      '',
-    ].join('\n'));
+    process.stdout.write(
+      [
+        `mode ${mode}: ${clientCount} clients, ${commits.length} orders at ${achieved.toFixed(1)}/s`,
+        `  POST /orders sent → changes:pending (bounds commit → changes:pending): p50 ${pct(notify, 50).toFixed(1)} ms, p99 ${pct(notify, 99).toFixed(1)} ms, max ${pct(notify, 100).toFixed(1)} ms over ${notify.length} (order, pulling client) pairs; non-pulling clients never told: ${missed} of ${keys.length - pullers}`,
+        `  ratio to the floor: p50 ${(pct(notify, 50) / pct(floor, 50)).toFixed(1)}×, p99 ${(pct(notify, 99) / pct(floor, 99)).toFixed(1)}× (targets: p50 ≤ 3 ms, p99 ≤ 15 ms)`,
+        `  commit → pulled (${pullers} pulling clients): p50 ${pct(pulled, 50).toFixed(1)} ms, p99 ${pct(pulled, 99).toFixed(1)} ms over ${pulled.length}`,
+        `  clients whose pull lacked a change: ${incomplete} of ${keys.length - pullers}`,
+        `  sustained: ${(made / 5).toFixed(0)} orders/s with 16 concurrent writers (${clientCount} sockets connected)`,
+        `  Puente RSS per connection: ${(perConnection / 1024).toFixed(1)} KiB`,
+        '',
+      ].join('\n'),
+    );
   } finally {
     server.kill('SIGTERM');
     await new Promise((r) => server.once('exit', r));

@@ -63,7 +63,9 @@ export async function uploadFloor(file: string, mode: string, databaseUrl: strin
         if (seen.has(key)) continue;
         seen.add(key);
       }
-      pending.push(`${jobId}\t${seq++}\t${n.ok ? n.e164 : '\\N'}\t${copyText(raw)}\t${copyText(record.slice(1).join('|'))}\t${n.ok ? 'queued' : 'failed'}\t${n.ok ? '\\N' : copyText(n.reason)}\n`);
+      pending.push(
+        `${jobId}\t${seq++}\t${n.ok ? n.e164 : '\\N'}\t${copyText(raw)}\t${copyText(record.slice(1).join('|'))}\t${n.ok ? 'queued' : 'failed'}\t${n.ok ? '\\N' : copyText(n.reason)}\n`,
+      );
       if (pending.length >= 5000) await flush();
     }
     await flush();

@@ -19,7 +19,10 @@ export async function run(args: string[]) {
   const sizes = (args[0] ?? '10000,100000').split(',').map(Number);
   const perPages = (args[1] ?? '100,1000').split(',').map(Number);
   const modes = benchModes(args[2] ?? 'pglite,postgres');
-  const rows: string[] = ['| clients | per_page | database | first sync | re-sync | floor | ratio first / re-sync | peak RSS above idle |', '|---|---|---|---|---|---|---|---|'];
+  const rows: string[] = [
+    '| clients | per_page | database | first sync | re-sync | floor | ratio first / re-sync | peak RSS above idle |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
   for (const size of sizes) {
     const sim = await startSimProcess(size);
     try {
@@ -42,8 +45,13 @@ async function measure(wisproUrl: string, perPage: number, mode: string) {
   const dataDir = mkdtempSync(join(tmpdir(), 'puente-bench-'));
   const db = await benchDatabase(mode, 'puente_bench');
   const config = loadConfig({
-    DATA_DIR: dataDir, LOG_LEVEL: 'warn', WISPRO_API_URL: wisproUrl, WISPRO_API_TOKEN: 'bench-token', WISPRO_PER_PAGE: String(perPage),
-    JOB_POLL_INTERVAL_SECONDS: '0.5', JWT_SECRET: 'bench-secret-bench-secret-bench-secret-0000',
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'warn',
+    WISPRO_API_URL: wisproUrl,
+    WISPRO_API_TOKEN: 'bench-token',
+    WISPRO_PER_PAGE: String(perPage),
+    JOB_POLL_INTERVAL_SECONDS: '0.5',
+    JWT_SECRET: 'bench-secret-bench-secret-bench-secret-0000',
     ...(db.url ? { DATABASE_URL: db.url } : {}),
   });
   const runtime = await createRuntime(config, modules, createLogger({ LOG_LEVEL: 'warn' }));
@@ -82,8 +90,11 @@ async function floorOf(runtime: Runtime, wisproUrl: string, perPage: number) {
     all.push(...body.data);
     if (page >= body.meta.pagination.total_pages) break;
   }
-  await db.query(`INSERT INTO bench_floor SELECT r.id, r.name, r.email, r.national_identification_number, r.address
-    FROM jsonb_to_recordset($1::jsonb) AS r(id text, name text, email text, national_identification_number text, address text)`, [JSON.stringify(all)]);
+  await db.query(
+    `INSERT INTO bench_floor SELECT r.id, r.name, r.email, r.national_identification_number, r.address
+    FROM jsonb_to_recordset($1::jsonb) AS r(id text, name text, email text, national_identification_number text, address text)`,
+    [JSON.stringify(all)],
+  );
   const seconds = (performance.now() - started) / 1000;
   await db.query('DROP TABLE bench_floor');
   return seconds;
@@ -103,9 +114,10 @@ async function timeSync(runtime: Runtime): Promise<number> {
   }
 }
 
-
 function startSimProcess(clients: number): Promise<{ url: string; stop(): void }> {
-  const child = spawn(process.execPath, [fileURLToPath(new URL('./wispro-sim.process.ts', import.meta.url)), String(clients)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./wispro-sim.process.ts', import.meta.url)), String(clients)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return new Promise((resolve, reject) => {
     child.stdout.once('data', (d: Buffer) => resolve({ url: d.toString().trim(), stop: () => child.kill('SIGTERM') }));
     child.once('exit', (code) => reject(new Error(`simulator exited with ${code}`)));

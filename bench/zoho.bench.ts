@@ -18,13 +18,23 @@ import { benchDatabase, benchModes } from './support.ts';
  * incremental. `npm run bench -- zoho [rate=500] [seconds=10] [items=20000] [modes=pglite,postgres]`
  */
 export async function run(args: string[]) {
-  const rate = Number(args[0] ?? 500), seconds = Number(args[1] ?? 10), items = Number(args[2] ?? 20_000);
+  const rate = Number(args[0] ?? 500),
+    seconds = Number(args[1] ?? 10),
+    items = Number(args[2] ?? 20_000);
   const creds = { clientId: '1000.BENCH', clientSecret: 'bench-secret', refreshToken: '1000.bench' };
   const sim = await startZohoSimulator({ ...creds, initialCode: 'BENCH-CODE', items, inventoryRatePerMinute: 1_000_000 });
   const env = {
-    ZOHO_ACCOUNTS_URL: sim.accountsUrl, ZOHO_API_URL: sim.apiUrl, ZOHO_CLIENT_ID: creds.clientId, ZOHO_CLIENT_SECRET: creds.clientSecret,
-    ZOHO_REFRESH_TOKEN: creds.refreshToken, ZOHO_CREATOR_OWNER: 'puente-owner', ZOHO_CREATOR_APP: 'puente-app', ZOHO_CREATOR_REPORT: 'Access_Codes',
-    ZOHO_ORGANIZATION_ID: '60000000001', ZOHO_SYNC_INTERVAL_MINUTES: '0', JWT_SECRET: 'bench-secret-bench-secret-bench-secret-0000',
+    ZOHO_ACCOUNTS_URL: sim.accountsUrl,
+    ZOHO_API_URL: sim.apiUrl,
+    ZOHO_CLIENT_ID: creds.clientId,
+    ZOHO_CLIENT_SECRET: creds.clientSecret,
+    ZOHO_REFRESH_TOKEN: creds.refreshToken,
+    ZOHO_CREATOR_OWNER: 'puente-owner',
+    ZOHO_CREATOR_APP: 'puente-app',
+    ZOHO_CREATOR_REPORT: 'Access_Codes',
+    ZOHO_ORGANIZATION_ID: '60000000001',
+    ZOHO_SYNC_INTERVAL_MINUTES: '0',
+    JWT_SECRET: 'bench-secret-bench-secret-bench-secret-0000',
   };
   try {
     const modes = benchModes(args[3] ?? 'pglite,postgres');
@@ -53,19 +63,39 @@ async function loginBench(env: Record<string, string>, sim: Awaited<ReturnType<t
   const port = await freePort();
   // Logs at warn: per-request info lines written to a pipe would be measured too.
   const server = spawn(process.execPath, [fileURLToPath(new URL('../src/main.ts', import.meta.url)), 'serve'], {
-    env: { PATH: process.env.PATH, ...env, ...dbEnv, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', LOGIN_RATE_LIMIT_PER_MINUTE: '10000000' },
+    env: {
+      PATH: process.env.PATH,
+      ...env,
+      ...dbEnv,
+      DATA_DIR: dataDir,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      LOGIN_RATE_LIMIT_PER_MINUTE: '10000000',
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   try {
     const url = `http://127.0.0.1:${port}`;
     for (let i = 0; i < 100; i++) {
-      if (await fetch(`${url}/health`).then((r) => r.ok, () => false)) break;
+      if (
+        await fetch(`${url}/health`).then(
+          (r) => r.ok,
+          () => false,
+        )
+      )
+        break;
       await new Promise((r) => setTimeout(r, 200));
     }
     const agent = new Agent({ connections: 64, keepAliveTimeout: 30_000 });
     const login = async () => {
       const t = performance.now();
-      const res = await request(`${url}/auth/login`, { method: 'POST', dispatcher: agent, headers: { 'content-type': 'application/json' }, body: '{"code":"BENCH-CODE"}' });
+      const res = await request(`${url}/auth/login`, {
+        method: 'POST',
+        dispatcher: agent,
+        headers: { 'content-type': 'application/json' },
+        body: '{"code":"BENCH-CODE"}',
+      });
       await res.body.text();
       if (res.statusCode !== 200) throw new Error(`login ${res.statusCode}`);
       return performance.now() - t;
@@ -79,26 +109,31 @@ async function loginBench(env: Record<string, string>, sim: Awaited<ReturnType<t
       return performance.now() - t;
     };
     for (let i = 0; i < 200; i++) await health(); // warm-up
-    const creatorBefore = sim.creatorCalls, tokenBefore = sim.tokenRequests;
+    const creatorBefore = sim.creatorCalls,
+      tokenBefore = sim.tokenRequests;
     // The floor first, then login, at the same steady rate against the same process.
     const floor = (await steady(health, rate, seconds)).latencies;
     const { latencies, achieved } = await steady(login, rate, seconds);
     let done = 0;
     const until = performance.now() + 5000;
-    await Promise.all(Array.from({ length: 32 }, async () => {
-      while (performance.now() < until) {
-        await login();
-        done++;
-      }
-    }));
-    process.stdout.write([
-      `[${mode}] code login at a steady ${rate}/s for ${seconds} s: achieved ${achieved.toFixed(0)}/s, p50 ${pct(latencies, 50).toFixed(2)} ms, p99 ${pct(latencies, 99).toFixed(2)} ms, max ${pct(latencies, 100).toFixed(2)} ms`,
-      `[${mode}] floor, GET /health at the same rate: p50 ${pct(floor, 50).toFixed(2)} ms, p99 ${pct(floor, 99).toFixed(2)} ms, max ${pct(floor, 100).toFixed(2)} ms`,
-      `[${mode}] ratio login / health: p50 ${(pct(latencies, 50) / pct(floor, 50)).toFixed(2)}×, p99 ${(pct(latencies, 99) / pct(floor, 99)).toFixed(2)}× (target p99 ≤ 2×)`,
-      `[${mode}] code login closed loop (32 concurrent, 5 s): ${(done / 5).toFixed(0)} requests/s`,
-      `calls to Zoho during the runs: creator ${sim.creatorCalls - creatorBefore}, token ${sim.tokenRequests - tokenBefore}`,
-      '',
-    ].join('\n'));
+    await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        while (performance.now() < until) {
+          await login();
+          done++;
+        }
+      }),
+    );
+    process.stdout.write(
+      [
+        `[${mode}] code login at a steady ${rate}/s for ${seconds} s: achieved ${achieved.toFixed(0)}/s, p50 ${pct(latencies, 50).toFixed(2)} ms, p99 ${pct(latencies, 99).toFixed(2)} ms, max ${pct(latencies, 100).toFixed(2)} ms`,
+        `[${mode}] floor, GET /health at the same rate: p50 ${pct(floor, 50).toFixed(2)} ms, p99 ${pct(floor, 99).toFixed(2)} ms, max ${pct(floor, 100).toFixed(2)} ms`,
+        `[${mode}] ratio login / health: p50 ${(pct(latencies, 50) / pct(floor, 50)).toFixed(2)}×, p99 ${(pct(latencies, 99) / pct(floor, 99)).toFixed(2)}× (target p99 ≤ 2×)`,
+        `[${mode}] code login closed loop (32 concurrent, 5 s): ${(done / 5).toFixed(0)} requests/s`,
+        `calls to Zoho during the runs: creator ${sim.creatorCalls - creatorBefore}, token ${sim.tokenRequests - tokenBefore}`,
+        '',
+      ].join('\n'),
+    );
     await agent.close();
   } finally {
     server.kill('SIGTERM');
@@ -126,7 +161,13 @@ async function productBench(env: Record<string, string>, items: number, modes: s
   for (const mode of modes) {
     const dataDir = mkdtempSync(join(tmpdir(), 'puente-bench-'));
     const db = await benchDatabase(mode, 'puente_bench_zoho');
-    const config = loadConfig({ ...env, DATA_DIR: dataDir, LOG_LEVEL: 'warn', ZOHO_CODE_SYNC_INTERVAL_MINUTES: '0', ...(db.url ? { DATABASE_URL: db.url } : {}) });
+    const config = loadConfig({
+      ...env,
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'warn',
+      ZOHO_CODE_SYNC_INTERVAL_MINUTES: '0',
+      ...(db.url ? { DATABASE_URL: db.url } : {}),
+    });
     const runtime = await createRuntime(config, modules, createLogger({ LOG_LEVEL: 'warn' }));
     try {
       const zoho = runtime.ctx.services.zoho;
@@ -136,7 +177,9 @@ async function productBench(env: Record<string, string>, items: number, modes: s
       t = performance.now();
       const second = await zoho.syncProducts(false, () => {});
       const secondS = (performance.now() - t) / 1000;
-      process.stdout.write(`product sync of ${items} items (${mode}): first ${firstS.toFixed(2)} s (${first.upserted} items, ${first.pages} pages), incremental ${secondS.toFixed(2)} s (${second.upserted} items re-read in the overlap)\n`);
+      process.stdout.write(
+        `product sync of ${items} items (${mode}): first ${firstS.toFixed(2)} s (${first.upserted} items, ${first.pages} pages), incremental ${secondS.toFixed(2)} s (${second.upserted} items re-read in the overlap)\n`,
+      );
     } finally {
       await runtime.close();
       rmSync(dataDir, { recursive: true, force: true });

@@ -32,7 +32,8 @@ const webDist = join(dirname(fileURLToPath(import.meta.url)), '..', 'web', 'dist
 export async function buildApp(ctx: AppContext, modules: PuenteModule[]): Promise<App> {
   const app = Fastify({
     loggerInstance: ctx.logger,
-    genReqId: (req) => (typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id'].length <= 128 ? req.headers['x-request-id'] : randomUUID()),
+    genReqId: (req) =>
+      typeof req.headers['x-request-id'] === 'string' && req.headers['x-request-id'].length <= 128 ? req.headers['x-request-id'] : randomUUID(),
     // Off unless TRUST_PROXY names the proxies: otherwise X-Forwarded-For would let a client pick its address.
     trustProxy: fastifyTrustProxy(ctx.config.TRUST_PROXY),
     bodyLimit: 2 * 1024 * 1024,
@@ -42,7 +43,10 @@ export async function buildApp(ctx: AppContext, modules: PuenteModule[]): Promis
     keepAliveTimeout: ctx.config.HTTP_KEEP_ALIVE_TIMEOUT_MS,
     http: {
       headersTimeout: Math.min(ctx.config.HTTP_HEADERS_TIMEOUT_MS, ctx.config.HTTP_REQUEST_TIMEOUT_MS),
-      connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(Math.min(ctx.config.HTTP_HEADERS_TIMEOUT_MS, ctx.config.HTTP_REQUEST_TIMEOUT_MS) / 4))),
+      connectionsCheckingInterval: Math.max(
+        100,
+        Math.min(30_000, Math.floor(Math.min(ctx.config.HTTP_HEADERS_TIMEOUT_MS, ctx.config.HTTP_REQUEST_TIMEOUT_MS) / 4)),
+      ),
     },
   }).withTypeProvider<ZodTypeProvider>();
 
@@ -50,7 +54,17 @@ export async function buildApp(ctx: AppContext, modules: PuenteModule[]): Promis
   installResponseCheck(app, { mode: ctx.config.CONTRACT_CHECK, logger: ctx.logger });
   app.setErrorHandler(errorHandler(ctx.logger));
   app.setNotFoundHandler((request, reply) => {
-    reply.status(404).send(errorBody(request.url.startsWith('/messages') ? 'status' : 'success', `Ruta no encontrada / Route not found: ${request.method} ${request.url.split('?')[0]}`, 'http.not_found', undefined, { method: request.method, path: request.url.split('?')[0] }));
+    reply
+      .status(404)
+      .send(
+        errorBody(
+          request.url.startsWith('/messages') ? 'status' : 'success',
+          `Ruta no encontrada / Route not found: ${request.method} ${request.url.split('?')[0]}`,
+          'http.not_found',
+          undefined,
+          { method: request.method, path: request.url.split('?')[0] },
+        ),
+      );
   });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -60,7 +74,8 @@ export async function buildApp(ctx: AppContext, modules: PuenteModule[]): Promis
   const jsonParser = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) =>
-    (body === '' ? done(null, undefined) : jsonParser(request, body as string, done)));
+    body === '' ? done(null, undefined) : jsonParser(request, body as string, done),
+  );
   await app.register(helmet, {
     contentSecurityPolicy: { useDefaults: false, directives: dashboardCsp },
     frameguard: { action: 'deny' },
@@ -76,12 +91,15 @@ export async function buildApp(ctx: AppContext, modules: PuenteModule[]): Promis
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: docsCsp });
   const limiterRedis = ctx.redisUrl ? new Redis(ctx.redisUrl, nonBlockingRedisOptions({ commandTimeout: 500 })) : null;
   limiterRedis?.on('error', () => {}); // reported by the store when it falls back to counting per process
-  if (limiterRedis) app.addHook('onClose', async () => void (limiterRedis.status === 'ready' ? await limiterRedis.quit().catch(() => limiterRedis.disconnect()) : limiterRedis.disconnect()));
+  if (limiterRedis)
+    app.addHook(
+      'onClose',
+      async () => void (limiterRedis.status === 'ready' ? await limiterRedis.quit().catch(() => limiterRedis.disconnect()) : limiterRedis.disconnect()),
+    );
   await app.register(rateLimit, {
     global: false,
     ...(limiterRedis ? { store: redisOrLocalStore(limiterRedis, `${ctx.config.REDIS_PREFIX}:rl:`, ctx.logger) } : {}),
-    errorResponseBuilder: (_req, context) =>
-      tooManyAttempts(Math.ceil(context.ttl / 1000)),
+    errorResponseBuilder: (_req, context) => tooManyAttempts(Math.ceil(context.ttl / 1000)),
   });
   await app.register(multipart, {
     limits: { fileSize: ctx.config.MESSAGING_MAX_FILE_BYTES, files: 1, fields: 10, fieldSize: 64 * 1024 },

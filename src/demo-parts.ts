@@ -62,13 +62,23 @@ const zoho: DemoPart = {
     const sim = await startZohoSimulator({ ...creds, initialCode: 'PUENTE-2026', items: 300 });
     return {
       env: {
-        ZOHO_ACCOUNTS_URL: sim.accountsUrl, ZOHO_API_URL: sim.apiUrl, ZOHO_CLIENT_ID: creds.clientId, ZOHO_CLIENT_SECRET: creds.clientSecret,
-        ZOHO_REFRESH_TOKEN: creds.refreshToken, ZOHO_CREATOR_OWNER: 'puente-owner', ZOHO_CREATOR_APP: 'puente-app',
-        ZOHO_CREATOR_REPORT: 'Access_Codes', ZOHO_ORGANIZATION_ID: '60000000001',
+        ZOHO_ACCOUNTS_URL: sim.accountsUrl,
+        ZOHO_API_URL: sim.apiUrl,
+        ZOHO_CLIENT_ID: creds.clientId,
+        ZOHO_CLIENT_SECRET: creds.clientSecret,
+        ZOHO_REFRESH_TOKEN: creds.refreshToken,
+        ZOHO_CREATOR_OWNER: 'puente-owner',
+        ZOHO_CREATOR_APP: 'puente-app',
+        ZOHO_CREATOR_REPORT: 'Access_Codes',
+        ZOHO_ORGANIZATION_ID: '60000000001',
       },
       tour: [`Zoho simulator: ${sim.apiUrl} (access code PUENTE-2026 — log in with {"code":"PUENTE-2026"}; 300 products)`],
       async seed(server, adminToken) {
-        await fetch(`${server.url}/api/products/sync`, { method: 'POST', headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' }, body: '{}' });
+        await fetch(`${server.url}/api/products/sync`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+          body: '{}',
+        });
       },
       close: () => sim.close(),
     };
@@ -82,7 +92,10 @@ const whmcs: DemoPart = {
     const sim = await startWhmcsSimulator({ ...creds, clients: 120, faults: { latencyMs: 15 } });
     return {
       env: {
-        WHMCS_API_URL: sim.url, WHMCS_API_IDENTIFIER: creds.identifier, WHMCS_API_SECRET: creds.secret, WHMCS_API_ACCESS_KEY: creds.accessKey,
+        WHMCS_API_URL: sim.url,
+        WHMCS_API_IDENTIFIER: creds.identifier,
+        WHMCS_API_SECRET: creds.secret,
+        WHMCS_API_ACCESS_KEY: creds.accessKey,
         // City and state come from Wispro with each customer; only the postcode needs a default.
         WHMCS_DEFAULT_POSTCODE: '1010',
       },
@@ -113,15 +126,25 @@ const whatsapp: DemoPart = {
       ],
       async seed(server, adminToken) {
         const call = (path: string, init: RequestInit = {}) =>
-          fetch(`${server.url}${path}`, { ...init, headers: { authorization: `Bearer ${adminToken}`, ...(typeof init.body === 'string' ? { 'content-type': 'application/json' } : {}) } })
-            .then((r) => r.json() as Promise<any>);
+          fetch(`${server.url}${path}`, {
+            ...init,
+            headers: { authorization: `Bearer ${adminToken}`, ...(typeof init.body === 'string' ? { 'content-type': 'application/json' } : {}) },
+          }).then((r) => r.json() as Promise<any>);
         // The simulator listens on a new port each run: devices kept from an earlier run are repointed.
         const existing: any[] = (await call('/devices?per_page=100')).devices ?? [];
         for (const { provider, dev } of devices) {
           // The Cloud API sends an approved template to cold numbers; its webhook is set "in Meta's dashboard" here.
           const cloud = provider === 'cloud' ? { template_name: 'puente_bulk', template_language: 'es' } : {};
           const credentials = provider === 'cloud' ? { ...dev.credentials, app_secret: appSecret, verify_token: 'demo-verify-token' } : dev.credentials;
-          const body = JSON.stringify({ name: `Demo ${provider}`, provider, base_url: dev.baseUrl, credentials, messages_per_minute: 300, status: 'active', ...cloud });
+          const body = JSON.stringify({
+            name: `Demo ${provider}`,
+            provider,
+            base_url: dev.baseUrl,
+            credentials,
+            messages_per_minute: 300,
+            status: 'active',
+            ...cloud,
+          });
           const old = existing.find((d) => d.name === `Demo ${provider}`);
           const saved = await call(old ? `/devices/${old.id}` : '/devices', { method: old ? 'PATCH' : 'POST', body });
           if (provider === 'cloud' && saved.device) dev.set({ webhook: { url: `${server.url}/webhooks/cloud/${saved.device.id}`, appSecret } });

@@ -2,14 +2,19 @@ import type { AppContext } from './platform/context.ts';
 import { jobOutcome } from './platform/jobs/jobs.service.ts';
 
 const NAMES: Record<string, string> = {
-  'wispro.sync': 'Sincronización de Wispro', 'messaging.bulk-send': 'Envío masivo de WhatsApp', 'whmcs.push-all': 'Envío de clientes a WHMCS',
-  'zoho.code-sync': 'Código de Zoho', 'zoho.product-sync': 'Productos de Zoho', 'platform.jobs-cleanup': 'Limpieza de trabajos',
+  'wispro.sync': 'Sincronización de Wispro',
+  'messaging.bulk-send': 'Envío masivo de WhatsApp',
+  'whmcs.push-all': 'Envío de clientes a WHMCS',
+  'zoho.code-sync': 'Código de Zoho',
+  'zoho.product-sync': 'Productos de Zoho',
+  'platform.jobs-cleanup': 'Limpieza de trabajos',
 };
 
 /** A job's counters as a person reads them. */
 function figures(p: Record<string, any>): string {
   if ('sent' in p) return `${p.sent} enviados, ${p.failed} fallidos${p.uncertain ? `, ${p.uncertain} en duda` : ''} de ${p.total}`;
-  if ('total_records' in p) return `${p.created} creados, ${p.updated} actualizados, ${p.unchanged ?? 0} sin cambios, ${p.skipped} omitidos, ${p.errors} con error`;
+  if ('total_records' in p)
+    return `${p.created} creados, ${p.updated} actualizados, ${p.unchanged ?? 0} sin cambios, ${p.skipped} omitidos, ${p.errors} con error`;
   if ('processed' in p) return `${p.processed} de ${p.total}: ${p.created} creados, ${p.updated} actualizados, ${p.errors} con error`;
   return '';
 }

@@ -58,7 +58,9 @@ export async function runDemo(args: string[], onSignals: (close: () => Promise<v
   const [admin] = (await users.list({ search: adminEmail, role: 1, limit: 1, offset: 0 })).items;
   if (admin) await users.resetPassword(admin.id, adminPassword);
   const login = await fetch(`${server.url}/auth/login`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: adminEmail, password: adminPassword }),
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: adminEmail, password: adminPassword }),
   }).then((r) => r.json() as Promise<{ access_token: string }>);
   for (const s of sessions) await s.seed?.(server, login.access_token);
 

@@ -35,14 +35,20 @@ function onSignals(close: () => Promise<void>, graceSeconds: number) {
     stopping = true;
     process.stderr.write(`\n${signal}: finishing or releasing running jobs…\n`);
     // Whatever hangs (a connection that never answers), the process does not outlive its grace time.
-    setTimeout(() => {
-      process.stderr.write('shutdown took too long; exiting\n');
-      process.exit(1);
-    }, (graceSeconds + 2) * 1000).unref();
-    close().then(() => process.exit(0), (err) => {
-      process.stderr.write(`shutdown failed: ${(err as Error).message}\n`);
-      process.exit(1);
-    });
+    setTimeout(
+      () => {
+        process.stderr.write('shutdown took too long; exiting\n');
+        process.exit(1);
+      },
+      (graceSeconds + 2) * 1000,
+    ).unref();
+    close().then(
+      () => process.exit(0),
+      (err) => {
+        process.stderr.write(`shutdown failed: ${(err as Error).message}\n`);
+        process.exit(1);
+      },
+    );
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
@@ -51,13 +57,16 @@ function onSignals(close: () => Promise<void>, graceSeconds: number) {
 async function serve(config: Config, work: boolean) {
   const runtime = await createRuntime(config, modules);
   const server = await startServer(runtime, { work });
-  runtime.ctx.logger.info(`Puente listening on ${server.url} (${runtime.ctx.db.kind === 'pglite' ? 'embedded PGlite' : 'PostgreSQL'}, ${work ? 'with' : 'without'} workers). API docs: ${server.url}/docs`);
+  runtime.ctx.logger.info(
+    `Puente listening on ${server.url} (${runtime.ctx.db.kind === 'pglite' ? 'embedded PGlite' : 'PostgreSQL'}, ${work ? 'with' : 'without'} workers). API docs: ${server.url}/docs`,
+  );
   const admins = await runtime.ctx.services.users.list({ role: ROLE.admin, limit: 1, offset: 0 });
   if (!admins.total) {
     process.stdout.write(
       'No hay ningún administrador todavía. Cree el primero con:\n' +
-      '  bin/puente admin create --email usted@ejemplo.com --password \'una-contraseña-larga\'\n' +
-      '(o arranque con ADMIN_EMAIL y ADMIN_PASSWORD). / No admin yet: create one with bin/puente admin create.\n');
+        "  bin/puente admin create --email usted@ejemplo.com --password 'una-contraseña-larga'\n" +
+        '(o arranque con ADMIN_EMAIL y ADMIN_PASSWORD). / No admin yet: create one with bin/puente admin create.\n',
+    );
   }
   onSignals(() => server.close(), config.SHUTDOWN_TIMEOUT_SECONDS);
 }
@@ -70,7 +79,10 @@ async function worker(config: Config) {
 }
 
 async function adminCreate(config: Config, args: string[]) {
-  const { values } = parseArgs({ args, options: { email: { type: 'string' }, password: { type: 'string' }, name: { type: 'string' }, role: { type: 'string' } } });
+  const { values } = parseArgs({
+    args,
+    options: { email: { type: 'string' }, password: { type: 'string' }, name: { type: 'string' }, role: { type: 'string' } },
+  });
   if (!values.email || !values.password) throw new Error('admin create needs --email and --password');
   const role = values.role === 'operator' ? 'operator' : 'admin';
   const runtime = await createRuntime({ ...config, LOG_LEVEL: 'warn' }, modules);
@@ -88,10 +100,14 @@ async function failureListing(ctx: AppContext, jobId: string, port: number, firs
   if (!total) return '';
   const failed = (await ctx.jobs.items(jobId, { status: 'failed', limit: first, offset: 0 })).items;
   const skipped = failed.length < first ? (await ctx.jobs.items(jobId, { status: 'skipped', limit: first - failed.length, offset: 0 })).items : [];
-  const lines = [...failed, ...skipped].map((i) => `  • ${i.label || '(sin nombre)'}${i.wispro_id ? ` [${String(i.wispro_id)}]` : ''}: ${i.reason ?? i.status}`);
+  const lines = [...failed, ...skipped].map(
+    (i) => `  • ${i.label || '(sin nombre)'}${i.wispro_id ? ` [${String(i.wispro_id)}]` : ''}: ${i.reason ?? i.status}`,
+  );
   const more = total > lines.length ? `  … y ${total - lines.length} más.\n` : '';
-  return `\nNo sincronizados (${total}):\n${lines.join('\n')}\n${more}` +
-    `Todos: panel → Trabajos → «Ver fallos», o GET http://localhost:${port}/jobs/${jobId}/items?status=failed (y ?status=skipped)\n`;
+  return (
+    `\nNo sincronizados (${total}):\n${lines.join('\n')}\n${more}` +
+    `Todos: panel → Trabajos → «Ver fallos», o GET http://localhost:${port}/jobs/${jobId}/items?status=failed (y ?status=skipped)\n`
+  );
 }
 
 async function syncWispro(config: Config, args: string[]) {
@@ -102,10 +118,13 @@ async function syncWispro(config: Config, args: string[]) {
     const perPage = values['per-page'] ? Number(values['per-page']) : undefined;
     const { job } = await runtime.ctx.jobs.start(WISPRO_SYNC, perPage ? { per_page: perPage } : {}, { createdBy: 'cli' });
     const final = await followJob(runtime.ctx, job.id, (p) => {
-      const pages = Number(p.pages ?? 0), total = Number(p.total_pages ?? 0);
+      const pages = Number(p.pages ?? 0),
+        total = Number(p.total_pages ?? 0);
       return `${pages}/${total} páginas · ${summaryLine(p as never)}`;
     });
-    process.stdout.write(`${final.status === 'completed' ? '✅ Sincronización completada' : `❌ Sincronización ${final.status}: ${final.error ?? ''}`} - ${summaryLine(final.progress as never)}\n`);
+    process.stdout.write(
+      `${final.status === 'completed' ? '✅ Sincronización completada' : `❌ Sincronización ${final.status}: ${final.error ?? ''}`} - ${summaryLine(final.progress as never)}\n`,
+    );
     process.stdout.write(await failureListing(runtime.ctx, job.id, config.PORT));
     process.exitCode = final.status === 'completed' ? 0 : 1;
   } finally {
@@ -117,7 +136,10 @@ async function secretsRotate(config: Config) {
   const runtime = await createRuntime({ ...config, LOG_LEVEL: 'warn' }, modules);
   try {
     const { keyId, resealed } = await rotateSecrets(runtime.ctx.secrets, keyStore(config, runtime.ctx.db));
-    const counts = Object.entries(resealed).map(([k, n]) => `${k}: ${n}`).join(', ') || 'nothing stored yet';
+    const counts =
+      Object.entries(resealed)
+        .map(([k, n]) => `${k}: ${n}`)
+        .join(', ') || 'nothing stored yet';
     process.stdout.write(`Secrets re-encrypted under key ${keyId} (${counts})${config.SECRET_KEY ? '. SECRET_KEY_PREVIOUS can now be removed.' : '.'}\n`);
   } finally {
     await runtime.close();
@@ -130,8 +152,10 @@ async function main(argv: string[]) {
   if (command === 'demo') return runDemo(rest, onSignals);
   const config = loadConfig();
   switch (`${command}${rest[0] && !rest[0].startsWith('-') ? ` ${rest[0]}` : ''}`) {
-    case 'serve': return serve(config, !rest.includes('--no-worker'));
-    case 'worker': return worker(config);
+    case 'serve':
+      return serve(config, !rest.includes('--no-worker'));
+    case 'worker':
+      return worker(config);
     case 'migrate': {
       const db = await openDatabase(config);
       try {
@@ -142,9 +166,12 @@ async function main(argv: string[]) {
       }
       return;
     }
-    case 'admin create': return adminCreate(config, rest.slice(1));
-    case 'sync wispro': return syncWispro(config, rest.slice(1));
-    case 'secrets rotate': return secretsRotate(config);
+    case 'admin create':
+      return adminCreate(config, rest.slice(1));
+    case 'sync wispro':
+      return syncWispro(config, rest.slice(1));
+    case 'secrets rotate':
+      return secretsRotate(config);
     default:
       process.stderr.write(`Unknown command: ${argv.join(' ')}\n\n${usage}\n`);
       process.exitCode = 2;

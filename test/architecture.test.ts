@@ -10,7 +10,10 @@ const root = resolve(import.meta.dirname, '..');
 const modulesDir = join(root, 'src', 'modules');
 const migrationsDir = join(root, 'src', 'platform', 'db', 'migrations');
 
-interface Source { file: string; text: string }
+interface Source {
+  file: string;
+  text: string;
+}
 
 function sourcesOf(dir: string): Source[] {
   return readdirSync(dir, { recursive: true, encoding: 'utf8' })
@@ -63,7 +66,8 @@ export function sharedTables(sources: Source[], tables: Set<string>): string[] {
 function migrationTables(): Set<string> {
   const tables = new Set<string>();
   for (const f of readdirSync(migrationsDir).filter((n) => n.endsWith('.sql'))) {
-    for (const [, name] of readFileSync(join(migrationsDir, f), 'utf8').matchAll(/CREATE TABLE(?: IF NOT EXISTS)?\s+([a-z_][a-z0-9_]*)/gi)) tables.add(name!.toLowerCase());
+    for (const [, name] of readFileSync(join(migrationsDir, f), 'utf8').matchAll(/CREATE TABLE(?: IF NOT EXISTS)?\s+([a-z_][a-z0-9_]*)/gi))
+      tables.add(name!.toLowerCase());
   }
   return tables;
 }
@@ -86,7 +90,7 @@ test('the checks see a violation when there is one', () => {
   assert.deepEqual(sharedTables(sql, new Set(['users', 'whmcs_sync_map'])), ['users: users, whmcs']);
 });
 
-test('no module imports another module\'s repository', () => {
+test("no module imports another module's repository", () => {
   const sources = sourcesOf(modulesDir);
   assert.ok(sources.length > 30, 'the modules were read');
   assert.deepEqual(repositoryImports(sources), []);

@@ -62,7 +62,11 @@ test('puente sync wispro runs the sync in the terminal, prints the seed summary 
   assert.equal(total, Number(summary[3]) + Number(summary[4]), 'skipped and failed, as the summary counts them');
   const lines = listing[2]!.trimEnd().split('\n');
   assert.equal(lines.length, Math.min(total, 20), 'the first 20 at most');
-  if (total <= 20) assert.ok(lines.some((l) => /Gemela De Terminal \[00000000-0000-4000-8000-00000000c1a1\]: .*duplicad/i.test(l)), lines.join('\n'));
+  if (total <= 20)
+    assert.ok(
+      lines.some((l) => /Gemela De Terminal \[00000000-0000-4000-8000-00000000c1a1\]: .*duplicad/i.test(l)),
+      lines.join('\n'),
+    );
   else assert.match(res.stdout, new RegExp(`… y ${total - 20} más\\.`));
   assert.match(res.stdout, /Todos: panel → Trabajos → «Ver fallos», o GET http:\/\/localhost:\d+\/jobs\/[0-9a-f-]{36}\/items\?status=failed/);
 });

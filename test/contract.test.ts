@@ -33,7 +33,10 @@ const PENDING = [/^\/orders/, /^\/sync\//, /^\/api\/sync-clients/, /^\/messages\
 const pending = (path: string) => PENDING.some((re) => re.test(path));
 const allOperations = (doc: Doc) =>
   Object.entries(doc.paths).flatMap(([path, methods]) =>
-    Object.entries(methods).filter(([m]) => METHODS.has(m)).map(([method, op]) => ({ path, method, op, name: `${method.toUpperCase()} ${path}` })));
+    Object.entries(methods)
+      .filter(([m]) => METHODS.has(m))
+      .map(([method, op]) => ({ path, method, op, name: `${method.toUpperCase()} ${path}` })),
+  );
 const operations = (doc: Doc) => allOperations(doc).filter((o) => !pending(o.path));
 
 describe('the OpenAPI document is the contract', () => {
@@ -127,11 +130,19 @@ describe('the OpenAPI document is the contract', () => {
       const bin = join(import.meta.dirname, '..', 'node_modules', '@redocly', 'cli', 'bin', 'cli.js');
       // Offline: no telemetry, no update check.
       const env = { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true', CI: 'true' };
-      const run = await promisify(execFile)(process.execPath, [bin, 'lint', '--extends', 'recommended', '--format', 'json', file], { env, maxBuffer: 32 * 1024 * 1024, cwd: dir })
-        .catch((err: { stdout?: string; stderr?: string }) => ({ stdout: err.stdout ?? '', stderr: err.stderr ?? '' }));
-      const report = JSON.parse(run.stdout) as { totals: { errors: number; warnings: number }; problems: Array<{ ruleId: string; severity: string; message: string; location: Array<{ pointer: string }> }> };
+      const run = await promisify(execFile)(process.execPath, [bin, 'lint', '--extends', 'recommended', '--format', 'json', file], {
+        env,
+        maxBuffer: 32 * 1024 * 1024,
+        cwd: dir,
+      }).catch((err: { stdout?: string; stderr?: string }) => ({ stdout: err.stdout ?? '', stderr: err.stderr ?? '' }));
+      const report = JSON.parse(run.stdout) as {
+        totals: { errors: number; warnings: number };
+        problems: Array<{ ruleId: string; severity: string; message: string; location: Array<{ pointer: string }> }>;
+      };
       const inPending = (pointer = '') => pending(decodeURIComponent(pointer.split('/')[2] ?? '').replaceAll('~1', '/'));
-      const errors = report.problems.filter((x) => x.severity === 'error' && !inPending(x.location[0]?.pointer)).map((x) => `${x.ruleId} ${x.location[0]?.pointer}: ${x.message}`);
+      const errors = report.problems
+        .filter((x) => x.severity === 'error' && !inPending(x.location[0]?.pointer))
+        .map((x) => `${x.ruleId} ${x.location[0]?.pointer}: ${x.message}`);
       assert.deepEqual(errors, []);
       if (!PENDING.length) assert.equal(report.totals.errors, 0);
     } finally {
@@ -151,8 +162,12 @@ describe('replies are checked against their schema', () => {
     app.get('/good', { schema: { response: { 200: reply, ...errorResponses(404) } } }, async () => ({ id: 1, at: new Date(0) }) as never);
     app.get('/wrong', { schema: { response: { 200: reply } } }, async () => ({ id: 'one', at: 'x' }) as never);
     app.get('/extra', { schema: { response: { 200: reply } } }, async () => ({ id: 1, at: 'x', secret: 's' }) as never);
-    app.get('/undeclared', { schema: { response: { 200: reply } } }, async (_req, r) => (r.status as (n: number) => typeof r)(409).send({ success: false, message: 'no', code: 'conflict' } as never));
-    app.get('/missing', { schema: { response: { 200: reply, ...errorResponses(404) } } }, async (_req, r) => r.status(404).send({ success: false, message: 'no', code: 'not_found' } as never));
+    app.get('/undeclared', { schema: { response: { 200: reply } } }, async (_req, r) =>
+      (r.status as (n: number) => typeof r)(409).send({ success: false, message: 'no', code: 'conflict' } as never),
+    );
+    app.get('/missing', { schema: { response: { 200: reply, ...errorResponses(404) } } }, async (_req, r) =>
+      r.status(404).send({ success: false, message: 'no', code: 'not_found' } as never),
+    );
     await app.listen({ port: 0, host: '127.0.0.1' });
     const { port } = app.server.address() as { port: number };
     const get = async (path: string) => {

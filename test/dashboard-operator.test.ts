@@ -15,12 +15,13 @@ const NUMBERS = Array.from({ length: 10 }, (_, i) => `58414${3_000_000 + i}`);
 const NO_WHATSAPP = NUMBERS.slice(0, 3);
 const FILE = ['telefono|nombre|factura', ...NUMBERS.map((n, i) => `+${n}|Cliente ${i}|F-${700 + i}`), '99|Nadie|F-0'].join('\n') + '\n';
 /** What a person should never read: job types, engine states, WHMCS actions and outcomes as the code spells them. */
-const RAW = /\b(messaging\.bulk-send|wispro\.sync|whmcs\.push-all|zoho\.(code|product)-sync|platform\.jobs-cleanup|with_errors|not_on_whatsapp|WORKING|SCAN_QR_CODE|AddClient|UpdateClient|GetClients(Details)?)\b/;
+const RAW =
+  /\b(messaging\.bulk-send|wispro\.sync|whmcs\.push-all|zoho\.(code|product)-sync|platform\.jobs-cleanup|with_errors|not_on_whatsapp|WORKING|SCAN_QR_CODE|AddClient|UpdateClient|GetClients(Details)?)\b/;
 const SPANISH_DATE = /\d{1,2} (ene|feb|mar|abr|may|jun|jul|ago|sept?|oct|nov|dic)\.? \d{4}/;
 const ENGLISH_DATE = /\d{1,2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sept?|Oct|Nov|Dec) \d{4}/;
 const COMMA_FILE = ['telefono,nombre', ...NUMBERS.map((n, i) => `0414${n.slice(5)},Cliente ${i}`)].join('\n') + '\n';
 
-describe('the dashboard answers an operator\'s questions (safe, honest, says why)', needsBrowser, () => {
+describe("the dashboard answers an operator's questions (safe, honest, says why)", needsBrowser, () => {
   let storage: Storage;
   let wa: WaSimulator;
   let wispro: WisproSimulator;
@@ -38,8 +39,7 @@ describe('the dashboard answers an operator\'s questions (safe, honest, says why
     await page.getByRole('link', { name: link, exact: true }).click();
     await page.getByRole('heading', { level: 1, name: link, exact: true }).waitFor();
   };
-  const chooseFile = (name: string, content: string) =>
-    page.getByLabel('Archivo').setInputFiles({ name, mimeType: 'text/csv', buffer: Buffer.from(content) });
+  const chooseFile = (name: string, content: string) => page.getByLabel('Archivo').setInputFiles({ name, mimeType: 'text/csv', buffer: Buffer.from(content) });
 
   before(async () => {
     assert.ok(existsSync(new URL('../web/dist/index.html', import.meta.url)), 'the dashboard is built by npm install (prepare)');
@@ -48,14 +48,28 @@ describe('the dashboard answers an operator\'s questions (safe, honest, says why
     wispro = await startWisproSimulator({ token: 'op-token', clients: 120 });
     const zohoCreds = { clientId: '1000.OPERATOR', clientSecret: 'op-zoho-secret', refreshToken: '1000.op-refresh' };
     zoho = await startZohoSimulator({ ...zohoCreds, initialCode: 'PANEL1', items: 30 });
-    p = await startPuente(testEnv({
-      ...storage.env, MESSAGING_DUPLICATE_WINDOW_MINUTES: '60', WISPRO_API_URL: wispro.url, WISPRO_API_TOKEN: 'op-token',
-      ZOHO_ACCOUNTS_URL: zoho.accountsUrl, ZOHO_API_URL: zoho.apiUrl, ZOHO_CLIENT_ID: zohoCreds.clientId, ZOHO_CLIENT_SECRET: zohoCreds.clientSecret,
-      ZOHO_REFRESH_TOKEN: zohoCreds.refreshToken, ZOHO_CREATOR_OWNER: 'puente-owner', ZOHO_CREATOR_APP: 'puente-app', ZOHO_CREATOR_REPORT: 'Access_Codes',
-      ZOHO_ORGANIZATION_ID: '60000000001', ZOHO_SYNC_INTERVAL_MINUTES: '0',
-    }));
+    p = await startPuente(
+      testEnv({
+        ...storage.env,
+        MESSAGING_DUPLICATE_WINDOW_MINUTES: '60',
+        WISPRO_API_URL: wispro.url,
+        WISPRO_API_TOKEN: 'op-token',
+        ZOHO_ACCOUNTS_URL: zoho.accountsUrl,
+        ZOHO_API_URL: zoho.apiUrl,
+        ZOHO_CLIENT_ID: zohoCreds.clientId,
+        ZOHO_CLIENT_SECRET: zohoCreds.clientSecret,
+        ZOHO_REFRESH_TOKEN: zohoCreds.refreshToken,
+        ZOHO_CREATOR_OWNER: 'puente-owner',
+        ZOHO_CREATOR_APP: 'puente-app',
+        ZOHO_CREATOR_REPORT: 'Access_Codes',
+        ZOHO_ORGANIZATION_ID: '60000000001',
+        ZOHO_SYNC_INTERVAL_MINUTES: '0',
+      }),
+    );
     const dev = wa.addDevice({ provider: 'simulator' });
-    const created = await p.api('/devices', { body: { name: 'Ventas 1', provider: 'simulator', base_url: dev.baseUrl, credentials: dev.credentials, messages_per_minute: 600 } });
+    const created = await p.api('/devices', {
+      body: { name: 'Ventas 1', provider: 'simulator', base_url: dev.baseUrl, credentials: dev.credentials, messages_per_minute: 600 },
+    });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     for (const n of NO_WHATSAPP) wa.notOnWhatsapp.add(n);
     browser = await launchBrowser();
@@ -160,7 +174,11 @@ describe('the dashboard answers an operator\'s questions (safe, honest, says why
     const rows = noWa.locator('tbody tr');
     await rows.nth(2).waitFor();
     assert.equal(await rows.count(), 3);
-    await rows.filter({ hasText: `+${NO_WHATSAPP[0]}` }).filter({ hasText: 'Cliente 0 · F-700' }).filter({ hasText: 'Ventas 1' }).waitFor();
+    await rows
+      .filter({ hasText: `+${NO_WHATSAPP[0]}` })
+      .filter({ hasText: 'Cliente 0 · F-700' })
+      .filter({ hasText: 'Ventas 1' })
+      .waitFor();
     await axeClean('jobs page with failures open');
     await page.screenshot({ path: join(shots, 'job-failures.png'), fullPage: true });
   });
@@ -186,9 +204,14 @@ describe('the dashboard answers an operator\'s questions (safe, honest, says why
 
     const count = async (q: string) => Number((await p.api(`/jobs?per_page=1${q}`)).headers.get('x-total-count'));
     const people = await count('&scheduled=false');
-    await p.ctx.db.query(`INSERT INTO jobs (id, type, status, created_by, progress) VALUES (gen_random_uuid(), 'zoho.product-sync', 'completed', 'schedule', '{}')`);
+    await p.ctx.db.query(
+      `INSERT INTO jobs (id, type, status, created_by, progress) VALUES (gen_random_uuid(), 'zoho.product-sync', 'completed', 'schedule', '{}')`,
+    );
     assert.equal(await count('&scheduled=true'), (await count('')) - people, 'the new run is a scheduled one');
-    await page.getByTestId('jobs-total').filter({ hasText: `${people} trabajos` }).waitFor();
+    await page
+      .getByTestId('jobs-total')
+      .filter({ hasText: `${people} trabajos` })
+      .waitFor();
     assert.equal(await jobRows.filter({ hasText: 'Sincronización de productos de Zoho' }).count(), 0, 'housekeeping is hidden');
     await page.getByLabel('Mostrar ejecuciones programadas').check();
     await jobRows.filter({ hasText: 'Sincronización de productos de Zoho' }).filter({ hasText: 'programado' }).waitFor();
@@ -214,7 +237,10 @@ describe('the dashboard answers an operator\'s questions (safe, honest, says why
   test('customers search as you type, say loading apart from no results, and count; the customer dialog without WHMCS; devices that fail their check say what to fix', async () => {
     await go('Clientes');
     const search = page.getByRole('searchbox', { name: 'Buscar' });
-    await page.getByTestId('customers-total').filter({ hasText: /^\d+ clientes$/ }).waitFor();
+    await page
+      .getByTestId('customers-total')
+      .filter({ hasText: /^\d+ clientes$/ })
+      .waitFor();
     const someone = wispro.clients.find((c) => c.name && c.email)!;
     await search.pressSequentially(someone.email!.slice(0, 12), { delay: 20 }); // no Enter: typing is enough
     await page.getByRole('table', { name: 'Clientes' }).getByText(someone.name).first().waitFor();
@@ -239,11 +265,16 @@ describe('the dashboard answers an operator\'s questions (safe, honest, says why
     await go('Dispositivos');
     const card = page.locator('article.device').filter({ hasText: 'Caja 2' });
     await card.getByTestId('fix-hint').filter({ hasText: 'escanee el código QR' }).waitFor();
-    await card.getByTestId('connection-state').filter({ hasText: /^desconectado · / }).waitFor();
+    await card
+      .getByTestId('connection-state')
+      .filter({ hasText: /^desconectado · / })
+      .waitFor();
     await p.api(`/devices/${added.body.device.id}`, { method: 'DELETE' });
     // A wrong key: the hint says to check the credentials.
     const keyed = wa.addDevice({ provider: 'simulator' });
-    const wrongKey = await p.api('/devices', { body: { name: 'Clave vieja', provider: 'simulator', base_url: keyed.baseUrl, credentials: { ...keyed.credentials, token: 'no-es-la-clave' } } });
+    const wrongKey = await p.api('/devices', {
+      body: { name: 'Clave vieja', provider: 'simulator', base_url: keyed.baseUrl, credentials: { ...keyed.credentials, token: 'no-es-la-clave' } },
+    });
     assert.equal(wrongKey.status, 201);
     await page.getByRole('button', { name: 'Verificar ahora «Ventas 1»' }).click();
     const keyCard = page.locator('article.device').filter({ hasText: 'Clave vieja' });
@@ -267,10 +298,9 @@ describe('the dashboard answers an operator\'s questions (safe, honest, says why
     const meta = (await p.api('/devices')).body.devices.find((d: any) => d.name === 'Meta');
     assert.equal(meta.base_url, 'https://graph.facebook.com');
     await p.api(`/devices/${meta.id}`, { method: 'DELETE' });
-
   });
 
-  test('the Zoho page: the active code\'s age, the last syncs and how they ended in words, the schedule, products with named columns, no JSON', async () => {
+  test("the Zoho page: the active code's age, the last syncs and how they ended in words, the schedule, products with named columns, no JSON", async () => {
     await go('Zoho');
     const code = page.getByTestId('zoho-code');
     // Puente fetched the code when it started; "sync now" asks Zoho again.
@@ -302,9 +332,10 @@ describe('the dashboard answers an operator\'s questions (safe, honest, says why
   test('every page, in Spanish and English, has one h1, a title, and no serious or critical accessibility violation', async () => {
     for (const lang of ['es', 'en'] as const) {
       if (lang === 'en') await page.getByLabel('Idioma').selectOption('en');
-      const links = lang === 'es'
-        ? ['Trabajos', 'Clientes', 'Envío masivo', 'Dispositivos', 'WHMCS', 'Zoho', 'Clientes de sincronización']
-        : ['Jobs', 'Customers', 'Bulk send', 'Devices', 'WHMCS', 'Zoho', 'Sync clients'];
+      const links =
+        lang === 'es'
+          ? ['Trabajos', 'Clientes', 'Envío masivo', 'Dispositivos', 'WHMCS', 'Zoho', 'Clientes de sincronización']
+          : ['Jobs', 'Customers', 'Bulk send', 'Devices', 'WHMCS', 'Zoho', 'Sync clients'];
       for (const link of links) {
         await go(link);
         await page.waitForLoadState('networkidle');
@@ -315,7 +346,10 @@ describe('the dashboard answers an operator\'s questions (safe, honest, says why
         assert.doesNotMatch(text, RAW, `${link} (${lang}): no raw identifiers`);
         if (link === 'Trabajos' || link === 'Jobs') {
           // Dates follow the language: the month in words, «dic» / "Dec".
-          const created = await page.locator(`td[data-label="${lang === 'es' ? 'Creado' : 'Created'}"]`).first().innerText();
+          const created = await page
+            .locator(`td[data-label="${lang === 'es' ? 'Creado' : 'Created'}"]`)
+            .first()
+            .innerText();
           assert.match(created, lang === 'es' ? SPANISH_DATE : ENGLISH_DATE, `a date in ${lang}: ${created}`);
         }
         if (link === 'WHMCS') {
@@ -333,9 +367,10 @@ describe('the dashboard answers an operator\'s questions (safe, honest, says why
     await page.setViewportSize({ width: 390, height: 844 });
     try {
       for (const lang of ['es', 'en'] as const) {
-        const links = lang === 'es'
-          ? ['Clientes', 'Envío masivo', 'Dispositivos', 'WHMCS', 'Zoho', 'Clientes de sincronización', 'Trabajos']
-          : ['Customers', 'Bulk send', 'Devices', 'WHMCS', 'Zoho', 'Sync clients', 'Jobs'];
+        const links =
+          lang === 'es'
+            ? ['Clientes', 'Envío masivo', 'Dispositivos', 'WHMCS', 'Zoho', 'Clientes de sincronización', 'Trabajos']
+            : ['Customers', 'Bulk send', 'Devices', 'WHMCS', 'Zoho', 'Sync clients', 'Jobs'];
         for (const link of links) {
           await page.getByRole('link', { name: link, exact: true }).waitFor({ state: 'hidden', timeout: 5000 });
           await page.getByRole('button', { name: lang === 'es' ? 'Menú' : 'Menu', exact: true }).click();
@@ -366,7 +401,10 @@ describe('the dashboard answers an operator\'s questions (safe, honest, says why
       SELECT gen_random_uuid(), 'whmcs.push-all', 'completed', 'cli', '{}', now() - make_interval(days => 1, mins => g) FROM generate_series(1, 55) g`);
     const total = Number((await p.api('/jobs?scheduled=false&per_page=1')).headers.get('x-total-count'));
     assert.ok(total > 55);
-    await page.getByTestId('jobs-total').filter({ hasText: `${total} trabajos` }).waitFor({ timeout: 10_000 });
+    await page
+      .getByTestId('jobs-total')
+      .filter({ hasText: `${total} trabajos` })
+      .waitFor({ timeout: 10_000 });
     assert.equal(await jobRows.count(), 50, 'a page holds 50');
     const pager = page.getByRole('navigation', { name: 'Paginación' });
     await pager.getByText('Página 1 de 2').waitFor();
@@ -382,7 +420,15 @@ describe('the dashboard answers an operator\'s questions (safe, honest, says why
     assert.equal((await p.api(`/devices/${d.id}`, { method: 'PATCH', body: { messages_per_minute: 6 } })).status, 200);
     const form = new FormData();
     form.append('message', 'Despacio @valor1');
-    form.append('file', new Blob([NUMBERS.slice(3).map((n) => `+${n}|x`).join('\n')]), 'despacio.csv');
+    form.append(
+      'file',
+      new Blob([
+        NUMBERS.slice(3)
+          .map((n) => `+${n}|x`)
+          .join('\n'),
+      ]),
+      'despacio.csv',
+    );
     const res = await fetch(`${p.url}/messages/send-bulk-file`, { method: 'POST', headers: { authorization: `Bearer ${p.token}` }, body: form });
     assert.equal(res.status, 200, await res.text());
     const row = jobRows.filter({ hasText: 'despacio.csv' });

@@ -17,12 +17,13 @@ const WHMCS_CREDS = { identifier: 'ui-whmcs-identifier', secret: 'ui-whmcs-secre
  */
 const VALID = Array.from({ length: 27 }, (_, i) => `58412${1_000_000 + i}`);
 const NAMES = ['Ana', 'Luis', 'María', 'José', 'Carmen', 'Pedro', 'Rosa', 'Jesús', 'Elena'];
-const BULK_FILE = [
-  'telefono|nombre|pedido',
-  ...VALID.map((d, i) => `${i % 3 === 0 ? `+58 412 ${d.slice(5)}` : i % 3 === 1 ? `+${d}` : `0412-${d.slice(5)}`}|${NAMES[i % NAMES.length]}|${1001 + i}`),
-  `0412 ${VALID[0]!.slice(5)}|Ana otra vez|1099`,
-  '123|Nadie|9999',
-].join('\n') + '\n';
+const BULK_FILE =
+  [
+    'telefono|nombre|pedido',
+    ...VALID.map((d, i) => `${i % 3 === 0 ? `+58 412 ${d.slice(5)}` : i % 3 === 1 ? `+${d}` : `0412-${d.slice(5)}`}|${NAMES[i % NAMES.length]}|${1001 + i}`),
+    `0412 ${VALID[0]!.slice(5)}|Ana otra vez|1099`,
+    '123|Nadie|9999',
+  ].join('\n') + '\n';
 
 describe('web dashboard in a real browser', needsBrowser, () => {
   let storage: Storage;
@@ -59,11 +60,21 @@ describe('web dashboard in a real browser', needsBrowser, () => {
     sim = await startWisproSimulator({ token: 'ui-token', clients: 180 });
     wa = await startWhatsAppSimulator();
     whmcs = await startWhmcsSimulator({ ...WHMCS_CREDS, clients: 12 });
-    p = await startPuente(testEnv({
-      ...storage.env, WISPRO_API_URL: sim.url, WISPRO_API_TOKEN: 'ui-token',
-      WHMCS_API_URL: whmcs.url, WHMCS_API_IDENTIFIER: WHMCS_CREDS.identifier, WHMCS_API_SECRET: WHMCS_CREDS.secret, WHMCS_API_ACCESS_KEY: WHMCS_CREDS.accessKey,
-      WHMCS_API_TIMEOUT: '5', WHMCS_DEFAULT_CITY: 'Caracas', WHMCS_DEFAULT_STATE: 'Distrito Capital', WHMCS_DEFAULT_POSTCODE: '1010',
-    }));
+    p = await startPuente(
+      testEnv({
+        ...storage.env,
+        WISPRO_API_URL: sim.url,
+        WISPRO_API_TOKEN: 'ui-token',
+        WHMCS_API_URL: whmcs.url,
+        WHMCS_API_IDENTIFIER: WHMCS_CREDS.identifier,
+        WHMCS_API_SECRET: WHMCS_CREDS.secret,
+        WHMCS_API_ACCESS_KEY: WHMCS_CREDS.accessKey,
+        WHMCS_API_TIMEOUT: '5',
+        WHMCS_DEFAULT_CITY: 'Caracas',
+        WHMCS_DEFAULT_STATE: 'Distrito Capital',
+        WHMCS_DEFAULT_POSTCODE: '1010',
+      }),
+    );
     browser = await launchBrowser();
     // Reduced motion: the screenshots show progress bars where they are, not half-way through a transition.
     page = await browser.newPage({ viewport: { width: 1280, height: 900 }, acceptDownloads: true, reducedMotion: 'reduce' });
@@ -117,7 +128,11 @@ describe('web dashboard in a real browser', needsBrowser, () => {
     assert.equal(await preview.getByTestId('preview-invalid').textContent(), '1');
     assert.equal(await preview.getByTestId('preview-repeats').textContent(), '1');
     await preview.getByText('Se omitió la fila de encabezado.').waitFor();
-    await preview.locator('.samples li').filter({ hasText: 'Hola Ana, tu pedido 1001 ha sido procesado' }).filter({ hasText: `+${VALID[0]}` }).waitFor();
+    await preview
+      .locator('.samples li')
+      .filter({ hasText: 'Hola Ana, tu pedido 1001 ha sido procesado' })
+      .filter({ hasText: `+${VALID[0]}` })
+      .waitFor();
     assert.equal(await preview.locator('.samples li').count(), 5);
     await preview.locator('.invalid-samples li').filter({ hasText: '123' }).filter({ hasText: 'número inválido' }).waitFor();
 
@@ -210,18 +225,29 @@ describe('web dashboard in a real browser', needsBrowser, () => {
 
   test('the jobs page lists the sync and the bulk send as completed, with the results CSV', async () => {
     await page.getByRole('link', { name: 'Trabajos', exact: true }).click();
-    await page.locator('tbody tr').filter({ hasText: 'Sincronización de Wispro' }).filter({ has: page.locator('mark[data-status="completed"]') }).first().waitFor();
+    await page
+      .locator('tbody tr')
+      .filter({ hasText: 'Sincronización de Wispro' })
+      .filter({ has: page.locator('mark[data-status="completed"]') })
+      .first()
+      .waitFor();
     const bulk = page.locator('tbody tr').filter({ hasText: 'Envío masivo de WhatsApp' }).filter({ hasText: 'clientes.csv' });
     await bulk.locator('mark[data-status="completed"][data-outcome="with_errors"]').waitFor();
     await bulk.getByText('Completado con errores').waitFor();
     const [download] = await Promise.all([page.waitForEvent('download'), bulk.getByRole('button', { name: 'Resultados (CSV) de «clientes.csv»' }).click()]);
-    const csv = readFileSync((await download.path())!, 'utf8').replace(/^\uFEFF/, '').trim().split('\n');
-    assert.match(csv[0]!, /^n\.º,teléfono,teléfono en el archivo,resultado,.*,dispositivo,valores,motivo/, 'headers in the dashboard\'s language');
+    const csv = readFileSync((await download.path())!, 'utf8')
+      .replace(/^\uFEFF/, '')
+      .trim()
+      .split('\n');
+    assert.match(csv[0]!, /^n\.º,teléfono,teléfono en el archivo,resultado,.*,dispositivo,valores,motivo/, "headers in the dashboard's language");
     assert.equal(csv.length, 1 + 28, 'one line per recipient, the invalid number included');
     // Sent, and maybe already delivered or read by the time the file is read.
     assert.equal(csv.filter((l) => ['enviado', 'entregado', 'leído'].includes(l.split(',')[3]!)).length, 27);
     assert.equal(csv.filter((l) => l.split(',')[3] === 'falló').length, 1);
-    assert.ok(csv.some((l) => l.includes(',Ventas 1,Ana | 1001,')), 'the device by name and the recipient\'s values');
+    assert.ok(
+      csv.some((l) => l.includes(',Ventas 1,Ana | 1001,')),
+      "the device by name and the recipient's values",
+    );
     await page.screenshot({ path: join(shots, 'jobs.png'), fullPage: true });
   });
 
@@ -240,7 +266,10 @@ describe('web dashboard in a real browser', needsBrowser, () => {
     await row.locator('mark[data-status="processing"], mark[data-status="pending"]').waitFor();
     // A running send says how fast it goes and how long is left.
     await row.locator('mark[data-status="processing"]').waitFor();
-    await row.getByTestId('rate').filter({ hasText: /\d+\/min · (faltan ~|calculando)/ }).waitFor();
+    await row
+      .getByTestId('rate')
+      .filter({ hasText: /\d+\/min · (faltan ~|calculando)/ })
+      .waitFor();
     await row.getByRole('button', { name: 'Pausar «lento.csv»' }).click();
     await row.locator('mark[data-status="paused"]').waitFor();
     await row.getByRole('button', { name: 'Reanudar «lento.csv»' }).click();
@@ -259,11 +288,18 @@ describe('web dashboard in a real browser', needsBrowser, () => {
     assert.equal(job.status, 'cancelled');
     assert.ok(job.progress.sent < VALID.length, 'it stopped before the end');
     // Retry once the stopped attempt has let go of the job; the retry is a new row that says whose retry it is.
-    await eventually(async () => (await p.ctx.db.query<{ lease: string | null }>('SELECT lease FROM jobs WHERE id = $1', [job.id]))[0]?.lease === null, 30_000, 'the cancelled attempt to let go');
+    await eventually(
+      async () => (await p.ctx.db.query<{ lease: string | null }>('SELECT lease FROM jobs WHERE id = $1', [job.id]))[0]?.lease === null,
+      30_000,
+      'the cancelled attempt to let go',
+    );
     await page.getByRole('link', { name: 'Clientes', exact: true }).click();
     await page.getByRole('link', { name: 'Trabajos', exact: true }).click();
     await row.getByRole('button', { name: 'Reintentar' }).click();
-    await page.locator('tbody tr').filter({ hasText: `reintento de ${job.id.slice(0, 8)}` }).waitFor();
+    await page
+      .locator('tbody tr')
+      .filter({ hasText: `reintento de ${job.id.slice(0, 8)}` })
+      .waitFor();
     assert.equal(await row.getByRole('button', { name: 'Reintentar' }).count(), 0, 'a job is retried once');
     const retry = (await p.api('/jobs?type=messaging.bulk-send')).body.find((j: any) => j.retry_of === job.id);
     await p.api(`/jobs/${retry.id}/cancel`, { method: 'POST' });
@@ -294,7 +330,12 @@ describe('web dashboard in a real browser', needsBrowser, () => {
     await dialog.getByRole('button', { name: 'Cerrar' }).click();
     await dialog.waitFor({ state: 'detached' });
     // The list shows the link too.
-    await page.locator('tbody tr').filter({ hasText: first.email }).getByTestId('whmcs-link').filter({ hasText: `#${shown}` }).waitFor();
+    await page
+      .locator('tbody tr')
+      .filter({ hasText: first.email })
+      .getByTestId('whmcs-link')
+      .filter({ hasText: `#${shown}` })
+      .waitFor();
 
     // Someone created the second customer in WHMCS by hand: the push is refused and the page offers the link.
     const existing = whmcs.addClient({ email: second.email, firstname: 'Ya', lastname: 'Existe' });
@@ -302,10 +343,16 @@ describe('web dashboard in a real browser', needsBrowser, () => {
     const state2 = dialog2.getByTestId('whmcs-state');
     await state2.and(page.locator('[data-synced="false"]')).waitFor();
     await dialog2.getByRole('button', { name: 'Enviar a WHMCS' }).click();
-    await dialog2.getByRole('alert').filter({ hasText: `WHMCS ya tiene un cliente con ese correo (#${existing.id})` }).waitFor();
+    await dialog2
+      .getByRole('alert')
+      .filter({ hasText: `WHMCS ya tiene un cliente con ese correo (#${existing.id})` })
+      .waitFor();
     await dialog2.getByRole('button', { name: `Vincular con el cliente WHMCS #${existing.id}` }).click();
     await state2.and(page.locator('[data-synced="true"]')).waitFor();
-    await state2.getByTestId('whmcs-id').filter({ hasText: `#${existing.id}` }).waitFor();
+    await state2
+      .getByTestId('whmcs-id')
+      .filter({ hasText: `#${existing.id}` })
+      .waitFor();
     assert.equal(whmcs.clients().filter((c) => c.email.toLowerCase() === second.email.toLowerCase()).length, 1, 'no duplicate was created');
     await dialog2.getByRole('button', { name: 'Desvincular' }).click();
     await state2.and(page.locator('[data-synced="false"]')).waitFor();
@@ -321,7 +368,10 @@ describe('web dashboard in a real browser', needsBrowser, () => {
     await page.getByTestId('total-synced').filter({ hasText: /^1$/ }).waitFor();
     const logs = page.getByRole('table', { name: 'Registros' });
     // Operations and actions in words, not WHMCS's identifiers.
-    const push = logs.locator('tbody tr').filter({ hasText: 'crear el cliente en WHMCS' }).filter({ hasText: `#${whmcsId}` });
+    const push = logs
+      .locator('tbody tr')
+      .filter({ hasText: 'crear el cliente en WHMCS' })
+      .filter({ hasText: `#${whmcsId}` });
     await push.waitFor();
     await push.getByText('Envío a WHMCS', { exact: true }).waitFor();
     await push.getByText('Correcto').waitFor();
@@ -329,19 +379,31 @@ describe('web dashboard in a real browser', needsBrowser, () => {
     await logs.locator('tbody tr').filter({ hasText: 'quitar el vínculo' }).first().waitFor();
     assert.equal(await logs.getByText('AddClient', { exact: true }).count(), 0);
     await page.getByRole('button', { name: 'Probar conexión' }).click();
-    await page.getByRole('status').filter({ hasText: /Conexión correcta: WHMCS 8\./ }).waitFor();
+    await page
+      .getByRole('status')
+      .filter({ hasText: /Conexión correcta: WHMCS 8\./ })
+      .waitFor();
 
     await page.getByLabel('Estado').selectOption('error');
     await push.waitFor({ state: 'detached' });
     const statuses = await page.locator('table[aria-label="Registros"] tbody mark').allTextContents();
-    assert.ok(statuses.every((s) => s === 'Error'), `only errors are listed: ${statuses.join(', ')}`);
+    assert.ok(
+      statuses.every((s) => s === 'Error'),
+      `only errors are listed: ${statuses.join(', ')}`,
+    );
     await page.getByLabel('Estado').selectOption('success');
     await push.waitFor();
     await page.screenshot({ path: join(shots, 'whmcs.png'), fullPage: true });
   });
 
   test('every page renders, in Spanish and in English, on a phone-sized screen too', async () => {
-    for (const [link, shot] of [['Envío masivo', null], ['Dispositivos', null], ['WHMCS', null], ['Zoho', null], ['Clientes de sincronización', 'sync-clients']] as const) {
+    for (const [link, shot] of [
+      ['Envío masivo', null],
+      ['Dispositivos', null],
+      ['WHMCS', null],
+      ['Zoho', null],
+      ['Clientes de sincronización', 'sync-clients'],
+    ] as const) {
       await page.getByRole('link', { name: link, exact: true }).click();
       await page.getByRole('heading', { name: link, exact: true }).waitFor();
       if (shot) await page.screenshot({ path: join(shots, `${shot}.png`), fullPage: true });
@@ -349,7 +411,13 @@ describe('web dashboard in a real browser', needsBrowser, () => {
     await page.getByLabel('Idioma').selectOption('en');
     await page.getByRole('link', { name: 'Customers', exact: true }).waitFor();
     await page.setViewportSize({ width: 390, height: 844 });
-    for (const [link, ready] of [['Customers', 'Sync Wispro'], ['Bulk send', 'Devices ready to send: 1'], ['Devices', 'Ventas 1'], ['WHMCS', 'Test connection'], ['Jobs', 'lento.csv']] as const) {
+    for (const [link, ready] of [
+      ['Customers', 'Sync Wispro'],
+      ['Bulk send', 'Devices ready to send: 1'],
+      ['Devices', 'Ventas 1'],
+      ['WHMCS', 'Test connection'],
+      ['Jobs', 'lento.csv'],
+    ] as const) {
       // On a phone the menu is one button until opened.
       await page.getByRole('link', { name: link, exact: true }).waitFor({ state: 'hidden', timeout: 5000 });
       await page.getByRole('button', { name: 'Menu', exact: true }).click();

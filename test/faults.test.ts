@@ -46,16 +46,23 @@ describe('faults: Redis, PostgreSQL and nodes going away (scaled out)', { timeou
     form.append('message', 'F @valor1');
     form.append('devices_limit', String(devicesLimit));
     const res = await fetch(`${p.url}/messages/send-bulk-file`, { method: 'POST', headers: { authorization: `Bearer ${p.token}` }, body: form });
-    const body = await res.json() as any;
+    const body = (await res.json()) as any;
     assert.equal(res.status, 200, JSON.stringify(body));
     return body.job.id as string;
   };
   // Receipts move sent messages on to delivered and read: all three were sent.
-  const recipients = (jobId: string) => a.ctx.db.query<{ sent: number; uncertain: number; other: number }>(`
+  const recipients = (jobId: string) =>
+    a.ctx.db
+      .query<{ sent: number; uncertain: number; other: number }>(
+        `
     SELECT count(*) FILTER (WHERE status IN ('sent', 'delivered', 'read'))::int AS sent, count(*) FILTER (WHERE status = 'uncertain')::int AS uncertain,
            count(*) FILTER (WHERE status NOT IN ('sent', 'delivered', 'read', 'uncertain'))::int AS other
-    FROM message_recipients WHERE job_id = $1`, [jobId]).then((r) => r[0]!);
-  const jobRow = (jobId: string) => a.ctx.db.query<{ status: string; attempts: number }>('SELECT status, attempts FROM jobs WHERE id = $1', [jobId]).then((r) => r[0]!);
+    FROM message_recipients WHERE job_id = $1`,
+        [jobId],
+      )
+      .then((r) => r[0]!);
+  const jobRow = (jobId: string) =>
+    a.ctx.db.query<{ status: string; attempts: number }>('SELECT status, attempts FROM jobs WHERE id = $1', [jobId]).then((r) => r[0]!);
   const bossRetries = (jobId: string) => a.ctx.db.query<{ retry_count: number }>(`SELECT retry_count FROM pgboss.job WHERE data->>'jobId' = $1`, [jobId]);
   /** A sync client of the test's own: its position is moved by nobody else. */
   const newSyncKey = async (name: string) => {
@@ -81,7 +88,9 @@ describe('faults: Redis, PostgreSQL and nodes going away (scaled out)', { timeou
   };
   /** A job row that no worker runs (paused), for the tests that only read one. */
   const pausedJob = async () => {
-    const [row] = await a.ctx.db.query<{ id: string }>(`INSERT INTO jobs (id, type, status) VALUES (gen_random_uuid(), 'messaging.bulk-send', 'paused') RETURNING id`);
+    const [row] = await a.ctx.db.query<{ id: string }>(
+      `INSERT INTO jobs (id, type, status) VALUES (gen_random_uuid(), 'messaging.bulk-send', 'paused') RETURNING id`,
+    );
     return row!.id;
   };
   const lastSeq = async () => Number((await a.ctx.db.query<{ seq: string | null }>('SELECT max(seq) AS seq FROM sync_changes'))[0]!.seq ?? 0);
@@ -102,7 +111,9 @@ describe('faults: Redis, PostgreSQL and nodes going away (scaled out)', { timeou
     for (let i = 0; i < 2; i++) {
       const dev = sim.addDevice({ provider: 'simulator', latencyMs: 10 });
       simDevices.push(dev);
-      const r = await a.api('/devices', { body: { name: `sim-${i}`, provider: 'simulator', base_url: dev.baseUrl, credentials: dev.credentials, messages_per_minute: 3000 } });
+      const r = await a.api('/devices', {
+        body: { name: `sim-${i}`, provider: 'simulator', base_url: dev.baseUrl, credentials: dev.credentials, messages_per_minute: 3000 },
+      });
       assert.equal(r.status, 201, JSON.stringify(r.body));
     }
   });
@@ -126,17 +137,27 @@ describe('faults: Redis, PostgreSQL and nodes going away (scaled out)', { timeou
     for (const node of [a, b]) {
       const dir = mkdtempSync(join(tmpdir(), 'puente-faults-'));
       dirs.push(dir);
-      const client = new SyncClient({ backendUrl: node.url, apiKey: await newSyncKey(`faults-reference-${syncClients.length}`), cursorFile: join(dir, 'cursor'), apply: () => {}, retryBaseMs: 100 });
+      const client = new SyncClient({
+        backendUrl: node.url,
+        apiKey: await newSyncKey(`faults-reference-${syncClients.length}`),
+        cursorFile: join(dir, 'cursor'),
+        apply: () => {},
+        retryBaseMs: 100,
+      });
       syncClients.push(client);
       await client.connect();
     }
     await eventually(async () => watchers.every((w) => w.socket.connected), 10_000, 'sockets connected');
 
     const last = await withRedisDown(async () => {
-      const ready = await eventually(async () => {
-        const r = await a.api('/ready');
-        return r.status === 503 ? r : null;
-      }, 10_000, '/ready to report Redis down');
+      const ready = await eventually(
+        async () => {
+          const r = await a.api('/ready');
+          return r.status === 503 ? r : null;
+        },
+        10_000,
+        '/ready to report Redis down',
+      );
       assert.notEqual(ready.body.checks.redis, 'ok');
       assert.equal(ready.body.checks.database, 'ok');
 
@@ -151,7 +172,7 @@ describe('faults: Redis, PostgreSQL and nodes going away (scaled out)', { timeou
       const worst = Math.max(...latencies);
       console.log(`# orders during the Redis outage: worst ${worst.toFixed(0)} ms, median ${latencies.sort((x, y) => x - y)[10]!.toFixed(0)} ms`);
       assert.ok(worst < 1000, `every committed order answered within 1 s (worst ${worst.toFixed(0)} ms)`);
-      const [{ n }] = await a.ctx.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM orders WHERE external_ref LIKE 'outage-%'`) as [{ n: number }];
+      const [{ n }] = (await a.ctx.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM orders WHERE external_ref LIKE 'outage-%'`)) as [{ n: number }];
       assert.equal(n, 20, 'each order committed once');
       // Presence asks every node over the Socket.IO adapter; without Redis it answers with this node's.
       const started = performance.now();
@@ -162,10 +183,14 @@ describe('faults: Redis, PostgreSQL and nodes going away (scaled out)', { timeou
       return lastSeq();
     });
     const back = Date.now(); // Redis is up again
-    const notified = await eventually(async () => {
-      const times = watchers.map((w) => w.told.find((t) => t >= back));
-      return times.every((t) => t !== undefined) ? times.map((t) => t! - back) : null;
-    }, 5000, 'every socket told of its pending changes after Redis returned');
+    const notified = await eventually(
+      async () => {
+        const times = watchers.map((w) => w.told.find((t) => t >= back));
+        return times.every((t) => t !== undefined) ? times.map((t) => t! - back) : null;
+      },
+      5000,
+      'every socket told of its pending changes after Redis returned',
+    );
     console.log(`# sockets behind told after Redis returned: ${notified.join(', ')} ms`);
     await eventually(async () => syncClients.every((c) => c.applied >= last), 5000, 'the reference clients to catch up');
     await eventually(async () => (await a.api('/ready')).status === 200, 10_000, '/ready to recover');
@@ -180,7 +205,15 @@ describe('faults: Redis, PostgreSQL and nodes going away (scaled out)', { timeou
     const dir = mkdtempSync(join(tmpdir(), 'puente-faults-'));
     dirs.push(dir);
     const errors: string[] = [];
-    const client = new SyncClient({ backendUrl: c.url, apiKey: await newSyncKey('faults-retrying-client'), cursorFile: join(dir, 'cursor'), apply: () => {}, onError: (e) => errors.push(e.message), retryBaseMs: 100, retryMaxMs: 400 });
+    const client = new SyncClient({
+      backendUrl: c.url,
+      apiKey: await newSyncKey('faults-retrying-client'),
+      cursorFile: join(dir, 'cursor'),
+      apply: () => {},
+      onError: (e) => errors.push(e.message),
+      retryBaseMs: 100,
+      retryMaxMs: 400,
+    });
     try {
       await client.connect();
       await eventually(async () => client.applied >= (await lastSeq()), 10_000, 'the client to be caught up');
@@ -216,7 +249,10 @@ describe('faults: Redis, PostgreSQL and nodes going away (scaled out)', { timeou
       }
       return statuses;
     });
-    assert.ok(statuses.every((s) => s === 200 || s === 429), `only 200 or 429: ${statuses.join(',')}`);
+    assert.ok(
+      statuses.every((s) => s === 200 || s === 429),
+      `only 200 or 429: ${statuses.join(',')}`,
+    );
     assert.equal(statuses[0], 200);
     assert.ok(statuses.includes(429), 'the limit still holds while Redis is away');
   });
@@ -253,9 +289,18 @@ describe('faults: Redis, PostgreSQL and nodes going away (scaled out)', { timeou
     assert.deepEqual(c, { sent: total, uncertain: 0, other: 0 });
     assert.deepEqual(sim.duplicates(), []);
     assert.equal((await jobRow(jobId)).attempts, 1, 'the outage cost no attempt');
-    assert.ok((await bossRetries(jobId)).every((j) => j.retry_count === 0), 'no queue retry was spent');
-    assert.ok(events.some((e) => e.type === 'chunk_processing' && e.chunk_start === 1000), 'the chunk announced during the outage arrived once Redis was back');
-    assert.ok(events.some((e) => e.type === 'job_completed'), 'the socket heard the end once Redis was back');
+    assert.ok(
+      (await bossRetries(jobId)).every((j) => j.retry_count === 0),
+      'no queue retry was spent',
+    );
+    assert.ok(
+      events.some((e) => e.type === 'chunk_processing' && e.chunk_start === 1000),
+      'the chunk announced during the outage arrived once Redis was back',
+    );
+    assert.ok(
+      events.some((e) => e.type === 'job_completed'),
+      'the socket heard the end once Redis was back',
+    );
   });
 
   test('PostgreSQL unreachable: 503 with Retry-After, and recovery without a restart', async () => {
@@ -298,22 +343,41 @@ describe('faults: Redis, PostgreSQL and nodes going away (scaled out)', { timeou
     procs.push(await spawnPuente(['worker'], env, STARTUP_MS)); // the survivor, up before the crash
     // The devices answer slowly for a moment, so that the crash comes while sends are in flight.
     for (const d of simDevices) d.set({ latencyMs: 3000 });
-    await eventually(async () => {
-      const [{ n }] = await a.ctx.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM message_recipients WHERE job_id = $1 AND status = 'sending'`, [jobId]) as [{ n: number }];
-      return n > 0;
-    }, 10_000, 'a send in flight');
+    await eventually(
+      async () => {
+        const [{ n }] = (await a.ctx.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM message_recipients WHERE job_id = $1 AND status = 'sending'`, [
+          jobId,
+        ])) as [{ n: number }];
+        return n > 0;
+      },
+      10_000,
+      'a send in flight',
+    );
     await sleep(300);
     await victim.kill();
     const killedAt = Date.now();
     for (const d of simDevices) d.set({ latencyMs: 10 });
-    const [{ n: inFlight }] = await a.ctx.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM message_recipients WHERE job_id = $1 AND status = 'sending'`, [jobId]) as [{ n: number }];
+    const [{ n: inFlight }] = (await a.ctx.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM message_recipients WHERE job_id = $1 AND status = 'sending'`,
+      [jobId],
+    )) as [{ n: number }];
     const atKill = sim.messages.length;
     await eventually(async () => (await jobRow(jobId)).attempts >= 2, 30_000, 'another worker to take the job');
     const takeover = Date.now() - killedAt;
     await eventually(async () => sim.messages.length > atKill, 10_000, 'sending to go on');
     const resumed = Date.now() - killedAt;
     console.log(`# takeover after kill -9: claimed after ${takeover} ms, sending again after ${resumed} ms`);
-    if (process.env.FAULTS_DEBUG) console.log(procs.at(-1)!.output.join('').split('\n').filter((l) => /lease|job/i.test(l)).map((l) => `# ${l}`).join('\n'), killedAt);
+    if (process.env.FAULTS_DEBUG)
+      console.log(
+        procs
+          .at(-1)!
+          .output.join('')
+          .split('\n')
+          .filter((l) => /lease|job/i.test(l))
+          .map((l) => `# ${l}`)
+          .join('\n'),
+        killedAt,
+      );
     assert.ok(resumed <= 10_000, `resumed within 10 s (${resumed} ms)`);
     const job = await waitForJob(a, jobId, 240_000);
     assert.equal(job.status, 'completed', JSON.stringify(job));
@@ -331,7 +395,9 @@ describe('faults: Redis, PostgreSQL and nodes going away (scaled out)', { timeou
     assert.equal((await jobRow(jobId)).attempts, 2, 'one takeover, no other attempt');
   });
 
-  test('SIGTERM to a worker in the middle of a scheduled run: another worker goes on with the same record, nothing lost', { timeout: LONG_TEST_MS }, async () => {
+  test('SIGTERM to a worker in the middle of a scheduled run: another worker goes on with the same record, nothing lost', {
+    timeout: LONG_TEST_MS,
+  }, async () => {
     for (const p of procs.splice(0)) await p.stop();
     const wispro = await startWisproSimulator({ token: 'faults-wispro', clients: 400, seed: 7, faults: { latencyMs: 300 } });
     try {
@@ -340,7 +406,8 @@ describe('faults: Redis, PostgreSQL and nodes going away (scaled out)', { timeou
       procs.push(...workers);
       // What the nightly schedule sends: a delivery that names no record (the run makes its own).
       await a.ctx.runner.boss.send('wispro.sync', {});
-      const scheduled = () => a.ctx.db.query<{ id: string; status: string; attempts: number; pages: number }>(`
+      const scheduled = () =>
+        a.ctx.db.query<{ id: string; status: string; attempts: number; pages: number }>(`
         SELECT id, status, attempts, coalesce((progress->>'pages')::int, 0) AS pages FROM jobs
         WHERE type = 'wispro.sync' AND params->>'trigger' = 'schedule'`);
       await eventually(async () => ((await scheduled())[0]?.pages ?? 0) >= 3, 60_000, 'the scheduled run to be under way');
@@ -354,16 +421,24 @@ describe('faults: Redis, PostgreSQL and nodes going away (scaled out)', { timeou
       const handedOver = Date.now() - stopping;
       console.log(`# worker SIGTERM during a scheduled run: exit ${code} after ${drained} ms, run taken by the other worker after ${handedOver} ms`);
       assert.equal(code, 0, running.output.join(''));
-      const runs = await eventually(async () => {
-        const r = await scheduled();
-        return r.every((j) => ['completed', 'failed'].includes(j.status)) ? r : null;
-      }, 120_000, 'the scheduled run to finish');
+      const runs = await eventually(
+        async () => {
+          const r = await scheduled();
+          return r.every((j) => ['completed', 'failed'].includes(j.status)) ? r : null;
+        },
+        120_000,
+        'the scheduled run to finish',
+      );
       assert.equal(runs.length, 1, 'one record for the run, not a second one');
       const job = (await a.api(`/jobs/${id}`)).body;
       assert.equal(job.status, 'completed', JSON.stringify(job));
       assert.equal(job.attempts, 2);
       const r = job.results;
-      assert.equal(r.created + r.updated + r.unchanged + r.skipped + r.errors, wispro.clients.length, `every Wispro client went through once: ${JSON.stringify(r)}`);
+      assert.equal(
+        r.created + r.updated + r.unchanged + r.skipped + r.errors,
+        wispro.clients.length,
+        `every Wispro client went through once: ${JSON.stringify(r)}`,
+      );
     } finally {
       for (const p of procs.splice(0)) await p.stop();
       await wispro.close();
@@ -394,7 +469,13 @@ describe('faults: Redis, PostgreSQL and nodes going away (scaled out)', { timeou
     };
     const clients = Array.from({ length: 4 }, busy);
     // And one that is always in the middle of a request: an upload trickling in a byte at a time.
-    const slow = httpRequest({ host: url.hostname, port: url.port, path: '/orders', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': '100000' } });
+    const slow = httpRequest({
+      host: url.hostname,
+      port: url.port,
+      path: '/orders',
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': '100000' },
+    });
     slow.on('error', () => {});
     slow.write('{');
     const trickle = setInterval(() => slow.write(' '), 100);

@@ -31,9 +31,21 @@ async function listener() {
 /** Connects to /sync and reports the refusal's message, or 'connected'. */
 function handshake(url: string, apiKey: string, forwardedFor: string) {
   return new Promise<string>((resolve) => {
-    const s = io(`${url}/sync`, { auth: { apiKey }, transports: ['websocket'], reconnection: false, forceNew: true, extraHeaders: { 'x-forwarded-for': forwardedFor } });
-    s.on('connect', () => { s.close(); resolve('connected'); });
-    s.on('connect_error', (err) => { s.close(); resolve(err.message); });
+    const s = io(`${url}/sync`, {
+      auth: { apiKey },
+      transports: ['websocket'],
+      reconnection: false,
+      forceNew: true,
+      extraHeaders: { 'x-forwarded-for': forwardedFor },
+    });
+    s.on('connect', () => {
+      s.close();
+      resolve('connected');
+    });
+    s.on('connect_error', (err) => {
+      s.close();
+      resolve(err.message);
+    });
   });
 }
 
@@ -74,8 +86,12 @@ for (const mode of modes) {
       sim = await startWhatsAppSimulator();
       // One proxy hop is trusted here, so each test can speak from addresses of its own.
       ({ storage, p } = await startWith(mode, {
-        TRUST_PROXY: '1', LOGIN_RATE_LIMIT_PER_MINUTE: '1000', LOGIN_ACCOUNT_FREE_FAILURES: '3', LOGIN_ACCOUNT_CEILING_PER_HOUR: '6',
-        CODE_LOGIN_FAILURES_PER_MINUTE: '4', API_KEY_FAILURES_PER_MINUTE: '3',
+        TRUST_PROXY: '1',
+        LOGIN_RATE_LIMIT_PER_MINUTE: '1000',
+        LOGIN_ACCOUNT_FREE_FAILURES: '3',
+        LOGIN_ACCOUNT_CEILING_PER_HOUR: '6',
+        CODE_LOGIN_FAILURES_PER_MINUTE: '4',
+        API_KEY_FAILURES_PER_MINUTE: '3',
       }));
     });
     after(async () => {
@@ -89,7 +105,11 @@ for (const mode of modes) {
       try {
         const statuses: number[] = [];
         for (let i = 0; i < 5; i++) {
-          const res = await own.p.api('/auth/login', { body: { email: 'nobody@x.test', password: 'guess' }, token: null, headers: { 'x-forwarded-for': `203.0.113.${i + 1}` } });
+          const res = await own.p.api('/auth/login', {
+            body: { email: 'nobody@x.test', password: 'guess' },
+            token: null,
+            headers: { 'x-forwarded-for': `203.0.113.${i + 1}` },
+          });
           statuses.push(res.status);
         }
         // The admin login made while starting spent one of the three.
@@ -160,42 +180,47 @@ for (const mode of modes) {
       }
     });
 
-    if (mode === 'scaled') test('with Redis gone, API-key failures are still limited, and nothing answers 500', async () => {
-      // Puente reaches Redis through a proxy this test can cut, as an outage would, and restore.
-      const links = new Set<Socket>();
-      let down = false;
-      const proxy = createNetServer((client) => {
-        if (down) return void client.destroy();
-        const upstream = connect(Number(new URL(redisUrl).port || 6379), new URL(redisUrl).hostname);
-        for (const s of [client, upstream]) {
-          links.add(s);
-          s.on('error', () => {});
-          s.on('close', () => links.delete(s));
+    if (mode === 'scaled')
+      test('with Redis gone, API-key failures are still limited, and nothing answers 500', async () => {
+        // Puente reaches Redis through a proxy this test can cut, as an outage would, and restore.
+        const links = new Set<Socket>();
+        let down = false;
+        const proxy = createNetServer((client) => {
+          if (down) return void client.destroy();
+          const upstream = connect(Number(new URL(redisUrl).port || 6379), new URL(redisUrl).hostname);
+          for (const s of [client, upstream]) {
+            links.add(s);
+            s.on('error', () => {});
+            s.on('close', () => links.delete(s));
+          }
+          client.pipe(upstream).pipe(client);
+        });
+        await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+        const storage = await freshStorage(mode);
+        const own = await startPuente(
+          testEnv({ ...storage.env, REDIS_URL: `redis://127.0.0.1:${(proxy.address() as AddressInfo).port}`, API_KEY_FAILURES_PER_MINUTE: '2' }),
+        ).catch(async (err) => {
+          await storage.dispose();
+          throw err;
+        });
+        const connected = links.size;
+        try {
+          down = true;
+          for (const s of links) s.destroy();
+          const statuses: number[] = [];
+          for (let i = 0; i < 3; i++) statuses.push((await own.api('/sync/pull-changes', { token: `bad-${i}` })).status);
+          assert.deepEqual(statuses, [401, 401, 429]);
+          assert.equal((await own.api('/sync/pull-changes', { token: KEY })).status, 429, 'the address waits, even with the right key');
+        } finally {
+          // Redis comes back before Puente stops (stopping in the middle of an outage is not this test's subject).
+          down = false;
+          await eventually(async () => links.size >= connected, 30_000, 'Redis clients to reconnect').catch(() => {});
+          await own.close();
+          await storage.dispose();
+          for (const s of links) s.destroy();
+          await new Promise<void>((r) => proxy.close(() => r()));
         }
-        client.pipe(upstream).pipe(client);
       });
-      await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-      const storage = await freshStorage(mode);
-      const own = await startPuente(testEnv({ ...storage.env, REDIS_URL: `redis://127.0.0.1:${(proxy.address() as AddressInfo).port}`, API_KEY_FAILURES_PER_MINUTE: '2' }))
-        .catch(async (err) => { await storage.dispose(); throw err; });
-      const connected = links.size;
-      try {
-        down = true;
-        for (const s of links) s.destroy();
-        const statuses: number[] = [];
-        for (let i = 0; i < 3; i++) statuses.push((await own.api('/sync/pull-changes', { token: `bad-${i}` })).status);
-        assert.deepEqual(statuses, [401, 401, 429]);
-        assert.equal((await own.api('/sync/pull-changes', { token: KEY })).status, 429, 'the address waits, even with the right key');
-      } finally {
-        // Redis comes back before Puente stops (stopping in the middle of an outage is not this test's subject).
-        down = false;
-        await eventually(async () => links.size >= connected, 30_000, 'Redis clients to reconnect').catch(() => {});
-        await own.close();
-        await storage.dispose();
-        for (const s of links) s.destroy();
-        await new Promise<void>((r) => proxy.close(() => r()));
-      }
-    });
 
     test('a code session ends when the code rotates: its access token stops working and refresh is refused', async () => {
       await addCode('ROTATING-CODE-1');
@@ -218,15 +243,23 @@ for (const mode of modes) {
       const reused = await p.api('/auth/refresh', { body: { refresh_token: first.body.refresh_token }, token: null });
       assert.equal(reused.status, 401);
       assert.equal(reused.body.code, 'auth.refresh_reused');
-      assert.equal((await p.api('/auth/refresh', { body: { refresh_token: second.body.refresh_token }, token: null })).status, 401, 'the newer token of the family is revoked too');
+      assert.equal(
+        (await p.api('/auth/refresh', { body: { refresh_token: second.body.refresh_token }, token: null })).status,
+        401,
+        'the newer token of the family is revoked too',
+      );
       assert.equal((await p.api('/auth/me', { token: second.body.access_token })).status, 401, 'and so is its access token');
-      const [stored] = await p.ctx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM auth_refresh_tokens WHERE token_hash = $1 OR token_hash = $2', [first.body.refresh_token, second.body.refresh_token]);
+      const [stored] = await p.ctx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM auth_refresh_tokens WHERE token_hash = $1 OR token_hash = $2', [
+        first.body.refresh_token,
+        second.body.refresh_token,
+      ]);
       assert.equal(stored!.n, 0, 'refresh tokens are kept hashed, never as issued');
     });
 
-    test('changing the password ends the account\'s other sessions; the one that changed it goes on', async () => {
+    test("changing the password ends the account's other sessions; the one that changed it goes on", async () => {
       const op = await newOperator('changer@x.test');
-      const a = await login(op), b = await login(op);
+      const a = await login(op),
+        b = await login(op);
       const changed = await p.api('/auth/password', { token: a.body.access_token, body: { current_password: op.password, new_password: 'a-new-password-2' } });
       assert.equal(changed.status, 200);
       assert.equal((await p.api('/auth/me', { token: b.body.access_token })).status, 401);
@@ -244,12 +277,15 @@ for (const mode of modes) {
       const socket = await new Promise<number>((resolve) => {
         const ws = new WebSocket(`${p.url.replace('http', 'ws')}/ws/job/00000000-0000-4000-8000-000000000000?token=${s.body.access_token}`);
         ws.on('unexpected-response', (_req, r) => resolve(r.statusCode ?? 0));
-        ws.on('open', () => { ws.close(); resolve(101); });
+        ws.on('open', () => {
+          ws.close();
+          resolve(101);
+        });
       });
       assert.equal(socket, 401, 'the job socket refuses it too');
     });
 
-    test('a deactivated account\'s sessions end at once, access and refresh alike', async () => {
+    test("a deactivated account's sessions end at once, access and refresh alike", async () => {
       const op = await newOperator('leaving@x.test');
       const s = await login(op);
       assert.equal((await p.api('/auth/me', { token: s.body.access_token })).status, 200);
@@ -268,10 +304,11 @@ for (const mode of modes) {
           if (!op.security?.length) continue;
           const url = path.replace(/\{[^}]+\}/g, 'not-an-id') + '?per_page=0&limit=-1&reveal=maybe';
           const res = await fetch(p.url + url, {
-            method: method.toUpperCase(), headers: method === 'get' || method === 'delete' ? {} : { 'content-type': 'application/json' },
+            method: method.toUpperCase(),
+            headers: method === 'get' || method === 'delete' ? {} : { 'content-type': 'application/json' },
             body: method === 'get' || method === 'delete' ? undefined : JSON.stringify({ unexpected: true, items: 'x', email: 'not-an-email' }),
           });
-          const body = await res.json() as any;
+          const body = (await res.json()) as any;
           assert.equal(res.status, 401, `${method.toUpperCase()} ${path}: ${JSON.stringify(body)}`);
           assert.doesNotMatch(JSON.stringify(body), /body\.|querystring|params\./, `${method.toUpperCase()} ${path} names no fields`);
           checked.push(`${method} ${path}`);
@@ -287,7 +324,8 @@ for (const mode of modes) {
         assert.equal((await login({ email, password: 'not-the-password' }, from)).status, 401);
         return performance.now() - t;
       };
-      const known: number[] = [], unknown: number[] = [];
+      const known: number[] = [],
+        unknown: number[] = [];
       for (let i = 0; i < 5; i++) {
         known.push(await time('timing@x.test', `10.77.0.${i}`));
         unknown.push(await time(`ghost-${i}@x.test`, `10.78.0.${i}`));
@@ -305,10 +343,16 @@ for (const mode of modes) {
         const moved = await p.api(`/devices/${created.body.device.id}`, { method: 'PATCH', body: { base_url: trap.url } });
         assert.equal(moved.status, 400);
         assert.equal(moved.body.code, 'devices.credentials_required');
-        assert.equal((await p.api(`/devices/${created.body.device.id}`, { method: 'PATCH', body: { provider: 'waha', credentials: { session: 'default' } } })).status, 400);
+        assert.equal(
+          (await p.api(`/devices/${created.body.device.id}`, { method: 'PATCH', body: { provider: 'waha', credentials: { session: 'default' } } })).status,
+          400,
+        );
         assert.equal(trap.seen.length, 0, 'nothing reached the new URL');
         assert.equal((await p.api(`/devices/${created.body.device.id}`)).body.device.base_url, dev.baseUrl);
-        const withKey = await p.api(`/devices/${created.body.device.id}`, { method: 'PATCH', body: { base_url: trap.url, credentials: { instance: 'mine', api_key: 'a-new-key' } } });
+        const withKey = await p.api(`/devices/${created.body.device.id}`, {
+          method: 'PATCH',
+          body: { base_url: trap.url, credentials: { instance: 'mine', api_key: 'a-new-key' } },
+        });
         assert.equal(withKey.status, 200);
         assert.ok(trap.seen.length >= 1 && trap.seen.every((h) => h.apikey === 'a-new-key'), 'only the credentials given with the new URL go there');
       } finally {
@@ -321,10 +365,20 @@ for (const mode of modes) {
       const created = await p.api('/devices', { body: { name: 'guarded', provider: 'simulator', base_url: dev.baseUrl, credentials: dev.credentials } });
       const id = created.body.device.id;
       const op = (await login(await newOperator('devops@x.test'))).body.access_token;
-      assert.equal((await p.api(`/devices/${id}`, { method: 'PATCH', token: op, body: { base_url: 'http://127.0.0.1:9/', credentials: dev.credentials } })).status, 403);
+      assert.equal(
+        (await p.api(`/devices/${id}`, { method: 'PATCH', token: op, body: { base_url: 'http://127.0.0.1:9/', credentials: dev.credentials } })).status,
+        403,
+      );
       assert.equal((await p.api(`/devices/${id}`, { method: 'PATCH', token: op, body: { credentials: { token: 'x' } } })).status, 403);
-      assert.equal((await p.api('/devices', { token: op, body: { name: 'x', provider: 'simulator', base_url: dev.baseUrl, credentials: dev.credentials } })).status, 403);
-      assert.equal((await p.api(`/devices/${id}`, { method: 'PATCH', token: op, body: { messages_per_minute: 30 } })).status, 200, 'operators still pace devices');
+      assert.equal(
+        (await p.api('/devices', { token: op, body: { name: 'x', provider: 'simulator', base_url: dev.baseUrl, credentials: dev.credentials } })).status,
+        403,
+      );
+      assert.equal(
+        (await p.api(`/devices/${id}`, { method: 'PATCH', token: op, body: { messages_per_minute: 30 } })).status,
+        200,
+        'operators still pace devices',
+      );
 
       await addCode('DEVICE-CODE-1');
       const code = (await login({ code: 'DEVICE-CODE-1' })).body.access_token;
@@ -402,12 +456,20 @@ test('DATA_DIR is created 0700 and everything in it is 0600, including what an o
   chmodSync(join(dataDir, 'jwt-secret'), 0o644);
   const p = await startPuente(testEnv({ DATA_DIR: dataDir, JWT_SECRET: undefined }));
   try {
-    const dev = await p.api('/devices', { body: { name: 'x', provider: 'simulator', base_url: 'http://127.0.0.1:9', credentials: { device_id: 'd', token: 't' } } });
+    const dev = await p.api('/devices', {
+      body: { name: 'x', provider: 'simulator', base_url: 'http://127.0.0.1:9', credentials: { device_id: 'd', token: 't' } },
+    });
     assert.equal(dev.status, 201);
     const entries = modesUnder(dataDir);
-    assert.ok(entries.some((e) => e.path.includes('pglite') && !e.dir), 'the database files are there');
+    assert.ok(
+      entries.some((e) => e.path.includes('pglite') && !e.dir),
+      'the database files are there',
+    );
     const wide = entries.filter((e) => e.mode !== (e.dir ? 0o700 : 0o600));
-    assert.deepEqual(wide.map((e) => `${e.path} ${e.mode.toString(8)}`), []);
+    assert.deepEqual(
+      wide.map((e) => `${e.path} ${e.mode.toString(8)}`),
+      [],
+    );
   } finally {
     await p.close();
     rmSync(parent, { recursive: true, force: true });
@@ -419,13 +481,27 @@ for (const mode of modes) {
     let sim: WaSimulator;
     let zoho: ZohoSimulator;
     const zohoEnv = () => ({
-      ZOHO_ACCOUNTS_URL: zoho.accountsUrl, ZOHO_API_URL: zoho.apiUrl, ZOHO_CLIENT_ID: '1000.CLIENT', ZOHO_CLIENT_SECRET: 'zoho-secret',
-      ZOHO_REFRESH_TOKEN: '1000.refresh', ZOHO_CREATOR_OWNER: 'o', ZOHO_CREATOR_APP: 'a', ZOHO_CREATOR_REPORT: 'Access_Codes',
-      ZOHO_ORGANIZATION_ID: '60000000001', ZOHO_SYNC_INTERVAL_MINUTES: '0', ZOHO_CODE_SYNC_INTERVAL_MINUTES: '0',
+      ZOHO_ACCOUNTS_URL: zoho.accountsUrl,
+      ZOHO_API_URL: zoho.apiUrl,
+      ZOHO_CLIENT_ID: '1000.CLIENT',
+      ZOHO_CLIENT_SECRET: 'zoho-secret',
+      ZOHO_REFRESH_TOKEN: '1000.refresh',
+      ZOHO_CREATOR_OWNER: 'o',
+      ZOHO_CREATOR_APP: 'a',
+      ZOHO_CREATOR_REPORT: 'Access_Codes',
+      ZOHO_ORGANIZATION_ID: '60000000001',
+      ZOHO_SYNC_INTERVAL_MINUTES: '0',
+      ZOHO_CODE_SYNC_INTERVAL_MINUTES: '0',
     });
     before(async () => {
       sim = await startWhatsAppSimulator();
-      zoho = await startZohoSimulator({ clientId: '1000.CLIENT', clientSecret: 'zoho-secret', refreshToken: '1000.refresh', initialCode: 'SECRET-CODE', items: 3 });
+      zoho = await startZohoSimulator({
+        clientId: '1000.CLIENT',
+        clientSecret: 'zoho-secret',
+        refreshToken: '1000.refresh',
+        initialCode: 'SECRET-CODE',
+        items: 3,
+      });
     });
     after(async () => {
       await sim?.close();
@@ -465,7 +541,9 @@ for (const mode of modes) {
       try {
         const dev = sim.addDevice({ provider: 'waha' });
         const [legacy] = await p.ctx.db.query<{ id: number }>(
-          `INSERT INTO devices (name, provider, base_url, credentials) VALUES ('legacy', 'waha', $1, $2::jsonb) RETURNING id`, [dev.baseUrl, JSON.stringify(dev.credentials)]);
+          `INSERT INTO devices (name, provider, base_url, credentials) VALUES ('legacy', 'waha', $1, $2::jsonb) RETURNING id`,
+          [dev.baseUrl, JSON.stringify(dev.credentials)],
+        );
         await p.ctx.db.query(`INSERT INTO zoho_tokens (id, access_token, expires_at) VALUES ('1000.CLIENT', 'plain-old-token', now() + interval '1 hour')`);
         const plainJwt = 'a-plain-jwt-secret-from-an-older-version-0123456789';
         if (mode === 'scaled') await p.ctx.db.query(`UPDATE settings SET value = to_jsonb($1::text) WHERE key = 'jwt_secret'`, [plainJwt]);
@@ -491,13 +569,22 @@ for (const mode of modes) {
     });
 
     test('puente secrets rotate re-encrypts everything under a new key, generated or from SECRET_KEY', async () => {
-      for (const keys of [{ before: {}, rotate: {}, after: {} }, { before: { SECRET_KEY: 'first-secret-key-first-secret-key-0001' }, rotate: { SECRET_KEY: 'second-secret-key-second-secret-key-02', SECRET_KEY_PREVIOUS: 'first-secret-key-first-secret-key-0001' }, after: { SECRET_KEY: 'second-secret-key-second-secret-key-02' } }]) {
+      for (const keys of [
+        { before: {}, rotate: {}, after: {} },
+        {
+          before: { SECRET_KEY: 'first-secret-key-first-secret-key-0001' },
+          rotate: { SECRET_KEY: 'second-secret-key-second-secret-key-02', SECRET_KEY_PREVIOUS: 'first-secret-key-first-secret-key-0001' },
+          after: { SECRET_KEY: 'second-secret-key-second-secret-key-02' },
+        },
+      ]) {
         const { storage, p } = await startWith(mode, keys.before);
         let again: TestPuente | null = null;
         try {
           const dev = sim.addDevice({ provider: 'simulator' });
-          const id = (await p.api('/devices', { body: { name: 'rotating', provider: 'simulator', base_url: dev.baseUrl, credentials: dev.credentials } })).body.device.id;
-          const stored = async (q: TestPuente) => (await q.ctx.db.query<{ c: string }>('SELECT credentials->>\'$sealed\' AS c FROM devices WHERE id = $1', [id]))[0]!.c;
+          const id = (await p.api('/devices', { body: { name: 'rotating', provider: 'simulator', base_url: dev.baseUrl, credentials: dev.credentials } })).body
+            .device.id;
+          const stored = async (q: TestPuente) =>
+            (await q.ctx.db.query<{ c: string }>("SELECT credentials->>'$sealed' AS c FROM devices WHERE id = $1", [id]))[0]!.c;
           const before = await stored(p);
           const oldKey = p.ctx.secrets.currentKeyId;
           await p.close();

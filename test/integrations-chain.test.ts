@@ -27,16 +27,31 @@ for (const mode of modes) {
       wispro = await startWisproSimulator({ token: WISPRO_TOKEN, clients: 90, seed: 11 });
       whmcs = await startWhmcsSimulator({ ...WHMCS, clients: 5 });
       zoho = await startZohoSimulator({ ...ZOHO, initialCode: 'CHAIN-1', items: 250 });
-      p = await startPuente(testEnv({
-        ...storage.env,
-        WISPRO_API_URL: wispro.url, WISPRO_API_TOKEN: WISPRO_TOKEN, WISPRO_PER_PAGE: '40',
-        WHMCS_API_URL: whmcs.url, WHMCS_API_IDENTIFIER: WHMCS.identifier, WHMCS_API_SECRET: WHMCS.secret, WHMCS_API_ACCESS_KEY: WHMCS.accessKey,
-        // Only the postcode: city, state and the rest come from Wispro; the country from DEFAULT_COUNTRY.
-        WHMCS_DEFAULT_POSTCODE: '1010', WHMCS_RATE_LIMIT_PER_SECOND: '200',
-        ZOHO_ACCOUNTS_URL: zoho.accountsUrl, ZOHO_API_URL: zoho.apiUrl, ZOHO_CLIENT_ID: ZOHO.clientId, ZOHO_CLIENT_SECRET: ZOHO.clientSecret,
-        ZOHO_REFRESH_TOKEN: ZOHO.refreshToken, ZOHO_CREATOR_OWNER: 'puente-owner', ZOHO_CREATOR_APP: 'puente-app', ZOHO_CREATOR_REPORT: 'Access_Codes',
-        ZOHO_ORGANIZATION_ID: '60000000001', ZOHO_SYNC_INTERVAL_MINUTES: '0',
-      }));
+      p = await startPuente(
+        testEnv({
+          ...storage.env,
+          WISPRO_API_URL: wispro.url,
+          WISPRO_API_TOKEN: WISPRO_TOKEN,
+          WISPRO_PER_PAGE: '40',
+          WHMCS_API_URL: whmcs.url,
+          WHMCS_API_IDENTIFIER: WHMCS.identifier,
+          WHMCS_API_SECRET: WHMCS.secret,
+          WHMCS_API_ACCESS_KEY: WHMCS.accessKey,
+          // Only the postcode: city, state and the rest come from Wispro; the country from DEFAULT_COUNTRY.
+          WHMCS_DEFAULT_POSTCODE: '1010',
+          WHMCS_RATE_LIMIT_PER_SECOND: '200',
+          ZOHO_ACCOUNTS_URL: zoho.accountsUrl,
+          ZOHO_API_URL: zoho.apiUrl,
+          ZOHO_CLIENT_ID: ZOHO.clientId,
+          ZOHO_CLIENT_SECRET: ZOHO.clientSecret,
+          ZOHO_REFRESH_TOKEN: ZOHO.refreshToken,
+          ZOHO_CREATOR_OWNER: 'puente-owner',
+          ZOHO_CREATOR_APP: 'puente-app',
+          ZOHO_CREATOR_REPORT: 'Access_Codes',
+          ZOHO_ORGANIZATION_ID: '60000000001',
+          ZOHO_SYNC_INTERVAL_MINUTES: '0',
+        }),
+      );
     });
     after(async () => {
       await p?.close();
@@ -51,7 +66,8 @@ for (const mode of modes) {
       assert.equal(synced.status, 'completed', synced.error);
 
       const customers = await p.ctx.db.query<{ id: number; name: string; email: string | null; city: string | null; state: string | null }>(
-        'SELECT id, name, email, city, state FROM users WHERE role = 0 AND id_wispro IS NOT NULL ORDER BY id');
+        'SELECT id, name, email, city, state FROM users WHERE role = 0 AND id_wispro IS NOT NULL ORDER BY id',
+      );
       const withEmail = customers.filter((c) => c.email);
       const without = customers.filter((c) => !c.email);
       assert.ok(withEmail.length > 50 && without.length > 0, `${withEmail.length} with email, ${without.length} without`);
@@ -72,7 +88,10 @@ for (const mode of modes) {
       assert.equal(whmcs.statsRequests, 0);
 
       assert.equal(r.skipped, without.length);
-      assert.deepEqual(r.skipped_customers.map((s: any) => s.user_id).sort((a: number, b: number) => a - b), without.map((c) => c.id));
+      assert.deepEqual(
+        r.skipped_customers.map((s: any) => s.user_id).sort((a: number, b: number) => a - b),
+        without.map((c) => c.id),
+      );
       for (const s of r.skipped_customers) {
         assert.equal(s.reason, 'no_email');
         assert.match(s.message, new RegExp(`cliente ${s.user_id} .*no tiene email`));
@@ -83,10 +102,14 @@ for (const mode of modes) {
       zoho.setFaults({ apiDown: true });
       const first = await p.api('/api/products/sync', { body: {} });
       assert.equal(first.status, 200);
-      await eventually(async () => {
-        const { body } = await p.api(`/jobs/${first.body.job_id}`);
-        return body.status === 'pending' && body.attempts >= 1 && body.error;
-      }, 60_000, 'the product sync to fail during the outage');
+      await eventually(
+        async () => {
+          const { body } = await p.api(`/jobs/${first.body.job_id}`);
+          return body.status === 'pending' && body.attempts >= 1 && body.error;
+        },
+        60_000,
+        'the product sync to fail during the outage',
+      );
       zoho.setFaults({});
       const back = Date.now();
       const now = await p.api('/api/products/sync', { body: {} });

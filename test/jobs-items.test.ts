@@ -12,7 +12,7 @@ async function uploadBulk(p: TestPuente, content: string, o: { message: string; 
   for (const [k, v] of Object.entries(o.extra ?? {})) form.append(k, v);
   form.append('file', new Blob([content]), o.filename ?? 'clientes.csv');
   const res = await fetch(`${p.url}${o.path ?? '/messages/send-bulk-file'}`, { method: 'POST', headers: { authorization: `Bearer ${p.token}` }, body: form });
-  return { status: res.status, body: await res.json() as any };
+  return { status: res.status, body: (await res.json()) as any };
 }
 
 const numbers = (n: number, from = 0) => Array.from({ length: n }, (_, i) => `+58414${String(2_000_000 + from + i)}`);
@@ -41,7 +41,10 @@ for (const mode of modes) {
     });
 
     test('the same file with the same message is refused with 409 naming the earlier job, and goes with confirm_duplicate=true', async () => {
-      const file = numbers(3, 900).map((n, i) => `${n}|Cliente ${i}`).join('\n') + '\n';
+      const file =
+        numbers(3, 900)
+          .map((n, i) => `${n}|Cliente ${i}`)
+          .join('\n') + '\n';
       const first = await uploadBulk(p, file, { message: 'Promo @valor1', filename: 'promo.csv' });
       assert.equal(first.status, 200, JSON.stringify(first.body));
       const again = await uploadBulk(p, file, { message: 'Promo @valor1', filename: 'promo-copia.csv' });
@@ -66,7 +69,10 @@ for (const mode of modes) {
     });
 
     test('two uploads of the same file at once create one job; the other gets the 409', async () => {
-      const file = numbers(2, 950).map((n) => `${n}|x`).join('\n') + '\n';
+      const file =
+        numbers(2, 950)
+          .map((n) => `${n}|x`)
+          .join('\n') + '\n';
       const both = await Promise.all([uploadBulk(p, file, { message: 'A la vez' }), uploadBulk(p, file, { message: 'A la vez' })]);
       assert.deepEqual(both.map((r) => r.status).sort(), [200, 409]);
       const jobs = (await p.api('/jobs?type=messaging.bulk-send&per_page=500')).body.filter((j: any) => j.message === 'A la vez');
@@ -75,16 +81,36 @@ for (const mode of modes) {
     });
 
     test('the preview names a wrong separator and an @valorN the file has no column for', async () => {
-      const commas = 'telefono,nombre\n' + numbers(4).map((n) => `${n},Ana`).join('\n') + '\n';
+      const commas =
+        'telefono,nombre\n' +
+        numbers(4)
+          .map((n) => `${n},Ana`)
+          .join('\n') +
+        '\n';
       const r = await uploadBulk(p, commas, { message: 'Hola @valor1', path: '/messages/preview' });
       assert.equal(r.status, 200, JSON.stringify(r.body));
       const sep = r.body.warnings.find((w: any) => w.code === 'messaging.wrong_separator');
       assert.equal(sep?.separator, ',');
-      const semis = await uploadBulk(p, numbers(4).map((n) => `${n};Ana;12`).join('\n'), { message: 'Hola', path: '/messages/preview' });
+      const semis = await uploadBulk(
+        p,
+        numbers(4)
+          .map((n) => `${n};Ana;12`)
+          .join('\n'),
+        { message: 'Hola', path: '/messages/preview' },
+      );
       assert.equal(semis.body.warnings[0]?.separator, ';');
-      const good = await uploadBulk(p, numbers(4).map((n) => `${n}|Ana`).join('\n'), { message: 'Hola @valor1, pedido @valor3', path: '/messages/preview' });
+      const good = await uploadBulk(
+        p,
+        numbers(4)
+          .map((n) => `${n}|Ana`)
+          .join('\n'),
+        { message: 'Hola @valor1, pedido @valor3', path: '/messages/preview' },
+      );
       assert.equal(good.body.columns, 1);
-      assert.deepEqual(good.body.warnings.map((w: any) => [w.code, w.placeholder]), [['messaging.missing_column', '@valor3']]);
+      assert.deepEqual(
+        good.body.warnings.map((w: any) => [w.code, w.placeholder]),
+        [['messaging.missing_column', '@valor3']],
+      );
     });
 
     test('a bulk send with failures: items by status and reason, with the values and the device by name; the summary groups them', async () => {
@@ -101,7 +127,13 @@ for (const mode of modes) {
       const summary = await p.api(`/jobs/${job.id}/failures/summary`);
       assert.equal(summary.status, 200);
       assert.equal(summary.body.total_failed, 4);
-      assert.deepEqual(summary.body.groups.map((g: any) => [g.reason_code, g.count]), [['messaging.not_on_whatsapp', 3], ['messaging.invalid_number', 1]]);
+      assert.deepEqual(
+        summary.body.groups.map((g: any) => [g.reason_code, g.count]),
+        [
+          ['messaging.not_on_whatsapp', 3],
+          ['messaging.invalid_number', 1],
+        ],
+      );
 
       const failed = await p.api(`/jobs/${job.id}/items?status=failed&per_page=2`);
       assert.equal(failed.body.meta.total, 4);
@@ -109,7 +141,10 @@ for (const mode of modes) {
       const page2 = await p.api(`/jobs/${job.id}/items?status=failed&per_page=2&page=2`);
       assert.equal(page2.body.items.length, 2);
       const noWhatsapp = await p.api(`/jobs/${job.id}/items?reason=messaging.not_on_whatsapp`);
-      assert.deepEqual(noWhatsapp.body.items.map((i: any) => i.phone), noWa);
+      assert.deepEqual(
+        noWhatsapp.body.items.map((i: any) => i.phone),
+        noWa,
+      );
       const one = noWhatsapp.body.items[0];
       assert.deepEqual(one.values, ['Cliente 0', '500']);
       assert.equal(one.device_name, 'Ventas 1');
@@ -123,18 +158,30 @@ for (const mode of modes) {
 
       // The results CSV: device by name, the file's values, the reason in words, headers in the asked language.
       const csv = async (q: string) => (await fetch(`${p.url}/jobs/${job.id}/results.csv${q}`, { headers: { authorization: `Bearer ${p.token}` } })).text();
-      const en = (await csv('?lang=en')).replace(/^\uFEFF/, '').trim().split('\n');
-      assert.equal(en[0], '#,phone,phone in the file,outcome,device id,message id,provider error,attempts,updated,device,values,reason,failed after send,delivered,read');
+      const en = (await csv('?lang=en'))
+        .replace(/^\uFEFF/, '')
+        .trim()
+        .split('\n');
+      assert.equal(
+        en[0],
+        '#,phone,phone in the file,outcome,device id,message id,provider error,attempts,updated,device,values,reason,failed after send,delivered,read',
+      );
       const noWaLine = en.find((l) => l.includes(noWa[0]!))!;
       assert.match(noWaLine, /,failed,.*,Ventas 1,Cliente 0 \| 500,number without WhatsApp,false,,$/);
       assert.doesNotMatch(noWaLine, /[{}]/, 'no raw JSON');
-      const es = (await csv('?lang=es')).replace(/^\uFEFF/, '').trim().split('\n');
+      const es = (await csv('?lang=es'))
+        .replace(/^\uFEFF/, '')
+        .trim()
+        .split('\n');
       assert.match(es[0]!, /^n\.º,teléfono,/);
       assert.match(es.find((l) => l.includes('12345'))!, /,falló,.*número inválido,false,,$/);
-      assert.match((await csv('')).replace(/^\uFEFF/, ''), /^seq,phone,raw_phone,status,device_id,provider_message_id,error,attempts,updated_at,device_name,values,reason,failed_after_send,delivered_at,read_at\n/);
+      assert.match(
+        (await csv('')).replace(/^\uFEFF/, ''),
+        /^seq,phone,raw_phone,status,device_id,provider_message_id,error,attempts,updated_at,device_name,values,reason,failed_after_send,delivered_at,read_at\n/,
+      );
     });
 
-    test('a Wispro sync records each client\'s outcome; skipped and failed ones are listed with the reason and grouped', async () => {
+    test("a Wispro sync records each client's outcome; skipped and failed ones are listed with the reason and grouped", async () => {
       const twin = wispro.clients.find((c) => c.national_identification_number && /\d{6}/.test(c.national_identification_number))!;
       wispro.clients.push({ ...twin, id: '00000000-0000-4000-8000-00000000d0b1', name: 'Gemela Duplicada', public_id: 99_999 });
       const start = await p.api('/api/users/sync-wispro-all', { method: 'POST' });
@@ -174,17 +221,25 @@ for (const mode of modes) {
       const page2 = await p.api('/jobs?page=2&per_page=2');
       assert.equal(page1.body.length, 2);
       assert.equal(Number(page2.headers.get('x-total-count')), total);
-      assert.deepEqual([...page1.body, ...page2.body].map((j: any) => j.id), all.body.slice(0, 4).map((j: any) => j.id));
+      assert.deepEqual(
+        [...page1.body, ...page2.body].map((j: any) => j.id),
+        all.body.slice(0, 4).map((j: any) => j.id),
+      );
       const syncs = await p.api('/jobs?type=wispro.sync&status=completed');
       assert.ok(syncs.body.length >= 2 && syncs.body.every((j: any) => j.type === 'wispro.sync' && j.status === 'completed'));
       // Existing callers keep limit/offset.
       assert.equal((await p.api('/jobs?limit=1&offset=1')).body[0].id, all.body[1].id);
-      await p.ctx.db.query(`INSERT INTO jobs (id, type, status, created_by) VALUES ('11111111-1111-4111-8111-111111111111', 'platform.jobs-cleanup', 'completed', 'schedule')`);
+      await p.ctx.db.query(
+        `INSERT INTO jobs (id, type, status, created_by) VALUES ('11111111-1111-4111-8111-111111111111', 'platform.jobs-cleanup', 'completed', 'schedule')`,
+      );
       const people = await p.api('/jobs?scheduled=false&per_page=500');
       assert.ok(people.body.every((j: any) => !j.scheduled));
       assert.equal(Number(people.headers.get('x-total-count')), total);
       const scheduled = await p.api('/jobs?scheduled=true');
-      assert.deepEqual(scheduled.body.map((j: any) => [j.id, j.scheduled]), [['11111111-1111-4111-8111-111111111111', true]]);
+      assert.deepEqual(
+        scheduled.body.map((j: any) => [j.id, j.scheduled]),
+        [['11111111-1111-4111-8111-111111111111', true]],
+      );
       await eventually(async () => (await p.api('/jobs/11111111-1111-4111-8111-111111111111/failures/summary')).body.total_failed === 0);
     });
   });
@@ -199,10 +254,17 @@ for (const mode of modes) {
     before(async () => {
       storage = await freshStorage(mode);
       whmcs = await startWhmcsSimulator({ ...CREDS, clients: 5 });
-      p = await startPuente(testEnv({
-        ...storage.env, WHMCS_API_URL: whmcs.url, WHMCS_API_IDENTIFIER: CREDS.identifier, WHMCS_API_SECRET: CREDS.secret,
-        WHMCS_API_ACCESS_KEY: CREDS.accessKey, WHMCS_API_TIMEOUT: '5', WHMCS_DEFAULT_POSTCODE: '1010',
-      }));
+      p = await startPuente(
+        testEnv({
+          ...storage.env,
+          WHMCS_API_URL: whmcs.url,
+          WHMCS_API_IDENTIFIER: CREDS.identifier,
+          WHMCS_API_SECRET: CREDS.secret,
+          WHMCS_API_ACCESS_KEY: CREDS.accessKey,
+          WHMCS_API_TIMEOUT: '5',
+          WHMCS_DEFAULT_POSTCODE: '1010',
+        }),
+      );
     });
     after(async () => {
       await p?.close();
@@ -229,7 +291,10 @@ for (const mode of modes) {
       assert.equal((by.get(noAddress) as any).reason_code, 'whmcs.missing_fields');
       assert.deepEqual((by.get(noAddress) as any).missing, ['address1']);
       const summary = (await p.api(`/jobs/${job.id}/failures/summary`)).body;
-      assert.deepEqual(summary.groups.map((g: any) => [g.reason_code, g.count]).sort(), [['whmcs.email_exists', 1], ['whmcs.missing_fields', 1]]);
+      assert.deepEqual(summary.groups.map((g: any) => [g.reason_code, g.count]).sort(), [
+        ['whmcs.email_exists', 1],
+        ['whmcs.missing_fields', 1],
+      ]);
     });
   });
 }

@@ -5,14 +5,29 @@ import WebSocket from 'ws';
 import { startWisproSimulator, type WisproSimulator } from '../src/simulators/wispro/wispro.simulator.ts';
 import { startWhatsAppSimulator, type WaSimulator } from '../src/simulators/whatsapp/whatsapp.simulator.ts';
 import { LOST_WORKER_REASON } from '../src/platform/jobs/jobs.reconciler.ts';
-import { ADMIN, eventually, freshStorage, modes, runsIn, startPuente, testEnv, waitForJob, type Mode, type Storage, type TestPuente } from './support/puente.ts';
+import {
+  ADMIN,
+  eventually,
+  freshStorage,
+  modes,
+  runsIn,
+  startPuente,
+  testEnv,
+  waitForJob,
+  type Mode,
+  type Storage,
+  type TestPuente,
+} from './support/puente.ts';
 import { spawnPuente, type PuenteProcess } from './support/spawn.ts';
 
 const WISPRO_TOKEN = 'wispro-orphan-token';
 const SWEEP_SECONDS = 2;
 const TOTAL = 3000;
 
-interface Front { url: string; token: string }
+interface Front {
+  url: string;
+  token: string;
+}
 
 async function call(front: Front, path: string, init: { method?: string; body?: unknown } = {}) {
   const res = await fetch(front.url + path, {
@@ -20,7 +35,7 @@ async function call(front: Front, path: string, init: { method?: string; body?: 
     headers: { authorization: `Bearer ${front.token}`, ...(init.body === undefined ? {} : { 'content-type': 'application/json' }) },
     body: init.body === undefined ? undefined : JSON.stringify(init.body),
   });
-  return { status: res.status, body: await res.json() as any };
+  return { status: res.status, body: (await res.json()) as any };
 }
 
 async function uploadBulk(front: Front, content: string, fields: Record<string, string>) {
@@ -28,7 +43,7 @@ async function uploadBulk(front: Front, content: string, fields: Record<string, 
   form.append('file', new Blob([content]), 'clientes.csv');
   for (const [k, v] of Object.entries(fields)) form.append(k, v);
   const res = await fetch(`${front.url}/messages/send-bulk-file`, { method: 'POST', headers: { authorization: `Bearer ${front.token}` }, body: form });
-  return { status: res.status, body: await res.json() as any };
+  return { status: res.status, body: (await res.json()) as any };
 }
 
 function follow(url: string, token: string, jobId: string) {
@@ -72,8 +87,12 @@ class Harness {
     this.wispro = await startWisproSimulator({ token: WISPRO_TOKEN, clients: 400, seed: 18 });
     this.wa = await startWhatsAppSimulator();
     this.env = testEnv({
-      ...this.storage.env, WISPRO_API_URL: this.wispro.url, WISPRO_API_TOKEN: WISPRO_TOKEN, WISPRO_PER_PAGE: '10',
-      DEFAULT_COUNTRY: 'PE', JOB_RECONCILE_INTERVAL_SECONDS: String(SWEEP_SECONDS),
+      ...this.storage.env,
+      WISPRO_API_URL: this.wispro.url,
+      WISPRO_API_TOKEN: WISPRO_TOKEN,
+      WISPRO_PER_PAGE: '10',
+      DEFAULT_COUNTRY: 'PE',
+      JOB_RECONCILE_INTERVAL_SECONDS: String(SWEEP_SECONDS),
       JOB_HEARTBEAT_SECONDS: this.mode === 'embedded' ? '20' : '10',
     });
     const p = await startPuente(this.env, { work: false });
@@ -108,7 +127,7 @@ class Harness {
     this.observer = null;
     const serve = await spawnPuente(['serve'], this.env);
     const login = await fetch(`${serve.url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ADMIN) });
-    return { front: { url: serve.url!, token: (await login.json() as any).access_token }, kill: () => serve.kill() };
+    return { front: { url: serve.url!, token: ((await login.json()) as any).access_token }, kill: () => serve.kill() };
   }
 
   /** After the kill: scaled, another worker joins; embedded, Puente starts again on the same data. */
@@ -124,9 +143,12 @@ class Harness {
 
   /** Seconds between the queue giving the job up and the record being closed. */
   async closeDelay(p: TestPuente, jobId: string) {
-    const [row] = await p.ctx.db.query<{ s: number }>(`
+    const [row] = await p.ctx.db.query<{ s: number }>(
+      `
       SELECT EXTRACT(EPOCH FROM j.finished_at - max(q.completed_on))::float8 AS s
-      FROM jobs j JOIN pgboss.job q ON q.data->>'jobId' = j.id::text WHERE j.id = $1 GROUP BY j.finished_at`, [jobId]);
+      FROM jobs j JOIN pgboss.job q ON q.data->>'jobId' = j.id::text WHERE j.id = $1 GROUP BY j.finished_at`,
+      [jobId],
+    );
     return row!.s;
   }
 }
@@ -168,7 +190,10 @@ for (const mode of modes) {
       assert.equal(failed.error, LOST_WORKER_REASON);
       assert.match(failed.message, /El job falló/);
       assert.deepEqual(failed.progress, job.progress, 'published with its final counts as it closed, not read back later');
-      assert.ok(socket.events.some((e) => e.type === 'progress' && e.progress), 'the socket followed the job while it was running');
+      assert.ok(
+        socket.events.some((e) => e.type === 'progress' && e.progress),
+        'the socket followed the job while it was running',
+      );
 
       const again = await p.api('/api/users/sync-wispro-all', { method: 'POST' });
       assert.equal(again.body.already_running, false, 'the singleton sync is free again');
@@ -202,15 +227,19 @@ for (const mode of modes) {
       assert.equal(job.status, 'failed', JSON.stringify(job));
       assert.equal(job.error, LOST_WORKER_REASON);
       // Receipts move sent messages on to delivered and read: all three were sent.
-      const [c] = await p.ctx.db.query<any>(`
+      const [c] = await p.ctx.db.query<any>(
+        `
         SELECT count(*) FILTER (WHERE status IN ('sent', 'delivered', 'read'))::int AS sent, count(*) FILTER (WHERE status = 'uncertain')::int AS uncertain,
                count(*) FILTER (WHERE status = 'sending')::int AS sending, count(*) FILTER (WHERE status = 'queued')::int AS queued
-        FROM message_recipients WHERE job_id = $1`, [jobId]);
+        FROM message_recipients WHERE job_id = $1`,
+        [jobId],
+      );
       assert.equal(c.sending, 0, 'nothing is left in flight');
       assert.ok(c.uncertain > 0, 'what was in flight when the worker died is uncertain');
       assert.deepEqual(
         { sent: job.results.sent, uncertain: job.results.uncertain, unsent: job.results.unsent, total: job.results.total },
-        { sent: c.sent, uncertain: c.uncertain, unsent: c.queued, total: TOTAL });
+        { sent: c.sent, uncertain: c.uncertain, unsent: c.queued, total: TOTAL },
+      );
       assert.equal(job.progress.sent, c.sent);
       assert.ok(c.sent >= 300 - c.uncertain && c.sent < TOTAL, `sent ${c.sent} before the kill`);
 
@@ -227,13 +256,22 @@ for (const mode of modes) {
       const done = await waitForJob(p, retry.body.job_id, 120_000);
       assert.equal(done.status, 'completed', JSON.stringify(done));
       assert.deepEqual(h.wa.duplicates(), [], 'no recipient got the message twice');
-      const uncertainPhones = new Set((await p.ctx.db.query<{ phone: string }>(
-        `SELECT phone FROM message_recipients WHERE job_id = $1 AND status = 'uncertain'`, [jobId])).map((r) => r.phone.replace('+', '')));
-      assert.ok(h.wa.messages.slice(beforeRetry).every((m) => !uncertainPhones.has(m.to)), 'uncertain recipients are not sent again');
+      const uncertainPhones = new Set(
+        (await p.ctx.db.query<{ phone: string }>(`SELECT phone FROM message_recipients WHERE job_id = $1 AND status = 'uncertain'`, [jobId])).map((r) =>
+          r.phone.replace('+', ''),
+        ),
+      );
+      assert.ok(
+        h.wa.messages.slice(beforeRetry).every((m) => !uncertainPhones.has(m.to)),
+        'uncertain recipients are not sent again',
+      );
       assert.equal(done.results.sent, TOTAL - c.uncertain, 'everyone else has it now');
       assert.equal(done.results.uncertain, c.uncertain);
       assert.equal(h.wa.messages.length - beforeRetry, TOTAL - c.uncertain - c.sent, 'the retry sent only what was not sent before');
-      const [old] = await p.ctx.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM message_recipients WHERE job_id = $1 AND status IN ('queued', 'sending')`, [jobId]);
+      const [old] = await p.ctx.db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM message_recipients WHERE job_id = $1 AND status IN ('queued', 'sending')`,
+        [jobId],
+      );
       assert.equal(old!.n, 0, 'the failed job has nothing left that anyone could claim');
 
       const completed = await p.api(`/jobs/${done.id}/retry`, { method: 'POST' });
@@ -247,7 +285,7 @@ for (const mode of modes) {
     });
 
     test('a live slow job is never reconciled; a record nothing runs is', async () => {
-      const p = h.observer ?? await h.survivor();
+      const p = h.observer ?? (await h.survivor());
       if (mode === 'scaled') h.workers.push(await spawnPuente(['worker'], h.env));
       h.wispro.setFaults({ latencyMs: 400 });
       const res = await p.api('/api/users/sync-wispro-all', { method: 'POST' });
@@ -257,18 +295,23 @@ for (const mode of modes) {
       await p.ctx.db.query(`UPDATE jobs SET lease_until = now() - interval '1 minute' WHERE id = $1`, [liveId]);
       const orphan = randomUUID();
       const fresh = randomUUID();
-      await p.ctx.db.query(`
+      await p.ctx.db.query(
+        `
         INSERT INTO jobs (id, type, status, progress, lease, lease_until, started_at)
-        VALUES ($1, 'zoho.product-sync', 'processing', '{"pages": 2, "upserted": 40}', 'gone', now() - interval '1 minute', now() - interval '5 minutes')`, [orphan]);
+        VALUES ($1, 'zoho.product-sync', 'processing', '{"pages": 2, "upserted": 40}', 'gone', now() - interval '1 minute', now() - interval '5 minutes')`,
+        [orphan],
+      );
       // Written a moment ago and not queued yet (as a start is, between its insert and its send).
       await p.ctx.db.query(`INSERT INTO jobs (id, type, status) VALUES ($1, 'whmcs.push-all', 'pending')`, [fresh]);
       // A scheduled run's record is linked to its queue job by id (its data has no record id): still queued here.
       const queued = (await p.ctx.runner.boss.send('zoho.code-sync', {}, { startAfter: 3600 }))!;
       const scheduled = randomUUID();
-      await p.ctx.db.query(`
+      await p.ctx.db.query(
+        `
         INSERT INTO jobs (id, type, status, params, lease, lease_until, created_by)
         VALUES ($1, 'zoho.code-sync', 'processing', $2::jsonb, 'gone', now() - interval '1 minute', 'schedule')`,
-        [scheduled, JSON.stringify({ trigger: 'schedule', queue_job: queued })]);
+        [scheduled, JSON.stringify({ trigger: 'schedule', queue_job: queued })],
+      );
       const runtime = p.server.runtime;
       const [a, b] = await Promise.all([runtime.reconciler.sweep(), runtime.reconciler.sweep()]);
       assert.deepEqual(a, b, 'a sweep already running is joined');
@@ -297,27 +340,52 @@ for (const mode of modes) {
       h.wa.reset();
       const jobId = randomUUID();
       const phones = ['+51987000001', '+51987000002', '+51987000003', '+51987000004', '+51987000005'];
-      await p.ctx.db.query(`
+      await p.ctx.db.query(
+        `
         INSERT INTO jobs (id, type, status, params, progress, finished_at)
         VALUES ($1, 'messaging.bulk-send', 'failed', $2::jsonb, '{}', now())`,
-        [jobId, JSON.stringify({ message: 'U @valor1', devices_limit: 1, total_numbers: 6, invalid_numbers: 1, duplicates: 0, file_name: 'u.csv', template: null, payload: {} })]);
-      await p.ctx.db.query(`
+        [
+          jobId,
+          JSON.stringify({
+            message: 'U @valor1',
+            devices_limit: 1,
+            total_numbers: 6,
+            invalid_numbers: 1,
+            duplicates: 0,
+            file_name: 'u.csv',
+            template: null,
+            payload: {},
+          }),
+        ],
+      );
+      await p.ctx.db.query(
+        `
         INSERT INTO message_recipients (job_id, seq, phone, raw_phone, vals, status, error)
         SELECT $1::uuid, r.seq, r.phone, coalesce(r.phone, 'abc'), 'v' || r.seq, r.status, NULL
         FROM jsonb_to_recordset($2::jsonb) AS r(seq int, phone text, status text)`,
-        [jobId, JSON.stringify([
-          { seq: 0, phone: phones[0], status: 'sent' }, { seq: 1, phone: phones[1], status: 'uncertain' },
-          { seq: 2, phone: phones[2], status: 'failed' }, { seq: 3, phone: phones[3], status: 'queued' },
-          { seq: 4, phone: phones[4], status: 'sent' }, { seq: 5, phone: null, status: 'failed' },
-        ])]);
+        [
+          jobId,
+          JSON.stringify([
+            { seq: 0, phone: phones[0], status: 'sent' },
+            { seq: 1, phone: phones[1], status: 'uncertain' },
+            { seq: 2, phone: phones[2], status: 'failed' },
+            { seq: 3, phone: phones[3], status: 'queued' },
+            { seq: 4, phone: phones[4], status: 'sent' },
+            { seq: 5, phone: null, status: 'failed' },
+          ]),
+        ],
+      );
       const retry = await p.api(`/jobs/${jobId}/retry`, { method: 'POST', body: { include_uncertain: true } });
       assert.equal(retry.status, 201, JSON.stringify(retry.body));
       const done = await waitForJob(p, retry.body.job_id, 60_000);
       assert.equal(done.status, 'completed', JSON.stringify(done));
       const to = h.wa.messages.map((m) => `+${m.to}`).sort();
       assert.deepEqual(to, [phones[1], phones[2], phones[3]], 'the uncertain one was asked for; sent ones are never sent again');
-      assert.deepEqual({ sent: done.results.sent, failed: done.results.failed, uncertain: done.results.uncertain, total: done.results.total },
-        { sent: 5, failed: 1, uncertain: 0, total: 6 }, 'the invalid number stays failed');
+      assert.deepEqual(
+        { sent: done.results.sent, failed: done.results.failed, uncertain: done.results.uncertain, total: done.results.total },
+        { sent: 5, failed: 1, uncertain: 0, total: 6 },
+        'the invalid number stays failed',
+      );
       assert.equal((await p.api(`/jobs/${jobId}/retry`, { method: 'POST', body: { include_uncertain: 'yes' } })).status, 400, 'a bad body is refused');
     });
   });

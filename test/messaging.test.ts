@@ -7,20 +7,26 @@ import { spawnPuente, type PuenteProcess } from './support/spawn.ts';
 
 const MAX_BYTES = 20 * 1024 * 1024;
 
-export async function uploadBulk(p: { url: string; token: string }, content: string | Uint8Array, o: { message?: string; devices_limit?: string; filename?: string; extra?: Record<string, string>; path?: string } = {}) {
+export async function uploadBulk(
+  p: { url: string; token: string },
+  content: string | Uint8Array,
+  o: { message?: string; devices_limit?: string; filename?: string; extra?: Record<string, string>; path?: string } = {},
+) {
   const form = new FormData();
   form.append('file', new Blob([content]), o.filename ?? 'clientes.csv');
   if (o.message !== undefined || !('message' in o)) form.append('message', o.message ?? 'Hola @valor1, tu pedido @valor2');
   if (o.devices_limit !== undefined) form.append('devices_limit', o.devices_limit);
   for (const [k, v] of Object.entries(o.extra ?? {})) form.append(k, v);
   const res = await fetch(`${p.url}${o.path ?? '/messages/send-bulk-file'}`, { method: 'POST', headers: { authorization: `Bearer ${p.token}` }, body: form });
-  return { status: res.status, body: await res.json() as any };
+  return { status: res.status, body: (await res.json()) as any };
 }
 
 /** A device in the simulator, registered in Puente. */
 export async function addDevice(p: TestPuente, sim: WaSimulator, o: WaDeviceOptions, extra: Record<string, unknown> = {}) {
   const dev = sim.addDevice(o);
-  const r = await p.api('/devices', { body: { name: `${o.provider}-${dev.id}`, provider: o.provider, base_url: dev.baseUrl, credentials: dev.credentials, ...extra } });
+  const r = await p.api('/devices', {
+    body: { name: `${o.provider}-${dev.id}`, provider: o.provider, base_url: dev.baseUrl, credentials: dev.credentials, ...extra },
+  });
   assert.equal(r.status, 201, JSON.stringify(r.body));
   return { dev, id: r.body.device.id as number, reply: r.body.device };
 }
@@ -70,7 +76,7 @@ for (const mode of modes) {
       assert.equal(r.status, 400);
       assert.equal(r.body.status, 'error');
       assert.equal(r.body.code, 'messaging.no_devices');
-      assert.equal(r.body.message, 'No hay devices disponibles', 'the seed\'s message');
+      assert.equal(r.body.message, 'No hay devices disponibles', "the seed's message");
       const down = await addDevice(p, sim, { provider: 'evolution', connected: false });
       assert.equal(down.reply.connected, false, 'the health check at creation saw the closed session');
       assert.equal(down.reply.credentials.api_key, '********', 'secrets never come back');
@@ -79,7 +85,7 @@ for (const mode of modes) {
       await p.api(`/devices/${down.id}`, { method: 'DELETE' });
     });
 
-    test('bad files: 400 or 413 with the seed\'s shape, and nothing is created', async () => {
+    test("bad files: 400 or 413 with the seed's shape, and nothing is created", async () => {
       const latin1 = Buffer.from('+51987654321|Mar\xeda|1\n', 'latin1');
       const bigRows = '+51987654321|x\n'.repeat(1_000_001);
       await everydayDevices();
@@ -93,7 +99,12 @@ for (const mode of modes) {
         ['bad devices_limit', () => uploadBulk(p, '+51987654321|a\n', { devices_limit: 'muchos' }), 400, 'messaging.invalid_devices_limit'],
         ['1,000,001 rows', () => uploadBulk(p, bigRows), 413, 'messaging.too_many_recipients'],
         // Lines under the one-row cap (64 KiB), so that the size limit is what refuses it.
-        ['over the size limit', () => uploadBulk(p, Buffer.from(`${'1'.repeat(60 * 1024 - 1)}\n`.repeat(Math.ceil((MAX_BYTES + 1024) / (60 * 1024))))), 413, 'messaging.file_too_large'],
+        [
+          'over the size limit',
+          () => uploadBulk(p, Buffer.from(`${'1'.repeat(60 * 1024 - 1)}\n`.repeat(Math.ceil((MAX_BYTES + 1024) / (60 * 1024))))),
+          413,
+          'messaging.file_too_large',
+        ],
       ];
       for (const [what, run, status, code] of cases) {
         const r = await run();
@@ -110,14 +121,15 @@ for (const mode of modes) {
       await everydayDevices();
       await only(devices[0]!.id);
       sim.reset();
-      const file = '\uFEFFphone|@valor1|@valor2\r\n'
-        + '+51 987 654 001|Leonardo|12345\r\n'
-        + '\r\n'
-        + '987654002|María|\r\n' // national form, empty second value
-        + '+51987654003\r\n' // no values at all
-        + '+51987654001|Otra|fila\r\n' // a repeat: sent once
-        + 'no-es-un-numero|x|y\r\n'
-        + '+51987654004|a|b|c|d|e|f|g|h|i|diez\n';
+      const file =
+        '\uFEFFphone|@valor1|@valor2\r\n' +
+        '+51 987 654 001|Leonardo|12345\r\n' +
+        '\r\n' +
+        '987654002|María|\r\n' + // national form, empty second value
+        '+51987654003\r\n' + // no values at all
+        '+51987654001|Otra|fila\r\n' + // a repeat: sent once
+        'no-es-un-numero|x|y\r\n' +
+        '+51987654004|a|b|c|d|e|f|g|h|i|diez\n';
       const message = 'Hola @valor1, pedido @valor2. Diez: @valor10. Otra vez @valor1!';
       const r = await uploadBulk(p, file, { message, devices_limit: '2' });
       assert.equal(r.status, 200, JSON.stringify(r.body));
@@ -128,7 +140,17 @@ for (const mode of modes) {
       assert.equal(j.total_numbers, 5);
       assert.equal(j.devices_limit, 2);
       assert.equal(j.message, message);
-      assert.deepEqual(Object.keys(j.progress).sort(), ['delivered', 'failed', 'failed_after_send', 'percentage', 'read', 'sent', 'suppressed', 'total', 'uncertain']);
+      assert.deepEqual(Object.keys(j.progress).sort(), [
+        'delivered',
+        'failed',
+        'failed_after_send',
+        'percentage',
+        'read',
+        'sent',
+        'suppressed',
+        'total',
+        'uncertain',
+      ]);
       assert.equal(j.progress.total, 5);
       assert.deepEqual(j.results, {});
       const done = await waitForJob(p, j.id);
@@ -147,7 +169,10 @@ for (const mode of modes) {
       const csv = await fetch(`${p.url}/jobs/${j.id}/results.csv`, { headers: { authorization: `Bearer ${p.token}` } });
       assert.equal(csv.status, 200);
       assert.match(csv.headers.get('content-type')!, /text\/csv/);
-      const lines = (await csv.text()).replace(/^\uFEFF/, '').trim().split('\n');
+      const lines = (await csv.text())
+        .replace(/^\uFEFF/, '')
+        .trim()
+        .split('\n');
       assert.equal(lines.length, 6);
       assert.match(lines[0]!, /^seq,phone,raw_phone,status,device_id,provider_message_id,error/);
       // Receipts may already have moved a sent message on to delivered or read.
@@ -155,7 +180,9 @@ for (const mode of modes) {
       assert.match(lines.find((l) => l.includes('no-es-un-numero'))!, /,failed,.*inv[aá]lido/);
       const unknown = await p.api('/jobs/00000000-0000-4000-8000-000000000000/results.csv');
       assert.deepEqual([unknown.status, unknown.body.status], [404, 'error']);
-      const [other] = await p.ctx.db.query<{ id: string }>(`INSERT INTO jobs (id, type, status) VALUES (gen_random_uuid(), 'wispro.sync', 'completed') RETURNING id`);
+      const [other] = await p.ctx.db.query<{ id: string }>(
+        `INSERT INTO jobs (id, type, status) VALUES (gen_random_uuid(), 'wispro.sync', 'completed') RETURNING id`,
+      );
       const notBulk = await p.api(`/jobs/${other!.id}/results.csv`);
       assert.equal(notBulk.status, 404);
       assert.equal(notBulk.body.code, 'messaging.not_bulk_send');
@@ -166,7 +193,10 @@ for (const mode of modes) {
       const cloud = await addDevice(p, sim, { provider: 'cloud', requireTemplateForCold: false });
       devices.push(cloud);
       const file = '+52 1 55 1234 5678|mx\n+54 9 11 1234-5678|ar\n';
-      for (const [device, mx, ar] of [[devices[1]!, '5215512345678', '5491112345678'], [cloud, '525512345678', '5491112345678']] as const) {
+      for (const [device, mx, ar] of [
+        [devices[1]!, '5215512345678', '5491112345678'],
+        [cloud, '525512345678', '5491112345678'],
+      ] as const) {
         await only(device.id);
         sim.reset();
         // The seed's frontend steps post to /send-bulk-file; its endpoint list says /messages/send-bulk-file.
@@ -178,7 +208,7 @@ for (const mode of modes) {
       }
     });
 
-    test('the Cloud API needs a template for cold recipients: free text fails with Meta\'s reason, a template goes out', async () => {
+    test("the Cloud API needs a template for cold recipients: free text fails with Meta's reason, a template goes out", async () => {
       const cold = await addDevice(p, sim, { provider: 'cloud', templates: ['aviso_pedido'] });
       devices.push(cold);
       await only(cold.id);
@@ -188,7 +218,8 @@ for (const mode of modes) {
       const csv = await (await fetch(`${p.url}/jobs/${free.id}/results.csv`, { headers: { authorization: `Bearer ${p.token}` } })).text();
       assert.match(csv, /131047/);
       const withTemplate = await uploadBulk(p, '+51987650001|Ana|7\n', {
-        message: 'Hola @valor1', extra: { template: 'aviso_pedido', template_language: 'es', template_params: '@valor1|pedido @valor2' },
+        message: 'Hola @valor1',
+        extra: { template: 'aviso_pedido', template_language: 'es', template_params: '@valor1|pedido @valor2' },
       });
       const done = await waitForJob(p, withTemplate.body.job.id);
       assert.equal(done.results.sent, 1, JSON.stringify(done));
@@ -231,7 +262,10 @@ for (const mode of modes) {
       assert.equal(chunks[0].total, 2500);
       assert.match(chunks[0].message, /^Procesando chunk \d+-\d+ de 2500$/);
       const progress = events.filter((e) => e.type === 'progress');
-      assert.ok(progress.every((e) => typeof e.progress.delivered === 'number' && typeof e.progress.read === 'number'), 'progress carries the delivery counters');
+      assert.ok(
+        progress.every((e) => typeof e.progress.delivered === 'number' && typeof e.progress.read === 'number'),
+        'progress carries the delivery counters',
+      );
       assert.ok(progress.length >= 1);
       assert.ok(progress.length < 200, `progress is coalesced (${progress.length} events for 2500 messages)`);
       const last = progress.at(-1);
@@ -239,7 +273,10 @@ for (const mode of modes) {
       const completed = events.find((e) => e.type === 'job_completed');
       assert.equal(types.indexOf('job_completed'), types.length - 1, 'job_completed is the last event');
       assert.equal(completed.status, 'completed');
-      assert.deepEqual({ sent: completed.results.sent, failed: completed.results.failed, total: completed.results.total }, { sent: 2500, failed: 0, total: 2500 });
+      assert.deepEqual(
+        { sent: completed.results.sent, failed: completed.results.failed, total: completed.results.total },
+        { sent: 2500, failed: 0, total: 2500 },
+      );
       assert.equal(sim.messages.length, 2500);
       assert.deepEqual(sim.duplicates(), []);
       assert.equal(new Set(sim.messages.map((m) => m.deviceId)).size, 3, 'the work spread across the three devices');
@@ -314,9 +351,23 @@ for (const mode of modes) {
       const final = await waitForJob(p, jobId);
       assert.equal(final.status, 'cancelled');
       // Receipts move sent messages on to delivered and read: all three were sent.
-      const recipientCounts = async () => (await p.ctx.db.query<{ sent: number; queued: number }>(`SELECT count(*) FILTER (WHERE status IN ('sent', 'delivered', 'read'))::int AS sent, count(*) FILTER (WHERE status = 'queued')::int AS queued FROM message_recipients WHERE job_id = $1`, [jobId]))[0]!;
-      const row = await eventually(async () => { const c = await recipientCounts(); return c.sent === sim.messages.length ? c : null; }, 10_000, 'every message the device took recorded as sent')
-        .catch(async (err) => { throw new Error(`${(err as Error).message}: ${JSON.stringify(await recipientCounts())}, the device took ${sim.messages.length}`); });
+      const recipientCounts = async () =>
+        (
+          await p.ctx.db.query<{ sent: number; queued: number }>(
+            `SELECT count(*) FILTER (WHERE status IN ('sent', 'delivered', 'read'))::int AS sent, count(*) FILTER (WHERE status = 'queued')::int AS queued FROM message_recipients WHERE job_id = $1`,
+            [jobId],
+          )
+        )[0]!;
+      const row = await eventually(
+        async () => {
+          const c = await recipientCounts();
+          return c.sent === sim.messages.length ? c : null;
+        },
+        10_000,
+        'every message the device took recorded as sent',
+      ).catch(async (err) => {
+        throw new Error(`${(err as Error).message}: ${JSON.stringify(await recipientCounts())}, the device took ${sim.messages.length}`);
+      });
       const sent = row.sent;
       assert.ok(sent < 200, 'stopped before the end');
       assert.deepEqual(sim.duplicates(), []);
@@ -352,7 +403,7 @@ for (const mode of modes) {
       assert.equal((await p.api(`/devices/${paced.id}`)).body.device.current_job_id, null, 'released when done');
     });
 
-    test('a device\'s pace carries over from one job to the next', async () => {
+    test("a device's pace carries over from one job to the next", async () => {
       const slow = await addDevice(p, sim, { provider: 'simulator' }, { messages_per_minute: 20 });
       devices.push(slow);
       await only(slow.id);
@@ -376,11 +427,15 @@ for (const mode of modes) {
       assert.equal(bad.status, 400);
       assert.deepEqual([bad.body.code, bad.body.missing], ['devices.missing_credentials', ['access_token', 'phone_number_id']]);
       assert.equal((await p.api('/devices', { body: { name: 'x', provider: 'telegram', base_url: 'http://x', credentials: {} } })).status, 400);
-      const edited = await p.api(`/devices/${devices[0]!.id}`, { method: 'PATCH', body: { min_gap_ms: 5000, max_gap_ms: 60000, daily_cap: 500, pause_after: 50, pause_seconds: 300 } });
+      const edited = await p.api(`/devices/${devices[0]!.id}`, {
+        method: 'PATCH',
+        body: { min_gap_ms: 5000, max_gap_ms: 60000, daily_cap: 500, pause_after: 50, pause_seconds: 300 },
+      });
       assert.equal(edited.status, 200);
       assert.deepEqual(
         { min: edited.body.device.pacing.min_gap_ms, max: edited.body.device.pacing.max_gap_ms, cap: edited.body.device.pacing.daily_cap },
-        { min: 5000, max: 60000, cap: 500 });
+        { min: 5000, max: 60000, cap: 500 },
+      );
       assert.equal((await p.api(`/devices/${devices[0]!.id}`, { method: 'PATCH', body: { min_gap_ms: 9000, max_gap_ms: 100 } })).status, 400);
       assert.equal((await p.api('/devices/99999')).status, 404);
     });
@@ -418,17 +473,22 @@ describe('bulk WhatsApp across processes (PostgreSQL + Redis)', runsIn('scaled')
     const atKill = sim.messages.length;
     // Claimed and not yet recorded when the process died: sent or not, nobody can tell.
     const [{ n: inFlight }] = (await api.ctx.db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM message_recipients WHERE job_id = $1 AND status = 'sending'`, [jobId])) as [{ n: number }];
+      `SELECT count(*)::int AS n FROM message_recipients WHERE job_id = $1 AND status = 'sending'`,
+      [jobId],
+    )) as [{ n: number }];
     workers.push(await spawnPuente(['worker'], env));
     const job = await waitForJob(api, jobId, 120_000);
     await workers.pop()!.stop();
     assert.equal(job.status, 'completed', JSON.stringify(job));
     assert.deepEqual(sim.duplicates(), [], 'nobody got the same message twice');
     assert.ok(sim.messages.length > atKill, 'the second worker went on');
-    const [c] = await api.ctx.db.query<{ sent: number; uncertain: number; other: number }>(`
+    const [c] = await api.ctx.db.query<{ sent: number; uncertain: number; other: number }>(
+      `
       SELECT count(*) FILTER (WHERE status IN ('sent', 'delivered', 'read'))::int AS sent, count(*) FILTER (WHERE status = 'uncertain')::int AS uncertain,
              count(*) FILTER (WHERE status NOT IN ('sent', 'delivered', 'read', 'uncertain'))::int AS other
-      FROM message_recipients WHERE job_id = $1`, [jobId]);
+      FROM message_recipients WHERE job_id = $1`,
+      [jobId],
+    );
     assert.equal(c!.other, 0);
     assert.equal(c!.sent + c!.uncertain, 3000);
     assert.equal(c!.uncertain, inFlight, 'what was in flight at the crash, and only that, is uncertain');

@@ -23,16 +23,30 @@ describe('OpenAPI: messaging and the change feed', () => {
     return o;
   };
   const ops = [
-    ['post', '/devices', 'createDevice', 201], ['get', '/devices', 'listDevices', 200], ['get', '/devices/{id}', 'getDevice', 200],
-    ['patch', '/devices/{id}', 'updateDevice', 200], ['delete', '/devices/{id}', 'deleteDevice', 200], ['post', '/devices/{id}/check', 'checkDevice', 200],
-    ['post', '/messages/send-bulk-file', 'sendBulkFile', 200], ['post', '/messages/preview', 'previewBulkFile', 200],
+    ['post', '/devices', 'createDevice', 201],
+    ['get', '/devices', 'listDevices', 200],
+    ['get', '/devices/{id}', 'getDevice', 200],
+    ['patch', '/devices/{id}', 'updateDevice', 200],
+    ['delete', '/devices/{id}', 'deleteDevice', 200],
+    ['post', '/devices/{id}/check', 'checkDevice', 200],
+    ['post', '/messages/send-bulk-file', 'sendBulkFile', 200],
+    ['post', '/messages/preview', 'previewBulkFile', 200],
     ['get', '/jobs/{job_id}/results.csv', 'downloadJobResults', 200],
-    ['get', '/suppressions', 'listSuppressions', 200], ['post', '/suppressions', 'addSuppression', 201],
-    ['delete', '/suppressions/{phone}', 'removeSuppression', 200], ['post', '/suppressions/import', 'importSuppressions', 200],
-    ['get', '/webhooks/{provider}/{device_id}', 'verifyCloudWebhook', 200], ['post', '/webhooks/{provider}/{device_id}', 'receiveWebhook', 200],
-    ['post', '/orders', 'createOrder', 201], ['get', '/orders', 'listOrders', 200], ['patch', '/orders/{id}', 'updateOrder', 200],
-    ['post', '/orders/{id}/cancel', 'cancelOrder', 200], ['get', '/sync/pull-changes', 'pullChanges', 200], ['post', '/sync/confirm', 'confirmChanges', 200],
-    ['get', '/api/sync-clients', 'listSyncClients', 200], ['post', '/api/sync-clients', 'createSyncClient', 201], ['delete', '/api/sync-clients/{id}', 'revokeSyncClient', 200],
+    ['get', '/suppressions', 'listSuppressions', 200],
+    ['post', '/suppressions', 'addSuppression', 201],
+    ['delete', '/suppressions/{phone}', 'removeSuppression', 200],
+    ['post', '/suppressions/import', 'importSuppressions', 200],
+    ['get', '/webhooks/{provider}/{device_id}', 'verifyCloudWebhook', 200],
+    ['post', '/webhooks/{provider}/{device_id}', 'receiveWebhook', 200],
+    ['post', '/orders', 'createOrder', 201],
+    ['get', '/orders', 'listOrders', 200],
+    ['patch', '/orders/{id}', 'updateOrder', 200],
+    ['post', '/orders/{id}/cancel', 'cancelOrder', 200],
+    ['get', '/sync/pull-changes', 'pullChanges', 200],
+    ['post', '/sync/confirm', 'confirmChanges', 200],
+    ['get', '/api/sync-clients', 'listSyncClients', 200],
+    ['post', '/api/sync-clients', 'createSyncClient', 201],
+    ['delete', '/api/sync-clients/{id}', 'revokeSyncClient', 200],
   ] as const;
 
   test('every route has its operationId, tags, a described success body and its error statuses', () => {
@@ -48,7 +62,7 @@ describe('OpenAPI: messaging and the change feed', () => {
       if (!path.startsWith('/webhooks')) assert.ok(o.responses['401'], `${id} declares 401`);
     }
     const errorSchema = (o: any, status: string) => JSON.stringify(o.responses[status].content['application/json'].schema);
-    assert.match(errorSchema(op('post', '/messages/send-bulk-file'), '409'), /#\/components\/schemas\/StatusErrorReply"/, 'seed 004\'s error shape');
+    assert.match(errorSchema(op('post', '/messages/send-bulk-file'), '409'), /#\/components\/schemas\/StatusErrorReply"/, "seed 004's error shape");
     assert.match(errorSchema(op('get', '/orders'), '401'), /#\/components\/schemas\/ErrorReply"/);
   });
 
@@ -78,7 +92,10 @@ describe('OpenAPI: messaging and the change feed', () => {
     assert.equal(form('/suppressions/import').properties.file.format, 'binary');
     const hook = op('post', '/webhooks/{provider}/{device_id}');
     const delivery = doc.components.schemas[hook.requestBody.content['application/json'].schema.$ref.split('/').at(-1)];
-    assert.deepEqual(delivery.oneOf.map((o: { title: string }) => o.title), ['cloud', 'evolution', 'waha', 'simulator']);
+    assert.deepEqual(
+      delivery.oneOf.map((o: { title: string }) => o.title),
+      ['cloud', 'evolution', 'waha', 'simulator'],
+    );
     assert.deepEqual(hook.parameters.find((x: { name: string }) => x.name === 'provider').schema.enum, ['cloud', 'evolution', 'waha', 'simulator']);
     assert.ok(op('get', '/jobs/{job_id}/results.csv').responses['200'].content['text/csv']);
   });

@@ -7,13 +7,16 @@ import bcrypt from 'bcryptjs';
 import { ADMIN, freshStorage, modes, runsIn, startPuente, testEnv, waitForJob, type Storage, type TestPuente } from './support/puente.ts';
 
 test('a wrong or missing configuration value stops start-up naming the variable', () => {
-  assert.throws(() => loadConfig({ PORT: 'abc', DATABASE_URL: 'mysql://x', ADMIN_EMAIL: 'a@b.co' }), (err: unknown) => {
-    assert.ok(err instanceof ConfigError);
-    assert.match(err.message, /PORT/);
-    assert.match(err.message, /DATABASE_URL/);
-    assert.match(err.message, /ADMIN_PASSWORD: is required when ADMIN_EMAIL is set/);
-    return true;
-  });
+  assert.throws(
+    () => loadConfig({ PORT: 'abc', DATABASE_URL: 'mysql://x', ADMIN_EMAIL: 'a@b.co' }),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, /PORT/);
+      assert.match(err.message, /DATABASE_URL/);
+      assert.match(err.message, /ADMIN_PASSWORD: is required when ADMIN_EMAIL is set/);
+      return true;
+    },
+  );
   assert.equal(loadConfig({}).PORT, 5000);
   assert.equal(loadConfig({}).WISPRO_PER_PAGE, 100);
 });
@@ -87,10 +90,13 @@ for (const mode of modes) {
 
     test('old finished runs of scheduled jobs are cleaned up; jobs people started are kept', async () => {
       const ids = ['aaaaaaaa-0000-4000-8000-000000000001', 'aaaaaaaa-0000-4000-8000-000000000002', 'aaaaaaaa-0000-4000-8000-000000000003'];
-      await p.ctx.db.query(`INSERT INTO jobs (id, type, status, created_by, finished_at) VALUES
+      await p.ctx.db.query(
+        `INSERT INTO jobs (id, type, status, created_by, finished_at) VALUES
         ($1, 'zoho.product-sync', 'completed', 'schedule', now() - interval '8 days'),
         ($2, 'zoho.product-sync', 'completed', 'schedule', now() - interval '1 day'),
-        ($3, 'wispro.sync', 'completed', '1', now() - interval '30 days')`, ids);
+        ($3, 'wispro.sync', 'completed', '1', now() - interval '30 days')`,
+        ids,
+      );
       const { job } = await p.ctx.jobs.start('platform.jobs-cleanup', {});
       const done = await waitForJob(p, job.id);
       assert.equal(done.results.deleted, 1);
@@ -128,7 +134,10 @@ for (const mode of modes) {
       const res = await p.api('/api/users?per_page=0');
       assert.equal(res.status, 400);
       assert.equal(res.body.code, 'validation_error');
-      assert.ok(res.body.details.some((i: { field: string }) => i.field.endsWith('.per_page')), JSON.stringify(res.body.details));
+      assert.ok(
+        res.body.details.some((i: { field: string }) => i.field.endsWith('.per_page')),
+        JSON.stringify(res.body.details),
+      );
       assert.equal((await p.api('/api/users/abc')).status, 400);
       assert.equal((await p.api('/api/users/999999')).status, 404);
     });
@@ -139,7 +148,10 @@ for (const mode of modes) {
       assert.equal(res.body.status, 'error');
       assert.equal(res.body.code, 'job.not_found');
       const events = await collect(`${p.url.replace('http', 'ws')}/ws/job/00000000-0000-4000-8000-000000000000`, 2);
-      assert.deepEqual(events.map((e) => e.type), ['subscribed', 'job_failed']);
+      assert.deepEqual(
+        events.map((e) => e.type),
+        ['subscribed', 'job_failed'],
+      );
     });
 
     test('admins create operators; operators cannot create staff', async () => {
@@ -150,7 +162,10 @@ for (const mode of modes) {
       const op = await p.api('/auth/login', { body: { email: 'op@test.local', password: 'operator-pass-1' }, token: null });
       assert.equal(op.status, 200);
       assert.equal(op.body.user.role_name, 'operator');
-      const denied = await p.api('/api/admin/users', { token: op.body.access_token, body: { name: 'X', email: 'x@test.local', password: 'whatever-123', role: 'admin' } });
+      const denied = await p.api('/api/admin/users', {
+        token: op.body.access_token,
+        body: { name: 'X', email: 'x@test.local', password: 'whatever-123', role: 'admin' },
+      });
       assert.deepEqual([denied.status, denied.body.code], [403, 'auth.forbidden']);
     });
 

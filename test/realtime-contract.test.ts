@@ -36,16 +36,32 @@ describe('socket contracts: the AsyncAPI document', () => {
       const res = await fetch(`${p.url}/docs/asyncapi.json`);
       assert.equal(res.status, 200);
       assert.match(res.headers.get('content-type') ?? '', /application\/json/);
-      const doc = await res.json() as any;
+      const doc = (await res.json()) as any;
       const { document, diagnostics } = await new Parser().parse(JSON.stringify(doc));
       // Spectral severities: 0 error, 1 warning, 2 information, 3 hint.
       const problems = diagnostics.filter((d) => d.severity <= 1).map((d) => `${d.code} ${d.message} at ${d.path.join('.')}`);
       assert.deepEqual(problems, [], 'no errors or warnings');
       assert.ok(document, 'the parser produced a document');
-      assert.deepEqual(document.channels().all().map((c) => c.address()).sort(), ['/sync', '/ws/job/{jobId}']);
+      assert.deepEqual(
+        document
+          .channels()
+          .all()
+          .map((c) => c.address())
+          .sort(),
+        ['/sync', '/ws/job/{jobId}'],
+      );
       const names = (address: string, action: 'send' | 'receive') =>
-        document.operations().all().filter((o) => o.channels().all()[0]?.address() === address && o.action() === action)
-          .flatMap((o) => o.messages().all().map((m) => m.name())).sort();
+        document
+          .operations()
+          .all()
+          .filter((o) => o.channels().all()[0]?.address() === address && o.action() === action)
+          .flatMap((o) =>
+            o
+              .messages()
+              .all()
+              .map((m) => m.name()),
+          )
+          .sort();
       assert.deepEqual(names('/ws/job/{jobId}', 'send'), Object.keys(jobSocketChannel.send).sort());
       assert.deepEqual(names('/ws/job/{jobId}', 'receive'), ['ping']);
       assert.deepEqual(names('/sync', 'send'), ['changes:pending', 'orders:pending', 'rate_limited']);
@@ -65,7 +81,7 @@ describe('socket contracts: the AsyncAPI document', () => {
     assert.ok(Object.keys(syncChannel.send).every((e) => realtimeDoc().includes(`#### \`${e}\``)));
   });
 
-  test('under test, an event that does not match its schema is recorded (and the server\'s close then fails)', () => {
+  test("under test, an event that does not match its schema is recorded (and the server's close then fails)", () => {
     const logged: unknown[] = [];
     const logger = { error: (...a: unknown[]) => logged.push(a) } as never;
     const check = eventChecker('test', logger);
@@ -97,7 +113,7 @@ for (const mode of modes) {
       await storage?.dispose();
     });
 
-    test('/ws/job/{id}: a bulk send\'s events, pause and resume, errors, pings (JSON, bare, malformed), anonymous and unknown jobs', async () => {
+    test("/ws/job/{id}: a bulk send's events, pause and resume, errors, pings (JSON, bare, malformed), anonymous and unknown jobs", async () => {
       const good = sim.addDevice({ provider: 'simulator', latencyMs: 2 });
       const banned = sim.addDevice({ provider: 'simulator', banAfter: 3 });
       for (const d of [good, banned]) {
@@ -122,18 +138,23 @@ for (const mode of modes) {
       staff.ws.send('{"type":"ping","timestamp":{"not":"allowed"}}');
       staff.ws.send('{"type":"subscribe"}');
       staff.ws.send('not json');
-      await eventually(async () => staff.events.filter((e) => e.type === 'pong').length >= 3 && staff.events.some((e) => e.type === 'job_paused' || e.type === 'progress'), 10_000, 'pongs');
+      await eventually(
+        async () => staff.events.filter((e) => e.type === 'pong').length >= 3 && staff.events.some((e) => e.type === 'job_paused' || e.type === 'progress'),
+        10_000,
+        'pongs',
+      );
       await p.api(`/jobs/${jobId}/resume`, { method: 'POST' });
       await eventually(async () => staff.events.find((e) => e.type === 'job_completed'), 60_000, 'job_completed');
       assert.equal(await anonymous.closed, 1000, 'an anonymous viewer is let go after the terminal event');
       staff.ws.close();
 
       const types = new Set(staff.events.map((e) => e.type));
-      for (const t of ['subscribed', 'job_resumed', 'job_started', 'chunk_processing', 'progress', 'error', 'job_completed', 'pong'] as const) assert.ok(types.has(t), `${t} was received (got ${[...types]})`);
+      for (const t of ['subscribed', 'job_resumed', 'job_started', 'chunk_processing', 'progress', 'error', 'job_completed', 'pong'] as const)
+        assert.ok(types.has(t), `${t} was received (got ${[...types]})`);
       const pongs = staff.events.filter((e) => e.type === 'pong').map((e) => e.type === 'pong' && e.timestamp);
       assert.equal(pongs.length, 3, 'the malformed ping and the other messages are ignored');
       assert.deepEqual(pongs.slice(0, 2), ['T1', 1700000000]);
-      assert.equal(typeof pongs[2], 'string', 'a bare ping gets the server\'s time');
+      assert.equal(typeof pongs[2], 'string', "a bare ping gets the server's time");
       const paused = staff.events.find((e) => e.type === 'error' && e.message);
       assert.ok(paused, 'the banned device gave an error event with a message');
       assert.ok(!JSON.stringify(anonymous.raw).includes('98800000'), 'the anonymous viewer saw masked numbers');
@@ -141,7 +162,10 @@ for (const mode of modes) {
 
       const unknown = follow(p.url, '00000000-0000-4000-8000-000000000000', p.token);
       assert.equal(await unknown.closed, 4404);
-      assert.deepEqual(unknown.events.map((e) => e.type), ['subscribed', 'job_failed']);
+      assert.deepEqual(
+        unknown.events.map((e) => e.type),
+        ['subscribed', 'job_failed'],
+      );
       const failed = unknown.events[1]!;
       assert.ok(failed.type === 'job_failed' && failed.error === 'not_found');
 
@@ -149,18 +173,29 @@ for (const mode of modes) {
       const late = follow(p.url, jobId, p.token);
       await eventually(async () => late.events.length >= 2, 5000, 'late events');
       late.ws.close();
-      assert.deepEqual(late.events.slice(0, 2).map((e) => e.type), ['subscribed', 'job_completed']);
+      assert.deepEqual(
+        late.events.slice(0, 2).map((e) => e.type),
+        ['subscribed', 'job_completed'],
+      );
     });
 
     test('/sync: handshake refusals, changes:pending with no payload, sync:orders → orders:pending', async () => {
-      const refused = await Promise.all([{}, { apiKey: 'nope' }].map((auth) => new Promise<unknown>((resolve) => {
-        const s = io(`${p.url}/sync`, { auth, transports: ['websocket'], reconnection: false, forceNew: true });
-        s.once('connect_error', (err: Error & { data?: unknown }) => {
-          s.close();
-          resolve({ message: err.message, ...(err.data ? { data: err.data } : {}) });
-        });
-      })));
-      assert.deepEqual(refused.map((r) => syncConnectError.parse(r).message), ['API key required', 'Invalid API key']);
+      const refused = await Promise.all(
+        [{}, { apiKey: 'nope' }].map(
+          (auth) =>
+            new Promise<unknown>((resolve) => {
+              const s = io(`${p.url}/sync`, { auth, transports: ['websocket'], reconnection: false, forceNew: true });
+              s.once('connect_error', (err: Error & { data?: unknown }) => {
+                s.close();
+                resolve({ message: err.message, ...(err.data ? { data: err.data } : {}) });
+              });
+            }),
+        ),
+      );
+      assert.deepEqual(
+        refused.map((r) => syncConnectError.parse(r).message),
+        ['API key required', 'Invalid API key'],
+      );
 
       const auth = syncHandshakeAuth.parse({ apiKey: 'test-cloud-api-key' });
       const s = io(`${p.url}/sync`, { auth, transports: ['websocket'], reconnection: false, forceNew: true });
@@ -169,7 +204,9 @@ for (const mode of modes) {
         s.onAny((event: string, ...args: unknown[]) => received.push({ event, args }));
         await new Promise<void>((resolve, reject) => s.once('connect', resolve).once('connect_error', reject));
         const told = eventually(async () => received.find((r) => r.event === 'changes:pending'), 10_000, 'changes:pending');
-        const order = await p.api('/orders', { body: { items: [{ sku: 'A-1', name: 'Router', quantity: 1, price: 30 }], external_ref: `contract-${Date.now()}` } });
+        const order = await p.api('/orders', {
+          body: { items: [{ sku: 'A-1', name: 'Router', quantity: 1, price: 30 }], external_ref: `contract-${Date.now()}` },
+        });
         assert.equal(order.status, 201);
         assert.deepEqual((await told).args, [], 'changes:pending carries no payload');
         s.emit('sync:orders', { ignored: true });
@@ -179,7 +216,10 @@ for (const mode of modes) {
         assert.ok(payload.orders.some((o) => o.id === order.body.order.id));
         assert.equal(payload.count, payload.orders.length);
         // Every event this socket received is one the contract names.
-        assert.deepEqual([...new Set(received.map((r) => r.event))].filter((e) => !(e in syncChannel.send)), []);
+        assert.deepEqual(
+          [...new Set(received.map((r) => r.event))].filter((e) => !(e in syncChannel.send)),
+          [],
+        );
       } finally {
         s.close();
       }

@@ -16,10 +16,14 @@ describe('scaled out: PostgreSQL + Redis, several processes', runsIn('scaled'), 
 
   /** Waits until the job has saved at least `page` pages. */
   const checkpointReaches = (jobId: string, page: number) =>
-    eventually(async () => {
-      const [row] = await api.ctx.db.query<any>('SELECT checkpoint FROM jobs WHERE id = $1', [jobId]);
-      return row?.checkpoint?.next_page >= page ? row : null;
-    }, 60_000, `page ${page} to be saved`);
+    eventually(
+      async () => {
+        const [row] = await api.ctx.db.query<any>('SELECT checkpoint FROM jobs WHERE id = $1', [jobId]);
+        return row?.checkpoint?.next_page >= page ? row : null;
+      },
+      60_000,
+      `page ${page} to be saved`,
+    );
 
   before(async () => {
     storage = await freshStorage('scaled');
@@ -46,8 +50,14 @@ describe('scaled out: PostgreSQL + Redis, several processes', runsIn('scaled'), 
     await eventually(async () => events.find((e) => e.type === 'job_completed'), 5000, 'job_completed on the socket');
     ws.close();
     assert.equal(job.status, 'completed');
-    assert.ok(events.some((e) => e.type === 'job_started'), 'job_started crossed processes');
-    assert.ok(events.some((e) => e.type === 'progress'), 'progress crossed processes');
+    assert.ok(
+      events.some((e) => e.type === 'job_started'),
+      'job_started crossed processes',
+    );
+    assert.ok(
+      events.some((e) => e.type === 'progress'),
+      'progress crossed processes',
+    );
     const done = events.find((e) => e.type === 'job_completed');
     assert.equal(done.results.created, job.progress.created, 'final counts are exact');
     await workers.pop()!.stop();
@@ -99,6 +109,9 @@ describe('scaled out: PostgreSQL + Redis, several processes', runsIn('scaled'), 
     const [row] = await api.ctx.db.query<any>('SELECT attempts FROM jobs WHERE id = $1', [jobId]);
     assert.equal(row.attempts, attempts + 1, 'the release did not count as a failed attempt');
     const bossJobs = await api.ctx.db.query<any>(`SELECT retry_count FROM pgboss.job WHERE data->>'jobId' = $1`, [jobId]);
-    assert.ok(bossJobs.every((j: any) => j.retry_count === 0), 'no queue retry was spent');
+    assert.ok(
+      bossJobs.every((j: any) => j.retry_count === 0),
+      'no queue retry was spent',
+    );
   });
 });

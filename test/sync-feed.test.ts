@@ -9,7 +9,10 @@ import { eventually, freshStorage, modes, runsIn, startPuente, testEnv, type Sto
 import { spawnPuente } from './support/spawn.ts';
 
 const KEY = 'test-cloud-api-key';
-const order = (n: number, extra: Record<string, unknown> = {}) => ({ items: [{ sku: `SKU-${n}`, name: `Producto ${n}`, quantity: 1, price: 10 + n }], ...extra });
+const order = (n: number, extra: Record<string, unknown> = {}) => ({
+  items: [{ sku: `SKU-${n}`, name: `Producto ${n}`, quantity: 1, price: 10 + n }],
+  ...extra,
+});
 
 function connect(url: string, auth: Record<string, unknown>): Promise<Socket> {
   const s = io(`${url}/sync`, { auth, transports: ['websocket'], reconnection: false, forceNew: true });
@@ -47,7 +50,7 @@ for (const mode of modes) {
       await storage?.dispose();
     });
 
-    test('the handshake needs an API key: missing and wrong keys get the seed\'s messages', async () => {
+    test("the handshake needs an API key: missing and wrong keys get the seed's messages", async () => {
       await assert.rejects(connect(p.url, {}), { message: 'API key required' });
       await assert.rejects(connect(p.url, { apiKey: 'not-the-key' }), { message: 'Invalid API key' });
       const s = await connect(p.url, { apiKey: KEY });
@@ -100,7 +103,10 @@ for (const mode of modes) {
       assert.equal(first.body.changes.length, 10);
       assert.equal(first.body.has_more, true);
       const seqs = first.body.changes.map((c: Change) => c.seq);
-      assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b));
+      assert.deepEqual(
+        seqs,
+        [...seqs].sort((a, b) => a - b),
+      );
       assert.equal(first.body.changes[0].op, 'created');
       const beyond = await confirm({ seq: first.body.last_seq + 1000 });
       assert.deepEqual([beyond.status, beyond.body.code, beyond.body.seq], [400, 'sync.seq_beyond_delivered', first.body.last_seq + 1000]);
@@ -111,7 +117,11 @@ for (const mode of modes) {
       const second = await pull(10);
       assert.ok(second.body.changes[0].seq > first.body.last_seq);
       const again = await pull(10);
-      assert.deepEqual(again.body.changes.map((c: Change) => c.seq), second.body.changes.map((c: Change) => c.seq), 'unconfirmed changes come again');
+      assert.deepEqual(
+        again.body.changes.map((c: Change) => c.seq),
+        second.body.changes.map((c: Change) => c.seq),
+        'unconfirmed changes come again',
+      );
       // drain
       let page = again.body;
       while (page.changes.length) {
@@ -121,7 +131,7 @@ for (const mode of modes) {
       assert.equal(page.has_more, false);
     });
 
-    test('sync:orders answers orders:pending with the client\'s unconfirmed orders', async () => {
+    test("sync:orders answers orders:pending with the client's unconfirmed orders", async () => {
       const s = await connect(p.url, { apiKey: KEY });
       // Listening before the order: the notification may arrive before the reply does.
       const told = once(s, 'changes:pending');

@@ -32,10 +32,14 @@ test('npm start on an empty database says how to create the first admin; a secon
   const storage = await freshStorage('embedded');
   storages.push(storage);
   running = await spawnPuente(['serve'], bare(storage), 90_000);
-  const out = await eventually(async () => {
-    const text = running!.output.join('');
-    return /No hay ningún administrador/.test(text) && text;
-  }, 10_000, 'the first-admin hint');
+  const out = await eventually(
+    async () => {
+      const text = running!.output.join('');
+      return /No hay ningún administrador/.test(text) && text;
+    },
+    10_000,
+    'the first-admin hint',
+  );
   assert.match(out, /No hay ningún administrador todavía/);
   assert.match(out, /bin\/puente admin create --email/);
 
@@ -66,10 +70,14 @@ test('a port in use is one clear line, no stack trace', async () => {
   }
 });
 
-test('npm run demo: the banner comes first, names the simulators\' credentials, and the request log goes to a file in the data folder', async () => {
+test("npm run demo: the banner comes first, names the simulators' credentials, and the request log goes to a file in the data folder", async () => {
   const storage = await freshStorage('embedded');
   storages.push(storage);
-  const res = await puente(['demo', '--port', '0', '--exit-after-seed'], { DATA_DIR: storage.env.DATA_DIR!, LOG_LEVEL: 'info', JWT_SECRET: 'test-secret-test-secret-test-secret-0123456789' });
+  const res = await puente(['demo', '--port', '0', '--exit-after-seed'], {
+    DATA_DIR: storage.env.DATA_DIR!,
+    LOG_LEVEL: 'info',
+    JWT_SECRET: 'test-secret-test-secret-test-secret-0123456789',
+  });
   assert.equal(res.code, 0, res.stderr);
   const lines = res.stdout.split('\n').filter((l) => l.trim());
   assert.equal(lines[0]!.trim(), 'Puente demo is running', 'the banner is the first thing printed');
@@ -81,12 +89,19 @@ test('npm run demo: the banner comes first, names the simulators\' credentials, 
   assert.match(log, /"msg":"(incoming request|request completed)"|"reqId"/, 'requests are logged to the file');
 });
 
-test('npm run demo: while it runs, the terminal shows each job\'s progress in words, not request logs', async () => {
+test("npm run demo: while it runs, the terminal shows each job's progress in words, not request logs", async () => {
   const storage = await freshStorage('embedded');
   storages.push(storage);
   const password = 'demo-terminal-password-1';
   const child = spawn(process.execPath, [main, 'demo', '--port', '0'], {
-    env: { PATH: process.env.PATH, HOST: '127.0.0.1', DATA_DIR: storage.env.DATA_DIR!, LOG_LEVEL: 'info', ADMIN_PASSWORD: password, JWT_SECRET: 'test-secret-test-secret-test-secret-0123456789' },
+    env: {
+      PATH: process.env.PATH,
+      HOST: '127.0.0.1',
+      DATA_DIR: storage.env.DATA_DIR!,
+      LOG_LEVEL: 'info',
+      ADMIN_PASSWORD: password,
+      JWT_SECRET: 'test-secret-test-secret-test-secret-0123456789',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -95,13 +110,24 @@ test('npm run demo: while it runs, the terminal shows each job\'s progress in wo
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
   try {
     const url = await eventually(async () => /Dashboard and API:\s+(http:\/\/\S+?)\/\s/.exec(out)?.[1] ?? false, 120_000, 'the banner');
-    const login = await fetch(`${url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'admin@puente.local', password }) });
+    const login = await fetch(`${url}/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'admin@puente.local', password }),
+    });
     assert.equal(login.status, 200);
     const { access_token } = (await login.json()) as { access_token: string };
     const started = await fetch(`${url}/api/users/sync-wispro-all`, { method: 'POST', headers: { authorization: `Bearer ${access_token}` } });
     assert.equal(started.status, 200, await started.text());
     await eventually(async () => /Sincronización de Wispro: en marcha/.test(out), 30_000, 'the start line');
-    const done = await eventually(async () => /(✅ completado|⚠️ {2}completado con errores) {2}Sincronización de Wispro — \d+ creados, \d+ actualizados, \d+ sin cambios, \d+ omitidos, \d+ con error/.exec(out)?.[0] ?? false, 60_000, 'the end line with its figures');
+    const done = await eventually(
+      async () =>
+        /(✅ completado|⚠️ {2}completado con errores) {2}Sincronización de Wispro — \d+ creados, \d+ actualizados, \d+ sin cambios, \d+ omitidos, \d+ con error/.exec(
+          out,
+        )?.[0] ?? false,
+      60_000,
+      'the end line with its figures',
+    );
     assert.ok(done);
     assert.ok(!out.split('\n').some((l) => l.trim().startsWith('{')), `no JSON log lines in the terminal:\n${out}`);
   } finally {

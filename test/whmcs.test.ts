@@ -8,8 +8,13 @@ const CREDS = { identifier: 'puente-identifier-XYZ', secret: 'puente-secret-s3cr
 
 export function whmcsEnv(sim: WhmcsSimulator, extra: Record<string, string> = {}) {
   return {
-    WHMCS_API_URL: sim.url, WHMCS_API_IDENTIFIER: CREDS.identifier, WHMCS_API_SECRET: CREDS.secret, WHMCS_API_ACCESS_KEY: CREDS.accessKey,
-    WHMCS_API_TIMEOUT: '2', WHMCS_DEFAULT_POSTCODE: '1010', ...extra,
+    WHMCS_API_URL: sim.url,
+    WHMCS_API_IDENTIFIER: CREDS.identifier,
+    WHMCS_API_SECRET: CREDS.secret,
+    WHMCS_API_ACCESS_KEY: CREDS.accessKey,
+    WHMCS_API_TIMEOUT: '2',
+    WHMCS_DEFAULT_POSTCODE: '1010',
+    ...extra,
   };
 }
 
@@ -70,8 +75,16 @@ for (const mode of modes) {
       assert.equal(map.whmcs_id, r.body.whmcs_id);
       // The email lookup before AddClient finds nothing, which is the answer hoped for: not an error.
       const pushLog = await p.ctx.db.query<{ action: string; status: string; whmcs_id: number | null }>(
-        'SELECT action, status, whmcs_id FROM whmcs_sync_logs WHERE laravel_id = $1 ORDER BY id', [id]);
-      assert.deepEqual(pushLog.map((l) => [l.action, l.status]), [['GetClientsDetails', 'success'], ['AddClient', 'success']]);
+        'SELECT action, status, whmcs_id FROM whmcs_sync_logs WHERE laravel_id = $1 ORDER BY id',
+        [id],
+      );
+      assert.deepEqual(
+        pushLog.map((l) => [l.action, l.status]),
+        [
+          ['GetClientsDetails', 'success'],
+          ['AddClient', 'success'],
+        ],
+      );
       assert.equal(pushLog[1]!.whmcs_id, r.body.whmcs_id);
 
       await p.ctx.db.query('UPDATE users SET address = $1 WHERE id = $2', ['Av. Nueva 42', id]);
@@ -113,7 +126,9 @@ for (const mode of modes) {
       assert.equal(r.body.whmcs_id, existing.id);
       assert.equal(sim.clients().length, before, 'no duplicate was created');
       const [lookup] = await p.ctx.db.query<{ action: string; whmcs_id: number | null }>(
-        'SELECT action, whmcs_id FROM whmcs_sync_logs WHERE laravel_id = $1 ORDER BY id', [id]);
+        'SELECT action, whmcs_id FROM whmcs_sync_logs WHERE laravel_id = $1 ORDER BY id',
+        [id],
+      );
       assert.deepEqual(lookup, { action: 'GetClientsDetails', whmcs_id: existing.id }, 'the log says which WHMCS client holds the email');
       const link = await p.api('/api/whmcs/sync/link', { body: { entity_type: 'client', laravel_id: id, whmcs_id: existing.id } });
       assert.equal(link.status, 200, JSON.stringify(link.body));
@@ -137,7 +152,10 @@ for (const mode of modes) {
       assert.equal(sim.welcomeEmails.length, mails, 'no welcome e-mail');
       const lookups = sim.lastBodies.filter((b) => b.action === 'GetClientsDetails');
       assert.ok(lookups.length > 0);
-      assert.ok(lookups.every((b) => !('stats' in b)), 'stats is left out: PHP reads the string "false" as true');
+      assert.ok(
+        lookups.every((b) => !('stats' in b)),
+        'stats is left out: PHP reads the string "false" as true',
+      );
       assert.equal(sim.statsRequests, stats, 'WHMCS was never asked for statistics');
     });
 
@@ -167,13 +185,16 @@ for (const mode of modes) {
       assert.deepEqual(missing.body.missing_fields, ['address1']);
     });
 
-    test('a WHMCS client already linked to another local customer: 409 in the seed\'s shape, not a 500', async () => {
+    test("a WHMCS client already linked to another local customer: 409 in the seed's shape, not a 500", async () => {
       const target = sim.clients()[9]!;
       const owner = await addUser({ email: `owner.${target.id}@puente.test` });
       assert.equal((await p.api('/api/whmcs/sync/link', { body: { laravel_id: owner, whmcs_id: target.id } })).status, 200);
       // A second customer with that client's email, left marked "creating" by an attempt whose answer was lost.
       const second = await addUser({ email: target.email });
-      await p.ctx.db.query(`INSERT INTO whmcs_sync_map (entity_type, laravel_id, whmcs_id, sync_status, pending_action) VALUES ('client', $1, NULL, 'pending', 'creating')`, [second]);
+      await p.ctx.db.query(
+        `INSERT INTO whmcs_sync_map (entity_type, laravel_id, whmcs_id, sync_status, pending_action) VALUES ('client', $1, NULL, 'pending', 'creating')`,
+        [second],
+      );
       const r = await p.api(`/api/whmcs/clients/push/${second}`, { method: 'POST' });
       assert.equal(r.status, 409, JSON.stringify(r.body));
       assert.equal(r.body.success, false);
@@ -197,8 +218,14 @@ for (const mode of modes) {
       assert.equal(fresh.body.message, 'Client pulled from WHMCS successfully');
       assert.equal(fresh.body.operation, 'created');
       assert.deepEqual(
-        { id: fresh.body.whmcs_client.id, firstname: fresh.body.whmcs_client.firstname, lastname: fresh.body.whmcs_client.lastname, email: fresh.body.whmcs_client.email },
-        { id: remote.id, firstname: remote.firstname, lastname: remote.lastname, email: remote.email });
+        {
+          id: fresh.body.whmcs_client.id,
+          firstname: fresh.body.whmcs_client.firstname,
+          lastname: fresh.body.whmcs_client.lastname,
+          email: fresh.body.whmcs_client.email,
+        },
+        { id: remote.id, firstname: remote.firstname, lastname: remote.lastname, email: remote.email },
+      );
       assert.equal(fresh.body.laravel_data.client_name, remote.firstname);
       assert.equal(fresh.body.laravel_data.client_lastname, remote.lastname);
       assert.equal(fresh.body.laravel_data.email, remote.email);
@@ -321,20 +348,25 @@ for (const mode of modes) {
       assert.equal(logs.status, 200);
       assert.equal(logs.body.logs.length, 5);
       assert.ok(logs.body.total > 5);
-      const push = (await p.api('/api/whmcs/sync/logs', { body: { operation: 'push', limit: 200 } })).body.logs.find((l: { action: string; status: string }) => l.action === 'AddClient' && l.status === 'success');
+      const push = (await p.api('/api/whmcs/sync/logs', { body: { operation: 'push', limit: 200 } })).body.logs.find(
+        (l: { action: string; status: string }) => l.action === 'AddClient' && l.status === 'success',
+      );
       assert.equal(push.request_data.secret, '[redacted]');
       assert.equal(push.request_data.password2, '[redacted]');
       assert.ok(push.request_data.email);
       const leaks = await p.ctx.db.query<{ n: number }>(
         `SELECT count(*)::int AS n FROM whmcs_sync_logs WHERE concat(request_data::text, response_data::text, error_message) ~ $1`,
-        [`${CREDS.secret}|${CREDS.identifier}|${CREDS.accessKey}`]);
+        [`${CREDS.secret}|${CREDS.identifier}|${CREDS.accessKey}`],
+      );
       assert.equal(leaks[0]!.n, 0, 'no identifier, secret or access key in the logs table');
       const bad = await p.api('/api/whmcs/sync/logs', { body: { status: 'maybe' } });
       assert.equal(bad.status, 400);
 
       const stats = await p.api('/api/whmcs/sync/stats');
       assert.equal(stats.status, 200);
-      const [counts] = await p.ctx.db.query<{ synced: number; errors: number }>(`SELECT count(*) FILTER (WHERE sync_status = 'synced')::int AS synced, count(*) FILTER (WHERE sync_status = 'error')::int AS errors FROM whmcs_sync_map`);
+      const [counts] = await p.ctx.db.query<{ synced: number; errors: number }>(
+        `SELECT count(*) FILTER (WHERE sync_status = 'synced')::int AS synced, count(*) FILTER (WHERE sync_status = 'error')::int AS errors FROM whmcs_sync_map`,
+      );
       assert.equal(stats.body.stats.total_synced, counts!.synced);
       assert.equal(stats.body.stats.total_errors, counts!.errors);
       assert.equal(stats.body.stats.by_entity_type.client, counts!.synced);
@@ -342,9 +374,9 @@ for (const mode of modes) {
 
     test('push-all: every unlinked customer as a paced job with progress; duplicates and gaps counted, not created', async () => {
       // Everyone left unlinked by earlier tests is pushed too; count them first.
-      const [{ n: before }] = await p.ctx.db.query<{ n: number }>(`
+      const [{ n: before }] = (await p.ctx.db.query<{ n: number }>(`
         SELECT count(*)::int AS n FROM users u LEFT JOIN whmcs_sync_map m ON m.laravel_id = u.id
-        WHERE u.role = 0 AND (m.id IS NULL OR m.whmcs_id IS NULL)`) as [{ n: number }];
+        WHERE u.role = 0 AND (m.id IS NULL OR m.whmcs_id IS NULL)`)) as [{ n: number }];
       for (let i = 0; i < 30; i++) await addUser();
       await addUser({ email: sim.clients()[20]!.email });
       const noEmail = await addUser({ email: null, name: 'Ramón Sin Correo' });
@@ -389,13 +421,18 @@ describe('WHMCS welcome e-mail on request', () => {
     const id = await addLocalUser(p, { name: 'Ana Bienvenida', email: 'ana.bienvenida@puente.test' });
     const r = await p.api(`/api/whmcs/clients/push/${id}`, { method: 'POST' });
     assert.equal(r.status, 200, JSON.stringify(r.body));
-    assert.deepEqual(sim.welcomeEmails.map((m) => m.email), ['ana.bienvenida@puente.test']);
+    assert.deepEqual(
+      sim.welcomeEmails.map((m) => m.email),
+      ['ana.bienvenida@puente.test'],
+    );
     assert.equal(sim.lastBodies.filter((b) => b.action === 'AddClient').at(-1)!.noemail, undefined);
   });
 
   test('the simulator reads WHMCS booleans as PHP does: "false" is true', async () => {
-    const form = (extra: Record<string, string>) => new URLSearchParams({ action: 'GetClientsDetails', identifier: CREDS.identifier, secret: CREDS.secret, responsetype: 'json', clientid: '1', ...extra });
-    const ask = async (extra: Record<string, string>) => (await fetch(`${sim.url}/includes/api.php`, { method: 'POST', body: form(extra) })).json() as Promise<Record<string, unknown>>;
+    const form = (extra: Record<string, string>) =>
+      new URLSearchParams({ action: 'GetClientsDetails', identifier: CREDS.identifier, secret: CREDS.secret, responsetype: 'json', clientid: '1', ...extra });
+    const ask = async (extra: Record<string, string>) =>
+      (await fetch(`${sim.url}/includes/api.php`, { method: 'POST', body: form(extra) })).json() as Promise<Record<string, unknown>>;
     assert.ok((await ask({ stats: 'false' })).stats, 'stats=false asks for statistics');
     assert.equal((await ask({ stats: '0' })).stats, undefined);
     assert.equal((await ask({})).stats, undefined);
@@ -415,7 +452,12 @@ describe('WHMCS switched off or not configured', () => {
   });
 
   test('every WHMCS route answers 503 with a clear message', async () => {
-    for (const [method, path] of [['GET', '/api/whmcs/sync/test'], ['POST', '/api/whmcs/clients/push/1'], ['POST', '/api/whmcs/clients/list'], ['GET', '/api/whmcs/sync/stats']] as const) {
+    for (const [method, path] of [
+      ['GET', '/api/whmcs/sync/test'],
+      ['POST', '/api/whmcs/clients/push/1'],
+      ['POST', '/api/whmcs/clients/list'],
+      ['GET', '/api/whmcs/sync/stats'],
+    ] as const) {
       const r = await p.api(path, { method });
       assert.equal(r.status, 503, path);
       assert.equal(r.body.success, false);

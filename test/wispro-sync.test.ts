@@ -13,7 +13,7 @@ for (const mode of modes) {
     let storage: Storage;
     let sim: WisproSimulator;
     let p: TestPuente;
-    const users = async () => (await p.ctx.db.query<any>('SELECT * FROM users WHERE role = 0 ORDER BY id'));
+    const users = async () => await p.ctx.db.query<any>('SELECT * FROM users WHERE role = 0 ORDER BY id');
     const sync = async () => {
       const res = await p.api('/api/users/sync-wispro-all', { method: 'POST' });
       assert.equal(res.status, 200, JSON.stringify(res.body));
@@ -24,10 +24,17 @@ for (const mode of modes) {
       storage = await freshStorage(mode);
       sim = await startWisproSimulator({ token: TOKEN, clients: 230, seed: 7 });
       // A schedule that cannot fire during a test run (29 February), in a zone other than UTC.
-      p = await startPuente(testEnv({
-        ...storage.env, WISPRO_API_URL: sim.url, WISPRO_API_TOKEN: TOKEN, WISPRO_PER_PAGE: '50', WISPRO_TIMEOUT_MS: '1500',
-        WISPRO_SYNC_CRON: '0 3 29 2 *', TZ: 'America/Caracas',
-      }));
+      p = await startPuente(
+        testEnv({
+          ...storage.env,
+          WISPRO_API_URL: sim.url,
+          WISPRO_API_TOKEN: TOKEN,
+          WISPRO_PER_PAGE: '50',
+          WISPRO_TIMEOUT_MS: '1500',
+          WISPRO_SYNC_CRON: '0 3 29 2 *',
+          TZ: 'America/Caracas',
+        }),
+      );
     });
     after(async () => {
       await p?.close();
@@ -77,7 +84,13 @@ for (const mode of modes) {
       assert.ok(job.results.issues.some((i: any) => /duplicada/.test(i.reason)));
       assert.equal(new Set(rows.map((u: any) => u.cedula_digits).filter(Boolean)).size, expected.size, 'no cédula twice');
 
-      const dotted = sim.clients.find((c) => /^\d{1,3}(\.\d{3})+$/.test(c.national_identification_number ?? '') && c.name && c.email && expected.get(parseCedula(c.national_identification_number)!.digits) === c.id)!;
+      const dotted = sim.clients.find(
+        (c) =>
+          /^\d{1,3}(\.\d{3})+$/.test(c.national_identification_number ?? '') &&
+          c.name &&
+          c.email &&
+          expected.get(parseCedula(c.national_identification_number)!.digits) === c.id,
+      )!;
       const user = rows.find((u: any) => u.id_wispro === dotted.id);
       assert.equal(user.id_number, `V-${dotted.national_identification_number!.replaceAll('.', '')}`);
       assert.equal(user.code, dotted.national_identification_number!.replaceAll('.', ''));
@@ -89,7 +102,10 @@ for (const mode of modes) {
     });
 
     test('the simulator sends the recorded client shape: no zone field, city and state present; zones stay empty', async () => {
-      assert.ok(sim.clients.every((c) => !('zone_name' in c) && !('zone' in c) && c.city && c.state), 'no zone in the recorded payload');
+      assert.ok(
+        sim.clients.every((c) => !('zone_name' in c) && !('zone' in c) && c.city && c.state),
+        'no zone in the recorded payload',
+      );
       const [user] = await p.ctx.db.query<any>('SELECT * FROM users WHERE id_wispro IS NOT NULL ORDER BY id LIMIT 1');
       const client = sim.clients.find((c) => c.id === user.id_wispro)!;
       assert.deepEqual([user.city, user.state, user.zone], [client.city, client.state, null], 'city and state are kept for WHMCS; no zone is invented');
@@ -100,8 +116,14 @@ for (const mode of modes) {
       await p.ctx.db.query(`UPDATE users SET plan_id = 7, status = false, role = 0, password_hash = '$argon2id$kept' WHERE id = $1`, [before.id]);
       const client = sim.clients.find((c) => c.id === before.id_wispro)!;
       Object.assign(client, {
-        name: 'Nombre Nuevo', email: 'nuevo@correo.com', address: 'Av. Nueva 1', zone_name: 'Zona Nueva', city: 'Cabimas', state: 'Falcón',
-        phone_mobile: '+584269999999', national_identification_number: 'E-11111111',
+        name: 'Nombre Nuevo',
+        email: 'nuevo@correo.com',
+        address: 'Av. Nueva 1',
+        zone_name: 'Zona Nueva',
+        city: 'Cabimas',
+        state: 'Falcón',
+        phone_mobile: '+584269999999',
+        national_identification_number: 'E-11111111',
       });
       await p.ctx.db.query(`UPDATE users SET postcode = '4013', country = 'VE' WHERE id = $1`, [before.id]);
       const job = await sync();
@@ -145,10 +167,14 @@ for (const mode of modes) {
       sim.setFaults({ failPages: [1] });
       // A delivery as the cron sends it: no job record yet, no job id in its data.
       await p.ctx.runner.boss.send('wispro.sync', {});
-      const failed = await eventually(async () => {
-        const [row] = await p.ctx.db.query<any>(`SELECT * FROM jobs WHERE type = 'wispro.sync' AND created_by = 'schedule' ORDER BY created_at DESC LIMIT 1`);
-        return row?.status === 'pending' && row.error ? row : null;
-      }, 60_000, 'the scheduled attempt to fail');
+      const failed = await eventually(
+        async () => {
+          const [row] = await p.ctx.db.query<any>(`SELECT * FROM jobs WHERE type = 'wispro.sync' AND created_by = 'schedule' ORDER BY created_at DESC LIMIT 1`);
+          return row?.status === 'pending' && row.error ? row : null;
+        },
+        60_000,
+        'the scheduled attempt to fail',
+      );
       sim.setFaults({});
       const done = await waitForJob(p, failed.id, 90_000);
       assert.equal(done.status, 'completed', 'the retry ran the same record');
@@ -156,7 +182,9 @@ for (const mode of modes) {
     });
 
     test('a local user is matched by cédula in any form and linked, not duplicated', async () => {
-      const [local] = await p.ctx.db.query<any>(`INSERT INTO users (name, id_number, cedula_digits, code) VALUES ('Local', 'V-9876543', '9876543', '9876543') RETURNING *`);
+      const [local] = await p.ctx.db.query<any>(
+        `INSERT INTO users (name, id_number, cedula_digits, code) VALUES ('Local', 'V-9876543', '9876543', '9876543') RETURNING *`,
+      );
       sim.clients.push({ ...sim.clients[0]!, id: 'local-match-1', name: 'Desde Wispro', national_identification_number: '9.876.543' });
       const count = (await users()).length;
       const job = await sync();

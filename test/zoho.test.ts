@@ -7,9 +7,18 @@ const CREDS = { clientId: '1000.CLIENT', clientSecret: 'zoho-secret', refreshTok
 
 export function zohoEnv(sim: ZohoSimulator, extra: Record<string, string> = {}) {
   return {
-    ZOHO_ACCOUNTS_URL: sim.accountsUrl, ZOHO_API_URL: sim.apiUrl, ZOHO_CLIENT_ID: CREDS.clientId, ZOHO_CLIENT_SECRET: CREDS.clientSecret,
-    ZOHO_REFRESH_TOKEN: CREDS.refreshToken, ZOHO_CREATOR_OWNER: 'puente-owner', ZOHO_CREATOR_APP: 'puente-app', ZOHO_CREATOR_REPORT: 'Access_Codes',
-    ZOHO_ORGANIZATION_ID: '60000000001', ZOHO_SYNC_INTERVAL_MINUTES: '0', LOGIN_RATE_LIMIT_PER_MINUTE: '1000', ...extra,
+    ZOHO_ACCOUNTS_URL: sim.accountsUrl,
+    ZOHO_API_URL: sim.apiUrl,
+    ZOHO_CLIENT_ID: CREDS.clientId,
+    ZOHO_CLIENT_SECRET: CREDS.clientSecret,
+    ZOHO_REFRESH_TOKEN: CREDS.refreshToken,
+    ZOHO_CREATOR_OWNER: 'puente-owner',
+    ZOHO_CREATOR_APP: 'puente-app',
+    ZOHO_CREATOR_REPORT: 'Access_Codes',
+    ZOHO_ORGANIZATION_ID: '60000000001',
+    ZOHO_SYNC_INTERVAL_MINUTES: '0',
+    LOGIN_RATE_LIMIT_PER_MINUTE: '1000',
+    ...extra,
   };
 }
 
@@ -106,7 +115,9 @@ for (const mode of modes) {
 
     test('a bad refresh token (an error Zoho sends with HTTP 200) fails the job at once, naming the setting', async () => {
       const own = await freshStorage(mode);
-      const other = await startPuente(testEnv({ ...own.env, ...zohoEnv(sim, { ZOHO_REFRESH_TOKEN: 'wrong', ZOHO_CLIENT_ID: '1000.OTHER' }), ZOHO_CODE_SYNC_INTERVAL_MINUTES: '0' })).catch(async (err) => {
+      const other = await startPuente(
+        testEnv({ ...own.env, ...zohoEnv(sim, { ZOHO_REFRESH_TOKEN: 'wrong', ZOHO_CLIENT_ID: '1000.OTHER' }), ZOHO_CODE_SYNC_INTERVAL_MINUTES: '0' }),
+      ).catch(async (err) => {
         await own.dispose();
         throw err;
       });
@@ -124,10 +135,12 @@ for (const mode of modes) {
 
     test('code guessing is rate-limited per client address', async () => {
       const own = await freshStorage(mode);
-      const limited = await startPuente(testEnv({ ...own.env, ...zohoEnv(sim), LOGIN_RATE_LIMIT_PER_MINUTE: '5', ZOHO_CODE_SYNC_INTERVAL_MINUTES: '0' })).catch(async (err) => {
-        await own.dispose();
-        throw err;
-      });
+      const limited = await startPuente(testEnv({ ...own.env, ...zohoEnv(sim), LOGIN_RATE_LIMIT_PER_MINUTE: '5', ZOHO_CODE_SYNC_INTERVAL_MINUTES: '0' })).catch(
+        async (err) => {
+          await own.dispose();
+          throw err;
+        },
+      );
       try {
         const statuses: number[] = [];
         for (let i = 0; i < 7; i++) statuses.push((await limited.api('/auth/login', { body: { code: `GUESS${i}` }, token: null })).status);
@@ -206,7 +219,14 @@ for (const mode of modes) {
       assert.equal(job.results.deleted, 2);
       assert.deepEqual([...job.results.deleted_item_ids].sort(), [gone1.item_id, gone2.item_id].sort());
       const gone = await p.ctx.db.query<any>('SELECT status, active FROM products WHERE item_id = ANY($1)', [[gone1.item_id, gone2.item_id]]);
-      assert.deepEqual(gone.map((g) => [g.status, g.active]), [['deleted', false], ['deleted', false]], 'kept, inactive, marked deleted');
+      assert.deepEqual(
+        gone.map((g) => [g.status, g.active]),
+        [
+          ['deleted', false],
+          ['deleted', false],
+        ],
+        'kept, inactive, marked deleted',
+      );
       assert.equal(Number((await p.ctx.db.query<any>('SELECT rate FROM products WHERE item_id = $1', [quiet.item_id]))[0].rate), 999.5);
       assert.equal((await p.ctx.db.query<any>('SELECT count(*)::int AS n FROM products'))[0].n, before, 'nothing is deleted locally');
       const again = await waitForJob(p, (await p.api('/api/products/reconcile', { method: 'POST' })).body.job_id);
@@ -219,10 +239,14 @@ for (const mode of modes) {
     test('after an outage, "sync now" runs the waiting attempt at once instead of after its retry backoff', async () => {
       sim.setFaults({ apiDown: true });
       const first = await p.api('/api/products/sync', { body: {} });
-      const waiting = await eventually(async () => {
-        const { body } = await p.api(`/jobs/${first.body.job_id}`);
-        return body.status === 'pending' && body.attempts >= 1 && body.error ? body : null;
-      }, 30_000, 'the attempt to fail and wait for its retry');
+      const waiting = await eventually(
+        async () => {
+          const { body } = await p.api(`/jobs/${first.body.job_id}`);
+          return body.status === 'pending' && body.attempts >= 1 && body.error ? body : null;
+        },
+        30_000,
+        'the attempt to fail and wait for its retry',
+      );
       assert.match(waiting.error, /503/);
       sim.setFaults({});
       const back = Date.now();
@@ -274,22 +298,38 @@ if (modes.includes('scaled')) {
       const a = await startPuente(env);
       const b = await startPuente(env);
       try {
-        const scheduled = () => a.ctx.db.query<{ minute: Date; n: number }>(
-          `SELECT date_trunc('minute', created_on) AS minute, count(*)::int AS n FROM pgboss.job
-           WHERE name = 'zoho.code-sync' AND NOT (data ? 'jobId') GROUP BY 1 ORDER BY 1`);
-        const [first] = await eventually(async () => { const t = await scheduled(); return t.length ? t : null; }, 100_000, 'the first scheduled tick');
+        const scheduled = () =>
+          a.ctx.db.query<{ minute: Date; n: number }>(
+            `SELECT date_trunc('minute', created_on) AS minute, count(*)::int AS n FROM pgboss.job
+           WHERE name = 'zoho.code-sync' AND NOT (data ? 'jobId') GROUP BY 1 ORDER BY 1`,
+          );
+        const [first] = await eventually(
+          async () => {
+            const t = await scheduled();
+            return t.length ? t : null;
+          },
+          100_000,
+          'the first scheduled tick',
+        );
         // Each cron check (by either process) stamps pgboss.version.cron_on; two more after the tick
         // are two more chances to send it again.
         const cronOn = async () => ((await a.ctx.db.query<{ at: Date }>('SELECT cron_on AS at FROM pgboss.version'))[0]?.at ?? new Date(0)).getTime();
         let last = Math.max(await cronOn(), first!.minute.getTime());
         let checks = 0;
-        await eventually(async () => {
-          const at = await cronOn();
-          if (at > last) [last, checks] = [at, checks + 1];
-          return checks >= 2;
-        }, 30_000, 'two more cron checks after the first tick');
+        await eventually(
+          async () => {
+            const at = await cronOn();
+            if (at > last) [last, checks] = [at, checks + 1];
+            return checks >= 2;
+          },
+          30_000,
+          'two more cron checks after the first tick',
+        );
         const ticks = await scheduled();
-        assert.ok(ticks.every((t) => t.n === 1), `one job per tick: ${JSON.stringify(ticks)}`);
+        assert.ok(
+          ticks.every((t) => t.n === 1),
+          `one job per tick: ${JSON.stringify(ticks)}`,
+        );
         const runs = await a.ctx.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM jobs WHERE type = 'zoho.code-sync' AND created_by = 'schedule'`);
         assert.equal(runs[0]!.n, ticks.length, 'one recorded run per tick');
       } finally {
@@ -316,9 +356,12 @@ describe('Zoho schedules', () => {
     try {
       const statuses: number[] = [];
       for (let i = 0; i < 11; i++) {
-        const res = await fetch(`${sim.accountsUrl}/oauth/v2/token?grant_type=refresh_token&client_id=${CREDS.clientId}&client_secret=${CREDS.clientSecret}&refresh_token=${CREDS.refreshToken}`, { method: 'POST' });
+        const res = await fetch(
+          `${sim.accountsUrl}/oauth/v2/token?grant_type=refresh_token&client_id=${CREDS.clientId}&client_secret=${CREDS.clientSecret}&refresh_token=${CREDS.refreshToken}`,
+          { method: 'POST' },
+        );
         statuses.push(res.status);
-        if (i === 10) assert.match((await res.json() as any).error_description, /too many requests/);
+        if (i === 10) assert.match(((await res.json()) as any).error_description, /too many requests/);
       }
       assert.equal(statuses.filter((s) => s === 200).length, 10);
       assert.equal(statuses[10], 400);

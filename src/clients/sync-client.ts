@@ -1,7 +1,14 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { io, type Socket } from 'socket.io-client';
 
-export interface Change { seq: number; entity: string; entity_id: string; op: 'created' | 'updated' | 'cancelled'; data: any; created_at: string }
+export interface Change {
+  seq: number;
+  entity: string;
+  entity_id: string;
+  op: 'created' | 'updated' | 'cancelled';
+  data: any;
+  created_at: string;
+}
 
 export interface SyncClientOptions {
   backendUrl: string;
@@ -94,7 +101,8 @@ export class SyncClient {
 
   #scheduleRetry() {
     if (this.#closed || this.#retry) return;
-    const base = this.#o.retryBaseMs ?? 250, max = this.#o.retryMaxMs ?? 10_000;
+    const base = this.#o.retryBaseMs ?? 250,
+      max = this.#o.retryMaxMs ?? 10_000;
     const wait = Math.min(max, base * 2 ** this.#failures++) * (0.5 + Math.random() / 2);
     this.#retry = setTimeout(() => {
       this.#retry = null;
@@ -114,7 +122,12 @@ export class SyncClient {
       this.#saveCursor();
     }
     if (page.changes.length) {
-      const ack = await fetch(`${this.#o.backendUrl}/sync/confirm`, { method: 'POST', headers, body: JSON.stringify({ seq: page.last_seq }), signal: AbortSignal.timeout(15_000) });
+      const ack = await fetch(`${this.#o.backendUrl}/sync/confirm`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ seq: page.last_seq }),
+        signal: AbortSignal.timeout(15_000),
+      });
       if (!ack.ok) throw new Error(`confirm: HTTP ${ack.status}`);
     }
     return page.has_more;

@@ -37,7 +37,9 @@ export async function createRuntime(config: Config, modules: PuenteModule[], log
     // Modules fill the registry of services in `setup`, in their start order.
     const services = {} as Services;
     const sessions = new Sessions({
-      db: db.orm, tokens, refreshTtlSeconds: config.JWT_REFRESH_TTL_SECONDS,
+      db: db.orm,
+      tokens,
+      refreshTtlSeconds: config.JWT_REFRESH_TTL_SECONDS,
       codeActive: async (id) => (await services.codeLogin?.isActive(id)) ?? false,
     });
     const throttle = new Throttle(db.orm, logger);
@@ -68,7 +70,8 @@ export async function createRuntime(config: Config, modules: PuenteModule[], log
         for (const m of modules) await m.start?.(ctx, opts);
       },
       async close(opts = {}) {
-        for (const m of [...modules].reverse()) await m.stop?.(ctx).catch((err: Error) => logger.warn({ err: err.message, module: m.name }, 'module stop failed'));
+        for (const m of [...modules].reverse())
+          await m.stop?.(ctx).catch((err: Error) => logger.warn({ err: err.message, module: m.name }, 'module stop failed'));
         if (reconciling) await reconciler.stop();
         if (started) await ctx.runner.stop(opts.deadline === undefined ? undefined : Math.max(1000, opts.deadline - Date.now()));
         await bus.close();

@@ -16,11 +16,15 @@ test('a nightly schedule is a five-field cron expression; off or empty means non
 
 test('a schedule that is not five fields stops start-up, naming the variable', () => {
   for (const bad of ['0 3 * *', 'daily', '0 3 * * * *']) {
-    assert.throws(() => env({ WISPRO_SYNC_CRON: bad }), (err: unknown) => {
-      assert.ok(err instanceof ConfigError);
-      assert.match(err.message, /WISPRO_SYNC_CRON: must be a five-field cron expression/);
-      return true;
-    }, bad);
+    assert.throws(
+      () => env({ WISPRO_SYNC_CRON: bad }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.match(err.message, /WISPRO_SYNC_CRON: must be a five-field cron expression/);
+        return true;
+      },
+      bad,
+    );
   }
 });
 

@@ -13,7 +13,9 @@ export class StartupError extends Error {
 export function listenError(err: unknown, port: number): unknown {
   const code = (err as NodeJS.ErrnoException)?.code;
   if (code === 'EADDRINUSE') {
-    return new StartupError(`El puerto ${port} ya está en uso (otro Puente u otro programa): deténgalo o elija otro con PORT=… / Port ${port} is already in use: stop that process or set PORT`);
+    return new StartupError(
+      `El puerto ${port} ya está en uso (otro Puente u otro programa): deténgalo o elija otro con PORT=… / Port ${port} is already in use: stop that process or set PORT`,
+    );
   }
   if (code === 'EACCES') {
     return new StartupError(`No hay permiso para escuchar en el puerto ${port}: use uno mayor que 1024 con PORT=… / No permission to listen on port ${port}`);

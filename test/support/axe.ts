@@ -4,7 +4,12 @@ import type { Page } from 'playwright-core';
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
-export interface AxeViolation { id: string; impact: string | null; help: string; nodes: string[] }
+export interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: string[];
+}
 
 /** Runs axe-core in the page and returns its serious and critical violations (WCAG 2.1 A/AA rules). */
 export async function seriousViolations(page: Page): Promise<AxeViolation[]> {

@@ -18,10 +18,19 @@ let n = 0;
  */
 export async function addUser(p: Pick<TestPuente, 'ctx'>, u: Partial<LocalUser> = {}): Promise<number> {
   n++;
-  const row = { name: `Cliente Prueba${n} Gómez`, email: `local${n}@puente.test`, phone: `+58414000${String(n).padStart(4, '0')}`, address: `Calle ${n}`, city: 'Caracas', state: 'Distrito Capital', ...u };
+  const row = {
+    name: `Cliente Prueba${n} Gómez`,
+    email: `local${n}@puente.test`,
+    phone: `+58414000${String(n).padStart(4, '0')}`,
+    address: `Calle ${n}`,
+    city: 'Caracas',
+    state: 'Distrito Capital',
+    ...u,
+  };
   const [r] = await p.ctx.db.query<{ id: number }>(
     'INSERT INTO users (name, email, phone, address, city, state) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id',
-    [row.name, row.email, row.phone, row.address, row.city, row.state]);
+    [row.name, row.email, row.phone, row.address, row.city, row.state],
+  );
   return r!.id;
 }
 

@@ -135,7 +135,10 @@ export interface TestPuente {
   /** An admin access token. */
   token: string;
   /** fetch against Puente with the admin token; JSON bodies are encoded for you. */
-  api(path: string, init?: { method?: string; body?: unknown; token?: string | null; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Headers }>;
+  api(
+    path: string,
+    init?: { method?: string; body?: unknown; token?: string | null; headers?: Record<string, string> },
+  ): Promise<{ status: number; body: any; headers: Headers }>;
   close(): Promise<void>;
 }
 
@@ -147,7 +150,11 @@ export async function startPuente(env: NodeJS.ProcessEnv, opts: { work?: boolean
     if (init.body !== undefined) headers['content-type'] = 'application/json';
     const auth = init.token === undefined ? token : init.token;
     if (auth) headers.authorization = `Bearer ${auth}`;
-    const res = await fetch(server.url + path, { method: init.method ?? (init.body === undefined ? 'GET' : 'POST'), headers, body: init.body === undefined ? undefined : JSON.stringify(init.body) });
+    const res = await fetch(server.url + path, {
+      method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+      headers,
+      body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    });
     const text = await res.text();
     let body: unknown = text;
     try {
@@ -166,7 +173,9 @@ export async function startPuente(env: NodeJS.ProcessEnv, opts: { work?: boolean
     const replies = contractProblems(server);
     const events = eventContractViolations.splice(0);
     const problems = [
-      ...(replies.length ? [`${replies.length} repl${replies.length === 1 ? 'y' : 'ies'} did not match the API contract:`, ...replies.map((r) => `  ${r}`)] : []),
+      ...(replies.length
+        ? [`${replies.length} repl${replies.length === 1 ? 'y' : 'ies'} did not match the API contract:`, ...replies.map((r) => `  ${r}`)]
+        : []),
       ...(events.length ? ['socket events that do not match their contract:', ...events] : []),
     ];
     // Not thrown: the test's other clean-up (simulators, storage) must still run. The file fails by its exit code.
@@ -201,8 +210,12 @@ export async function eventually<T>(check: () => Promise<T | null | undefined | 
 
 /** Waits for a job to reach a terminal status and returns its public record. */
 export async function waitForJob(p: TestPuente, jobId: string, timeoutMs = 60_000) {
-  return eventually(async () => {
-    const { body } = await p.api(`/jobs/${jobId}`);
-    return ['completed', 'failed', 'cancelled'].includes(body.status) ? body : null;
-  }, timeoutMs, `job ${jobId} to finish`);
+  return eventually(
+    async () => {
+      const { body } = await p.api(`/jobs/${jobId}`);
+      return ['completed', 'failed', 'cancelled'].includes(body.status) ? body : null;
+    },
+    timeoutMs,
+    `job ${jobId} to finish`,
+  );
 }

@@ -12,7 +12,12 @@ export class ApiError extends Error {
 }
 
 const KEY = 'puente.session';
-export interface Session { access_token: string; refresh_token: string; role: string; name?: string }
+export interface Session {
+  access_token: string;
+  refresh_token: string;
+  role: string;
+  name?: string;
+}
 
 export function getSession(): Session | null {
   try {
@@ -38,7 +43,11 @@ async function refresh(used: Session): Promise<boolean> {
   if (!s) return false;
   if (s.refresh_token !== used.refresh_token) return true;
   refreshing ??= (async () => {
-    const res = await fetch('/auth/refresh', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ refresh_token: s.refresh_token }) });
+    const res = await fetch('/auth/refresh', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ refresh_token: s.refresh_token }),
+    });
     if (!res.ok) return false;
     const body = await res.json();
     setSession({ ...s, access_token: body.access_token, refresh_token: body.refresh_token });

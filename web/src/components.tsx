@@ -5,7 +5,12 @@ import { errorText, label, minutesText, num, t, tf, when } from './i18n.ts';
 import type { JobProgress, JobSocketEventOf } from '../../src/platform/realtime/job-socket.contract.ts';
 
 export function useApi<T>(path: string | null, deps: unknown[] = []) {
-  const [state, setState] = useState<{ data: T | null; error: string | null; status: number | null; loading: boolean }>({ data: null, error: null, status: null, loading: !!path });
+  const [state, setState] = useState<{ data: T | null; error: string | null; status: number | null; loading: boolean }>({
+    data: null,
+    error: null,
+    status: null,
+    loading: !!path,
+  });
   const [tick, setTick] = useState(0);
   useEffect(() => {
     if (!path) return;
@@ -21,12 +26,20 @@ export function useApi<T>(path: string | null, deps: unknown[] = []) {
 }
 
 export function Alert({ error }: { error: string | null | undefined }) {
-  return error ? <p role="alert" class="alert">{error}</p> : null;
+  return error ? (
+    <p role="alert" class="alert">
+      {error}
+    </p>
+  ) : null;
 }
 
 /** A short confirmation that something worked (announced politely to screen readers). */
 export function Notice({ text }: { text: string | null | undefined }) {
-  return text ? <p role="status" class="notice">{text}</p> : null;
+  return text ? (
+    <p role="status" class="notice">
+      {text}
+    </p>
+  ) : null;
 }
 
 /**
@@ -35,7 +48,11 @@ export function Notice({ text }: { text: string | null | undefined }) {
  */
 export function StatusMark({ status, outcome }: { status: string; outcome?: string | null }) {
   const shown = status === 'completed' && (outcome === 'with_errors' || outcome === 'failed') ? label('oc', outcome) : label('st', status);
-  return <mark data-status={status} data-outcome={outcome ?? undefined}>{shown}</mark>;
+  return (
+    <mark data-status={status} data-outcome={outcome ?? undefined}>
+      {shown}
+    </mark>
+  );
 }
 
 /** The outcome a finished job's counters imply (the server's `outcome`, for events that carry only counters). */
@@ -43,7 +60,8 @@ export function outcomeOf(status: string, p: Record<string, any> | undefined): s
   if (status === 'failed' || status === 'cancelled') return status;
   if (status !== 'completed' || !p) return null;
   const sum = (keys: string[]) => keys.reduce((n, k) => n + (typeof p[k] === 'number' ? p[k] : 0), 0);
-  const good = sum(['sent', 'created', 'updated', 'unchanged']), bad = sum(['failed', 'uncertain', 'errors', 'skipped', 'conflicts', 'invalid']);
+  const good = sum(['sent', 'created', 'updated', 'unchanged']),
+    bad = sum(['failed', 'uncertain', 'errors', 'skipped', 'conflicts', 'invalid']);
   return !bad ? 'ok' : good ? 'with_errors' : 'failed';
 }
 
@@ -63,12 +81,24 @@ function percentOf(p: Record<string, any>, status?: string) {
   return Number(p?.percentage ?? 0);
 }
 
-export function Progress({ progress, status, startedAt, skipAtStart = 0 }: { progress: Record<string, any>; status?: string; startedAt?: string | null; skipAtStart?: number }) {
+export function Progress({
+  progress,
+  status,
+  startedAt,
+  skipAtStart = 0,
+}: {
+  progress: Record<string, any>;
+  status?: string;
+  startedAt?: string | null;
+  skipAtStart?: number;
+}) {
   const pct = percentOf(progress, status);
   return (
     <div class="progress-cell">
       <progress value={pct} max={100} aria-label={`${t('progress')} ${pct.toFixed(1)}%`} />
-      <small>{pct.toFixed(1)}%{counters(progress)}</small>
+      <small>
+        {pct.toFixed(1)}%{counters(progress)}
+      </small>
       {status === 'processing' && <RateEta progress={progress} startedAt={startedAt} skipAtStart={skipAtStart} />}
     </div>
   );
@@ -84,7 +114,10 @@ function RateEta({ progress, startedAt, skipAtStart }: { progress: Record<string
   const left = dt[1] - dt[0];
   return (
     <small class="rate" data-testid="rate">
-      {' · '}{tf('ratePerMinute', { n: num(Math.round(rate)) })}{' · '}{rate > 0 ? tf('eta', { t: minutesText(left / rate) }) : t('etaUnknown')}
+      {' · '}
+      {tf('ratePerMinute', { n: num(Math.round(rate)) })}
+      {' · '}
+      {rate > 0 ? tf('eta', { t: minutesText(left / rate) }) : t('etaUnknown')}
     </small>
   );
 }
@@ -94,8 +127,10 @@ function counters(p: Record<string, any>) {
   if ('sent' in p) {
     // Receipts: of those sent, how many arrived and were read; opted-out numbers are skipped.
     const receipts = typeof p.delivered === 'number' ? ` · ${t('delivered')} ${p.delivered} · ${t('read')} ${p.read ?? 0}` : '';
-    return ` · ${t('sent')} ${p.sent} · ${t('failed')} ${p.failed}${p.uncertain ? ` · ${t('uncertain')} ${p.uncertain}` : ''} · ${t('total')} ${p.total}`
-      + `${p.suppressed ? ` · ${t('suppressed')} ${p.suppressed}` : ''}${receipts}`;
+    return (
+      ` · ${t('sent')} ${p.sent} · ${t('failed')} ${p.failed}${p.uncertain ? ` · ${t('uncertain')} ${p.uncertain}` : ''} · ${t('total')} ${p.total}` +
+      `${p.suppressed ? ` · ${t('suppressed')} ${p.suppressed}` : ''}${receipts}`
+    );
   }
   if ('created' in p && 'total_records' in p) {
     return ` · ${[tf('created_n', { n: p.created }), tf('updated_n', { n: p.updated }), tf('unchanged_n', { n: p.unchanged ?? 0 }), tf('skipped_n', { n: p.skipped }), tf('errors_n', { n: p.errors })].join(' · ')}`;
@@ -116,8 +151,22 @@ export function jobName(j: { type: string; file_name?: string | null; created_at
  * A question before something that cannot be undone, as a modal dialog: focus starts on the safe
  * answer, Escape is "no".
  */
-export function Confirm({ title, children, yes, no, danger, onYes, onNo }: {
-  title: string; children?: ComponentChildren; yes: string; no: string; danger?: boolean; onYes: () => void; onNo: () => void;
+export function Confirm({
+  title,
+  children,
+  yes,
+  no,
+  danger,
+  onYes,
+  onNo,
+}: {
+  title: string;
+  children?: ComponentChildren;
+  yes: string;
+  no: string;
+  danger?: boolean;
+  onYes: () => void;
+  onNo: () => void;
 }) {
   const ref = useRef<HTMLDialogElement>(null);
   useEffect(() => {
@@ -126,13 +175,25 @@ export function Confirm({ title, children, yes, no, danger, onYes, onNo }: {
     return () => d?.open && d.close();
   }, []);
   return (
-    <dialog ref={ref} aria-labelledby="confirm-title" class="confirm" onCancel={(e) => { e.preventDefault(); onNo(); }}>
+    <dialog
+      ref={ref}
+      aria-labelledby="confirm-title"
+      class="confirm"
+      onCancel={(e) => {
+        e.preventDefault();
+        onNo();
+      }}
+    >
       <article>
         <h2 id="confirm-title">{title}</h2>
         {children}
         <footer>
-          <button class="secondary" autofocus onClick={onNo}>{no}</button>
-          <button class={danger ? 'danger' : ''} onClick={onYes}>{yes}</button>
+          <button class="secondary" autofocus onClick={onNo}>
+            {no}
+          </button>
+          <button class={danger ? 'danger' : ''} onClick={onYes}>
+            {yes}
+          </button>
         </footer>
       </article>
     </dialog>
@@ -145,38 +206,58 @@ export function JobFailures({ job }: { job: { id: string; type: string; file_nam
   const name = jobName(job);
   return (
     <article class="failures" aria-label={tf('failuresOf', { name })} data-job-id={job.id}>
-      <header><strong>{tf('failuresOf', { name })}</strong></header>
+      <header>
+        <strong>{tf('failuresOf', { name })}</strong>
+      </header>
       <Alert error={summary.error} />
       {summary.loading && !summary.data && <p aria-busy="true">{t('loading')}</p>}
       {summary.data && !summary.data.groups.length && <p>{t('noFailures')}</p>}
-      {summary.data?.groups.map((g: any) => <FailureGroup jobId={job.id} group={g} />)}
+      {summary.data?.groups.map((g: any) => (
+        <FailureGroup jobId={job.id} group={g} />
+      ))}
     </article>
   );
 }
 
 function reasonText(code: string | null, sample: string | null) {
   const words = code ? label('rc', code) : null;
-  return words && words !== code ? words : sample ?? code ?? '—';
+  return words && words !== code ? words : (sample ?? code ?? '—');
 }
 
 function FailureGroup({ jobId, group }: { jobId: string; group: { reason_code: string | null; reason: string | null; count: number } }) {
   const [open, setOpen] = useState(false);
   const [page, setPage] = useState(1);
-  const rows = useApi<any>(open ? `/jobs/${jobId}/items?${group.reason_code ? `reason=${encodeURIComponent(group.reason_code)}` : 'status=failed'}&page=${page}&per_page=25` : null);
+  const rows = useApi<any>(
+    open ? `/jobs/${jobId}/items?${group.reason_code ? `reason=${encodeURIComponent(group.reason_code)}` : 'status=failed'}&page=${page}&per_page=25` : null,
+  );
   return (
     <details class="failure-group" data-reason={group.reason_code ?? ''} onToggle={(e) => setOpen((e.target as HTMLDetailsElement).open)}>
-      <summary><strong data-testid="failure-count">{num(group.count)}</strong> {reasonText(group.reason_code, group.reason)}</summary>
+      <summary>
+        <strong data-testid="failure-count">{num(group.count)}</strong> {reasonText(group.reason_code, group.reason)}
+      </summary>
       {rows.loading && !rows.data && <p aria-busy="true">{t('loading')}</p>}
       <Alert error={rows.error} />
       {rows.data && (
         <>
-          <Table label={reasonText(group.reason_code, group.reason)} rows={rows.data.items} columns={[
-            [t('recipient'), (i) => <>{i.label ?? i.key}{i.raw_phone && i.raw_phone !== i.label ? <small class="muted"> ({i.raw_phone})</small> : null}</>],
-            [t('values'), (i) => (i.values ?? (i.id_number ? [i.id_number] : i.email ? [i.email] : [])).join(' · ') || '—'],
-            [t('device'), (i) => i.device_name ?? '—'],
-            [t('outcome'), (i) => label('is', i.status)],
-            [t('reason'), (i) => <small>{i.reason ?? '—'}</small>],
-          ]} />
+          <Table
+            label={reasonText(group.reason_code, group.reason)}
+            rows={rows.data.items}
+            columns={[
+              [
+                t('recipient'),
+                (i) => (
+                  <>
+                    {i.label ?? i.key}
+                    {i.raw_phone && i.raw_phone !== i.label ? <small class="muted"> ({i.raw_phone})</small> : null}
+                  </>
+                ),
+              ],
+              [t('values'), (i) => (i.values ?? (i.id_number ? [i.id_number] : i.email ? [i.email] : [])).join(' · ') || '—'],
+              [t('device'), (i) => i.device_name ?? '—'],
+              [t('outcome'), (i) => label('is', i.status)],
+              [t('reason'), (i) => <small>{i.reason ?? '—'}</small>],
+            ]}
+          />
           {rows.data.meta.total_pages > 1 && <Pager page={page} totalPages={rows.data.meta.total_pages} onPage={setPage} />}
         </>
       )}
@@ -185,7 +266,17 @@ function FailureGroup({ jobId, group }: { jobId: string; group: { reason_code: s
 }
 
 /** Follows a job live over `/ws/job/:id` and renders its bar and last event. */
-export function LiveJob({ jobId, name, onDone, children }: { jobId: string; name?: string; onDone?: (event: JobSocketEventOf<'job_completed' | 'job_failed'>) => void; children?: ComponentChildren }) {
+export function LiveJob({
+  jobId,
+  name,
+  onDone,
+  children,
+}: {
+  jobId: string;
+  name?: string;
+  onDone?: (event: JobSocketEventOf<'job_completed' | 'job_failed'>) => void;
+  children?: ComponentChildren;
+}) {
   const [progress, setProgress] = useState<JobProgress>({});
   const [status, setStatus] = useState('pending');
   const [outcome, setOutcome] = useState<string | null>(null);
@@ -210,7 +301,13 @@ export function LiveJob({ jobId, name, onDone, children }: { jobId: string; name
         setStatus('completed');
         setLast('');
         // The record holds the final figures; the last progress event may be older than them.
-        api(`/jobs/${jobId}`).then((j) => { setProgress(j.progress); setOutcome(j.outcome); }, () => {});
+        api(`/jobs/${jobId}`).then(
+          (j) => {
+            setProgress(j.progress);
+            setOutcome(j.outcome);
+          },
+          () => {},
+        );
         done.current?.(e);
       }
       if (e.type === 'job_failed') {
@@ -227,7 +324,9 @@ export function LiveJob({ jobId, name, onDone, children }: { jobId: string; name
   }, [jobId]);
   return (
     <article class="live-job" aria-live="polite" data-status={status} data-outcome={outcome ?? undefined} data-job-id={jobId}>
-      <header><StatusMark status={status} outcome={outcome} /> {name ? <span>{name}</span> : <code>{jobId.slice(0, 8)}</code>}</header>
+      <header>
+        <StatusMark status={status} outcome={outcome} /> {name ? <span>{name}</span> : <code>{jobId.slice(0, 8)}</code>}
+      </header>
       <Progress progress={progress} status={status} startedAt={startedAt} />
       {last && status === 'processing' && <small>{last}</small>}
       {children && <footer>{children}</footer>}
@@ -238,20 +337,52 @@ export function LiveJob({ jobId, name, onDone, children }: { jobId: string; name
 export function Pager({ page, totalPages, onPage }: { page: number; totalPages: number; onPage: (p: number) => void }) {
   return (
     <nav class="pager" aria-label={t('pagination')}>
-      <button class="secondary" disabled={page <= 1} onClick={() => onPage(page - 1)}>{t('previous')}</button>
-      <span>{t('page')} {page} {t('of')} {Math.max(1, totalPages)}</span>
-      <button class="secondary" disabled={page >= totalPages} onClick={() => onPage(page + 1)}>{t('next')}</button>
+      <button class="secondary" disabled={page <= 1} onClick={() => onPage(page - 1)}>
+        {t('previous')}
+      </button>
+      <span>
+        {t('page')} {page} {t('of')} {Math.max(1, totalPages)}
+      </span>
+      <button class="secondary" disabled={page >= totalPages} onClick={() => onPage(page + 1)}>
+        {t('next')}
+      </button>
     </nav>
   );
 }
 
-export function Table({ rows, columns, empty, label: caption }: { rows: any[]; columns: [string, (r: any) => ComponentChildren][]; empty?: string; label?: string }) {
+export function Table({
+  rows,
+  columns,
+  empty,
+  label: caption,
+}: {
+  rows: any[];
+  columns: [string, (r: any) => ComponentChildren][];
+  empty?: string;
+  label?: string;
+}) {
   if (!rows.length) return <p>{empty ?? t('none')}</p>;
   return (
     <div class="overflow-auto">
       <table class="striped stacked" aria-label={caption}>
-        <thead><tr>{columns.map(([h]) => <th scope="col">{h}</th>)}</tr></thead>
-        <tbody>{rows.map((r) => <tr>{columns.map(([h, cell]) => <td data-label={h}><div>{cell(r)}</div></td>)}</tr>)}</tbody>
+        <thead>
+          <tr>
+            {columns.map(([h]) => (
+              <th scope="col">{h}</th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((r) => (
+            <tr>
+              {columns.map(([h, cell]) => (
+                <td data-label={h}>
+                  <div>{cell(r)}</div>
+                </td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
       </table>
     </div>
   );

@@ -6,7 +6,12 @@ export function LanguageSelect() {
   useSignal(lang);
   return (
     <select aria-label={t('language')} value={lang.value} onChange={(e) => setLang((e.target as HTMLSelectElement).value as 'es' | 'en')}>
-      <option value="es" lang="es">Español</option><option value="en" lang="en">English</option>
+      <option value="es" lang="es">
+        Español
+      </option>
+      <option value="en" lang="en">
+        English
+      </option>
     </select>
   );
 }

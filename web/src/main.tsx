@@ -16,8 +16,13 @@ import { Whmcs } from './pages/whmcs.tsx';
 import { LanguageSelect } from './language.tsx';
 
 const pages: [string, Key, () => preact.JSX.Element][] = [
-  ['jobs', 'jobs', Jobs], ['customers', 'customers', Customers], ['bulk', 'bulk', BulkSend],
-  ['devices', 'devices', Devices], ['whmcs', 'whmcs', Whmcs], ['zoho', 'zoho', Zoho], ['sync-clients', 'syncClients', SyncClients],
+  ['jobs', 'jobs', Jobs],
+  ['customers', 'customers', Customers],
+  ['bulk', 'bulk', BulkSend],
+  ['devices', 'devices', Devices],
+  ['whmcs', 'whmcs', Whmcs],
+  ['zoho', 'zoho', Zoho],
+  ['sync-clients', 'syncClients', SyncClients],
 ];
 
 function useHash() {
@@ -52,19 +57,37 @@ function App() {
       <header class="container">
         <nav>
           <ul>
-            <li><strong>{t('appName')}</strong></li>
+            <li>
+              <strong>{t('appName')}</strong>
+            </li>
             <li class="menu-toggle">
-              <button class="outline secondary" aria-expanded={menuOpen} aria-controls="main-menu" onClick={() => setMenuOpen(!menuOpen)}>{t('menu')}</button>
+              <button class="outline secondary" aria-expanded={menuOpen} aria-controls="main-menu" onClick={() => setMenuOpen(!menuOpen)}>
+                {t('menu')}
+              </button>
             </li>
           </ul>
           <ul class="menu" id="main-menu" data-open={menuOpen ? 'true' : 'false'}>
-            {pages.map(([h, k]) => <li><a href={`#/${h}`} aria-current={hash === h ? 'page' : undefined} onClick={() => setMenuOpen(false)}>{t(k)}</a></li>)}
-            <li><LanguageSelect /></li>
-            <li><button class="outline secondary" onClick={() => void logout()}>{t('logout')}</button></li>
+            {pages.map(([h, k]) => (
+              <li>
+                <a href={`#/${h}`} aria-current={hash === h ? 'page' : undefined} onClick={() => setMenuOpen(false)}>
+                  {t(k)}
+                </a>
+              </li>
+            ))}
+            <li>
+              <LanguageSelect />
+            </li>
+            <li>
+              <button class="outline secondary" onClick={() => void logout()}>
+                {t('logout')}
+              </button>
+            </li>
           </ul>
         </nav>
       </header>
-      <main class="container"><Page /></main>
+      <main class="container">
+        <Page />
+      </main>
     </>
   );
 }

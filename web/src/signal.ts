@@ -1,7 +1,10 @@
 import { useEffect, useState } from 'preact/hooks';
 
 /** A tiny observable value; `useSignal` re-renders a component when it changes. */
-export interface Signal<T> { value: T; subscribe(fn: () => void): () => void }
+export interface Signal<T> {
+  value: T;
+  subscribe(fn: () => void): () => void;
+}
 
 export function signal<T>(initial: T): Signal<T> {
   let value = initial;

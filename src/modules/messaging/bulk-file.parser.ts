@@ -44,12 +44,18 @@ export interface ParseOptions {
 }
 
 export const tooManyRecipients = (max: number) =>
-  new AppError('messaging.too_many_recipients', `El archivo tiene demasiados recipients (máximo ${max.toLocaleString('es')}) / Too many recipients`, { max_recipients: max });
+  new AppError('messaging.too_many_recipients', `El archivo tiene demasiados recipients (máximo ${max.toLocaleString('es')}) / Too many recipients`, {
+    max_recipients: max,
+  });
 export const badEncoding = () =>
   new AppError('messaging.bad_encoding', 'El archivo tiene un encoding incorrecto: debe ser UTF-8 / File encoding must be UTF-8');
 
 export const lineTooLong = (line: number, max: number) =>
-  new AppError('messaging.line_too_long', `La línea ${line} supera ${Math.round(max / 1024)} KiB: ¿es un archivo de un recipient por línea? / Line ${line} is longer than ${Math.round(max / 1024)} KiB`, { line, max_bytes: max });
+  new AppError(
+    'messaging.line_too_long',
+    `La línea ${line} supera ${Math.round(max / 1024)} KiB: ¿es un archivo de un recipient por línea? / Line ${line} is longer than ${Math.round(max / 1024)} KiB`,
+    { line, max_bytes: max },
+  );
 export const nulInLine = (line: number) =>
   new AppError('messaging.nul_byte', `La línea ${line} contiene un carácter NUL (\\u0000) / Line ${line} contains a NUL character`, { line });
 
@@ -65,7 +71,17 @@ const isHeader = (firstField: string) => !/\d/.test(firstField);
 export async function parseBulkFile(source: AsyncIterable<Buffer>, o: ParseOptions): Promise<ParseStats> {
   const decoder = new TextDecoder('utf-8', { fatal: true });
   const seen = new Set<number>();
-  const stats: ParseStats = { recipients: 0, valid: 0, invalid: 0, duplicates: 0, headerSkipped: false, bytes: 0, sha256: '', maxValues: 0, suspectedSeparator: null };
+  const stats: ParseStats = {
+    recipients: 0,
+    valid: 0,
+    invalid: 0,
+    duplicates: 0,
+    headerSkipped: false,
+    bytes: 0,
+    sha256: '',
+    maxValues: 0,
+    suspectedSeparator: null,
+  };
   const hash = createHash('sha256');
   const noBar = { rows: 0, ',': 0, ';': 0 };
   const batchSize = o.batchSize ?? 5000;

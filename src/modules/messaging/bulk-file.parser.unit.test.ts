@@ -22,7 +22,10 @@ test('batches are written in order, one at a time, while the next is parsed', as
   const pulledDuringFirst: number[] = [];
   pulled = 0;
   const stats = await parseBulkFile(chunks(file(23)), {
-    defaultCountry: 'PE', maxRecipients: 1000, maxLineBytes: 1024, batchSize: 5,
+    defaultCountry: 'PE',
+    maxRecipients: 1000,
+    maxLineBytes: 1024,
+    batchSize: 5,
     onBatch: async (rows: ParsedRow[]) => {
       inFlight++;
       mostInFlight = Math.max(mostInFlight, inFlight);
@@ -35,7 +38,10 @@ test('batches are written in order, one at a time, while the next is parsed', as
     },
   });
   assert.equal(stats.recipients, 23);
-  assert.deepEqual(written, Array.from({ length: 23 }, (_, i) => i));
+  assert.deepEqual(
+    written,
+    Array.from({ length: 23 }, (_, i) => i),
+  );
   assert.equal(mostInFlight, 1);
   assert.ok(pulledDuringFirst[1]! > pulledDuringFirst[0]!, `the file was read on while the first batch was written (${pulledDuringFirst})`);
 });
@@ -45,7 +51,10 @@ test('a failed write fails the parse, and no write is still running when it does
   let calls = 0;
   await assert.rejects(
     parseBulkFile(chunks(file(40)), {
-      defaultCountry: 'PE', maxRecipients: 1000, maxLineBytes: 1024, batchSize: 5,
+      defaultCountry: 'PE',
+      maxRecipients: 1000,
+      maxLineBytes: 1024,
+      batchSize: 5,
       onBatch: async () => {
         calls++;
         running++;
@@ -65,7 +74,10 @@ test('a parse error waits for the write in flight before it is thrown', async ()
   const text = `${file(12)}+51 911|${'x'.repeat(2000)}\n`;
   await assert.rejects(
     parseBulkFile(chunks(text, 4096), {
-      defaultCountry: 'PE', maxRecipients: 1000, maxLineBytes: 1024, batchSize: 5,
+      defaultCountry: 'PE',
+      maxRecipients: 1000,
+      maxLineBytes: 1024,
+      batchSize: 5,
       onBatch: async () => {
         running++;
         await new Promise((r) => setTimeout(r, 20));

@@ -31,7 +31,9 @@ export interface UploadLimits {
 }
 
 const tooLarge = (max: number) =>
-  new AppError('messaging.file_too_large', `El archivo supera el tamaño máximo de ${Math.round(max / 1024 / 1024)} MB / File too large`, { max_mb: Math.round(max / 1024 / 1024) });
+  new AppError('messaging.file_too_large', `El archivo supera el tamaño máximo de ${Math.round(max / 1024 / 1024)} MB / File too large`, {
+    max_mb: Math.round(max / 1024 / 1024),
+  });
 
 /** Multipart errors from @fastify/multipart, in the seed's words. */
 function uploadError(err: unknown, maxBytes: number, fromStorage: boolean): unknown {
@@ -39,11 +41,15 @@ function uploadError(err: unknown, maxBytes: number, fromStorage: boolean): unkn
   if (code === 'FST_REQ_FILE_TOO_LARGE') return tooLarge(maxBytes);
   if (code === 'FST_FILES_LIMIT') return new AppError('messaging.one_file', ONE_FILE);
   if (code === 'FST_INVALID_MULTIPART_CONTENT_TYPE') return new AppError('messaging.not_multipart', NOT_MULTIPART);
-  if (code === 'FST_PARTS_LIMIT' || code === 'FST_FIELDS_LIMIT') return new AppError('messaging.too_many_fields', 'Demasiados campos en el formulario / Too many form fields');
+  if (code === 'FST_PARTS_LIMIT' || code === 'FST_FIELDS_LIMIT')
+    return new AppError('messaging.too_many_fields', 'Demasiados campos en el formulario / Too many form fields');
   // Anything else the form reader throws (a cut body, a bad boundary, broken part headers) is the
   // client's malformed form; failures while storing rows are not.
   if (err instanceof AppError || fromStorage || sqlState(err)) return err;
-  return new AppError('messaging.malformed_multipart', `Formulario multipart mal formado / Malformed multipart form: ${String((err as Error).message ?? err).slice(0, 200)}`);
+  return new AppError(
+    'messaging.malformed_multipart',
+    `Formulario multipart mal formado / Malformed multipart form: ${String((err as Error).message ?? err).slice(0, 200)}`,
+  );
 }
 
 /** Reads what is left of a file part, so that the error reply reaches a client still uploading. */
@@ -88,15 +94,26 @@ export async function readUpload(
       current = part as MultipartFile;
       if (part.fieldname !== 'file' || stats) {
         await drain(current);
-        throw stats ? new AppError('messaging.one_file', ONE_FILE) : new AppError('messaging.unexpected_field', `Campo de archivo inesperado «${part.fieldname}»: use «file» / Unexpected file field «${part.fieldname}»: use «file»`, { field: part.fieldname });
+        throw stats
+          ? new AppError('messaging.one_file', ONE_FILE)
+          : new AppError(
+              'messaging.unexpected_field',
+              `Campo de archivo inesperado «${part.fieldname}»: use «file» / Unexpected file field «${part.fieldname}»: use «file»`,
+              { field: part.fieldname },
+            );
       }
       fileName = String(part.filename ?? '').slice(0, 255);
       if (!/\.(csv|txt)$/i.test(fileName)) {
         await drain(current);
-        throw new AppError('messaging.bad_file_type', `Formato inválido: «${fileName || 'sin nombre'}» debe ser .csv o .txt / The file must be .csv or .txt`, { file_name: fileName });
+        throw new AppError('messaging.bad_file_type', `Formato inválido: «${fileName || 'sin nombre'}» debe ser .csv o .txt / The file must be .csv or .txt`, {
+          file_name: fileName,
+        });
       }
       stats = await parseBulkFile(part.file, {
-        defaultCountry: limits.defaultCountry, maxRecipients: limits.maxRecipients, maxLineBytes: limits.maxLineBytes, onBatch: store,
+        defaultCountry: limits.defaultCountry,
+        maxRecipients: limits.maxRecipients,
+        maxLineBytes: limits.maxLineBytes,
+        onBatch: store,
       });
       if (part.file.truncated) throw tooLarge(limits.maxBytes);
       current = null;

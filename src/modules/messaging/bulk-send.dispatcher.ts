@@ -32,7 +32,10 @@ export const bulkParams = z.object({
   invalid_numbers: z.number().int().min(0),
   duplicates: z.number().int().min(0),
   file_name: z.string(),
-  template: z.object({ name: z.string(), language: z.string(), params: z.array(z.string()) }).nullable().optional(),
+  template: z
+    .object({ name: z.string(), language: z.string(), params: z.array(z.string()) })
+    .nullable()
+    .optional(),
 });
 export type BulkParams = z.infer<typeof bulkParams>;
 
@@ -51,8 +54,15 @@ export function progressOf(c: { sent: number; failed: number; uncertain: number;
   const suppressed = c.suppressed ?? 0;
   const done = sent + failed + c.uncertain + suppressed;
   return {
-    sent, failed, uncertain: c.uncertain, suppressed, delivered: r.delivered, read: r.read, failed_after_send: r.failed_after_send,
-    total: c.total, percentage: c.total ? Math.round((done / c.total) * 1000) / 10 : 100,
+    sent,
+    failed,
+    uncertain: c.uncertain,
+    suppressed,
+    delivered: r.delivered,
+    read: r.read,
+    failed_after_send: r.failed_after_send,
+    total: c.total,
+    percentage: c.total ? Math.round((done / c.total) * 1000) / 10 : 100,
   };
 }
 
@@ -85,8 +95,15 @@ export async function runBulkSend(app: SendDeps, ctx: JobContext<unknown>) {
     const chunk = Math.floor(seq / CHUNK_SIZE);
     if (announced.has(chunk)) return;
     announced.add(chunk);
-    const start = chunk * CHUNK_SIZE, end = Math.min(start + CHUNK_SIZE, counts.total);
-    void ctx.emit({ type: 'chunk_processing', chunk_start: start, chunk_end: end, total: counts.total, message: `Procesando chunk ${start}-${end} de ${counts.total}` });
+    const start = chunk * CHUNK_SIZE,
+      end = Math.min(start + CHUNK_SIZE, counts.total);
+    void ctx.emit({
+      type: 'chunk_processing',
+      chunk_start: start,
+      chunk_end: end,
+      total: counts.total,
+      message: `Procesando chunk ${start}-${end} de ${counts.total}`,
+    });
   };
 
   const claims = new Claims(jobId);
@@ -100,10 +117,17 @@ export async function runBulkSend(app: SendDeps, ctx: JobContext<unknown>) {
   // Someone who answers "BAJA" while the job is still sending gets nothing more from it either.
   let suppressionsSeen = new Date();
   // A few seconds of overlap: an opt-out stamped just before the last look may have committed after it.
-  const optOuts = setInterval(() => void recipientsRepository.suppressQueuedSince(db, jobId, new Date(suppressionsSeen.getTime() - 5000)).then(({ changed, latest }) => {
-    if (latest > suppressionsSeen) suppressionsSeen = latest;
-    if (changed) flusher.suppressed(changed);
-  }).catch((err) => ctx.logger.warn({ err: (err as Error).message }, 'could not look for new opt-outs')), SUPPRESSION_CHECK_MS);
+  const optOuts = setInterval(
+    () =>
+      void recipientsRepository
+        .suppressQueuedSince(db, jobId, new Date(suppressionsSeen.getTime() - 5000))
+        .then(({ changed, latest }) => {
+          if (latest > suppressionsSeen) suppressionsSeen = latest;
+          if (changed) flusher.suppressed(changed);
+        })
+        .catch((err) => ctx.logger.warn({ err: (err as Error).message }, 'could not look for new opt-outs')),
+    SUPPRESSION_CHECK_MS,
+  );
   const startWorker = async (): Promise<boolean> => {
     const leased = await devicesRepository.lease(db, jobId, [...busy, ...broken], DEVICE_LEASE_SECONDS);
     if (!leased) return false;
@@ -118,7 +142,13 @@ export async function runBulkSend(app: SendDeps, ctx: JobContext<unknown>) {
         broken.add(device.id);
         deviceErrors.push(`device ${device.id}: ${end.reason}`);
         await devicesRepository.pauseForError(db, device.id, end.reason);
-        void ctx.emit({ type: 'error', device_id: device.id, error: end.reason, message: `Device ${device.name} pausado; su trabajo pasa a otros devices`, progress: progressOf(counts) });
+        void ctx.emit({
+          type: 'error',
+          device_id: device.id,
+          error: end.reason,
+          message: `Device ${device.name} pausado; su trabajo pasa a otros devices`,
+          progress: progressOf(counts),
+        });
       }
       if (end.kind === 'capped') broken.add(device.id);
     });
@@ -221,10 +251,12 @@ class Flusher {
     if (!this.#buffer.length) return this.#chain;
     const batch = this.#buffer;
     this.#buffer = [];
-    this.#chain = this.#chain.then(() => this.#write(batch)).catch((err) => {
-      this.#failure = err;
-      this.#ctx.logger.error({ err: (err as Error).message }, 'could not record send outcomes');
-    });
+    this.#chain = this.#chain
+      .then(() => this.#write(batch))
+      .catch((err) => {
+        this.#failure = err;
+        this.#ctx.logger.error({ err: (err as Error).message }, 'could not record send outcomes');
+      });
     return this.#chain;
   }
 
@@ -237,7 +269,11 @@ class Flusher {
   async #write(batch: { r: RecipientResult; phone: string }[]) {
     const db = this.#app.db.orm;
     const jobId = this.#ctx.job.id;
-    await recipientsRepository.record(db, jobId, batch.map((b) => b.r));
+    await recipientsRepository.record(
+      db,
+      jobId,
+      batch.map((b) => b.r),
+    );
     const sentPerDevice = new Map<number, number>();
     for (const { r, phone } of batch) {
       if (r.status === 'sent') {
@@ -307,7 +343,13 @@ class DeviceWorker {
   #sentToday: number;
   readonly #pacer: Pacer;
 
-  constructor(app: SendDeps, ctx: JobContext<unknown>, device: DeviceRow, params: BulkParams, shared: { flusher: Flusher; claims: Claims; announce: (seq: number) => void; halt: { reason: string | null } }) {
+  constructor(
+    app: SendDeps,
+    ctx: JobContext<unknown>,
+    device: DeviceRow,
+    params: BulkParams,
+    shared: { flusher: Flusher; claims: Claims; announce: (seq: number) => void; halt: { reason: string | null } },
+  ) {
     this.#app = app;
     this.#ctx = ctx;
     this.#device = device;
@@ -321,9 +363,10 @@ class DeviceWorker {
     // The job that used the device before this one may have sent a moment ago: its pace carries on.
     this.#pacer = new Pacer(device, device.next_send_at?.getTime() ?? 0);
     // The Cloud API only delivers free text inside the 24 h window: a job's template, else the device's.
-    this.#template = device.provider === 'cloud'
-      ? params.template ?? (device.template_name ? { name: device.template_name, language: device.template_language, params: [] } : null)
-      : null;
+    this.#template =
+      device.provider === 'cloud'
+        ? (params.template ?? (device.template_name ? { name: device.template_name, language: device.template_language, params: [] } : null))
+        : null;
     this.#measure = { message: compileTemplate(params.message), params: this.#template?.params.length ? this.#template.params.map(compileTemplate) : null };
   }
 
@@ -352,20 +395,35 @@ class DeviceWorker {
     const db = this.#app.db.orm;
     let end: WorkerEnd = { kind: 'done' };
     for (;;) {
-      if (this.#ctx.signal.aborted || this.#halt.reason) { end = { kind: 'stopped' }; break; }
-      if (this.#failed) { end = { kind: 'device_failed', reason: this.#failed }; break; }
+      if (this.#ctx.signal.aborted || this.#halt.reason) {
+        end = { kind: 'stopped' };
+        break;
+      }
+      if (this.#failed) {
+        end = { kind: 'device_failed', reason: this.#failed };
+        break;
+      }
       const capLeft = d.daily_cap ? d.daily_cap - this.#sentToday - inFlight.size : Infinity;
       if (capLeft <= 0) {
-        if (inFlight.size) { await Promise.race(inFlight); continue; }
+        if (inFlight.size) {
+          await Promise.race(inFlight);
+          continue;
+        }
         end = { kind: 'capped' };
         break;
       }
       // Claim in batches: wait until half the window is free, so claims are not one row at a time.
-      if (inFlight.size > 0 && inFlight.size >= Math.ceil(maxInFlight / 2)) { await Promise.race(inFlight); continue; }
+      if (inFlight.size > 0 && inFlight.size >= Math.ceil(maxInFlight / 2)) {
+        await Promise.race(inFlight);
+        continue;
+      }
       const n = Math.min(maxInFlight - inFlight.size, capLeft);
       const rows = await this.#claims.take(db, d.id, n);
       if (!rows.length) {
-        if (inFlight.size) { await Promise.race(inFlight); continue; }
+        if (inFlight.size) {
+          await Promise.race(inFlight);
+          continue;
+        }
         const wait = await recipientsRepository.nextRetryIn(db, this.#ctx.job.id);
         if (wait === null) break;
         await sleep(Math.min(Math.max(wait, 0.05), 1) * 1000, undefined, { signal: this.#ctx.signal }).catch(() => {});
@@ -375,7 +433,10 @@ class DeviceWorker {
         const row = rows[i]!;
         const tooLong = this.#tooLong(row);
         if (tooLong) {
-          this.#flusher.add({ seq: row.seq, status: 'failed', device_id: d.id, provider_message_id: null, error: tooLong, retry_in: null, refund_attempt: false }, row.phone);
+          this.#flusher.add(
+            { seq: row.seq, status: 'failed', device_id: d.id, provider_message_id: null, error: tooLong, retry_in: null, refund_attempt: false },
+            row.phone,
+          );
           continue;
         }
         await this.#driver.prepare?.(row.phone, this.#ctx.signal).catch(() => {});
@@ -415,7 +476,11 @@ class DeviceWorker {
     const values = splitValues(row.vals);
     const text = renderTemplate(this.#params.message, values);
     const template: TemplateSpec | null = this.#template
-      ? { name: this.#template.name, language: this.#template.language, params: (this.#template.params.length ? this.#template.params : values.map((_, i) => `@valor${i + 1}`)).map((p) => renderTemplate(p, values)) }
+      ? {
+          name: this.#template.name,
+          language: this.#template.language,
+          params: (this.#template.params.length ? this.#template.params : values.map((_, i) => `@valor${i + 1}`)).map((p) => renderTemplate(p, values)),
+        }
       : null;
     let outcome;
     try {
@@ -435,7 +500,10 @@ class DeviceWorker {
         if (row.attempts >= MAX_ATTEMPTS) {
           return this.#flusher.add({ ...base, status: 'failed', error: `reintentos agotados (${MAX_ATTEMPTS}): ${outcome.reason}` }, row.phone);
         }
-        return this.#flusher.add({ ...base, status: 'queued', error: outcome.reason, retry_in: Math.max(outcome.after ?? 0, 2 ** (row.attempts - 1) * (0.5 + Math.random() * 0.5)) }, row.phone);
+        return this.#flusher.add(
+          { ...base, status: 'queued', error: outcome.reason, retry_in: Math.max(outcome.after ?? 0, 2 ** (row.attempts - 1) * (0.5 + Math.random() * 0.5)) },
+          row.phone,
+        );
       case 'device':
         this.#failed ??= outcome.reason;
         return this.#flusher.add(requeue(row, d.id, outcome.reason), row.phone);
@@ -448,5 +516,11 @@ class DeviceWorker {
 }
 
 const requeue = (row: ClaimedRow, deviceId: number, reason: string): RecipientResult => ({
-  seq: row.seq, status: 'queued', device_id: deviceId, provider_message_id: null, error: `reasignado / handed over: ${reason}`, retry_in: null, refund_attempt: true,
+  seq: row.seq,
+  status: 'queued',
+  device_id: deviceId,
+  provider_message_id: null,
+  error: `reasignado / handed over: ${reason}`,
+  retry_in: null,
+  refund_attempt: true,
 });

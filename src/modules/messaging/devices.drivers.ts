@@ -41,7 +41,11 @@ export interface DeviceRow {
 }
 
 /** What a job asks of a Cloud API device: an approved template and its body parameters. */
-export interface TemplateSpec { name: string; language: string; params: string[] }
+export interface TemplateSpec {
+  name: string;
+  language: string;
+  params: string[];
+}
 
 /**
  * - `sent`: accepted, with the provider's message id.
@@ -54,10 +58,14 @@ export interface TemplateSpec { name: string; language: string; params: string[]
  */
 export type SendOutcome =
   | { kind: 'sent'; id: string }
-  | { kind: 'retry'; reason: string; /** at least this many seconds before the next try */ after?: number }
+  | { kind: 'retry'; reason: string /** at least this many seconds before the next try */; after?: number }
   | { kind: 'failed' | 'device' | 'uncertain' | 'job'; reason: string };
 
-export interface Health { connected: boolean; state: string; error?: string }
+export interface Health {
+  connected: boolean;
+  state: string;
+  error?: string;
+}
 
 export interface Driver {
   send(e164: string, text: string, template: TemplateSpec | null, signal?: AbortSignal): Promise<SendOutcome>;
@@ -77,7 +85,10 @@ export const CLOUD_TEMPLATE_ERRORS = new Set([132000, 132001, 132005, 132007, 13
 const SEND_TIMEOUT_MS = 30_000;
 
 /** A provider's reply: its status and its JSON body, read through each provider's schema. */
-interface Reply { status: number; body: unknown }
+interface Reply {
+  status: number;
+  body: unknown;
+}
 /** A call that got no reply: to send again later, or perhaps sent. */
 type CallFailure = { kind: 'retry' | 'uncertain'; reason: string };
 
@@ -93,17 +104,24 @@ function read<T extends z.ZodTypeAny>(schema: T, body: unknown): z.infer<T> {
  * WhatsApp engines' calls go through one outbound client per runtime, which owns the connections and
  * says how a call failed; retries are the bulk send's (per recipient), so each call is one attempt.
  */
-async function call(http: OutboundClient, url: string, init: { method?: 'GET' | 'POST' | 'PUT'; headers: Record<string, string>; body?: unknown; timeoutMs?: number; signal?: AbortSignal }): Promise<Reply | CallFailure> {
+async function call(
+  http: OutboundClient,
+  url: string,
+  init: { method?: 'GET' | 'POST' | 'PUT'; headers: Record<string, string>; body?: unknown; timeoutMs?: number; signal?: AbortSignal },
+): Promise<Reply | CallFailure> {
   const res = await http.exchange({
-    method: init.method ?? 'POST', path: url,
+    method: init.method ?? 'POST',
+    path: url,
     headers: { 'content-type': 'application/json', ...init.headers },
     body: init.body === undefined ? undefined : JSON.stringify(init.body),
-    timeoutMs: init.timeoutMs ?? SEND_TIMEOUT_MS, signal: init.signal,
+    timeoutMs: init.timeoutMs ?? SEND_TIMEOUT_MS,
+    signal: init.signal,
   });
   if (res instanceof UpstreamError) {
     const failure = transportFailureOf(res) ?? { kind: 'broken', code: res.code };
     // Refused, unresolvable or not connected in time: the request never reached the provider, so it is safe to send again.
-    if (failure.kind === 'unsent') return { kind: 'retry', reason: failure.code === 'UND_ERR_CONNECT_TIMEOUT' ? 'ConnectTimeout' : `ConnectError ${failure.code}` };
+    if (failure.kind === 'unsent')
+      return { kind: 'retry', reason: failure.code === 'UND_ERR_CONNECT_TIMEOUT' ? 'ConnectTimeout' : `ConnectError ${failure.code}` };
     return { kind: 'uncertain', reason: `${failure.kind === 'timeout' ? 'Timeout' : failure.code}: sin respuesta del proveedor / no answer` };
   }
   let body: unknown = null;
@@ -134,10 +152,19 @@ function cloudDriver(http: OutboundClient, d: DeviceRow): Driver {
     async send(e164, text, template, signal) {
       const to = forProvider(e164, 'cloud');
       const message = template
-        ? { type: 'template', template: { name: template.name, language: { code: template.language }, components: template.params.length ? [{ type: 'body', parameters: template.params.map((p) => ({ type: 'text', text: p })) }] : [] } }
+        ? {
+            type: 'template',
+            template: {
+              name: template.name,
+              language: { code: template.language },
+              components: template.params.length ? [{ type: 'body', parameters: template.params.map((p) => ({ type: 'text', text: p })) }] : [],
+            },
+          }
         : { type: 'text', text: { preview_url: false, body: text } };
       const r = await call(http, `${base(d)}/${version}/${d.credentials.phone_number_id}/messages`, {
-        headers, body: { messaging_product: 'whatsapp', recipient_type: 'individual', to, ...message }, signal,
+        headers,
+        body: { messaging_product: 'whatsapp', recipient_type: 'individual', to, ...message },
+        signal,
       });
       if (isOutcome(r)) return r;
       const body = read(cloudReply, r.body);
@@ -167,7 +194,10 @@ function cloudDriver(http: OutboundClient, d: DeviceRow): Driver {
 
 const evolutionSend = z.object({ key: loose(z.object({ id: text })) });
 const evolutionWebhook = z.object({
-  enabled: loose(z.boolean()), url: text, events: loose(z.array(z.string())), headers: loose(z.record(z.string(), z.unknown())),
+  enabled: loose(z.boolean()),
+  url: text,
+  events: loose(z.array(z.string())),
+  headers: loose(z.record(z.string(), z.unknown())),
 });
 const evolutionState = z.object({ instance: loose(z.object({ state: text })), state: text });
 
@@ -178,8 +208,10 @@ function evolutionDriver(http: OutboundClient, d: DeviceRow): Driver {
   return {
     async send(e164, text, _template, signal) {
       const r = await call(http, `${base(d)}/message/sendText/${instance}`, {
-        headers, body: { number: forProvider(e164, 'evolution'), text, ...(d.typing_delay_ms ? { delay: d.typing_delay_ms } : {}) },
-        timeoutMs: SEND_TIMEOUT_MS + d.typing_delay_ms, signal,
+        headers,
+        body: { number: forProvider(e164, 'evolution'), text, ...(d.typing_delay_ms ? { delay: d.typing_delay_ms } : {}) },
+        timeoutMs: SEND_TIMEOUT_MS + d.typing_delay_ms,
+        signal,
       });
       if (isOutcome(r)) return r;
       const id = read(evolutionSend, r.body).key?.id;
@@ -188,7 +220,8 @@ function evolutionDriver(http: OutboundClient, d: DeviceRow): Driver {
       const raw = (r.body ?? {}) as { response?: { message?: unknown }; message?: unknown };
       const detail = JSON.stringify(raw.response?.message ?? raw.message ?? r.body ?? '').slice(0, 200);
       const reason = `HTTP ${r.status} ${detail}`;
-      if (r.status === 400 && /"exists":false/.test(JSON.stringify(r.body))) return { kind: 'failed', reason: `no tiene WhatsApp / not on WhatsApp (${detail})` };
+      if (r.status === 400 && /"exists":false/.test(JSON.stringify(r.body)))
+        return { kind: 'failed', reason: `no tiene WhatsApp / not on WhatsApp (${detail})` };
       if (r.status === 401 || r.status === 403 || r.status === 404 || /connection closed|not connected/i.test(detail)) return { kind: 'device', reason };
       if (r.status === 429 || r.status >= 500) return { kind: 'retry', reason };
       return { kind: 'failed', reason };
@@ -200,7 +233,8 @@ function evolutionDriver(http: OutboundClient, d: DeviceRow): Driver {
       const current = isOutcome(found) || found.body === null ? null : read(evolutionWebhook, found.body);
       if (current?.enabled && current.url === url && events.every((e) => current.events?.includes(e)) && current.headers?.['x-puente-token'] === secret) return;
       const r = await call(http, `${base(d)}/webhook/set/${instance}`, {
-        headers, timeoutMs: 10_000,
+        headers,
+        timeoutMs: 10_000,
         body: { webhook: { enabled: true, url, headers: { 'x-puente-token': secret }, byEvents: false, base64: false, events } },
       });
       if (isOutcome(r)) throw new Error(`webhook: ${r.reason}`);
@@ -218,7 +252,10 @@ function evolutionDriver(http: OutboundClient, d: DeviceRow): Driver {
 
 const wahaExists = z.object({ numberExists: loose(z.boolean()), chatId: text });
 const wahaSend = z.object({
-  id: loose(z.union([z.string(), z.object({ _serialized: text })])), key: loose(z.object({ id: text })), message: text, error: text,
+  id: loose(z.union([z.string(), z.object({ _serialized: text })])),
+  key: loose(z.object({ id: text })),
+  message: text,
+  error: text,
 });
 const wahaSession = z.object({ status: text, config: loose(z.record(z.string(), z.unknown())) });
 const wahaHooks = loose(z.array(z.object({ url: text }).passthrough()));
@@ -233,11 +270,17 @@ function wahaDriver(http: OutboundClient, d: DeviceRow, checks: WahaChecks): Dri
     const key = `${base(d)}|${session}|${phone}`;
     const hit = checks.get(key);
     if (hit) return hit;
-    const r = await call(http, `${base(d)}/api/contacts/check-exists?phone=${encodeURIComponent(phone)}&session=${encodeURIComponent(session)}`, { method: 'GET', headers, timeoutMs: 10_000, signal });
+    const r = await call(http, `${base(d)}/api/contacts/check-exists?phone=${encodeURIComponent(phone)}&session=${encodeURIComponent(session)}`, {
+      method: 'GET',
+      headers,
+      timeoutMs: 10_000,
+      signal,
+    });
     // Nothing was sent yet: a lost answer to the check is safe to ask again.
     if (isOutcome(r)) return r.kind === 'uncertain' ? { kind: 'retry', reason: r.reason } : r;
     const body = read(wahaSend, r.body);
-    if (r.status === 422 || r.status === 401 || r.status === 403 || r.status === 404) return { kind: 'device', reason: `HTTP ${r.status} ${String(body.message ?? body.error ?? '').slice(0, 200)}` };
+    if (r.status === 422 || r.status === 401 || r.status === 403 || r.status === 404)
+      return { kind: 'device', reason: `HTTP ${r.status} ${String(body.message ?? body.error ?? '').slice(0, 200)}` };
     if (r.status >= 300) return { kind: 'retry', reason: `check-exists HTTP ${r.status}` };
     const found = read(wahaExists, r.body);
     const answer = { exists: found.numberExists === true, chatId: found.chatId ?? `${phone}@c.us` };
@@ -255,7 +298,7 @@ function wahaDriver(http: OutboundClient, d: DeviceRow, checks: WahaChecks): Dri
       const r = await call(http, `${base(d)}/api/sendText`, { headers, body: { session, chatId: found.chatId, text }, signal });
       if (isOutcome(r)) return r;
       const body = read(wahaSend, r.body);
-      const id = typeof body.id === 'string' ? body.id : body.id?._serialized ?? body.key?.id;
+      const id = typeof body.id === 'string' ? body.id : (body.id?._serialized ?? body.key?.id);
       if (r.status < 300 && typeof id === 'string') return { kind: 'sent', id };
       const reason = `HTTP ${r.status} ${String(body.message ?? '').slice(0, 200)}`;
       if (r.status === 422 || r.status === 401 || r.status === 403 || r.status === 404) return { kind: 'device', reason };
@@ -289,7 +332,9 @@ function wahaDriver(http: OutboundClient, d: DeviceRow, checks: WahaChecks): Dri
 }
 
 const simulatorReply = z.object({
-  id: text, status: text, connected: loose(z.boolean()),
+  id: text,
+  status: text,
+  connected: loose(z.boolean()),
   error: loose(z.object({ code: text, message: text, retryable: loose(z.boolean()) })),
 });
 
@@ -350,17 +395,27 @@ export class Drivers {
 
   constructor(o: { logger: Logger; wahaCheckCacheSeconds: number }) {
     this.#http = new OutboundClient({
-      service: 'WhatsApp', baseUrl: '', timeoutMs: SEND_TIMEOUT_MS, logger: o.logger, retries: 0, connections: 256, keepAliveMs: 30_000,
+      service: 'WhatsApp',
+      baseUrl: '',
+      timeoutMs: SEND_TIMEOUT_MS,
+      logger: o.logger,
+      retries: 0,
+      connections: 256,
+      keepAliveMs: 30_000,
     });
     this.#wahaChecks = new WahaChecks(o.wahaCheckCacheSeconds * 1000);
   }
 
   for(d: DeviceRow): Driver {
     switch (d.provider) {
-      case 'cloud': return cloudDriver(this.#http, d);
-      case 'evolution': return evolutionDriver(this.#http, d);
-      case 'waha': return wahaDriver(this.#http, d, this.#wahaChecks);
-      case 'simulator': return simulatorDriver(this.#http, d);
+      case 'cloud':
+        return cloudDriver(this.#http, d);
+      case 'evolution':
+        return evolutionDriver(this.#http, d);
+      case 'waha':
+        return wahaDriver(this.#http, d, this.#wahaChecks);
+      case 'simulator':
+        return simulatorDriver(this.#http, d);
     }
   }
 

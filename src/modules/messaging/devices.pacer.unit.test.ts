@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import { Pacer, type PacingSettings } from './devices.pacer.ts';
 
 const settings = (o: Partial<PacingSettings> = {}): PacingSettings => ({
-  messages_per_minute: null, min_gap_ms: 0, max_gap_ms: 0, pause_after: null, pause_seconds: 0, typing_delay_ms: 0, ...o,
+  messages_per_minute: null,
+  min_gap_ms: 0,
+  max_gap_ms: 0,
+  pause_after: null,
+  pause_seconds: 0,
+  typing_delay_ms: 0,
+  ...o,
 });
 
 /** Sends `n` messages, each starting as soon as it may plus `late` ms; returns their start times. */

@@ -6,7 +6,21 @@ import type { DeviceInput } from './devices.service.ts';
 export const todayUtc = () => new Date().toISOString().slice(0, 10);
 /** Daily caps count UTC days, in SQL as in `todayUtc`, whatever the database server's time zone. */
 const TODAY = sql.raw(`(now() AT TIME ZONE 'UTC')::date`);
-const COLUMNS = ['name', 'provider', 'base_url', 'messages_per_minute', 'min_gap_ms', 'max_gap_ms', 'pause_after', 'pause_seconds', 'daily_cap', 'typing_delay_ms', 'template_name', 'template_language', 'status'] as const;
+const COLUMNS = [
+  'name',
+  'provider',
+  'base_url',
+  'messages_per_minute',
+  'min_gap_ms',
+  'max_gap_ms',
+  'pause_after',
+  'pause_seconds',
+  'daily_cap',
+  'typing_delay_ms',
+  'template_name',
+  'template_language',
+  'status',
+] as const;
 
 export const devicesRepository = {
   async get(db: Executor, id: number) {
@@ -22,20 +36,25 @@ export const devicesRepository = {
   },
   /** Devices that may send now: active and connected at their last health check, least used today first. */
   async available(db: Executor, limit: number, exclude: number[] = []) {
-    return rows<DeviceRow>(db, sql`
+    return rows<DeviceRow>(
+      db,
+      sql`
       SELECT *, sent_day::text AS sent_day FROM devices
       WHERE status = 'active' AND connected
         AND NOT (id = ANY(ARRAY(SELECT jsonb_array_elements_text(${json(exclude)})::int)))
         AND (daily_cap IS NULL OR sent_day IS DISTINCT FROM ${TODAY} OR sent_today < daily_cap)
       ORDER BY CASE WHEN sent_day = ${TODAY} THEN sent_today ELSE 0 END, id
-      LIMIT ${limit}`);
+      LIMIT ${limit}`,
+    );
   },
   /**
    * Takes one device for a job: like `available`, but only among devices no other job holds, and
    * it holds it from now on (until `release` or `ttlSeconds` without `renewForJob`).
    */
   async lease(db: Executor, jobId: string, exclude: number[], ttlSeconds: number) {
-    const [row] = await rows<DeviceRow>(db, sql`
+    const [row] = await rows<DeviceRow>(
+      db,
+      sql`
       UPDATE devices d SET job_id = ${jobId}::uuid, job_lease_until = now() + make_interval(secs => ${ttlSeconds})
       FROM (SELECT id FROM devices
             WHERE status = 'active' AND connected
@@ -45,7 +64,8 @@ export const devicesRepository = {
             ORDER BY CASE WHEN sent_day = ${TODAY} THEN sent_today ELSE 0 END, id
             LIMIT 1 FOR UPDATE SKIP LOCKED) c
       WHERE d.id = c.id
-      RETURNING d.*, d.sent_day::text AS sent_day`);
+      RETURNING d.*, d.sent_day::text AS sent_day`,
+    );
     return row ?? null;
   },
   async renewForJob(db: Executor, jobId: string, ttlSeconds: number) {
@@ -60,13 +80,16 @@ export const devicesRepository = {
       WHERE job_id = ${jobId}::uuid AND (${id}::int IS NULL OR id = ${id}::int)`);
   },
   async insert(db: Executor, d: DeviceInput) {
-    const [row] = await rows<DeviceRow>(db, sql`
+    const [row] = await rows<DeviceRow>(
+      db,
+      sql`
       INSERT INTO devices (name, provider, base_url, credentials, messages_per_minute, min_gap_ms, max_gap_ms, pause_after, pause_seconds,
         daily_cap, typing_delay_ms, template_name, template_language, status)
       VALUES (${d.name}, ${d.provider}, ${d.base_url}, ${json(d.credentials)}, ${d.messages_per_minute ?? null}, ${d.min_gap_ms ?? 0},
         ${d.max_gap_ms ?? 0}, ${d.pause_after ?? null}, ${d.pause_seconds ?? 0}, ${d.daily_cap ?? null}, ${d.typing_delay_ms ?? 0},
         ${d.template_name ?? null}, ${d.template_language ?? 'es'}, ${d.status ?? 'active'})
-      RETURNING *, sent_day::text AS sent_day`);
+      RETURNING *, sent_day::text AS sent_day`,
+    );
     return row!;
   },
   /** Sets the given columns; `credentials`, when given, is the whole stored (sealed) value. */
@@ -84,7 +107,10 @@ export const devicesRepository = {
   },
   /** Replaces one device's stored credentials, unless they changed since they were read. */
   async replaceCredentials(db: Executor, id: number, before: Record<string, string>, after: Record<string, string>) {
-    const done = await rows<{ id: number }>(db, sql`UPDATE devices SET credentials = ${json(after)} WHERE id = ${id} AND credentials = ${json(before)} RETURNING id`);
+    const done = await rows<{ id: number }>(
+      db,
+      sql`UPDATE devices SET credentials = ${json(after)} WHERE id = ${id} AND credentials = ${json(before)} RETURNING id`,
+    );
     return done.length;
   },
   async remove(db: Executor, id: number) {
@@ -105,10 +131,13 @@ export const devicesRepository = {
   },
   /** Counts sends towards today's cap; returns today's total. */
   async addSent(db: Executor, id: number, n: number) {
-    const [row] = await rows<{ sent_today: number }>(db, sql`
+    const [row] = await rows<{ sent_today: number }>(
+      db,
+      sql`
       UPDATE devices SET sent_today = CASE WHEN sent_day = ${TODAY} THEN sent_today + ${n} ELSE ${n} END,
         sent_day = ${TODAY}, sent_total = sent_total + ${n}
-      WHERE id = ${id} RETURNING sent_today`);
+      WHERE id = ${id} RETURNING sent_today`,
+    );
     return row?.sent_today ?? 0;
   },
 };

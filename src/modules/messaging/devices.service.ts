@@ -25,15 +25,33 @@ const iso = (d: Date | string) => new Date(d).toISOString();
 export function deviceReply(d: DeviceRow): Device {
   const credentials = Object.fromEntries(Object.entries(d.credentials).map(([k, v]) => [k, PUBLIC_CREDENTIALS.has(k) ? v : v ? '********' : '']));
   return {
-    id: d.id, name: d.name, provider: d.provider, base_url: d.base_url, credentials, status: d.status, status_reason: d.status_reason,
-    connected: d.connected, connection_state: d.connection_state, last_health_at: d.last_health_at && iso(d.last_health_at), last_error: d.last_error,
+    id: d.id,
+    name: d.name,
+    provider: d.provider,
+    base_url: d.base_url,
+    credentials,
+    status: d.status,
+    status_reason: d.status_reason,
+    connected: d.connected,
+    connection_state: d.connection_state,
+    last_health_at: d.last_health_at && iso(d.last_health_at),
+    last_error: d.last_error,
     pacing: {
-      messages_per_minute: d.messages_per_minute, min_gap_ms: d.min_gap_ms, max_gap_ms: d.max_gap_ms, pause_after: d.pause_after,
-      pause_seconds: d.pause_seconds, daily_cap: d.daily_cap, typing_delay_ms: d.typing_delay_ms,
+      messages_per_minute: d.messages_per_minute,
+      min_gap_ms: d.min_gap_ms,
+      max_gap_ms: d.max_gap_ms,
+      pause_after: d.pause_after,
+      pause_seconds: d.pause_seconds,
+      daily_cap: d.daily_cap,
+      typing_delay_ms: d.typing_delay_ms,
     },
-    template_name: d.template_name, template_language: d.template_language,
+    template_name: d.template_name,
+    template_language: d.template_language,
     current_job_id: d.job_id && d.job_lease_until && d.job_lease_until.getTime() > Date.now() ? d.job_id : null,
-    sent_today: d.sent_day === todayUtc() ? d.sent_today : 0, sent_total: Number(d.sent_total), created_at: iso(d.created_at), updated_at: iso(d.updated_at),
+    sent_today: d.sent_day === todayUtc() ? d.sent_today : 0,
+    sent_total: Number(d.sent_total),
+    created_at: iso(d.created_at),
+    updated_at: iso(d.updated_at),
   };
 }
 
@@ -85,12 +103,21 @@ export class DevicesService {
   async create(body: DeviceInput) {
     const input = { ...body, base_url: body.base_url ?? (body.provider === 'cloud' ? CLOUD_API_URL : undefined) };
     if (!input.base_url) {
-      throw new AppError('devices.base_url_required', `base_url es obligatorio para ${body.provider}: la dirección de su servidor / base_url is required for ${body.provider}`, { provider: body.provider }, [{ field: 'body.base_url', message: 'required' }]);
+      throw new AppError(
+        'devices.base_url_required',
+        `base_url es obligatorio para ${body.provider}: la dirección de su servidor / base_url is required for ${body.provider}`,
+        { provider: body.provider },
+        [{ field: 'body.base_url', message: 'required' }],
+      );
     }
     checkCredentials(input.provider, input.credentials);
     checkGaps(input.min_gap_ms ?? 0, input.max_gap_ms ?? 0);
     await checkProviderUrl(this.#ctx, input.base_url);
-    const d = await devicesRepository.insert(this.#db, { ...input, base_url: input.base_url, credentials: sealCredentials(this.#ctx.secrets, input.credentials) });
+    const d = await devicesRepository.insert(this.#db, {
+      ...input,
+      base_url: input.base_url,
+      credentials: sealCredentials(this.#ctx.secrets, input.credentials),
+    });
     return this.check(d.id);
   }
 
@@ -102,16 +129,24 @@ export class DevicesService {
    */
   async update(id: number, patch: Partial<DeviceInput>, by: { admin: boolean }) {
     const current = await this.require(id);
-    const moved = (patch.base_url !== undefined && patch.base_url !== current.base_url) || (patch.provider !== undefined && patch.provider !== current.provider);
+    const moved =
+      (patch.base_url !== undefined && patch.base_url !== current.base_url) || (patch.provider !== undefined && patch.provider !== current.provider);
     if (!by.admin && (moved || Object.keys(patch.credentials ?? {}).length)) {
-      throw new AppError('devices.admin_only', 'Solo un administrador puede cambiar credenciales, base_url o provider / Only admins may change credentials, base_url or provider');
+      throw new AppError(
+        'devices.admin_only',
+        'Solo un administrador puede cambiar credenciales, base_url o provider / Only admins may change credentials, base_url or provider',
+      );
     }
     const provider = patch.provider ?? current.provider;
     if (moved) {
       const missing = REQUIRED_CREDENTIALS[provider].filter((k) => !patch.credentials?.[k]);
       if (missing.length) {
-        throw new AppError('devices.credentials_required', `Al cambiar base_url o provider hay que enviar de nuevo las credenciales (${missing.join(', ')}) / Changing base_url or provider requires the credentials again`,
-          { missing }, missing.map((k) => ({ field: `body.credentials.${k}`, message: 'required when base_url or provider changes' })));
+        throw new AppError(
+          'devices.credentials_required',
+          `Al cambiar base_url o provider hay que enviar de nuevo las credenciales (${missing.join(', ')}) / Changing base_url or provider requires the credentials again`,
+          { missing },
+          missing.map((k) => ({ field: `body.credentials.${k}`, message: 'required when base_url or provider changes' })),
+        );
       }
       await checkProviderUrl(this.#ctx, patch.base_url ?? current.base_url);
     }
@@ -137,10 +172,16 @@ export class DevicesService {
   async check(id: number) {
     const d = await this.require(id);
     // A URL stored before the rules above (or with the flag since turned off) is not called.
-    const refused = await checkProviderUrl(this.#ctx, d.base_url).then(() => null, (err: Error) => err.message);
+    const refused = await checkProviderUrl(this.#ctx, d.base_url).then(
+      () => null,
+      (err: Error) => err.message,
+    );
     const health = refused
       ? { connected: false, state: 'refused', error: refused }
-      : await this.#ctx.drivers.for(d).health().catch((err: Error) => ({ connected: false, state: 'error', error: err.message }));
+      : await this.#ctx.drivers
+          .for(d)
+          .health()
+          .catch((err: Error) => ({ connected: false, state: 'error', error: err.message }));
     await devicesRepository.setHealth(this.#db, id, health);
     return this.require(id);
   }
@@ -149,7 +190,13 @@ export class DevicesService {
   /** Checks every device every `everyMs`, then runs `after` (a worker process keeps the checks fresh). */
   startHealthChecks(everyMs: number, after: () => Promise<void>) {
     this.stopHealthChecks();
-    this.#healthTimer = setInterval(() => void this.checkAll().then(after).catch(() => {}), everyMs);
+    this.#healthTimer = setInterval(
+      () =>
+        void this.checkAll()
+          .then(after)
+          .catch(() => {}),
+      everyMs,
+    );
     this.#healthTimer.unref();
   }
 
@@ -170,11 +217,19 @@ export class DevicesService {
 
 function checkCredentials(provider: keyof typeof REQUIRED_CREDENTIALS, credentials: Record<string, string>) {
   const missing = REQUIRED_CREDENTIALS[provider].filter((k) => !credentials[k]);
-  if (missing.length) throw new AppError('devices.missing_credentials', `Faltan credenciales para ${provider}: ${missing.join(', ')} / Missing credentials`, { provider, missing });
+  if (missing.length)
+    throw new AppError('devices.missing_credentials', `Faltan credenciales para ${provider}: ${missing.join(', ')} / Missing credentials`, {
+      provider,
+      missing,
+    });
 }
 
 function checkGaps(min: number, max: number) {
-  if (max && max < min) throw new AppError('devices.invalid_gaps', 'max_gap_ms debe ser mayor o igual que min_gap_ms / max_gap_ms must be >= min_gap_ms', { min_gap_ms: min, max_gap_ms: max });
+  if (max && max < min)
+    throw new AppError('devices.invalid_gaps', 'max_gap_ms debe ser mayor o igual que min_gap_ms / max_gap_ms must be >= min_gap_ms', {
+      min_gap_ms: min,
+      max_gap_ms: max,
+    });
 }
 
 export const deviceNotFound = (id: number) => new AppError('devices.not_found', `Device ${id} no encontrado / Device not found`, { device_id: id });

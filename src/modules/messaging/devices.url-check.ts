@@ -17,21 +17,38 @@ export async function checkProviderUrl(ctx: Pick<AppContext, 'config' | 'listeni
     throw new AppError('devices.base_url_invalid', 'base_url no es una URL válida / base_url is not a valid URL');
   }
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && ctx.config.ALLOW_INSECURE_PROVIDER_URLS)) {
-    throw new AppError('devices.base_url_not_https', 'base_url debe usar https (ALLOW_INSECURE_PROVIDER_URLS=true permite http) / base_url must be https', undefined, [{ field: 'body.base_url', message: 'https required' }]);
+    throw new AppError(
+      'devices.base_url_not_https',
+      'base_url debe usar https (ALLOW_INSECURE_PROVIDER_URLS=true permite http) / base_url must be https',
+      undefined,
+      [{ field: 'body.base_url', message: 'https required' }],
+    );
   }
-  if (url.username || url.password) throw new AppError('devices.base_url_credentials', 'base_url no puede llevar usuario ni contraseña / base_url must not carry credentials');
+  if (url.username || url.password)
+    throw new AppError('devices.base_url_credentials', 'base_url no puede llevar usuario ni contraseña / base_url must not carry credentials');
   const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
   const own = ctx.listening?.port ?? ctx.config.PORT;
   if (port !== own) return;
   const host = url.hostname.replace(/^\[|\]$/g, '');
-  const addresses = isIP(host) ? [host] : await lookup(host, { all: true }).then((r) => r.map((a) => a.address), () => [] as string[]);
+  const addresses = isIP(host)
+    ? [host]
+    : await lookup(host, { all: true }).then(
+        (r) => r.map((a) => a.address),
+        () => [] as string[],
+      );
   if (addresses.some(isOwnAddress(ctx.listening?.host ?? ctx.config.HOST))) {
-    throw new AppError('devices.base_url_self', 'base_url apunta a Puente mismo / base_url points at Puente itself', undefined, [{ field: 'body.base_url', message: 'own address' }]);
+    throw new AppError('devices.base_url_self', 'base_url apunta a Puente mismo / base_url points at Puente itself', undefined, [
+      { field: 'body.base_url', message: 'own address' },
+    ]);
   }
 }
 
 function isOwnAddress(listenHost: string) {
-  const local = new Set(Object.values(networkInterfaces()).flat().map((i) => i!.address.toLowerCase()));
+  const local = new Set(
+    Object.values(networkInterfaces())
+      .flat()
+      .map((i) => i!.address.toLowerCase()),
+  );
   return (address: string) => {
     const a = address.toLowerCase().replace(/^::ffff:/, '');
     return a === listenHost || a.startsWith('127.') || a === '::1' || a === '0.0.0.0' || a === '::' || local.has(a);

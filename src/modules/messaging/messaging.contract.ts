@@ -10,7 +10,7 @@ import { jobReply, pageMeta } from '../../platform/http/contract.ts';
 const isoDate = z.string().describe('ISO 8601 date-time');
 
 export const providers = ['cloud', 'evolution', 'waha', 'simulator'] as const;
-export const provider = z.enum(providers).describe('The engine behind the number: Meta\'s Cloud API, Evolution API, WAHA, or Puente\'s simulator');
+export const provider = z.enum(providers).describe("The engine behind the number: Meta's Cloud API, Evolution API, WAHA, or Puente's simulator");
 
 // ---- Devices --------------------------------------------------------------------------------
 
@@ -21,7 +21,11 @@ export const deviceFields = z
     provider,
     // Meta's Cloud API has one address; the other engines are self-hosted and need theirs.
     base_url: z.string().trim().url().optional().describe('https (http only with ALLOW_INSECURE_PROVIDER_URLS); required except for `cloud`'),
-    credentials: z.record(z.string(), z.string().max(4096)).describe('By provider: cloud `access_token`, `phone_number_id`; evolution `api_key`, `instance`; waha `api_key`, `session`; simulator `token`, `device_id` (see docs/messaging.md)'),
+    credentials: z
+      .record(z.string(), z.string().max(4096))
+      .describe(
+        'By provider: cloud `access_token`, `phone_number_id`; evolution `api_key`, `instance`; waha `api_key`, `session`; simulator `token`, `device_id` (see docs/messaging.md)',
+      ),
     messages_per_minute: z.coerce.number().int().min(1).max(100_000).nullable().optional(),
     min_gap_ms: z.coerce.number().int().min(0).max(3_600_000).optional(),
     max_gap_ms: z.coerce.number().int().min(0).max(3_600_000).optional(),
@@ -79,7 +83,10 @@ export const statusMessage = z.object({ status: z.literal('success'), message: z
 
 // ---- Bulk send --------------------------------------------------------------------------------
 
-const multipartFile = z.string().meta({ format: 'binary' }).describe('A |-separated .csv or .txt file, UTF-8: phone|value1|value2… per line (a header line is skipped)');
+const multipartFile = z
+  .string()
+  .meta({ format: 'binary' })
+  .describe('A |-separated .csv or .txt file, UTF-8: phone|value1|value2… per line (a header line is skipped)');
 
 /** The multipart form of `POST /messages/send-bulk-file` (documentation: the form is read as a stream). */
 export const bulkSendForm = z
@@ -130,7 +137,12 @@ export const bulkPreviewReply = z
     suppressed_samples: z.array(z.string()),
     samples: z.array(z.object({ phone: z.string(), text: z.string().nullable(), length: z.number().int().optional(), too_long: z.boolean().optional() })),
     invalid_samples: z.array(z.object({ raw_phone: z.string(), error: z.string().nullable().optional() })),
-    too_long: z.object({ max_length: z.number().int(), count: z.number().int(), rows: z.array(z.object({ line: z.number().int(), length: z.number().int() })), unchecked: z.number().int() }),
+    too_long: z.object({
+      max_length: z.number().int(),
+      count: z.number().int(),
+      rows: z.array(z.object({ line: z.number().int(), length: z.number().int() })),
+      unchecked: z.number().int(),
+    }),
     columns: z.number().int().describe('The most values after the phone any row has'),
     warnings: z.array(warning),
     duplicate_of: duplicateOf.nullable(),
@@ -143,7 +155,7 @@ export type BulkPreviewReply = z.infer<typeof bulkPreviewReply>;
 export const suppression = z
   .object({
     phone: z.string().describe('E.164'),
-    source: z.string().describe('`manual`, `inbound` (an opt-out word), `import:<file>`, or a provider\'s report'),
+    source: z.string().describe("`manual`, `inbound` (an opt-out word), `import:<file>`, or a provider's report"),
     reason: z.string().nullable(),
     device_id: z.number().int().nullable(),
     created_at: isoDate,
@@ -170,12 +182,32 @@ export const webhookParams = z.object({ provider, device_id: z.coerce.number().i
  */
 export const webhookBody = z.unknown().meta({
   id: 'WebhookDelivery',
-  description: 'Raw JSON as the engine sends it, signed with the device\'s secret over these bytes.',
+  description: "Raw JSON as the engine sends it, signed with the device's secret over these bytes.",
   oneOf: [
-    { title: 'cloud', type: 'object', description: 'provider `cloud` (Meta Cloud API): `{object:"whatsapp_business_account", entry:[{changes:[{value:{statuses|messages}}]}]}`, signed with `X-Hub-Signature-256: sha256=<HMAC-SHA256 of the body with the device\'s app_secret>`' },
-    { title: 'evolution', type: 'object', description: 'provider `evolution` (Evolution API): `{event:"messages.update"|"messages.upsert", instance, data}`, with the `X-Puente-Token` header Puente set when it pointed the webhook' },
-    { title: 'waha', type: 'object', description: 'provider `waha` (WAHA): `{event:"message.ack"|"message"|"message.any", session, payload}`, signed with `X-Webhook-Hmac: <HMAC-SHA512 hex of the body>`' },
-    { title: 'simulator', type: 'object', description: 'provider `simulator`: `{events:[{type:"status",id,status}|{type:"message",from,text,id}]}`, signed with `X-Puente-Signature: sha256=<HMAC-SHA256 hex of the body>`' },
+    {
+      title: 'cloud',
+      type: 'object',
+      description:
+        'provider `cloud` (Meta Cloud API): `{object:"whatsapp_business_account", entry:[{changes:[{value:{statuses|messages}}]}]}`, signed with `X-Hub-Signature-256: sha256=<HMAC-SHA256 of the body with the device\'s app_secret>`',
+    },
+    {
+      title: 'evolution',
+      type: 'object',
+      description:
+        'provider `evolution` (Evolution API): `{event:"messages.update"|"messages.upsert", instance, data}`, with the `X-Puente-Token` header Puente set when it pointed the webhook',
+    },
+    {
+      title: 'waha',
+      type: 'object',
+      description:
+        'provider `waha` (WAHA): `{event:"message.ack"|"message"|"message.any", session, payload}`, signed with `X-Webhook-Hmac: <HMAC-SHA512 hex of the body>`',
+    },
+    {
+      title: 'simulator',
+      type: 'object',
+      description:
+        'provider `simulator`: `{events:[{type:"status",id,status}|{type:"message",from,text,id}]}`, signed with `X-Puente-Signature: sha256=<HMAC-SHA256 hex of the body>`',
+    },
   ],
 });
 
@@ -188,6 +220,6 @@ export const webhookReply = z.object({
 
 export const cloudVerifyQuery = z.looseObject({
   'hub.mode': z.string().optional().describe('`subscribe`'),
-  'hub.verify_token': z.string().optional().describe('The device\'s `verify_token` credential'),
+  'hub.verify_token': z.string().optional().describe("The device's `verify_token` credential"),
   'hub.challenge': z.string().optional().describe('Echoed back when the token matches'),
 });

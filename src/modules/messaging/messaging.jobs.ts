@@ -10,10 +10,23 @@ import { splitValues } from './template.renderer.ts';
 /** A recipient as `GET /jobs/{id}/items` shows it: the file's values, the device by name. */
 export function recipientItem(r: ItemRow) {
   return {
-    key: String(r.seq), seq: r.seq, status: r.status === 'queued' ? 'not_sent' : r.status, reason_code: r.reason_code, reason: r.error,
-    label: r.phone ?? r.raw_phone, phone: r.phone, raw_phone: r.raw_phone, values: splitValues(r.vals),
-    device_id: r.device_id, device_name: r.device_name, provider_message_id: r.provider_message_id, attempts: r.attempts, updated_at: r.updated_at,
-    failed_after_send: r.failed_after_send ?? false, delivered_at: r.delivered_at ?? null, read_at: r.read_at ?? null,
+    key: String(r.seq),
+    seq: r.seq,
+    status: r.status === 'queued' ? 'not_sent' : r.status,
+    reason_code: r.reason_code,
+    reason: r.error,
+    label: r.phone ?? r.raw_phone,
+    phone: r.phone,
+    raw_phone: r.raw_phone,
+    values: splitValues(r.vals),
+    device_id: r.device_id,
+    device_name: r.device_name,
+    provider_message_id: r.provider_message_id,
+    attempts: r.attempts,
+    updated_at: r.updated_at,
+    failed_after_send: r.failed_after_send ?? false,
+    delivered_at: r.delivered_at ?? null,
+    read_at: r.read_at ?? null,
   };
 }
 
@@ -52,8 +65,8 @@ export function messagingJobs(app: AppContext) {
         carryOver: async (tx, from, to, { includeUncertain }) => {
           await recipientsRepository.copyForRetry(tx, from.id, to.id, includeUncertain);
           return { progress: progressOf(await recipientsRepository.counts(tx, to.id)) };
-          },
         },
+      },
       items: {
         async page(jobId, query) {
           const db = app.db.orm;

@@ -29,14 +29,36 @@ export const messagingModule: PuenteModule = {
     // Where this process listens is known once its server is up: checks of device URLs read it then
     // (a getter, so that the value is read at each check, not copied now).
     const drivers = new Drivers({ logger, wahaCheckCacheSeconds: config.WAHA_CHECK_CACHE_SECONDS });
-    const devices = new DevicesService({ db, config, secrets, drivers, get listening() { return ctx.listening; } });
+    const devices = new DevicesService({
+      db,
+      config,
+      secrets,
+      drivers,
+      get listening() {
+        return ctx.listening;
+      },
+    });
     const receipts = new ReceiptsService({ db, bus, logger, config });
     const suppressions = new SuppressionsService({ db, config });
     ctx.secrets.register('device credentials', resealDevices(ctx.db.orm));
     Object.assign(ctx.services, {
-      drivers, devices, receipts, suppressions,
+      drivers,
+      devices,
+      receipts,
+      suppressions,
       bulkSend: new BulkSendService({ db, config, jobs, devices }),
-      webhooks: new WebhooksService({ db, logger, config, drivers, devices, receipts, suppressions, get listening() { return ctx.listening; } }),
+      webhooks: new WebhooksService({
+        db,
+        logger,
+        config,
+        drivers,
+        devices,
+        receipts,
+        suppressions,
+        get listening() {
+          return ctx.listening;
+        },
+      }),
     });
     return messagingJobs(ctx);
   },

@@ -65,14 +65,25 @@ export class BulkSendService {
       // Numbers on the suppression list were staged as `suppressed`: counted, never sent.
       const suppressed = await recipientsRepository.countSuppressed(db, jobId);
       const params: BulkParams = {
-        message: r.message, total_numbers: r.stats.recipients, devices_limit: r.devicesLimit, file_name: r.fileName,
-        invalid_numbers: r.stats.invalid, duplicates: r.stats.duplicates, template: r.template,
+        message: r.message,
+        total_numbers: r.stats.recipients,
+        devices_limit: r.devicesLimit,
+        file_name: r.fileName,
+        invalid_numbers: r.stats.invalid,
+        duplicates: r.stats.duplicates,
+        template: r.template,
       };
-      const { job } = await this.#ctx.jobs.start(BULK_SEND, {}, {
-        id: jobId, params: { ...params, header_skipped: r.stats.headerSkipped, file_hash: r.stats.sha256, suppressed },
-        guard: r.confirmDuplicate ? undefined : (tx) => this.#refuseDuplicate(r.stats.sha256, r.message, tx),
-        progress: progressOf({ sent: 0, failed: r.stats.invalid, uncertain: 0, suppressed, total: r.stats.recipients }), createdBy: r.createdBy,
-      });
+      const { job } = await this.#ctx.jobs.start(
+        BULK_SEND,
+        {},
+        {
+          id: jobId,
+          params: { ...params, header_skipped: r.stats.headerSkipped, file_hash: r.stats.sha256, suppressed },
+          guard: r.confirmDuplicate ? undefined : (tx) => this.#refuseDuplicate(r.stats.sha256, r.message, tx),
+          progress: progressOf({ sent: 0, failed: r.stats.invalid, uncertain: 0, suppressed, total: r.stats.recipients }),
+          createdBy: r.createdBy,
+        },
+      );
       await recipientsRepository.finishUpload(db, jobId);
       return { job, total: r.stats.recipients, fileName: r.fileName };
     } catch (err) {
@@ -96,17 +107,22 @@ export class BulkSendService {
     if (!earlier) return;
     const d = duplicateOf(earlier);
     const minutes = Math.max(1, Math.round((Date.now() - new Date(earlier.created_at).getTime()) / 60_000));
-    throw new AppError(DUPLICATE_SEND,
+    throw new AppError(
+      DUPLICATE_SEND,
       `Este archivo con este mensaje ya se envió hace ${minutes} min (job ${earlier.id}${d.file_name ? `, «${d.file_name}»` : ''}). ` +
-      `Para enviarlo otra vez, repita con confirm_duplicate=true / This file and message were already sent ${minutes} min ago (job ${earlier.id}); send confirm_duplicate=true to send it again`,
-      { job_id: earlier.id, duplicate_of: d, minutes_ago: minutes });
+        `Para enviarlo otra vez, repita con confirm_duplicate=true / This file and message were already sent ${minutes} min ago (job ${earlier.id}); send confirm_duplicate=true to send it again`,
+      { job_id: earlier.id, duplicate_of: d, minutes_ago: minutes },
+    );
   }
 
   /** Each recipient's outcome, page by page in file order. */
   async *results(jobId: string) {
     const job = await this.#ctx.jobs.get(jobId);
     if (!job) throw jobNotFound(jobId);
-    if (job.type !== BULK_SEND) throw new AppError('messaging.not_bulk_send', 'Este job no es un envío masivo: no tiene resultados por destinatario / Not a bulk send', { job_id: jobId });
+    if (job.type !== BULK_SEND)
+      throw new AppError('messaging.not_bulk_send', 'Este job no es un envío masivo: no tiene resultados por destinatario / Not a bulk send', {
+        job_id: jobId,
+      });
     let after = -1;
     for (;;) {
       const page = await recipientsRepository.page(this.#db, job.id, after, 5000);

@@ -29,7 +29,15 @@ test('a remembered shape gives the same answer as a full parse, for numbers of m
   const digits = (n: number) => Array.from({ length: n }, () => rnd(10)).join('');
   for (let i = 0; i < 3000; i++) {
     const country = ['PE', 'VE', 'MX', 'AR', 'CO', 'ES', 'US', 'DE'][rnd(8)]!;
-    const forms = [`+${digits(8 + rnd(6))}`, digits(7 + rnd(6)), `0${digits(9 + rnd(3))}`, `00${digits(10 + rnd(3))}`, `+521${digits(10)}`, `+549${digits(10)}`, `0${digits(2)}15${digits(8)}`];
+    const forms = [
+      `+${digits(8 + rnd(6))}`,
+      digits(7 + rnd(6)),
+      `0${digits(9 + rnd(3))}`,
+      `00${digits(10 + rnd(3))}`,
+      `+521${digits(10)}`,
+      `+549${digits(10)}`,
+      `0${digits(2)}15${digits(8)}`,
+    ];
     inputs.push([forms[rnd(forms.length)]!, country]);
   }
   forgetPhoneShapes();

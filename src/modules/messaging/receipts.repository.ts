@@ -2,8 +2,17 @@ import { sql } from 'drizzle-orm';
 import { json, rows, type Executor } from '../../platform/db/client.ts';
 
 /** A receipt reduced to what moves a recipient: 1 sent, 2 delivered, 3 read, -1 failed (with the provider's words). */
-export interface ReceiptRow { device_id: number; id: string; rank: 1 | 2 | 3 | -1; error: string | null }
-export interface JobReceipts { delivered: number; read: number; failed_after_send: number }
+export interface ReceiptRow {
+  device_id: number;
+  id: string;
+  rank: 1 | 2 | 3 | -1;
+  error: string | null;
+}
+export interface JobReceipts {
+  delivered: number;
+  read: number;
+  failed_after_send: number;
+}
 export interface Applied {
   /** (device, id) pairs no recipient has yet: kept a moment (the send's outcome may not be written yet), then dropped. */
   unmatched: { device_id: number; id: string }[];
@@ -20,7 +29,9 @@ export const receiptsRepository = {
    * would move a recipient back or sideways (a late `delivered` after `read`, a repeat) change nothing.
    */
   async apply(db: Executor, batch: ReceiptRow[]): Promise<Applied> {
-    const [row] = await rows<{ result: Applied }>(db, sql`
+    const [row] = await rows<{ result: Applied }>(
+      db,
+      sql`
       WITH r AS (
         SELECT * FROM jsonb_to_recordset(${json(batch)}) AS r(device_id int, id text, rank int, error text)
       ), hit AS (
@@ -65,7 +76,8 @@ export const receiptsRepository = {
         'devices', COALESCE((SELECT jsonb_agg(jsonb_build_object('device_id', device_id, 'ok', ok, 'failed', failed)) FROM (
                           SELECT device_id, count(*) FILTER (WHERE status <> 'failed')::int AS ok, count(*) FILTER (WHERE status = 'failed')::int AS failed
                           FROM upd GROUP BY device_id) x), '[]'::jsonb)
-      ) AS result`);
+      ) AS result`,
+    );
     return row!.result;
   },
 
@@ -85,13 +97,16 @@ export const receiptsRepository = {
         'sent', COALESCE((${c}->>'sent')::int, 0) + COALESCE((${c}->>'failed_after_send')::int, 0) - c.failed_after_send,
         'failed', COALESCE((${c}->>'failed')::int, 0) - COALESCE((${c}->>'failed_after_send')::int, 0) + c.failed_after_send)`;
     };
-    return rows<{ id: string; progress: Record<string, unknown>; results: Record<string, unknown>; status: string }>(db, sql`
+    return rows<{ id: string; progress: Record<string, unknown>; results: Record<string, unknown>; status: string }>(
+      db,
+      sql`
       UPDATE jobs j SET
         progress = ${merged('progress')},
         results = CASE WHEN j.results = '{}'::jsonb THEN j.results ELSE ${merged('results')} END
       FROM jsonb_to_recordset(${json(jobs)}) AS c(job_id uuid, delivered int, read int, failed_after_send int)
       WHERE j.id = c.job_id
-      RETURNING j.id, j.progress, j.results, j.status`);
+      RETURNING j.id, j.progress, j.results, j.status`,
+    );
   },
 
   async forJob(db: Executor, jobId: string): Promise<JobReceipts> {

@@ -21,7 +21,11 @@ const receiptsCounter = new Counter({
   registers: [registry],
 });
 
-interface Pending { row: ReceiptRow; tries: number; due: number }
+interface Pending {
+  row: ReceiptRow;
+  tries: number;
+  due: number;
+}
 
 /**
  * Takes receipts from the webhook routes and writes them in batches (every few tens of ms, or as
@@ -91,9 +95,11 @@ export class ReceiptsService {
     }
     if (this.#pending.size) this.#schedule(Math.max(20, Math.min(...[...this.#pending.values()].map((p) => p.due)) - now));
     if (!batch.size) return this.#chain;
-    this.#chain = this.#chain.then(() => this.#write(batch, retried)).catch((err) => {
-      this.#ctx.logger.error({ err: (err as Error).message }, 'could not record WhatsApp receipts');
-    });
+    this.#chain = this.#chain
+      .then(() => this.#write(batch, retried))
+      .catch((err) => {
+        this.#ctx.logger.error({ err: (err as Error).message }, 'could not record WhatsApp receipts');
+      });
     return this.#chain;
   }
 

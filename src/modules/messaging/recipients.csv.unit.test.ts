@@ -10,7 +10,8 @@ test('a cell a spreadsheet would run as a formula is neutralised with a quote an
     ['@SUM(A1)', `"'@SUM(A1)"`],
     ['\tcmd', `"'\tcmd"`],
     ['\rcmd', `"'\rcmd"`],
-  ] as const) assert.equal(csvCell(raw), want, JSON.stringify(raw));
+  ] as const)
+    assert.equal(csvCell(raw), want, JSON.stringify(raw));
 });
 
 test('numbers and dates are written as they are, even negative ones', () => {

@@ -2,7 +2,12 @@ import { sql } from 'drizzle-orm';
 import { json, rows, type Executor } from '../../platform/db/client.ts';
 import type { ParsedRow } from './bulk-file.parser.ts';
 
-export interface ClaimedRow { seq: number; phone: string; vals: string; attempts: number }
+export interface ClaimedRow {
+  seq: number;
+  phone: string;
+  vals: string;
+  attempts: number;
+}
 export interface RecipientResult {
   seq: number;
   status: 'sent' | 'failed' | 'queued' | 'uncertain';
@@ -15,16 +20,32 @@ export interface RecipientResult {
   refund_attempt: boolean;
 }
 export interface ResultRow {
-  seq: number; phone: string | null; raw_phone: string; status: string; device_id: number | null;
-  provider_message_id: string | null; error: string | null; attempts: number; updated_at: Date | null;
-  failed_after_send: boolean; delivered_at: Date | null; read_at: Date | null;
+  seq: number;
+  phone: string | null;
+  raw_phone: string;
+  status: string;
+  device_id: number | null;
+  provider_message_id: string | null;
+  error: string | null;
+  attempts: number;
+  updated_at: Date | null;
+  failed_after_send: boolean;
+  delivered_at: Date | null;
+  read_at: Date | null;
 }
 /**
  * What the dispatcher counts: `sent` is every message a provider accepted (whatever its receipts said
  * since), `failed` those refused at the send. Receipts are added on top by `progressOf`.
  */
-export interface Counts { sent: number; failed: number; uncertain: number; queued: number; sending: number; suppressed: number; total: number }
-
+export interface Counts {
+  sent: number;
+  failed: number;
+  uncertain: number;
+  queued: number;
+  sending: number;
+  suppressed: number;
+  total: number;
+}
 
 /**
  * A recipient's outcome as a stable code to group failures by. Providers word the same problem
@@ -44,36 +65,52 @@ const REASON_CODE = sql`CASE
   ELSE 'messaging.provider_error'
 END`;
 
-export interface ItemRow extends ResultRow { vals: string; device_name: string | null; reason_code: string | null }
+export interface ItemRow extends ResultRow {
+  vals: string;
+  device_name: string | null;
+  reason_code: string | null;
+}
 const FAILED = ['failed', 'uncertain'];
 
 export const recipientsRepository = {
   /** A page of recipients with the device's name and a reason code, filtered by status or code. */
   async items(db: Executor, jobId: string, f: { status?: string; reason?: string; limit: number; offset: number }) {
-    return rows<ItemRow>(db, sql`
+    return rows<ItemRow>(
+      db,
+      sql`
       SELECT * FROM (
         SELECT r.seq, r.phone, r.raw_phone, r.vals, r.status, r.device_id, d.name AS device_name, r.provider_message_id,
                r.error, r.attempts, r.updated_at, ${REASON_CODE} AS reason_code, r.failed_after_send, r.delivered_at, r.read_at
         FROM message_recipients r LEFT JOIN devices d ON d.id = r.device_id
         WHERE r.job_id = ${jobId} AND (${f.status ?? null}::text IS NULL OR r.status = ${f.status ?? null})) i
       WHERE (${f.reason ?? null}::text IS NULL OR i.reason_code = ${f.reason ?? null})
-      ORDER BY seq LIMIT ${f.limit} OFFSET ${f.offset}`);
+      ORDER BY seq LIMIT ${f.limit} OFFSET ${f.offset}`,
+    );
   },
 
   async countItems(db: Executor, jobId: string, f: { status?: string; reason?: string }) {
-    const [row] = await rows<{ n: number }>(db, sql`
+    const [row] = await rows<{ n: number }>(
+      db,
+      sql`
       SELECT count(*)::int AS n FROM message_recipients r
       WHERE r.job_id = ${jobId} AND (${f.status ?? null}::text IS NULL OR r.status = ${f.status ?? null})
-        AND (${f.reason ?? null}::text IS NULL OR ${REASON_CODE} = ${f.reason ?? null})`);
+        AND (${f.reason ?? null}::text IS NULL OR ${REASON_CODE} = ${f.reason ?? null})`,
+    );
     return row?.n ?? 0;
   },
 
   /** Failed and uncertain recipients by reason code, with one wording of each. */
   async failureGroups(db: Executor, jobId: string) {
-    return rows<{ reason_code: string; reason: string | null; n: number }>(db, sql`
+    return rows<{ reason_code: string; reason: string | null; n: number }>(
+      db,
+      sql`
       SELECT ${REASON_CODE} AS reason_code, min(r.error) AS reason, count(*)::int AS n FROM message_recipients r
-      WHERE r.job_id = ${jobId} AND r.status IN (${sql.join(FAILED.map((s) => sql`${s}`), sql`, `)})
-      GROUP BY 1 ORDER BY n DESC, 1`);
+      WHERE r.job_id = ${jobId} AND r.status IN (${sql.join(
+        FAILED.map((s) => sql`${s}`),
+        sql`, `,
+      )})
+      GROUP BY 1 ORDER BY n DESC, 1`,
+    );
   },
 
   async beginUpload(db: Executor, jobId: string) {
@@ -94,20 +131,29 @@ export const recipientsRepository = {
 
   /** Numbers suppressed since the upload (an opt-out while the job waited) are skipped too. */
   async suppressQueued(db: Executor, jobId: string) {
-    const changed = await rows<{ seq: number }>(db, sql`
+    const changed = await rows<{ seq: number }>(
+      db,
+      sql`
       UPDATE message_recipients m SET status = 'suppressed', error = 'número dado de baja / suppressed number', updated_at = now()
-      FROM suppressions s WHERE m.job_id = ${jobId} AND m.status = 'queued' AND s.phone = m.phone RETURNING m.seq`);
+      FROM suppressions s WHERE m.job_id = ${jobId} AND m.status = 'queued' AND s.phone = m.phone RETURNING m.seq`,
+    );
     return changed.length;
   },
 
   /** Like `suppressQueued`, for the numbers suppressed after `since` only (cheap while a job runs). */
   async suppressQueuedSince(db: Executor, jobId: string, since: Date) {
-    const fresh = await rows<{ phone: string; at: Date }>(db, sql`SELECT phone, created_at AS at FROM suppressions WHERE created_at > ${since.toISOString()}::timestamptz`);
+    const fresh = await rows<{ phone: string; at: Date }>(
+      db,
+      sql`SELECT phone, created_at AS at FROM suppressions WHERE created_at > ${since.toISOString()}::timestamptz`,
+    );
     if (!fresh.length) return { changed: 0, latest: since };
-    const changed = await rows<{ seq: number }>(db, sql`
+    const changed = await rows<{ seq: number }>(
+      db,
+      sql`
       UPDATE message_recipients m SET status = 'suppressed', error = 'número dado de baja / suppressed number', updated_at = now()
       WHERE m.job_id = ${jobId} AND m.status = 'queued' AND m.phone IN (SELECT jsonb_array_elements_text(${json(fresh.map((f) => f.phone))}))
-      RETURNING m.seq`);
+      RETURNING m.seq`,
+    );
     return { changed: changed.length, latest: new Date(Math.max(...fresh.map((f) => new Date(f.at).getTime()))) };
   },
 
@@ -128,19 +174,25 @@ export const recipientsRepository = {
   /** Uploads a crashed process left behind (older than an hour): their rows are removed. */
   async sweepAbandonedUploads(db: Executor) {
     // A job that exists was created: only its upload marker is left to remove.
-    const stale = await rows<{ job_id: string; created: boolean }>(db, sql`
+    const stale = await rows<{ job_id: string; created: boolean }>(
+      db,
+      sql`
       SELECT u.job_id, EXISTS (SELECT 1 FROM jobs j WHERE j.id = u.job_id) AS created
-      FROM message_uploads u WHERE u.started_at < now() - interval '1 hour'`);
+      FROM message_uploads u WHERE u.started_at < now() - interval '1 hour'`,
+    );
     for (const s of stale) await (s.created ? this.finishUpload(db, s.job_id) : this.discardUpload(db, s.job_id));
     return stale.length;
   },
 
   /** Rows a crashed attempt left `sending` were in flight: they may have been sent, so they are not sent again. */
   async markInFlightUncertain(db: Executor, jobId: string) {
-    const changed = await rows<{ seq: number; phone: string; device_id: number | null; error: string }>(db, sql`
+    const changed = await rows<{ seq: number; phone: string; device_id: number | null; error: string }>(
+      db,
+      sql`
       UPDATE message_recipients SET status = 'uncertain', updated_at = now(),
         error = 'en curso durante un reinicio: puede haberse enviado; no se reenvía / in flight at a restart: may have been sent, not resent'
-      WHERE job_id = ${jobId} AND status = 'sending' RETURNING seq, phone, device_id, error`);
+      WHERE job_id = ${jobId} AND status = 'sending' RETURNING seq, phone, device_id, error`,
+    );
     return changed.sort((a, b) => a.seq - b.seq);
   },
 
@@ -153,7 +205,9 @@ export const recipientsRepository = {
   async claim(db: Executor, jobId: string, deviceId: number, n: number, fromSeq = 0) {
     // MATERIALIZED: as a plain subquery the planner may rescan it once per outer row, and each rescan
     // with SKIP LOCKED finds more rows, so a claim of 1 took the whole queue (seen on PGlite).
-    return rows<ClaimedRow>(db, sql`
+    return rows<ClaimedRow>(
+      db,
+      sql`
       WITH c AS MATERIALIZED (
         SELECT seq FROM message_recipients
         WHERE job_id = ${jobId} AND status = 'queued' AND seq >= ${fromSeq} AND (retry_at IS NULL OR retry_at <= now())
@@ -161,7 +215,8 @@ export const recipientsRepository = {
       UPDATE message_recipients r SET status = 'sending', device_id = ${deviceId}, attempts = r.attempts + 1, updated_at = now()
       FROM c
       WHERE r.job_id = ${jobId} AND r.seq = c.seq
-      RETURNING r.seq, r.phone, r.vals, r.attempts`);
+      RETURNING r.seq, r.phone, r.vals, r.attempts`,
+    );
   },
 
   /** Records a batch of outcomes in one statement. */
@@ -179,30 +234,39 @@ export const recipientsRepository = {
 
   /** Seconds until the earliest pending retry, or null when none is waiting. */
   async nextRetryIn(db: Executor, jobId: string) {
-    const [row] = await rows<{ s: number | null }>(db, sql`
+    const [row] = await rows<{ s: number | null }>(
+      db,
+      sql`
       SELECT EXTRACT(EPOCH FROM min(retry_at) - now())::float8 AS s FROM message_recipients
-      WHERE job_id = ${jobId} AND status = 'queued' AND retry_at IS NOT NULL`);
+      WHERE job_id = ${jobId} AND status = 'queued' AND retry_at IS NOT NULL`,
+    );
     return row?.s ?? null;
   },
 
   async counts(db: Executor, jobId: string): Promise<Counts> {
-    const [row] = await rows<Counts>(db, sql`
+    const [row] = await rows<Counts>(
+      db,
+      sql`
       SELECT count(*) FILTER (WHERE status IN ('sent', 'delivered', 'read') OR failed_after_send)::int AS sent,
              count(*) FILTER (WHERE status = 'failed' AND NOT failed_after_send)::int AS failed,
              count(*) FILTER (WHERE status = 'uncertain')::int AS uncertain, count(*) FILTER (WHERE status = 'queued')::int AS queued,
              count(*) FILTER (WHERE status = 'sending')::int AS sending, count(*) FILTER (WHERE status = 'suppressed')::int AS suppressed,
              count(*)::int AS total
-      FROM message_recipients WHERE job_id = ${jobId}`);
+      FROM message_recipients WHERE job_id = ${jobId}`,
+    );
     return row!;
   },
 
   /** A page of outcomes by sequence, for the results CSV: with the file's values, the device's name and a reason code. */
   async page(db: Executor, jobId: string, afterSeq: number, limit: number) {
-    return rows<ItemRow>(db, sql`
+    return rows<ItemRow>(
+      db,
+      sql`
       SELECT r.seq, r.phone, r.raw_phone, r.vals, r.status, r.device_id, d.name AS device_name, r.provider_message_id, r.error,
              r.attempts, r.updated_at, ${REASON_CODE} AS reason_code, r.failed_after_send, r.delivered_at, r.read_at
       FROM message_recipients r LEFT JOIN devices d ON d.id = r.device_id
-      WHERE r.job_id = ${jobId} AND r.seq > ${afterSeq} ORDER BY r.seq LIMIT ${limit}`);
+      WHERE r.job_id = ${jobId} AND r.seq > ${afterSeq} ORDER BY r.seq LIMIT ${limit}`,
+    );
   },
 
   /**

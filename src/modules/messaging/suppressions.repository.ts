@@ -1,7 +1,13 @@
 import { sql } from 'drizzle-orm';
 import { json, rows, type Executor } from '../../platform/db/client.ts';
 
-export interface SuppressionRow { phone: string; source: string; reason: string | null; device_id: number | null; created_at: Date }
+export interface SuppressionRow {
+  phone: string;
+  source: string;
+  reason: string | null;
+  device_id: number | null;
+  created_at: Date;
+}
 
 export const suppressionsRepository = {
   async list(db: Executor, limit: number, offset: number) {
@@ -14,10 +20,13 @@ export const suppressionsRepository = {
   /** Adds numbers; one already there keeps its first source and time. Returns how many were new. */
   async add(db: Executor, entries: { phone: string; source: string; reason: string | null; device_id: number | null }[]) {
     if (!entries.length) return 0;
-    const added = await rows<{ phone: string }>(db, sql`
+    const added = await rows<{ phone: string }>(
+      db,
+      sql`
       INSERT INTO suppressions (phone, source, reason, device_id)
       SELECT phone, source, reason, device_id FROM jsonb_to_recordset(${json(entries)}) AS e(phone text, source text, reason text, device_id int)
-      ON CONFLICT (phone) DO NOTHING RETURNING phone`);
+      ON CONFLICT (phone) DO NOTHING RETURNING phone`,
+    );
     return added.length;
   },
   async get(db: Executor, phone: string) {

@@ -8,7 +8,12 @@ export type SuppressionsDeps = Pick<AppContext, 'db' | 'config'>;
 
 /** Upper case, accents and punctuation gone, spaces collapsed: "No más." and "NO MAS" read the same. */
 export const foldText = (s: string) =>
-  s.normalize('NFD').replace(/\p{M}/gu, '').toUpperCase().replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
+  s
+    .normalize('NFD')
+    .replace(/\p{M}/gu, '')
+    .toUpperCase()
+    .replace(/[^\p{L}\p{N}]+/gu, ' ')
+    .trim();
 
 /**
  * An opt-out is a short reply that is one of the words, or starts with one ("baja por favor"):
@@ -50,28 +55,44 @@ export class SuppressionsService {
 
   async remove(rawPhone: string) {
     const phone = this.phoneOf(rawPhone);
-    if (!(await suppressionsRepository.remove(this.#db, phone))) throw new AppError('suppressions.not_found', `${phone} no está en la lista de bajas / not suppressed`, { phone });
+    if (!(await suppressionsRepository.remove(this.#db, phone)))
+      throw new AppError('suppressions.not_found', `${phone} no está en la lista de bajas / not suppressed`, { phone });
     return phone;
   }
 
   /** A CSV (or one number a line): the first column is the number; a header line is skipped. */
   async import(lines: AsyncIterable<string>, source: string) {
-    let added = 0, already = 0, invalid = 0, batch: string[] = [];
+    let added = 0,
+      already = 0,
+      invalid = 0,
+      batch: string[] = [];
     const flush = async () => {
       const unique = [...new Set(batch)];
-      const n = await suppressionsRepository.add(this.#db, unique.map((phone) => ({ phone, source, reason: null, device_id: null })));
+      const n = await suppressionsRepository.add(
+        this.#db,
+        unique.map((phone) => ({ phone, source, reason: null, device_id: null })),
+      );
       added += n;
       already += batch.length - n;
       batch = [];
     };
     let first = true;
     for await (const line of lines) {
-      const cell = line.split(/[,;|\t]/)[0]!.trim().replace(/^"|"$/g, '');
+      const cell = line
+        .split(/[,;|\t]/)[0]!
+        .trim()
+        .replace(/^"|"$/g, '');
       if (!cell) continue;
-      if (first && !/\d/.test(cell)) { first = false; continue; }
+      if (first && !/\d/.test(cell)) {
+        first = false;
+        continue;
+      }
       first = false;
       const n = normalisePhone(cell, this.#ctx.config.DEFAULT_COUNTRY);
-      if (!n.ok) { invalid++; continue; }
+      if (!n.ok) {
+        invalid++;
+        continue;
+      }
       batch.push(n.e164);
       if (batch.length >= 1000) await flush();
     }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileTemplate, MAX_RENDERED, renderedLength, renderTemplate, splitValues, tooLongReason } from './template.renderer.ts';
 
-test('@valorN takes the row\'s Nth value; @valor1 never eats the start of @valor10', () => {
+test("@valorN takes the row's Nth value; @valor1 never eats the start of @valor10", () => {
   const values = Array.from({ length: 10 }, (_, i) => `v${i + 1}`);
   assert.equal(renderTemplate('Hola @valor1, su pedido @valor10 (@valor2)', values), 'Hola v1, su pedido v10 (v2)');
   assert.equal(renderTemplate('@valor1@valor1', ['x']), 'xx');
@@ -31,13 +31,13 @@ test('the measured length is the rendered length, without rendering', () => {
   assert.equal(renderedLength(compileTemplate('@valor1 '.repeat(585)), [huge]), 585 * (huge.length + 1));
 });
 
-test('a row\'s stored values split on | and are trimmed; no values is an empty list', () => {
+test("a row's stored values split on | and are trimmed; no values is an empty list", () => {
   assert.deepEqual(splitValues(' Ana | 1001 |'), ['Ana', '1001', '']);
   assert.deepEqual(splitValues(''), []);
   assert.deepEqual(splitValues('solo'), ['solo']);
 });
 
-test('the too-long reason names the length and WhatsApp\'s maximum in both languages', () => {
+test("the too-long reason names the length and WhatsApp's maximum in both languages", () => {
   assert.equal(MAX_RENDERED, 4096);
   const reason = tooLongReason(5000);
   assert.match(reason, /tendría 5000 caracteres, el máximo de WhatsApp es 4096/);

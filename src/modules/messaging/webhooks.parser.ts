@@ -33,9 +33,13 @@ export function parseCloud(body: Json, phoneNumberId: string): WebhookContent {
         const rank = ({ sent: 1, delivered: 2, read: 3, failed: -1 } as Record<string, ReceiptRow['rank']>)[str(s?.status)];
         if (!id || !rank) continue;
         const e = list(s.errors)[0];
-        const error = rank === -1
-          ? `${str(e?.code) || 'error'} ${str(e?.title) || str(e?.message) || 'failed'}${str(e?.error_data?.details) ? ` (${str(e.error_data.details)})` : ''}`.slice(0, 500)
-          : null;
+        const error =
+          rank === -1
+            ? `${str(e?.code) || 'error'} ${str(e?.title) || str(e?.message) || 'failed'}${str(e?.error_data?.details) ? ` (${str(e.error_data.details)})` : ''}`.slice(
+                0,
+                500,
+              )
+            : null;
         out.receipts.push({ id, rank, error });
       }
       for (const m of list(value.messages)) {
@@ -48,7 +52,8 @@ export function parseCloud(body: Json, phoneNumberId: string): WebhookContent {
 }
 
 const EVOLUTION_ACKS: Record<string, ReceiptRow['rank']> = { ERROR: -1, SERVER_ACK: 1, DELIVERY_ACK: 2, READ: 3, PLAYED: 3 };
-const textOf = (message: Json) => str(message?.conversation) || str(message?.extendedTextMessage?.text) || str(message?.buttonsResponseMessage?.selectedDisplayText);
+const textOf = (message: Json) =>
+  str(message?.conversation) || str(message?.extendedTextMessage?.text) || str(message?.buttonsResponseMessage?.selectedDisplayText);
 const jidNumber = (jid: string) => (/@(s\.whatsapp\.net|c\.us)$/.test(jid) ? jid.split('@')[0]! : '');
 
 /**
@@ -64,7 +69,8 @@ export function parseEvolution(body: Json): WebhookContent {
     if (event === 'messages.update') {
       const id = str(data.keyId) || str(data.key?.id);
       const rank = EVOLUTION_ACKS[str(data.status)];
-      if (id && rank && data.fromMe !== false) out.receipts.push({ id, rank, error: rank === -1 ? 'ERROR: el proveedor no pudo entregar / not delivered' : null });
+      if (id && rank && data.fromMe !== false)
+        out.receipts.push({ id, rank, error: rank === -1 ? 'ERROR: el proveedor no pudo entregar / not delivered' : null });
     } else if (event === 'messages.upsert') {
       const key = data.key ?? {};
       const from = jidNumber(str(key.remoteJidAlt) || str(key.remoteJid));
@@ -87,7 +93,8 @@ export function parseWaha(body: Json): WebhookContent {
   if (body.event === 'message.ack') {
     const ack = Number(p.ack);
     const rank: ReceiptRow['rank'] | undefined = ack === -1 ? -1 : ack === 1 ? 1 : ack === 2 ? 2 : ack >= 3 ? 3 : undefined;
-    if (str(p.id) && rank && p.fromMe !== false) out.receipts.push({ id: str(p.id), rank, error: rank === -1 ? `ack ERROR: ${str(p.ackName) || 'no entregado / not delivered'}` : null });
+    if (str(p.id) && rank && p.fromMe !== false)
+      out.receipts.push({ id: str(p.id), rank, error: rank === -1 ? `ack ERROR: ${str(p.ackName) || 'no entregado / not delivered'}` : null });
   } else if (body.event === 'message' || body.event === 'message.any') {
     const from = jidNumber(str(p.from));
     if (p.fromMe === false && from && str(p.body)) out.inbound.push({ from, text: str(p.body), id: str(p.id) });

@@ -11,13 +11,19 @@ import type { SuppressionsService } from './suppressions.service.ts';
 import { parseCloud, parseEvolution, parseSimulator, parseWaha, type WebhookContent } from './webhooks.parser.ts';
 
 /** What the service uses. */
-export type WebhooksDeps = Pick<AppContext, 'db' | 'logger' | 'config' | 'listening'> & { drivers: Drivers; devices: DevicesService; receipts: ReceiptsService; suppressions: SuppressionsService };
+export type WebhooksDeps = Pick<AppContext, 'db' | 'logger' | 'config' | 'listening'> & {
+  drivers: Drivers;
+  devices: DevicesService;
+  receipts: ReceiptsService;
+  suppressions: SuppressionsService;
+};
 
 const DEVICE_CACHE_MS = 5000;
 export const badSignature = () => new AppError('webhooks.bad_signature', 'Firma del webhook ausente o inválida / Missing or invalid webhook signature');
 
 const sameText = (a: string, b: string) => {
-  const x = Buffer.from(a), y = Buffer.from(b);
+  const x = Buffer.from(a),
+    y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
 };
 const hmacHex = (algorithm: 'sha256' | 'sha512', key: string, raw: Buffer) => createHmac(algorithm, key).update(raw).digest('hex');
@@ -95,10 +101,14 @@ export class WebhooksService {
     } catch {
       throw new AppError('webhooks.body_not_json', 'El cuerpo no es JSON / Body is not JSON');
     }
-    const content: WebhookContent = provider === 'cloud' ? parseCloud(body, d.credentials.phone_number_id ?? '')
-      : provider === 'evolution' ? parseEvolution(body)
-      : provider === 'waha' ? parseWaha(body)
-      : parseSimulator(body);
+    const content: WebhookContent =
+      provider === 'cloud'
+        ? parseCloud(body, d.credentials.phone_number_id ?? '')
+        : provider === 'evolution'
+          ? parseEvolution(body)
+          : provider === 'waha'
+            ? parseWaha(body)
+            : parseSimulator(body);
     if (content.receipts.length) this.#ctx.receipts.add(d.id, content.receipts);
     let suppressed = 0;
     for (const m of content.inbound) {
@@ -120,7 +130,13 @@ export class WebhooksService {
     const base = (this.#ctx.config.PUBLIC_URL ?? baseUrl ?? d.webhook_base_url ?? '').replace(/\/+$/, '');
     if (!base) return;
     // A URL the health check would not call (plain http where not allowed, Puente itself) is not called here either.
-    if (await checkProviderUrl(this.#ctx, d.base_url).then(() => false, () => true)) return;
+    if (
+      await checkProviderUrl(this.#ctx, d.base_url).then(
+        () => false,
+        () => true,
+      )
+    )
+      return;
     if (!d.credentials.webhook_secret) d = await devices.addGeneratedCredentials(id, { webhook_secret: randomBytes(24).toString('base64url') });
     this.#devices.delete(id);
     const driver = this.#ctx.drivers.for(d);
@@ -129,7 +145,7 @@ export class WebhooksService {
       await driver.configureWebhook(`${base}/webhooks/${d.provider}/${d.id}`, d.credentials.webhook_secret!);
       if (d.webhook_base_url !== base) await devicesRepository.setWebhookBase(db, id, base);
     } catch (err) {
-      this.#ctx.logger.warn({ device: id, err: (err as Error).message }, 'could not set the device\'s webhook');
+      this.#ctx.logger.warn({ device: id, err: (err as Error).message }, "could not set the device's webhook");
       await devicesRepository.setWebhookBase(db, id, base, `webhook: ${(err as Error).message}`.slice(0, 300));
     }
   }

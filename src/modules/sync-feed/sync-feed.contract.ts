@@ -21,7 +21,7 @@ export const orderStatus = z.enum(['pending', 'confirmed', 'completed', 'cancell
 export const order = z
   .object({
     id: z.number().int(),
-    external_ref: z.string().nullable().describe('The caller\'s own reference; repeating it returns the existing order'),
+    external_ref: z.string().nullable().describe("The caller's own reference; repeating it returns the existing order"),
     customer_id: z.number().int().nullable().describe('A Puente user id, or null'),
     status: orderStatus,
     items: z.array(orderItem),
@@ -106,7 +106,11 @@ export type SyncClient = z.infer<typeof syncClient>;
 export const syncClientList = z.object({ success: z.literal(true), last_seq: z.number().int(), data: z.array(syncClient) });
 export type SyncClientList = z.infer<typeof syncClientList>;
 export const syncClientBody = z.object({ name: z.string().trim().min(1).max(100) });
-export const syncClientCreated = z.object({ success: z.literal(true), api_key: z.string().describe('Shown once: Puente keeps only its SHA-256'), client: syncClient });
+export const syncClientCreated = z.object({
+  success: z.literal(true),
+  api_key: z.string().describe('Shown once: Puente keeps only its SHA-256'),
+  client: syncClient,
+});
 export type SyncClientCreated = z.infer<typeof syncClientCreated>;
 export const syncClientReply = z.object({ success: z.literal(true), client: syncClient });
 
@@ -114,14 +118,16 @@ export const syncClientReply = z.object({ success: z.literal(true), client: sync
 
 /** Handshake `auth` object: `io(`${url}/sync`, { auth: { apiKey } })`. */
 export const syncHandshakeAuth = z
-  .object({ apiKey: z.string().describe('A sync client\'s API key (`CLOUD_API_KEY` is the default client)') })
+  .object({ apiKey: z.string().describe("A sync client's API key (`CLOUD_API_KEY` is the default client)") })
   .meta({ id: 'SyncHandshakeAuth' });
 
 /** What `connect_error` carries when the handshake is refused. */
 export const syncConnectError = z
   .object({
     message: z.enum(['API key required', 'Invalid API key', 'Too many attempts']),
-    data: z.object({ code: z.literal('rate_limited'), retry_after: z.number().int().optional().describe('Seconds until the address may try again') }).optional(),
+    data: z
+      .object({ code: z.literal('rate_limited'), retry_after: z.number().int().optional().describe('Seconds until the address may try again') })
+      .optional(),
   })
   .meta({ id: 'SyncConnectError' });
 
@@ -135,9 +141,7 @@ export const ordersPending = z
 export type OrdersPending = z.infer<typeof ordersPending>;
 
 /** Server → client, on any namespace: the socket sent more events than `SOCKET_EVENTS_PER_SECOND`; further ones are dropped. */
-export const socketRateLimited = z
-  .object({ message: z.string() })
-  .meta({ id: 'SocketRateLimited' });
+export const socketRateLimited = z.object({ message: z.string() }).meta({ id: 'SocketRateLimited' });
 export type SocketRateLimited = z.infer<typeof socketRateLimited>;
 
 /** Socket.IO typings for the server (`Namespace<SyncClientToServer, SyncServerToClient>`) and for clients. */

@@ -5,7 +5,15 @@ import { AppError } from '../../platform/http/errors.ts';
 import { eventChecker } from '../../platform/realtime/event-check.ts';
 import { FEED_CHANNEL, FEED_CLIENT_CHANNEL, orderReply, type ClientPosition } from './sync-feed.service.ts';
 import type { SocketChannelSpec } from '../../platform/realtime/asyncapi.ts';
-import { ordersPending, socketRateLimited, syncConnectError, syncHandshakeAuth, type OrdersPending, type SyncClientToServer, type SyncServerToClient } from './sync-feed.contract.ts';
+import {
+  ordersPending,
+  socketRateLimited,
+  syncConnectError,
+  syncHandshakeAuth,
+  type OrdersPending,
+  type SyncClientToServer,
+  type SyncServerToClient,
+} from './sync-feed.contract.ts';
 
 /** After a notification, further commits within this window are told together at its end (bursts only). */
 const COALESCE_MS = 10;
@@ -26,7 +34,7 @@ export const syncChannel: SocketChannelSpec = {
   title: 'Orders change feed (Socket.IO namespace)',
   description: [
     'A Socket.IO namespace (`io(BACKEND_URL + "/sync", { auth: { apiKey } })`; transports websocket and polling).',
-    'The handshake\'s `auth.apiKey` names a sync client; a refused handshake gets `connect_error` (both in `x-handshake`).',
+    "The handshake's `auth.apiKey` names a sync client; a refused handshake gets `connect_error` (both in `x-handshake`).",
     'After a commit that adds changes, each connected client with unread changes gets `changes:pending` (bursts are coalesced; a client told and not yet pulled is reminded after 5 s),',
     'then pulls with `GET /sync/pull-changes` and confirms with `POST /sync/confirm`.',
   ].join(' '),
@@ -34,10 +42,16 @@ export const syncChannel: SocketChannelSpec = {
   send: {
     'changes:pending': { payload: null, summary: 'There are changes this client has not pulled: pull them with GET /sync/pull-changes (no payload)' },
     'orders:pending': { payload: ordersPending, summary: 'Answer to `sync:orders`: the orders with changes after the confirmed cursor (at most 500)' },
-    rate_limited: { payload: socketRateLimited, summary: 'More than SOCKET_EVENTS_PER_SECOND events a second were sent: the excess is dropped (a flood disconnects the socket)' },
+    rate_limited: {
+      payload: socketRateLimited,
+      summary: 'More than SOCKET_EVENTS_PER_SECOND events a second were sent: the excess is dropped (a flood disconnects the socket)',
+    },
   },
   receive: {
-    'sync:orders': { payload: null, summary: 'Ask for the orders with unconfirmed changes; answered with `orders:pending` (no payload; anything sent is ignored)' },
+    'sync:orders': {
+      payload: null,
+      summary: 'Ask for the orders with unconfirmed changes; answered with `orders:pending` (no payload; anything sent is ignored)',
+    },
   },
 };
 
@@ -71,7 +85,9 @@ export function attachSyncNamespace(io: Server, ctx: AppContext): { nsp: SyncNam
       next();
     } catch (err) {
       const rateLimited = err instanceof AppError && err.httpStatus === 429;
-      const refusal = new Error(rateLimited ? 'Too many attempts' : typeof key === 'string' && key ? 'Invalid API key' : 'API key required') as Error & { data?: unknown };
+      const refusal = new Error(rateLimited ? 'Too many attempts' : typeof key === 'string' && key ? 'Invalid API key' : 'API key required') as Error & {
+        data?: unknown;
+      };
       if (rateLimited) refusal.data = { code: 'rate_limited', retry_after: (err as AppError).extra?.retry_after };
       next(refusal);
     }
@@ -115,7 +131,7 @@ export function attachSyncNamespace(io: Server, ctx: AppContext): { nsp: SyncNam
       [position, last] = await Promise.all([feed.position(clientId), feed.lastSeq()]);
     } catch (err) {
       // Left to the sweep, which watches every socket whose position could not be read.
-      ctx.logger.warn({ err: (err as Error).message }, 'could not read a new sync socket\'s position');
+      ctx.logger.warn({ err: (err as Error).message }, "could not read a new sync socket's position");
       return;
     } finally {
       connecting.delete(socket.id);

@@ -2,24 +2,53 @@ import { sql } from 'drizzle-orm';
 import { json, rows, type Executor } from '../../platform/db/client.ts';
 
 export interface OrderRow {
-  id: number; external_ref: string | null; customer_id: number | null; status: string; items: unknown[];
-  total: string; notes: string | null; created_by: string | null; created_at: Date; updated_at: Date;
+  id: number;
+  external_ref: string | null;
+  customer_id: number | null;
+  status: string;
+  items: unknown[];
+  total: string;
+  notes: string | null;
+  created_by: string | null;
+  created_at: Date;
+  updated_at: Date;
 }
-export interface ChangeRow { seq: string; entity: string; entity_id: string; op: string; data: unknown; created_at: Date }
+export interface ChangeRow {
+  seq: string;
+  entity: string;
+  entity_id: string;
+  op: string;
+  data: unknown;
+  created_at: Date;
+}
 export interface SyncClientRow {
-  id: number; name: string; key_hash: string; key_prefix: string; cursor: string; delivered_upto: string;
-  is_default: boolean; revoked_at: Date | null; last_seen_at: Date | null; created_at: Date;
+  id: number;
+  name: string;
+  key_hash: string;
+  key_prefix: string;
+  cursor: string;
+  delivered_upto: string;
+  is_default: boolean;
+  revoked_at: Date | null;
+  last_seen_at: Date | null;
+  created_at: Date;
 }
 
 const FEED_LOCK = 727_431_002;
 
 export const syncFeedRepository = {
-  async insertOrder(db: Executor, o: { external_ref?: string | null; customer_id?: number | null; items: unknown[]; total: number; notes?: string | null; created_by: string }) {
-    const [row] = await rows<OrderRow>(db, sql`
+  async insertOrder(
+    db: Executor,
+    o: { external_ref?: string | null; customer_id?: number | null; items: unknown[]; total: number; notes?: string | null; created_by: string },
+  ) {
+    const [row] = await rows<OrderRow>(
+      db,
+      sql`
       INSERT INTO orders (external_ref, customer_id, items, total, notes, created_by)
       VALUES (${o.external_ref ?? null}, ${o.customer_id ?? null}, ${json(o.items)}, ${o.total}, ${o.notes ?? null}, ${o.created_by})
       ON CONFLICT (external_ref) DO NOTHING
-      RETURNING *`);
+      RETURNING *`,
+    );
     return row ?? null;
   },
 
@@ -34,14 +63,17 @@ export const syncFeedRepository = {
   },
 
   async updateOrder(db: Executor, id: number, patch: { status?: string; items?: unknown[]; total?: number; notes?: string | null }) {
-    const [row] = await rows<OrderRow>(db, sql`
+    const [row] = await rows<OrderRow>(
+      db,
+      sql`
       UPDATE orders SET
         status = COALESCE(${patch.status ?? null}, status),
         items = COALESCE(${patch.items === undefined ? null : JSON.stringify(patch.items)}::jsonb, items),
         total = COALESCE(${patch.total ?? null}::numeric, total),
         notes = CASE WHEN ${patch.notes !== undefined} THEN ${patch.notes ?? null} ELSE notes END,
         updated_at = now()
-      WHERE id = ${id} RETURNING *`);
+      WHERE id = ${id} RETURNING *`,
+    );
     return row ?? null;
   },
 
@@ -56,8 +88,11 @@ export const syncFeedRepository = {
 
   async appendChange(db: Executor, c: { entity: string; entity_id: string; op: string; data: unknown }) {
     await db.execute(sql`SELECT pg_advisory_xact_lock(${FEED_LOCK})`);
-    const [row] = await rows<{ seq: string }>(db, sql`
-      INSERT INTO sync_changes (entity, entity_id, op, data) VALUES (${c.entity}, ${c.entity_id}, ${c.op}, ${json(c.data)}) RETURNING seq`);
+    const [row] = await rows<{ seq: string }>(
+      db,
+      sql`
+      INSERT INTO sync_changes (entity, entity_id, op, data) VALUES (${c.entity}, ${c.entity_id}, ${c.op}, ${json(c.data)}) RETURNING seq`,
+    );
     return Number(row!.seq);
   },
 
@@ -71,10 +106,13 @@ export const syncFeedRepository = {
   },
 
   async pendingOrders(db: Executor, after: number, limit: number) {
-    return rows<OrderRow>(db, sql`
+    return rows<OrderRow>(
+      db,
+      sql`
       SELECT * FROM orders WHERE id IN (
         SELECT entity_id::int FROM sync_changes WHERE entity = 'order' AND seq > ${after})
-      ORDER BY id LIMIT ${limit}`);
+      ORDER BY id LIMIT ${limit}`,
+    );
   },
 
   async clientByHash(db: Executor, hash: string) {
@@ -88,8 +126,11 @@ export const syncFeedRepository = {
   },
 
   async positions(db: Executor, ids: number[]) {
-    return rows<{ id: number; cursor: string; delivered_upto: string }>(db, sql`
-      SELECT id, cursor, delivered_upto FROM sync_clients WHERE id = ANY(ARRAY(SELECT jsonb_array_elements_text(${json(ids)})::int))`);
+    return rows<{ id: number; cursor: string; delivered_upto: string }>(
+      db,
+      sql`
+      SELECT id, cursor, delivered_upto FROM sync_clients WHERE id = ANY(ARRAY(SELECT jsonb_array_elements_text(${json(ids)})::int))`,
+    );
   },
 
   async listClients(db: Executor) {
@@ -97,9 +138,12 @@ export const syncFeedRepository = {
   },
 
   async insertClient(db: Executor, c: { name: string; key_hash: string; key_prefix: string; is_default?: boolean }) {
-    const [row] = await rows<SyncClientRow>(db, sql`
+    const [row] = await rows<SyncClientRow>(
+      db,
+      sql`
       INSERT INTO sync_clients (name, key_hash, key_prefix, is_default) VALUES (${c.name}, ${c.key_hash}, ${c.key_prefix}, ${c.is_default ?? false})
-      ON CONFLICT (name) DO NOTHING RETURNING *`);
+      ON CONFLICT (name) DO NOTHING RETURNING *`,
+    );
     return row ?? null;
   },
 
@@ -125,8 +169,11 @@ export const syncFeedRepository = {
 
   /** Moves the cursor forward only; returns the client after the update. */
   async confirm(db: Executor, id: number, seq: number) {
-    const [row] = await rows<SyncClientRow>(db, sql`
-      UPDATE sync_clients SET cursor = GREATEST(cursor, ${seq}), last_seen_at = now() WHERE id = ${id} RETURNING *`);
+    const [row] = await rows<SyncClientRow>(
+      db,
+      sql`
+      UPDATE sync_clients SET cursor = GREATEST(cursor, ${seq}), last_seen_at = now() WHERE id = ${id} RETURNING *`,
+    );
     return row!;
   },
 

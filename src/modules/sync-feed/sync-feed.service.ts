@@ -13,7 +13,11 @@ export type SyncFeedDeps = Pick<AppContext, 'db' | 'bus' | 'config' | 'throttle'
 export const FEED_CHANNEL = 'sync-feed:changed';
 /** Where a client has pulled and confirmed up to, announced after each pull and confirm (see sync-feed.realtime.ts). */
 export const FEED_CLIENT_CHANNEL = 'sync-feed:client';
-export interface ClientPosition { id: number; cursor: number; delivered_upto: number }
+export interface ClientPosition {
+  id: number;
+  cursor: number;
+  delivered_upto: number;
+}
 export const hashKey = (key: string) => createHash('sha256').update(key).digest('hex');
 
 export interface OrderInput {
@@ -27,22 +31,39 @@ export interface OrderInput {
 /** An order as the contract describes it (`Order`): numeric total, ISO dates. */
 export function orderReply(o: OrderRow): Order {
   return {
-    ...o, status: o.status as Order['status'], items: o.items as Order['items'], total: Number(o.total),
-    created_at: new Date(o.created_at).toISOString(), updated_at: new Date(o.updated_at).toISOString(),
+    ...o,
+    status: o.status as Order['status'],
+    items: o.items as Order['items'],
+    total: Number(o.total),
+    created_at: new Date(o.created_at).toISOString(),
+    updated_at: new Date(o.updated_at).toISOString(),
   };
 }
 
 export function clientReply(c: SyncClientRow, lastSeq: number, connected: boolean): SyncClient {
   const cursor = Number(c.cursor);
   return {
-    id: c.id, name: c.name, key_prefix: c.key_prefix, is_default: c.is_default, revoked: c.revoked_at !== null,
-    connected, last_seen_at: c.last_seen_at && new Date(c.last_seen_at).toISOString(), cursor, delivered_upto: Number(c.delivered_upto),
-    cursor_lag: Math.max(0, lastSeq - cursor), created_at: new Date(c.created_at).toISOString(),
+    id: c.id,
+    name: c.name,
+    key_prefix: c.key_prefix,
+    is_default: c.is_default,
+    revoked: c.revoked_at !== null,
+    connected,
+    last_seen_at: c.last_seen_at && new Date(c.last_seen_at).toISOString(),
+    cursor,
+    delivered_upto: Number(c.delivered_upto),
+    cursor_lag: Math.max(0, lastSeq - cursor),
+    created_at: new Date(c.created_at).toISOString(),
   };
 }
 
 const unknownCustomer = (id: number) =>
-  new AppError('sync.customer_not_found', `customer_id ${id} no es un usuario de Puente: use el id de un usuario existente (GET /api/users) u omítalo y use external_ref / customer_id ${id} is not a Puente user`, { customer_id: id }, { field: 'customer_id' });
+  new AppError(
+    'sync.customer_not_found',
+    `customer_id ${id} no es un usuario de Puente: use el id de un usuario existente (GET /api/users) u omítalo y use external_ref / customer_id ${id} is not a Puente user`,
+    { customer_id: id },
+    { field: 'customer_id' },
+  );
 
 /** Orders, the change feed, and the sync clients that read it (seed 001). */
 export class SyncFeedService {
@@ -101,16 +122,18 @@ export class SyncFeedService {
 
   async createOrder(input: OrderInput, createdBy: string) {
     const total = input.total ?? input.items.reduce((s, i) => s + i.quantity * i.price, 0);
-    const result = await this.#db.transaction(async (tx) => {
-      const order = await repo.insertOrder(tx, { ...input, total, created_by: createdBy });
-      if (!order) return { order: (await repo.findOrderByRef(tx, input.external_ref!))!, seq: null };
-      const seq = await repo.appendChange(tx, { entity: 'order', entity_id: String(order.id), op: 'created', data: orderReply(order) });
-      return { order, seq };
-    }).catch((err: unknown) => {
-      // The foreign key decides (no check-then-insert race with a user being removed).
-      if (sqlState(err) === '23503' && input.customer_id != null) throw unknownCustomer(input.customer_id);
-      throw err;
-    });
+    const result = await this.#db
+      .transaction(async (tx) => {
+        const order = await repo.insertOrder(tx, { ...input, total, created_by: createdBy });
+        if (!order) return { order: (await repo.findOrderByRef(tx, input.external_ref!))!, seq: null };
+        const seq = await repo.appendChange(tx, { entity: 'order', entity_id: String(order.id), op: 'created', data: orderReply(order) });
+        return { order, seq };
+      })
+      .catch((err: unknown) => {
+        // The foreign key decides (no check-then-insert race with a user being removed).
+        if (sqlState(err) === '23503' && input.customer_id != null) throw unknownCustomer(input.customer_id);
+        throw err;
+      });
     if (result.seq !== null) this.#announce(result.seq);
     return { order: result.order, created: result.seq !== null };
   }
@@ -125,7 +148,8 @@ export class SyncFeedService {
 
   async cancelOrder(id: number) {
     return this.#change(id, 'cancelled', (o) => {
-      if (o.status === 'cancelled') throw new AppError('sync.order_already_cancelled', `La orden ${id} ya está cancelada / Order already cancelled`, { order_id: id });
+      if (o.status === 'cancelled')
+        throw new AppError('sync.order_already_cancelled', `La orden ${id} ya está cancelada / Order already cancelled`, { order_id: id });
       return { status: 'cancelled' };
     });
   }
@@ -140,7 +164,9 @@ export class SyncFeedService {
     const page = await repo.changesAfter(this.#db, cursor, limit + 1);
     const hasMore = page.length > limit;
     // `data` is the order as the change stored it (orderReply's shape, as JSON).
-    const changes: Change[] = page.slice(0, limit).map((c) => ({ ...c, seq: Number(c.seq), op: c.op as Change['op'], data: c.data as Order, created_at: new Date(c.created_at).toISOString() }));
+    const changes: Change[] = page
+      .slice(0, limit)
+      .map((c) => ({ ...c, seq: Number(c.seq), op: c.op as Change['op'], data: c.data as Order, created_at: new Date(c.created_at).toISOString() }));
     const last = changes.at(-1)?.seq ?? cursor;
     if (changes.length) {
       await repo.markDelivered(this.#db, client.id, last);
@@ -153,7 +179,11 @@ export class SyncFeedService {
   async confirm(client: SyncClientRow, seq: number) {
     const fresh = (await repo.clientById(this.#db, client.id))!;
     if (seq > Number(fresh.delivered_upto)) {
-      throw new AppError('sync.seq_beyond_delivered', `seq ${seq} es mayor que lo entregado (${fresh.delivered_upto}); confirme solo lo que recibió / beyond what was delivered`, { seq, delivered_upto: Number(fresh.delivered_upto) });
+      throw new AppError(
+        'sync.seq_beyond_delivered',
+        `seq ${seq} es mayor que lo entregado (${fresh.delivered_upto}); confirme solo lo que recibió / beyond what was delivered`,
+        { seq, delivered_upto: Number(fresh.delivered_upto) },
+      );
     }
     const updated = await repo.confirm(this.#db, client.id, seq);
     await this.#announcePosition({ id: client.id, cursor: Number(updated.cursor), delivered_upto: Number(updated.delivered_upto) });
@@ -189,13 +219,19 @@ export class SyncFeedService {
   async createClient(name: string) {
     const key = `pk_${randomBytes(24).toString('base64url')}`;
     const client = await repo.insertClient(this.#db, { name, key_hash: hashKey(key), key_prefix: key.slice(0, 7) });
-    if (!client) throw new AppError('sync.client_name_taken', `Ya existe un cliente de sincronización llamado ${name} / A sync client with this name already exists`, { name });
+    if (!client)
+      throw new AppError('sync.client_name_taken', `Ya existe un cliente de sincronización llamado ${name} / A sync client with this name already exists`, {
+        name,
+      });
     return { client, key };
   }
 
   async revokeClient(id: number) {
     const revoked = await repo.revokeClient(this.#db, id);
-    if (!revoked) throw new AppError('sync.client_not_found', `Cliente de sincronización ${id} no encontrado o ya revocado / Sync client not found or already revoked`, { client_id: id });
+    if (!revoked)
+      throw new AppError('sync.client_not_found', `Cliente de sincronización ${id} no encontrado o ya revocado / Sync client not found or already revoked`, {
+        client_id: id,
+      });
     return revoked;
   }
 

@@ -5,27 +5,29 @@ import { isoDate, pageMeta, pageQuery } from '../../platform/http/contract.ts';
 export const roleName = z.enum(['customer', 'admin', 'operator']);
 
 /** A user as replies show it (never the password hash). `role` is the stored number: 0 customer, 1 admin, 2 operator. */
-export const user = z.object({
-  id: z.number().int(),
-  name: z.string(),
-  email: z.string().nullable(),
-  phone: z.string().nullable(),
-  address: z.string().nullable(),
-  zone: z.string().nullable(),
-  code: z.string().nullable(),
-  id_number: z.string().nullable(),
-  id_wispro: z.string().nullable(),
-  plan_id: z.number().int().nullable(),
-  city: z.string().nullable(),
-  state: z.string().nullable(),
-  postcode: z.string().nullable(),
-  country: z.string().nullable(),
-  status: z.boolean().describe('Active'),
-  role: z.number().int(),
-  must_change_password: z.boolean(),
-  created_at: isoDate,
-  updated_at: isoDate,
-}).meta({ id: 'User' });
+export const user = z
+  .object({
+    id: z.number().int(),
+    name: z.string(),
+    email: z.string().nullable(),
+    phone: z.string().nullable(),
+    address: z.string().nullable(),
+    zone: z.string().nullable(),
+    code: z.string().nullable(),
+    id_number: z.string().nullable(),
+    id_wispro: z.string().nullable(),
+    plan_id: z.number().int().nullable(),
+    city: z.string().nullable(),
+    state: z.string().nullable(),
+    postcode: z.string().nullable(),
+    country: z.string().nullable(),
+    status: z.boolean().describe('Active'),
+    role: z.number().int(),
+    must_change_password: z.boolean(),
+    created_at: isoDate,
+    updated_at: isoDate,
+  })
+  .meta({ id: 'User' });
 export type User = z.input<typeof user>;
 
 export const loginBody = z.union([

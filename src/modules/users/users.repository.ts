@@ -27,16 +27,33 @@ export interface UserRow {
 
 /** The fields a Wispro client maps to; see wispro.mapper.ts. */
 export interface NewUserFromWispro {
-  name: string; email: string | null; phone: string | null; address: string | null; zone: string | null;
-  city: string | null; state: string | null; postcode: string | null; country: string | null;
-  code: string | null; id_number: string | null; cedula_digits: string | null; id_wispro: string;
+  name: string;
+  email: string | null;
+  phone: string | null;
+  address: string | null;
+  zone: string | null;
+  city: string | null;
+  state: string | null;
+  postcode: string | null;
+  country: string | null;
+  code: string | null;
+  id_number: string | null;
+  cedula_digits: string | null;
+  id_wispro: string;
 }
 export interface WisproUpdate {
-  id: number; name: string; email: string | null; address: string | null; zone: string | null;
-  city: string | null; state: string | null; postcode: string | null; country: string | null; id_wispro: string;
+  id: number;
+  name: string;
+  email: string | null;
+  address: string | null;
+  zone: string | null;
+  city: string | null;
+  state: string | null;
+  postcode: string | null;
+  country: string | null;
+  id_wispro: string;
 }
 export type MatchRow = Pick<UserRow, 'id' | 'id_wispro' | 'cedula_digits' | 'name' | 'email' | 'address' | 'zone' | 'city' | 'state' | 'postcode' | 'country'>;
-
 
 export const usersRepository = {
   async findById(db: Executor, id: number) {
@@ -63,9 +80,12 @@ export const usersRepository = {
   },
 
   async insertStaff(db: Executor, u: { name: string; email: string; role: number; passwordHash: string }) {
-    const [row] = await rows<UserRow>(db, sql`
+    const [row] = await rows<UserRow>(
+      db,
+      sql`
       INSERT INTO users (name, email, role, password_hash) VALUES (${u.name}, ${u.email.toLowerCase()}, ${u.role}, ${u.passwordHash})
-      RETURNING *`);
+      RETURNING *`,
+    );
     return row!;
   },
 
@@ -76,12 +96,15 @@ export const usersRepository = {
   /** Users that a page of Wispro clients may already be: by Wispro id, or by cédula digits. */
   async matchForWispro(db: Executor, wisproIds: string[], cedulas: string[]) {
     // Two index lookups joined by UNION: an OR across both columns would scan the whole table per page.
-    return rows<MatchRow>(db, sql`
+    return rows<MatchRow>(
+      db,
+      sql`
       SELECT id, id_wispro, cedula_digits, name, email, address, zone, city, state, postcode, country FROM users
       WHERE id_wispro = ANY(ARRAY(SELECT jsonb_array_elements_text(${json(wisproIds)})))
       UNION
       SELECT id, id_wispro, cedula_digits, name, email, address, zone, city, state, postcode, country FROM users
-      WHERE cedula_digits = ANY(ARRAY(SELECT jsonb_array_elements_text(${json(cedulas)})))`);
+      WHERE cedula_digits = ANY(ARRAY(SELECT jsonb_array_elements_text(${json(cedulas)})))`,
+    );
   },
 
   /** Creates users from Wispro in one statement; the cédula is their first password (see the docs). */
@@ -137,14 +160,19 @@ export const usersRepository = {
   /** How many customers there are; with `ids`, how many of those ids are customers. */
   async countCustomers(db: Executor, ids?: number[]) {
     const [row] = ids
-      ? await rows<{ n: number }>(db, sql`SELECT count(*)::int AS n FROM users WHERE role = 0 AND id = ANY(ARRAY(SELECT jsonb_array_elements_text(${json(ids)})::int))`)
+      ? await rows<{ n: number }>(
+          db,
+          sql`SELECT count(*)::int AS n FROM users WHERE role = 0 AND id = ANY(ARRAY(SELECT jsonb_array_elements_text(${json(ids)})::int))`,
+        )
       : await rows<{ n: number }>(db, sql`SELECT count(*)::int AS n FROM users WHERE role = 0`);
     return row?.n ?? 0;
   },
 
   /** Sets the given profile columns (a pull from WHMCS); the others keep their values. */
   async updateProfile(db: Executor, id: number, cols: ProfileColumns) {
-    const [row] = await rows<UserRow>(db, sql`
+    const [row] = await rows<UserRow>(
+      db,
+      sql`
       UPDATE users u SET name = COALESCE(r.name, u.name), email = COALESCE(r.email, u.email), phone = COALESCE(r.phone, u.phone),
         address = COALESCE(r.address, u.address), zone = COALESCE(r.zone, u.zone), city = COALESCE(r.city, u.city),
         state = COALESCE(r.state, u.state), postcode = COALESCE(r.postcode, u.postcode), country = COALESCE(r.country, u.country),
@@ -152,18 +180,22 @@ export const usersRepository = {
       FROM jsonb_to_record(${json(cols)}) AS r(name text, email text, phone text, address text, zone text, city text, state text,
         postcode text, country text, id_number text)
       WHERE u.id = ${id}
-      RETURNING u.*`);
+      RETURNING u.*`,
+    );
     return row ?? null;
   },
 
   /** A customer created from another system's record (a pull from WHMCS); no password until one is set. */
   async insertCustomer(db: Executor, cols: ProfileColumns & { name: string }) {
-    const [row] = await rows<UserRow>(db, sql`
+    const [row] = await rows<UserRow>(
+      db,
+      sql`
       INSERT INTO users (name, email, phone, address, zone, city, state, postcode, country, id_number)
       SELECT r.name, r.email, r.phone, r.address, r.zone, r.city, r.state, r.postcode, r.country, r.id_number
       FROM jsonb_to_record(${json(cols)}) AS r(name text, email text, phone text, address text, zone text, city text, state text,
         postcode text, country text, id_number text)
-      RETURNING *`);
+      RETURNING *`,
+    );
     return row!;
   },
 };

@@ -17,9 +17,25 @@ export const roleName = (role: number): Role => (role === ROLE.admin ? 'admin' :
 /** The public shape of a user: never the password hash. */
 export function userReply(u: UserRow) {
   return {
-    id: u.id, name: u.name, email: u.email, phone: u.phone, address: u.address, zone: u.zone, code: u.code,
-    id_number: u.id_number, id_wispro: u.id_wispro, plan_id: u.plan_id, city: u.city, state: u.state, postcode: u.postcode, country: u.country, status: u.status, role: u.role,
-    must_change_password: u.must_change_password, created_at: u.created_at, updated_at: u.updated_at,
+    id: u.id,
+    name: u.name,
+    email: u.email,
+    phone: u.phone,
+    address: u.address,
+    zone: u.zone,
+    code: u.code,
+    id_number: u.id_number,
+    id_wispro: u.id_wispro,
+    plan_id: u.plan_id,
+    city: u.city,
+    state: u.state,
+    postcode: u.postcode,
+    country: u.country,
+    status: u.status,
+    role: u.role,
+    must_change_password: u.must_change_password,
+    created_at: u.created_at,
+    updated_at: u.updated_at,
   };
 }
 
@@ -76,9 +92,13 @@ export class UsersService {
 
   /** Creates a staff account, or reports that the email is taken. */
   async createStaff(u: { name: string; email: string; password: string; role: 'admin' | 'operator' }) {
-    if (u.password.length < 8) throw new AppError('users.password_too_short', 'La contraseña debe tener al menos 8 caracteres / Password must have at least 8 characters', { min_length: 8 });
+    if (u.password.length < 8)
+      throw new AppError('users.password_too_short', 'La contraseña debe tener al menos 8 caracteres / Password must have at least 8 characters', {
+        min_length: 8,
+      });
     const existing = await usersRepository.findByEmail(this.#db, u.email);
-    if (existing.some((e) => e.role !== ROLE.customer)) throw new AppError('users.email_taken', `Ya existe una cuenta con el email ${u.email} / An account with this email already exists`, { email: u.email });
+    if (existing.some((e) => e.role !== ROLE.customer))
+      throw new AppError('users.email_taken', `Ya existe una cuenta con el email ${u.email} / An account with this email already exists`, { email: u.email });
     return usersRepository.insertStaff(this.#db, { name: u.name, email: u.email, role: ROLE[u.role], passwordHash: await hashPassword(u.password) });
   }
 
@@ -118,7 +138,10 @@ export class UsersService {
     const user = await this.require(id);
     const ok = user.password_hash ? await verifyPassword(current, user.password_hash) : !!user.code && safeEqual(current, user.code);
     if (!ok) throw new AppError('auth.wrong_password', 'La contraseña actual no coincide / Current password does not match');
-    if (next.length < 8) throw new AppError('users.password_too_short', 'La contraseña nueva debe tener al menos 8 caracteres / New password must have at least 8 characters', { min_length: 8 });
+    if (next.length < 8)
+      throw new AppError('users.password_too_short', 'La contraseña nueva debe tener al menos 8 caracteres / New password must have at least 8 characters', {
+        min_length: 8,
+      });
     await usersRepository.setPassword(this.#db, id, await hashPassword(next));
   }
 

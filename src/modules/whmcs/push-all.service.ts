@@ -9,8 +9,22 @@ const BATCH = 100;
 /** How many skipped customers the job's results list by name (all are counted). */
 const SKIPPED_LISTED = 1000;
 
-export interface Counters { total: number; processed: number; created: number; updated: number; conflicts: number; invalid: number; skipped: number; errors: number }
-interface Skipped { user_id: number; name: string; reason: string; message: string }
+export interface Counters {
+  total: number;
+  processed: number;
+  created: number;
+  updated: number;
+  conflicts: number;
+  invalid: number;
+  skipped: number;
+  errors: number;
+}
+interface Skipped {
+  user_id: number;
+  name: string;
+  reason: string;
+  message: string;
+}
 
 /** At most `perSecond` calls started per second, spread evenly (WHMCS publishes no limit; be polite). */
 export function pacer(perSecond: number, signal?: AbortSignal) {
@@ -32,7 +46,10 @@ function pushItem(o: PushOutcome, user: { name: string; email: string | null } |
       return { ...base, status: o.outcome, data: { ...base.data, whmcs_id: o.whmcs_id } };
     case 'conflict':
       return {
-        ...base, status: 'failed', reasonCode: o.linked_to === undefined ? 'whmcs.email_exists' : 'whmcs.already_linked', reason: o.message,
+        ...base,
+        status: 'failed',
+        reasonCode: o.linked_to === undefined ? 'whmcs.email_exists' : 'whmcs.already_linked',
+        reason: o.message,
         data: { ...base.data, whmcs_id: o.whmcs_id, ...(o.linked_to === undefined ? {} : { linked_to: o.linked_to }) },
       };
     case 'invalid':
@@ -57,7 +74,16 @@ export async function runPushAll(app: PushAllDeps, ctx: JobContext<unknown>) {
   }
   const saved = ctx.checkpoint as { afterId: number; counters: Counters; skipped?: Skipped[] } | null;
   let afterId = saved?.afterId ?? 0;
-  const counters: Counters = saved?.counters ?? { total: await whmcs.countUnlinkedCustomers(), processed: 0, created: 0, updated: 0, conflicts: 0, invalid: 0, skipped: 0, errors: 0 };
+  const counters: Counters = saved?.counters ?? {
+    total: await whmcs.countUnlinkedCustomers(),
+    processed: 0,
+    created: 0,
+    updated: 0,
+    conflicts: 0,
+    invalid: 0,
+    skipped: 0,
+    errors: 0,
+  };
   counters.skipped ??= 0; // a checkpoint written before skipped customers were counted
   const skipped: Skipped[] = saved?.skipped ?? [];
   const pace = pacer(app.config.WHMCS_RATE_LIMIT_PER_SECOND, ctx.signal);
@@ -94,7 +120,11 @@ export async function runPushAll(app: PushAllDeps, ctx: JobContext<unknown>) {
     afterId = ids[ids.length - 1]!;
     const names = new Map(users.map((u) => [u.id, u] as const));
     await ctx.transaction(async (tx, saveCheckpoint) => {
-      await app.jobs.recordItems(tx, ctx.job.id, outcomes.map((o) => pushItem(o, names.get(o.user_id))));
+      await app.jobs.recordItems(
+        tx,
+        ctx.job.id,
+        outcomes.map((o) => pushItem(o, names.get(o.user_id))),
+      );
       await saveCheckpoint({ afterId, counters, skipped });
     });
     report();

@@ -26,11 +26,23 @@ export class WhmcsApiError extends Error {
 
 // Loose types: ids and counts arrive as numbers or strings depending on the install.
 const num = z.union([z.number(), z.string().regex(/^-?\d+(\.\d+)?$/)]).transform(Number);
-const text = z.union([z.string(), z.number(), z.null()]).optional().transform((v) => (v === null || v === undefined ? '' : String(v)));
+const text = z
+  .union([z.string(), z.number(), z.null()])
+  .optional()
+  .transform((v) => (v === null || v === undefined ? '' : String(v)));
 
-export const clientRow = z.object({
-  id: num, firstname: text, lastname: text, companyname: text, email: text, datecreated: text, groupid: num.optional(), status: text,
-}).passthrough();
+export const clientRow = z
+  .object({
+    id: num,
+    firstname: text,
+    lastname: text,
+    companyname: text,
+    email: text,
+    datecreated: text,
+    groupid: num.optional(),
+    status: text,
+  })
+  .passthrough();
 
 const getClientsReply = z.object({
   totalresults: num,
@@ -40,10 +52,24 @@ const getClientsReply = z.object({
   clients: z.union([z.literal(''), z.null(), z.object({ client: z.union([z.array(clientRow), clientRow]) })]).optional(),
 });
 
-export const clientDetails = z.object({
-  id: num, firstname: text, lastname: text, companyname: text, email: text, address1: text, address2: text, city: text, state: text,
-  postcode: text, countrycode: text, country: text, phonenumber: text, status: text,
-}).passthrough();
+export const clientDetails = z
+  .object({
+    id: num,
+    firstname: text,
+    lastname: text,
+    companyname: text,
+    email: text,
+    address1: text,
+    address2: text,
+    city: text,
+    state: text,
+    postcode: text,
+    countrycode: text,
+    country: text,
+    phonenumber: text,
+    status: text,
+  })
+  .passthrough();
 export type WhmcsClientDetails = z.infer<typeof clientDetails>;
 
 const detailsReply = z.object({ client: z.record(z.string(), z.unknown()).optional() }).passthrough();
@@ -54,7 +80,10 @@ const NOT_FOUND = /client not found/i;
 const READS = new Set(['getclients', 'getclientsdetails', 'whmcsdetails']);
 const ACCESS_HINT: [RegExp, string][] = [
   [/authentication failed|invalid or missing credentials/i, 'revise WHMCS_API_IDENTIFIER y WHMCS_API_SECRET / check the API credentials'],
-  [/invalid ip/i, 'agregue la IP de Puente en WHMCS (Setup > General Settings > Security) o configure WHMCS_API_ACCESS_KEY / allow Puente’s IP in WHMCS or set WHMCS_API_ACCESS_KEY'],
+  [
+    /invalid ip/i,
+    'agregue la IP de Puente en WHMCS (Setup > General Settings > Security) o configure WHMCS_API_ACCESS_KEY / allow Puente’s IP in WHMCS or set WHMCS_API_ACCESS_KEY',
+  ],
   [/invalid permissions/i, 'el rol de la credencial API no permite esta acción / the API role does not allow this action'],
 ];
 
@@ -78,8 +107,18 @@ export class WhmcsClient {
    * One API call. `answers` names `result: error` messages that are an answer, not a failure (a
    * lookup that finds nothing): the body is returned and the call is logged as a success.
    */
-  async call(action: string, params: Record<string, string | number | undefined>, sink: CallSink, signal?: AbortSignal, answers?: RegExp): Promise<Record<string, unknown>> {
-    const clean = Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined && v !== '').map(([k, v]) => [k, String(v)]));
+  async call(
+    action: string,
+    params: Record<string, string | number | undefined>,
+    sink: CallSink,
+    signal?: AbortSignal,
+    answers?: RegExp,
+  ): Promise<Record<string, unknown>> {
+    const clean = Object.fromEntries(
+      Object.entries(params)
+        .filter(([, v]) => v !== undefined && v !== '')
+        .map(([k, v]) => [k, String(v)]),
+    );
     const form = new URLSearchParams({ action, ...this.#auth, responsetype: 'json', ...clean });
     const request = redactRecord({ action, ...this.#auth, ...clean });
     const started = performance.now();
@@ -90,7 +129,11 @@ export class WhmcsClient {
     let res;
     try {
       res = await this.#http.request({
-        method: 'POST', path: '/includes/api.php', body: form.toString(), retry, signal,
+        method: 'POST',
+        path: '/includes/api.php',
+        body: form.toString(),
+        retry,
+        signal,
         headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
       });
     } catch (err) {
@@ -103,7 +146,11 @@ export class WhmcsClient {
       if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
       body = parsed as Record<string, unknown>;
     } catch {
-      const snippet = res.text.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 120);
+      const snippet = res.text
+        .replace(/<[^>]+>/g, ' ')
+        .replace(/\s+/g, ' ')
+        .trim()
+        .slice(0, 120);
       const message = `WHMCS respondió algo que no es JSON (HTTP ${res.status}, ${String(res.headers['content-type'] ?? 'sin content-type')}): «${snippet}» — revise WHMCS_API_URL / WHMCS answered non-JSON`;
       record('error', { http_status: res.status, body: snippet }, message);
       throw new UpstreamError('WHMCS', message.replace(/^WHMCS /, ''));
@@ -186,8 +233,7 @@ function parseReply<T extends z.ZodType>(schema: T, body: unknown, action: strin
 }
 
 /** AddClient's and UpdateClient's ways of saying the email is taken. */
-export const isDuplicateEmail = (message: string) =>
-  /already exists with that email|email address entered is not available|duplicate email/i.test(message);
+export const isDuplicateEmail = (message: string) => /already exists with that email|email address entered is not available|duplicate email/i.test(message);
 
 /** AddClient's validation messages: the request lacked or had a bad field. */
 export const isFieldError = (message: string) => /you did not enter|not valid|invalid country|is required/i.test(message);

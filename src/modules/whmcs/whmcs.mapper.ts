@@ -10,7 +10,21 @@ import type { UserRow } from '../users/users.service.ts';
  */
 export type FieldMapping = Record<string, string>;
 
-export const LOCAL_FIELDS = ['client_name', 'client_lastname', 'name', 'email', 'phone', 'address', 'zone', 'city', 'state', 'postcode', 'country', 'id_number', 'code'] as const;
+export const LOCAL_FIELDS = [
+  'client_name',
+  'client_lastname',
+  'name',
+  'email',
+  'phone',
+  'address',
+  'zone',
+  'city',
+  'state',
+  'postcode',
+  'country',
+  'id_number',
+  'code',
+] as const;
 
 export const DEFAULT_MAPPING: FieldMapping = {
   firstname: 'client_name',
@@ -59,7 +73,12 @@ export function loadMapping(config: Config): ClientMapping {
     Object.assign(mapping.fields, parsed.client);
     Object.assign(mapping.defaults, parsed.defaults);
   }
-  const envDefaults = { city: config.WHMCS_DEFAULT_CITY, state: config.WHMCS_DEFAULT_STATE, postcode: config.WHMCS_DEFAULT_POSTCODE, country: config.WHMCS_DEFAULT_COUNTRY };
+  const envDefaults = {
+    city: config.WHMCS_DEFAULT_CITY,
+    state: config.WHMCS_DEFAULT_STATE,
+    postcode: config.WHMCS_DEFAULT_POSTCODE,
+    country: config.WHMCS_DEFAULT_COUNTRY,
+  };
   for (const [k, v] of Object.entries(envDefaults)) if (v) mapping.defaults[k] = v;
   return mapping;
 }
@@ -72,7 +91,8 @@ export function splitName(name: string): [string, string] {
   return [words.slice(0, cut).join(' '), words.slice(cut).join(' ')];
 }
 
-type UserFields = Pick<UserRow, 'name' | 'email' | 'phone' | 'address' | 'zone' | 'id_number' | 'code'> & Partial<Pick<UserRow, 'city' | 'state' | 'postcode' | 'country'>>;
+type UserFields = Pick<UserRow, 'name' | 'email' | 'phone' | 'address' | 'zone' | 'id_number' | 'code'> &
+  Partial<Pick<UserRow, 'city' | 'state' | 'postcode' | 'country'>>;
 
 export function localValue(user: UserFields, field: string): string {
   const [first, last] = splitName(user.name ?? '');
@@ -106,7 +126,9 @@ export function fromWhmcs(client: Record<string, unknown>, mapping: ClientMappin
 }
 
 /** Local data (from `fromWhmcs`) as user columns: the two name halves become `name`. */
-export function userColumns(data: Record<string, string>): Partial<Record<'name' | 'email' | 'phone' | 'address' | 'zone' | 'city' | 'state' | 'postcode' | 'country' | 'id_number', string>> {
+export function userColumns(
+  data: Record<string, string>,
+): Partial<Record<'name' | 'email' | 'phone' | 'address' | 'zone' | 'city' | 'state' | 'postcode' | 'country' | 'id_number', string>> {
   const cols: Record<string, string> = {};
   const name = data.name ?? [data.client_name, data.client_lastname].filter(Boolean).join(' ');
   if (name) cols.name = name;

@@ -41,7 +41,6 @@ export interface MapUpdate {
   last_error: string | null;
 }
 
-
 export const whmcsRepository = {
   async find(db: Executor, entityType: string, laravelId: number) {
     const [row] = await rows<SyncMapRow>(db, sql`SELECT * FROM whmcs_sync_map WHERE entity_type = ${entityType} AND laravel_id = ${laravelId}`);
@@ -54,15 +53,21 @@ export const whmcsRepository = {
   },
 
   async findMany(db: Executor, entityType: string, laravelIds: number[]) {
-    return rows<SyncMapRow>(db, sql`
+    return rows<SyncMapRow>(
+      db,
+      sql`
       SELECT * FROM whmcs_sync_map WHERE entity_type = ${entityType}
-        AND laravel_id = ANY(ARRAY(SELECT jsonb_array_elements_text(${json(laravelIds)})::int))`);
+        AND laravel_id = ANY(ARRAY(SELECT jsonb_array_elements_text(${json(laravelIds)})::int))`,
+    );
   },
 
   async linkedLocalIds(db: Executor, entityType: string, whmcsIds: number[]) {
-    return rows<{ laravel_id: number; whmcs_id: number }>(db, sql`
+    return rows<{ laravel_id: number; whmcs_id: number }>(
+      db,
+      sql`
       SELECT laravel_id, whmcs_id FROM whmcs_sync_map WHERE entity_type = ${entityType}
-        AND whmcs_id = ANY(ARRAY(SELECT jsonb_array_elements_text(${json(whmcsIds)})::int))`);
+        AND whmcs_id = ANY(ARRAY(SELECT jsonb_array_elements_text(${json(whmcsIds)})::int))`,
+    );
   },
 
   /**
@@ -71,7 +76,9 @@ export const whmcsRepository = {
    */
   async upsert(db: Executor, entityType: string, updates: MapUpdate[]) {
     if (!updates.length) return [];
-    return rows<SyncMapRow>(db, sql`
+    return rows<SyncMapRow>(
+      db,
+      sql`
       INSERT INTO whmcs_sync_map (entity_type, laravel_id, whmcs_id, sync_status, pending_action, last_error, last_synced_at)
       SELECT ${entityType}, r.laravel_id, r.whmcs_id, r.sync_status, r.pending_action, r.last_error,
              CASE WHEN r.sync_status = 'synced' THEN now() END
@@ -83,7 +90,8 @@ export const whmcsRepository = {
         last_error = EXCLUDED.last_error,
         last_synced_at = COALESCE(EXCLUDED.last_synced_at, whmcs_sync_map.last_synced_at),
         updated_at = now()
-      RETURNING *`);
+      RETURNING *`,
+    );
   },
 
   async remove(db: Executor, entityType: string, laravelId: number) {
@@ -100,7 +108,10 @@ export const whmcsRepository = {
         request_data jsonb, response_data jsonb, error_message text, duration_ms numeric, job_id uuid)`);
   },
 
-  async logs(db: Executor, f: { entity_type?: string; status?: string; operation?: string; laravel_id?: number; whmcs_id?: number; days: number; limit: number; offset: number }) {
+  async logs(
+    db: Executor,
+    f: { entity_type?: string; status?: string; operation?: string; laravel_id?: number; whmcs_id?: number; days: number; limit: number; offset: number },
+  ) {
     const where = sql`created_at >= now() - make_interval(days => ${f.days})
       AND (${f.entity_type ?? null}::text IS NULL OR entity_type = ${f.entity_type ?? null})
       AND (${f.status ?? null}::text IS NULL OR status = ${f.status ?? null})
@@ -115,13 +126,19 @@ export const whmcsRepository = {
   },
 
   async stats(db: Executor) {
-    const [totals] = await rows<{ synced: number; pending: number; errors: number }>(db, sql`
+    const [totals] = await rows<{ synced: number; pending: number; errors: number }>(
+      db,
+      sql`
       SELECT count(*) FILTER (WHERE sync_status = 'synced')::int AS synced,
              count(*) FILTER (WHERE sync_status = 'pending')::int AS pending,
              count(*) FILTER (WHERE sync_status = 'error')::int AS errors
-      FROM whmcs_sync_map`);
-    const byType = await rows<{ entity_type: string; n: number }>(db, sql`
-      SELECT entity_type, count(*)::int AS n FROM whmcs_sync_map WHERE sync_status = 'synced' GROUP BY entity_type ORDER BY entity_type`);
+      FROM whmcs_sync_map`,
+    );
+    const byType = await rows<{ entity_type: string; n: number }>(
+      db,
+      sql`
+      SELECT entity_type, count(*)::int AS n FROM whmcs_sync_map WHERE sync_status = 'synced' GROUP BY entity_type ORDER BY entity_type`,
+    );
     const [last] = await rows<{ at: Date | null }>(db, sql`SELECT max(created_at) AS at FROM whmcs_sync_logs`);
     return { totals: totals!, byType, lastActivity: last?.at ?? null };
   },
@@ -129,9 +146,12 @@ export const whmcsRepository = {
   /** Which of these local ids have a WHMCS record linked (a map row whose push failed has none). */
   async linkedAmong(db: Executor, entityType: string, laravelIds: number[]) {
     if (!laravelIds.length) return new Set<number>();
-    const found = await rows<{ laravel_id: number }>(db, sql`
+    const found = await rows<{ laravel_id: number }>(
+      db,
+      sql`
       SELECT laravel_id FROM whmcs_sync_map WHERE entity_type = ${entityType} AND whmcs_id IS NOT NULL
-        AND laravel_id = ANY(ARRAY(SELECT jsonb_array_elements_text(${json(laravelIds)})::int))`);
+        AND laravel_id = ANY(ARRAY(SELECT jsonb_array_elements_text(${json(laravelIds)})::int))`,
+    );
     return new Set(found.map((r) => r.laravel_id));
   },
 

@@ -83,9 +83,17 @@ class Audit {
       const reply = call.response as { clientid?: unknown; userid?: unknown; client?: { id?: unknown } } | null;
       const replyId = Number(reply?.clientid ?? reply?.client?.id ?? reply?.userid);
       this.entries.push({
-        entity_type: CLIENT, laravel_id: laravelId, whmcs_id: whmcsId ?? (Number.isInteger(replyId) ? replyId : null), operation, action: call.action,
-        status: call.status, request_data: c.WHMCS_LOG_REQUESTS ? call.request : null, response_data: c.WHMCS_LOG_RESPONSES ? call.response : null,
-        error_message: call.error, duration_ms: Math.round(call.durationMs * 100) / 100, job_id: this.#jobId,
+        entity_type: CLIENT,
+        laravel_id: laravelId,
+        whmcs_id: whmcsId ?? (Number.isInteger(replyId) ? replyId : null),
+        operation,
+        action: call.action,
+        status: call.status,
+        request_data: c.WHMCS_LOG_REQUESTS ? call.request : null,
+        response_data: c.WHMCS_LOG_RESPONSES ? call.response : null,
+        error_message: call.error,
+        duration_ms: Math.round(call.durationMs * 100) / 100,
+        job_id: this.#jobId,
       });
     };
   }
@@ -107,8 +115,12 @@ export class WhmcsService {
     this.mapping = loadMapping(c);
     this.#cache = new TtlCache(c.WHMCS_CACHE_TTL_SECONDS * 1000);
     this.client = new WhmcsClient({
-      baseUrl: c.WHMCS_API_URL, identifier: c.WHMCS_API_IDENTIFIER, secret: c.WHMCS_API_SECRET, accessKey: c.WHMCS_API_ACCESS_KEY,
-      timeoutMs: c.WHMCS_API_TIMEOUT * 1000, logger: ctx.logger,
+      baseUrl: c.WHMCS_API_URL,
+      identifier: c.WHMCS_API_IDENTIFIER,
+      secret: c.WHMCS_API_SECRET,
+      accessKey: c.WHMCS_API_ACCESS_KEY,
+      timeoutMs: c.WHMCS_API_TIMEOUT * 1000,
+      logger: ctx.logger,
     });
   }
 
@@ -126,7 +138,7 @@ export class WhmcsService {
    */
   async unlinkedCustomers(afterId: number, limit: number): Promise<number[]> {
     const found: number[] = [];
-    for (let cursor = afterId; ;) {
+    for (let cursor = afterId; ; ) {
       const ids = await this.#users.customerIdsAfter(cursor, limit);
       if (!ids.length) return found;
       const linked = await whmcsRepository.linkedAmong(this.#db, CLIENT, ids);
@@ -145,8 +157,10 @@ export class WhmcsService {
 
   /** 503 unless the link is enabled and configured. */
   ensureAvailable() {
-    if (!this.#ctx.config.WHMCS_ENABLED) throw new AppError('whmcs.disabled', 'La integración con WHMCS está desactivada (WHMCS_ENABLED=false) / The WHMCS link is disabled');
-    if (!this.client.configured) throw new AppError('whmcs.not_configured', 'WHMCS no está configurado (WHMCS_API_URL, WHMCS_API_IDENTIFIER, WHMCS_API_SECRET) / WHMCS is not configured');
+    if (!this.#ctx.config.WHMCS_ENABLED)
+      throw new AppError('whmcs.disabled', 'La integración con WHMCS está desactivada (WHMCS_ENABLED=false) / The WHMCS link is disabled');
+    if (!this.client.configured)
+      throw new AppError('whmcs.not_configured', 'WHMCS no está configurado (WHMCS_API_URL, WHMCS_API_IDENTIFIER, WHMCS_API_SECRET) / WHMCS is not configured');
   }
 
   forgetCache() {
@@ -171,19 +185,41 @@ export class WhmcsService {
   }
 
   /** A log row for a change made only in Puente (a link, an unlink, a pulled record stored): no WHMCS call. */
-  async #logLocal(tx: Executor, e: Pick<SyncLogInput, 'laravel_id' | 'whmcs_id' | 'operation' | 'action'> & Partial<Pick<SyncLogInput, 'entity_type' | 'response_data'>>) {
+  async #logLocal(
+    tx: Executor,
+    e: Pick<SyncLogInput, 'laravel_id' | 'whmcs_id' | 'operation' | 'action'> & Partial<Pick<SyncLogInput, 'entity_type' | 'response_data'>>,
+  ) {
     if (!this.#ctx.config.WHMCS_LOG_ENABLED) return;
-    await whmcsRepository.insertLogs(tx, [{
-      entity_type: CLIENT, response_data: null, ...e, status: 'success', request_data: null, error_message: null, duration_ms: 0, job_id: null,
-    }]);
+    await whmcsRepository.insertLogs(tx, [
+      {
+        entity_type: CLIENT,
+        response_data: null,
+        ...e,
+        status: 'success',
+        request_data: null,
+        error_message: null,
+        duration_ms: 0,
+        job_id: null,
+      },
+    ]);
   }
 
   /** A local client links to one WHMCS client and a WHMCS client to one local client: 409 otherwise. */
   async #ensureLinkable(tx: Executor, localId: number, whmcsId: number) {
     const own = await whmcsRepository.find(tx, CLIENT, localId);
-    if (own?.whmcs_id && own.whmcs_id !== whmcsId) throw new AppError('whmcs.local_already_linked', `El cliente local ${localId} ya está vinculado al cliente WHMCS ${own.whmcs_id}; desvincúlelo primero / The local client is already linked to another WHMCS client; unlink it first`, { local_id: localId, whmcs_id: own.whmcs_id });
+    if (own?.whmcs_id && own.whmcs_id !== whmcsId)
+      throw new AppError(
+        'whmcs.local_already_linked',
+        `El cliente local ${localId} ya está vinculado al cliente WHMCS ${own.whmcs_id}; desvincúlelo primero / The local client is already linked to another WHMCS client; unlink it first`,
+        { local_id: localId, whmcs_id: own.whmcs_id },
+      );
     const other = await whmcsRepository.findByWhmcsId(tx, CLIENT, whmcsId);
-    if (other && other.laravel_id !== localId) throw new AppError('whmcs.already_linked', `El cliente WHMCS ${whmcsId} ya está vinculado al cliente local ${other.laravel_id} / The WHMCS client is already linked to another local client`, { whmcs_id: whmcsId, linked_to: other.laravel_id });
+    if (other && other.laravel_id !== localId)
+      throw new AppError(
+        'whmcs.already_linked',
+        `El cliente WHMCS ${whmcsId} ya está vinculado al cliente local ${other.laravel_id} / The WHMCS client is already linked to another local client`,
+        { whmcs_id: whmcsId, linked_to: other.laravel_id },
+      );
   }
 
   async testConnection() {
@@ -222,7 +258,15 @@ export class WhmcsService {
    * next push finds the email in WHMCS, sees the mark, and links the record it created.
    */
   async pushMany(users: UserRow[], opts: PushOptions = {}): Promise<PushOutcome[]> {
-    const maps = new Map((await whmcsRepository.findMany(this.#db, CLIENT, users.map((u) => u.id))).map((m) => [m.laravel_id, m]));
+    const maps = new Map(
+      (
+        await whmcsRepository.findMany(
+          this.#db,
+          CLIENT,
+          users.map((u) => u.id),
+        )
+      ).map((m) => [m.laravel_id, m]),
+    );
     const run: PushRun = { audit: new Audit(this.#ctx, opts.jobId ?? null), opts, maps, outcomes: new Map(), finals: [], toCreate: [] };
     await pool(users, opts.concurrency ?? 1, (user) => this.#examine(run, user));
     if (run.toCreate.length) await this.#createAll(run);
@@ -248,7 +292,13 @@ export class WhmcsService {
 
   #failed(run: PushRun, user: UserRow, err: unknown, map: SyncMapRow | undefined, keepPending: boolean): PushOutcome {
     const error = err instanceof AppError ? err : new UpstreamError('WHMCS', (err as Error).message);
-    run.finals.push({ laravel_id: user.id, whmcs_id: null, sync_status: 'error', pending_action: keepPending ? 'creating' : (map?.pending_action ?? null), last_error: error.message });
+    run.finals.push({
+      laravel_id: user.id,
+      whmcs_id: null,
+      sync_status: 'error',
+      pending_action: keepPending ? 'creating' : (map?.pending_action ?? null),
+      last_error: error.message,
+    });
     return { user_id: user.id, outcome: 'error', error, message: error.message };
   }
 
@@ -291,12 +341,20 @@ export class WhmcsService {
   /** AddClient for each queued user, after marking them all `pending/creating` (committed first). */
   async #createAll(run: PushRun) {
     const { opts, outcomes, finals } = run;
-    await whmcsRepository.upsert(this.#db, CLIENT, run.toCreate.map(({ user }) => ({ laravel_id: user.id, whmcs_id: null, sync_status: 'pending', pending_action: 'creating', last_error: null })));
+    await whmcsRepository.upsert(
+      this.#db,
+      CLIENT,
+      run.toCreate.map(({ user }) => ({ laravel_id: user.id, whmcs_id: null, sync_status: 'pending', pending_action: 'creating', last_error: null })),
+    );
     let created = false;
     await pool(run.toCreate, opts.concurrency ?? 1, async ({ user, fields, map }) => {
       try {
         const password2 = randomBytes(18).toString('base64url');
-        const id = await this.#paced(run, () => this.client.addClient({ ...fields, password2 }, run.audit.sink('push', user.id), opts.signal, { welcomeEmail: this.#ctx.config.WHMCS_SEND_WELCOME_EMAIL }));
+        const id = await this.#paced(run, () =>
+          this.client.addClient({ ...fields, password2 }, run.audit.sink('push', user.id), opts.signal, {
+            welcomeEmail: this.#ctx.config.WHMCS_SEND_WELCOME_EMAIL,
+          }),
+        );
         created = true;
         finals.push({ laravel_id: user.id, whmcs_id: id, sync_status: 'synced', pending_action: null, last_error: null });
         outcomes.set(user.id, { user_id: user.id, outcome: 'created', whmcs_id: id, sync_map_id: 0 });
@@ -341,10 +399,20 @@ export class WhmcsService {
 
   #updateError(err: unknown, whmcsId: number) {
     if (err instanceof WhmcsApiError && /client id not found|client not found/i.test(err.message)) {
-      return new AppError('whmcs.client_gone', `El cliente WHMCS ${whmcsId} ya no existe (${err.message}); desvincúlelo y vuelva a enviarlo / The WHMCS client no longer exists`, { whmcs_id: whmcsId });
+      return new AppError(
+        'whmcs.client_gone',
+        `El cliente WHMCS ${whmcsId} ya no existe (${err.message}); desvincúlelo y vuelva a enviarlo / The WHMCS client no longer exists`,
+        { whmcs_id: whmcsId },
+      );
     }
-    if (err instanceof WhmcsApiError && isDuplicateEmail(err.message)) return new AppError('whmcs.email_in_use', `WHMCS: ${err.message} — otro cliente de WHMCS ya usa ese email / another WHMCS client already uses that email`, { whmcs_id: whmcsId });
-    if (err instanceof WhmcsApiError) return new AppError('whmcs.rejected', `WHMCS rechazó la actualización: ${err.message} / WHMCS refused the update`, { whmcs_id: whmcsId });
+    if (err instanceof WhmcsApiError && isDuplicateEmail(err.message))
+      return new AppError(
+        'whmcs.email_in_use',
+        `WHMCS: ${err.message} — otro cliente de WHMCS ya usa ese email / another WHMCS client already uses that email`,
+        { whmcs_id: whmcsId },
+      );
+    if (err instanceof WhmcsApiError)
+      return new AppError('whmcs.rejected', `WHMCS rechazó la actualización: ${err.message} / WHMCS refused the update`, { whmcs_id: whmcsId });
     return err;
   }
 
@@ -352,7 +420,10 @@ export class WhmcsService {
   async updateOne(localId: number) {
     const user = await this.#requireUser(localId);
     const map = await whmcsRepository.find(this.#db, CLIENT, localId);
-    if (!map?.whmcs_id) throw new AppError('whmcs.not_linked', `El cliente ${localId} no está vinculado con WHMCS; envíelo primero (push) / Not linked to WHMCS yet`, { local_id: localId });
+    if (!map?.whmcs_id)
+      throw new AppError('whmcs.not_linked', `El cliente ${localId} no está vinculado con WHMCS; envíelo primero (push) / Not linked to WHMCS yet`, {
+        local_id: localId,
+      });
     const [r] = await this.pushMany([user]);
     if (r!.outcome === 'updated' || r!.outcome === 'created') return r!;
     throw outcomeError(r!, localId, user.email);
@@ -388,7 +459,8 @@ export class WhmcsService {
       let operation: 'created' | 'updated';
       const byWhmcs = localId === undefined ? await whmcsRepository.findByWhmcsId(tx, CLIENT, whmcsId) : null;
       if (localId !== undefined) {
-        if (!(await this.#users.get(localId, tx))) throw new AppError('whmcs.customer_not_found', `Cliente local ${localId} no encontrado / Local client not found`, { local_id: localId });
+        if (!(await this.#users.get(localId, tx)))
+          throw new AppError('whmcs.customer_not_found', `Cliente local ${localId} no encontrado / Local client not found`, { local_id: localId });
         await this.#ensureLinkable(tx, localId, whmcsId);
         user = await this.#users.updateProfile(tx, localId, cols);
         operation = 'updated';
@@ -399,8 +471,16 @@ export class WhmcsService {
         user = await this.#users.insertCustomer(tx, { ...cols, name: cols.name || client.email || `WHMCS ${whmcsId}` });
         operation = 'created';
       }
-      const [map] = await whmcsRepository.upsert(tx, CLIENT, [{ laravel_id: user!.id, whmcs_id: whmcsId, sync_status: 'synced', pending_action: null, last_error: null }]);
-      await this.#logLocal(tx, { laravel_id: user!.id, whmcs_id: whmcsId, operation: 'pull', action: operation === 'created' ? 'local.create' : 'local.update', response_data: { laravel_data: data } });
+      const [map] = await whmcsRepository.upsert(tx, CLIENT, [
+        { laravel_id: user!.id, whmcs_id: whmcsId, sync_status: 'synced', pending_action: null, last_error: null },
+      ]);
+      await this.#logLocal(tx, {
+        laravel_id: user!.id,
+        whmcs_id: whmcsId,
+        operation: 'pull',
+        action: operation === 'created' ? 'local.create' : 'local.update',
+        response_data: { laravel_data: data },
+      });
       return { user: user!, map: map!, operation };
     });
     return { client, data, ...result };
@@ -419,7 +499,15 @@ export class WhmcsService {
       }
       this.#remember(key, page);
     }
-    const links = new Map((await whmcsRepository.linkedLocalIds(this.#db, CLIENT, page.clients.map((c) => Number(c.id)))).map((l) => [l.whmcs_id, l.laravel_id]));
+    const links = new Map(
+      (
+        await whmcsRepository.linkedLocalIds(
+          this.#db,
+          CLIENT,
+          page.clients.map((c) => Number(c.id)),
+        )
+      ).map((l) => [l.whmcs_id, l.laravel_id]),
+    );
     return { total: page.total, cached, clients: page.clients.map((c) => ({ ...c, id: c.id as number | string, local_id: links.get(Number(c.id)) ?? null })) };
   }
 
@@ -439,7 +527,15 @@ export class WhmcsService {
       try {
         exists = (await this.client.getClient({ clientid: map.whmcs_id }, audit.sink('check', localId, map.whmcs_id))) !== null;
         if (!exists) {
-          const [marked] = await whmcsRepository.upsert(this.#db, CLIENT, [{ laravel_id: localId, whmcs_id: map.whmcs_id, sync_status: 'error', pending_action: null, last_error: `Client Not Found: el cliente WHMCS ${map.whmcs_id} ya no existe` }]);
+          const [marked] = await whmcsRepository.upsert(this.#db, CLIENT, [
+            {
+              laravel_id: localId,
+              whmcs_id: map.whmcs_id,
+              sync_status: 'error',
+              pending_action: null,
+              last_error: `Client Not Found: el cliente WHMCS ${map.whmcs_id} ya no existe`,
+            },
+          ]);
           map = marked ?? map;
         }
       } catch (err) {
@@ -464,7 +560,9 @@ export class WhmcsService {
     if (!client) throw whmcsClientNotFound(whmcsId);
     return this.#db.transaction(async (tx) => {
       await this.#ensureLinkable(tx, localId, whmcsId);
-      const [map] = await whmcsRepository.upsert(tx, CLIENT, [{ laravel_id: localId, whmcs_id: whmcsId, sync_status: 'synced', pending_action: null, last_error: null }]);
+      const [map] = await whmcsRepository.upsert(tx, CLIENT, [
+        { laravel_id: localId, whmcs_id: whmcsId, sync_status: 'synced', pending_action: null, last_error: null },
+      ]);
       await this.#logLocal(tx, { laravel_id: localId, whmcs_id: whmcsId, operation: 'link', action: 'map.link' });
       return { map: map!, client: client! };
     });
@@ -473,7 +571,11 @@ export class WhmcsService {
   async unlink(entityType: string, localId: number) {
     return this.#db.transaction(async (tx) => {
       const removed = await whmcsRepository.remove(tx, entityType, localId);
-      if (!removed) throw new AppError('whmcs.link_not_found', `El ${entityType} ${localId} no está vinculado con WHMCS / Not linked`, { entity_type: entityType, local_id: localId });
+      if (!removed)
+        throw new AppError('whmcs.link_not_found', `El ${entityType} ${localId} no está vinculado con WHMCS / Not linked`, {
+          entity_type: entityType,
+          local_id: localId,
+        });
       await this.#logLocal(tx, { entity_type: entityType, laravel_id: localId, whmcs_id: removed.whmcs_id, operation: 'unlink', action: 'map.unlink' });
       return removed;
     });
@@ -495,14 +597,18 @@ export class WhmcsService {
 /** Said in terms of the customer: the operator fixes the customer, not a WHMCS field. */
 function withoutEmail(user: UserRow): PushOutcome {
   return {
-    user_id: user.id, outcome: 'skipped', reason: 'no_email',
+    user_id: user.id,
+    outcome: 'skipped',
+    reason: 'no_email',
     message: `El cliente ${user.id} (${user.name}) no tiene email y WHMCS exige uno para crear el cliente; agréguelo en Wispro o en Puente y vuelva a enviarlo / Customer ${user.id} has no email, which WHMCS requires`,
   };
 }
 
 function duplicate(userId: number, email: string, whmcsId: number): PushOutcome {
   return {
-    user_id: userId, outcome: 'conflict', whmcs_id: whmcsId,
+    user_id: userId,
+    outcome: 'conflict',
+    whmcs_id: whmcsId,
     message: `Ya existe un cliente en WHMCS con el email ${email} (id ${whmcsId}); no se creó un duplicado. Vincúlelos con POST /api/whmcs/sync/link / Client already exists`,
   };
 }
@@ -526,8 +632,10 @@ function outcomeError(r: Exclude<PushOutcome, { outcome: 'created' | 'updated' }
       return r.linked_to !== undefined
         ? new AppError('whmcs.already_linked', r.message, { whmcs_id: r.whmcs_id, linked_to: r.linked_to })
         : new AppError('whmcs.email_exists', r.message, {
-          whmcs_id: r.whmcs_id, email, link_with: { method: 'POST', path: '/api/whmcs/sync/link', body: { entity_type: CLIENT, laravel_id: localId, whmcs_id: r.whmcs_id } },
-        });
+            whmcs_id: r.whmcs_id,
+            email,
+            link_with: { method: 'POST', path: '/api/whmcs/sync/link', body: { entity_type: CLIENT, laravel_id: localId, whmcs_id: r.whmcs_id } },
+          });
     case 'skipped':
       return new AppError('whmcs.customer_without_email', r.message, { local_id: localId, missing_fields: ['email'] }, { missing: ['email'] });
     case 'invalid':

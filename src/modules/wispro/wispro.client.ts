@@ -7,14 +7,19 @@ import { PermanentJobError } from '../../platform/jobs/job-definition.ts';
 const envelope = z.object({
   status: z.coerce.number(),
   message: z.string().optional(),
-  meta: z.object({
-    pagination: z.object({
-      total_records: z.coerce.number().int().min(0),
-      total_pages: z.coerce.number().int().min(0),
-      per_page: z.coerce.number().int().min(1),
-      current_page: z.coerce.number().int().min(1),
-    }).optional(),
-  }).passthrough().optional(),
+  meta: z
+    .object({
+      pagination: z
+        .object({
+          total_records: z.coerce.number().int().min(0),
+          total_pages: z.coerce.number().int().min(0),
+          per_page: z.coerce.number().int().min(1),
+          current_page: z.coerce.number().int().min(1),
+        })
+        .optional(),
+    })
+    .passthrough()
+    .optional(),
   data: z.unknown().optional(),
 });
 
@@ -82,7 +87,9 @@ export class WisproClient {
     }
     if (status === 402) throw new PermanentJobError(`Wispro respondió 402 ${body.message ?? 'Payment Required'}: la licencia de Wispro está vencida`);
     if (status !== 200) {
-      throw new UpstreamError('Wispro', `HTTP ${res.status}, estado ${body.status}: ${body.message ?? 'error'}`, { retryable: status >= 500 || status === 429 });
+      throw new UpstreamError('Wispro', `HTTP ${res.status}, estado ${body.status}: ${body.message ?? 'error'}`, {
+        retryable: status >= 500 || status === 429,
+      });
     }
     const pagination = body.meta?.pagination;
     if (!pagination || !Array.isArray(body.data)) throw new UpstreamError('Wispro', 'la respuesta no trae data o meta.pagination');

@@ -2,12 +2,14 @@
 import { z } from 'zod';
 import { isoDate, jobReply, jobStatus } from '../../platform/http/contract.ts';
 
-export const schedule = z.object({
-  enabled: z.boolean(),
-  cron: z.string().nullable(),
-  timezone: z.string(),
-  next_run_at: isoDate.nullable(),
-}).meta({ id: 'Schedule' });
+export const schedule = z
+  .object({
+    enabled: z.boolean(),
+    cron: z.string().nullable(),
+    timezone: z.string(),
+    next_run_at: isoDate.nullable(),
+  })
+  .meta({ id: 'Schedule' });
 export type Schedule = z.input<typeof schedule>;
 
 export const wisproSyncStarted = z.object({
@@ -23,14 +25,16 @@ export const wisproSyncStatus = z.object({
   success: z.literal(true),
   configured: z.boolean(),
   schedule,
-  last_sync: z.object({
-    job_id: z.string(),
-    status: jobStatus,
-    trigger: z.string(),
-    started_at: isoDate.nullable(),
-    finished_at: isoDate.nullable(),
-    error: z.string().nullable(),
-    progress: z.record(z.string(), z.unknown()),
-  }).nullable(),
+  last_sync: z
+    .object({
+      job_id: z.string(),
+      status: jobStatus,
+      trigger: z.string(),
+      started_at: isoDate.nullable(),
+      finished_at: isoDate.nullable(),
+      error: z.string().nullable(),
+      progress: z.record(z.string(), z.unknown()),
+    })
+    .nullable(),
 });
 export type WisproSyncStatus = z.input<typeof wisproSyncStatus>;

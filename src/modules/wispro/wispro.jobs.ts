@@ -5,8 +5,15 @@ import { json, rows, type Tx } from '../../platform/db/client.ts';
 import { PermanentJobError, defineJob, type JobContext } from '../../platform/jobs/job-definition.ts';
 import { WisproClient, type WisproPage } from './wispro.client.ts';
 import {
-  CREATED_ELSEWHERE, applyWisproPageIsolated, issueCode, lostIssue, planWisproPage,
-  type PageOutcome, type RecordIssue, type RecordOutcome, type SyncCounters,
+  CREATED_ELSEWHERE,
+  applyWisproPageIsolated,
+  issueCode,
+  lostIssue,
+  planWisproPage,
+  type PageOutcome,
+  type RecordIssue,
+  type RecordOutcome,
+  type SyncCounters,
 } from './wispro.service.ts';
 
 export const WISPRO_SYNC = 'wispro.sync';
@@ -82,7 +89,10 @@ async function runWisproSync(app: AppContext, ctx: JobContext<Payload>) {
     const progressOf = (c: Checkpoint): WisproSyncProgress => {
       const pages = c.next_page - 1;
       return {
-        ...c.counters, pages, total_pages: total.pages, total_records: total.records,
+        ...c.counters,
+        pages,
+        total_pages: total.pages,
+        total_records: total.records,
         percentage: total.pages ? Math.round((pages / total.pages) * 1000) / 10 : 100,
       };
     };
@@ -102,13 +112,22 @@ async function runWisproSync(app: AppContext, ctx: JobContext<Payload>) {
       return after;
     };
     /** A run of fetched pages written together: their clients in order, and where each page starts. */
-    interface Batch { first: number; last: number; clients: unknown[]; starts: number[] }
+    interface Batch {
+      first: number;
+      last: number;
+      clients: unknown[];
+      starts: number[];
+    }
     const item = (b: Batch, r: RecordOutcome) => {
       // A record without a Wispro id is keyed by its page and position there, whatever the batch.
       let k = b.starts.length - 1;
       while (k > 0 && b.starts[k]! > r.at) k--;
       return {
-        key: r.wispro_id ?? `p${b.first + k}-${r.at - b.starts[k]!}`, status: r.status, reason_code: r.reason_code, reason: r.reason, label: r.name,
+        key: r.wispro_id ?? `p${b.first + k}-${r.at - b.starts[k]!}`,
+        status: r.status,
+        reason_code: r.reason_code,
+        reason: r.reason,
+        label: r.name,
         data: { wispro_id: r.wispro_id, id_number: r.id_number },
       };
     };
@@ -125,30 +144,47 @@ async function runWisproSync(app: AppContext, ctx: JobContext<Payload>) {
     const commitBatch = async (b: Batch): Promise<Checkpoint> => {
       const plan = await planWisproPage(app.services.users, app.db.orm, b.clients, config.WISPRO_ZONE_FIELD);
       const outcome: PageOutcome = { ...plan.out, created: plan.inserts.length };
-      const records = [...plan.out.records, ...plan.inserts.map((c, k): RecordOutcome => ({
-        wispro_id: c.id_wispro, name: c.name, id_number: c.id_number, status: 'created', reason: null, reason_code: null, at: plan.insertsAt[k]!,
-      }))];
+      const records = [
+        ...plan.out.records,
+        ...plan.inserts.map(
+          (c, k): RecordOutcome => ({
+            wispro_id: c.id_wispro,
+            name: c.name,
+            id_number: c.id_number,
+            status: 'created',
+            reason: null,
+            reason_code: null,
+            at: plan.insertsAt[k]!,
+          }),
+        ),
+      ];
       const after = advance(outcome, b.last);
       const { insert, update } = app.services.users.wisproWriteStatements(plan.inserts, plan.updates);
       const lostN = sql`(SELECT n FROM lost)`;
       const counters = sql`jsonb_build_object('created', ${after.counters.created}::int - ${lostN}, 'skipped', ${after.counters.skipped}::int + ${lostN})`;
-      const [result] = await rows<{ lost: number }>(app.db.orm, sql`
+      const [result] = await rows<{ lost: number }>(
+        app.db.orm,
+        sql`
         WITH ins AS (${insert}),
         upd AS (${update}),
         lost AS (SELECT ${plan.inserts.length}::int - (SELECT count(*)::int FROM ins) AS n),
-        items AS (${app.jobs.recordItemsStatement(ctx.job.id, sql`
+        items AS (${app.jobs.recordItemsStatement(
+          ctx.job.id,
+          sql`
           SELECT i.key, CASE WHEN lost_here THEN 'skipped' ELSE i.status END AS status,
             CASE WHEN lost_here THEN ${issueCode(CREATED_ELSEWHERE)} ELSE i.reason_code END AS reason_code,
             CASE WHEN lost_here THEN ${CREATED_ELSEWHERE} ELSE i.reason END AS reason, i.label, i.data
           FROM jsonb_to_recordset(${json(app.jobs.itemsJson(records.map((r) => item(b, r))))})
             AS i(key text, status text, reason_code text, reason text, label text, data jsonb)
           LEFT JOIN ins ON ins.id_wispro = i.key,
-          LATERAL (SELECT i.status = 'created' AND ins.id_wispro IS NULL AS lost_here) AS l`)}),
+          LATERAL (SELECT i.status = 'created' AND ins.id_wispro IS NULL AS lost_here) AS l`,
+        )}),
         job AS (${ctx.checkpointStatement(
           sql`${json(after)} || jsonb_build_object('counters', ${json(after.counters)} || ${counters})`,
           sql`${json(progressOf(after))} || ${counters}`,
         )})
-        SELECT (SELECT n FROM lost) AS lost, (SELECT count(*) FROM job) AS jobs, set_config('synchronous_commit', 'off', true) AS sync`);
+        SELECT (SELECT n FROM lost) AS lost, (SELECT count(*) FROM job) AS jobs, set_config('synchronous_commit', 'off', true) AS sync`,
+      );
       const lost = result?.lost ?? 0;
       if (lost > 0) {
         after.counters.created -= lost;
@@ -162,17 +198,22 @@ async function runWisproSync(app: AppContext, ctx: JobContext<Payload>) {
      * One page one client at a time, each in its own savepoint, in one transaction with the
      * checkpoint: when a batch's write fails, one bad record then costs only itself.
      */
-    const commitIsolated = (page: number, clients: unknown[]) => ctx.transaction(async (tx, saveCheckpoint) => {
-      const outcome = await applyWisproPageIsolated(app.services.users, tx as Tx, clients, config.WISPRO_ZONE_FIELD);
-      const after = advance(outcome, page);
-      const b: Batch = { first: page, last: page, clients, starts: [0] };
-      await app.jobs.recordItems(tx, ctx.job.id, outcome.records.map((r) => {
-        const { reason_code: reasonCode, ...rest } = item(b, r);
-        return { ...rest, reasonCode };
-      }));
-      await saveCheckpoint(after);
-      return after;
-    });
+    const commitIsolated = (page: number, clients: unknown[]) =>
+      ctx.transaction(async (tx, saveCheckpoint) => {
+        const outcome = await applyWisproPageIsolated(app.services.users, tx as Tx, clients, config.WISPRO_ZONE_FIELD);
+        const after = advance(outcome, page);
+        const b: Batch = { first: page, last: page, clients, starts: [0] };
+        await app.jobs.recordItems(
+          tx,
+          ctx.job.id,
+          outcome.records.map((r) => {
+            const { reason_code: reasonCode, ...rest } = item(b, r);
+            return { ...rest, reasonCode };
+          }),
+        );
+        await saveCheckpoint(after);
+        return after;
+      });
 
     // Pages are fetched one after another, up to a bounded number ahead of the writes (memory stays
     // flat at any size); each write takes every page fetched meanwhile, so a slow statement is paid

@@ -1,21 +1,30 @@
 import { z } from 'zod';
 import type { NewUserFromWispro } from '../users/users.service.ts';
 
-const text = z.union([z.string(), z.number()]).nullish().transform((v) => (v === null || v === undefined ? null : String(v).trim() || null));
+const text = z
+  .union([z.string(), z.number()])
+  .nullish()
+  .transform((v) => (v === null || v === undefined ? null : String(v).trim() || null));
 
-const wisproClient = z.object({
-  id: text,
-  name: text,
-  email: text,
-  phone: text,
-  phone_mobile: text,
-  address: text,
-  city: text,
-  state: text,
-  national_identification_number: text,
-}).passthrough();
+const wisproClient = z
+  .object({
+    id: text,
+    name: text,
+    email: text,
+    phone: text,
+    phone_mobile: text,
+    address: text,
+    city: text,
+    state: text,
+    national_identification_number: text,
+  })
+  .passthrough();
 
-export interface Cedula { letter: string; digits: string; idNumber: string }
+export interface Cedula {
+  letter: string;
+  digits: string;
+  idNumber: string;
+}
 
 /** `12345678`, `V-12345678`, `E-12345678`, `V12345678`, `v 12.345.678` → V-12345678 (digits are the identity). */
 export function parseCedula(raw: string | null | undefined): Cedula | null {

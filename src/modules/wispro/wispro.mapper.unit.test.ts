@@ -15,12 +15,34 @@ test('unusable cédulas parse to nothing', () => {
 });
 
 test('a client maps to a user; no cédula and no id is a skip; no name is an error', () => {
-  const ok = mapWisproClient({ id: 'u-1', name: ' Ana Peña ', email: 'ANA@Correo.com', national_identification_number: 'E-8.765.432', zone_name: 'Nodo Centro', phone: '', phone_mobile: '+584141234567' }, 'zone_name');
+  const ok = mapWisproClient(
+    {
+      id: 'u-1',
+      name: ' Ana Peña ',
+      email: 'ANA@Correo.com',
+      national_identification_number: 'E-8.765.432',
+      zone_name: 'Nodo Centro',
+      phone: '',
+      phone_mobile: '+584141234567',
+    },
+    'zone_name',
+  );
   assert.deepEqual(ok, {
     kind: 'user',
     user: {
-      name: 'Ana Peña', email: 'ana@correo.com', phone: '+584141234567', address: null, city: null, state: null, postcode: null, country: null,
-      zone: 'Nodo Centro', code: '8765432', id_number: 'E-8765432', cedula_digits: '8765432', id_wispro: 'u-1',
+      name: 'Ana Peña',
+      email: 'ana@correo.com',
+      phone: '+584141234567',
+      address: null,
+      city: null,
+      state: null,
+      postcode: null,
+      country: null,
+      zone: 'Nodo Centro',
+      code: '8765432',
+      id_number: 'E-8765432',
+      cedula_digits: '8765432',
+      id_wispro: 'u-1',
     },
   });
   assert.equal(mapWisproClient({ name: 'X', national_identification_number: 'N/A' }, 'zone_name').kind, 'skip');
@@ -31,7 +53,10 @@ test('a client maps to a user; no cédula and no id is a skip; no name is an err
 });
 
 test('the address WHMCS needs is kept: city and state, and a postcode or country when Wispro sends them', () => {
-  const mapped = mapWisproClient({ id: 'u-9', name: 'Rosa Peña', city: ' Maracaibo ', state: 'Zulia', zip_code: '4001', country: 've', address: 'Calle 72' }, 'zone_name');
+  const mapped = mapWisproClient(
+    { id: 'u-9', name: 'Rosa Peña', city: ' Maracaibo ', state: 'Zulia', zip_code: '4001', country: 've', address: 'Calle 72' },
+    'zone_name',
+  );
   assert.equal(mapped.kind, 'user');
   if (mapped.kind !== 'user') return;
   assert.deepEqual([mapped.user.city, mapped.user.state, mapped.user.postcode, mapped.user.country], ['Maracaibo', 'Zulia', '4001', 'VE']);

@@ -11,7 +11,10 @@ export interface SyncCounters {
   errors: number;
 }
 
-export interface RecordIssue { wispro_id: string | null; reason: string }
+export interface RecordIssue {
+  wispro_id: string | null;
+  reason: string;
+}
 
 /** What one Wispro client came to, as `GET /jobs/{id}/items` lists it. */
 export interface RecordOutcome {
@@ -49,8 +52,14 @@ const rawName = (raw: unknown) => {
 };
 
 const changed = (m: MatchRow, u: NewUserFromWispro) =>
-  m.name !== u.name || m.email !== u.email || m.address !== u.address || m.zone !== u.zone || m.city !== u.city || m.state !== u.state
-  || (u.postcode !== null && m.postcode !== u.postcode) || (u.country !== null && m.country !== u.country);
+  m.name !== u.name ||
+  m.email !== u.email ||
+  m.address !== u.address ||
+  m.zone !== u.zone ||
+  m.city !== u.city ||
+  m.state !== u.state ||
+  (u.postcode !== null && m.postcode !== u.postcode) ||
+  (u.country !== null && m.country !== u.country);
 
 /** A page decided against the users it matched: what to insert, what to update, what the rest came to. */
 export interface PagePlan {
@@ -69,8 +78,12 @@ export interface PagePlan {
  */
 export async function planWisproPage(users: UsersService, db: Executor, clients: unknown[], zoneField: string): Promise<PagePlan> {
   const out: PageOutcome = { created: 0, updated: 0, unchanged: 0, skipped: 0, errors: 0, issues: [], records: [] };
-  const record = (c: { name: string | null; id_number: string | null; id_wispro: string | null }, at: number, status: RecordOutcome['status'], reason: string | null = null) =>
-    out.records.push({ wispro_id: c.id_wispro, name: c.name, id_number: c.id_number, status, reason, reason_code: reason ? issueCode(reason) : null, at });
+  const record = (
+    c: { name: string | null; id_number: string | null; id_wispro: string | null },
+    at: number,
+    status: RecordOutcome['status'],
+    reason: string | null = null,
+  ) => out.records.push({ wispro_id: c.id_wispro, name: c.name, id_number: c.id_number, status, reason, reason_code: reason ? issueCode(reason) : null, at });
   const candidates: NewUserFromWispro[] = [];
   const candidatesAt: number[] = [];
   clients.forEach((raw, at) => {
@@ -108,8 +121,16 @@ export async function planWisproPage(users: UsersService, db: Executor, clients:
     if (match) {
       if (changed(match, c) || !match.id_wispro) {
         updates.push({
-          id: match.id, name: c.name, email: c.email, address: c.address, zone: c.zone, city: c.city, state: c.state,
-          postcode: c.postcode, country: c.country, id_wispro: c.id_wispro,
+          id: match.id,
+          name: c.name,
+          email: c.email,
+          address: c.address,
+          zone: c.zone,
+          city: c.city,
+          state: c.state,
+          postcode: c.postcode,
+          country: c.country,
+          id_wispro: c.id_wispro,
         });
         out.updated++;
         record(c, at, 'updated');
@@ -145,7 +166,11 @@ export async function applyWisproPage(users: UsersService, tx: Executor, clients
   const createdIds = new Set(created.map((c) => c.id_wispro));
   for (const [k, c] of inserts.entries()) {
     out.records.push({
-      wispro_id: c.id_wispro, name: c.name, id_number: c.id_number, at: insertsAt[k]!, ...(createdIds.has(c.id_wispro)
+      wispro_id: c.id_wispro,
+      name: c.name,
+      id_number: c.id_number,
+      at: insertsAt[k]!,
+      ...(createdIds.has(c.id_wispro)
         ? { status: 'created', reason: null, reason_code: null }
         : { status: 'skipped', reason: CREATED_ELSEWHERE, reason_code: issueCode(CREATED_ELSEWHERE) }),
     });
@@ -158,9 +183,7 @@ export async function applyWisproPage(users: UsersService, tx: Executor, clients
  * The same page one client at a time, each in its own savepoint: used when the batch statement fails,
  * so that one bad record costs only itself.
  */
-export async function applyWisproPageIsolated(
-  users: UsersService, tx: Tx, clients: unknown[], zoneField: string,
-): Promise<PageOutcome> {
+export async function applyWisproPageIsolated(users: UsersService, tx: Tx, clients: unknown[], zoneField: string): Promise<PageOutcome> {
   const total: PageOutcome = { created: 0, updated: 0, unchanged: 0, skipped: 0, errors: 0, issues: [], records: [] };
   for (const [at, client] of clients.entries()) {
     try {
@@ -173,7 +196,15 @@ export async function applyWisproPageIsolated(
       const id = (client as { id?: unknown })?.id;
       const reason = `error de base de datos: ${(err as Error).message}`;
       total.issues.push({ wispro_id: typeof id === 'string' ? id : null, reason });
-      total.records.push({ wispro_id: typeof id === 'string' ? id : null, name: rawName(client), id_number: null, status: 'failed', reason, reason_code: issueCode(reason), at });
+      total.records.push({
+        wispro_id: typeof id === 'string' ? id : null,
+        name: rawName(client),
+        id_number: null,
+        status: 'failed',
+        reason,
+        reason_code: issueCode(reason),
+        at,
+      });
     }
   }
   return total;

@@ -13,12 +13,21 @@ const tokenReply = z.object({ access_token: z.string().min(1), expires_in: z.coe
 const errorReply = z.object({ error: z.string(), error_description: z.string().optional() });
 const creatorReply = z.object({ code: z.coerce.number(), message: z.string().optional(), data: z.array(z.record(z.string(), z.unknown())).optional() });
 const zohoItem = z.object({
-  item_id: z.coerce.string(), name: z.string(), sku: z.string().nullish(), rate: z.coerce.number().nullish(), status: z.string(),
-  stock_on_hand: z.coerce.number().nullish(), unit: z.string().nullish(), description: z.string().nullish(), last_modified_time: z.string().nullish(),
+  item_id: z.coerce.string(),
+  name: z.string(),
+  sku: z.string().nullish(),
+  rate: z.coerce.number().nullish(),
+  status: z.string(),
+  stock_on_hand: z.coerce.number().nullish(),
+  unit: z.string().nullish(),
+  description: z.string().nullish(),
+  last_modified_time: z.string().nullish(),
 });
 const itemReply = z.object({ code: z.coerce.number(), message: z.string().optional(), item: z.unknown().optional() });
 const itemsReply = z.object({
-  code: z.coerce.number(), message: z.string().optional(), items: z.array(z.unknown()).default([]),
+  code: z.coerce.number(),
+  message: z.string().optional(),
+  items: z.array(z.unknown()).default([]),
   page_context: z.object({ page: z.coerce.number(), has_more_page: z.boolean() }).passthrough().optional(),
 });
 export type ZohoItem = z.infer<typeof zohoItem>;
@@ -98,16 +107,29 @@ export class ZohoClient {
     const id = c.ZOHO_CLIENT_ID!;
     return this.#ctx.db.orm.transaction(async (tx) => {
       const cached = await repo.lockToken(tx, id);
-      if (cached && cached.expires_at.getTime() - Date.now() > REFRESH_MARGIN_S * 1000) return { token: await this.#ctx.secrets.open(cached.access_token), apiBase: this.apiBase(cached.api_domain) };
+      if (cached && cached.expires_at.getTime() - Date.now() > REFRESH_MARGIN_S * 1000)
+        return { token: await this.#ctx.secrets.open(cached.access_token), apiBase: this.apiBase(cached.api_domain) };
       const res = await this.#accounts.request({
-        method: 'POST', path: '/oauth/v2/token', retry: 'never',
+        method: 'POST',
+        path: '/oauth/v2/token',
+        retry: 'never',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: c.ZOHO_REFRESH_TOKEN!, client_id: id, client_secret: c.ZOHO_CLIENT_SECRET! }).toString(),
+        body: new URLSearchParams({
+          grant_type: 'refresh_token',
+          refresh_token: c.ZOHO_REFRESH_TOKEN!,
+          client_id: id,
+          client_secret: c.ZOHO_CLIENT_SECRET!,
+        }).toString(),
       });
       const body = safeJson(res.text);
       const ok = tokenReply.safeParse(body);
       if (res.status === 200 && ok.success) {
-        await repo.saveToken(tx, { id, access_token: this.#ctx.secrets.seal(ok.data.access_token), api_domain: ok.data.api_domain ?? null, expires_in: ok.data.expires_in });
+        await repo.saveToken(tx, {
+          id,
+          access_token: this.#ctx.secrets.seal(ok.data.access_token),
+          api_domain: ok.data.api_domain ?? null,
+          expires_in: ok.data.expires_in,
+        });
         return { token: ok.data.access_token, apiBase: this.apiBase(ok.data.api_domain ?? null) };
       }
       const err = errorReply.safeParse(body);
@@ -131,14 +153,16 @@ export class ZohoClient {
   /** The access code of the Creator record named ZOHO_MAP_ACCESS_NAME; null when Zoho has none (3100). */
   async currentAccessCode(): Promise<string | null> {
     const c = this.#ctx.config;
-    if (!c.ZOHO_CREATOR_OWNER || !c.ZOHO_CREATOR_APP || !c.ZOHO_CREATOR_REPORT) throw new ZohoConfigError('faltan ZOHO_CREATOR_OWNER, ZOHO_CREATOR_APP o ZOHO_CREATOR_REPORT');
+    if (!c.ZOHO_CREATOR_OWNER || !c.ZOHO_CREATOR_APP || !c.ZOHO_CREATOR_REPORT)
+      throw new ZohoConfigError('faltan ZOHO_CREATOR_OWNER, ZOHO_CREATOR_APP o ZOHO_CREATOR_REPORT');
     const path = `/creator/v2.1/data/${encodeURIComponent(c.ZOHO_CREATOR_OWNER)}/${encodeURIComponent(c.ZOHO_CREATOR_APP)}/report/${encodeURIComponent(c.ZOHO_CREATOR_REPORT)}`;
     const res = await this.#get(path, { criteria: `(Access_Name == "${c.ZOHO_MAP_ACCESS_NAME.replaceAll('"', '')}")` });
     const body = creatorReply.safeParse(safeJson(res.text));
     if (!body.success) throw new UpstreamError('Zoho Creator', `respuesta no válida (HTTP ${res.status})`);
     if (body.data.code === 3100) return null;
     if (body.data.code === 4000) throw new UpstreamError('Zoho Creator', 'se alcanzó el límite diario de llamadas (4000)');
-    if (body.data.code !== 3000) throw new UpstreamError('Zoho Creator', `código ${body.data.code}: ${body.data.message ?? ''}`, { retryable: res.status >= 500 });
+    if (body.data.code !== 3000)
+      throw new UpstreamError('Zoho Creator', `código ${body.data.code}: ${body.data.message ?? ''}`, { retryable: res.status >= 500 });
     const value = body.data.data?.[0]?.[c.ZOHO_CODE_FIELD];
     if (typeof value !== 'string' && typeof value !== 'number') throw new UpstreamError('Zoho Creator', `el registro no trae el campo ${c.ZOHO_CODE_FIELD}`);
     return String(value).trim() || null;
@@ -151,12 +175,21 @@ export class ZohoClient {
   async items(page: number, query: ItemsQuery, signal?: AbortSignal) {
     const c = this.#ctx.config;
     if (!c.ZOHO_ORGANIZATION_ID) throw new ZohoConfigError('falta ZOHO_ORGANIZATION_ID');
-    const order: Record<string, string> = query.kind === 'changed'
-      ? { sort_column: 'last_modified_time', sort_order: 'D', last_modified_time: zohoTimestamp(query.since) }
-      : { sort_column: 'created_time', sort_order: 'A' };
-    const res = await this.#get('/inventory/v1/items', { organization_id: c.ZOHO_ORGANIZATION_ID, page, per_page: 200, filter_by: 'Status.All', ...order }, signal);
+    const order: Record<string, string> =
+      query.kind === 'changed'
+        ? { sort_column: 'last_modified_time', sort_order: 'D', last_modified_time: zohoTimestamp(query.since) }
+        : { sort_column: 'created_time', sort_order: 'A' };
+    const res = await this.#get(
+      '/inventory/v1/items',
+      { organization_id: c.ZOHO_ORGANIZATION_ID, page, per_page: 200, filter_by: 'Status.All', ...order },
+      signal,
+    );
     const body = itemsReply.safeParse(safeJson(res.text));
-    if (!body.success || body.data.code !== 0) throw new UpstreamError('Zoho Inventory', `respuesta no válida (HTTP ${res.status}${body.success ? `, código ${body.data.code}: ${body.data.message}` : ''})`);
+    if (!body.success || body.data.code !== 0)
+      throw new UpstreamError(
+        'Zoho Inventory',
+        `respuesta no válida (HTTP ${res.status}${body.success ? `, código ${body.data.code}: ${body.data.message}` : ''})`,
+      );
     const items: ZohoItem[] = [];
     let invalid = 0;
     for (const raw of body.data.items) {

@@ -3,7 +3,12 @@ import { z } from 'zod';
 import { isoDate, jobReply, jobStatus, pageMeta, pageQuery } from '../../platform/http/contract.ts';
 import { schedule } from '../wispro/wispro.contract.ts';
 
-export const revealQuery = z.object({ reveal: z.enum(['true', 'false']).default('false').transform((v) => v === 'true') });
+export const revealQuery = z.object({
+  reveal: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
+});
 export const historyQuery = revealQuery.extend({ limit: z.coerce.number().int().min(1).max(500).default(50) });
 
 export const accessCode = z.object({
@@ -21,14 +26,16 @@ export const codeHistoryReply = z.object({ success: z.literal(true), data: z.arr
 export type CodeReply = z.input<typeof codeReply>;
 export type CodeHistoryReply = z.input<typeof codeHistoryReply>;
 
-const lastRun = z.object({
-  job_id: z.string(),
-  status: jobStatus,
-  started_at: isoDate.nullable(),
-  finished_at: isoDate.nullable(),
-  error: z.string().nullable(),
-  results: z.record(z.string(), z.unknown()).nullable(),
-}).nullable();
+const lastRun = z
+  .object({
+    job_id: z.string(),
+    status: jobStatus,
+    started_at: isoDate.nullable(),
+    finished_at: isoDate.nullable(),
+    error: z.string().nullable(),
+    results: z.record(z.string(), z.unknown()).nullable(),
+  })
+  .nullable();
 
 export const zohoStats = z.object({
   total_codes: z.number().int(),
@@ -58,20 +65,22 @@ export type ZohoJobStarted = z.input<typeof zohoJobStarted>;
 export const productsQuery = pageQuery.extend({ search: z.string().trim().max(200).optional(), active: z.enum(['true', 'false']).optional() });
 /** A product synced from Zoho Inventory. */
 const decimal = z.union([z.string(), z.number()]).describe('A decimal (PostgreSQL numeric: may be a string)');
-export const product = z.object({
-  id: z.number().int(),
-  item_id: z.string(),
-  name: z.string(),
-  sku: z.string().nullable(),
-  rate: decimal.nullable(),
-  status: z.string(),
-  active: z.boolean(),
-  stock_on_hand: decimal.nullable(),
-  unit: z.string().nullable(),
-  description: z.string().nullable(),
-  last_modified_time: isoDate.nullable(),
-  synced_at: isoDate,
-}).meta({ id: 'Product' });
+export const product = z
+  .object({
+    id: z.number().int(),
+    item_id: z.string(),
+    name: z.string(),
+    sku: z.string().nullable(),
+    rate: decimal.nullable(),
+    status: z.string(),
+    active: z.boolean(),
+    stock_on_hand: decimal.nullable(),
+    unit: z.string().nullable(),
+    description: z.string().nullable(),
+    last_modified_time: isoDate.nullable(),
+    synced_at: isoDate,
+  })
+  .meta({ id: 'Product' });
 export type Product = z.input<typeof product>;
 export const productsReply = z.object({ success: z.literal(true), data: z.array(product), meta: pageMeta });
 export type ProductsReply = z.input<typeof productsReply>;

@@ -1,27 +1,57 @@
 import { sql } from 'drizzle-orm';
 import { json, rows, type Executor } from '../../platform/db/client.ts';
 
-export interface ZohoCodeRow { id: number; zoho_code: string; created_at: Date; expired_at: Date | null }
-export interface TokenRow { id: string; access_token: string; api_domain: string | null; expires_at: Date }
-export interface ProductInput {
-  item_id: string; name: string; sku: string | null; rate: number | null; status: string; active: boolean;
-  stock_on_hand: number | null; unit: string | null; description: string | null; last_modified_time: string | null;
+export interface ZohoCodeRow {
+  id: number;
+  zoho_code: string;
+  created_at: Date;
+  expired_at: Date | null;
 }
-
+export interface TokenRow {
+  id: string;
+  access_token: string;
+  api_domain: string | null;
+  expires_at: Date;
+}
+export interface ProductInput {
+  item_id: string;
+  name: string;
+  sku: string | null;
+  rate: number | null;
+  status: string;
+  active: boolean;
+  stock_on_hand: number | null;
+  unit: string | null;
+  description: string | null;
+  last_modified_time: string | null;
+}
 
 /** A row of `products`; numeric columns may come back as strings. */
 export interface ProductRow {
-  id: number; item_id: string; name: string; sku: string | null; rate: string | number | null; status: string; active: boolean;
-  stock_on_hand: string | number | null; unit: string | null; description: string | null; last_modified_time: Date | null; synced_at: Date;
+  id: number;
+  item_id: string;
+  name: string;
+  sku: string | null;
+  rate: string | number | null;
+  status: string;
+  active: boolean;
+  stock_on_hand: string | number | null;
+  unit: string | null;
+  description: string | null;
+  last_modified_time: Date | null;
+  synced_at: Date;
 }
 
 export const zohoRepository = {
   // The seed's operations: create, active, active by value, expire, expire all, expire all except, history.
   async createZohoCode(db: Executor, code: string) {
-    const [row] = await rows<ZohoCodeRow>(db, sql`
+    const [row] = await rows<ZohoCodeRow>(
+      db,
+      sql`
       INSERT INTO zoho_code (zoho_code) VALUES (${code})
       ON CONFLICT (zoho_code) DO UPDATE SET expired_at = NULL, created_at = now()
-      RETURNING *`);
+      RETURNING *`,
+    );
     return row!;
   },
   async getActiveCode(db: Executor) {
@@ -41,8 +71,11 @@ export const zohoRepository = {
     return rows<ZohoCodeRow>(db, sql`SELECT * FROM zoho_code ORDER BY created_at DESC, id DESC LIMIT ${limit}`);
   },
   async countCodes(db: Executor) {
-    const [row] = await rows<{ total: number; expired: number }>(db, sql`
-      SELECT count(*)::int AS total, count(expired_at)::int AS expired FROM zoho_code`);
+    const [row] = await rows<{ total: number; expired: number }>(
+      db,
+      sql`
+      SELECT count(*)::int AS total, count(expired_at)::int AS expired FROM zoho_code`,
+    );
     return row!;
   },
   async lockCodes(db: Executor) {
@@ -73,7 +106,9 @@ export const zohoRepository = {
 
   async upsertProducts(db: Executor, items: ProductInput[]) {
     if (!items.length) return 0;
-    const result = await rows<{ id: number }>(db, sql`
+    const result = await rows<{ id: number }>(
+      db,
+      sql`
       INSERT INTO products (item_id, name, sku, rate, status, active, stock_on_hand, unit, description, last_modified_time, synced_at)
       SELECT item_id, name, sku, rate, status, active, stock_on_hand, unit, description, last_modified_time, now()
       FROM jsonb_to_recordset(${json(items)}) AS r(item_id text, name text, sku text, rate numeric, status text, active boolean,
@@ -81,7 +116,8 @@ export const zohoRepository = {
       ON CONFLICT (item_id) DO UPDATE SET name = EXCLUDED.name, sku = EXCLUDED.sku, rate = EXCLUDED.rate, status = EXCLUDED.status,
         active = EXCLUDED.active, stock_on_hand = EXCLUDED.stock_on_hand, unit = EXCLUDED.unit, description = EXCLUDED.description,
         last_modified_time = EXCLUDED.last_modified_time, synced_at = now()
-      RETURNING id`);
+      RETURNING id`,
+    );
     return result.length;
   },
   async listProducts(db: Executor, f: { search?: string; active?: boolean; limit: number; offset: number }) {
@@ -99,7 +135,12 @@ export const zohoRepository = {
   },
   /** Products no pass has written since `t` (the reconciliation's start), deleted ones aside. */
   async notSyncedSince(db: Executor, t: Date) {
-    return (await rows<{ item_id: string }>(db, sql`SELECT item_id FROM products WHERE synced_at < ${t.toISOString()}::timestamptz AND status <> 'deleted' ORDER BY item_id`)).map((r) => r.item_id);
+    return (
+      await rows<{ item_id: string }>(
+        db,
+        sql`SELECT item_id FROM products WHERE synced_at < ${t.toISOString()}::timestamptz AND status <> 'deleted' ORDER BY item_id`,
+      )
+    ).map((r) => r.item_id);
   },
   async countLive(db: Executor) {
     const [row] = await rows<{ n: number }>(db, sql`SELECT count(*)::int AS n FROM products WHERE status <> 'deleted'`);

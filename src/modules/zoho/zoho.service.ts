@@ -96,8 +96,10 @@ export class ZohoService {
 
   async getStats() {
     const [counts, active, lastCodeSync, lastProductSync, lastReconcile] = await Promise.all([
-      repo.countCodes(this.#db), repo.getActiveCode(this.#db),
-      this.#ctx.jobs.list({ type: 'zoho.code-sync', limit: 1, offset: 0 }), this.#ctx.jobs.list({ type: 'zoho.product-sync', limit: 1, offset: 0 }),
+      repo.countCodes(this.#db),
+      repo.getActiveCode(this.#db),
+      this.#ctx.jobs.list({ type: 'zoho.code-sync', limit: 1, offset: 0 }),
+      this.#ctx.jobs.list({ type: 'zoho.product-sync', limit: 1, offset: 0 }),
       this.#ctx.jobs.list({ type: 'zoho.product-reconcile', limit: 1, offset: 0 }),
     ]);
     const last = (j: (typeof lastCodeSync)['items'][number] | undefined) =>
@@ -125,7 +127,14 @@ export class ZohoService {
     const newest = full ? null : await repo.maxModified(this.#db);
     const since = newest ? new Date(newest.getTime() - OVERLAP_MS) : null;
     const pass = await this.#readAll(since ? { kind: 'changed', since } : { kind: 'all' }, onPage, signal);
-    return { mode: full || !since ? 'full' : 'incremental', since: since?.toISOString() ?? null, pages: pass.pages, upserted: pass.upserted, inactive: pass.inactive, invalid: pass.invalid };
+    return {
+      mode: full || !since ? 'full' : 'incremental',
+      since: since?.toISOString() ?? null,
+      pages: pass.pages,
+      upserted: pass.upserted,
+      inactive: pass.inactive,
+      invalid: pass.invalid,
+    };
   }
 
   /**
@@ -139,7 +148,18 @@ export class ZohoService {
     const pass = await this.#readAll({ kind: 'all' }, onPage, signal);
     const unseen = await repo.notSyncedSince(this.#db, startedAt);
     const known = await repo.countLive(this.#db);
-    const report = { mode: 'reconcile', pages: pass.pages, upserted: pass.upserted, inactive: pass.inactive, invalid: pass.invalid, unseen: unseen.length, still_in_zoho: 0, deleted: 0, deleted_item_ids: [] as string[], checked: true };
+    const report = {
+      mode: 'reconcile',
+      pages: pass.pages,
+      upserted: pass.upserted,
+      inactive: pass.inactive,
+      invalid: pass.invalid,
+      unseen: unseen.length,
+      still_in_zoho: 0,
+      deleted: 0,
+      deleted_item_ids: [] as string[],
+      checked: true,
+    };
     if (unseen.length > Math.max(MAX_UNSEEN_CHECKED, known / 2)) {
       this.#ctx.logger.warn({ unseen: unseen.length, known }, 'Zoho reconciliation: too many products unseen; none deactivated');
       return { ...report, checked: false };
@@ -158,7 +178,10 @@ export class ZohoService {
   }
 
   async #readAll(query: ItemsQuery, onPage: (p: { page: number; upserted: number }) => void, signal?: AbortSignal) {
-    let page = 1, upserted = 0, invalid = 0, inactive = 0;
+    let page = 1,
+      upserted = 0,
+      invalid = 0,
+      inactive = 0;
     for (;;) {
       const { items, invalid: bad, hasMore } = await this.client.items(page, query, signal);
       invalid += bad;
@@ -179,8 +202,15 @@ export class ZohoService {
 
 function toProduct(i: ZohoItem): ProductInput {
   return {
-    item_id: i.item_id, name: i.name, sku: i.sku ?? null, rate: i.rate ?? null, status: i.status, active: i.status === 'active',
-    stock_on_hand: i.stock_on_hand ?? null, unit: i.unit ?? null, description: i.description ?? null,
+    item_id: i.item_id,
+    name: i.name,
+    sku: i.sku ?? null,
+    rate: i.rate ?? null,
+    status: i.status,
+    active: i.status === 'active',
+    stock_on_hand: i.stock_on_hand ?? null,
+    unit: i.unit ?? null,
+    description: i.description ?? null,
     last_modified_time: parseZohoTimestamp(i.last_modified_time)?.toISOString() ?? null,
   };
 }

@@ -35,9 +35,13 @@ export function requireRole(tokens: Tokens, ...audience: Audience[]) {
     if (!principal) throw new AppError('auth.invalid_token', 'Token inválido o vencido / Invalid or expired token');
     if (audience.length) {
       const allowed = isCodeSession(principal) ? audience.includes('code') : audience.includes(principal.role);
-      if (!allowed) throw new AppError('auth.forbidden', isCodeSession(principal)
-        ? 'Una sesión con código de acceso no permite esta operación / An access-code session cannot do this'
-        : 'Su rol no permite esta operación / Your role does not allow this');
+      if (!allowed)
+        throw new AppError(
+          'auth.forbidden',
+          isCodeSession(principal)
+            ? 'Una sesión con código de acceso no permite esta operación / An access-code session cannot do this'
+            : 'Su rol no permite esta operación / Your role does not allow this',
+        );
     }
     request.principal = principal;
   };

@@ -77,8 +77,10 @@ export async function resolveJwtSecret(config: Config, db: Database, box: Secret
     box.register('jwt secret', async (b) => {
       const [row] = await db.query<{ value: string }>(`SELECT value FROM settings WHERE key = 'jwt_secret'`);
       if (!row || !b.isStale(row.value)) return 0;
-      const done = await db.query(`UPDATE settings SET value = to_jsonb($1::text), updated_at = now() WHERE key = 'jwt_secret' AND value = to_jsonb($2::text) RETURNING key`,
-        [b.seal(await b.open(row.value)), row.value]);
+      const done = await db.query(
+        `UPDATE settings SET value = to_jsonb($1::text), updated_at = now() WHERE key = 'jwt_secret' AND value = to_jsonb($2::text) RETURNING key`,
+        [b.seal(await b.open(row.value)), row.value],
+      );
       return done.length;
     });
     const fresh = box.seal(randomBytes(48).toString('base64url'));

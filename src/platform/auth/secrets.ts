@@ -107,11 +107,19 @@ export function keyStore(config: Config, db: Database) {
         const [row] = await db.query<{ value: string[] }>(`SELECT value FROM settings WHERE key = 'secret_keys'`);
         return row?.value ?? [];
       }
-      return existsSync(file) ? readFileSync(file, 'utf8').split('\n').map((l) => l.trim()).filter(Boolean) : [];
+      return existsSync(file)
+        ? readFileSync(file, 'utf8')
+            .split('\n')
+            .map((l) => l.trim())
+            .filter(Boolean)
+        : [];
     },
     async write(keys: string[]) {
       if (db.kind === 'postgres') {
-        await db.query(`INSERT INTO settings (key, value) VALUES ('secret_keys', $1::jsonb) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`, [JSON.stringify(keys)]);
+        await db.query(
+          `INSERT INTO settings (key, value) VALUES ('secret_keys', $1::jsonb) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`,
+          [JSON.stringify(keys)],
+        );
         return;
       }
       mkdirSync(resolve(config.DATA_DIR), { recursive: true, mode: 0o700 });
@@ -125,7 +133,10 @@ export function keyStore(config: Config, db: Database) {
     async load(): Promise<string[]> {
       const stored = await generated.read();
       if (config.SECRET_KEY) {
-        const previous = config.SECRET_KEY_PREVIOUS?.split(',').map((s) => s.trim()).filter(Boolean) ?? [];
+        const previous =
+          config.SECRET_KEY_PREVIOUS?.split(',')
+            .map((s) => s.trim())
+            .filter(Boolean) ?? [];
         return [config.SECRET_KEY, ...previous, ...stored];
       }
       if (stored.length) return stored;

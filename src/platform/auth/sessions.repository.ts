@@ -2,15 +2,30 @@ import { sql } from 'drizzle-orm';
 import { rows, type Executor } from '../db/client.ts';
 
 export interface SessionRow {
-  id: string; user_id: number | null; code_id: number | null; role: string; created_ip: string | null;
-  created_at: Date; last_used_at: Date; expires_at: Date; revoked_at: Date | null; revoked_reason: string | null;
+  id: string;
+  user_id: number | null;
+  code_id: number | null;
+  role: string;
+  created_ip: string | null;
+  created_at: Date;
+  last_used_at: Date;
+  expires_at: Date;
+  revoked_at: Date | null;
+  revoked_reason: string | null;
 }
 /** What an access token's check needs: is the session live, and is its user (if any) still active. */
-export interface SessionState { code_id: number | null; live: boolean; user_active: boolean | null }
+export interface SessionState {
+  code_id: number | null;
+  live: boolean;
+  user_active: boolean | null;
+}
 
 export const sessionsRepository = {
   /** The session and its first refresh token in one statement (one round trip and one commit). */
-  async insertWithToken(db: Executor, s: { id: string; userId: number | null; codeId: number | null; role: string; ip: string | null; ttlSeconds: number; tokenHash: string }) {
+  async insertWithToken(
+    db: Executor,
+    s: { id: string; userId: number | null; codeId: number | null; role: string; ip: string | null; ttlSeconds: number; tokenHash: string },
+  ) {
     await db.execute(sql`
       WITH opened AS (
         INSERT INTO auth_sessions (id, user_id, code_id, role, created_ip, expires_at)
@@ -26,11 +41,14 @@ export const sessionsRepository = {
    * used it, so two requests racing with one token count as a reuse.
    */
   async useToken(db: Executor, tokenHash: string) {
-    const [row] = await rows<{ session_id: string; first_use: boolean }>(db, sql`
+    const [row] = await rows<{ session_id: string; first_use: boolean }>(
+      db,
+      sql`
       WITH prior AS (SELECT session_id, used_at FROM auth_refresh_tokens WHERE token_hash = ${tokenHash} FOR UPDATE),
            marked AS (UPDATE auth_refresh_tokens t SET used_at = now() FROM prior
                       WHERE t.token_hash = ${tokenHash} AND prior.used_at IS NULL RETURNING t.session_id)
-      SELECT prior.session_id, EXISTS (SELECT 1 FROM marked) AS first_use FROM prior`);
+      SELECT prior.session_id, EXISTS (SELECT 1 FROM marked) AS first_use FROM prior`,
+    );
     return row ?? null;
   },
   async get(db: Executor, id: string) {
@@ -38,9 +56,12 @@ export const sessionsRepository = {
     return row ?? null;
   },
   async state(db: Executor, id: string) {
-    const [row] = await rows<SessionState>(db, sql`
+    const [row] = await rows<SessionState>(
+      db,
+      sql`
       SELECT s.code_id, (s.revoked_at IS NULL AND s.expires_at > now()) AS live, u.status AS user_active
-      FROM auth_sessions s LEFT JOIN users u ON u.id = s.user_id WHERE s.id = ${id}::uuid`);
+      FROM auth_sessions s LEFT JOIN users u ON u.id = s.user_id WHERE s.id = ${id}::uuid`,
+    );
     return row ?? null;
   },
   async extend(db: Executor, id: string, ttlSeconds: number) {
@@ -51,17 +72,23 @@ export const sessionsRepository = {
   },
   /** Ends every live session of a user but `keep`; returns how many. */
   async revokeUser(db: Executor, userId: number, reason: string, keep: string | null) {
-    const done = await rows<{ id: string }>(db, sql`
+    const done = await rows<{ id: string }>(
+      db,
+      sql`
       UPDATE auth_sessions SET revoked_at = now(), revoked_reason = ${reason}
-      WHERE user_id = ${userId} AND revoked_at IS NULL AND (${keep}::uuid IS NULL OR id <> ${keep}::uuid) RETURNING id`);
+      WHERE user_id = ${userId} AND revoked_at IS NULL AND (${keep}::uuid IS NULL OR id <> ${keep}::uuid) RETURNING id`,
+    );
     return done.length;
   },
   /** Whether this address has opened a session for one of these users lately (a place the person logs in from). */
   async knownAddress(db: Executor, userIds: number[], ip: string) {
     if (!userIds.length) return false;
-    const [row] = await rows<{ n: number }>(db, sql`
+    const [row] = await rows<{ n: number }>(
+      db,
+      sql`
       SELECT count(*)::int AS n FROM auth_sessions
-      WHERE user_id = ANY(${`{${userIds.join(',')}}`}::int[]) AND created_ip = ${ip} AND created_at > now() - interval '30 days'`);
+      WHERE user_id = ANY(${`{${userIds.join(',')}}`}::int[]) AND created_ip = ${ip} AND created_at > now() - interval '30 days'`,
+    );
     return (row?.n ?? 0) > 0;
   },
   async prune(db: Executor) {

@@ -5,7 +5,11 @@ import type { Principal, TokenPair, Tokens } from './jwt.ts';
 import { sessionsRepository as repo, type SessionRow } from './sessions.repository.ts';
 
 /** What a session stands on: a user account, or an access code (seed 003). */
-export interface SessionSubject { userId: number | null; codeId: number | null; role: Principal['role'] }
+export interface SessionSubject {
+  userId: number | null;
+  codeId: number | null;
+  role: Principal['role'];
+}
 
 const PRUNE_MS = 60_000;
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -35,7 +39,15 @@ export class Sessions {
   async open(subject: SessionSubject, ip: string | null): Promise<TokenPair> {
     const id = randomUUID();
     const refresh = randomBytes(32).toString('base64url');
-    await repo.insertWithToken(this.#db, { id, userId: subject.userId, codeId: subject.codeId, role: subject.role, ip, ttlSeconds: this.#ttl, tokenHash: sha256(refresh) });
+    await repo.insertWithToken(this.#db, {
+      id,
+      userId: subject.userId,
+      codeId: subject.codeId,
+      role: subject.role,
+      ip,
+      ttlSeconds: this.#ttl,
+      tokenHash: sha256(refresh),
+    });
     this.#pruneNowAndThen();
     return this.#issue(id, subject, refresh);
   }
@@ -59,7 +71,8 @@ export class Sessions {
       throw new AppError('auth.refresh_reused', 'Refresh token ya usado: la sesión se cerró por seguridad / Refresh token reused: the session was closed');
     }
     const session = await repo.get(this.#db, used.session_id);
-    if (!session || session.revoked_at || session.expires_at.getTime() <= Date.now()) throw new AppError('auth.session_ended', 'Sesión cerrada o vencida / Session ended or expired');
+    if (!session || session.revoked_at || session.expires_at.getTime() <= Date.now())
+      throw new AppError('auth.session_ended', 'Sesión cerrada o vencida / Session ended or expired');
     const subject = await recheck(session);
     if (!subject) {
       await repo.revoke(this.#db, session.id, session.code_id !== null ? 'access code no longer active' : 'account no longer active');

@@ -14,7 +14,12 @@ export type ThrottlePolicy =
   | { kind: 'ceiling'; max: number; windowSeconds: number }
   | { kind: 'backoff'; free: number; maxDelaySeconds: number; windowSeconds: number };
 
-interface Entry { failures: number; windowStart: number; blockedUntil: number; forgetAt: number }
+interface Entry {
+  failures: number;
+  windowStart: number;
+  blockedUntil: number;
+  forgetAt: number;
+}
 const MAX_ENTRIES = 100_000;
 
 /**
@@ -104,7 +109,7 @@ export class Throttle {
   }
 
   #degraded<T>(err: Error, fallback: T): T {
-    this.#logger.warn({ err: err.message }, 'throttle counters unavailable in the database; using this process\'s counters');
+    this.#logger.warn({ err: err.message }, "throttle counters unavailable in the database; using this process's counters");
     return fallback;
   }
 }
@@ -116,7 +121,9 @@ function waitAfter(policy: ThrottlePolicy, failures: number, windowAgeSeconds: n
 }
 
 export function tooManyAttempts(seconds: number) {
-  return new AppError('rate_limited', `Demasiados intentos; intente de nuevo en ${seconds} s / Too many attempts, retry in ${seconds} s`, { retry_after: seconds });
+  return new AppError('rate_limited', `Demasiados intentos; intente de nuevo en ${seconds} s / Too many attempts, retry in ${seconds} s`, {
+    retry_after: seconds,
+  });
 }
 
 /** Keys hold emails and addresses: only their digests are kept. */

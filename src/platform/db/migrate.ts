@@ -7,7 +7,9 @@ const migrationsDir = join(dirname(fileURLToPath(import.meta.url)), 'migrations'
 const LOCK_KEY = 727_431_001;
 
 export function migrationFiles(): string[] {
-  return readdirSync(migrationsDir).filter((f) => f.endsWith('.sql')).sort();
+  return readdirSync(migrationsDir)
+    .filter((f) => f.endsWith('.sql'))
+    .sort();
 }
 
 /**
@@ -17,10 +19,12 @@ export function migrationFiles(): string[] {
 export async function migrate(db: Database): Promise<string[]> {
   await db.exec(`CREATE TABLE IF NOT EXISTS puente_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
   if (db.kind === 'postgres') return migratePostgres(db);
-  return applyPending(db, async (script) => db.exec(`BEGIN;\n${script}\nCOMMIT;`).catch(async (err) => {
-    await db.exec('ROLLBACK').catch(() => {});
-    throw err;
-  }));
+  return applyPending(db, async (script) =>
+    db.exec(`BEGIN;\n${script}\nCOMMIT;`).catch(async (err) => {
+      await db.exec('ROLLBACK').catch(() => {});
+      throw err;
+    }),
+  );
 }
 
 async function migratePostgres(db: Database): Promise<string[]> {

@@ -77,9 +77,17 @@ export async function createRedisBus(url: string, prefix: string, logger: Logger
   const pub = new Redis(url, nonBlockingRedisOptions({ lazyConnect: true }));
   // The subscriber keeps its offline queue (a subscription asked for during an outage is made when
   // Redis returns) and re-subscribes by itself; nobody awaits it.
-  const sub = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: null, connectTimeout: 2000, retryStrategy: (times) => Math.min(100 * times, MAX_RETRY_MS) });
+  const sub = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: null,
+    connectTimeout: 2000,
+    retryStrategy: (times) => Math.min(100 * times, MAX_RETRY_MS),
+  });
   let lastError: string | null = null;
-  for (const [name, client] of [['publisher', pub], ['subscriber', sub]] as const) {
+  for (const [name, client] of [
+    ['publisher', pub],
+    ['subscriber', sub],
+  ] as const) {
     client.on('error', (err: Error) => {
       if (err.message !== lastError) logger.warn({ err: err.message, client: name }, 'redis event bus error');
       lastError = err.message;
@@ -199,6 +207,9 @@ export async function createRedisBus(url: string, prefix: string, logger: Logger
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error('timeout')), ms);
-    p.then((v) => (clearTimeout(t), resolve(v)), (e) => (clearTimeout(t), reject(e)));
+    p.then(
+      (v) => (clearTimeout(t), resolve(v)),
+      (e) => (clearTimeout(t), reject(e)),
+    );
   });
 }

@@ -13,7 +13,11 @@ export function clientAddress(req: IncomingMessage, trust: Trust): string {
   const peer = normalise(req.socket.remoteAddress ?? '');
   if (trust === false) return peer;
   const header = req.headers['x-forwarded-for'];
-  const forwarded = (Array.isArray(header) ? header.join(',') : header ?? '').split(',').map((s) => normalise(s.trim())).filter(Boolean).reverse();
+  const forwarded = (Array.isArray(header) ? header.join(',') : (header ?? ''))
+    .split(',')
+    .map((s) => normalise(s.trim()))
+    .filter(Boolean)
+    .reverse();
   const chain = [peer, ...forwarded];
   if (typeof trust === 'number') return chain[Math.min(trust, chain.length - 1)]!;
   const trusted = blockList(trust);

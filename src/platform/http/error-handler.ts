@@ -45,16 +45,26 @@ export function errorHandler(logger: Logger) {
     // Class 22 is a value the database cannot take (a NUL, a bad escape, out of range): the caller's input.
     if (state?.startsWith('22')) {
       logger.info({ reqId: request.id, err: loggableError(error) }, 'input refused by the database');
-      return reply.status(400).send(errorBody(shape, 'Datos inválidos: un valor no puede guardarse / Invalid input: a value cannot be stored', 'invalid_value'));
+      return reply
+        .status(400)
+        .send(errorBody(shape, 'Datos inválidos: un valor no puede guardarse / Invalid input: a value cannot be stored', 'invalid_value'));
     }
-    const status = state ? 500 : error.statusCode ?? 500;
+    const status = state ? 500 : (error.statusCode ?? 500);
     if (status < 500) {
       return reply.status(status).send(errorBody(shape, error.message, frameworkCode(status, error.code)));
     }
     if (isDatabaseUnavailable(error)) {
       logger.warn({ reqId: request.id, err: loggableError(error) }, 'database unreachable');
       reply.header('retry-after', String(DATABASE_RETRY_AFTER_SECONDS));
-      return reply.status(503).send(errorBody(shape, 'Base de datos no disponible por el momento; intente de nuevo en unos segundos / Database unavailable, retry shortly', 'database.unavailable'));
+      return reply
+        .status(503)
+        .send(
+          errorBody(
+            shape,
+            'Base de datos no disponible por el momento; intente de nuevo en unos segundos / Database unavailable, retry shortly',
+            'database.unavailable',
+          ),
+        );
     }
     logger.error({ reqId: request.id, err: loggableError(error) }, 'unhandled error');
     return reply.status(500).send(errorBody(shape, `Error interno del servidor / Internal server error (request ${request.id})`, 'internal_error'));

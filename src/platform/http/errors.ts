@@ -39,7 +39,5 @@ export type ReplyShape = 'success' | 'status';
 
 export function errorBody(shape: ReplyShape, message: string, code: ErrorCode, details?: unknown, top?: Record<string, unknown>): Record<string, unknown> {
   const extra = { ...top, ...(details === undefined ? {} : { details }) };
-  return shape === 'status'
-    ? { ...extra, status: 'error', message, code }
-    : { ...extra, success: false, message, code };
+  return shape === 'status' ? { ...extra, status: 'error', message, code } : { ...extra, success: false, message, code };
 }

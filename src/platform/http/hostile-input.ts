@@ -36,8 +36,11 @@ const NUL_PLACES = { path: 'la ruta / the path', query: 'la consulta / the query
 /** 400 for a NUL character in the path, the query, the body, or a named form field. */
 export function nulByte(where: keyof typeof NUL_PLACES | { field: string }) {
   const place = typeof where === 'string' ? NUL_PLACES[where] : `el campo ${where.field} / field`;
-  return new AppError('http.nul_byte', `Carácter NUL (\\u0000) no permitido en ${place} / NUL character not allowed in ${place}`,
-    typeof where === 'string' ? { where } : { where: 'field', field: where.field });
+  return new AppError(
+    'http.nul_byte',
+    `Carácter NUL (\\u0000) no permitido en ${place} / NUL character not allowed in ${place}`,
+    typeof where === 'string' ? { where } : { where: 'field', field: where.field },
+  );
 }
 
 /** True when a string, or any key or string inside an object or array, holds a NUL character. */
@@ -82,7 +85,8 @@ export function loggableError(error: unknown): Record<string, unknown> {
     // PostgreSQL quotes the offending value in its message (`invalid input syntax for type integer: "…"`);
     // names it knows (constraint, table, column) are kept, anything else quoted is not.
     const names = new Set([e.constraint, e.table, e.column, e.schema, e.dataType].filter((n): n is string => typeof n === 'string'));
-    if (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code)) message = message.replace(/"((?:[^"\\]|\\.)*)"/g, (m, inner: string) => (names.has(inner) ? m : '"[redacted]"'));
+    if (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code))
+      message = message.replace(/"((?:[^"\\]|\\.)*)"/g, (m, inner: string) => (names.has(inner) ? m : '"[redacted]"'));
     chain.push({
       type: (e.constructor as { name?: string } | undefined)?.name ?? 'Error',
       message: isQuery ? message.slice(0, 2000) : message,
@@ -90,7 +94,14 @@ export function loggableError(error: unknown): Record<string, unknown> {
       ...(typeof e.constraint === 'string' ? { constraint: e.constraint } : {}),
       ...(typeof e.table === 'string' ? { table: e.table } : {}),
       ...(typeof e.column === 'string' ? { column: e.column } : {}),
-      ...(i === 0 && typeof e.stack === 'string' ? { stack: e.stack.split('\n').filter((l) => l.startsWith('    at ')).join('\n') } : {}),
+      ...(i === 0 && typeof e.stack === 'string'
+        ? {
+            stack: e.stack
+              .split('\n')
+              .filter((l) => l.startsWith('    at '))
+              .join('\n'),
+          }
+        : {}),
     });
   }
   return { ...chain[0], ...(chain.length > 1 ? { causes: chain.slice(1) } : {}) };

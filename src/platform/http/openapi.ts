@@ -19,12 +19,17 @@ export function openapiOptions(version: string): FastifyDynamicSwaggerOptions {
       components: {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token from `POST /auth/login` (or an access-code session).' },
-          syncApiKey: { type: 'http', scheme: 'bearer', description: 'A sync client\'s API key (`/sync/*`, `/orders`), sent as `Authorization: Bearer <api key>`.' },
+          syncApiKey: {
+            type: 'http',
+            scheme: 'bearer',
+            description: "A sync client's API key (`/sync/*`, `/orders`), sent as `Authorization: Bearer <api key>`.",
+          },
         },
       },
     },
     transform: jsonSchemaTransform,
-    transformObject: (doc) => optionalBodies(withoutUnusedSchemas(jsonSchemaTransformObject(doc) as Record<string, unknown>)) as ReturnType<typeof jsonSchemaTransformObject>,
+    transformObject: (doc) =>
+      optionalBodies(withoutUnusedSchemas(jsonSchemaTransformObject(doc) as Record<string, unknown>)) as ReturnType<typeof jsonSchemaTransformObject>,
   };
 }
 

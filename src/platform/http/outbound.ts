@@ -88,7 +88,10 @@ export class OutboundClient {
   constructor(options: OutboundOptions) {
     this.#o = { retries: 3, baseDelayMs: 200, maxDelayMs: 10_000, classify: classifyStatus, ...options, baseUrl: options.baseUrl.replace(/\/+$/, '') };
     this.#agent = new Agent({
-      connections: options.connections ?? 64, keepAliveTimeout: options.keepAliveMs ?? 10_000, headersTimeout: options.timeoutMs, bodyTimeout: options.timeoutMs,
+      connections: options.connections ?? 64,
+      keepAliveTimeout: options.keepAliveMs ?? 10_000,
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
     });
   }
 
@@ -183,7 +186,10 @@ export class OutboundClient {
       });
       const text = await res.body.text();
       const durationMs = performance.now() - started;
-      this.#o.logger.debug({ service: this.#o.service, method: req.method ?? 'GET', path: url.pathname, status: res.statusCode, ms: Math.round(durationMs) }, 'outbound call');
+      this.#o.logger.debug(
+        { service: this.#o.service, method: req.method ?? 'GET', path: url.pathname, status: res.statusCode, ms: Math.round(durationMs) },
+        'outbound call',
+      );
       return { status: res.statusCode, headers: res.headers, text, durationMs };
     } catch (err) {
       return this.#classify(err, timeoutMs, req.signal);
@@ -195,15 +201,31 @@ export class OutboundClient {
     const service = this.#o.service;
     const code = e.code ?? (e.cause as NodeJS.ErrnoException | undefined)?.code;
     if (callerSignal?.aborted) {
-      return new TransportError(service, 'la operación fue cancelada / request aborted', { kind: 'aborted', code: code ?? e.name ?? 'AbortError' }, { retryable: false });
+      return new TransportError(
+        service,
+        'la operación fue cancelada / request aborted',
+        { kind: 'aborted', code: code ?? e.name ?? 'AbortError' },
+        { retryable: false },
+      );
     }
-    const timedOut = e.name === 'TimeoutError' || e.name === 'AbortError' || err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError;
+    const timedOut =
+      e.name === 'TimeoutError' || e.name === 'AbortError' || err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError;
     if (timedOut) {
-      return new TransportError(service, `sin respuesta en ${timeoutMs} ms / no answer within ${timeoutMs} ms`, { kind: 'timeout', code: code ?? e.name ?? 'TimeoutError' }, { timeout: true });
+      return new TransportError(
+        service,
+        `sin respuesta en ${timeoutMs} ms / no answer within ${timeoutMs} ms`,
+        { kind: 'timeout', code: code ?? e.name ?? 'TimeoutError' },
+        { timeout: true },
+      );
     }
     const refused = code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN';
     // No connection in time: nothing was sent either (still not `refused`, which `safe` requests retry on).
     const unsent = refused || code === 'UND_ERR_CONNECT_TIMEOUT';
-    return new TransportError(service, `no se pudo conectar (${code ?? e.message}) / connection failed`, { kind: unsent ? 'unsent' : 'broken', code: code ?? e.name ?? 'Error' }, { details: { refused } });
+    return new TransportError(
+      service,
+      `no se pudo conectar (${code ?? e.message}) / connection failed`,
+      { kind: unsent ? 'unsent' : 'broken', code: code ?? e.name ?? 'Error' },
+      { details: { refused } },
+    );
   }
 }

@@ -8,10 +8,18 @@ interface Store {
   incr(key: string, cb: Callback, timeWindow: number, max: number): void;
   child(routeOptions: unknown): Store;
 }
-interface StoreParams { continueExceeding?: boolean; exponentialBackoff?: boolean }
+interface StoreParams {
+  continueExceeding?: boolean;
+  exponentialBackoff?: boolean;
+}
 
 const require = createRequire(import.meta.url);
-const RedisStore = require('@fastify/rate-limit/store/RedisStore.js') as new (continueExceeding: boolean, exponentialBackoff: boolean, redis: Redis, key: string) => Store;
+const RedisStore = require('@fastify/rate-limit/store/RedisStore.js') as new (
+  continueExceeding: boolean,
+  exponentialBackoff: boolean,
+  redis: Redis,
+  key: string,
+) => Store;
 const LocalStore = require('@fastify/rate-limit/store/LocalStore.js') as new (continueExceeding: boolean, exponentialBackoff: boolean, cache?: number) => Store;
 
 /**
@@ -33,7 +41,8 @@ export function redisOrLocalStore(redis: Redis, nameSpace: string, logger: Logge
     readonly #local: Store;
     /** `shared`: a route's child of the shared store; without it, the shared store itself. */
     constructor(params: StoreParams, shared?: Store) {
-      const ce = !!params.continueExceeding, eb = !!params.exponentialBackoff;
+      const ce = !!params.continueExceeding,
+        eb = !!params.exponentialBackoff;
       this.#shared = shared ?? new RedisStore(ce, eb, redis, nameSpace);
       this.#local = new LocalStore(ce, eb);
     }
@@ -42,11 +51,16 @@ export function redisOrLocalStore(redis: Redis, nameSpace: string, logger: Logge
         fallback(new Error(`redis ${redis.status}`));
         return this.#local.incr(key, cb, timeWindow, max);
       }
-      this.#shared.incr(key, (err, result) => {
-        if (!err) return cb(null, result);
-        fallback(err);
-        this.#local.incr(key, cb, timeWindow, max);
-      }, timeWindow, max);
+      this.#shared.incr(
+        key,
+        (err, result) => {
+          if (!err) return cb(null, result);
+          fallback(err);
+          this.#local.incr(key, cb, timeWindow, max);
+        },
+        timeWindow,
+        max,
+      );
     }
     child(routeOptions: StoreParams) {
       return new RedisOrLocal(routeOptions, this.#shared.child(routeOptions));

@@ -92,7 +92,10 @@ export function installResponseCheck(app: App, opts: { mode: ContractCheckMode; 
       const wire = JSON.parse(json);
       const result = safeEncode(schema, wire);
       if (result.error) {
-        const problem = result.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
+        const problem = result.error.issues
+          .slice(0, 5)
+          .map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`)
+          .join('; ');
         report({ method, url, status, problem });
         return json;
       }

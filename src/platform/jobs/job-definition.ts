@@ -86,8 +86,17 @@ export interface JobItem {
   label: string | null;
   [field: string]: unknown;
 }
-export interface JobItemsFilter { status?: string; reason?: string; limit: number; offset: number }
-export interface FailureGroup { reason_code: string | null; reason: string | null; count: number }
+export interface JobItemsFilter {
+  status?: string;
+  reason?: string;
+  limit: number;
+  offset: number;
+}
+export interface FailureGroup {
+  reason_code: string | null;
+  reason: string | null;
+  count: number;
+}
 
 export interface JobItemsSource {
   page(jobId: string, f: JobItemsFilter): Promise<{ items: JobItem[]; total: number }>;

@@ -12,7 +12,16 @@ export interface JobItemInput {
   label?: string | null;
   data?: Record<string, unknown>;
 }
-export interface JobItemRow { item_key: string; seq: number; status: string; reason_code: string | null; reason: string | null; label: string | null; data: Record<string, unknown>; updated_at: Date }
+export interface JobItemRow {
+  item_key: string;
+  seq: number;
+  status: string;
+  reason_code: string | null;
+  reason: string | null;
+  label: string | null;
+  data: Record<string, unknown>;
+  updated_at: Date;
+}
 
 /** PostgreSQL text cannot hold NUL, which an upstream record may carry (a name with `\u0000`). */
 const withoutNul = (items: JobItemInput[]) =>
@@ -21,9 +30,14 @@ const withoutNul = (items: JobItemInput[]) =>
 export const jobItemsRepository = {
   async record(db: Executor, jobId: string, items: JobItemInput[]) {
     if (!items.length) return;
-    await db.execute(jobItemsRepository.recordStatement(jobId, sql`
+    await db.execute(
+      jobItemsRepository.recordStatement(
+        jobId,
+        sql`
       SELECT i.key, i.status, i."reasonCode" AS reason_code, i.reason, i.label, i.data
-      FROM jsonb_to_recordset(${json(withoutNul(items))}) AS i(key text, status text, "reasonCode" text, reason text, label text, data jsonb)`));
+      FROM jsonb_to_recordset(${json(withoutNul(items))}) AS i(key text, status text, "reasonCode" text, reason text, label text, data jsonb)`,
+      ),
+    );
   },
 
   /**
@@ -44,26 +58,38 @@ export const jobItemsRepository = {
   withoutNul,
 
   async page(db: Executor, jobId: string, f: { status?: string; reason?: string; limit: number; offset: number }) {
-    return rows<JobItemRow>(db, sql`
+    return rows<JobItemRow>(
+      db,
+      sql`
       SELECT item_key, seq, status, reason_code, reason, label, data, updated_at FROM job_items
       WHERE job_id = ${jobId} AND (${f.status ?? null}::text IS NULL OR status = ${f.status ?? null})
         AND (${f.reason ?? null}::text IS NULL OR reason_code = ${f.reason ?? null})
-      ORDER BY seq LIMIT ${f.limit} OFFSET ${f.offset}`);
+      ORDER BY seq LIMIT ${f.limit} OFFSET ${f.offset}`,
+    );
   },
 
   async count(db: Executor, jobId: string, f: { status?: string; reason?: string }) {
-    const [row] = await rows<{ n: number }>(db, sql`
+    const [row] = await rows<{ n: number }>(
+      db,
+      sql`
       SELECT count(*)::int AS n FROM job_items
       WHERE job_id = ${jobId} AND (${f.status ?? null}::text IS NULL OR status = ${f.status ?? null})
-        AND (${f.reason ?? null}::text IS NULL OR reason_code = ${f.reason ?? null})`);
+        AND (${f.reason ?? null}::text IS NULL OR reason_code = ${f.reason ?? null})`,
+    );
     return row?.n ?? 0;
   },
 
   /** Reasons of the items in `statuses`, most frequent first. */
   async reasons(db: Executor, jobId: string, statuses: string[]) {
-    return rows<{ reason_code: string | null; reason: string | null; n: number }>(db, sql`
+    return rows<{ reason_code: string | null; reason: string | null; n: number }>(
+      db,
+      sql`
       SELECT reason_code, min(reason) AS reason, count(*)::int AS n FROM job_items
-      WHERE job_id = ${jobId} AND status IN (${sql.join(statuses.map((s) => sql`${s}`), sql`, `)})
-      GROUP BY reason_code ORDER BY n DESC, reason_code LIMIT 200`);
+      WHERE job_id = ${jobId} AND status IN (${sql.join(
+        statuses.map((s) => sql`${s}`),
+        sql`, `,
+      )})
+      GROUP BY reason_code ORDER BY n DESC, reason_code LIMIT 200`,
+    );
   },
 };

@@ -5,10 +5,7 @@ import { scheduleTimeZone, type Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { Logger } from '../logger.ts';
-import {
-  JobStoppedError, PermanentJobError, jobChannel, jobControlChannel,
-  type JobContext, type JobDefinition, type JobEvent,
-} from './job-definition.ts';
+import { JobStoppedError, PermanentJobError, jobChannel, jobControlChannel, type JobContext, type JobDefinition, type JobEvent } from './job-definition.ts';
 import { ProgressReporter } from './progress-reporter.ts';
 import { LeaseSweeper } from './lease-sweeper.ts';
 import { jobsRepository, type JobRecord } from './jobs.repository.ts';
@@ -16,7 +13,10 @@ import { jobsRepository, type JobRecord } from './jobs.repository.ts';
 /** Published after a job is sent, so that workers in other processes fetch it now rather than at their next poll. */
 export const queueWakeChannel = 'queue:wake';
 
-interface QueuedData { jobId?: string; payload?: unknown }
+interface QueuedData {
+  jobId?: string;
+  payload?: unknown;
+}
 type StopReason = 'cancelled' | 'paused' | 'shutdown';
 
 export interface JobRunnerDeps {
@@ -49,9 +49,10 @@ export class JobRunner {
       cronMonitorIntervalSeconds: Math.min(45, config.JOB_MONITOR_INTERVAL_SECONDS),
       cronWorkerIntervalSeconds: Math.min(45, config.JOB_MONITOR_INTERVAL_SECONDS),
     };
-    this.boss = db.kind === 'pglite'
-      ? new PgBoss({ ...common, db: fromPglite(db.pglite!), backend: 'pglite' })
-      : new PgBoss({ ...common, connectionString: db.connectionString!, max: 4, application_name: 'puente-jobs' });
+    this.boss =
+      db.kind === 'pglite'
+        ? new PgBoss({ ...common, db: fromPglite(db.pglite!), backend: 'pglite' })
+        : new PgBoss({ ...common, connectionString: db.connectionString!, max: 4, application_name: 'puente-jobs' });
     this.boss.on('error', (err) => deps.logger.warn({ err: err.message }, 'job queue error'));
   }
 
@@ -78,15 +79,17 @@ export class JobRunner {
   async start(opts: { work: boolean }) {
     await this.boss.start();
     for (const d of this.#definitions.values()) {
-      await this.boss.createQueue(d.type, {
-        retryLimit: d.retryLimit ?? 2,
-        retryDelay: d.retryDelaySeconds ?? 5,
-        retryBackoff: d.retryBackoff ?? true,
-        expireInSeconds: d.timeoutSeconds ?? 900,
-        ...(d.heartbeatSeconds ? { heartbeatSeconds: d.heartbeatSeconds } : {}),
-      }).catch(async (err: Error) => {
-        if (!/already exists/i.test(err.message)) throw err;
-      });
+      await this.boss
+        .createQueue(d.type, {
+          retryLimit: d.retryLimit ?? 2,
+          retryDelay: d.retryDelaySeconds ?? 5,
+          retryBackoff: d.retryBackoff ?? true,
+          expireInSeconds: d.timeoutSeconds ?? 900,
+          ...(d.heartbeatSeconds ? { heartbeatSeconds: d.heartbeatSeconds } : {}),
+        })
+        .catch(async (err: Error) => {
+          if (!/already exists/i.test(err.message)) throw err;
+        });
       const cron = d.schedule?.() ?? null;
       // In TZ (or the process's zone): "0 3 * * *" means 3 AM where the business is, not in UTC.
       if (cron) await this.boss.schedule(d.type, cron, {}, { tz: scheduleTimeZone(this.#deps.config) });
@@ -100,8 +103,12 @@ export class JobRunner {
     this.#working = true;
     this.#unsubscribeWake = await this.#deps.bus.subscribe(queueWakeChannel, (m) => this.#wake(String((m as { type?: unknown }).type)));
     this.#sweeper = new LeaseSweeper({
-      db: this.#deps.db, boss: this.boss, logger: this.#deps.logger, types: [...this.#definitions.keys()],
-      leaseSeconds: this.#deps.config.JOB_LEASE_SECONDS, ownJobs: () => this.#running.keys(),
+      db: this.#deps.db,
+      boss: this.boss,
+      logger: this.#deps.logger,
+      types: [...this.#definitions.keys()],
+      leaseSeconds: this.#deps.config.JOB_LEASE_SECONDS,
+      ownJobs: () => this.#running.keys(),
     });
     this.#sweeper.start();
     for (const d of this.#definitions.values()) {
@@ -109,11 +116,11 @@ export class JobRunner {
       // even while another runs a long job: pg-boss wakes a worker by id.
       const ids: string[] = [];
       for (let i = 0; i < (d.concurrency ?? 1); i++) {
-        ids.push(await this.boss.work<QueuedData>(
-          d.type,
-          { batchSize: 1, pollingIntervalSeconds: this.#deps.config.JOB_POLL_INTERVAL_SECONDS },
-          async ([job]) => this.#run(d, job!),
-        ));
+        ids.push(
+          await this.boss.work<QueuedData>(d.type, { batchSize: 1, pollingIntervalSeconds: this.#deps.config.JOB_POLL_INTERVAL_SECONDS }, async ([job]) =>
+            this.#run(d, job!),
+          ),
+        );
       }
       this.#workers.set(d.type, ids);
     }
@@ -125,10 +132,14 @@ export class JobRunner {
    * decides who runs it, and a lost wake is covered by the regular poll.
    */
   async enqueue(record: JobRecord, payload: unknown, opts: { startAfterSeconds?: number } = {}) {
-    await this.boss.send(record.type, { jobId: record.id, payload }, {
-      id: randomUUID(),
-      ...(opts.startAfterSeconds ? { startAfter: opts.startAfterSeconds } : {}),
-    });
+    await this.boss.send(
+      record.type,
+      { jobId: record.id, payload },
+      {
+        id: randomUUID(),
+        ...(opts.startAfterSeconds ? { startAfter: opts.startAfterSeconds } : {}),
+      },
+    );
     if (opts.startAfterSeconds) return;
     this.#wake(record.type);
     if (this.#deps.bus.kind !== 'local') await this.#deps.bus.publish(queueWakeChannel, { type: record.type }).catch(() => {});
@@ -173,12 +184,19 @@ export class JobRunner {
     // An attempt whose lease was taken over (its process could not renew it in time) stops at once
     // and leaves the job to the attempt that took it.
     let leaseLost = false;
-    const renew = setInterval(() => void jobsRepository.renewLease(db.orm, jobId, lease, ttl).then((held) => {
-      if (held || leaseLost || controller.signal.aborted) return;
-      leaseLost = true;
-      logger.warn({ job: jobId }, 'job lease taken over by another attempt; this one stops');
-      controller.abort('shutdown');
-    }, () => {}), (ttl * 1000) / 3);
+    const renew = setInterval(
+      () =>
+        void jobsRepository.renewLease(db.orm, jobId, lease, ttl).then(
+          (held) => {
+            if (held || leaseLost || controller.signal.aborted) return;
+            leaseLost = true;
+            logger.warn({ job: jobId }, 'job lease taken over by another attempt; this one stops');
+            controller.abort('shutdown');
+          },
+          () => {},
+        ),
+      (ttl * 1000) / 3,
+    );
     const payload = def.payload.parse(job.data?.payload ?? {});
     this.#running.set(jobId, controller);
     job.signal.addEventListener('abort', () => controller.abort('shutdown'), { once: true });
@@ -211,7 +229,10 @@ export class JobRunner {
       reporter.stop();
       if (leaseLost) return;
       const finished = await jobsRepository.finish(db.orm, jobId, {
-        status: 'completed', progress: reporter.latest ?? undefined, results, onlyFrom: ['processing'],
+        status: 'completed',
+        progress: reporter.latest ?? undefined,
+        results,
+        onlyFrom: ['processing'],
       });
       if (finished) void emit({ type: 'job_completed', status: 'completed', results });
       else await this.#announceStop(jobId, emit);
@@ -223,7 +244,12 @@ export class JobRunner {
       const stopped = controller.signal.aborted ? new JobStoppedError(controller.signal.reason as StopReason) : err;
       // A release is only this attempt's to make while the job is still its own: one whose queue
       // claim was taken because its lease had expired leaves the job to the attempt that took it.
-      if (stopped instanceof JobStoppedError && stopped.reason === 'shutdown' && !(await jobsRepository.renewLease(db.orm, jobId, lease, ttl).catch(() => true))) return;
+      if (
+        stopped instanceof JobStoppedError &&
+        stopped.reason === 'shutdown' &&
+        !(await jobsRepository.renewLease(db.orm, jobId, lease, ttl).catch(() => true))
+      )
+        return;
       await this.#onFailure(def, job, jobId, stopped, ctx.isLastAttempt, emit, log);
     } finally {
       clearInterval(renew);
@@ -265,8 +291,13 @@ export class JobRunner {
   }
 
   async #onFailure(
-    def: JobDefinition<any>, job: Job<QueuedData>, jobId: string, err: unknown, lastAttempt: boolean,
-    emit: (e: Omit<JobEvent, 'job_id'>) => Promise<void>, log: Logger,
+    def: JobDefinition<any>,
+    job: Job<QueuedData>,
+    jobId: string,
+    err: unknown,
+    lastAttempt: boolean,
+    emit: (e: Omit<JobEvent, 'job_id'>) => Promise<void>,
+    log: Logger,
   ) {
     const { db } = this.#deps;
     const reason = err instanceof JobStoppedError ? err.reason : null;
@@ -296,7 +327,9 @@ export class JobRunner {
    * for a new run. Workers are woken at once, as for a new job.
    */
   async #requeue(def: JobDefinition<any>, job: Job<QueuedData>, jobId: string, startAfterSeconds?: number) {
-    await this.boss.send(def.type, { ...job.data, jobId }, { id: randomUUID(), ...(startAfterSeconds ? { startAfter: startAfterSeconds } : {}) }).catch(() => {});
+    await this.boss
+      .send(def.type, { ...job.data, jobId }, { id: randomUUID(), ...(startAfterSeconds ? { startAfter: startAfterSeconds } : {}) })
+      .catch(() => {});
     if (startAfterSeconds) return;
     this.#wake(def.type);
     if (this.#deps.bus.kind !== 'local') await this.#deps.bus.publish(queueWakeChannel, { type: def.type }).catch(() => {});
@@ -318,7 +351,13 @@ export class JobRunner {
         if (active) return (active.params as { queue_job?: string }).queue_job === queueJobId ? active.id : null;
       }
       // The queue job's id links the record to it, for the reconciler (jobs.reconciler.ts).
-      const row = await jobsRepository.insert(tx, { id: randomUUID(), type: def.type, params: { trigger: 'schedule', queue_job: queueJobId }, progress: {}, createdBy: 'schedule' });
+      const row = await jobsRepository.insert(tx, {
+        id: randomUUID(),
+        type: def.type,
+        params: { trigger: 'schedule', queue_job: queueJobId },
+        progress: {},
+        createdBy: 'schedule',
+      });
       return row.id;
     });
   }

@@ -4,10 +4,13 @@ import { jobReply, jobStatus, pageMeta } from '../http/contract.ts';
 
 export const jobIdParams = z.object({ job_id: z.string().min(1).max(64) });
 
-export const retryBody = z.object({
-  /** Bulk sends: also send to recipients whose first send may have reached them (they may get it twice). */
-  include_uncertain: z.boolean().optional(),
-}).strict().nullish();
+export const retryBody = z
+  .object({
+    /** Bulk sends: also send to recipients whose first send may have reached them (they may get it twice). */
+    include_uncertain: z.boolean().optional(),
+  })
+  .strict()
+  .nullish();
 
 export const listJobsQuery = z.object({
   type: z.string().max(64).optional(),

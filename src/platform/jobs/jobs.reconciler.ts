@@ -82,10 +82,17 @@ export class JobReconciler {
     });
     if (!job) return false;
     // Best-effort beside the database: a socket that misses it reads the failed record when it (re)subscribes.
-    await bus.publish(jobChannel(id), {
-      type: 'job_failed', job_id: id, status: 'failed', error: LOST_WORKER_REASON,
-      message: `El job falló: ${LOST_WORKER_REASON}`, progress: job.progress, results: job.results,
-    }).catch((err: Error) => logger.warn({ err: err.message, job: id }, 'could not publish job_failed'));
+    await bus
+      .publish(jobChannel(id), {
+        type: 'job_failed',
+        job_id: id,
+        status: 'failed',
+        error: LOST_WORKER_REASON,
+        message: `El job falló: ${LOST_WORKER_REASON}`,
+        progress: job.progress,
+        results: job.results,
+      })
+      .catch((err: Error) => logger.warn({ err: err.message, job: id }, 'could not publish job_failed'));
     return true;
   }
 }

@@ -33,10 +33,13 @@ const jsonOrEmpty = (v: unknown) => json(v ?? {});
 
 export const jobsRepository = {
   async insert(db: Executor, job: { id: string; type: string; params: unknown; progress: unknown; createdBy?: string | null }) {
-    const [row] = await rows<JobRecord>(db, sql`
+    const [row] = await rows<JobRecord>(
+      db,
+      sql`
       INSERT INTO jobs (id, type, params, progress, created_by)
       VALUES (${job.id}, ${job.type}, ${jsonOrEmpty(job.params)}, ${jsonOrEmpty(job.progress)}, ${job.createdBy ?? null})
-      RETURNING *`);
+      RETURNING *`,
+    );
     return row!;
   },
 
@@ -46,18 +49,24 @@ export const jobsRepository = {
   },
 
   async findActive(db: Executor, type: string) {
-    const [row] = await rows<JobRecord>(db, sql`
+    const [row] = await rows<JobRecord>(
+      db,
+      sql`
       SELECT * FROM jobs WHERE type = ${type} AND status IN ('pending', 'processing')
-      ORDER BY created_at LIMIT 1`);
+      ORDER BY created_at LIMIT 1`,
+    );
     return row ?? null;
   },
 
   /** The newest job of `type` created in the last `minutes` whose params contain `params`. */
   async findRecentWithParams(db: Executor, type: string, params: Record<string, unknown>, minutes: number) {
-    const [row] = await rows<JobRecord>(db, sql`
+    const [row] = await rows<JobRecord>(
+      db,
+      sql`
       SELECT * FROM jobs WHERE type = ${type} AND params @> ${json(params)}
         AND created_at > now() - make_interval(mins => ${minutes})
-      ORDER BY created_at DESC LIMIT 1`);
+      ORDER BY created_at DESC LIMIT 1`,
+    );
     return row ?? null;
   },
 
@@ -71,20 +80,26 @@ export const jobsRepository = {
   },
 
   async list(db: Executor, f: { type?: string; status?: string; scheduled?: boolean; limit: number; offset: number }) {
-    return rows<JobRecord>(db, sql`
+    return rows<JobRecord>(
+      db,
+      sql`
       SELECT *, ${retriedAs} FROM jobs
       WHERE (${f.type ?? null}::text IS NULL OR type = ${f.type ?? null})
         AND (${f.status ?? null}::text IS NULL OR status = ${f.status ?? null})
         AND ${scheduledFilter(f.scheduled)}
-      ORDER BY created_at DESC, id LIMIT ${f.limit} OFFSET ${f.offset}`);
+      ORDER BY created_at DESC, id LIMIT ${f.limit} OFFSET ${f.offset}`,
+    );
   },
 
   async count(db: Executor, f: { type?: string; status?: string; scheduled?: boolean }) {
-    const [row] = await rows<{ n: number }>(db, sql`
+    const [row] = await rows<{ n: number }>(
+      db,
+      sql`
       SELECT count(*)::int AS n FROM jobs
       WHERE (${f.type ?? null}::text IS NULL OR type = ${f.type ?? null})
         AND (${f.status ?? null}::text IS NULL OR status = ${f.status ?? null})
-        AND ${scheduledFilter(f.scheduled)}`);
+        AND ${scheduledFilter(f.scheduled)}`,
+    );
     return row?.n ?? 0;
   },
 
@@ -93,35 +108,50 @@ export const jobsRepository = {
    * meanwhile, or while another attempt still holds a live lease (see `leaseHeld`).
    */
   async markProcessing(db: Executor, id: string, lease: string, ttlSeconds: number) {
-    const [row] = await rows<JobRecord>(db, sql`
+    const [row] = await rows<JobRecord>(
+      db,
+      sql`
       UPDATE jobs SET status = 'processing', attempts = attempts + 1, error = NULL,
         lease = ${lease}, lease_until = now() + make_interval(secs => ${ttlSeconds}),
         started_at = COALESCE(started_at, now()), updated_at = now()
       WHERE id = ${id} AND status IN ('pending', 'processing') AND (lease IS NULL OR lease_until < now())
-      RETURNING *`);
+      RETURNING *`,
+    );
     return row ?? null;
   },
 
   /** True while an attempt that has not finished winding down still holds the job's lease. */
   async leaseHeld(db: Executor, id: string) {
-    const [row] = await rows<{ held: boolean }>(db, sql`
-      SELECT (status IN ('pending', 'processing') AND lease IS NOT NULL AND lease_until >= now()) AS held FROM jobs WHERE id = ${id}`);
+    const [row] = await rows<{ held: boolean }>(
+      db,
+      sql`
+      SELECT (status IN ('pending', 'processing') AND lease IS NOT NULL AND lease_until >= now()) AS held FROM jobs WHERE id = ${id}`,
+    );
     return row?.held ?? false;
   },
 
   /** False when the lease is no longer this attempt's (it was taken over). */
   async renewLease(db: Executor, id: string, lease: string, ttlSeconds: number) {
-    const renewed = await rows<{ id: string }>(db, sql`
-      UPDATE jobs SET lease_until = now() + make_interval(secs => ${ttlSeconds}) WHERE id = ${id} AND lease = ${lease} RETURNING id`);
+    const renewed = await rows<{ id: string }>(
+      db,
+      sql`
+      UPDATE jobs SET lease_until = now() + make_interval(secs => ${ttlSeconds}) WHERE id = ${id} AND lease = ${lease} RETURNING id`,
+    );
     return renewed.length > 0;
   },
 
   /** Running jobs of these types whose lease has expired, with the lease as it stands. */
   async expiredLeases(db: Executor, types: string[]) {
-    return rows<{ id: string; type: string; lease: string; lease_until: string }>(db, sql`
+    return rows<{ id: string; type: string; lease: string; lease_until: string }>(
+      db,
+      sql`
       SELECT id, type, lease, lease_until::text AS lease_until FROM jobs
       WHERE status = 'processing' AND lease_until < now()
-        AND type IN (${sql.join(types.map((t) => sql`${t}`), sql`, `)})`);
+        AND type IN (${sql.join(
+          types.map((t) => sql`${t}`),
+          sql`, `,
+        )})`,
+    );
   },
 
   /**
@@ -129,10 +159,13 @@ export const jobsRepository = {
    * of several sweepers, one wins.
    */
   async releaseLease(db: Executor, id: string, lease: string, leaseUntil: string) {
-    const released = await rows<{ id: string }>(db, sql`
+    const released = await rows<{ id: string }>(
+      db,
+      sql`
       UPDATE jobs SET lease = NULL, lease_until = NULL, updated_at = now()
       WHERE id = ${id} AND status = 'processing' AND lease = ${lease} AND lease_until::text = ${leaseUntil}
-      RETURNING id`);
+      RETURNING id`,
+    );
     return released.length > 0;
   },
 
@@ -142,8 +175,11 @@ export const jobsRepository = {
 
   /** Writes progress and returns the current status, which is how a worker learns it was stopped. */
   async writeProgress(db: Executor, id: string, progress: unknown) {
-    const [row] = await rows<{ status: JobStatus }>(db, sql`
-      UPDATE jobs SET progress = ${jsonOrEmpty(progress)}, updated_at = now() WHERE id = ${id} RETURNING status`);
+    const [row] = await rows<{ status: JobStatus }>(
+      db,
+      sql`
+      UPDATE jobs SET progress = ${jsonOrEmpty(progress)}, updated_at = now() WHERE id = ${id} RETURNING status`,
+    );
     return row?.status ?? null;
   },
 
@@ -157,15 +193,21 @@ export const jobsRepository = {
   },
 
   async finish(db: Executor, id: string, f: { status: JobStatus; progress?: unknown; results?: unknown; error?: string | null; onlyFrom: JobStatus[] }) {
-    const [row] = await rows<JobRecord>(db, sql`
+    const [row] = await rows<JobRecord>(
+      db,
+      sql`
       UPDATE jobs SET status = ${f.status},
         progress = COALESCE(${f.progress === undefined ? null : JSON.stringify(f.progress)}::jsonb, progress),
         results = COALESCE(${f.results === undefined ? null : JSON.stringify(f.results)}::jsonb, results),
         error = ${f.error ?? null},
         finished_at = CASE WHEN ${f.status} IN ('completed', 'failed', 'cancelled') THEN now() ELSE NULL END,
         updated_at = now()
-      WHERE id = ${id} AND status IN (${sql.join(f.onlyFrom.map((s) => sql`${s}`), sql`, `)})
-      RETURNING *`);
+      WHERE id = ${id} AND status IN (${sql.join(
+        f.onlyFrom.map((s) => sql`${s}`),
+        sql`, `,
+      )})
+      RETURNING *`,
+    );
     return row ?? null;
   },
 
@@ -175,10 +217,13 @@ export const jobsRepository = {
 
   /** Finished runs of scheduled jobs older than `days`; jobs people started are never removed here. */
   async deleteOldScheduled(db: Executor, days: number) {
-    const deleted = await rows<{ id: string }>(db, sql`
+    const deleted = await rows<{ id: string }>(
+      db,
+      sql`
       DELETE FROM jobs WHERE created_by = 'schedule' AND status IN ('completed', 'cancelled')
         AND finished_at < now() - make_interval(days => ${days})
-      RETURNING id`);
+      RETURNING id`,
+    );
     return deleted.length;
   },
 

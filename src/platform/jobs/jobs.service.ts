@@ -43,7 +43,11 @@ export class JobsService {
       }
       await opts.guard?.(tx);
       const row = await jobsRepository.insert(tx, {
-        id: opts.id ?? randomUUID(), type, params: { ...opts.params, payload: data }, progress: opts.progress ?? {}, createdBy: opts.createdBy ?? null,
+        id: opts.id ?? randomUUID(),
+        type,
+        params: { ...opts.params, payload: data },
+        progress: opts.progress ?? {},
+        createdBy: opts.createdBy ?? null,
       });
       return { job: row, created: true };
     });
@@ -140,7 +144,18 @@ export class JobsService {
   readonly #recordedItems: JobItemsSource = {
     page: async (jobId, f) => {
       const [items, total] = await Promise.all([jobItemsRepository.page(this.#db.orm, jobId, f), jobItemsRepository.count(this.#db.orm, jobId, f)]);
-      return { items: items.map((i) => ({ key: i.item_key, status: i.status, reason_code: i.reason_code, reason: i.reason, label: i.label, ...i.data, updated_at: i.updated_at })), total };
+      return {
+        items: items.map((i) => ({
+          key: i.item_key,
+          status: i.status,
+          reason_code: i.reason_code,
+          reason: i.reason,
+          label: i.label,
+          ...i.data,
+          updated_at: i.updated_at,
+        })),
+        total,
+      };
     },
     failures: async (jobId) =>
       (await jobItemsRepository.reasons(this.#db.orm, jobId, FAILED_ITEM_STATUSES)).map((r) => ({ reason_code: r.reason_code, reason: r.reason, count: r.n })),
@@ -157,7 +172,11 @@ export class JobsService {
   async resume(id: string) {
     const job = await this.require(id);
     const resumed = await jobsRepository.setStatus(this.#db.orm, id, 'pending', ['paused']);
-    if (!resumed) throw new AppError('job.not_paused', `Solo un job en pausa se puede reanudar (estado actual: ${job.status}) / Only a paused job can be resumed`, { job_id: id, job_status: job.status });
+    if (!resumed)
+      throw new AppError('job.not_paused', `Solo un job en pausa se puede reanudar (estado actual: ${job.status}) / Only a paused job can be resumed`, {
+        job_id: id,
+        job_status: job.status,
+      });
     await this.#runner.enqueue(resumed, await this.#payloadOf(resumed));
     await this.#bus.publish(jobChannel(id), { type: 'job_resumed', job_id: id, status: 'pending' });
     return resumed;
@@ -171,21 +190,34 @@ export class JobsService {
   async retry(id: string, options: RetryOptions & { createdBy?: string | null }): Promise<JobRecord> {
     const known = await this.require(id);
     const def = this.#runner.definitionOrNull(known.type);
-    if (!def?.retry) throw notRetryable(`Los jobs de tipo ${known.type} no se pueden reintentar / This job type cannot be retried`, { job_id: id, job_type: known.type });
+    if (!def?.retry)
+      throw notRetryable(`Los jobs de tipo ${known.type} no se pueden reintentar / This job type cannot be retried`, { job_id: id, job_type: known.type });
     const retried = await this.#db.orm.transaction(async (tx) => {
       const job = await recoveryRepository.lockForRetry(tx, id);
       if (!job) throw jobNotFound(id);
       if (job.status !== 'failed' && job.status !== 'cancelled') {
-        throw notRetryable(`Solo un job fallido o cancelado se puede reintentar (estado actual: ${job.status}) / Only a failed or cancelled job can be retried`, { job_id: id, job_status: job.status });
+        throw notRetryable(
+          `Solo un job fallido o cancelado se puede reintentar (estado actual: ${job.status}) / Only a failed or cancelled job can be retried`,
+          { job_id: id, job_status: job.status },
+        );
       }
       // A cancelled attempt may still be finishing what it had in flight: its outcome decides what the retry skips.
-      if (job.lease_live) throw notRetryable('El job todavía se está deteniendo; reintente en unos segundos / The job is still stopping; retry in a few seconds', { job_id: id, job_status: job.status });
+      if (job.lease_live)
+        throw notRetryable('El job todavía se está deteniendo; reintente en unos segundos / The job is still stopping; retry in a few seconds', {
+          job_id: id,
+          job_status: job.status,
+        });
       const earlier = await recoveryRepository.retryOf(tx, id);
       if (earlier) throw notRetryable(`Este job ya se reintentó como ${earlier} / Already retried as ${earlier}`, { job_id: id, retried_as: earlier });
       if (def.singleton) {
         await jobsRepository.lockType(tx, job.type);
         const active = await jobsRepository.findActive(tx, job.type);
-        if (active) throw notRetryable(`Ya hay un job ${job.type} en curso (${active.id}) / One is already running`, { job_id: id, job_type: job.type, active_job_id: active.id });
+        if (active)
+          throw notRetryable(`Ya hay un job ${job.type} en curso (${active.id}) / One is already running`, {
+            job_id: id,
+            job_type: job.type,
+            active_job_id: active.id,
+          });
       }
       const row = await recoveryRepository.insertRetry(tx, job, { id: randomUUID(), createdBy: options.createdBy ?? job.created_by });
       const carried = await def.retry!.carryOver?.(tx, job, row, options);
@@ -205,12 +237,23 @@ export class JobsService {
     const updated = await jobsRepository.setStatus(this.#db.orm, id, to, from);
     if (!updated) {
       throw to === 'cancelled'
-        ? new AppError('job.not_cancellable', `No se puede cancelar un job en estado ${job.status} / A ${job.status} job cannot be cancelled`, { job_id: id, job_status: job.status })
-        : new AppError('job.not_pausable', `No se puede pausar un job en estado ${job.status} / A ${job.status} job cannot be paused`, { job_id: id, job_status: job.status });
+        ? new AppError('job.not_cancellable', `No se puede cancelar un job en estado ${job.status} / A ${job.status} job cannot be cancelled`, {
+            job_id: id,
+            job_status: job.status,
+          })
+        : new AppError('job.not_pausable', `No se puede pausar un job en estado ${job.status} / A ${job.status} job cannot be paused`, {
+            job_id: id,
+            job_status: job.status,
+          });
     }
     await this.#runner.signal(id, to);
     if (job.status === 'pending' || job.status === 'paused') {
-      await this.#bus.publish(jobChannel(id), { type: to === 'cancelled' ? 'job_cancelled' : 'job_paused', job_id: id, status: to, progress: updated.progress });
+      await this.#bus.publish(jobChannel(id), {
+        type: to === 'cancelled' ? 'job_cancelled' : 'job_paused',
+        job_id: id,
+        status: to,
+        progress: updated.progress,
+      });
     }
     return updated;
   }
@@ -240,7 +283,8 @@ export function jobOutcome(job: Pick<JobRecord, 'status' | 'progress'>): 'ok' | 
   if (job.status !== 'completed') return null;
   const p = (job.progress ?? {}) as Record<string, unknown>;
   const sum = (keys: string[]) => keys.reduce((n, k) => n + (typeof p[k] === 'number' ? (p[k] as number) : 0), 0);
-  const good = sum(GOOD), bad = sum(BAD);
+  const good = sum(GOOD),
+    bad = sum(BAD);
   if (!bad) return 'ok';
   return good ? 'with_errors' : 'failed';
 }

@@ -73,7 +73,10 @@ export class LeaseSweeper {
         const failed = await boss.fail(s.type, delivery, { message: 'worker lost: job lease expired' });
         // Retry now, not after the queue's retry delay: the job resumes from its checkpoint.
         const retried = await boss.update(s.type, undefined, { id: delivery, startAfter: new Date() });
-        logger.warn({ job: s.id, type: s.type, failed: (failed as { affected?: number }).affected, retried: retried.updated, expiredForMs: now - seen.at }, 'job lease expired (its worker stopped); handed back to the queue');
+        logger.warn(
+          { job: s.id, type: s.type, failed: (failed as { affected?: number }).affected, retried: retried.updated, expiredForMs: now - seen.at },
+          'job lease expired (its worker stopped); handed back to the queue',
+        );
       }
     } catch (err) {
       logger.warn({ err: (err as Error).message }, 'job lease sweep failed');

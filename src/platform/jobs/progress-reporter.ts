@@ -44,11 +44,13 @@ export class ProgressReporter {
     const event = this.#event;
     this.#event = undefined;
     if (!progress) return this.#flushing;
-    this.#flushing = this.#flushing.then(async () => {
-      const status = await jobsRepository.writeProgress(this.#db.orm, this.#jobId, progress);
-      void this.#bus.publish(jobChannel(this.#jobId), { type: 'progress', job_id: this.#jobId, ...event, progress });
-      this.#onStatus(status);
-    }).catch(() => {});
+    this.#flushing = this.#flushing
+      .then(async () => {
+        const status = await jobsRepository.writeProgress(this.#db.orm, this.#jobId, progress);
+        void this.#bus.publish(jobChannel(this.#jobId), { type: 'progress', job_id: this.#jobId, ...event, progress });
+        this.#onStatus(status);
+      })
+      .catch(() => {});
     return this.#flushing;
   }
 

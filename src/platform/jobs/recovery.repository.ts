@@ -20,8 +20,11 @@ const orphaned = (graceSeconds: number) => sql`
 
 export const recoveryRepository = {
   async orphanCandidates(db: Executor, graceSeconds: number, limit: number) {
-    const found = await rows<{ id: string }>(db, sql`
-      SELECT j.id FROM jobs j WHERE ${orphaned(graceSeconds)} ORDER BY j.updated_at LIMIT ${limit}`);
+    const found = await rows<{ id: string }>(
+      db,
+      sql`
+      SELECT j.id FROM jobs j WHERE ${orphaned(graceSeconds)} ORDER BY j.updated_at LIMIT ${limit}`,
+    );
     return found.map((r) => r.id);
   },
 
@@ -30,24 +33,33 @@ export const recoveryRepository = {
    * sweeping at once only one gets the row back, and a worker that took the job meanwhile keeps it.
    */
   async closeIfOrphaned(db: Executor, id: string, reason: string, graceSeconds: number) {
-    const [row] = await rows<JobRecord>(db, sql`
+    const [row] = await rows<JobRecord>(
+      db,
+      sql`
       UPDATE jobs j SET status = 'failed', error = ${reason}, lease = NULL, lease_until = NULL,
         finished_at = now(), updated_at = now()
       WHERE j.id = ${id} AND ${orphaned(graceSeconds)}
-      RETURNING *`);
+      RETURNING *`,
+    );
     return row ?? null;
   },
 
   async writeOutcome(db: Executor, id: string, o: { progress: unknown; results: unknown }) {
-    const [row] = await rows<JobRecord>(db, sql`
-      UPDATE jobs SET progress = ${json(o.progress ?? {})}, results = ${json(o.results ?? {})} WHERE id = ${id} RETURNING *`);
+    const [row] = await rows<JobRecord>(
+      db,
+      sql`
+      UPDATE jobs SET progress = ${json(o.progress ?? {})}, results = ${json(o.results ?? {})} WHERE id = ${id} RETURNING *`,
+    );
     return row!;
   },
 
   /** Locks the record an operator retries, so that two retries of it are taken one after the other. */
   async lockForRetry(db: Executor, id: string) {
-    const [row] = await rows<JobRecord & { lease_live: boolean }>(db, sql`
-      SELECT *, (lease IS NOT NULL AND lease_until >= now()) AS lease_live FROM jobs WHERE id = ${id} FOR UPDATE`);
+    const [row] = await rows<JobRecord & { lease_live: boolean }>(
+      db,
+      sql`
+      SELECT *, (lease IS NOT NULL AND lease_until >= now()) AS lease_live FROM jobs WHERE id = ${id} FOR UPDATE`,
+    );
     return row ?? null;
   },
 
@@ -57,11 +69,14 @@ export const recoveryRepository = {
   },
 
   async insertRetry(db: Executor, from: JobRecord, r: { id: string; createdBy: string | null }) {
-    const [row] = await rows<JobRecord>(db, sql`
+    const [row] = await rows<JobRecord>(
+      db,
+      sql`
       INSERT INTO jobs (id, type, params, progress, checkpoint, created_by, retry_of)
       VALUES (${r.id}, ${from.type}, ${json(from.params ?? {})}, ${json(from.progress ?? {})},
         ${from.checkpoint == null ? null : JSON.stringify(from.checkpoint)}::jsonb, ${r.createdBy}, ${from.id})
-      RETURNING *`);
+      RETURNING *`,
+    );
     return row!;
   },
 

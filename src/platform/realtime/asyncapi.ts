@@ -1,7 +1,18 @@
 import { z } from 'zod';
 import {
-  chunkProcessingEvent, deliveryEvent, errorEvent, jobCancelledEvent, jobCompletedEvent, jobFailedEvent, jobPausedEvent,
-  jobResumedEvent, jobStartedEvent, pingMessage, pongEvent, progressEvent, subscribedEvent,
+  chunkProcessingEvent,
+  deliveryEvent,
+  errorEvent,
+  jobCancelledEvent,
+  jobCompletedEvent,
+  jobFailedEvent,
+  jobPausedEvent,
+  jobResumedEvent,
+  jobStartedEvent,
+  pingMessage,
+  pongEvent,
+  progressEvent,
+  subscribedEvent,
 } from './job-socket.contract.ts';
 
 /** One event of a socket: its name on the wire, what it means, and its payload (none when null). */
@@ -33,7 +44,13 @@ export interface SocketChannelSpec {
 }
 
 const SECURITY_SCHEMES: Record<string, Record<string, unknown>> = {
-  jobToken: { type: 'httpApiKey', in: 'query', name: 'token', description: 'A staff access token (`POST /auth/login`) as `?token=`. Optional: without it, or with a customer\'s or an access-code session\'s, phone numbers are masked; an invalid one is refused with 401.' },
+  jobToken: {
+    type: 'httpApiKey',
+    in: 'query',
+    name: 'token',
+    description:
+      "A staff access token (`POST /auth/login`) as `?token=`. Optional: without it, or with a customer's or an access-code session's, phone numbers are masked; an invalid one is refused with 401.",
+  },
   jobBearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'The same access token as an `Authorization: Bearer` header.' },
 };
 
@@ -50,16 +67,24 @@ export const jobSocketChannel: SocketChannelSpec = {
     'A socket without a valid staff token follows the job with phone numbers masked, and is closed (1000) after the terminal event.',
     'Over the per-socket message budget pings go unanswered; a flood closes the socket (1008).',
   ].join(' '),
-  parameters: { jobId: { description: 'The job\'s id (as returned by the route that started it).' } },
+  parameters: { jobId: { description: "The job's id (as returned by the route that started it)." } },
   security: ['jobToken', 'jobBearer'],
-  extra: { bindings: { ws: { method: 'GET', query: { type: 'object', properties: { token: { type: 'string', description: 'A staff access token (optional)' } } }, bindingVersion: '0.1.0' } } },
+  extra: {
+    bindings: {
+      ws: {
+        method: 'GET',
+        query: { type: 'object', properties: { token: { type: 'string', description: 'A staff access token (optional)' } } },
+        bindingVersion: '0.1.0',
+      },
+    },
+  },
   send: {
     subscribed: { payload: subscribedEvent, summary: 'First message on every socket' },
     job_started: { payload: jobStartedEvent, summary: 'A worker started the job' },
     chunk_processing: { payload: chunkProcessingEvent, summary: 'A bulk send starts a chunk of recipients' },
     progress: { payload: progressEvent, summary: 'The latest counters' },
     error: { payload: errorEvent, summary: 'A record ended failed or uncertain, or a device was paused' },
-    delivery: { payload: deliveryEvent, summary: 'Receipts moved a bulk send\'s delivered/read counters' },
+    delivery: { payload: deliveryEvent, summary: "Receipts moved a bulk send's delivered/read counters" },
     job_completed: { payload: jobCompletedEvent, summary: 'The job finished; its final counters' },
     job_failed: { payload: jobFailedEvent, summary: 'The job failed (or does not exist)' },
     job_cancelled: { payload: jobCancelledEvent, summary: 'The job was cancelled' },
@@ -80,7 +105,9 @@ function toSchema(schema: z.ZodType, schemas: Json): Json {
   const rewrite = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(rewrite);
     if (v && typeof v === 'object') {
-      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, k === '$ref' && typeof x === 'string' ? x.replace('#/definitions/', '#/components/schemas/') : rewrite(x)]));
+      return Object.fromEntries(
+        Object.entries(v).map(([k, x]) => [k, k === '$ref' && typeof x === 'string' ? x.replace('#/definitions/', '#/components/schemas/') : rewrite(x)]),
+      );
     }
     return v;
   };
@@ -146,10 +173,15 @@ export function asyncApiDocument(channels: SocketChannelSpec[], opts: { version:
     info: {
       title: 'Puente sockets',
       version: opts.version,
-      description: 'The events of Puente\'s sockets, generated from their zod schemas (`*.contract.ts`). The HTTP API is described by the OpenAPI document at `/docs/json`.',
+      description:
+        "The events of Puente's sockets, generated from their zod schemas (`*.contract.ts`). The HTTP API is described by the OpenAPI document at `/docs/json`.",
     },
     servers: {
-      puente: { host: opts.host ?? 'localhost:5000', protocol: 'ws', description: 'Puente\'s own HTTP port (`wss` behind TLS). Socket.IO namespaces also fall back to HTTP long-polling.' },
+      puente: {
+        host: opts.host ?? 'localhost:5000',
+        protocol: 'ws',
+        description: "Puente's own HTTP port (`wss` behind TLS). Socket.IO namespaces also fall back to HTTP long-polling.",
+      },
     },
     defaultContentType: 'application/json',
     channels: docChannels,
@@ -177,7 +209,12 @@ function fieldsTable(schema: Json, schemas: Json): string[] {
   const props = (s?.properties ?? {}) as Record<string, Json>;
   if (!Object.keys(props).length) return [];
   const required = new Set((s.required as string[] | undefined) ?? []);
-  const rows = Object.entries(props).map(([name, p]) => `| \`${name}\` | ${typeWords(p, schemas)} | ${required.has(name) ? 'yes' : ''} | ${String(p.description ?? '').replaceAll('|', '\\|').replaceAll('\n', ' ')} |`);
+  const rows = Object.entries(props).map(
+    ([name, p]) =>
+      `| \`${name}\` | ${typeWords(p, schemas)} | ${required.has(name) ? 'yes' : ''} | ${String(p.description ?? '')
+        .replaceAll('|', '\\|')
+        .replaceAll('\n', ' ')} |`,
+  );
   const more = s.additionalProperties && s.additionalProperties !== false ? ['', 'Other fields may be present.'] : [];
   return ['| field | type | required | |', '|---|---|---|---|', ...rows, ...more];
 }
@@ -206,7 +243,16 @@ export function asyncApiMarkdown(doc: Json): string {
     if (params) out.push('');
     const handshake = channel['x-handshake'] as { auth: Json; connect_error: Json } | undefined;
     if (handshake) {
-      out.push('Handshake `auth`:', '', ...fieldsTable(handshake.auth, schemas), '', 'A refused handshake gets `connect_error` with:', '', ...fieldsTable(handshake.connect_error, schemas), '');
+      out.push(
+        'Handshake `auth`:',
+        '',
+        ...fieldsTable(handshake.auth, schemas),
+        '',
+        'A refused handshake gets `connect_error` with:',
+        '',
+        ...fieldsTable(handshake.connect_error, schemas),
+        '',
+      );
     }
     const ops = operations.filter((o) => (o.channel as Json).$ref === `#/channels/${id}`);
     const security = (ops[0]?.security as Json[] | undefined)?.map((r) => components.securitySchemes?.[String(r.$ref).split('/').at(-1)!]);
@@ -242,5 +288,8 @@ export function asyncApiMarkdown(doc: Json): string {
       out.push(...fieldsTable(s as Json, schemas), '');
     }
   }
-  return `${out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
+  return `${out
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trimEnd()}\n`;
 }

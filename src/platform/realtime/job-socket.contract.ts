@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 
-const jobId = z.string().describe('The job\'s id');
+const jobId = z.string().describe("The job's id");
 
 /** A job's counters. A bulk send's are the listed ones; other jobs carry their own (`pages`, `upserted`, `created`…). */
 export const jobProgress = z
@@ -35,7 +35,14 @@ export const jobStartedEvent = z
   .meta({ id: 'JobStarted', description: 'A worker has started (or resumed) the job.' });
 
 export const chunkProcessingEvent = z
-  .object({ type: z.literal('chunk_processing'), job_id: jobId, chunk_start: z.number().int(), chunk_end: z.number().int(), total: z.number().int(), message: z.string() })
+  .object({
+    type: z.literal('chunk_processing'),
+    job_id: jobId,
+    chunk_start: z.number().int(),
+    chunk_end: z.number().int(),
+    total: z.number().int(),
+    message: z.string(),
+  })
   .meta({ id: 'JobChunkProcessing', description: 'A bulk send starts a chunk of 1,000 recipients.' });
 
 export const progressEvent = z
@@ -43,7 +50,12 @@ export const progressEvent = z
     type: z.literal('progress'),
     job_id: jobId,
     progress: jobProgress,
-    status: z.string().optional().describe('A bulk send\'s last recorded outcome (`sent`, `failed`, `uncertain`, `retrying`), or the job\'s status in the catch-up event a late subscriber gets'),
+    status: z
+      .string()
+      .optional()
+      .describe(
+        "A bulk send's last recorded outcome (`sent`, `failed`, `uncertain`, `retrying`), or the job's status in the catch-up event a late subscriber gets",
+      ),
     device_id: z.number().int().optional(),
     phone: z.string().optional(),
     message: z.string().optional(),
@@ -64,8 +76,8 @@ export const errorEvent = z
   .meta({ id: 'JobError', description: 'A record that ended failed or uncertain (at most 20 a second per socket), or a paused device.' });
 
 export const deliveryEvent = z
-  .object({ type: z.literal('delivery'), job_id: jobId, status: z.string().describe('The job\'s status'), progress: jobProgress })
-  .meta({ id: 'JobDelivery', description: 'Receipts moved a bulk send\'s delivered/read/failed counters (at most every 250 ms, also after job_completed).' });
+  .object({ type: z.literal('delivery'), job_id: jobId, status: z.string().describe("The job's status"), progress: jobProgress })
+  .meta({ id: 'JobDelivery', description: "Receipts moved a bulk send's delivered/read/failed counters (at most every 250 ms, also after job_completed)." });
 
 export const jobCompletedEvent = z
   .object({ type: z.literal('job_completed'), job_id: jobId, status: z.literal('completed'), results })
@@ -96,13 +108,23 @@ export const jobResumedEvent = z
   .meta({ id: 'JobResumed', description: 'The job was resumed and waits for a worker.' });
 
 export const pongEvent = z
-  .object({ type: z.literal('pong'), job_id: jobId, timestamp: z.union([z.string(), z.number()]).describe('The ping\'s own timestamp, or the server\'s time') })
+  .object({ type: z.literal('pong'), job_id: jobId, timestamp: z.union([z.string(), z.number()]).describe("The ping's own timestamp, or the server's time") })
   .meta({ id: 'JobPong' });
 
 /** Every message the server sends on `/ws/job/{id}`. */
 export const jobSocketEvent = z.discriminatedUnion('type', [
-  subscribedEvent, jobStartedEvent, chunkProcessingEvent, progressEvent, errorEvent, deliveryEvent,
-  jobCompletedEvent, jobFailedEvent, jobCancelledEvent, jobPausedEvent, jobResumedEvent, pongEvent,
+  subscribedEvent,
+  jobStartedEvent,
+  chunkProcessingEvent,
+  progressEvent,
+  errorEvent,
+  deliveryEvent,
+  jobCompletedEvent,
+  jobFailedEvent,
+  jobCancelledEvent,
+  jobPausedEvent,
+  jobResumedEvent,
+  pongEvent,
 ]);
 export type JobSocketEvent = z.infer<typeof jobSocketEvent>;
 export type JobSocketEventType = JobSocketEvent['type'];

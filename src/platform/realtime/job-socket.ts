@@ -21,7 +21,8 @@ export function maskPhone(phone: string): string {
  * Phone-shaped text (7 or more digits, `+`, spaces, dots, dashes and brackets between them) is
  * masked; ids and timestamps, which are digits too, are matched first and left as they are.
  */
-const SHAPES = /([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})|(\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?)|(\+?\d(?:[\s().-]{0,2}\d){6,})/gi;
+const SHAPES =
+  /([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})|(\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?)|(\+?\d(?:[\s().-]{0,2}\d){6,})/gi;
 const PHONE_KEYS = new Set(['phone', 'raw_phone', 'number', 'to', 'recipient']);
 
 export function maskPhonesIn(text: string): string {
@@ -138,9 +139,15 @@ export function createJobSocketServer(ctx: AppContext, connections: ConnectionCo
     live = true;
     // Progress published while Redis was away may never arrive: when the bus is back, the socket is
     // told where the job stands (from the database, the truth).
-    offReconnect = ctx.bus.onReconnect(() => void ctx.jobs.get(jobId).then((j) => {
-      if (j && !terminalEvent(j) && Object.keys(j.progress).length) onEvent({ type: 'progress', job_id: jobId, progress: j.progress, status: j.status });
-    }, () => {}));
+    offReconnect = ctx.bus.onReconnect(
+      () =>
+        void ctx.jobs.get(jobId).then(
+          (j) => {
+            if (j && !terminalEvent(j) && Object.keys(j.progress).length) onEvent({ type: 'progress', job_id: jobId, progress: j.progress, status: j.status });
+          },
+          () => {},
+        ),
+    );
     if (closed) offReconnect();
     for (const e of buffered.splice(0)) if (!terminal) onEvent(e);
     if (!job) {

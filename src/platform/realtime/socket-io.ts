@@ -51,10 +51,12 @@ export async function createSocketServer(server: HttpServer, ctx: AppContext, co
     }
     raw.once('close', release);
   });
-  io.on('new_namespace', (nsp) => nsp.use((socket, next) => {
-    limitEvents(socket, ctx.config.SOCKET_EVENTS_PER_SECOND, ctx);
-    next();
-  }));
+  io.on('new_namespace', (nsp) =>
+    nsp.use((socket, next) => {
+      limitEvents(socket, ctx.config.SOCKET_EVENTS_PER_SECOND, ctx);
+      next();
+    }),
+  );
   const closers: (() => Promise<unknown>)[] = [];
   if (ctx.redisUrl) {
     // While Redis is away, emits reach this process's sockets only; nothing waits for it and nothing
@@ -77,7 +79,10 @@ export async function createSocketServer(server: HttpServer, ctx: AppContext, co
       c.on('ready', () => (lastError = null));
     }
     io.adapter(createAdapter(pub, sub, { key: `${ctx.config.REDIS_PREFIX}:socket.io`, requestsTimeout: 2000 }));
-    closers.push(async () => pub.disconnect(), async () => sub.disconnect());
+    closers.push(
+      async () => pub.disconnect(),
+      async () => sub.disconnect(),
+    );
   }
   return {
     io,

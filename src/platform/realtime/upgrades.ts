@@ -24,7 +24,9 @@ export function refuseUpgrade(socket: Duplex, status: number, message: string) {
   if (socket.destroyed) return;
   const body = JSON.stringify({ status: 'error', message });
   try {
-    socket.end(`HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    socket.end(
+      `HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
   } catch {
     socket.destroy();
   }

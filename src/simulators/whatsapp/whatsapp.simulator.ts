@@ -48,17 +48,22 @@ export interface WaReceiptTiming {
 }
 
 export interface WaSimMessage {
-  seq: number; provider: WaProvider; deviceId: string;
+  seq: number;
+  provider: WaProvider;
+  deviceId: string;
   /** Digits only, no `+`, as the driver addressed it. */
   to: string;
   /** The text; for a template `[name] param1 | param2`. */
   text: string;
   template?: { name: string; params: string[] };
-  messageId: string; at: number;
+  messageId: string;
+  at: number;
 }
 
 export interface WaSimDevice {
-  provider: WaProvider; id: string; token: string;
+  provider: WaProvider;
+  id: string;
+  token: string;
   /** The sending number (digits), as WAHA's `me` and the Cloud API's display number show it. */
   phone: string;
   baseUrl: string;
@@ -159,7 +164,15 @@ export async function startWhatsAppSimulator(o: { host?: string; port?: number; 
   /** When each request reached the server: what `at` records (not when its body was read or its latency waited). */
   const arrivals = new WeakMap<IncomingMessage, number>();
 
-  function accept(req: IncomingMessage, d: Device, to: string, text: string, messageId: string, template?: WaSimMessage['template'], fate: 'ok' | 'dead' | 'blind' = 'ok') {
+  function accept(
+    req: IncomingMessage,
+    d: Device,
+    to: string,
+    text: string,
+    messageId: string,
+    template?: WaSimMessage['template'],
+    fate: 'ok' | 'dead' | 'blind' = 'ok',
+  ) {
     d.accepted++;
     scheduleReceipts(d, to, messageId, fate);
     const m: WaSimMessage = { seq: messages.length, provider: d.provider, deviceId: d.id, to, text, messageId, at: arrivals.get(req) ?? Date.now() };
@@ -169,7 +182,6 @@ export async function startWhatsAppSimulator(o: { host?: string; port?: number; 
     const key = `${to}\u0000${text}`;
     pairs.set(key, (pairs.get(key) ?? 0) + 1);
   }
-
 
   // ── Receipts and inbound messages, by webhook ──────────────────────────────────────────────
   const between = ([a, b]: [number, number]) => a + Math.random() * Math.max(0, b - a);
@@ -184,7 +196,12 @@ export async function startWhatsAppSimulator(o: { host?: string; port?: number; 
     const raw = JSON.stringify(body);
     for (let attempt = 0; attempt < 4 && !closing.signal.aborted; attempt++) {
       try {
-        const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headersFor(raw) }, body: raw, signal: closing.signal });
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...headersFor(raw) },
+          body: raw,
+          signal: closing.signal,
+        });
         await res.arrayBuffer();
         webhookStats.lastStatus = res.status;
         if (res.ok) return void webhookStats.sent++;
@@ -198,17 +215,32 @@ export async function startWhatsAppSimulator(o: { host?: string; port?: number; 
   }
 
   /** Each engine's webhook body and signature for a status change or an inbound text. */
-  function emit(d: Device, e: { kind: 'status'; id: string; to: string; status: 'sent' | 'delivered' | 'read' | 'failed'; error?: Json } | { kind: 'message'; from: string; text: string }) {
+  function emit(
+    d: Device,
+    e:
+      | { kind: 'status'; id: string; to: string; status: 'sent' | 'delivered' | 'read' | 'failed'; error?: Json }
+      | { kind: 'message'; from: string; text: string },
+  ) {
     const ts = String(unixNow());
     if (d.provider === 'cloud') {
       const hook = d.opts.webhook;
       if (!hook) return Promise.resolve();
       const value: Json = { messaging_product: 'whatsapp', metadata: { display_phone_number: d.phone, phone_number_id: d.id } };
       if (e.kind === 'status') {
-        value.statuses = [{
-          id: e.id, status: e.status, timestamp: ts, recipient_id: waIdOf(e.to),
-          ...(e.status === 'failed' ? { errors: [e.error] } : { conversation: { id: randomBytes(16).toString('hex'), origin: { type: 'marketing' } }, pricing: { billable: true, pricing_model: 'CBP', category: 'marketing' } }),
-        }];
+        value.statuses = [
+          {
+            id: e.id,
+            status: e.status,
+            timestamp: ts,
+            recipient_id: waIdOf(e.to),
+            ...(e.status === 'failed'
+              ? { errors: [e.error] }
+              : {
+                  conversation: { id: randomBytes(16).toString('hex'), origin: { type: 'marketing' } },
+                  pricing: { billable: true, pricing_model: 'CBP', category: 'marketing' },
+                }),
+          },
+        ];
       } else {
         value.contacts = [{ profile: { name: 'Cliente' }, wa_id: e.from }];
         value.messages = [{ from: e.from, id: `wamid.${randomBytes(20).toString('base64')}`, timestamp: ts, text: { body: e.text }, type: 'text' }];
@@ -222,11 +254,29 @@ export async function startWhatsAppSimulator(o: { host?: string; port?: number; 
       const event = e.kind === 'status' ? 'messages.update' : 'messages.upsert';
       if (!hook.events.includes(event.replace('.', '_').toUpperCase())) return Promise.resolve();
       const ACK = { sent: 'SERVER_ACK', delivered: 'DELIVERY_ACK', read: 'READ', failed: 'ERROR' } as const;
-      const data = e.kind === 'status'
-        ? { keyId: e.id, remoteJid: `${e.to}@s.whatsapp.net`, fromMe: true, participant: undefined, status: ACK[e.status], instanceId: d.id }
-        : { key: { remoteJid: `${e.from}@s.whatsapp.net`, fromMe: false, id: `3EB0${randomBytes(8).toString('hex').toUpperCase()}` }, pushName: 'Cliente', status: 'DELIVERY_ACK',
-            message: { conversation: e.text }, messageType: 'conversation', messageTimestamp: unixNow(), instanceId: d.id, source: 'android' };
-      const body = { event, instance: d.id, data, destination: hook.url, date_time: new Date().toISOString(), sender: `${d.phone}@s.whatsapp.net`, server_url: url, apikey: d.token };
+      const data =
+        e.kind === 'status'
+          ? { keyId: e.id, remoteJid: `${e.to}@s.whatsapp.net`, fromMe: true, participant: undefined, status: ACK[e.status], instanceId: d.id }
+          : {
+              key: { remoteJid: `${e.from}@s.whatsapp.net`, fromMe: false, id: `3EB0${randomBytes(8).toString('hex').toUpperCase()}` },
+              pushName: 'Cliente',
+              status: 'DELIVERY_ACK',
+              message: { conversation: e.text },
+              messageType: 'conversation',
+              messageTimestamp: unixNow(),
+              instanceId: d.id,
+              source: 'android',
+            };
+      const body = {
+        event,
+        instance: d.id,
+        data,
+        destination: hook.url,
+        date_time: new Date().toISOString(),
+        sender: `${d.phone}@s.whatsapp.net`,
+        server_url: url,
+        apikey: d.token,
+      };
       return deliver(hook.url, body, () => hook.headers);
     }
     if (d.provider === 'waha') {
@@ -234,16 +284,42 @@ export async function startWhatsAppSimulator(o: { host?: string; port?: number; 
       if (!hook.events.includes(event) && !hook.events.includes('*')) return Promise.resolve();
       const ACK = { sent: 1, delivered: 2, read: 3, failed: -1 } as const;
       const NAME = { sent: 'SERVER', delivered: 'DEVICE', read: 'READ', failed: 'ERROR' } as const;
-      const payload = e.kind === 'status'
-        ? { id: e.id, from: `${d.phone}@c.us`, to: `${e.to}@c.us`, participant: null, fromMe: true, ack: ACK[e.status], ackName: NAME[e.status] }
-        : { id: `false_${e.from}@c.us_${randomBytes(8).toString('hex').toUpperCase()}`, timestamp: unixNow(), from: `${e.from}@c.us`, fromMe: false, to: `${d.phone}@c.us`, body: e.text, hasMedia: false, ack: 1, ackName: 'SERVER' };
-      const body = { id: `evt_${randomBytes(12).toString('hex')}`, timestamp: Date.now(), event, session: d.id, metadata: {}, me: { id: `${d.phone}@c.us`, pushName: 'Puente' }, engine: 'NOWEB', environment: { version: '2024.10.1', engine: 'NOWEB', tier: 'CORE' }, payload };
+      const payload =
+        e.kind === 'status'
+          ? { id: e.id, from: `${d.phone}@c.us`, to: `${e.to}@c.us`, participant: null, fromMe: true, ack: ACK[e.status], ackName: NAME[e.status] }
+          : {
+              id: `false_${e.from}@c.us_${randomBytes(8).toString('hex').toUpperCase()}`,
+              timestamp: unixNow(),
+              from: `${e.from}@c.us`,
+              fromMe: false,
+              to: `${d.phone}@c.us`,
+              body: e.text,
+              hasMedia: false,
+              ack: 1,
+              ackName: 'SERVER',
+            };
+      const body = {
+        id: `evt_${randomBytes(12).toString('hex')}`,
+        timestamp: Date.now(),
+        event,
+        session: d.id,
+        metadata: {},
+        me: { id: `${d.phone}@c.us`, pushName: 'Puente' },
+        engine: 'NOWEB',
+        environment: { version: '2024.10.1', engine: 'NOWEB', tier: 'CORE' },
+        payload,
+      };
       return deliver(hook.url, body, (raw) => ({
-        'x-webhook-request-id': randomUUID(), 'x-webhook-timestamp': String(Date.now()),
+        'x-webhook-request-id': randomUUID(),
+        'x-webhook-timestamp': String(Date.now()),
         ...(hook.secret ? { 'x-webhook-hmac': createHmac('sha512', hook.secret).update(raw).digest('hex'), 'x-webhook-hmac-algorithm': 'sha512' } : {}),
       }));
     }
-    const events = [e.kind === 'status' ? { type: 'status', id: e.id, to: e.to, status: e.status, ...(e.error ? { error: String(e.error) } : {}) } : { type: 'message', from: e.from, text: e.text }];
+    const events = [
+      e.kind === 'status'
+        ? { type: 'status', id: e.id, to: e.to, status: e.status, ...(e.error ? { error: String(e.error) } : {}) }
+        : { type: 'message', from: e.from, text: e.text },
+    ];
     return deliver(hook.url, { events }, (raw) => ({ 'x-puente-signature': `sha256=${createHmac('sha256', hook.secret).update(raw).digest('hex')}` }));
   }
 
@@ -257,19 +333,32 @@ export async function startWhatsAppSimulator(o: { host?: string; port?: number; 
     if (d.provider !== 'simulator') later(Math.min(20, delivered / 2), () => emit(d, { kind: 'status', id, to, status: 'sent' }));
     if (fate === 'blind') return;
     if (fate === 'dead') {
-      return later(delivered, () => emit(d, {
-        kind: 'status', id, to, status: 'failed',
-        error: d.provider === 'cloud'
-          ? { code: 131026, title: 'Message undeliverable', message: 'Message undeliverable', error_data: { details: 'Message Undeliverable.' }, href: 'https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/' }
-          : 'not on WhatsApp',
-      }));
+      return later(delivered, () =>
+        emit(d, {
+          kind: 'status',
+          id,
+          to,
+          status: 'failed',
+          error:
+            d.provider === 'cloud'
+              ? {
+                  code: 131026,
+                  title: 'Message undeliverable',
+                  message: 'Message undeliverable',
+                  error_data: { details: 'Message Undeliverable.' },
+                  href: 'https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/',
+                }
+              : 'not on WhatsApp',
+        }),
+      );
     }
     later(delivered, () => emit(d, { kind: 'status', id, to, status: 'delivered' }));
     const reply = d.opts.replies?.[to] ?? d.opts.replies?.[waIdOf(to)];
     const read = Math.random() < timing.readRate || reply !== undefined;
     const readAt = delivered + between(timing.readAfterMs);
     if (read) later(readAt, () => emit(d, { kind: 'status', id, to, status: 'read' }));
-    if (reply !== undefined) later(readAt + between(timing.replyAfterMs), () => emit(d, { kind: 'message', from: d.provider === 'cloud' ? waIdOf(to) : to, text: reply }));
+    if (reply !== undefined)
+      later(readAt + between(timing.replyAfterMs), () => emit(d, { kind: 'message', from: d.provider === 'cloud' ? waIdOf(to) : to, text: reply }));
   }
 
   const send = (res: ServerResponse, status: number, body: unknown) => {
@@ -280,52 +369,70 @@ export async function startWhatsAppSimulator(o: { host?: string; port?: number; 
   };
 
   /** The JSON body; `null` when it does not parse (each API then answers its own 400). */
-  const readBody = (req: IncomingMessage) => new Promise<Json>((resolve) => {
-    let data = '';
-    req.setEncoding('utf8');
-    req.on('data', (c: string) => (data += c));
-    req.on('error', () => resolve(null));
-    req.on('end', () => {
-      if (!data) return resolve({});
-      try {
-        resolve(JSON.parse(data));
-      } catch {
-        resolve(null);
-      }
+  const readBody = (req: IncomingMessage) =>
+    new Promise<Json>((resolve) => {
+      let data = '';
+      req.setEncoding('utf8');
+      req.on('data', (c: string) => (data += c));
+      req.on('error', () => resolve(null));
+      req.on('end', () => {
+        if (!data) return resolve({});
+        try {
+          resolve(JSON.parse(data));
+        } catch {
+          resolve(null);
+        }
+      });
     });
-  });
 
   // ── Meta WhatsApp Cloud API ────────────────────────────────────────────────────────────────
   async function cloud(req: IncomingMessage, res: ServerResponse, parts: string[]) {
     // /cloud/{version}/{phone_number_id}[/messages]
     const [, version = '', phoneId = '', leaf, ...rest] = parts;
-    const fail = (status: number, code: number, message: string, extra: { subcode?: number; details?: string; type?: string } = {}) => send(res, status, {
-      error: {
-        message, type: extra.type ?? 'OAuthException', code,
-        ...(extra.subcode !== undefined ? { error_subcode: extra.subcode } : {}),
-        ...(extra.details !== undefined ? { error_data: { messaging_product: 'whatsapp', details: extra.details } } : {}),
-        fbtrace_id: `A${randomBytes(16).toString('base64url').slice(0, 22)}`,
-      },
-    });
+    const fail = (status: number, code: number, message: string, extra: { subcode?: number; details?: string; type?: string } = {}) =>
+      send(res, status, {
+        error: {
+          message,
+          type: extra.type ?? 'OAuthException',
+          code,
+          ...(extra.subcode !== undefined ? { error_subcode: extra.subcode } : {}),
+          ...(extra.details !== undefined ? { error_data: { messaging_product: 'whatsapp', details: extra.details } } : {}),
+          fbtrace_id: `A${randomBytes(16).toString('base64url').slice(0, 22)}`,
+        },
+      });
     if (!/^v\d+\.\d+$/.test(version) || !phoneId || rest.length > 0) {
       return fail(400, 2500, `Unknown path components: /${parts.slice(1).join('/')}`);
     }
     const d = devices.get(`cloud:${phoneId}`);
     const verb = (req.method ?? 'GET').toLowerCase();
     if (!d) {
-      return fail(400, 100, `Unsupported ${verb} request. Object with ID '${phoneId}' does not exist, cannot be loaded due to missing permissions, or does not support this operation. ${GRAPH_DOCS}`, { subcode: 33, type: 'GraphMethodException' });
+      return fail(
+        400,
+        100,
+        `Unsupported ${verb} request. Object with ID '${phoneId}' does not exist, cannot be loaded due to missing permissions, or does not support this operation. ${GRAPH_DOCS}`,
+        { subcode: 33, type: 'GraphMethodException' },
+      );
     }
     if (req.headers.authorization !== `Bearer ${d.token}`) return fail(401, 190, 'Invalid OAuth access token - Cannot parse access token');
     if (req.method === 'GET' && leaf === undefined) {
       // The phone number node: what a health check reads.
       return send(res, 200, {
-        verified_name: 'Puente', code_verification_status: 'VERIFIED', display_phone_number: `+${d.phone}`,
-        quality_rating: isBanned(d) || d.opts.policyBlocked ? 'RED' : 'GREEN', platform_type: 'CLOUD_API',
-        throughput: { level: 'STANDARD' }, id: d.id,
+        verified_name: 'Puente',
+        code_verification_status: 'VERIFIED',
+        display_phone_number: `+${d.phone}`,
+        quality_rating: isBanned(d) || d.opts.policyBlocked ? 'RED' : 'GREEN',
+        platform_type: 'CLOUD_API',
+        throughput: { level: 'STANDARD' },
+        id: d.id,
       });
     }
     if (req.method !== 'POST' || leaf !== 'messages') {
-      return fail(400, 100, `Unsupported ${verb} request. Object with ID '${phoneId}' does not exist, cannot be loaded due to missing permissions, or does not support this operation. ${GRAPH_DOCS}`, { subcode: 33, type: 'GraphMethodException' });
+      return fail(
+        400,
+        100,
+        `Unsupported ${verb} request. Object with ID '${phoneId}' does not exist, cannot be loaded due to missing permissions, or does not support this operation. ${GRAPH_DOCS}`,
+        { subcode: 33, type: 'GraphMethodException' },
+      );
     }
     const body = await readBody(req);
     const latency = d.opts.latencyMs ?? 0;
@@ -333,8 +440,14 @@ export async function startWhatsAppSimulator(o: { host?: string; port?: number; 
     if (!body || typeof body !== 'object') return fail(400, 100, 'Invalid parameter', { details: 'The request body is not valid JSON' });
     if (body.messaging_product !== 'whatsapp') return fail(400, 100, 'The parameter messaging_product is required.');
     if (!body.to) return fail(400, 100, 'The parameter to is required.');
-    if (isBanned(d)) return fail(400, 131031, 'Account has been locked', { details: 'The WhatsApp Business Account is restricted or disabled for violating a platform policy.' });
-    if (d.opts.policyBlocked) return fail(400, 368, 'Temporarily blocked for policies violations', { details: 'The phone number has been temporarily blocked for violating WhatsApp policies.' });
+    if (isBanned(d))
+      return fail(400, 131031, 'Account has been locked', {
+        details: 'The WhatsApp Business Account is restricted or disabled for violating a platform policy.',
+      });
+    if (d.opts.policyBlocked)
+      return fail(400, 368, 'Temporarily blocked for policies violations', {
+        details: 'The phone number has been temporarily blocked for violating WhatsApp policies.',
+      });
     if (transient(d)) return fail(400, 130429, 'Rate limit hit', { details: 'Cloud API message throughput has been reached.' });
     const to = digits(body.to);
     const waId = waIdOf(to);
@@ -364,10 +477,16 @@ export async function startWhatsAppSimulator(o: { host?: string; port?: number; 
       if (text.length > 4096 && [...text].length > 4096) return fail(400, 100, "Param text['body'] must be at most 4096 characters long.");
       const cold = (d.opts.requireTemplateForCold ?? true) && !d.window.has(to) && !d.window.has(waId);
       if (cold) {
-        return fail(400, 131047, 'Re-engagement message', { details: 'Message failed to send because more than 24 hours have passed since the customer last replied to this number.' });
+        return fail(400, 131047, 'Re-engagement message', {
+          details: 'Message failed to send because more than 24 hours have passed since the customer last replied to this number.',
+        });
       }
     } else {
-      return fail(400, 100, `Param type must be one of {AUDIO, CONTACTS, DOCUMENT, IMAGE, INTERACTIVE, LOCATION, REACTION, STICKER, TEMPLATE, TEXT, VIDEO} - got "${String(type)}".`);
+      return fail(
+        400,
+        100,
+        `Param type must be one of {AUDIO, CONTACTS, DOCUMENT, IMAGE, INTERACTIVE, LOCATION, REACTION, STICKER, TEMPLATE, TEXT, VIDEO} - got "${String(type)}".`,
+      );
     }
     const id = `wamid.${Buffer.concat([Buffer.from(`\u001c\u0018\u000c${waId}\u0015\u0002\u0000\u0011\u0018\u0012`), randomBytes(18)]).toString('base64')}`;
     accept(req, d, to, text, id, template, dead ? 'dead' : 'ok');
@@ -389,16 +508,30 @@ export async function startWhatsAppSimulator(o: { host?: string; port?: number; 
     if (!d) return send(res, 404, { status: 404, error: 'Not Found', response: { message: [`The "${instance}" instance does not exist`] } });
     if (req.headers.apikey !== d.token) return send(res, 401, { status: 401, error: 'Unauthorized', response: { message: 'Unauthorized' } });
     if (route === 'GET instance/connectionState') return send(res, 200, { instance: { instanceName: d.id, state: isConnected(d) ? 'open' : 'close' } });
-    const hookReply = () => d.hook
-      ? { id: d.id, url: d.hook.url, headers: d.hook.headers, enabled: true, events: d.hook.events, webhookByEvents: false, webhookBase64: false, instanceId: d.id }
-      : null;
+    const hookReply = () =>
+      d.hook
+        ? {
+            id: d.id,
+            url: d.hook.url,
+            headers: d.hook.headers,
+            enabled: true,
+            events: d.hook.events,
+            webhookByEvents: false,
+            webhookBase64: false,
+            instanceId: d.id,
+          }
+        : null;
     if (route === 'GET webhook/find') return send(res, 200, hookReply());
     if (route === 'POST webhook/set') {
       // Evolution v2: {webhook: {enabled, url, headers?, byEvents?, base64?, events?}}.
       const body = await readBody(req);
       const w = body?.webhook;
       if (!w || typeof w.url !== 'string' || typeof w.enabled !== 'boolean') {
-        return send(res, 400, { status: 400, error: 'Bad Request', response: { message: ['webhook requires property "enabled"', 'webhook requires property "url"'] } });
+        return send(res, 400, {
+          status: 400,
+          error: 'Bad Request',
+          response: { message: ['webhook requires property "enabled"', 'webhook requires property "url"'] },
+        });
       }
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(w.headers ?? {})) headers[k.toLowerCase()] = String(v);
@@ -447,10 +580,12 @@ export async function startWhatsAppSimulator(o: { host?: string; port?: number; 
     for (const d of devices.values()) if (d.provider === 'waha' && d.token === key) return true;
     return false;
   };
-  const wahaNotFound = (res: ServerResponse, name: string) => send(res, 404, {
-    message: `We didn't find a session with name '${name}'.\nPlease start it first by using POST /api/sessions/${name}/start request`,
-    error: 'Not Found', statusCode: 404,
-  });
+  const wahaNotFound = (res: ServerResponse, name: string) =>
+    send(res, 404, {
+      message: `We didn't find a session with name '${name}'.\nPlease start it first by using POST /api/sessions/${name}/start request`,
+      error: 'Not Found',
+      statusCode: 404,
+    });
   const wahaUnauthorized = (res: ServerResponse) => send(res, 401, { message: 'Unauthorized', statusCode: 401 });
 
   async function waha(req: IncomingMessage, res: ServerResponse, parts: string[]) {
@@ -466,7 +601,11 @@ export async function startWhatsAppSimulator(o: { host?: string; port?: number; 
         const body = await readBody(req);
         const hooks: Json[] = Array.isArray(body?.config?.webhooks) ? body.config.webhooks : [];
         if (hooks.some((h) => typeof h?.url !== 'string' || !Array.isArray(h?.events))) {
-          return send(res, 400, { message: ['config.webhooks.0.url must be a URL address', 'config.webhooks.0.events must be an array'], error: 'Bad Request', statusCode: 400 });
+          return send(res, 400, {
+            message: ['config.webhooks.0.url must be a URL address', 'config.webhooks.0.events must be an array'],
+            error: 'Bad Request',
+            statusCode: 400,
+          });
         }
         d.config = body.config;
         const ours = hooks.at(-1);
@@ -474,7 +613,9 @@ export async function startWhatsAppSimulator(o: { host?: string; port?: number; 
       }
       const status = wahaStatus(d);
       return send(res, 200, {
-        name: d.id, status, config: d.config,
+        name: d.id,
+        status,
+        config: d.config,
         me: status === 'WORKING' ? { id: `${d.phone}@c.us`, pushName: 'Puente' } : null,
         engine: { engine: 'NOWEB' },
       });
@@ -513,8 +654,11 @@ export async function startWhatsAppSimulator(o: { host?: string; port?: number; 
     if (problems.length) return send(res, 400, { message: problems, error: 'Bad Request', statusCode: 400 });
     if (!isConnected(d)) {
       return send(res, 422, {
-        statusCode: 422, message: 'Session status is not as expected. Try again later or restart the session',
-        error: 'Unprocessable Entity', session: d.id, status: wahaStatus(d),
+        statusCode: 422,
+        message: 'Session status is not as expected. Try again later or restart the session',
+        error: 'Unprocessable Entity',
+        session: d.id,
+        status: wahaStatus(d),
       });
     }
     if (transient(d)) return send(res, 500, { statusCode: 500, message: 'Internal server error' });
@@ -533,7 +677,8 @@ export async function startWhatsAppSimulator(o: { host?: string; port?: number; 
     const isStatus = req.method === 'GET' && leaf === undefined;
     const isSend = req.method === 'POST' && leaf === 'messages';
     const isHook = req.method === 'PUT' && leaf === 'webhook';
-    if (group !== 'devices' || raw === undefined || rest.length > 0 || (!isStatus && !isSend && !isHook)) return error(404, 'not_found', 'no such route', false);
+    if (group !== 'devices' || raw === undefined || rest.length > 0 || (!isStatus && !isSend && !isHook))
+      return error(404, 'not_found', 'no such route', false);
     const d = devices.get(`simulator:${decode(raw)}`);
     if (!d) return error(404, 'not_found', 'unknown device', false);
     if (req.headers.authorization !== `Bearer ${d.token}`) return error(401, 'unauthorized', 'bad token', false);
@@ -544,7 +689,8 @@ export async function startWhatsAppSimulator(o: { host?: string; port?: number; 
       d.hook = { url: body.url, secret: body.secret, headers: {}, events: ['status', 'message'] };
       return send(res, 200, { url: body.url });
     }
-    if (isStatus) return send(res, 200, { id: d.id, connected: isConnected(d), status: isBanned(d) ? 'banned' : isConnected(d) ? 'connected' : 'disconnected' });
+    if (isStatus)
+      return send(res, 200, { id: d.id, connected: isConnected(d), status: isBanned(d) ? 'banned' : isConnected(d) ? 'connected' : 'disconnected' });
 
     const body = await readBody(req);
     const latency = d.opts.latencyMs ?? 0;
@@ -563,7 +709,10 @@ export async function startWhatsAppSimulator(o: { host?: string; port?: number; 
 
   // A Map, so that a path like /constructor finds nothing rather than Object.prototype's members.
   const handlers = new Map<string, (req: IncomingMessage, res: ServerResponse, parts: string[]) => Promise<void>>([
-    ['cloud', cloud], ['evolution', evolution], ['waha', waha], ['sim', native],
+    ['cloud', cloud],
+    ['evolution', evolution],
+    ['waha', waha],
+    ['sim', native],
   ]);
   const server = createServer((req, res) => {
     arrivals.set(req, Date.now());
@@ -601,10 +750,14 @@ export async function startWhatsAppSimulator(o: { host?: string; port?: number; 
   };
   const credentialsOf = (d: Device): Record<string, string> => {
     switch (d.provider) {
-      case 'cloud': return { access_token: d.token, phone_number_id: d.id, api_version: CLOUD_VERSION };
-      case 'evolution': return { api_key: d.token, instance: d.id };
-      case 'waha': return { api_key: d.token, session: d.id };
-      case 'simulator': return { token: d.token, device_id: d.id };
+      case 'cloud':
+        return { access_token: d.token, phone_number_id: d.id, api_version: CLOUD_VERSION };
+      case 'evolution':
+        return { api_key: d.token, instance: d.id };
+      case 'waha':
+        return { api_key: d.token, session: d.id };
+      case 'simulator':
+        return { token: d.token, device_id: d.id };
     }
   };
 
@@ -625,10 +778,17 @@ export async function startWhatsAppSimulator(o: { host?: string; port?: number; 
       if (devices.has(`${opts.provider}:${id}`)) throw new Error(`a ${opts.provider} device "${id}" already exists`);
       const token = opts.token ?? newToken(opts.provider);
       const d: Device = {
-        provider: opts.provider, id, token, phone: `519${String(10_000_000 + n)}`,
+        provider: opts.provider,
+        id,
+        token,
+        phone: `519${String(10_000_000 + n)}`,
         baseUrl: `${url}/${opts.provider === 'simulator' ? 'sim' : opts.provider}`,
-        credentials: {}, accepted: 0,
-        opts: { ...opts, id, token }, window: new Set(), templates: new Set(), hook: null,
+        credentials: {},
+        accepted: 0,
+        opts: { ...opts, id, token },
+        window: new Set(),
+        templates: new Set(),
+        hook: null,
         config: { metadata: null, proxy: null, webhooks: [] },
         set(patch) {
           const { provider: _p, id: _i, ...rest } = patch;

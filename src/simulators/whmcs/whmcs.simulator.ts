@@ -41,8 +41,20 @@ export interface WhmcsSimulatorOptions {
 }
 
 export interface WhmcsSimClient {
-  id: number; firstname: string; lastname: string; companyname: string; email: string; address1: string; address2: string;
-  city: string; state: string; postcode: string; country: string; phonenumber: string; status: string; datecreated: string;
+  id: number;
+  firstname: string;
+  lastname: string;
+  companyname: string;
+  email: string;
+  address1: string;
+  address2: string;
+  city: string;
+  state: string;
+  postcode: string;
+  country: string;
+  phonenumber: string;
+  status: string;
+  datecreated: string;
   password?: string;
 }
 
@@ -78,14 +90,25 @@ const MAX_BODIES = 50;
 const MAX_TIMES = 100_000;
 
 const NOT_FOUND_HTML = '<html><body><h1>404 Not Found</h1></body></html>';
-const MAINTENANCE_HTML = '<!DOCTYPE html><html><head><title>Down for Maintenance</title></head><body><h1>Down for Maintenance</h1><p>An upgrade is currently in progress. Please come back soon.</p></body></html>';
-const FATAL_HTML = '<html><body><br />\n<b>Fatal error</b>:  Uncaught PDOException: SQLSTATE[HY000] [2002] Connection refused in /home/whmcs/public_html/vendor/illuminate/database/Connectors/Connector.php:70</body></html>';
+const MAINTENANCE_HTML =
+  '<!DOCTYPE html><html><head><title>Down for Maintenance</title></head><body><h1>Down for Maintenance</h1><p>An upgrade is currently in progress. Please come back soon.</p></body></html>';
+const FATAL_HTML =
+  '<html><body><br />\n<b>Fatal error</b>:  Uncaught PDOException: SQLSTATE[HY000] [2002] Connection refused in /home/whmcs/public_html/vendor/illuminate/database/Connectors/Connector.php:70</body></html>';
 const GARBAGE_JSON = '{"result":"success","totalresults":3,"startnumber":0,"numreturned":3,"clients":{"client":[{"id":1,"firstname":"Jos';
 
 // The few countries tenants use; phonenumberformatted needs the calling code.
 const COUNTRIES: Record<string, [string, number]> = {
-  VE: ['Venezuela', 58], PE: ['Peru', 51], CO: ['Colombia', 57], EC: ['Ecuador', 593], CL: ['Chile', 56], AR: ['Argentina', 54],
-  MX: ['Mexico', 52], PA: ['Panama', 507], DO: ['Dominican Republic', 1], US: ['United States', 1], ES: ['Spain', 34],
+  VE: ['Venezuela', 58],
+  PE: ['Peru', 51],
+  CO: ['Colombia', 57],
+  EC: ['Ecuador', 593],
+  CL: ['Chile', 56],
+  AR: ['Argentina', 54],
+  MX: ['Mexico', 52],
+  PA: ['Panama', 507],
+  DO: ['Dominican Republic', 1],
+  US: ['United States', 1],
+  ES: ['Spain', 34],
 };
 
 const ADD_REQUIRED: [string, string][] = [
@@ -99,7 +122,20 @@ const ADD_REQUIRED: [string, string][] = [
   ['country', 'You did not enter your country'],
   ['phonenumber', 'You did not enter your phone number'],
 ];
-const UPDATABLE = ['firstname', 'lastname', 'companyname', 'email', 'address1', 'address2', 'city', 'state', 'postcode', 'country', 'phonenumber', 'status'] as const;
+const UPDATABLE = [
+  'firstname',
+  'lastname',
+  'companyname',
+  'email',
+  'address1',
+  'address2',
+  'city',
+  'state',
+  'postcode',
+  'country',
+  'phonenumber',
+  'status',
+] as const;
 const ORDERABLE = new Set(['id', 'firstname', 'lastname', 'companyname', 'email', 'datecreated']);
 
 const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -168,8 +204,20 @@ export async function startWhmcsSimulator(o: WhmcsSimulatorOptions): Promise<Whm
       if (byEmail.has(c.email.toLowerCase())) throw new Error(`duplicate email ${c.email}`);
       if (c.id !== undefined && byId.has(c.id)) throw new Error(`duplicate id ${c.id}`);
       return store({
-        firstname: '', lastname: '', companyname: '', address1: '', address2: '', city: '', state: '', postcode: '',
-        country: 'VE', phonenumber: '', status: 'Active', datecreated: today(), ...c, id: c.id ?? nextId,
+        firstname: '',
+        lastname: '',
+        companyname: '',
+        address1: '',
+        address2: '',
+        city: '',
+        state: '',
+        postcode: '',
+        country: 'VE',
+        phonenumber: '',
+        status: 'Active',
+        datecreated: today(),
+        ...c,
+        id: c.id ?? nextId,
       });
     },
     setFaults: (f) => void (faults = { ...f }),
@@ -198,22 +246,37 @@ export async function startWhmcsSimulator(o: WhmcsSimulatorOptions): Promise<Whm
       const status = p.status.toLowerCase();
       list = list.filter((c) => c.status.toLowerCase() === status);
     }
-    const orderby = ORDERABLE.has((p.orderby ?? '').toLowerCase()) ? (p.orderby ?? '').toLowerCase() as keyof WhmcsSimClient : 'id';
+    const orderby = ORDERABLE.has((p.orderby ?? '').toLowerCase()) ? ((p.orderby ?? '').toLowerCase() as keyof WhmcsSimClient) : 'id';
     const dir = (p.sorting ?? '').toUpperCase() === 'DESC' ? -1 : 1;
     // The Map is in id order already; sort only when asked for something else.
     if (orderby !== 'id') {
       list.sort((a, b) => {
-        const x = fold(String(a[orderby] ?? '')), y = fold(String(b[orderby] ?? ''));
+        const x = fold(String(a[orderby] ?? '')),
+          y = fold(String(b[orderby] ?? ''));
         return dir * (x < y ? -1 : x > y ? 1 : a.id - b.id);
       });
     } else if (dir < 0) list.reverse();
     const page = list.slice(start, start + limit);
     return ok({
-      totalresults: list.length, startnumber: start, numreturned: page.length,
+      totalresults: list.length,
+      startnumber: start,
+      numreturned: page.length,
       // An empty result is "" rather than an empty list: PHP's empty array through WHMCS's serialiser.
-      clients: page.length === 0 ? '' : {
-        client: page.map((c) => ({ id: c.id, firstname: c.firstname, lastname: c.lastname, companyname: c.companyname, email: c.email, datecreated: c.datecreated, groupid: 0, status: c.status })),
-      },
+      clients:
+        page.length === 0
+          ? ''
+          : {
+              client: page.map((c) => ({
+                id: c.id,
+                firstname: c.firstname,
+                lastname: c.lastname,
+                companyname: c.companyname,
+                email: c.email,
+                datecreated: c.datecreated,
+                groupid: 0,
+                status: c.status,
+              })),
+            },
     });
   }
 
@@ -221,20 +284,53 @@ export async function startWhmcsSimulator(o: WhmcsSimulatorOptions): Promise<Whm
     const id = String(c.id);
     const country = COUNTRIES[c.country];
     return {
-      id, client_id: id, userid: id, uuid: uuidOf(c.id), firstname: c.firstname, lastname: c.lastname,
-      fullname: `${c.firstname} ${c.lastname}`.trim(), companyname: c.companyname, email: c.email,
-      address1: c.address1, address2: c.address2, city: c.city, fullstate: c.state, state: c.state, postcode: c.postcode,
-      countrycode: c.country, country: c.country, countryname: country?.[0] ?? c.country, phonecc: country?.[1] ?? 0,
-      phonenumber: c.phonenumber, phonenumberformatted: formatPhone(c.phonenumber, c.country),
-      tax_id: '', notes: '', status: c.status, credit: '0.00', taxexempt: false, latefeeoveride: false,
-      groupid: '0', datecreated: c.datecreated, lastlogin: 'No Login Logged', email_verified: false,
+      id,
+      client_id: id,
+      userid: id,
+      uuid: uuidOf(c.id),
+      firstname: c.firstname,
+      lastname: c.lastname,
+      fullname: `${c.firstname} ${c.lastname}`.trim(),
+      companyname: c.companyname,
+      email: c.email,
+      address1: c.address1,
+      address2: c.address2,
+      city: c.city,
+      fullstate: c.state,
+      state: c.state,
+      postcode: c.postcode,
+      countrycode: c.country,
+      country: c.country,
+      countryname: country?.[0] ?? c.country,
+      phonecc: country?.[1] ?? 0,
+      phonenumber: c.phonenumber,
+      phonenumberformatted: formatPhone(c.phonenumber, c.country),
+      tax_id: '',
+      notes: '',
+      status: c.status,
+      credit: '0.00',
+      taxexempt: false,
+      latefeeoveride: false,
+      groupid: '0',
+      datecreated: c.datecreated,
+      lastlogin: 'No Login Logged',
+      email_verified: false,
     };
   }
 
   function statsOf() {
     return {
-      numdueinvoices: 0, dueinvoicesbalance: '$0.00 USD', income: '$0.00 USD', incredit: false, creditbalance: '$0.00 USD',
-      productsnumactive: 0, productsnumtotal: 0, numactivedomains: 0, numdomains: 0, numactivetickets: 0, numtickets: 0,
+      numdueinvoices: 0,
+      dueinvoicesbalance: '$0.00 USD',
+      income: '$0.00 USD',
+      incredit: false,
+      creditbalance: '$0.00 USD',
+      productsnumactive: 0,
+      productsnumtotal: 0,
+      numactivedomains: 0,
+      numdomains: 0,
+      numactivetickets: 0,
+      numtickets: 0,
     };
   }
 
@@ -262,9 +358,20 @@ export async function startWhmcsSimulator(o: WhmcsSimulatorOptions): Promise<Whm
     const email = p.email!.trim();
     if (byEmail.has(email.toLowerCase())) return error(duplicateEmail);
     const c = store({
-      id: nextId, firstname: p.firstname ?? '', lastname: p.lastname ?? '', companyname: p.companyname ?? '', email,
-      address1: p.address1 ?? '', address2: p.address2 ?? '', city: p.city ?? '', state: p.state ?? '', postcode: p.postcode ?? '',
-      country: (p.country ?? 'VE').trim().toUpperCase(), phonenumber: p.phonenumber ?? '', status: 'Active', datecreated: today(),
+      id: nextId,
+      firstname: p.firstname ?? '',
+      lastname: p.lastname ?? '',
+      companyname: p.companyname ?? '',
+      email,
+      address1: p.address1 ?? '',
+      address2: p.address2 ?? '',
+      city: p.city ?? '',
+      state: p.state ?? '',
+      postcode: p.postcode ?? '',
+      country: (p.country ?? 'VE').trim().toUpperCase(),
+      phonenumber: p.phonenumber ?? '',
+      status: 'Active',
+      datecreated: today(),
       ...(p.password2 ? { password: p.password2 } : {}),
     });
     // WHMCS sends the "Client Signup Email" template unless noemail is true.

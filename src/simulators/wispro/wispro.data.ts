@@ -26,8 +26,48 @@ export interface WisproClientRecord {
   link_mobile_login: string;
 }
 
-const FIRST = ['José', 'María', 'Luis', 'Carmen', 'Andrés', 'Ana', 'Jesús', 'Rosa', 'Carlos', 'Yusmary', 'Víctor', 'Daniela', 'Ramón', 'Génesis', 'Óscar', 'Leonardo', 'Marisol', 'Ángel', 'Yelitza', 'Héctor'];
-const LAST = ['Pérez', 'González', 'Rodríguez', 'Hernández', 'García', 'Martínez', 'López', 'Peña', 'Núñez', 'Ramírez', 'Briceño', 'Castillo', 'Méndez', 'Rojas', 'Suárez', 'Zambrano', 'Ávila', 'Colmenares'];
+const FIRST = [
+  'José',
+  'María',
+  'Luis',
+  'Carmen',
+  'Andrés',
+  'Ana',
+  'Jesús',
+  'Rosa',
+  'Carlos',
+  'Yusmary',
+  'Víctor',
+  'Daniela',
+  'Ramón',
+  'Génesis',
+  'Óscar',
+  'Leonardo',
+  'Marisol',
+  'Ángel',
+  'Yelitza',
+  'Héctor',
+];
+const LAST = [
+  'Pérez',
+  'González',
+  'Rodríguez',
+  'Hernández',
+  'García',
+  'Martínez',
+  'López',
+  'Peña',
+  'Núñez',
+  'Ramírez',
+  'Briceño',
+  'Castillo',
+  'Méndez',
+  'Rojas',
+  'Suárez',
+  'Zambrano',
+  'Ávila',
+  'Colmenares',
+];
 const STATES = ['Zulia', 'Lara', 'Carabobo', 'Miranda', 'Distrito Capital', 'Aragua', 'Mérida', 'Táchira', 'Anzoátegui', 'Bolívar'];
 const CITIES = ['Maracaibo', 'Barquisimeto', 'Valencia', 'Los Teques', 'Caracas', 'Maracay', 'Mérida', 'San Cristóbal', 'Barcelona', 'Ciudad Guayana'];
 
@@ -39,11 +79,16 @@ function uuidFrom(rand: () => number) {
 /** The forms tenants store cédulas in. */
 export function cedulaForm(digits: string, form: number): string {
   switch (form % 5) {
-    case 0: return digits;
-    case 1: return `V-${digits}`;
-    case 2: return `E-${digits}`;
-    case 3: return `V${digits}`;
-    default: return digits.replace(/\B(?=(\d{3})+(?!\d))/g, '.');
+    case 0:
+      return digits;
+    case 1:
+      return `V-${digits}`;
+    case 2:
+      return `E-${digits}`;
+    case 3:
+      return `V${digits}`;
+    default:
+      return digits.replace(/\B(?=(\d{3})+(?!\d))/g, '.');
   }
 }
 
@@ -74,7 +119,10 @@ export function generateWisproClients(count: number, seed = 42): WisproClientRec
       }
     } else if (roll < 0.04) cedula = pick([null, '', 'N/A', 'pendiente']);
     else if (roll < 0.05) name = '';
-    const ascii = first.normalize('NFD').replace(/[^a-zA-Z]/g, '').toLowerCase();
+    const ascii = first
+      .normalize('NFD')
+      .replace(/[^a-zA-Z]/g, '')
+      .toLowerCase();
     const created = base + i * 3_600_000;
     clients.push({
       id: uuidFrom(rand),

@@ -113,11 +113,16 @@ export async function startWisproSimulator(o: WisproSimulatorOptions): Promise<W
     const perPage = Math.min(1000, Math.max(1, Number.parseInt(query.per_page ?? '20', 10) || 20));
     const list = filter(sim.clients, query);
     const totalPages = Math.ceil(list.length / perPage);
-    send(res, 200, {
-      status: 200,
-      meta: { object: 'client', pagination: { total_records: list.length, total_pages: totalPages, per_page: perPage, current_page: page } },
-      data: list.slice((page - 1) * perPage, page * perPage),
-    }, record);
+    send(
+      res,
+      200,
+      {
+        status: 200,
+        meta: { object: 'client', pagination: { total_records: list.length, total_pages: totalPages, per_page: perPage, current_page: page } },
+        data: list.slice((page - 1) * perPage, page * perPage),
+      },
+      record,
+    );
   }
 
   await new Promise<void>((resolve) => server.listen(o.port ?? 0, o.host ?? '127.0.0.1', resolve));

@@ -39,8 +39,16 @@ export interface ZohoSimulatorOptions {
 }
 
 export interface ZohoSimulatorItem {
-  item_id: string; name: string; sku: string; rate: number; status: 'active' | 'inactive';
-  stock_on_hand: number; unit: string; description: string; created_time: string; last_modified_time: string;
+  item_id: string;
+  name: string;
+  sku: string;
+  rate: number;
+  status: 'active' | 'inactive';
+  stock_on_hand: number;
+  unit: string;
+  description: string;
+  created_time: string;
+  last_modified_time: string;
 }
 
 export interface ZohoSimulator {
@@ -73,7 +81,9 @@ const newCode = () => randomBytes(4).toString('hex').toUpperCase();
 
 /** Zoho accounts (OAuth), Creator (the access code report) and Inventory (items) on loopback. */
 export async function startZohoSimulator(o: ZohoSimulatorOptions): Promise<ZohoSimulator> {
-  const owner = o.owner ?? 'puente-owner', app = o.app ?? 'puente-app', report = o.report ?? 'Access_Codes';
+  const owner = o.owner ?? 'puente-owner',
+    app = o.app ?? 'puente-app',
+    report = o.report ?? 'Access_Codes';
   const org = o.organizationId ?? '60000000001';
   const accessName = o.accessName ?? 'default_access';
   const ttl = o.tokenTtlSeconds ?? 3600;
@@ -86,16 +96,29 @@ export async function startZohoSimulator(o: ZohoSimulatorOptions): Promise<ZohoS
   const makeItem = (modified: number): ZohoSimulatorItem => {
     const n = nextItem++;
     return {
-      item_id: String(4_815_000_000_000 + n), name: `Producto ${n}`, sku: `SKU-${String(n).padStart(6, '0')}`,
-      rate: Math.round((5 + (n % 97) * 1.5) * 100) / 100, status: n % 23 === 0 ? 'inactive' : 'active',
-      stock_on_hand: n % 50, unit: 'und', description: `Artículo de inventario ${n}`, created_time: zohoTime(modified), last_modified_time: zohoTime(modified),
+      item_id: String(4_815_000_000_000 + n),
+      name: `Producto ${n}`,
+      sku: `SKU-${String(n).padStart(6, '0')}`,
+      rate: Math.round((5 + (n % 97) * 1.5) * 100) / 100,
+      status: n % 23 === 0 ? 'inactive' : 'active',
+      stock_on_hand: n % 50,
+      unit: 'und',
+      description: `Artículo de inventario ${n}`,
+      created_time: zohoTime(modified),
+      last_modified_time: zohoTime(modified),
     };
   };
   const count = o.items ?? 50;
   const base = Date.now() - (count + 60) * 60_000; // one edit a minute, ending an hour ago
   const sockets = new Set<Socket>();
   const sim: ZohoSimulator = {
-    accountsUrl: '', apiUrl: '', refreshCount: 0, tokenRequests: 0, creatorCalls: 0, inventoryCalls: 0, inventoryRequests: [],
+    accountsUrl: '',
+    apiUrl: '',
+    refreshCount: 0,
+    tokenRequests: 0,
+    creatorCalls: 0,
+    inventoryCalls: 0,
+    inventoryRequests: [],
     items: Array.from({ length: count }, (_, i) => makeItem(base + i * 60_000)),
     currentCode: () => code,
     rotateCode: (next) => (code = next ?? newCode()),
@@ -140,7 +163,11 @@ export async function startZohoSimulator(o: ZohoSimulatorOptions): Promise<ZohoS
     const window = o.refreshWindowMs ?? 600_000;
     while (refreshes.length && refreshes[0]! < now - window) refreshes.shift();
     if (refreshes.length >= (o.refreshLimit ?? 10)) {
-      return send(res, 400, { error_description: 'You have made too many requests continuously. Please try again after some time.', error: 'Access Denied', status: 'failure' });
+      return send(res, 400, {
+        error_description: 'You have made too many requests continuously. Please try again after some time.',
+        error: 'Access Denied',
+        status: 'failure',
+      });
     }
     refreshes.push(now);
     sim.refreshCount++;
@@ -171,13 +198,13 @@ export async function startZohoSimulator(o: ZohoSimulatorOptions): Promise<ZohoS
   /** The checks every Inventory call goes through; true when the call was answered (refused). */
   function inventoryRefused(req: IncomingMessage, url: URL, res: ServerResponse) {
     sim.inventoryCalls++;
-    if (!authorized(req)) return send(res, 401, { code: 57, message: 'You are not authorized to perform this operation' }), true;
+    if (!authorized(req)) return (send(res, 401, { code: 57, message: 'You are not authorized to perform this operation' }), true);
     const now = Date.now();
     if (now - minute.start > 60_000) minute = { start: now, count: 0 };
     if (++minute.count > (o.inventoryRatePerMinute ?? 100)) {
-      return send(res, 429, { code: 44, message: 'You have made too many requests. Please try again after some time.' }, { 'retry-after': '1' }), true;
+      return (send(res, 429, { code: 44, message: 'You have made too many requests. Please try again after some time.' }, { 'retry-after': '1' }), true);
     }
-    if (url.searchParams.get('organization_id') !== org) return send(res, 400, { code: 6041, message: 'Invalid value passed for organization_id' }), true;
+    if (url.searchParams.get('organization_id') !== org) return (send(res, 400, { code: 6041, message: 'Invalid value passed for organization_id' }), true);
     return false;
   }
 
@@ -198,15 +225,29 @@ export async function startZohoSimulator(o: ZohoSimulatorOptions): Promise<ZohoS
     const sinceMs = since ? parseZohoTime(since) : NaN;
     const filter = url.searchParams.get('filter_by') ?? 'Status.All';
     // Documented as "items modified after the given date and time": strictly after.
-    let list = sim.items.filter((i) => (Number.isNaN(sinceMs) || parseZohoTime(i.last_modified_time) > sinceMs)
-      && (filter === 'Status.All' || (filter === 'Status.Active') === (i.status === 'active')));
+    let list = sim.items.filter(
+      (i) =>
+        (Number.isNaN(sinceMs) || parseZohoTime(i.last_modified_time) > sinceMs) &&
+        (filter === 'Status.All' || (filter === 'Status.Active') === (i.status === 'active')),
+    );
     const column = url.searchParams.get('sort_column');
     const dir = url.searchParams.get('sort_order') === 'D' ? -1 : 1;
     if (column === 'last_modified_time' || column === 'created_time') {
       list = [...list].sort((a, b) => dir * (parseZohoTime(a[column]) - parseZohoTime(b[column]) || a.item_id.localeCompare(b.item_id)));
     } else list = [...list].sort((a, b) => dir * a.name.localeCompare(b.name)); // Zoho's default order is by name
     const slice = list.slice((page - 1) * perPage, page * perPage);
-    send(res, 200, { code: 0, message: 'success', items: slice, page_context: { page, per_page: perPage, has_more_page: page * perPage < list.length, sort_column: url.searchParams.get('sort_column') ?? 'name', sort_order: url.searchParams.get('sort_order') ?? 'A' } });
+    send(res, 200, {
+      code: 0,
+      message: 'success',
+      items: slice,
+      page_context: {
+        page,
+        per_page: perPage,
+        has_more_page: page * perPage < list.length,
+        sort_column: url.searchParams.get('sort_column') ?? 'name',
+        sort_order: url.searchParams.get('sort_order') ?? 'A',
+      },
+    });
     if (faults.editAfterServingPage === page && slice[0]) sim.touchItem(slice[0].item_id, {});
   }
 
@@ -216,7 +257,8 @@ export async function startZohoSimulator(o: ZohoSimulatorOptions): Promise<ZohoS
       const parts = url.pathname.split('/').filter(Boolean);
       if (url.pathname === '/accounts/oauth/v2/token' && req.method === 'POST') return void token(req, url, res);
       if (faults.apiDown) return send(res, 503, { code: 503, message: 'Service unavailable' });
-      if (parts[0] === 'api' && parts[1] === 'creator' && parts[2] === 'v2.1' && parts[3] === 'data' && req.method === 'GET') return creator(req, url, res, parts.slice(4));
+      if (parts[0] === 'api' && parts[1] === 'creator' && parts[2] === 'v2.1' && parts[3] === 'data' && req.method === 'GET')
+        return creator(req, url, res, parts.slice(4));
       if (url.pathname === '/api/inventory/v1/items' && req.method === 'GET') return inventory(req, url, res);
       const one = /^\/api\/inventory\/v1\/items\/([^/]+)$/.exec(url.pathname);
       if (one && req.method === 'GET') return inventoryItem(req, url, res, decodeURIComponent(one[1]!));

@@ -44,7 +44,8 @@ export function BulkSend() {
   const using = Math.min(ready, Math.max(1, limit));
   // The devices that would send, at their configured pace; a device without a pace makes the estimate unknown.
   const paces = readyDevices.slice(0, using).map((d) => d.pacing.messages_per_minute);
-  const estimate = preview && paces.length && paces.every((p) => p) ? minutesText(preview.valid / paces.reduce<number>((a, b) => a + (b ?? 0), 0)) : t('durationUnknown');
+  const estimate =
+    preview && paces.length && paces.every((p) => p) ? minutesText(preview.valid / paces.reduce<number>((a, b) => a + (b ?? 0), 0)) : t('durationUnknown');
 
   // The preview follows the file at once and the message after a pause in typing; a late answer
   // for an older file or message is dropped.
@@ -58,21 +59,24 @@ export function BulkSend() {
     const mine = ++seq.current;
     const fileChanged = lastFile.current !== file;
     lastFile.current = file;
-    const timer = setTimeout(async () => {
-      setPreviewing(true);
-      try {
-        const p = await api<Preview>('/messages/preview', { form: formOf(file, message, limit) });
-        if (mine !== seq.current) return;
-        setPreview(p);
-        setError(null);
-      } catch (err) {
-        if (mine !== seq.current) return;
-        setPreview(null);
-        setError(errorText(err));
-      } finally {
-        if (mine === seq.current) setPreviewing(false);
-      }
-    }, fileChanged ? 0 : PREVIEW_DEBOUNCE_MS);
+    const timer = setTimeout(
+      async () => {
+        setPreviewing(true);
+        try {
+          const p = await api<Preview>('/messages/preview', { form: formOf(file, message, limit) });
+          if (mine !== seq.current) return;
+          setPreview(p);
+          setError(null);
+        } catch (err) {
+          if (mine !== seq.current) return;
+          setPreview(null);
+          setError(errorText(err));
+        } finally {
+          if (mine === seq.current) setPreviewing(false);
+        }
+      },
+      fileChanged ? 0 : PREVIEW_DEBOUNCE_MS,
+    );
     return () => clearTimeout(timer);
   }, [file, message]);
 
@@ -119,42 +123,100 @@ export function BulkSend() {
         <label
           class="dropzone"
           onDragOver={(e) => e.preventDefault()}
-          onDrop={(e) => { e.preventDefault(); pick(e.dataTransfer?.files[0] ?? null); }}
+          onDrop={(e) => {
+            e.preventDefault();
+            pick(e.dataTransfer?.files[0] ?? null);
+          }}
         >
           {t('file')}
-          <input type="file" name="file" accept=".csv,.txt,text/csv,text/plain" required onChange={(e) => pick((e.target as HTMLInputElement).files?.[0] ?? null)} />
+          <input
+            type="file"
+            name="file"
+            accept=".csv,.txt,text/csv,text/plain"
+            required
+            onChange={(e) => pick((e.target as HTMLInputElement).files?.[0] ?? null)}
+          />
         </label>
-        <label>{t('message')}<textarea name="message" rows={3} maxLength={MAX_MESSAGE} value={message} onInput={(e) => setMessage((e.target as HTMLTextAreaElement).value)} required /></label>
-        <label>{t('devicesLimit')}<input type="number" name="devices_limit" min={1} max={100} value={limit} onInput={(e) => setLimit(Number((e.target as HTMLInputElement).value))} /></label>
+        <label>
+          {t('message')}
+          <textarea
+            name="message"
+            rows={3}
+            maxLength={MAX_MESSAGE}
+            value={message}
+            onInput={(e) => setMessage((e.target as HTMLTextAreaElement).value)}
+            required
+          />
+        </label>
+        <label>
+          {t('devicesLimit')}
+          <input type="number" name="devices_limit" min={1} max={100} value={limit} onInput={(e) => setLimit(Number((e.target as HTMLInputElement).value))} />
+        </label>
         {devices.data && (
-          <p class={ready ? 'muted' : 'alert'} data-testid="ready-devices">{ready ? tf('readyDevices', { n: ready }) : t('noReadyDevices')}</p>
+          <p class={ready ? 'muted' : 'alert'} data-testid="ready-devices">
+            {ready ? tf('readyDevices', { n: ready }) : t('noReadyDevices')}
+          </p>
         )}
         {file && (previewing || preview) && (
           <article aria-label={t('preview')} class="preview" aria-busy={previewing}>
-            <header><strong>{t('preview')}</strong> {preview && <small>{preview.file_name}</small>}</header>
+            <header>
+              <strong>{t('preview')}</strong> {preview && <small>{preview.file_name}</small>}
+            </header>
             {preview && (
               <>
                 <p>
                   <strong data-testid="preview-count">{preview.valid}</strong> {t('validRecipients')}
-                  {' · '}<strong data-testid="preview-invalid">{preview.invalid_numbers}</strong> {t('invalid')}
-                  {' · '}<strong data-testid="preview-repeats">{preview.duplicates}</strong> {t('repeats')}
-                  {preview.header_skipped && <><br /><small>{t('headerSkipped')}</small></>}
+                  {' · '}
+                  <strong data-testid="preview-invalid">{preview.invalid_numbers}</strong> {t('invalid')}
+                  {' · '}
+                  <strong data-testid="preview-repeats">{preview.duplicates}</strong> {t('repeats')}
+                  {preview.header_skipped && (
+                    <>
+                      <br />
+                      <small>{t('headerSkipped')}</small>
+                    </>
+                  )}
                 </p>
-                {preview.warnings?.map((w) => <p role="alert" class="alert warning" data-code={w.code}>{warningText(w)}</p>)}
+                {preview.warnings?.map((w) => (
+                  <p role="alert" class="alert warning" data-code={w.code}>
+                    {warningText(w)}
+                  </p>
+                ))}
                 {preview.duplicate_of && (
-                  <p class="warning" data-testid="duplicate-preview">{tf('duplicateInPreview', { when: when(preview.duplicate_of.created_at), name: preview.duplicate_of.file_name ?? preview.duplicate_of.job_id.slice(0, 8) })}</p>
+                  <p class="warning" data-testid="duplicate-preview">
+                    {tf('duplicateInPreview', {
+                      when: when(preview.duplicate_of.created_at),
+                      name: preview.duplicate_of.file_name ?? preview.duplicate_of.job_id.slice(0, 8),
+                    })}
+                  </p>
                 )}
                 {preview.too_long && preview.too_long.count > 0 && (
                   <p class="too-long" role="alert" data-testid="preview-too-long">
-                    {tf('tooLongRows', { n: preview.too_long.count, max: preview.too_long.max_length, lines: preview.too_long.rows.map((r) => r.line).join(', ') })}
+                    {tf('tooLongRows', {
+                      n: preview.too_long.count,
+                      max: preview.too_long.max_length,
+                      lines: preview.too_long.rows.map((r) => r.line).join(', '),
+                    })}
                   </p>
                 )}
                 <h4>{t('firstMessages')}</h4>
-                <ul class="samples">{preview.samples.map((s) => <li><code>{s.phone}</code> — <span>{s.text ?? tf('tooLongSample', { n: s.length ?? 0 })}</span></li>)}</ul>
+                <ul class="samples">
+                  {preview.samples.map((s) => (
+                    <li>
+                      <code>{s.phone}</code> — <span>{s.text ?? tf('tooLongSample', { n: s.length ?? 0 })}</span>
+                    </li>
+                  ))}
+                </ul>
                 {preview.invalid_samples.length > 0 && (
                   <>
                     <h4>{t('invalidRows')}</h4>
-                    <ul class="invalid-samples">{preview.invalid_samples.map((s) => <li><code>{s.raw_phone || '—'}</code> — <span>{s.error}</span></li>)}</ul>
+                    <ul class="invalid-samples">
+                      {preview.invalid_samples.map((s) => (
+                        <li>
+                          <code>{s.raw_phone || '—'}</code> — <span>{s.error}</span>
+                        </li>
+                      ))}
+                    </ul>
                   </>
                 )}
               </>
@@ -166,21 +228,44 @@ export function BulkSend() {
         {duplicate && (
           <div role="alert" class="alert duplicate" data-testid="duplicate-send">
             <p>{duplicate.text}</p>
-            <button type="button" class="secondary" aria-busy={busy} disabled={busy} onClick={() => send(true)}>{t('sendAnyway')}</button>
+            <button type="button" class="secondary" aria-busy={busy} disabled={busy} onClick={() => send(true)}>
+              {t('sendAnyway')}
+            </button>
           </div>
         )}
-        <button type="submit" aria-busy={busy} disabled={!file || busy || wrongSeparator || previewing}>{busy ? t('creatingSend') : t('send')}</button>
+        <button type="submit" aria-busy={busy} disabled={!file || busy || wrongSeparator || previewing}>
+          {busy ? t('creatingSend') : t('send')}
+        </button>
       </form>
       {confirming && preview && (
-        <Confirm title={tf('confirmSendTitle', { n: num(preview.valid) })} yes={t('confirmSendYes')} no={t('back')}
-          onNo={() => setConfirming(false)} onYes={() => send(false)}>
+        <Confirm
+          title={tf('confirmSendTitle', { n: num(preview.valid) })}
+          yes={t('confirmSendYes')}
+          no={t('back')}
+          onNo={() => setConfirming(false)}
+          onYes={() => send(false)}
+        >
           <p data-testid="confirm-send">{tf('confirmSendBody', { n: num(preview.valid), devices: using, duration: estimate })}</p>
         </Confirm>
       )}
       {jobId && (
-        <LiveJob jobId={jobId} name={jobName} onDone={() => { setJobDone(true); devices.reload(); }}>
+        <LiveJob
+          jobId={jobId}
+          name={jobName}
+          onDone={() => {
+            setJobDone(true);
+            devices.reload();
+          }}
+        >
           {jobDone && (
-            <button class="outline" onClick={() => download(`/jobs/${jobId}/results.csv?lang=${document.documentElement.lang}`, `job-${jobId}-results.csv`).catch((e) => setError(errorText(e)))}>{t('results')}</button>
+            <button
+              class="outline"
+              onClick={() =>
+                download(`/jobs/${jobId}/results.csv?lang=${document.documentElement.lang}`, `job-${jobId}-results.csv`).catch((e) => setError(errorText(e)))
+              }
+            >
+              {t('results')}
+            </button>
           )}
         </LiveJob>
       )}

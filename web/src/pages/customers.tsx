@@ -17,7 +17,10 @@ export function Customers() {
   const [selected, setSelected] = useState<User | null>(null);
   // Searches as the operator types, once typing pauses; Enter searches at once.
   useEffect(() => {
-    const timer = setTimeout(() => { setSearch(typed.trim()); setPage(1); }, SEARCH_DEBOUNCE_MS);
+    const timer = setTimeout(() => {
+      setSearch(typed.trim());
+      setPage(1);
+    }, SEARCH_DEBOUNCE_MS);
     return () => clearTimeout(timer);
   }, [typed]);
   const q = new URLSearchParams({ page: String(page), per_page: '25', role: 'customer', ...(search ? { search } : {}) });
@@ -45,36 +48,75 @@ export function Customers() {
       <h1>{t('customers')}</h1>
       <div class="toolbar">
         <div class="search">
-          <form role="search" onSubmit={(e) => { e.preventDefault(); setSearch(typed.trim()); setPage(1); }}>
-            <input name="q" type="search" placeholder={t('searchHint')} aria-label={t('search')} aria-describedby="search-hint"
-              value={typed} onInput={(e) => setTyped((e.target as HTMLInputElement).value)} />
+          <form
+            role="search"
+            onSubmit={(e) => {
+              e.preventDefault();
+              setSearch(typed.trim());
+              setPage(1);
+            }}
+          >
+            <input
+              name="q"
+              type="search"
+              placeholder={t('searchHint')}
+              aria-label={t('search')}
+              aria-describedby="search-hint"
+              value={typed}
+              onInput={(e) => setTyped((e.target as HTMLInputElement).value)}
+            />
           </form>
-          <small id="search-hint" class="muted">{t('searchHint')}</small>
+          <small id="search-hint" class="muted">
+            {t('searchHint')}
+          </small>
         </div>
         <button onClick={startSync}>{t('syncWispro')}</button>
       </div>
       {schedule && (
-        <p><small data-testid="wispro-schedule">
-          {schedule.enabled ? `${t('nextWisproSync')}: ${when(schedule.next_run_at)} (${schedule.cron}, ${schedule.timezone})` : t('wisproSyncOff')}
-        </small></p>
+        <p>
+          <small data-testid="wispro-schedule">
+            {schedule.enabled ? `${t('nextWisproSync')}: ${when(schedule.next_run_at)} (${schedule.cron}, ${schedule.timezone})` : t('wisproSyncOff')}
+          </small>
+        </p>
       )}
       {jobId && <LiveJob jobId={jobId} name={label('jt', 'wispro.sync')} onDone={() => reload()} />}
       <Alert error={error ?? loadError} />
       <p class="muted" aria-live="polite" data-testid="customers-total">
-        {pending ? <span aria-busy="true">{t('searching')}</span> : data?.meta ? tf(search ? 'customersFound' : 'customersTotal', { n: num(data.meta.total), q: search }) : null}
+        {pending ? (
+          <span aria-busy="true">{t('searching')}</span>
+        ) : data?.meta ? (
+          tf(search ? 'customersFound' : 'customersTotal', { n: num(data.meta.total), q: search })
+        ) : null}
       </p>
       {!pending && data && !rows.length ? (
         <p data-testid="no-results">{search ? tf('noCustomersFor', { q: search }) : t('noCustomers')}</p>
       ) : (
-        <Table label={t('customers')} rows={rows} columns={[
-          // biome-ignore lint/a11y/useValidAnchor: the name reads and focuses as a link; it opens the customer's panel
-          [t('name'), (u) => <a href="#" onClick={(e) => { e.preventDefault(); setSelected(u); }}>{u.name}</a>],
-          [t('idNumber'), (u) => <span class="nowrap">{u.id_number ?? '—'}</span>],
-          [t('phone'), (u) => <span class="nowrap">{u.phone ?? '—'}</span>],
-          [t('email'), (u) => u.email ?? '—'],
-          [t('zone'), (u) => u.zone ?? '—'],
-          ...(isAdmin ? [[t('whmcs'), (u: User) => whmcsCell(linkOf.get(u.id))] as [string, (u: User) => preact.ComponentChildren]] : []),
-        ]} />
+        <Table
+          label={t('customers')}
+          rows={rows}
+          columns={[
+            [
+              t('name'),
+              (u) => (
+                // biome-ignore lint/a11y/useValidAnchor: the name reads and focuses as a link; it opens the customer's panel
+                <a
+                  href="#"
+                  onClick={(e) => {
+                    e.preventDefault();
+                    setSelected(u);
+                  }}
+                >
+                  {u.name}
+                </a>
+              ),
+            ],
+            [t('idNumber'), (u) => <span class="nowrap">{u.id_number ?? '—'}</span>],
+            [t('phone'), (u) => <span class="nowrap">{u.phone ?? '—'}</span>],
+            [t('email'), (u) => u.email ?? '—'],
+            [t('zone'), (u) => u.zone ?? '—'],
+            ...(isAdmin ? [[t('whmcs'), (u: User) => whmcsCell(linkOf.get(u.id))] as [string, (u: User) => preact.ComponentChildren]] : []),
+          ]}
+        />
       )}
       {data?.meta && data.meta.total_pages > 1 && <Pager page={data.meta.current_page} totalPages={data.meta.total_pages} onPage={setPage} />}
       {selected && <CustomerWhmcs key={selected.id} user={selected} onClose={() => setSelected(null)} />}
@@ -89,7 +131,12 @@ type WhmcsState = CheckReply;
 function whmcsCell(link: { whmcs_id: number | null; sync_status: string | null } | undefined) {
   if (!link) return <span class="muted">{t('notLinked')}</span>;
   if (link.sync_status === 'synced' && link.whmcs_id) return <span data-testid="whmcs-link">#{link.whmcs_id}</span>;
-  return <span>{label('sc', link.sync_status)}{link.whmcs_id ? ` (#${link.whmcs_id})` : ''}</span>;
+  return (
+    <span>
+      {label('sc', link.sync_status)}
+      {link.whmcs_id ? ` (#${link.whmcs_id})` : ''}
+    </span>
+  );
 }
 
 /** A WHMCS field WHMCS requires, as what the customer's record lacks. */
@@ -148,61 +195,150 @@ function CustomerWhmcs({ user, onClose }: { user: User; onClose: () => void }) {
   }
   useEffect(() => void run('check', async () => {}), [user.id]);
 
-  const post = (path: string, body: unknown = {}) => () => api(path, { body });
+  const post =
+    (path: string, body: unknown = {}) =>
+    () =>
+      api(path, { body });
   const link = (id: number) => run('link', post('/api/whmcs/sync/link', { entity_type: 'client', laravel_id: user.id, whmcs_id: id }), 'linkedNotice');
   const linked = !!state?.whmcs_id;
 
   return (
     <dialog ref={dialog} aria-labelledby="customer-title" class="customer-dialog">
       <article>
-        <header><h3 id="customer-title">{user.name}</h3></header>
+        <header>
+          <h3 id="customer-title">{user.name}</h3>
+        </header>
         <dl class="facts">
-          <dt>{t('idNumber')}</dt><dd>{user.id_number ?? '—'}</dd>
-          <dt>{t('email')}</dt><dd>{user.email ?? '—'}</dd>
-          <dt>{t('phone')}</dt><dd>{user.phone ?? '—'}</dd>
-          <dt>{t('address')}</dt><dd>{[user.address, user.city, user.state].filter(Boolean).join(', ') || '—'}</dd>
-          <dt>{t('zone')}</dt><dd>{user.zone ?? '—'}</dd>
+          <dt>{t('idNumber')}</dt>
+          <dd>{user.id_number ?? '—'}</dd>
+          <dt>{t('email')}</dt>
+          <dd>{user.email ?? '—'}</dd>
+          <dt>{t('phone')}</dt>
+          <dd>{user.phone ?? '—'}</dd>
+          <dt>{t('address')}</dt>
+          <dd>{[user.address, user.city, user.state].filter(Boolean).join(', ') || '—'}</dd>
+          <dt>{t('zone')}</dt>
+          <dd>{user.zone ?? '—'}</dd>
         </dl>
         <h4>{t('whmcsState')}</h4>
-        <section aria-label={t('whmcsState')} aria-busy={busy === 'check' && !state} data-testid="whmcs-state" data-synced={state ? String(state.synced) : undefined}>
+        <section
+          aria-label={t('whmcsState')}
+          aria-busy={busy === 'check' && !state}
+          data-testid="whmcs-state"
+          data-synced={state ? String(state.synced) : undefined}
+        >
           {state && (
             <dl class="facts">
               <dt>{t('synced')}</dt>
-              <dd><mark data-state={state.synced ? 'synced' : 'unsynced'}>{state.synced ? t('yes') : linked ? t('no') : t('notLinked')}</mark></dd>
-              <dt>{t('whmcsId')}</dt><dd data-testid="whmcs-id">{state.whmcs_id ? `#${state.whmcs_id}` : '—'}</dd>
-              <dt>{t('syncStatus')}</dt><dd>{label('sc', state.sync_status)}</dd>
-              <dt>{t('lastSync')}</dt><dd>{when(state.last_synced_at)}</dd>
-              {linked && <><dt>{t('existsInWhmcs')}</dt><dd>{yesNo(state.exists_in_whmcs)}</dd></>}
-              {state.last_error && <><dt>{t('lastError')}</dt><dd>{state.last_error}</dd></>}
-              {state.remote_error && <><dt>{t('error')}</dt><dd>{state.remote_error}</dd></>}
+              <dd>
+                <mark data-state={state.synced ? 'synced' : 'unsynced'}>{state.synced ? t('yes') : linked ? t('no') : t('notLinked')}</mark>
+              </dd>
+              <dt>{t('whmcsId')}</dt>
+              <dd data-testid="whmcs-id">{state.whmcs_id ? `#${state.whmcs_id}` : '—'}</dd>
+              <dt>{t('syncStatus')}</dt>
+              <dd>{label('sc', state.sync_status)}</dd>
+              <dt>{t('lastSync')}</dt>
+              <dd>{when(state.last_synced_at)}</dd>
+              {linked && (
+                <>
+                  <dt>{t('existsInWhmcs')}</dt>
+                  <dd>{yesNo(state.exists_in_whmcs)}</dd>
+                </>
+              )}
+              {state.last_error && (
+                <>
+                  <dt>{t('lastError')}</dt>
+                  <dd>{state.last_error}</dd>
+                </>
+              )}
+              {state.remote_error && (
+                <>
+                  <dt>{t('error')}</dt>
+                  <dd>{state.remote_error}</dd>
+                </>
+              )}
             </dl>
           )}
         </section>
         <div class="actions" role="group" aria-label={t('whmcs')}>
-          <button aria-busy={busy === 'push'} disabled={!!busy} onClick={() => run('push', post(`/api/whmcs/clients/push/${user.id}`, { force_create: false }), 'pushedNotice')}>{t('push')}</button>
-          {linked && <button class="secondary" aria-busy={busy === 'update'} disabled={!!busy} onClick={() => run('update', post(`/api/whmcs/clients/update/${user.id}`), 'updatedNotice')}>{t('update')}</button>}
-          <button class="secondary" aria-busy={busy === 'check'} disabled={!!busy} onClick={() => run('check', async () => {})}>{t('check')}</button>
-          {linked && <button class="secondary outline" aria-busy={busy === 'unlink'} disabled={!!busy} onClick={() => run('unlink', post('/api/whmcs/sync/unlink', { entity_type: 'client', laravel_id: user.id }), 'unlinkedNotice')}>{t('unlink')}</button>}
+          <button
+            aria-busy={busy === 'push'}
+            disabled={!!busy}
+            onClick={() => run('push', post(`/api/whmcs/clients/push/${user.id}`, { force_create: false }), 'pushedNotice')}
+          >
+            {t('push')}
+          </button>
+          {linked && (
+            <button
+              class="secondary"
+              aria-busy={busy === 'update'}
+              disabled={!!busy}
+              onClick={() => run('update', post(`/api/whmcs/clients/update/${user.id}`), 'updatedNotice')}
+            >
+              {t('update')}
+            </button>
+          )}
+          <button class="secondary" aria-busy={busy === 'check'} disabled={!!busy} onClick={() => run('check', async () => {})}>
+            {t('check')}
+          </button>
+          {linked && (
+            <button
+              class="secondary outline"
+              aria-busy={busy === 'unlink'}
+              disabled={!!busy}
+              onClick={() => run('unlink', post('/api/whmcs/sync/unlink', { entity_type: 'client', laravel_id: user.id }), 'unlinkedNotice')}
+            >
+              {t('unlink')}
+            </button>
+          )}
         </div>
         {!linked && (
-          <form class="inline" onSubmit={(e) => { e.preventDefault(); if (Number(whmcsId) > 0) void link(Number(whmcsId)); }}>
-            <input aria-label={t('whmcsId')} placeholder={t('whmcsId')} inputMode="numeric" pattern="[0-9]+" required value={whmcsId} onInput={(e) => setWhmcsId((e.target as HTMLInputElement).value)} />
-            <button type="submit" class="secondary" aria-busy={busy === 'link'} disabled={!!busy}>{t('link')}</button>
+          <form
+            class="inline"
+            onSubmit={(e) => {
+              e.preventDefault();
+              if (Number(whmcsId) > 0) void link(Number(whmcsId));
+            }}
+          >
+            <input
+              aria-label={t('whmcsId')}
+              placeholder={t('whmcsId')}
+              inputMode="numeric"
+              pattern="[0-9]+"
+              required
+              value={whmcsId}
+              onInput={(e) => setWhmcsId((e.target as HTMLInputElement).value)}
+            />
+            <button type="submit" class="secondary" aria-busy={busy === 'link'} disabled={!!busy}>
+              {t('link')}
+            </button>
           </form>
         )}
         <Alert error={error} />
         {missing.length > 0 && (
           <div role="alert" class="alert" data-testid="missing-fields">
             <p>{t('missingFieldsIntro')}</p>
-            <ul>{[...new Set(missing.map(missingText))].map((m) => <li>{m}</li>)}</ul>
-            <p><small>{t('missingFieldsFix')}</small></p>
+            <ul>
+              {[...new Set(missing.map(missingText))].map((m) => (
+                <li>{m}</li>
+              ))}
+            </ul>
+            <p>
+              <small>{t('missingFieldsFix')}</small>
+            </p>
           </div>
         )}
         {conflictId !== null && (
-          <button class="contrast" disabled={!!busy} onClick={() => link(conflictId)}>{tf('linkTo', { id: conflictId })}</button>
+          <button class="contrast" disabled={!!busy} onClick={() => link(conflictId)}>
+            {tf('linkTo', { id: conflictId })}
+          </button>
         )}
         <Notice text={notice} />
-        <footer><button class="secondary" onClick={() => dialog.current?.close()}>{t('close')}</button></footer>
+        <footer>
+          <button class="secondary" onClick={() => dialog.current?.close()}>
+            {t('close')}
+          </button>
+        </footer>
       </article>
     </dialog>
   );

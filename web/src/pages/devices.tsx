@@ -10,10 +10,24 @@ const PROVIDER_NAMES: Record<Provider, string> = { cloud: 'Meta Cloud API', evol
 
 /** The credentials each engine needs (as the server checks them); secrets are never shown back. */
 const CREDENTIALS: Record<Provider, { key: string; required?: boolean; secret?: boolean; placeholder?: string }[]> = {
-  cloud: [{ key: 'access_token', required: true, secret: true }, { key: 'phone_number_id', required: true }, { key: 'api_version', placeholder: 'v21.0' }, { key: 'business_account_id' }],
-  evolution: [{ key: 'api_key', required: true, secret: true }, { key: 'instance', required: true }],
-  waha: [{ key: 'api_key', required: true, secret: true }, { key: 'session', placeholder: 'default' }],
-  simulator: [{ key: 'token', required: true, secret: true }, { key: 'device_id', required: true }],
+  cloud: [
+    { key: 'access_token', required: true, secret: true },
+    { key: 'phone_number_id', required: true },
+    { key: 'api_version', placeholder: 'v21.0' },
+    { key: 'business_account_id' },
+  ],
+  evolution: [
+    { key: 'api_key', required: true, secret: true },
+    { key: 'instance', required: true },
+  ],
+  waha: [
+    { key: 'api_key', required: true, secret: true },
+    { key: 'session', placeholder: 'default' },
+  ],
+  simulator: [
+    { key: 'token', required: true, secret: true },
+    { key: 'device_id', required: true },
+  ],
 };
 
 /** Pacing fields: `nullable` ones mean "no limit" when empty, the others 0. */
@@ -33,7 +47,8 @@ export function pacingText(p: Record<string, number | null> | undefined): string
   if (!p) return t('noPacing');
   const parts: string[] = [];
   if (p.messages_per_minute) parts.push(`${p.messages_per_minute} ${t('perMinute')}`);
-  if (p.min_gap_ms || p.max_gap_ms) parts.push(`${t('gap')} ${p.max_gap_ms && p.max_gap_ms > (p.min_gap_ms ?? 0) ? `${p.min_gap_ms ?? 0}–${p.max_gap_ms}` : p.min_gap_ms} ms`);
+  if (p.min_gap_ms || p.max_gap_ms)
+    parts.push(`${t('gap')} ${p.max_gap_ms && p.max_gap_ms > (p.min_gap_ms ?? 0) ? `${p.min_gap_ms ?? 0}–${p.max_gap_ms}` : p.min_gap_ms} ms`);
   if (p.pause_after) parts.push(tf('restEvery', { s: p.pause_seconds ?? 0, n: p.pause_after }));
   if (p.daily_cap) parts.push(`${p.daily_cap} ${t('perDay')}`);
   if (p.typing_delay_ms) parts.push(`${t('typingDelay')}: ${p.typing_delay_ms}`);
@@ -66,7 +81,8 @@ export function Devices() {
       setBusy(null);
     }
   }
-  const toggle = (d: Device) => run(`${d.id}:toggle`, () => api(`/devices/${d.id}`, { method: 'PATCH', body: { status: d.status === 'paused' ? 'active' : 'paused' } }));
+  const toggle = (d: Device) =>
+    run(`${d.id}:toggle`, () => api(`/devices/${d.id}`, { method: 'PATCH', body: { status: d.status === 'paused' ? 'active' : 'paused' } }));
   const check = (d: Device) => run(`${d.id}:check`, () => api(`/devices/${d.id}/check`, { method: 'POST' }));
   const remove = (d: Device) => {
     if (confirm(tf('confirmRemove', { name: d.name }))) void run(`${d.id}:remove`, () => api(`/devices/${d.id}`, { method: 'DELETE' }));
@@ -89,37 +105,105 @@ export function Devices() {
               </div>
             </header>
             <dl class="facts">
-              <dt>{t('baseUrl')}</dt><dd><code>{d.base_url}</code></dd>
-              <dt>{t('connection')}</dt><dd data-testid="connection-state">{stateText(d.connection_state)} · {t('lastCheck')}: {when(d.last_health_at)}</dd>
-              {!d.connected && d.last_health_at && <><dt>{t('whatToDo')}</dt><dd class="warning" data-testid="fix-hint">{fixHint(d)}</dd></>}
-              {d.status_reason && <><dt>{t('reason')}</dt><dd>{d.status_reason}</dd></>}
-              {d.last_error && d.last_error !== d.status_reason && <><dt>{t('lastError')}</dt><dd>{d.last_error}</dd></>}
-              <dt>{t('sentToday')}</dt><dd data-testid="sent-today">{d.sent_today}{d.pacing?.daily_cap ? ` / ${d.pacing.daily_cap}` : ''} · {t('total')} {d.sent_total}</dd>
-              <dt>{t('pacing')}</dt><dd data-testid="pacing">{pacingText(d.pacing)}</dd>
-              {d.template_name && <><dt>{t('templateName')}</dt><dd>{d.template_name} ({d.template_language})</dd></>}
-              {d.current_job_id && <><dt>{t('status')}</dt><dd>{tf('sendingJob', { id: String(d.current_job_id).slice(0, 8) })}</dd></>}
+              <dt>{t('baseUrl')}</dt>
+              <dd>
+                <code>{d.base_url}</code>
+              </dd>
+              <dt>{t('connection')}</dt>
+              <dd data-testid="connection-state">
+                {stateText(d.connection_state)} · {t('lastCheck')}: {when(d.last_health_at)}
+              </dd>
+              {!d.connected && d.last_health_at && (
+                <>
+                  <dt>{t('whatToDo')}</dt>
+                  <dd class="warning" data-testid="fix-hint">
+                    {fixHint(d)}
+                  </dd>
+                </>
+              )}
+              {d.status_reason && (
+                <>
+                  <dt>{t('reason')}</dt>
+                  <dd>{d.status_reason}</dd>
+                </>
+              )}
+              {d.last_error && d.last_error !== d.status_reason && (
+                <>
+                  <dt>{t('lastError')}</dt>
+                  <dd>{d.last_error}</dd>
+                </>
+              )}
+              <dt>{t('sentToday')}</dt>
+              <dd data-testid="sent-today">
+                {d.sent_today}
+                {d.pacing?.daily_cap ? ` / ${d.pacing.daily_cap}` : ''} · {t('total')} {d.sent_total}
+              </dd>
+              <dt>{t('pacing')}</dt>
+              <dd data-testid="pacing">{pacingText(d.pacing)}</dd>
+              {d.template_name && (
+                <>
+                  <dt>{t('templateName')}</dt>
+                  <dd>
+                    {d.template_name} ({d.template_language})
+                  </dd>
+                </>
+              )}
+              {d.current_job_id && (
+                <>
+                  <dt>{t('status')}</dt>
+                  <dd>{tf('sendingJob', { id: String(d.current_job_id).slice(0, 8) })}</dd>
+                </>
+              )}
             </dl>
             <div class="actions" role="group" aria-label={`${t('actions')}: ${d.name}`}>
-              <button class={d.status === 'paused' ? '' : 'secondary'} aria-busy={busy === `${d.id}:toggle`} aria-label={named(d.status === 'paused' ? 'resume' : 'pause', d.name)} onClick={() => toggle(d)}>{d.status === 'paused' ? t('resume') : t('pause')}</button>
-              <button class="secondary" aria-busy={busy === `${d.id}:check`} aria-label={named('checkNow', d.name)} onClick={() => check(d)}>{t('checkNow')}</button>
-              <button class="outline" aria-expanded={editing === d.id} aria-label={named('edit', d.name)} onClick={() => setEditing(editing === d.id ? null : d.id)}>{t('edit')}</button>
-              <button class="outline secondary" aria-busy={busy === `${d.id}:remove`} aria-label={named('remove', d.name)} onClick={() => remove(d)}>{t('remove')}</button>
+              <button
+                class={d.status === 'paused' ? '' : 'secondary'}
+                aria-busy={busy === `${d.id}:toggle`}
+                aria-label={named(d.status === 'paused' ? 'resume' : 'pause', d.name)}
+                onClick={() => toggle(d)}
+              >
+                {d.status === 'paused' ? t('resume') : t('pause')}
+              </button>
+              <button class="secondary" aria-busy={busy === `${d.id}:check`} aria-label={named('checkNow', d.name)} onClick={() => check(d)}>
+                {t('checkNow')}
+              </button>
+              <button
+                class="outline"
+                aria-expanded={editing === d.id}
+                aria-label={named('edit', d.name)}
+                onClick={() => setEditing(editing === d.id ? null : d.id)}
+              >
+                {t('edit')}
+              </button>
+              <button class="outline secondary" aria-busy={busy === `${d.id}:remove`} aria-label={named('remove', d.name)} onClick={() => remove(d)}>
+                {t('remove')}
+              </button>
             </div>
             {editing === d.id && (
-              <DeviceForm device={d} busy={busy === `${d.id}:save`} onCancel={() => setEditing(null)} onSave={async (body) => {
-                if (await run(`${d.id}:save`, () => api(`/devices/${d.id}`, { method: 'PATCH', body }), t('deviceSaved'))) setEditing(null);
-              }} />
+              <DeviceForm
+                device={d}
+                busy={busy === `${d.id}:save`}
+                onCancel={() => setEditing(null)}
+                onSave={async (body) => {
+                  if (await run(`${d.id}:save`, () => api(`/devices/${d.id}`, { method: 'PATCH', body }), t('deviceSaved'))) setEditing(null);
+                }}
+              />
             )}
           </article>
         ))}
       </div>
       {data?.meta && data.meta.total_pages > 1 && <Pager page={page} totalPages={data.meta.total_pages} onPage={setPage} />}
       <details open={adding} onToggle={(e) => setAdding((e.target as HTMLDetailsElement).open)}>
-        <summary role="button" class="outline">{t('addDevice')}</summary>
+        <summary role="button" class="outline">
+          {t('addDevice')}
+        </summary>
         {adding && (
-          <DeviceForm busy={busy === 'add'} onSave={async (body) => {
-            if (await run('add', () => api('/devices', { body }), t('deviceSaved'))) setAdding(false);
-          }} />
+          <DeviceForm
+            busy={busy === 'add'}
+            onSave={async (body) => {
+              if (await run('add', () => api('/devices', { body }), t('deviceSaved'))) setAdding(false);
+            }}
+          />
         )}
       </details>
     </section>
@@ -148,7 +232,17 @@ function fixHint(d: Device): string {
 }
 
 /** Adds a device (no `device`) or edits one: only what changed is sent, and blank secrets are kept. */
-function DeviceForm({ device, busy, onSave, onCancel }: { device?: Device; busy: boolean; onSave: (body: Record<string, unknown>) => void; onCancel?: () => void }) {
+function DeviceForm({
+  device,
+  busy,
+  onSave,
+  onCancel,
+}: {
+  device?: Device;
+  busy: boolean;
+  onSave: (body: Record<string, unknown>) => void;
+  onCancel?: () => void;
+}) {
   const editing = !!device;
   const [provider, setProvider] = useState<Provider>(device?.provider ?? 'cloud');
   const idp = editing ? `dev${device.id}-` : 'new-';
@@ -201,43 +295,108 @@ function DeviceForm({ device, busy, onSave, onCancel }: { device?: Device; busy:
     <form onSubmit={submit} class="device-form" aria-label={editing ? `${t('editDevice')}: ${device.name}` : t('addDevice')}>
       <div class="grid">
         {field('name', t('name'), <input id={idp + 'name'} name="name" required maxLength={120} defaultValue={device?.name} />)}
-        {field('provider', t('provider'), (
-          <select id={idp + 'provider'} name="provider" value={provider} disabled={editing} onChange={(e) => setProvider((e.target as HTMLSelectElement).value as Provider)}>
-            {PROVIDERS.map((p) => <option value={p}>{PROVIDER_NAMES[p]}</option>)}
-          </select>
-        ))}
+        {field(
+          'provider',
+          t('provider'),
+          <select
+            id={idp + 'provider'}
+            name="provider"
+            value={provider}
+            disabled={editing}
+            onChange={(e) => setProvider((e.target as HTMLSelectElement).value as Provider)}
+          >
+            {PROVIDERS.map((p) => (
+              <option value={p}>{PROVIDER_NAMES[p]}</option>
+            ))}
+          </select>,
+        )}
       </div>
-      {field('base_url', provider === 'cloud' ? t('baseUrlOptional') : t('baseUrl'), <input id={idp + 'base_url'} name="base_url" type="url" required={provider !== 'cloud'} placeholder={provider === 'cloud' ? 'https://graph.facebook.com' : 'https://'} defaultValue={device?.base_url} />)}
+      {field(
+        'base_url',
+        provider === 'cloud' ? t('baseUrlOptional') : t('baseUrl'),
+        <input
+          id={idp + 'base_url'}
+          name="base_url"
+          type="url"
+          required={provider !== 'cloud'}
+          placeholder={provider === 'cloud' ? 'https://graph.facebook.com' : 'https://'}
+          defaultValue={device?.base_url}
+        />,
+      )}
       <fieldset>
         <legend>{t('credentials')}</legend>
         <div class="grid">
-          {CREDENTIALS[provider].map((c) => field(`cred_${c.key}`, t(`cred_${c.key}` as Key), (
-            <input
-              id={idp + `cred_${c.key}`} name={`cred_${c.key}`} type={c.secret ? 'password' : 'text'} autocomplete="off" placeholder={c.placeholder}
-              required={c.required && !(editing && c.secret)} defaultValue={c.secret ? '' : device?.credentials?.[c.key] ?? ''}
-              aria-describedby={editing && c.secret ? `${idp}cred_${c.key}-hint` : undefined}
-            />
-          ), editing && c.secret ? t('keepSecret') : undefined))}
+          {CREDENTIALS[provider].map((c) =>
+            field(
+              `cred_${c.key}`,
+              t(`cred_${c.key}` as Key),
+              <input
+                id={idp + `cred_${c.key}`}
+                name={`cred_${c.key}`}
+                type={c.secret ? 'password' : 'text'}
+                autocomplete="off"
+                placeholder={c.placeholder}
+                required={c.required && !(editing && c.secret)}
+                defaultValue={c.secret ? '' : (device?.credentials?.[c.key] ?? '')}
+                aria-describedby={editing && c.secret ? `${idp}cred_${c.key}-hint` : undefined}
+              />,
+              editing && c.secret ? t('keepSecret') : undefined,
+            ),
+          )}
         </div>
       </fieldset>
       <fieldset>
         <legend>{t('pacing')}</legend>
         <div class="grid pacing-grid">
-          {PACING.filter((p) => !p.only || p.only === provider).map((p) => field(p.key, t(p.label), (
-            <input id={idp + p.key} name={p.key} type="number" inputMode="numeric" min={p.min} max={p.max} step={1} defaultValue={pacingValue(p.key)}
-              placeholder={p.nullable ? t('emptyIsUnlimited') : '0'} />
-          )))}
+          {PACING.filter((p) => !p.only || p.only === provider).map((p) =>
+            field(
+              p.key,
+              t(p.label),
+              <input
+                id={idp + p.key}
+                name={p.key}
+                type="number"
+                inputMode="numeric"
+                min={p.min}
+                max={p.max}
+                step={1}
+                defaultValue={pacingValue(p.key)}
+                placeholder={p.nullable ? t('emptyIsUnlimited') : '0'}
+              />,
+            ),
+          )}
         </div>
       </fieldset>
       {provider === 'cloud' && (
         <div class="grid">
-          {field('template_name', t('templateName'), <input id={idp + 'template_name'} name="template_name" maxLength={512} defaultValue={device?.template_name ?? ''} />)}
-          {field('template_language', t('templateLanguage'), <input id={idp + 'template_language'} name="template_language" minLength={2} maxLength={15} placeholder="es" defaultValue={device?.template_language ?? ''} />)}
+          {field(
+            'template_name',
+            t('templateName'),
+            <input id={idp + 'template_name'} name="template_name" maxLength={512} defaultValue={device?.template_name ?? ''} />,
+          )}
+          {field(
+            'template_language',
+            t('templateLanguage'),
+            <input
+              id={idp + 'template_language'}
+              name="template_language"
+              minLength={2}
+              maxLength={15}
+              placeholder="es"
+              defaultValue={device?.template_language ?? ''}
+            />,
+          )}
         </div>
       )}
       <div class="actions">
-        <button type="submit" aria-busy={busy}>{t('save')}</button>
-        {onCancel && <button type="button" class="secondary" onClick={onCancel}>{t('cancel')}</button>}
+        <button type="submit" aria-busy={busy}>
+          {t('save')}
+        </button>
+        {onCancel && (
+          <button type="button" class="secondary" onClick={onCancel}>
+            {t('cancel')}
+          </button>
+        )}
       </div>
     </form>
   );

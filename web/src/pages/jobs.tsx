@@ -40,7 +40,13 @@ export function Jobs() {
   const [tick, setTick] = useState(0);
   const reload = () => setTick((n) => n + 1);
 
-  const query = new URLSearchParams({ page: String(page), per_page: String(PER_PAGE), ...(type && { type }), ...(status && { status }), ...(!scheduled && { scheduled: 'false' }) }).toString();
+  const query = new URLSearchParams({
+    page: String(page),
+    per_page: String(PER_PAGE),
+    ...(type && { type }),
+    ...(status && { status }),
+    ...(!scheduled && { scheduled: 'false' }),
+  }).toString();
   const latest = useRef(0);
   useEffect(() => {
     const mine = ++latest.current;
@@ -60,12 +66,19 @@ export function Jobs() {
   }, []);
 
   const rows = data?.items ?? [];
-  const active = rows.filter((j) => ACTIVE.includes(j.status)).map((j) => j.id).join(',');
+  const active = rows
+    .filter((j) => ACTIVE.includes(j.status))
+    .map((j) => j.id)
+    .join(',');
   useEffect(() => {
-    const stops = active ? active.split(',').map((id) => followJob(id, (e) => {
-      if ('progress' in e && e.progress) setLive((l) => ({ ...l, [id]: { ...l[id], progress: e.progress } }));
-      if (['job_started', 'job_completed', 'job_failed', 'job_cancelled', 'job_paused'].includes(e.type)) reload();
-    })) : [];
+    const stops = active
+      ? active.split(',').map((id) =>
+          followJob(id, (e) => {
+            if ('progress' in e && e.progress) setLive((l) => ({ ...l, [id]: { ...l[id], progress: e.progress } }));
+            if (['job_started', 'job_completed', 'job_failed', 'job_cancelled', 'job_paused'].includes(e.type)) reload();
+          }),
+        )
+      : [];
     return () => {
       for (const stop of stops) stop();
     };
@@ -85,17 +98,28 @@ export function Jobs() {
     }
   }
   const button = (j: JobReply, action: 'cancel' | 'pause' | 'resume' | 'retry', cls: string, onClick: () => void = () => void act(j, action)) => (
-    <button class={cls} aria-busy={busy === `${j.id}:${action}`} aria-label={tf(`${action}Job` as 'cancelJob', { name: jobName(j) })} onClick={onClick}>{t(action)}</button>
+    <button class={cls} aria-busy={busy === `${j.id}:${action}`} aria-label={tf(`${action}Job` as 'cancelJob', { name: jobName(j) })} onClick={onClick}>
+      {t(action)}
+    </button>
   );
   const select = (name: string, value: string, set: (v: string) => void, options: [string, string][]) => (
-    <label>{name}
-      <select value={value} onChange={(e) => { set((e.target as HTMLSelectElement).value); setPage(1); }}>
-        {options.map(([v, l]) => <option value={v}>{l}</option>)}
+    <label>
+      {name}
+      <select
+        value={value}
+        onChange={(e) => {
+          set((e.target as HTMLSelectElement).value);
+          setPage(1);
+        }}
+      >
+        {options.map(([v, l]) => (
+          <option value={v}>{l}</option>
+        ))}
       </select>
     </label>
   );
   // Running jobs show the live figures; finished ones their record's, which are the final ones.
-  const progressOf = (j: JobReply) => (ACTIVE.includes(j.status) ? live[j.id]?.progress ?? j.progress : j.progress);
+  const progressOf = (j: JobReply) => (ACTIVE.includes(j.status) ? (live[j.id]?.progress ?? j.progress) : j.progress);
 
   return (
     <section>
@@ -103,41 +127,99 @@ export function Jobs() {
       <div class="filters grid">
         {select(t('type'), type, setType, [['', t('allTypes')], ...TYPES.map((v) => [v, label('jt', v)] as [string, string])])}
         {select(t('status'), status, setStatus, [['', t('allStatuses')], ...STATUSES.map((v) => [v, label('st', v)] as [string, string])])}
-        <label class="check"><input type="checkbox" role="switch" checked={scheduled} aria-checked={scheduled} onChange={(e) => { setScheduled((e.target as HTMLInputElement).checked); setPage(1); }} /> {t('showScheduled')}</label>
+        <label class="check">
+          <input
+            type="checkbox"
+            role="switch"
+            checked={scheduled}
+            aria-checked={scheduled}
+            onChange={(e) => {
+              setScheduled((e.target as HTMLInputElement).checked);
+              setPage(1);
+            }}
+          />{' '}
+          {t('showScheduled')}
+        </label>
       </div>
       <Alert error={error ?? actionError} />
-      {data && <p class="muted" data-testid="jobs-total">{tf('jobsTotal', { n: num(data.total) })}</p>}
+      {data && (
+        <p class="muted" data-testid="jobs-total">
+          {tf('jobsTotal', { n: num(data.total) })}
+        </p>
+      )}
       {!data && !error && <p aria-busy="true">{t('loading')}</p>}
       {data && (
-        <Table label={t('jobs')} rows={rows} columns={[
-          [t('type'), (j) => <span data-type={j.type}>{label('jt', j.type)}<br />{subject(j)}</span>],
-          [t('status'), (j) => <StatusMark status={j.status} outcome={j.outcome} />],
-          [t('progress'), (j) => <Progress progress={progressOf(j)} status={j.status} startedAt={j.started_at} skipAtStart={j.invalid_numbers ?? 0} />],
-          [t('created'), (j) => when(j.created_at)],
-          [t('actions'), (j) => (
-            <div class="actions" role="group" aria-label={`${t('actions')}: ${jobName(j)}`}>
-              {ACTIVE.includes(j.status) && button(j, 'pause', 'secondary outline')}
-              {j.status === 'paused' && button(j, 'resume', '')}
-              {['pending', 'processing', 'paused'].includes(j.status) && button(j, 'cancel', 'danger', () => setConfirming(j))}
-              {j.retryable && button(j, 'retry', '')}
-              {j.retry_of && <small class="muted">{tf('retryOf', { id: j.retry_of.slice(0, 8) })}</small>}
-              {hasFailures(j) && (
-                <button class="outline" aria-label={tf(failuresOf?.id === j.id ? 'hideFailuresOf' : 'viewFailuresOf', { name: jobName(j) })} aria-expanded={failuresOf?.id === j.id}
-                  onClick={() => setFailuresOf(failuresOf?.id === j.id ? null : j)}>{failuresOf?.id === j.id ? t('hideFailures') : t('viewFailures')}</button>
-              )}
-              {j.type === BULK_SEND && (
-                <button class="outline" aria-label={tf('resultsOf', { name: jobName(j) })} onClick={() => download(`/jobs/${j.id}/results.csv?lang=${document.documentElement.lang}`, `job-${j.id}-results.csv`).catch((e) => setActionError(errorText(e)))}>{t('results')}</button>
-              )}
-              {j.error && <small title={j.error}>⚠ {j.error.slice(0, 60)}</small>}
-            </div>
-          )],
-        ]} />
+        <Table
+          label={t('jobs')}
+          rows={rows}
+          columns={[
+            [
+              t('type'),
+              (j) => (
+                <span data-type={j.type}>
+                  {label('jt', j.type)}
+                  <br />
+                  {subject(j)}
+                </span>
+              ),
+            ],
+            [t('status'), (j) => <StatusMark status={j.status} outcome={j.outcome} />],
+            [t('progress'), (j) => <Progress progress={progressOf(j)} status={j.status} startedAt={j.started_at} skipAtStart={j.invalid_numbers ?? 0} />],
+            [t('created'), (j) => when(j.created_at)],
+            [
+              t('actions'),
+              (j) => (
+                <div class="actions" role="group" aria-label={`${t('actions')}: ${jobName(j)}`}>
+                  {ACTIVE.includes(j.status) && button(j, 'pause', 'secondary outline')}
+                  {j.status === 'paused' && button(j, 'resume', '')}
+                  {['pending', 'processing', 'paused'].includes(j.status) && button(j, 'cancel', 'danger', () => setConfirming(j))}
+                  {j.retryable && button(j, 'retry', '')}
+                  {j.retry_of && <small class="muted">{tf('retryOf', { id: j.retry_of.slice(0, 8) })}</small>}
+                  {hasFailures(j) && (
+                    <button
+                      class="outline"
+                      aria-label={tf(failuresOf?.id === j.id ? 'hideFailuresOf' : 'viewFailuresOf', { name: jobName(j) })}
+                      aria-expanded={failuresOf?.id === j.id}
+                      onClick={() => setFailuresOf(failuresOf?.id === j.id ? null : j)}
+                    >
+                      {failuresOf?.id === j.id ? t('hideFailures') : t('viewFailures')}
+                    </button>
+                  )}
+                  {j.type === BULK_SEND && (
+                    <button
+                      class="outline"
+                      aria-label={tf('resultsOf', { name: jobName(j) })}
+                      onClick={() =>
+                        download(`/jobs/${j.id}/results.csv?lang=${document.documentElement.lang}`, `job-${j.id}-results.csv`).catch((e) =>
+                          setActionError(errorText(e)),
+                        )
+                      }
+                    >
+                      {t('results')}
+                    </button>
+                  )}
+                  {j.error && <small title={j.error}>⚠ {j.error.slice(0, 60)}</small>}
+                </div>
+              ),
+            ],
+          ]}
+        />
       )}
       {data && data.total > PER_PAGE && <Pager page={page} totalPages={Math.ceil(data.total / PER_PAGE)} onPage={setPage} />}
       {failuresOf && <JobFailures job={failuresOf} />}
       {confirming && (
-        <Confirm title={tf('confirmCancelTitle', { name: jobName(confirming) })} yes={t('confirmCancelYes')} no={t('keepRunning')} danger
-          onNo={() => setConfirming(null)} onYes={() => { const j = confirming; setConfirming(null); void act(j, 'cancel'); }}>
+        <Confirm
+          title={tf('confirmCancelTitle', { name: jobName(confirming) })}
+          yes={t('confirmCancelYes')}
+          no={t('keepRunning')}
+          danger
+          onNo={() => setConfirming(null)}
+          onYes={() => {
+            const j = confirming;
+            setConfirming(null);
+            void act(j, 'cancel');
+          }}
+        >
           <p>{t('confirmCancelBody')}</p>
         </Confirm>
       )}

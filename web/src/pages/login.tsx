@@ -15,7 +15,12 @@ export function Login() {
     setError(null);
     try {
       const res = await api('/auth/login', { body: mode === 'code' ? { code: data.code } : { email: data.email, password: data.password } });
-      setSession({ access_token: res.access_token, refresh_token: res.refresh_token, role: res.user?.role_name ?? res.user?.role ?? 'operator', name: res.user?.name });
+      setSession({
+        access_token: res.access_token,
+        refresh_token: res.refresh_token,
+        role: res.user?.role_name ?? res.user?.role ?? 'operator',
+        name: res.user?.name,
+      });
     } catch (err) {
       setError(errorText(err));
     } finally {
@@ -25,18 +30,32 @@ export function Login() {
   return (
     <main class="container login">
       <article>
-        <header class="login-header"><h1>{t('appName')}</h1><LanguageSelect /></header>
+        <header class="login-header">
+          <h1>{t('appName')}</h1>
+          <LanguageSelect />
+        </header>
         <form onSubmit={submit} aria-label={t('login')}>
           {mode === 'password' ? (
             <>
-              <label>{t('email')}<input name="email" type="email" autocomplete="username" required /></label>
-              <label>{t('password')}<input name="password" type="password" autocomplete="current-password" required /></label>
+              <label>
+                {t('email')}
+                <input name="email" type="email" autocomplete="username" required />
+              </label>
+              <label>
+                {t('password')}
+                <input name="password" type="password" autocomplete="current-password" required />
+              </label>
             </>
           ) : (
-            <label>{t('code')}<input name="code" autocomplete="one-time-code" required /></label>
+            <label>
+              {t('code')}
+              <input name="code" autocomplete="one-time-code" required />
+            </label>
           )}
           <Alert error={error} />
-          <button type="submit" aria-busy={busy}>{t('enter')}</button>
+          <button type="submit" aria-busy={busy}>
+            {t('enter')}
+          </button>
         </form>
         <button class="outline secondary" onClick={() => setMode(mode === 'code' ? 'password' : 'code')}>
           {mode === 'code' ? t('withPassword') : t('withCode')}

@@ -22,11 +22,23 @@ function Settings() {
   const names = ['WHMCS_ENABLED', 'WHMCS_API_URL', 'WHMCS_API_IDENTIFIER', 'WHMCS_API_SECRET', 'WHMCS_API_ACCESS_KEY'] as const;
   return (
     <article data-testid="whmcs-settings" aria-labelledby="whmcs-settings-title">
-      <header><h2 id="whmcs-settings-title">{t('whmcsSettings')}</h2></header>
+      <header>
+        <h2 id="whmcs-settings-title">{t('whmcsSettings')}</h2>
+      </header>
       <p>{t('whmcsSettingsIntro')}</p>
       <dl class="facts">
-        {names.map((n) => <><dt><code>{n}</code></dt><dd>{t(`ws_${n}`)}</dd></>)}
-        <dt><code>WHMCS_DEFAULT_CITY</code>, <code>WHMCS_DEFAULT_STATE</code>, <code>WHMCS_DEFAULT_POSTCODE</code></dt><dd>{t('ws_defaults')}</dd>
+        {names.map((n) => (
+          <>
+            <dt>
+              <code>{n}</code>
+            </dt>
+            <dd>{t(`ws_${n}`)}</dd>
+          </>
+        ))}
+        <dt>
+          <code>WHMCS_DEFAULT_CITY</code>, <code>WHMCS_DEFAULT_STATE</code>, <code>WHMCS_DEFAULT_POSTCODE</code>
+        </dt>
+        <dd>{t('ws_defaults')}</dd>
       </dl>
     </article>
   );
@@ -62,7 +74,10 @@ export function Whmcs() {
       setTest({ error: errorText(e) });
     }
   }
-  const refresh = () => { stats.reload(); setTick((n) => n + 1); };
+  const refresh = () => {
+    stats.reload();
+    setTick((n) => n + 1);
+  };
   const s = stats.data?.stats;
   // A disabled or unconfigured link answers 503 everywhere (and 403 to operators): say it once.
   const disabled = stats.status === 503 || stats.status === 403;
@@ -75,48 +90,84 @@ export function Whmcs() {
       {!disabled && (
         <>
           <div class="actions">
-            <button class="secondary" aria-busy={!!test.busy} onClick={testConnection}>{t('testConnection')}</button>
-            <button class="outline" onClick={refresh}>{t('refresh')}</button>
+            <button class="secondary" aria-busy={!!test.busy} onClick={testConnection}>
+              {t('testConnection')}
+            </button>
+            <button class="outline" onClick={refresh}>
+              {t('refresh')}
+            </button>
           </div>
           <Alert error={test.error} />
           <Notice text={test.ok} />
           <h3>{t('stats')}</h3>
           {s && (
             <div class="stat-grid" data-testid="whmcs-stats">
-              <article><small>{t('totalSynced')}</small><strong data-testid="total-synced">{s.total_synced}</strong></article>
-              <article><small>{t('totalPending')}</small><strong>{s.total_pending}</strong></article>
-              <article><small>{t('totalErrors')}</small><strong>{s.total_errors}</strong></article>
-              <article><small>{t('lastActivity')}</small><span>{when(s.last_activity_at)}</span></article>
+              <article>
+                <small>{t('totalSynced')}</small>
+                <strong data-testid="total-synced">{s.total_synced}</strong>
+              </article>
+              <article>
+                <small>{t('totalPending')}</small>
+                <strong>{s.total_pending}</strong>
+              </article>
+              <article>
+                <small>{t('totalErrors')}</small>
+                <strong>{s.total_errors}</strong>
+              </article>
+              <article>
+                <small>{t('lastActivity')}</small>
+                <span>{when(s.last_activity_at)}</span>
+              </article>
             </div>
           )}
           <h3>{t('logs')}</h3>
           <div class="grid filters">
-            <label>{t('status')}
-              <select value={status} onChange={(e) => { setStatus((e.target as HTMLSelectElement).value as typeof status); setPage(1); }}>
+            <label>
+              {t('status')}
+              <select
+                value={status}
+                onChange={(e) => {
+                  setStatus((e.target as HTMLSelectElement).value as typeof status);
+                  setPage(1);
+                }}
+              >
                 <option value="">{t('all')}</option>
                 <option value="success">{label('ls', 'success')}</option>
                 <option value="error">{label('ls', 'error')}</option>
               </select>
             </label>
-            <label>{t('days')}
-              <select value={String(days)} onChange={(e) => { setDays(Number((e.target as HTMLSelectElement).value)); setPage(1); }}>
-                {[1, 7, 30, 90].map((n) => <option value={String(n)}>{tf('lastDays', { n })}</option>)}
+            <label>
+              {t('days')}
+              <select
+                value={String(days)}
+                onChange={(e) => {
+                  setDays(Number((e.target as HTMLSelectElement).value));
+                  setPage(1);
+                }}
+              >
+                {[1, 7, 30, 90].map((n) => (
+                  <option value={String(n)}>{tf('lastDays', { n })}</option>
+                ))}
               </select>
             </label>
           </div>
           <Alert error={logsError} />
           {logs && (
             <>
-              <Table label={t('logs')} rows={logs.logs} columns={[
-                [t('when'), (l) => when(l.created_at)],
-                [t('operation'), (l) => words('wo', l.operation)],
-                [t('action'), (l) => <span title={l.action}>{words('wa', l.action)}</span>],
-                [t('status'), (l) => <mark data-status={l.status === 'success' ? 'completed' : 'failed'}>{label('ls', l.status)}</mark>],
-                [t('localId'), (l) => l.laravel_id ?? '—'],
-                [t('whmcsId'), (l) => (l.whmcs_id ? `#${l.whmcs_id}` : '—')],
-                [t('duration'), (l) => (l.duration_ms === null ? '—' : `${l.duration_ms} ms`)],
-                [t('error'), (l) => l.error_message ?? ''],
-              ]} />
+              <Table
+                label={t('logs')}
+                rows={logs.logs}
+                columns={[
+                  [t('when'), (l) => when(l.created_at)],
+                  [t('operation'), (l) => words('wo', l.operation)],
+                  [t('action'), (l) => <span title={l.action}>{words('wa', l.action)}</span>],
+                  [t('status'), (l) => <mark data-status={l.status === 'success' ? 'completed' : 'failed'}>{label('ls', l.status)}</mark>],
+                  [t('localId'), (l) => l.laravel_id ?? '—'],
+                  [t('whmcsId'), (l) => (l.whmcs_id ? `#${l.whmcs_id}` : '—')],
+                  [t('duration'), (l) => (l.duration_ms === null ? '—' : `${l.duration_ms} ms`)],
+                  [t('error'), (l) => l.error_message ?? ''],
+                ]}
+              />
               {logs.total > PER_PAGE && <Pager page={page} totalPages={Math.ceil(logs.total / PER_PAGE)} onPage={setPage} />}
             </>
           )}

@@ -11,16 +11,37 @@ function SyncRun({ title, run, everyMinutes }: { title: string; run: LastSync | 
   const next = run?.finished_at && everyMinutes ? new Date(new Date(run.finished_at).getTime() + everyMinutes * 60_000) : null;
   return (
     <article>
-      <header><strong>{title}</strong></header>
-      {!run ? <p>{t('neverRan')}</p> : (
+      <header>
+        <strong>{title}</strong>
+      </header>
+      {!run ? (
+        <p>{t('neverRan')}</p>
+      ) : (
         <dl class="facts">
-          <dt>{t('lastSync')}</dt><dd>{when(run.finished_at ?? run.started_at)}</dd>
-          <dt>{t('outcome')}</dt><dd><StatusMark status={run.status} outcome={outcomeOf(run.status, run.results ?? undefined)} /></dd>
-          {run.results && Object.keys(run.results).length > 0 && <><dt>{t('details')}</dt><dd>{resultWords(run.results)}</dd></>}
-          {run.error && <><dt>{t('error')}</dt><dd>{run.error}</dd></>}
+          <dt>{t('lastSync')}</dt>
+          <dd>{when(run.finished_at ?? run.started_at)}</dd>
+          <dt>{t('outcome')}</dt>
+          <dd>
+            <StatusMark status={run.status} outcome={outcomeOf(run.status, run.results ?? undefined)} />
+          </dd>
+          {run.results && Object.keys(run.results).length > 0 && (
+            <>
+              <dt>{t('details')}</dt>
+              <dd>{resultWords(run.results)}</dd>
+            </>
+          )}
+          {run.error && (
+            <>
+              <dt>{t('error')}</dt>
+              <dd>{run.error}</dd>
+            </>
+          )}
         </dl>
       )}
-      <p class="muted">{everyMinutes ? tf('everyMinutes', { n: everyMinutes }) : t('scheduleOff')}{next ? ` · ${tf('nextRun', { when: when(next) })}` : ''}</p>
+      <p class="muted">
+        {everyMinutes ? tf('everyMinutes', { n: everyMinutes }) : t('scheduleOff')}
+        {next ? ` · ${tf('nextRun', { when: when(next) })}` : ''}
+      </p>
     </article>
   );
 }
@@ -47,7 +68,15 @@ export function Zoho() {
   const [page, setPage] = useState(1);
   const products = useApi<ProductsReply>(`/api/products?page=${page}&per_page=20`);
   const [error, setError] = useState<string | null>(null);
-  const sync = () => api<ZohoJobStarted>('/api/zoho/code/sync', { method: 'POST' }).then(() => { code.reload(); history.reload(); stats.reload(); }, (e) => setError(errorText(e)));
+  const sync = () =>
+    api<ZohoJobStarted>('/api/zoho/code/sync', { method: 'POST' }).then(
+      () => {
+        code.reload();
+        history.reload();
+        stats.reload();
+      },
+      (e) => setError(errorText(e)),
+    );
   const active = code.data?.data;
   const s = stats.data?.stats;
   return (
@@ -56,36 +85,57 @@ export function Zoho() {
       <Alert error={error ?? code.error} />
       <div class="cards">
         <article data-testid="zoho-code">
-          <header><strong>{t('activeCode')}</strong></header>
+          <header>
+            <strong>{t('activeCode')}</strong>
+          </header>
           {active ? (
             <dl class="facts">
-              <dt>{t('age')}</dt><dd>{minutesText(active.age_seconds / 60)}</dd>
-              <dt>{t('created')}</dt><dd>{when(active.created_at)}</dd>
-              {s && <><dt>{t('codesKept')}</dt><dd>{tf('codesCount', { n: num(s.total_codes), expired: num(s.expired_codes) })}</dd></>}
+              <dt>{t('age')}</dt>
+              <dd>{minutesText(active.age_seconds / 60)}</dd>
+              <dt>{t('created')}</dt>
+              <dd>{when(active.created_at)}</dd>
+              {s && (
+                <>
+                  <dt>{t('codesKept')}</dt>
+                  <dd>{tf('codesCount', { n: num(s.total_codes), expired: num(s.expired_codes) })}</dd>
+                </>
+              )}
             </dl>
-          ) : <p>{code.loading ? t('loading') : t('noActiveCode')}</p>}
+          ) : (
+            <p>{code.loading ? t('loading') : t('noActiveCode')}</p>
+          )}
           <button onClick={sync}>{t('syncNow')}</button>
         </article>
         {s && <SyncRun title={t('codeSync')} run={s.last_code_sync} everyMinutes={s.code_sync_interval_minutes} />}
         {s && <SyncRun title={t('productSync')} run={s.last_product_sync} everyMinutes={s.product_sync_interval_minutes} />}
       </div>
       <h2>{t('history')}</h2>
-      <Table label={t('history')} rows={history.data?.data ?? []} columns={[
-        [t('created'), (c) => when(c.created_at)],
-        [t('status'), (c) => (c.active ? t('codeActive') : tf('codeExpired', { when: when(c.expired_at) }))],
-        [t('age'), (c) => minutesText(c.age_seconds / 60)],
-      ]} />
+      <Table
+        label={t('history')}
+        rows={history.data?.data ?? []}
+        columns={[
+          [t('created'), (c) => when(c.created_at)],
+          [t('status'), (c) => (c.active ? t('codeActive') : tf('codeExpired', { when: when(c.expired_at) }))],
+          [t('age'), (c) => minutesText(c.age_seconds / 60)],
+        ]}
+      />
       <h2>{t('products')}</h2>
-      <Table label={t('products')} rows={products.data?.data ?? []} columns={[
-        [t('name'), (p) => p.name],
-        [t('sku'), (p) => p.sku ?? '—'],
-        [t('price'), (p) => (p.rate === null || p.rate === undefined ? '—' : num(Number(p.rate)))],
-        [t('stock'), (p) => (p.stock_on_hand === null || p.stock_on_hand === undefined ? '—' : `${num(Number(p.stock_on_hand))}${p.unit ? ` ${p.unit}` : ''}`)],
-        [t('status'), (p) => (p.active ? t('active') : t('inactive'))],
-        [t('updated'), (p) => when(p.synced_at)],
-      ]} />
+      <Table
+        label={t('products')}
+        rows={products.data?.data ?? []}
+        columns={[
+          [t('name'), (p) => p.name],
+          [t('sku'), (p) => p.sku ?? '—'],
+          [t('price'), (p) => (p.rate === null || p.rate === undefined ? '—' : num(Number(p.rate)))],
+          [
+            t('stock'),
+            (p) => (p.stock_on_hand === null || p.stock_on_hand === undefined ? '—' : `${num(Number(p.stock_on_hand))}${p.unit ? ` ${p.unit}` : ''}`),
+          ],
+          [t('status'), (p) => (p.active ? t('active') : t('inactive'))],
+          [t('updated'), (p) => when(p.synced_at)],
+        ]}
+      />
       {products.data?.meta && products.data.meta.total_pages > 1 && <Pager page={page} totalPages={products.data.meta.total_pages} onPage={setPage} />}
     </section>
   );
 }
-
