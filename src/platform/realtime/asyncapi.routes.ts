@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { App, PuenteModule } from '../context.ts';
+import { errorResponses } from '../http/contract.ts';
 import { asyncApiDocument, jobSocketChannel } from './asyncapi.ts';
 
 const PACKAGE_VERSION = '0.1.0';
@@ -18,7 +19,7 @@ export function asyncApiRoutes(app: App, modules: PuenteModule[]) {
         security: [],
         summary: "The AsyncAPI 3 document of Puente's sockets (job progress and the orders change feed)",
         description: 'Generated from the zod schemas the server emits and reads with; docs/realtime.md is its readable form.',
-        response: { 200: z.looseObject({ asyncapi: z.literal('3.1.0') }).describe('An AsyncAPI 3.1.0 document') },
+        response: { 200: z.looseObject({ asyncapi: z.literal('3.1.0') }).describe('An AsyncAPI 3.1.0 document'), ...errorResponses() },
       },
     },
     async (req) => asyncApiDocument(socketChannels(modules), { version: PACKAGE_VERSION, host: req.host }),
