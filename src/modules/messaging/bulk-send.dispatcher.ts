@@ -7,6 +7,7 @@ import { PermanentJobError } from '../../platform/jobs/job-definition.ts';
 import { devicesRepository, todayUtc } from './devices.repository.ts';
 import type { DeviceRow, Drivers, TemplateSpec } from './devices.drivers.ts';
 import { Pacer } from './devices.pacer.ts';
+import { DevicePool, type WorkerEnd } from './bulk-send.pool.ts';
 import { openDevice } from './devices.service.ts';
 import { receiptsRepository, type JobReceipts } from './receipts.repository.ts';
 import { recipientsRepository, type ClaimedRow, type Counts, type RecipientResult } from './recipients.repository.ts';
@@ -21,8 +22,6 @@ const UNPACED_IN_FLIGHT = 32;
 const FLUSH_EVERY_MS = 100;
 const MAX_ERROR_EVENTS_PER_SECOND = 20;
 const SUPPRESSION_CHECK_MS = 2000;
-/** A job's hold on a device it sends with; renewed a third of the way, so a crashed job frees it soon. */
-const DEVICE_LEASE_SECONDS = 30;
 
 /** What a bulk send is started with, kept in its job record's params (the reply shows them). */
 export const bulkParams = z.object({
@@ -67,31 +66,77 @@ export function progressOf(c: { sent: number; failed: number; uncertain: number;
 }
 
 /**
- * Runs one bulk send: up to `devices_limit` devices work in parallel, each claiming recipients from
- * the database (marked `sending` before the call), pacing itself, and handing its outcomes to one
- * flusher that writes them in batches and reports progress. A device that is banned or disconnected
- * is paused and replaced by another available one; what it held goes back to the queue.
+ * Runs one bulk send: up to `devices_limit` devices work in parallel (a `DevicePool`), each claiming
+ * recipients from the database (marked `sending` before the call), pacing itself, and handing its
+ * outcomes to one flusher that writes them in batches and reports progress. A device that is banned
+ * or disconnected is paused and replaced by another available one; what it held goes back to the queue.
  */
 export async function runBulkSend(app: SendDeps, ctx: JobContext<unknown>) {
   const db = app.db.orm;
-  const jobId = ctx.job.id;
   const params = bulkParams.parse(ctx.job.params);
+  const counts = await resumeRecipients(db, ctx);
+  const flusher = new Flusher(app, ctx, counts);
+  await flusher.refreshReceipts();
+  flusher.report();
+
+  const claims = new Claims(ctx.job.id);
+  /** Set when the job cannot go on for anyone (a template Meta rejects): every device stops. */
+  const halt: { reason: string | null } = { reason: null };
+  const announce = chunkAnnouncer(ctx, counts);
+  const pool = new DevicePool({
+    db,
+    ctx,
+    limit: params.devices_limit,
+    halted: () => halt.reason !== null,
+    open: (leased) => openDevice(app.secrets, leased),
+    work: (device) => new DeviceWorker(app, ctx, device, params, { flusher, claims, announce, halt }),
+    afterEach: () => flusher.flush(),
+    onDeviceFailed: (device, reason) =>
+      void ctx.emit({
+        type: 'error',
+        device_id: device.id,
+        error: reason,
+        message: `Device ${device.name} pausado; su trabajo pasa a otros devices`,
+        progress: progressOf(counts),
+      }),
+    onWaiting: () => {
+      ctx.logger.info('every device is sending for another job; waiting for one');
+      ctx.progress(progressOf(counts), { message: 'Esperando devices: todos están enviando para otros jobs / Waiting for a device busy with another job' });
+    },
+  });
+  const optOuts = watchOptOuts(db, ctx, flusher);
+  try {
+    await pool.run(counts.queued);
+  } finally {
+    clearInterval(optOuts);
+    await pool.close();
+  }
+  await flusher.close();
+  ctx.throwIfStopped();
+  return finish(app, ctx, params, counts, halt.reason, pool.errors);
+}
+
+/**
+ * Picks up where a previous run stopped: recipients it left in flight are uncertain (each gets an
+ * `error` event, capped; the CSV has them all) and those who opted out since the upload are skipped.
+ */
+async function resumeRecipients(db: Database['orm'], ctx: JobContext<unknown>): Promise<Counts> {
+  const jobId = ctx.job.id;
   const uncertainNow = await recipientsRepository.markInFlightUncertain(db, jobId);
   if (uncertainNow.length) ctx.logger.warn({ uncertain: uncertainNow.length }, 'recipients in flight at a previous stop marked uncertain');
   const suppressedNow = await recipientsRepository.suppressQueued(db, jobId);
   if (suppressedNow) ctx.logger.info({ suppressed: suppressedNow }, 'recipients who opted out since the upload are skipped');
   const counts: Counts = await recipientsRepository.counts(db, jobId);
-  // Like any recipient that ends uncertain, each gets an `error` event (capped; the CSV has them all).
   for (const r of uncertainNow.slice(0, MAX_ERROR_EVENTS_PER_SECOND)) {
     void ctx.emit({ type: 'error', device_id: r.device_id, phone: r.phone, error: r.error, progress: progressOf(counts) });
   }
-  const flusher = new Flusher(app, ctx, counts);
-  await flusher.refreshReceipts();
-  flusher.report();
+  return counts;
+}
 
+/** A `chunk_processing` event the first time a recipient of each chunk is sent to. Announcements never hold up a send. */
+function chunkAnnouncer(ctx: JobContext<unknown>, counts: Counts) {
   const announced = new Set<number>();
-  // Announcements never hold up a send: claimed rows are `sending` until their call is made.
-  const announceChunk = (seq: number) => {
+  return (seq: number) => {
     const chunk = Math.floor(seq / CHUNK_SIZE);
     if (announced.has(chunk)) return;
     announced.add(chunk);
@@ -105,98 +150,34 @@ export async function runBulkSend(app: SendDeps, ctx: JobContext<unknown>) {
       message: `Procesando chunk ${start}-${end} de ${counts.total}`,
     });
   };
+}
 
-  const claims = new Claims(jobId);
-  /** Set when the job cannot go on for anyone (a template Meta rejects): every device stops. */
-  const halt: { reason: string | null } = { reason: null };
-  const busy = new Set<number>(); // devices working for this job now
-  const broken = new Set<number>(); // devices that failed during this job
-  const running = new Set<Promise<void>>();
-  const deviceErrors: string[] = [];
-  const renew = setInterval(() => void devicesRepository.renewForJob(db, jobId, DEVICE_LEASE_SECONDS).catch(() => {}), (DEVICE_LEASE_SECONDS * 1000) / 3);
-  // Someone who answers "BAJA" while the job is still sending gets nothing more from it either.
-  let suppressionsSeen = new Date();
+/** Someone who answers "BAJA" while the job is still sending gets nothing more from it either. */
+function watchOptOuts(db: Database['orm'], ctx: JobContext<unknown>, flusher: Flusher) {
+  let seen = new Date();
   // A few seconds of overlap: an opt-out stamped just before the last look may have committed after it.
-  const optOuts = setInterval(
+  return setInterval(
     () =>
       void recipientsRepository
-        .suppressQueuedSince(db, jobId, new Date(suppressionsSeen.getTime() - 5000))
+        .suppressQueuedSince(db, ctx.job.id, new Date(seen.getTime() - 5000))
         .then(({ changed, latest }) => {
-          if (latest > suppressionsSeen) suppressionsSeen = latest;
+          if (latest > seen) seen = latest;
           if (changed) flusher.suppressed(changed);
         })
         .catch((err) => ctx.logger.warn({ err: (err as Error).message }, 'could not look for new opt-outs')),
     SUPPRESSION_CHECK_MS,
   );
-  const startWorker = async (): Promise<boolean> => {
-    const leased = await devicesRepository.lease(db, jobId, [...busy, ...broken], DEVICE_LEASE_SECONDS);
-    if (!leased) return false;
-    const device = await openDevice(app.secrets, leased);
-    busy.add(device.id);
-    const worker = new DeviceWorker(app, ctx, device, params, { flusher, claims, announce: announceChunk, halt });
-    const p: Promise<void> = worker.run().then(async (end) => {
-      running.delete(p);
-      busy.delete(device.id);
-      await devicesRepository.release(db, jobId, { id: device.id, nextSendAt: worker.nextSendAt });
-      if (end.kind === 'device_failed') {
-        broken.add(device.id);
-        deviceErrors.push(`device ${device.id}: ${end.reason}`);
-        await devicesRepository.pauseForError(db, device.id, end.reason);
-        void ctx.emit({
-          type: 'error',
-          device_id: device.id,
-          error: end.reason,
-          message: `Device ${device.name} pausado; su trabajo pasa a otros devices`,
-          progress: progressOf(counts),
-        });
-      }
-      if (end.kind === 'capped') broken.add(device.id);
-    });
-    running.add(p);
-    return true;
-  };
-  const startWorkers = async () => {
-    for (let i = running.size; i < Math.max(1, params.devices_limit); i++) if (!(await startWorker())) break;
-  };
+}
 
-  try {
-    let queued = counts.queued;
-    let waiting = false;
-    while (!ctx.signal.aborted && !halt.reason) {
-      // A device that failed or hit its cap handed its rows back: another one takes its place.
-      if (queued > 0) await startWorkers();
-      if (running.size) {
-        await Promise.race(running);
-        await flusher.flush();
-        queued = (await recipientsRepository.counts(db, jobId)).queued;
-        continue;
-      }
-      if (queued === 0) break;
-      // Work is left and nothing runs: no device can send at all (the job fails below), or every
-      // one is sending for another job, in which case this one waits for a device to be free.
-      if (!(await devicesRepository.available(db, 1, [...broken])).length) break;
-      if (!waiting) {
-        waiting = true;
-        ctx.logger.info('every device is sending for another job; waiting for one');
-        ctx.progress(progressOf(counts), { message: 'Esperando devices: todos están enviando para otros jobs / Waiting for a device busy with another job' });
-      }
-      await sleep(1000, undefined, { signal: ctx.signal }).catch(() => {});
-    }
-    while (running.size) await Promise.race(running);
-  } finally {
-    clearInterval(renew);
-    clearInterval(optOuts);
-    await devicesRepository.release(db, jobId).catch(() => {});
-  }
-  await flusher.close();
-  ctx.throwIfStopped();
-
-  const final = await recipientsRepository.counts(db, jobId);
+/** The job's final counters and its summary, or why it failed. */
+async function finish(app: SendDeps, ctx: JobContext<unknown>, params: BulkParams, counts: Counts, halted: string | null, deviceErrors: string[]) {
+  const db = app.db.orm;
+  const final = await recipientsRepository.counts(db, ctx.job.id);
   Object.assign(counts, final);
-  const receipts = await receiptsRepository.forJob(db, jobId);
+  const receipts = await receiptsRepository.forJob(db, ctx.job.id);
   const progress = progressOf(final, receipts);
   ctx.progress(progress);
-  if (halt.reason) throw new PermanentJobError(`Job detenido: la plantilla no sirve para ningún destinatario / Job stopped, template rejected: ${halt.reason}`);
+  if (halted) throw new PermanentJobError(`Job detenido: la plantilla no sirve para ningún destinatario / Job stopped, template rejected: ${halted}`);
   if (final.queued > 0) {
     throw new PermanentJobError(`${NO_DEVICES}: quedan ${final.queued} sin enviar${deviceErrors.length ? ` (${deviceErrors.slice(-3).join('; ')})` : ''}`);
   }
@@ -323,8 +304,6 @@ class Claims {
     return rows.sort((a, b) => a.seq - b.seq);
   }
 }
-
-type WorkerEnd = { kind: 'done' | 'stopped' | 'capped' } | { kind: 'device_failed'; reason: string };
 
 /** One device's share of a job: claim, pace, send, hand outcomes to the flusher. */
 class DeviceWorker {
