@@ -26,7 +26,7 @@ test('codes are dotted lowercase `<area>.<reason>` (or one of the few generic on
 
 test('docs/errors.md lists every code with its status, and no code the table does not have', () => {
   const doc = readFileSync(join(root, 'docs/errors.md'), 'utf8');
-  const rows = new Map([...doc.matchAll(/^\| `([a-z_.]+)` \| (\d{3}) \|/gm)].map((m) => [m[1]!, Number(m[2])]));
+  const rows = new Map([...doc.matchAll(/^\| `([a-z_.]+)` *\| (\d{3}) *\|/gm)].map((m) => [m[1]!, Number(m[2])]));
   for (const code of codes) assert.equal(rows.get(code), ERROR_CODES[code as keyof typeof ERROR_CODES].status, `docs/errors.md row for ${code}`);
   assert.deepEqual(
     [...rows.keys()].filter((c) => !codes.includes(c)),
