@@ -130,7 +130,7 @@ describe("the dashboard answers an operator's questions (safe, honest, says why)
     });
     await page.getByRole('button', { name: 'Enviar', exact: true }).click();
     const confirm = page.getByRole('dialog', { name: '¿Enviar 10 mensajes?' });
-    await confirm.getByText('Se enviarán 10 mensajes con 1 dispositivo(s). Tiempo estimado: menos de un minuto.').waitFor();
+    await confirm.getByText('Se enviarán 10 mensajes con 1 dispositivo. Tiempo estimado: menos de un minuto.').waitFor();
     await axeClean('send confirmation');
     await confirm.getByRole('button', { name: 'Sí, enviar' }).click();
     const creating = page.getByRole('button', { name: 'Creando el envío…' });
@@ -169,7 +169,8 @@ describe("the dashboard answers an operator's questions (safe, honest, says why)
     const failures = page.getByRole('article', { name: 'Fallos de «clientes.csv»' });
     const noWa = failures.locator('details[data-reason="messaging.not_on_whatsapp"]');
     await noWa.getByText('3 números sin WhatsApp').waitFor();
-    await failures.locator('details[data-reason="messaging.invalid_number"]').getByText('1 números inválidos').waitFor();
+    // One of a kind is said in the singular.
+    await failures.locator('details[data-reason="messaging.invalid_number"]').getByText('1 número inválido', { exact: true }).waitFor();
     await noWa.locator('summary').click();
     const rows = noWa.locator('tbody tr');
     await rows.nth(2).waitFor();
@@ -179,8 +180,32 @@ describe("the dashboard answers an operator's questions (safe, honest, says why)
       .filter({ hasText: 'Cliente 0 · F-700' })
       .filter({ hasText: 'Ventas 1' })
       .waitFor();
+    const reasonCell = rows.first().locator('td[data-label="Motivo"] small');
+    assert.equal(await reasonCell.getAttribute('data-reason'), 'messaging.not_on_whatsapp');
+    assert.equal((await reasonCell.innerText()).trim(), 'Número sin WhatsApp');
+    // The server's own words stay at hand (a tooltip) but are not what the row says.
+    const serverWords = await reasonCell.getAttribute('title');
+    assert.ok(serverWords, 'the server gave its words for the failure');
     await axeClean('jobs page with failures open');
     await page.screenshot({ path: join(shots, 'job-failures.png'), fullPage: true });
+
+    // In English the reasons are English, by their code, not the server's words.
+    await page.getByLabel('Idioma').selectOption('en');
+    const failuresEn = page.getByRole('article', { name: 'Failures of “clientes.csv”' });
+    const noWaEn = failuresEn.locator('details[data-reason="messaging.not_on_whatsapp"]');
+    await noWaEn.getByText('3 numbers without WhatsApp').waitFor();
+    await failuresEn.locator('details[data-reason="messaging.invalid_number"]').getByText('1 invalid number', { exact: true }).waitFor();
+    if ((await noWaEn.getAttribute('open')) === null) await noWaEn.locator('summary').click();
+    const reasonEn = noWaEn.locator('tbody tr').first().locator('td[data-label="Reason"] small');
+    await reasonEn.waitFor();
+    assert.equal((await reasonEn.innerText()).trim(), 'Number without WhatsApp');
+    // biome-ignore lint/performance/useDomNodeTextContent: Playwright's innerText, the text a reader sees
+    const shown = await failuresEn.innerText();
+    assert.ok(!shown.includes(serverWords), `the server's words (${serverWords}) are not shown in English`);
+    assert.doesNotMatch(shown, /números|inválido|sin WhatsApp/, 'no Spanish reasons in the English view');
+    await axeClean('jobs page with failures open (en)');
+    await page.getByLabel('Language').selectOption('es');
+    await failures.waitFor();
   });
 
   test('the jobs list is live: a job started elsewhere appears without reload; filters by type and status; scheduled runs hidden by default', async () => {
@@ -244,7 +269,10 @@ describe("the dashboard answers an operator's questions (safe, honest, says why)
     const someone = wispro.clients.find((c) => c.name && c.email)!;
     await search.pressSequentially(someone.email!.slice(0, 12), { delay: 20 }); // no Enter: typing is enough
     await page.getByRole('table', { name: 'Clientes' }).getByText(someone.name).first().waitFor();
-    await page.getByTestId('customers-total').filter({ hasText: 'coinciden con' }).waitFor();
+    await page
+      .getByTestId('customers-total')
+      .filter({ hasText: /^(1 cliente coincide|(0|[2-9]|\d{2,}) clientes coinciden) con/ })
+      .waitFor();
     await search.fill('zzz-nadie-se-llama-asi');
     await page.getByTestId('no-results').filter({ hasText: 'Ningún cliente coincide con «zzz-nadie-se-llama-asi»' }).waitFor();
 
@@ -280,7 +308,33 @@ describe("the dashboard answers an operator's questions (safe, honest, says why)
     const keyCard = page.locator('article.device').filter({ hasText: 'Clave vieja' });
     await keyCard.getByTestId('fix-hint').filter({ hasText: 'revise las credenciales' }).waitFor();
     await keyCard.getByTestId('connection-state').filter({ hasText: 'clave rechazada (HTTP 401)' }).waitFor();
-    await p.api(`/devices/${wrongKey.body.device.id}`, { method: 'DELETE' });
+    // Removing a device asks in the dashboard's own dialog (no browser confirm), with a dangerous "yes".
+    const nativeDialogs: string[] = [];
+    const onNative = (d: { message(): string; dismiss(): Promise<void> }) => {
+      nativeDialogs.push(d.message());
+      void d.dismiss();
+    };
+    page.on('dialog', onNative);
+    try {
+      await keyCard.getByRole('button', { name: 'Eliminar «Clave vieja»' }).click();
+      const ask = page.getByRole('dialog', { name: '¿Eliminar el dispositivo «Clave vieja»?' });
+      await ask.getByText('No se puede deshacer').waitFor();
+      assert.match((await ask.getByRole('button', { name: 'Sí, eliminar' }).getAttribute('class')) ?? '', /\bdanger\b/);
+      await axeClean('remove-device confirmation');
+      await ask.getByRole('button', { name: 'No, conservarlo' }).click();
+      await ask.waitFor({ state: 'detached' });
+      assert.ok(
+        (await p.api('/devices')).body.devices.some((d: any) => d.name === 'Clave vieja'),
+        '"no" keeps the device',
+      );
+      await keyCard.getByRole('button', { name: 'Eliminar «Clave vieja»' }).click();
+      await ask.getByRole('button', { name: 'Sí, eliminar' }).click();
+      await keyCard.waitFor({ state: 'detached' });
+      assert.ok(!(await p.api('/devices')).body.devices.some((d: any) => d.name === 'Clave vieja'), '"yes" removes it');
+      assert.deepEqual(nativeDialogs, [], "the browser's own confirm() is not used");
+    } finally {
+      page.off('dialog', onNative);
+    }
 
     // A Cloud API device needs no base URL (Meta's is used); here Meta cannot be reached, and the hint says so.
     await page.getByText('Agregar dispositivo').click();
@@ -326,6 +380,8 @@ describe("the dashboard answers an operator's questions (safe, honest, says why)
     const text = await page.locator('main').innerText();
     assert.doesNotMatch(text, /[{}]/, 'no JSON on the Zoho page');
     assert.doesNotMatch(text, /\b[a-z]+_[a-z_]+: /, 'no raw counter names');
+    // Counts agree with their words: «1 página», never «1 páginas».
+    assert.doesNotMatch(text, /(^|[^\d.,])1 (páginas|productos|desactivados|ilegibles)\b/, 'a count of one in the singular');
     await page.screenshot({ path: join(shots, 'zoho.png'), fullPage: true });
   });
 

@@ -1,7 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, type ApiError, followJob } from './api.ts';
-import { errorText, label, minutesText, num, t, tf, when } from './i18n.ts';
+import { errorText, has, label, minutesText, num, plural, t, tf, when } from './i18n.ts';
 import type { JobProgress, JobSocketEventOf } from '../../src/platform/realtime/job-socket.contract.ts';
 
 export function useApi<T>(path: string | null, deps: unknown[] = []) {
@@ -219,9 +219,25 @@ export function JobFailures({ job }: { job: { id: string; type: string; file_nam
   );
 }
 
-function reasonText(code: string | null, sample: string | null) {
-  const words = code ? label('rc', code) : null;
-  return words && words !== code ? words : (sample ?? code ?? '—');
+/** Reasons whose code says only where it failed: the server's words (the provider's, WHMCS's…) say what. */
+const DETAILED = new Set(['messaging.provider_error', 'messaging.template', 'wispro.other', 'wispro.database_error', 'whmcs.error', 'whmcs.missing_fields']);
+
+/** A failure reason in the interface's language, by its code, in the form for `count` of them; else the server's words. */
+function reasonText(code: string | null, sample: string | null, count: number) {
+  const key = `rc_${code}`;
+  return code && has(key) ? plural(t(key), count) : (sample ?? code ?? '—');
+}
+
+/** One failed row's reason: its code in words, with the server's own words when they add what failed. */
+function ItemReason({ code, reason }: { code: string | null; reason: string | null }) {
+  if (!code || !has(`rc_${code}`)) return <small>{reason ?? '—'}</small>;
+  const words = reasonText(code, reason, 1);
+  return (
+    <small title={reason ?? undefined} data-reason={code}>
+      {words.charAt(0).toUpperCase() + words.slice(1)}
+      {reason && DETAILED.has(code) ? <span class="muted"> · {reason}</span> : null}
+    </small>
+  );
 }
 
 function FailureGroup({ jobId, group }: { jobId: string; group: { reason_code: string | null; reason: string | null; count: number } }) {
@@ -233,14 +249,14 @@ function FailureGroup({ jobId, group }: { jobId: string; group: { reason_code: s
   return (
     <details class="failure-group" data-reason={group.reason_code ?? ''} onToggle={(e) => setOpen((e.target as HTMLDetailsElement).open)}>
       <summary>
-        <strong data-testid="failure-count">{num(group.count)}</strong> {reasonText(group.reason_code, group.reason)}
+        <strong data-testid="failure-count">{num(group.count)}</strong> {reasonText(group.reason_code, group.reason, group.count)}
       </summary>
       {rows.loading && !rows.data && <p aria-busy="true">{t('loading')}</p>}
       <Alert error={rows.error} />
       {rows.data && (
         <>
           <Table
-            label={reasonText(group.reason_code, group.reason)}
+            label={reasonText(group.reason_code, group.reason, 2)}
             rows={rows.data.items}
             columns={[
               [
@@ -255,7 +271,7 @@ function FailureGroup({ jobId, group }: { jobId: string; group: { reason_code: s
               [t('values'), (i) => (i.values ?? (i.id_number ? [i.id_number] : i.email ? [i.email] : [])).join(' · ') || '—'],
               [t('device'), (i) => i.device_name ?? '—'],
               [t('outcome'), (i) => label('is', i.status)],
-              [t('reason'), (i) => <small>{i.reason ?? '—'}</small>],
+              [t('reason'), (i) => <ItemReason code={i.reason_code} reason={i.reason} />],
             ]}
           />
           {rows.data.meta.total_pages > 1 && <Pager page={page} totalPages={rows.data.meta.total_pages} onPage={setPage} />}

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api } from '../api.ts';
 import { errorText, has, t, tf, when, type Key } from '../i18n.ts';
-import { Alert, Notice, Pager, useApi } from '../components.tsx';
+import { Alert, Confirm, Notice, Pager, useApi } from '../components.tsx';
 import type { Device, DeviceList } from '../../../src/modules/messaging/messaging.contract.ts';
 
 type Provider = Device['provider'];
@@ -84,9 +84,8 @@ export function Devices() {
   const toggle = (d: Device) =>
     run(`${d.id}:toggle`, () => api(`/devices/${d.id}`, { method: 'PATCH', body: { status: d.status === 'paused' ? 'active' : 'paused' } }));
   const check = (d: Device) => run(`${d.id}:check`, () => api(`/devices/${d.id}/check`, { method: 'POST' }));
-  const remove = (d: Device) => {
-    if (confirm(tf('confirmRemove', { name: d.name }))) void run(`${d.id}:remove`, () => api(`/devices/${d.id}`, { method: 'DELETE' }));
-  };
+  const [removing, setRemoving] = useState<Device | null>(null);
+  const remove = (d: Device) => void run(`${d.id}:remove`, () => api(`/devices/${d.id}`, { method: 'DELETE' }));
 
   return (
     <section>
@@ -175,7 +174,7 @@ export function Devices() {
               >
                 {t('edit')}
               </button>
-              <button class="outline secondary" aria-busy={busy === `${d.id}:remove`} aria-label={named('remove', d.name)} onClick={() => remove(d)}>
+              <button class="outline secondary" aria-busy={busy === `${d.id}:remove`} aria-label={named('remove', d.name)} onClick={() => setRemoving(d)}>
                 {t('remove')}
               </button>
             </div>
@@ -206,6 +205,22 @@ export function Devices() {
           />
         )}
       </details>
+      {removing && (
+        <Confirm
+          title={tf('confirmRemove', { name: removing.name })}
+          yes={t('confirmRemoveYes')}
+          no={t('keepDevice')}
+          danger
+          onNo={() => setRemoving(null)}
+          onYes={() => {
+            const d = removing;
+            setRemoving(null);
+            remove(d);
+          }}
+        >
+          <p>{t('confirmRemoveBody')}</p>
+        </Confirm>
+      )}
     </section>
   );
 }
