@@ -54,6 +54,11 @@ export interface PuenteModule {
   realtime?(io: SocketServer, ctx: AppContext): void | Promise<void>;
   /** The module's socket endpoints, as the AsyncAPI document (GET /docs/asyncapi.json) describes them. */
   sockets?: SocketChannelSpec[];
+  /**
+   * Hides what a job socket viewer without a staff token must not see in an event (each module's
+   * hook applies in turn, whichever job the event belongs to).
+   */
+  forJobViewer?(event: unknown): unknown;
   start?(ctx: AppContext, opts: { work: boolean }): Promise<void>;
   stop?(ctx: AppContext): Promise<void>;
 }

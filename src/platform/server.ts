@@ -30,7 +30,8 @@ export async function startServer(runtime: Runtime, opts: { port?: number; host?
   const app = await buildApp(ctx, modules);
   await app.ready();
   const connections = new ConnectionCounter(ctx.config.REALTIME_MAX_CONNECTIONS_PER_ADDRESS);
-  const jobSockets = createJobSocketServer(ctx, connections);
+  const viewerHooks = modules.flatMap((m) => (m.forJobViewer ? [m.forJobViewer.bind(m)] : []));
+  const jobSockets = createJobSocketServer(ctx, connections, { forViewer: (event) => viewerHooks.reduce<unknown>((e, hook) => hook(e), event) });
   const server = app.server as Server;
   // Before Socket.IO's listener: every upgraded socket has an error handler before anything can fail.
   server.prependListener('upgrade', (_req: IncomingMessage, socket: Duplex) => guardSocket(socket, ctx.logger));

@@ -10,6 +10,7 @@ import { BulkSendService } from './messaging.service.ts';
 import { messagingJobs } from './messaging.jobs.ts';
 import { messagingRoutes } from './messaging.routes.ts';
 import { deviceRoutes } from './devices.routes.ts';
+import { maskPhones } from './phones.mask.ts';
 
 declare module '../../platform/context.ts' {
   interface Services {
@@ -69,6 +70,8 @@ export const messagingModule: PuenteModule = {
     // Its own scope: webhooks read the raw body (signatures are over the bytes sent).
     await app.register(async (scope) => webhookRoutes(scope as App, ctx));
   },
+  // Job socket viewers without a staff token never see a recipient's number, in any job's event.
+  forJobViewer: (event) => maskPhones(event),
   async start(ctx, { work }) {
     if (!work) return;
     const swept = await ctx.services.bulkSend.sweepAbandonedUploads();

@@ -13,32 +13,6 @@ const PROGRESS_EVERY_MS = 250;
 const MAX_ERRORS_PER_SECOND = 20;
 const PATH = /^\/ws\/job\/([^/?]+)\/?$/;
 
-export function maskPhone(phone: string): string {
-  return phone.length <= 5 ? '***' : `${phone.slice(0, 3)}${'*'.repeat(phone.length - 5)}${phone.slice(-2)}`;
-}
-
-/**
- * Phone-shaped text (7 or more digits, `+`, spaces, dots, dashes and brackets between them) is
- * masked; ids and timestamps, which are digits too, are matched first and left as they are.
- */
-const SHAPES =
-  /([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})|(\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?)|(\+?\d(?:[\s().-]{0,2}\d){6,})/gi;
-const PHONE_KEYS = new Set(['phone', 'raw_phone', 'number', 'to', 'recipient']);
-
-export function maskPhonesIn(text: string): string {
-  return text.replace(SHAPES, (m, uuid?: string, date?: string) => (uuid || date ? m : maskPhone(m)));
-}
-
-/** Without a valid token a socket still follows the job, but never sees a recipient's number, wherever it sits in the event. */
-export function redact(value: unknown, key = '', depth = 0): unknown {
-  if (typeof value === 'string') return PHONE_KEYS.has(key) ? maskPhone(value) : maskPhonesIn(value);
-  if (typeof value === 'number' && PHONE_KEYS.has(key)) return maskPhone(String(value));
-  if (value === null || typeof value !== 'object') return value;
-  if (depth > 20) return '[…]';
-  if (Array.isArray(value)) return value.map((v) => redact(v, key, depth + 1));
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redact(v, k, depth + 1)]));
-}
-
 const TERMINAL = new Set<string>(TERMINAL_EVENTS);
 
 export function terminalEvent(job: JobRecord): JobSocketEvent | null {
@@ -60,13 +34,21 @@ export function readClientMessage(data: string): PingMessage | null {
   return parsed.success ? parsed.data : null;
 }
 
+export interface JobSocketOptions {
+  /**
+   * An event as a viewer without a staff token may see it (the modules that own personal data hide
+   * it here: messaging masks phone numbers).
+   */
+  forViewer: (event: JobSocketEvent) => unknown;
+}
+
 /**
  * `/ws/job/:id`: `subscribed`, then the job's events as they happen (each one of
  * `job-socket.contract.ts`). Progress is coalesced per connection (latest wins, a few per second),
  * error events are capped per second, and every other event, terminal ones included, goes out at
  * once and in order.
  */
-export function createJobSocketServer(ctx: AppContext, connections: ConnectionCounter) {
+export function createJobSocketServer(ctx: AppContext, connections: ConnectionCounter, options: JobSocketOptions) {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   const check = eventChecker(ctx.config.NODE_ENV, ctx.logger);
 
@@ -76,7 +58,7 @@ export function createJobSocketServer(ctx: AppContext, connections: ConnectionCo
     let closed = false;
     const send = (event: JobSocketEvent) => {
       if (closed || ws.readyState !== ws.OPEN) return;
-      const out = authorized ? event : redact(event);
+      const out = authorized ? event : options.forViewer(event);
       check(`/ws/job ${event.type}`, jobSocketEvent, out);
       ws.send(JSON.stringify(out));
       // A viewer without a token has nothing more to see once the job has ended: its socket is not kept.
