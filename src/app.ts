@@ -17,6 +17,7 @@ import { installResponseCheck } from './platform/http/response-check.ts';
 import { openapiOptions } from './platform/http/openapi.ts';
 import { fastifyTrustProxy } from './platform/http/client-address.ts';
 import { errorBody } from './platform/http/errors.ts';
+import { errorResponses, statusErrorResponses } from './platform/http/contract.ts';
 import { tooManyAttempts } from './platform/auth/throttle.ts';
 import { httpDuration } from './platform/metrics.ts';
 import { systemRoutes } from './platform/http/system.routes.ts';
@@ -29,6 +30,8 @@ import { redisOrLocalStore } from './platform/http/rate-limit-store.ts';
 const webDist = join(dirname(fileURLToPath(import.meta.url)), '..', 'web', 'dist');
 
 /** Builds the HTTP app: shared plugins, the platform's routes, then each module's routes. */
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
 export async function buildApp(ctx: AppContext, modules: PuenteModule[]): Promise<App> {
   const app = Fastify({
     loggerInstance: ctx.logger,
@@ -70,6 +73,14 @@ export async function buildApp(ctx: AppContext, modules: PuenteModule[]): Promis
     reply.header('x-request-id', request.id);
   });
   app.addHook('preValidation', rejectNulBytes);
+  // Any request that may carry a body can be refused before its route runs: too large (413), or of a
+  // media type no parser reads (415). Every such route declares both, in its own error shape.
+  app.addHook('onRoute', (route) => {
+    const response = route.schema?.response as Record<string, unknown> | undefined;
+    if (!response || ![route.method].flat().some((m) => BODY_METHODS.has(m))) return;
+    const refusals = route.config?.replyShape === 'status' ? statusErrorResponses(413, 415) : errorResponses(413, 415);
+    for (const status of [413, 415] as const) response[status] ??= refusals[status];
+  });
   // An empty body sent as JSON is no body: routes whose body is optional take it (fastify's own parser refuses it).
   const jsonParser = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
