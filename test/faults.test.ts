@@ -118,15 +118,19 @@ describe('faults: Redis, PostgreSQL and nodes going away (scaled out)', { timeou
     }
   });
   after(async () => {
+    // Each clean-up step gets a bounded time, so one that hangs cannot keep the others (the test's own
+    // redis-server among them) from running.
+    const within = (work: Promise<unknown> | undefined, ms = 15_000) =>
+      Promise.race([Promise.resolve(work).catch(() => {}), new Promise((resolve) => setTimeout(resolve, ms).unref())]);
     for (const s of sockets) s.disconnect();
     for (const c of syncClients) c.disconnect();
-    for (const p of procs) await p.kill();
-    await a?.close().catch(() => {});
-    await b?.close().catch(() => {});
-    await sim?.close();
-    await redis?.stop();
-    await pgProxy?.close();
-    await storage?.dispose();
+    for (const p of procs) await within(p.kill());
+    await within(a?.close());
+    await within(b?.close());
+    await within(sim?.close());
+    await within(redis?.kill());
+    await within(pgProxy?.close());
+    await within(storage?.dispose());
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 

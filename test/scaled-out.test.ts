@@ -40,12 +40,14 @@ describe('scaled out: PostgreSQL + Redis, several processes', runsIn('scaled'), 
   });
 
   test('a job run by a worker process streams to a socket held by the server process', async () => {
-    workers.push(await spawnPuente(['worker'], env));
     sim.setFaults({ latencyMs: 20 });
+    // The job waits in the queue until a worker exists; a worker woken at once could start it before the socket is open.
     const res = await api.api('/api/users/sync-wispro-all', { method: 'POST' });
     const events: any[] = [];
     const ws = new WebSocket(`${api.url.replace('http', 'ws')}/ws/job/${res.body.job_id}?token=${api.token}`);
     ws.on('message', (m) => events.push(JSON.parse(String(m))));
+    await eventually(async () => events.find((e) => e.type === 'subscribed'), 5000, 'subscribed');
+    workers.push(await spawnPuente(['worker'], env));
     const job = await waitForJob(api, res.body.job_id, 60_000);
     await eventually(async () => events.find((e) => e.type === 'job_completed'), 5000, 'job_completed on the socket');
     ws.close();
