@@ -1,11 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdtempSync, openAsBlob, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { createWriteStream, mkdtempSync, openAsBlob, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { startWhatsAppSimulator } from '../src/simulators/whatsapp/whatsapp.simulator.ts';
-import { benchDatabase, benchModes } from './support.ts';
+import { benchDatabase, benchModes, cpuOf, listening, postgresPids } from './support.ts';
 import { uploadFloor } from './upload-floor.ts';
 
 /**
@@ -184,41 +184,4 @@ async function runMode(mode: string, f: Files) {
     rmSync(dataDir, { recursive: true, force: true });
     await db.drop();
   }
-}
-
-/** CPU milliseconds (user + system) the processes have used, from /proc. */
-function cpuOf(pids: number[]) {
-  let ticks = 0;
-  for (const pid of pids) {
-    try {
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return ticks * 10; // USER_HZ is 100 on Linux
-}
-
-function postgresPids() {
-  return readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d))
-    .map(Number)
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres';
-      } catch {
-        return false;
-      }
-    });
-}
-
-function listening(server: ChildProcess) {
-  return new Promise<string>((resolve, reject) => {
-    server.once('exit', (code) => reject(new Error(`puente exited with ${code}`)));
-    server.stdout!.on('data', (d: Buffer) => {
-      const m = /Puente listening on (http:\/\/[^\s(]+)/.exec(d.toString());
-      if (m) resolve(m[1]!);
-    });
-  });
 }

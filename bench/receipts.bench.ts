@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { Agent, request } from 'undici';
 import { startWhatsAppSimulator } from '../src/simulators/whatsapp/whatsapp.simulator.ts';
-import { benchDatabase } from './support.ts';
+import { benchDatabase, cpuOf, listening, postgresPids } from './support.ts';
 
 /**
  * WhatsApp receipts: N recipients of a finished bulk job get a signed Cloud API `delivered` webhook
@@ -174,34 +174,6 @@ export async function run(args: string[]) {
   }
 }
 
-/** CPU milliseconds (user + system) the processes have used, from /proc. */
-function cpuOf(pids: number[]) {
-  let ticks = 0;
-  for (const pid of pids) {
-    try {
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return ticks * 10; // USER_HZ is 100 on Linux
-}
-
-/** Every PostgreSQL process on the machine (other databases' work counts too: run on a quiet server). */
-function postgresPids() {
-  return readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d))
-    .map(Number)
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres';
-      } catch {
-        return false;
-      }
-    });
-}
-
 const rate = (x: number) => Math.round(x).toLocaleString('en');
 
 /** Posts every body once from `concurrency` connections; response times in ms. */
@@ -239,15 +211,5 @@ function firstLine(child: ChildProcess) {
   return new Promise<string>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`exited with ${code}`)));
     child.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim().split('\n')[0]!));
-  });
-}
-
-function listening(server: ChildProcess) {
-  return new Promise<string>((resolve, reject) => {
-    server.once('exit', (code) => reject(new Error(`puente exited with ${code}`)));
-    server.stdout!.on('data', (d: Buffer) => {
-      const m = /Puente listening on (http:\/\/[^\s(]+)/.exec(d.toString());
-      if (m) resolve(m[1]!);
-    });
   });
 }

@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -71,4 +72,43 @@ export function spawnPuente(args: string[], env: Record<string, string | undefin
       await once(child, 'exit');
     },
   };
+}
+
+/** CPU milliseconds (user + system) the processes have used, from /proc. */
+export function cpuOf(pids: number[]) {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return ticks * 10; // USER_HZ is 100 on Linux
+}
+
+/** Every PostgreSQL process on the machine (other databases' work counts too: run on a quiet server). */
+export function postgresPids() {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres';
+      } catch {
+        return false;
+      }
+    });
+}
+
+/** Resolves with the URL a `puente serve` child logs once it listens. */
+export function listening(server: ChildProcess) {
+  return new Promise<string>((resolve, reject) => {
+    server.once('exit', (code) => reject(new Error(`puente exited with ${code}`)));
+    server.stdout!.on('data', (d: Buffer) => {
+      const m = /Puente listening on (http:\/\/[^\s(]+)/.exec(d.toString());
+      if (m) resolve(m[1]!);
+    });
+  });
 }
