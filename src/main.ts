@@ -10,7 +10,8 @@ import { migrate } from './platform/db/migrate.ts';
 import { runDemo } from './demo.ts';
 import { keyStore, rotateSecrets } from './platform/auth/secrets.ts';
 import { followJob } from './platform/jobs/follow-job.ts';
-import { WISPRO_SYNC, summaryLine } from './modules/wispro/wispro.jobs.ts';
+import { WISPRO_SYNC } from './modules/wispro/wispro.jobs.ts';
+import { summaryLine } from './modules/wispro/wispro-sync.service.ts';
 import type { AppContext } from './platform/context.ts';
 import { ROLE } from './modules/users/users.service.ts';
 

@@ -71,11 +71,11 @@ export function progressOf(c: { sent: number; failed: number; uncertain: number;
  * outcomes to one flusher that writes them in batches and reports progress. A device that is banned
  * or disconnected is paused and replaced by another available one; what it held goes back to the queue.
  */
-export async function runBulkSend(app: SendDeps, ctx: JobContext<unknown>) {
-  const db = app.db.orm;
+export async function runBulkSend(deps: SendDeps, ctx: JobContext<unknown>) {
+  const db = deps.db.orm;
   const params = bulkParams.parse(ctx.job.params);
   const counts = await resumeRecipients(db, ctx);
-  const flusher = new Flusher(app, ctx, counts);
+  const flusher = new Flusher(deps, ctx, counts);
   await flusher.refreshReceipts();
   flusher.report();
 
@@ -88,8 +88,8 @@ export async function runBulkSend(app: SendDeps, ctx: JobContext<unknown>) {
     ctx,
     limit: params.devices_limit,
     halted: () => halt.reason !== null,
-    open: (leased) => openDevice(app.secrets, leased),
-    work: (device) => new DeviceWorker(app, ctx, device, params, { flusher, claims, announce, halt }),
+    open: (leased) => openDevice(deps.secrets, leased),
+    work: (device) => new DeviceWorker(deps, ctx, device, params, { flusher, claims, announce, halt }),
     afterEach: () => flusher.flush(),
     onDeviceFailed: (device, reason) =>
       void ctx.emit({
@@ -113,7 +113,7 @@ export async function runBulkSend(app: SendDeps, ctx: JobContext<unknown>) {
   }
   await flusher.close();
   ctx.throwIfStopped();
-  return finish(app, ctx, params, counts, halt.reason, pool.errors);
+  return finish(deps, ctx, params, counts, halt.reason, pool.errors);
 }
 
 /**
@@ -170,8 +170,8 @@ function watchOptOuts(db: Database['orm'], ctx: JobContext<unknown>, flusher: Fl
 }
 
 /** The job's final counters and its summary, or why it failed. */
-async function finish(app: SendDeps, ctx: JobContext<unknown>, params: BulkParams, counts: Counts, halted: string | null, deviceErrors: string[]) {
-  const db = app.db.orm;
+async function finish(deps: SendDeps, ctx: JobContext<unknown>, params: BulkParams, counts: Counts, halted: string | null, deviceErrors: string[]) {
+  const db = deps.db.orm;
   const final = await recipientsRepository.counts(db, ctx.job.id);
   Object.assign(counts, final);
   const receipts = await receiptsRepository.forJob(db, ctx.job.id);
@@ -182,14 +182,14 @@ async function finish(app: SendDeps, ctx: JobContext<unknown>, params: BulkParam
     throw new PermanentJobError(`${NO_DEVICES}: quedan ${final.queued} sin enviar${deviceErrors.length ? ` (${deviceErrors.slice(-3).join('; ')})` : ''}`);
   }
   // Receipts keep coming after the last send; the summary is expected to settle by `settles_at`.
-  const settlesAt = new Date(Date.now() + app.config.MESSAGING_SETTLE_HOURS * 3600_000).toISOString();
+  const settlesAt = new Date(Date.now() + deps.config.MESSAGING_SETTLE_HOURS * 3600_000).toISOString();
   const { percentage: _p, ...summary } = progress;
   return { ...summary, invalid_numbers: params.invalid_numbers, duplicates: params.duplicates, settles_at: settlesAt };
 }
 
 /** Buffers outcomes and writes them in batches; keeps the counters and reports progress. */
 class Flusher {
-  readonly #app: SendDeps;
+  readonly #deps: SendDeps;
   readonly #ctx: JobContext<unknown>;
   readonly #counts: Counts;
   #buffer: { r: RecipientResult; phone: string }[] = [];
@@ -200,8 +200,8 @@ class Flusher {
   #failure: unknown = null;
   #receipts: JobReceipts = NO_RECEIPTS;
 
-  constructor(app: SendDeps, ctx: JobContext<unknown>, counts: Counts) {
-    this.#app = app;
+  constructor(deps: SendDeps, ctx: JobContext<unknown>, counts: Counts) {
+    this.#deps = deps;
     this.#ctx = ctx;
     this.#counts = counts;
     this.#timer = setInterval(() => void this.flush(), FLUSH_EVERY_MS);
@@ -225,7 +225,7 @@ class Flusher {
 
   /** Receipts arrive while the job sends; progress shows them as they are counted. */
   async refreshReceipts() {
-    this.#receipts = await receiptsRepository.forJob(this.#app.db.orm, this.#ctx.job.id);
+    this.#receipts = await receiptsRepository.forJob(this.#deps.db.orm, this.#ctx.job.id);
   }
 
   flush(): Promise<void> {
@@ -248,7 +248,7 @@ class Flusher {
   }
 
   async #write(batch: { r: RecipientResult; phone: string }[]) {
-    const db = this.#app.db.orm;
+    const db = this.#deps.db.orm;
     const jobId = this.#ctx.job.id;
     await recipientsRepository.record(
       db,
@@ -307,7 +307,7 @@ class Claims {
 
 /** One device's share of a job: claim, pace, send, hand outcomes to the flusher. */
 class DeviceWorker {
-  readonly #app: SendDeps;
+  readonly #deps: SendDeps;
   readonly #ctx: JobContext<unknown>;
   readonly #device: DeviceRow;
   readonly #params: BulkParams;
@@ -323,13 +323,13 @@ class DeviceWorker {
   readonly #pacer: Pacer;
 
   constructor(
-    app: SendDeps,
+    deps: SendDeps,
     ctx: JobContext<unknown>,
     device: DeviceRow,
     params: BulkParams,
     shared: { flusher: Flusher; claims: Claims; announce: (seq: number) => void; halt: { reason: string | null } },
   ) {
-    this.#app = app;
+    this.#deps = deps;
     this.#ctx = ctx;
     this.#device = device;
     this.#params = params;
@@ -337,7 +337,7 @@ class DeviceWorker {
     this.#claims = shared.claims;
     this.#announce = shared.announce;
     this.#halt = shared.halt;
-    this.#driver = app.drivers.for(device);
+    this.#driver = deps.drivers.for(device);
     this.#sentToday = device.sent_day === todayUtc() ? device.sent_today : 0;
     // The job that used the device before this one may have sent a moment ago: its pace carries on.
     this.#pacer = new Pacer(device, device.next_send_at?.getTime() ?? 0);
@@ -371,7 +371,7 @@ class DeviceWorker {
     const d = this.#device;
     const maxInFlight = this.#pacer.paced ? 1 : UNPACED_IN_FLIGHT;
     const inFlight = new Set<Promise<void>>();
-    const db = this.#app.db.orm;
+    const db = this.#deps.db.orm;
     let end: WorkerEnd = { kind: 'done' };
     for (;;) {
       if (this.#ctx.signal.aborted || this.#halt.reason) {

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppContext } from '../../platform/context.ts';
 import { PermanentJobError, type JobContext } from '../../platform/jobs/job-definition.ts';
 import type { JobItemInput } from '../../platform/jobs/job-items.repository.ts';
+import type { JobRecord } from '../../platform/jobs/jobs.repository.ts';
 import type { UsersService } from '../users/users.service.ts';
 import type { PushOutcome, WhmcsService } from './whmcs.service.ts';
 
@@ -62,11 +63,19 @@ function pushItem(o: PushOutcome, user: { name: string; email: string | null } |
 }
 
 /** What the push of every unlinked customer uses. */
+/** The checkpoint commits after each batch; the progress written may be a moment behind it. */
+export async function settleLostPushAll(job: JobRecord) {
+  const saved = job.checkpoint as { counters: Counters } | null;
+  if (!saved) return {};
+  const c = saved.counters;
+  return { progress: { ...job.progress, ...c, percentage: c.total ? Math.round((c.processed / c.total) * 1000) / 10 : 100 } };
+}
+
 export type PushAllDeps = Pick<AppContext, 'config' | 'jobs'> & { whmcs: WhmcsService; users: UsersService };
 
 /** Pushes every customer without a WHMCS link, in batches by id; each batch commits with its checkpoint. */
-export async function runPushAll(app: PushAllDeps, ctx: JobContext<unknown>) {
-  const whmcs = app.whmcs;
+export async function runPushAll(deps: PushAllDeps, ctx: JobContext<unknown>) {
+  const whmcs = deps.whmcs;
   try {
     whmcs.ensureAvailable();
   } catch (err) {
@@ -86,7 +95,7 @@ export async function runPushAll(app: PushAllDeps, ctx: JobContext<unknown>) {
   };
   counters.skipped ??= 0; // a checkpoint written before skipped customers were counted
   const skipped: Skipped[] = saved?.skipped ?? [];
-  const pace = pacer(app.config.WHMCS_RATE_LIMIT_PER_SECOND, ctx.signal);
+  const pace = pacer(deps.config.WHMCS_RATE_LIMIT_PER_SECOND, ctx.signal);
   const report = () => ctx.progress({ ...counters, percentage: counters.total ? Math.round((counters.processed / counters.total) * 1000) / 10 : 100 });
   report();
   let consecutiveFailures = 0;
@@ -94,7 +103,7 @@ export async function runPushAll(app: PushAllDeps, ctx: JobContext<unknown>) {
     ctx.throwIfStopped();
     const ids = await whmcs.unlinkedCustomers(afterId, BATCH);
     if (!ids.length) break;
-    const users = await app.users.getMany(ids);
+    const users = await deps.users.getMany(ids);
     const outcomes = await whmcs.pushMany(users, { jobId: ctx.job.id, signal: ctx.signal, pace, concurrency: 8 });
     for (const o of outcomes) {
       counters.processed++;
@@ -120,7 +129,7 @@ export async function runPushAll(app: PushAllDeps, ctx: JobContext<unknown>) {
     afterId = ids[ids.length - 1]!;
     const names = new Map(users.map((u) => [u.id, u] as const));
     await ctx.transaction(async (tx, saveCheckpoint) => {
-      await app.jobs.recordItems(
+      await deps.jobs.recordItems(
         tx,
         ctx.job.id,
         outcomes.map((o) => pushItem(o, names.get(o.user_id))),

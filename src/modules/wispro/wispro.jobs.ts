@@ -1,294 +1,31 @@
-import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { AppContext } from '../../platform/context.ts';
-import { json, rows, type Tx } from '../../platform/db/client.ts';
-import { PermanentJobError, defineJob, type JobContext } from '../../platform/jobs/job-definition.ts';
-import { WisproClient, type WisproPage } from './wispro.client.ts';
-import {
-  CREATED_ELSEWHERE,
-  applyWisproPageIsolated,
-  issueCode,
-  lostIssue,
-  planWisproPage,
-  type PageOutcome,
-  type RecordIssue,
-  type RecordOutcome,
-  type SyncCounters,
-} from './wispro.service.ts';
+import { defineJob } from '../../platform/jobs/job-definition.ts';
+import { runWisproSync, settleLostWisproSync } from './wispro-sync.service.ts';
 
 export const WISPRO_SYNC = 'wispro.sync';
-const MAX_ISSUES_KEPT = 200;
-/** Clients fetched ahead of the writes at most (then the fetching waits). */
-const MAX_CLIENTS_AHEAD = 2000;
 
 export const wisproSyncPayload = z.object({ per_page: z.number().int().min(1).max(1000).optional() });
-type Payload = z.infer<typeof wisproSyncPayload>;
-
-interface Checkpoint {
-  next_page: number;
-  counters: SyncCounters;
-  issues: RecordIssue[];
-}
-
-export interface WisproSyncProgress extends SyncCounters {
-  pages: number;
-  total_pages: number;
-  total_records: number;
-  percentage: number;
-}
-
-const zero = (): SyncCounters => ({ created: 0, updated: 0, unchanged: 0, skipped: 0, errors: 0 });
-
-export function summaryLine(c: SyncCounters) {
-  return `Creados: ${c.created}, Actualizados: ${c.updated} (sin cambios: ${c.unchanged}), Omitidos: ${c.skipped}, Errores: ${c.errors}`;
-}
+export type WisproSyncPayload = z.infer<typeof wisproSyncPayload>;
 
 /** The seed's SyncWisproClients job: page by page, a checkpoint per page, 3 tries, 900 s. */
-export function wisproJobs(app: AppContext) {
+export function wisproJobs({ config, db, jobs, services }: AppContext) {
   return [
-    defineJob<Payload>({
+    defineJob<WisproSyncPayload>({
       type: WISPRO_SYNC,
       payload: wisproSyncPayload,
       retryLimit: 2,
       retryDelaySeconds: 5,
       timeoutSeconds: 900,
-      heartbeatSeconds: app.config.JOB_HEARTBEAT_SECONDS,
+      heartbeatSeconds: config.JOB_HEARTBEAT_SECONDS,
       singleton: true,
       // A retry resumes from the last saved page, with the counters so far.
       retry: {},
-      // Progress is written a moment after each page; the checkpoint commits with the page itself.
-      settleLost: async (_tx, job) => {
-        const saved = job.checkpoint as Checkpoint | null;
-        if (!saved) return {};
-        const pages = saved.next_page - 1;
-        const totalPages = Number(job.progress.total_pages ?? 0);
-        const progress = { ...job.progress, ...saved.counters, pages, percentage: totalPages ? Math.round((pages / totalPages) * 1000) / 10 : 0 };
-        return { progress, results: { ...progress, issues: saved.issues } };
-      },
+      settleLost: (_tx, job) => settleLostWisproSync(job),
       // Nightly by default (the seed recommends 2–4 AM), whenever Wispro is configured.
-      schedule: () => (app.config.WISPRO_API_TOKEN ? app.config.WISPRO_SYNC_CRON : null),
+      schedule: () => (config.WISPRO_API_TOKEN ? config.WISPRO_SYNC_CRON : null),
       startMessage: () => 'Iniciando sincronización de clientes de Wispro',
-      handler: (ctx) => runWisproSync(app, ctx),
+      handler: (ctx) => runWisproSync({ config, db, users: services.users, jobs }, ctx),
     }),
   ];
-}
-
-async function runWisproSync(app: AppContext, ctx: JobContext<Payload>) {
-  const { config } = app;
-  if (!config.WISPRO_API_TOKEN) throw new PermanentJobError('WISPRO_API_TOKEN no está configurado: Puente no puede leer clientes de Wispro');
-  const client = new WisproClient({ baseUrl: config.WISPRO_API_URL, token: config.WISPRO_API_TOKEN, timeoutMs: config.WISPRO_TIMEOUT_MS, logger: ctx.logger });
-  const perPage = ctx.data.per_page ?? config.WISPRO_PER_PAGE;
-  const saved = ctx.checkpoint as Checkpoint | null;
-  const state: Checkpoint = saved ?? { next_page: 1, counters: zero(), issues: [] };
-  const log = ctx.logger;
-  try {
-    log.info(state.next_page === 1 ? '🚀 Iniciando sincronización de Wispro' : `🔁 Reanudando sincronización de Wispro desde la página ${state.next_page}`);
-    const current: WisproPage = await client.listClients(state.next_page, perPage, ctx.signal);
-    const total = { pages: current.totalPages, records: current.totalRecords };
-    log.info(`📊 Total a procesar: ${total.pages} páginas (${total.records} registros)`);
-    const progressOf = (c: Checkpoint): WisproSyncProgress => {
-      const pages = c.next_page - 1;
-      return {
-        ...c.counters,
-        pages,
-        total_pages: total.pages,
-        total_records: total.records,
-        percentage: total.pages ? Math.round((pages / total.pages) * 1000) / 10 : 100,
-      };
-    };
-    const report = () => {
-      const progress = progressOf(state);
-      ctx.progress(progress as unknown as Record<string, unknown>);
-      return progress;
-    };
-    report();
-    const advance = (outcome: PageOutcome, page: number): Checkpoint => {
-      const after: Checkpoint = {
-        next_page: page + 1,
-        counters: { ...state.counters },
-        issues: [...state.issues, ...outcome.issues].slice(0, MAX_ISSUES_KEPT),
-      };
-      for (const k of ['created', 'updated', 'unchanged', 'skipped', 'errors'] as const) after.counters[k] += outcome[k];
-      return after;
-    };
-    /** A run of fetched pages written together: their clients in order, and where each page starts. */
-    interface Batch {
-      first: number;
-      last: number;
-      clients: unknown[];
-      starts: number[];
-    }
-    const item = (b: Batch, r: RecordOutcome) => {
-      // A record without a Wispro id is keyed by its page and position there, whatever the batch.
-      let k = b.starts.length - 1;
-      while (k > 0 && b.starts[k]! > r.at) k--;
-      return {
-        key: r.wispro_id ?? `p${b.first + k}-${r.at - b.starts[k]!}`,
-        status: r.status,
-        reason_code: r.reason_code,
-        reason: r.reason,
-        label: r.name,
-        data: { wispro_id: r.wispro_id, id_number: r.id_number },
-      };
-    };
-
-    /**
-     * A batch of pages in two statements: one read (the matches), then one write that inserts and
-     * updates the users, records each client's outcome and saves the checkpoint and progress,
-     * atomically. A client another process created between the two is recorded as skipped by the
-     * write itself. The write commits without waiting for its WAL flush (`synchronous_commit` off for
-     * that transaction only): a database crash can lose the last batches' commits, but their
-     * checkpoint is lost with them, so the sync redoes those pages; the job's completion commits
-     * synchronously after them all.
-     */
-    const commitBatch = async (b: Batch): Promise<Checkpoint> => {
-      const plan = await planWisproPage(app.services.users, app.db.orm, b.clients, config.WISPRO_ZONE_FIELD);
-      const outcome: PageOutcome = { ...plan.out, created: plan.inserts.length };
-      const records = [
-        ...plan.out.records,
-        ...plan.inserts.map(
-          (c, k): RecordOutcome => ({
-            wispro_id: c.id_wispro,
-            name: c.name,
-            id_number: c.id_number,
-            status: 'created',
-            reason: null,
-            reason_code: null,
-            at: plan.insertsAt[k]!,
-          }),
-        ),
-      ];
-      const after = advance(outcome, b.last);
-      const { insert, update } = app.services.users.wisproWriteStatements(plan.inserts, plan.updates);
-      const lostN = sql`(SELECT n FROM lost)`;
-      const counters = sql`jsonb_build_object('created', ${after.counters.created}::int - ${lostN}, 'skipped', ${after.counters.skipped}::int + ${lostN})`;
-      const [result] = await rows<{ lost: number }>(
-        app.db.orm,
-        sql`
-        WITH ins AS (${insert}),
-        upd AS (${update}),
-        lost AS (SELECT ${plan.inserts.length}::int - (SELECT count(*)::int FROM ins) AS n),
-        items AS (${app.jobs.recordItemsStatement(
-          ctx.job.id,
-          sql`
-          SELECT i.key, CASE WHEN lost_here THEN 'skipped' ELSE i.status END AS status,
-            CASE WHEN lost_here THEN ${issueCode(CREATED_ELSEWHERE)} ELSE i.reason_code END AS reason_code,
-            CASE WHEN lost_here THEN ${CREATED_ELSEWHERE} ELSE i.reason END AS reason, i.label, i.data
-          FROM jsonb_to_recordset(${json(app.jobs.itemsJson(records.map((r) => item(b, r))))})
-            AS i(key text, status text, reason_code text, reason text, label text, data jsonb)
-          LEFT JOIN ins ON ins.id_wispro = i.key,
-          LATERAL (SELECT i.status = 'created' AND ins.id_wispro IS NULL AS lost_here) AS l`,
-        )}),
-        job AS (${ctx.checkpointStatement(
-          sql`${json(after)} || jsonb_build_object('counters', ${json(after.counters)} || ${counters})`,
-          sql`${json(progressOf(after))} || ${counters}`,
-        )})
-        SELECT (SELECT n FROM lost) AS lost, (SELECT count(*) FROM job) AS jobs, set_config('synchronous_commit', 'off', true) AS sync`,
-      );
-      const lost = result?.lost ?? 0;
-      if (lost > 0) {
-        after.counters.created -= lost;
-        after.counters.skipped += lost;
-        after.issues = [...after.issues, lostIssue(lost)].slice(0, MAX_ISSUES_KEPT);
-      }
-      return after;
-    };
-
-    /**
-     * One page one client at a time, each in its own savepoint, in one transaction with the
-     * checkpoint: when a batch's write fails, one bad record then costs only itself.
-     */
-    const commitIsolated = (page: number, clients: unknown[]) =>
-      ctx.transaction(async (tx, saveCheckpoint) => {
-        const outcome = await applyWisproPageIsolated(app.services.users, tx as Tx, clients, config.WISPRO_ZONE_FIELD);
-        const after = advance(outcome, page);
-        const b: Batch = { first: page, last: page, clients, starts: [0] };
-        await app.jobs.recordItems(
-          tx,
-          ctx.job.id,
-          outcome.records.map((r) => {
-            const { reason_code: reasonCode, ...rest } = item(b, r);
-            return { ...rest, reasonCode };
-          }),
-        );
-        await saveCheckpoint(after);
-        return after;
-      });
-
-    // Pages are fetched one after another, up to a bounded number ahead of the writes (memory stays
-    // flat at any size); each write takes every page fetched meanwhile, so a slow statement is paid
-    // once for several pages instead of once per page.
-    const maxAhead = Math.max(2, Math.ceil(MAX_CLIENTS_AHEAD / Math.max(1, current.clients.length)));
-    const fetched: WisproPage[] = current.clients.length ? [current] : [];
-    let lastFetched = state.next_page;
-    let fetching = current.clients.length > 0 && lastFetched < total.pages;
-    let fetchError: unknown = null;
-    const wake: { writer: (() => void) | null; fetcher: (() => void) | null } = { writer: null, fetcher: null };
-    let stopped = false;
-    const fetcher = (async () => {
-      while (fetching && !stopped) {
-        if (fetched.length >= maxAhead) {
-          await new Promise<void>((r) => (wake.fetcher = r));
-          continue;
-        }
-        const p = await client.listClients(lastFetched + 1, perPage, ctx.signal);
-        lastFetched++;
-        if (p.clients.length) fetched.push(p);
-        if (lastFetched >= total.pages || !p.clients.length) fetching = false;
-        wake.writer?.();
-      }
-    })().catch((err: unknown) => {
-      fetchError = err;
-      fetching = false;
-      wake.writer?.();
-    });
-
-    try {
-      for (;;) {
-        ctx.throwIfStopped();
-        if (!fetched.length) {
-          if (fetchError) throw fetchError;
-          if (!fetching) break;
-          await new Promise<void>((r) => (wake.writer = r));
-          wake.writer = null;
-          continue;
-        }
-        // A client listed twice (Wispro's pages moved while being read) ends the batch before its
-        // second page, so that page sees the first as an existing user, as it would alone.
-        const b: Batch = { first: state.next_page, last: state.next_page - 1, clients: [], starts: [] };
-        const ids = new Set<unknown>();
-        while (fetched.length) {
-          const pageIds = fetched[0]!.clients.map((c) => (c as { id?: unknown } | null)?.id).filter((id) => id != null);
-          if (b.starts.length && pageIds.some((id) => ids.has(id))) break;
-          for (const id of pageIds) ids.add(id);
-          b.starts.push(b.clients.length);
-          b.clients.push(...fetched.shift()!.clients);
-          b.last++;
-        }
-        wake.fetcher?.();
-        wake.fetcher = null;
-        const pages: [number, unknown[]][] = b.starts.map((s, k) => [b.first + k, b.clients.slice(s, b.starts[k + 1] ?? b.clients.length)]);
-        // State moves on only once the batch has committed.
-        const after = await commitBatch(b).catch(async (err: unknown) => {
-          if (ctx.signal.aborted) throw err;
-          let last = state;
-          for (const [page, clients] of pages) Object.assign(state, (last = await commitIsolated(page, clients)));
-          return last;
-        });
-        Object.assign(state, after);
-        report();
-        for (const [page] of pages) if (page % 10 === 0) log.info(`📄 Progreso: ${page}/${total.pages} páginas - ${summaryLine(state.counters)}`);
-      }
-    } finally {
-      stopped = true;
-      fetching = false;
-      wake.fetcher?.();
-      await fetcher;
-    }
-    const final = report();
-    log.info(`✅ Sincronización completada - ${summaryLine(state.counters)}`);
-    return { ...final, issues: state.issues };
-  } finally {
-    await client.close();
-  }
 }

@@ -27,9 +27,8 @@ async function permanentIfConfig<T>(work: Promise<T>): Promise<T> {
   }
 }
 
-export function zohoJobs(app: AppContext) {
-  const zoho = () => app.services.zoho;
-  const c = app.config;
+export function zohoJobs({ config: c, services }: AppContext) {
+  const zoho = () => services.zoho;
   const codeConfigured = Boolean(c.ZOHO_CLIENT_ID && c.ZOHO_CREATOR_OWNER && c.ZOHO_CREATOR_REPORT);
   const productsConfigured = Boolean(c.ZOHO_CLIENT_ID && c.ZOHO_ORGANIZATION_ID);
   return [

@@ -8,7 +8,7 @@ export const JOBS_CLEANUP = 'platform.jobs-cleanup';
 export const SCHEDULED_RETENTION_DAYS = 7;
 
 /** Scheduled syncs every few minutes would otherwise add hundreds of job records a day. */
-export function maintenanceJobs(app: AppContext) {
+export function maintenanceJobs({ db }: AppContext) {
   return [
     defineJob({
       type: JOBS_CLEANUP,
@@ -17,7 +17,7 @@ export function maintenanceJobs(app: AppContext) {
       retryLimit: 1,
       schedule: () => '17 3 * * *',
       startMessage: () => 'Limpiando registros de jobs programados antiguos',
-      handler: async () => ({ deleted: await jobsRepository.deleteOldScheduled(app.db.orm, SCHEDULED_RETENTION_DAYS) }),
+      handler: async () => ({ deleted: await jobsRepository.deleteOldScheduled(db.orm, SCHEDULED_RETENTION_DAYS) }),
     }),
   ];
 }
