@@ -56,7 +56,8 @@ export interface PuenteModule {
   sockets?: SocketChannelSpec[];
   /**
    * Hides what a job socket viewer without a staff token must not see in an event (each module's
-   * hook applies in turn, whichever job the event belongs to).
+   * hook applies in turn, whichever job the event belongs to). When no loaded module has one, the
+   * platform hides every digit that could belong to personal data (`realtime/job-viewer.ts`).
    */
   forJobViewer?(event: unknown): unknown;
   start?(ctx: AppContext, opts: { work: boolean }): Promise<void>;

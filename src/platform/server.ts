@@ -5,6 +5,7 @@ import { buildApp } from '../app.ts';
 import type { App } from './context.ts';
 import type { Runtime } from './bootstrap.ts';
 import { createJobSocketServer } from './realtime/job-socket.ts';
+import { withheldForViewer } from './realtime/job-viewer.ts';
 import { createSocketServer } from './realtime/socket-io.ts';
 import { ConnectionCounter, guardSocket, refuseUpgrade } from './realtime/upgrades.ts';
 import { listenError } from './startup-error.ts';
@@ -31,7 +32,9 @@ export async function startServer(runtime: Runtime, opts: { port?: number; host?
   await app.ready();
   const connections = new ConnectionCounter(ctx.config.REALTIME_MAX_CONNECTIONS_PER_ADDRESS);
   const viewerHooks = modules.flatMap((m) => (m.forJobViewer ? [m.forJobViewer.bind(m)] : []));
-  const jobSockets = createJobSocketServer(ctx, connections, { forViewer: (event) => viewerHooks.reduce<unknown>((e, hook) => hook(e), event) });
+  // Without a module that says what a viewer may see, the platform hides what could be personal data.
+  const forViewer = viewerHooks.length ? (event: unknown) => viewerHooks.reduce<unknown>((e, hook) => hook(e), event) : withheldForViewer;
+  const jobSockets = createJobSocketServer(ctx, connections, { forViewer });
   const server = app.server as Server;
   // Before Socket.IO's listener: every upgraded socket has an error handler before anything can fail.
   server.prependListener('upgrade', (_req: IncomingMessage, socket: Duplex) => guardSocket(socket, ctx.logger));
