@@ -1,13 +1,24 @@
 /** The dashboard's only door to Puente: bearer token, silent refresh, one error type. */
+import type { ErrorReply, StatusErrorReply } from '../../src/platform/http/contract.ts';
+import type { RefreshReply } from '../../src/modules/users/users.contract.ts';
 import type { JobSocketEvent, PingMessage } from '../../src/platform/realtime/job-socket.contract.ts';
+
+/** An error reply in either of the seeds' shapes, with the values its message was built from beside `code`. */
+export type ErrorBody = Partial<ErrorReply & StatusErrorReply> & Record<string, unknown>;
+
+/** The error reply a body holds, if it is one (a proxy's HTML page is not). */
+function errorBodyOf(body: unknown): ErrorBody | null {
+  return typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as ErrorBody) : null;
+}
 
 export class ApiError extends Error {
   status: number;
-  body: any;
-  constructor(status: number, body: any) {
-    super(body?.message ?? `HTTP ${status}`);
+  body: ErrorBody | null;
+  constructor(status: number, body: unknown) {
+    const error = errorBodyOf(body);
+    super(typeof error?.message === 'string' ? error.message : `HTTP ${status}`);
     this.status = status;
-    this.body = body;
+    this.body = error;
   }
 }
 
@@ -49,7 +60,7 @@ async function refresh(used: Session): Promise<boolean> {
       body: JSON.stringify({ refresh_token: s.refresh_token }),
     });
     if (!res.ok) return false;
-    const body = await res.json();
+    const body = (await res.json()) as RefreshReply;
     setSession({ ...s, access_token: body.access_token, refresh_token: body.refresh_token });
     return true;
   })().finally(() => {
@@ -65,7 +76,7 @@ export async function logout() {
   setSession(null);
 }
 
-export async function api<T = any>(path: string, init: { method?: string; body?: unknown; form?: FormData } = {}, retried = false): Promise<T> {
+export async function api<T = unknown>(path: string, init: { method?: string; body?: unknown; form?: FormData } = {}, retried = false): Promise<T> {
   const s = getSession();
   const headers: Record<string, string> = {};
   if (s) headers.authorization = `Bearer ${s.access_token}`;
@@ -75,9 +86,9 @@ export async function api<T = any>(path: string, init: { method?: string; body?:
     headers,
     body: init.form ?? (init.body !== undefined ? JSON.stringify(init.body) : undefined),
   });
-  if (res.status === 401 && !retried && s && (await refresh(s))) return api(path, init, true);
+  if (res.status === 401 && !retried && s && (await refresh(s))) return api<T>(path, init, true);
   const text = await res.text();
-  let body: any = text;
+  let body: unknown = text;
   try {
     body = text ? JSON.parse(text) : null;
   } catch {}
@@ -88,10 +99,10 @@ export async function api<T = any>(path: string, init: { method?: string; body?:
 }
 
 /** A list endpoint's body with its X-Total-Count. */
-export async function apiList<T = any>(path: string): Promise<{ items: T[]; total: number }> {
+export async function apiList<T>(path: string): Promise<{ items: T[]; total: number }> {
   const s = getSession();
   const res = await fetch(path, { headers: s ? { authorization: `Bearer ${s.access_token}` } : {} });
-  if (res.status === 401 && s && (await refresh(s))) return apiList(path);
+  if (res.status === 401 && s && (await refresh(s))) return apiList<T>(path);
   const body = await res.json().catch(() => null);
   if (!res.ok) throw new ApiError(res.status, body);
   return { items: body as T[], total: Number(res.headers.get('x-total-count') ?? (body as T[]).length) };
@@ -116,7 +127,7 @@ export async function download(path: string, name: string) {
   const s = getSession();
   const res = await fetch(path, { headers: s ? { authorization: `Bearer ${s.access_token}` } : {} });
   if (!res.ok) {
-    let body: any = null;
+    let body: unknown = null;
     try {
       body = await res.json();
     } catch {}

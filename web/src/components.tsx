@@ -2,6 +2,8 @@ import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, type ApiError, followJob } from './api.ts';
 import { errorText, has, label, minutesText, num, plural, t, tf, when } from './i18n.ts';
+import type { JobReply } from '../../src/platform/http/contract.ts';
+import type { FailureSummaryReply, JobItem, JobItemsReply } from '../../src/platform/jobs/jobs.contract.ts';
 import type { JobProgress, JobSocketEventOf } from '../../src/platform/realtime/job-socket.contract.ts';
 
 export function useApi<T>(path: string | null, deps: unknown[] = []) {
@@ -55,26 +57,36 @@ export function StatusMark({ status, outcome }: { status: string; outcome?: stri
   );
 }
 
+/** A job's counters as progress events and job records carry them (each kind of job has its own). */
+type Counters = Record<string, unknown>;
+
+/** A counter's value; absent (or not a number) counts as 0. */
+function count(p: Counters, key: string): number {
+  const v = p[key];
+  return typeof v === 'number' ? v : 0;
+}
+
 /** The outcome a finished job's counters imply (the server's `outcome`, for events that carry only counters). */
-export function outcomeOf(status: string, p: Record<string, any> | undefined): string | null {
+export function outcomeOf(status: string, p: Counters | null | undefined): string | null {
   if (status === 'failed' || status === 'cancelled') return status;
   if (status !== 'completed' || !p) return null;
-  const sum = (keys: string[]) => keys.reduce((n, k) => n + (typeof p[k] === 'number' ? p[k] : 0), 0);
+  const sum = (keys: string[]) => keys.reduce((n, k) => n + count(p, k), 0);
   const good = sum(['sent', 'created', 'updated', 'unchanged']),
     bad = sum(['failed', 'uncertain', 'errors', 'skipped', 'conflicts', 'invalid']);
   return !bad ? 'ok' : good ? 'with_errors' : 'failed';
 }
 
 /** Records a job has gone through and how many it has in all, whatever its kind. */
-function doneAndTotal(p: Record<string, any>): [number, number] | null {
-  if ('sent' in p) return [p.sent + p.failed + (p.uncertain ?? 0) + (p.suppressed ?? 0), p.total];
-  if ('total_records' in p) return [p.created + p.updated + (p.unchanged ?? 0) + p.skipped + p.errors, p.total_records];
-  if ('processed' in p) return [p.processed, p.total];
+function doneAndTotal(p: Counters): [number, number] | null {
+  const sum = (keys: string[]) => keys.reduce((n, k) => n + count(p, k), 0);
+  if ('sent' in p) return [sum(['sent', 'failed', 'uncertain', 'suppressed']), count(p, 'total')];
+  if ('total_records' in p) return [sum(['created', 'updated', 'unchanged', 'skipped', 'errors']), count(p, 'total_records')];
+  if ('processed' in p) return [count(p, 'processed'), count(p, 'total')];
   return null;
 }
 
 /** A finished job's bar shows its final figures; a running one's, the percentage it reported. */
-function percentOf(p: Record<string, any>, status?: string) {
+function percentOf(p: Counters, status?: string) {
   const dt = doneAndTotal(p ?? {});
   if (status && ['completed', 'failed', 'cancelled'].includes(status) && dt?.[1]) return Math.round((dt[0] / dt[1]) * 1000) / 10;
   if (status === 'completed' && !dt) return 100;
@@ -87,7 +99,7 @@ export function Progress({
   startedAt,
   skipAtStart = 0,
 }: {
-  progress: Record<string, any>;
+  progress: Counters;
   status?: string;
   startedAt?: string | null;
   skipAtStart?: number;
@@ -105,7 +117,7 @@ export function Progress({
 }
 
 /** Per minute since the job started, and the time left at that rate. */
-function RateEta({ progress, startedAt, skipAtStart }: { progress: Record<string, any>; startedAt?: string | null; skipAtStart: number }) {
+function RateEta({ progress, startedAt, skipAtStart }: { progress: Counters; startedAt?: string | null; skipAtStart: number }) {
   const dt = doneAndTotal(progress ?? {});
   if (!dt || !startedAt) return null;
   const mins = (Date.now() - new Date(startedAt).getTime()) / 60_000;
@@ -122,21 +134,22 @@ function RateEta({ progress, startedAt, skipAtStart }: { progress: Record<string
   );
 }
 
-function counters(p: Record<string, any>) {
+function counters(p: Counters) {
   if (!p) return '';
+  const c = (key: string) => count(p, key);
   if ('sent' in p) {
     // Receipts: of those sent, how many arrived and were read; opted-out numbers are skipped.
-    const receipts = typeof p.delivered === 'number' ? ` · ${t('delivered')} ${p.delivered} · ${t('read')} ${p.read ?? 0}` : '';
+    const receipts = typeof p.delivered === 'number' ? ` · ${t('delivered')} ${p.delivered} · ${t('read')} ${c('read')}` : '';
     return (
-      ` · ${t('sent')} ${p.sent} · ${t('failed')} ${p.failed}${p.uncertain ? ` · ${t('uncertain')} ${p.uncertain}` : ''} · ${t('total')} ${p.total}` +
-      `${p.suppressed ? ` · ${t('suppressed')} ${p.suppressed}` : ''}${receipts}`
+      ` · ${t('sent')} ${c('sent')} · ${t('failed')} ${c('failed')}${c('uncertain') ? ` · ${t('uncertain')} ${c('uncertain')}` : ''} · ${t('total')} ${c('total')}` +
+      `${c('suppressed') ? ` · ${t('suppressed')} ${c('suppressed')}` : ''}${receipts}`
     );
   }
   if ('created' in p && 'total_records' in p) {
-    return ` · ${[tf('created_n', { n: p.created }), tf('updated_n', { n: p.updated }), tf('unchanged_n', { n: p.unchanged ?? 0 }), tf('skipped_n', { n: p.skipped }), tf('errors_n', { n: p.errors })].join(' · ')}`;
+    return ` · ${[tf('created_n', { n: c('created') }), tf('updated_n', { n: c('updated') }), tf('unchanged_n', { n: c('unchanged') }), tf('skipped_n', { n: c('skipped') }), tf('errors_n', { n: c('errors') })].join(' · ')}`;
   }
   if ('processed' in p) {
-    return ` · ${[tf('processed_n', { n: p.processed, total: p.total }), tf('created_n', { n: p.created }), tf('updated_n', { n: p.updated }), tf('conflicts_n', { n: p.conflicts }), tf('invalid_n', { n: p.invalid }), tf('errors_n', { n: p.errors })].join(' · ')}`;
+    return ` · ${[tf('processed_n', { n: c('processed'), total: c('total') }), tf('created_n', { n: c('created') }), tf('updated_n', { n: c('updated') }), tf('conflicts_n', { n: c('conflicts') }), tf('invalid_n', { n: c('invalid') }), tf('errors_n', { n: c('errors') })].join(' · ')}`;
   }
   return '';
 }
@@ -202,7 +215,7 @@ export function Confirm({
 
 /** A job's failures grouped by reason ("37 números sin WhatsApp"), each group opening to its rows. */
 export function JobFailures({ job }: { job: { id: string; type: string; file_name?: string | null; created_at?: string } }) {
-  const summary = useApi<any>(`/jobs/${job.id}/failures/summary`);
+  const summary = useApi<FailureSummaryReply>(`/jobs/${job.id}/failures/summary`);
   const name = jobName(job);
   return (
     <article class="failures" aria-label={tf('failuresOf', { name })} data-job-id={job.id}>
@@ -212,7 +225,7 @@ export function JobFailures({ job }: { job: { id: string; type: string; file_nam
       <Alert error={summary.error} />
       {summary.loading && !summary.data && <p aria-busy="true">{t('loading')}</p>}
       {summary.data && !summary.data.groups.length && <p>{t('noFailures')}</p>}
-      {summary.data?.groups.map((g: any) => (
+      {summary.data?.groups.map((g) => (
         <FailureGroup jobId={job.id} group={g} />
       ))}
     </article>
@@ -240,10 +253,19 @@ function ItemReason({ code, reason }: { code: string | null; reason: string | nu
   );
 }
 
+/** A failed record as its job lists it: a recipient's phone and values, a customer's id number or email. */
+type ItemRow = JobItem & {
+  raw_phone?: string | null;
+  values?: string[] | null;
+  id_number?: string | null;
+  email?: string | null;
+  device_name?: string | null;
+};
+
 function FailureGroup({ jobId, group }: { jobId: string; group: { reason_code: string | null; reason: string | null; count: number } }) {
   const [open, setOpen] = useState(false);
   const [page, setPage] = useState(1);
-  const rows = useApi<any>(
+  const rows = useApi<JobItemsReply>(
     open ? `/jobs/${jobId}/items?${group.reason_code ? `reason=${encodeURIComponent(group.reason_code)}` : 'status=failed'}&page=${page}&per_page=25` : null,
   );
   return (
@@ -257,7 +279,7 @@ function FailureGroup({ jobId, group }: { jobId: string; group: { reason_code: s
         <>
           <Table
             label={reasonText(group.reason_code, group.reason, 2)}
-            rows={rows.data.items}
+            rows={rows.data.items as ItemRow[]}
             columns={[
               [
                 t('recipient'),
@@ -317,7 +339,7 @@ export function LiveJob({
         setStatus('completed');
         setLast('');
         // The record holds the final figures; the last progress event may be older than them.
-        api(`/jobs/${jobId}`).then(
+        api<JobReply>(`/jobs/${jobId}`).then(
           (j) => {
             setProgress(j.progress);
             setOutcome(j.outcome);
@@ -366,14 +388,14 @@ export function Pager({ page, totalPages, onPage }: { page: number; totalPages: 
   );
 }
 
-export function Table({
+export function Table<R>({
   rows,
   columns,
   empty,
   label: caption,
 }: {
-  rows: any[];
-  columns: [string, (r: any) => ComponentChildren][];
+  rows: R[];
+  columns: [string, (r: R) => ComponentChildren][];
   empty?: string;
   label?: string;
 }) {

@@ -123,6 +123,7 @@ const warning = z.looseObject({
 export const duplicateOf = z
   .object({ job_id: z.string(), file_name: z.string().nullable(), status: z.string(), created_at: isoDate })
   .meta({ id: 'DuplicateSend', description: 'The earlier send of the same file with the same message' });
+export type DuplicateSend = z.input<typeof duplicateOf>;
 
 export const bulkPreviewReply = z
   .object({

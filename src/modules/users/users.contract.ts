@@ -54,6 +54,7 @@ export type LoginReply = z.input<typeof loginReply>;
 
 export const refreshBody = z.object({ refresh_token: z.string().min(1).max(512) });
 export const refreshReply = z.object({ success: z.literal(true), ...tokenPair });
+export type RefreshReply = z.input<typeof refreshReply>;
 
 export const logoutBody = z.object({ all: z.boolean().default(false) }).nullish();
 export const passwordBody = z.object({ current_password: z.string().min(1), new_password: z.string().min(8).max(1024) });

@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, download } from '../api.ts';
 import { errorText, minutesText, num, t, tf, when } from '../i18n.ts';
 import { Alert, Confirm, LiveJob, useApi } from '../components.tsx';
-import type { BulkPreviewReply as Preview, DeviceList } from '../../../src/modules/messaging/messaging.contract.ts';
+import type { BulkPreviewReply as Preview, BulkSendReply, DeviceList, DuplicateSend } from '../../../src/modules/messaging/messaging.contract.ts';
 
 /** A preview warning in the interface's language (the server's words when it is a new one). */
 function warningText(w: NonNullable<Preview['warnings']>[number]) {
@@ -102,14 +102,14 @@ export function BulkSend() {
     setBusy(true);
     setError(null);
     try {
-      const res = await api('/messages/send-bulk-file', { form: formOf(file, message, limit, confirmDuplicate) });
+      const res = await api<BulkSendReply>('/messages/send-bulk-file', { form: formOf(file, message, limit, confirmDuplicate) });
       setJobDone(false);
       setJobName(file.name);
       setJobId(res.job.id);
     } catch (err) {
       if (err instanceof ApiError && err.body?.code === 'messaging.duplicate_send') {
-        const d = err.body.duplicate_of ?? {};
-        setDuplicate({ text: errorText(err, { name: d.file_name ?? String(err.body.job_id).slice(0, 8) }) });
+        const d = (err.body.duplicate_of ?? null) as DuplicateSend | null;
+        setDuplicate({ text: errorText(err, { name: d?.file_name ?? String(err.body.job_id).slice(0, 8) }) });
       } else setError(errorText(err));
     } finally {
       setBusy(false);

@@ -164,7 +164,17 @@ export function Jobs() {
               ),
             ],
             [t('status'), (j) => <StatusMark status={j.status} outcome={j.outcome} />],
-            [t('progress'), (j) => <Progress progress={progressOf(j)} status={j.status} startedAt={j.started_at} skipAtStart={j.invalid_numbers ?? 0} />],
+            [
+              t('progress'),
+              (j) => (
+                <Progress
+                  progress={progressOf(j)}
+                  status={j.status}
+                  startedAt={j.started_at}
+                  skipAtStart={typeof j.invalid_numbers === 'number' ? j.invalid_numbers : 0}
+                />
+              ),
+            ],
             [t('created'), (j) => when(j.created_at)],
             [
               t('actions'),

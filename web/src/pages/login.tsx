@@ -1,4 +1,5 @@
 import { useState } from 'preact/hooks';
+import type { LoginReply } from '../../../src/modules/users/users.contract.ts';
 import { api, setSession } from '../api.ts';
 import { errorText, t } from '../i18n.ts';
 import { Alert } from '../components.tsx';
@@ -14,12 +15,12 @@ export function Login() {
     setBusy(true);
     setError(null);
     try {
-      const res = await api('/auth/login', { body: mode === 'code' ? { code: data.code } : { email: data.email, password: data.password } });
+      const res = await api<LoginReply>('/auth/login', { body: mode === 'code' ? { code: data.code } : { email: data.email, password: data.password } });
       setSession({
         access_token: res.access_token,
         refresh_token: res.refresh_token,
-        role: res.user?.role_name ?? res.user?.role ?? 'operator',
-        name: res.user?.name,
+        role: 'role_name' in res.user ? res.user.role_name : res.user.role,
+        name: 'name' in res.user ? (res.user.name ?? undefined) : undefined,
       });
     } catch (err) {
       setError(errorText(err));
