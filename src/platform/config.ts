@@ -163,6 +163,7 @@ export const configSchema = z.object({
     .pipe(z.array(z.union([z.literal('*'), z.string().url('must be a comma-separated list of origins (https://host[:port]) or *')]))),
   REALTIME_MAX_CONNECTIONS_PER_ADDRESS: int(2000, 1),
   SOCKET_EVENTS_PER_SECOND: int(20, 1),
+  SYNC_FEED_WINDOW: int(10_000, 0),
 
   // WhatsApp receipts, opt-outs and provider checks (docs/messaging.md).
   PUBLIC_URL: optionalText.pipe(url.optional()),

@@ -17,3 +17,10 @@ export const outboundCalls = new Counter({
   labelNames: ['service', 'outcome'],
   registers: [registry],
 });
+
+export const syncPulls = new Counter({
+  name: 'puente_sync_pulls_total',
+  help: 'GET /sync/pull-changes answered, by where the page came from (memory: the window of recent changes; database)',
+  labelNames: ['source'],
+  registers: [registry],
+});

@@ -12,7 +12,7 @@ declare module '../../platform/context.ts' {
 export const syncFeedModule: PuenteModule = {
   name: 'sync-feed',
   setup(ctx) {
-    ctx.services.syncFeed = new SyncFeedService({ db: ctx.db, bus: ctx.bus, config: ctx.config, throttle: ctx.throttle });
+    ctx.services.syncFeed = new SyncFeedService({ db: ctx.db, bus: ctx.bus, config: ctx.config, throttle: ctx.throttle, logger: ctx.logger });
   },
   routes: syncFeedRoutes,
   sockets: [syncChannel],
@@ -23,8 +23,10 @@ export const syncFeedModule: PuenteModule = {
   },
   async start(ctx) {
     await ctx.services.syncFeed.ensureDefaultClient();
+    await ctx.services.syncFeed.startWindow();
   },
   async stop(ctx) {
     await ctx.services.syncFeed.closeRealtime();
+    await ctx.services.syncFeed.stopWindow();
   },
 };

@@ -86,14 +86,18 @@ export const syncFeedRepository = {
     return { items, total: count?.n ?? 0 };
   },
 
+  /**
+   * Appends a change under a lock held until commit, so changes commit in `seq` order (the in-memory
+   * window of recent changes relies on it). Returns the row as a read of the feed would.
+   */
   async appendChange(db: Executor, c: { entity: string; entity_id: string; op: string; data: unknown }) {
     await db.execute(sql`SELECT pg_advisory_xact_lock(${FEED_LOCK})`);
-    const [row] = await rows<{ seq: string }>(
+    const [row] = await rows<ChangeRow>(
       db,
       sql`
-      INSERT INTO sync_changes (entity, entity_id, op, data) VALUES (${c.entity}, ${c.entity_id}, ${c.op}, ${json(c.data)}) RETURNING seq`,
+      INSERT INTO sync_changes (entity, entity_id, op, data) VALUES (${c.entity}, ${c.entity_id}, ${c.op}, ${json(c.data)}) RETURNING *`,
     );
-    return Number(row!.seq);
+    return row!;
   },
 
   async changesAfter(db: Executor, after: number, limit: number) {
@@ -163,18 +167,25 @@ export const syncFeedRepository = {
     return row ?? null;
   },
 
-  async markDelivered(db: Executor, id: number, upto: number) {
-    await db.execute(sql`UPDATE sync_clients SET delivered_upto = GREATEST(delivered_upto, ${upto}), last_seen_at = now() WHERE id = ${id}`);
+  /** Many clients' delivered marks (and last seen) in one statement: `[client id, delivered up to]` pairs. */
+  async markDelivered(db: Executor, marks: [number, number][]) {
+    await db.execute(sql`
+      UPDATE sync_clients AS c SET delivered_upto = GREATEST(c.delivered_upto, v.upto), last_seen_at = now()
+      FROM (SELECT (e->>0)::int AS id, (e->>1)::bigint AS upto FROM jsonb_array_elements(${json(marks)}) AS e) AS v
+      WHERE c.id = v.id`);
   },
 
-  /** Moves the cursor forward only; returns the client after the update. */
+  /**
+   * Moves the cursor forward only, and only up to what was delivered; returns the client after the
+   * update, or null when `seq` is beyond what was delivered.
+   */
   async confirm(db: Executor, id: number, seq: number) {
     const [row] = await rows<SyncClientRow>(
       db,
       sql`
-      UPDATE sync_clients SET cursor = GREATEST(cursor, ${seq}), last_seen_at = now() WHERE id = ${id} RETURNING *`,
+      UPDATE sync_clients SET cursor = GREATEST(cursor, ${seq}), last_seen_at = now() WHERE id = ${id} AND delivered_upto >= ${seq} RETURNING *`,
     );
-    return row!;
+    return row ?? null;
   },
 
   async touch(db: Executor, id: number) {

@@ -5,12 +5,19 @@ import { AppError } from '../../platform/http/errors.ts';
 import { tooManyAttempts } from '../../platform/auth/throttle.ts';
 import { sqlState } from '../../platform/http/hostile-input.ts';
 import type { Change, Order, SyncClient } from './sync-feed.contract.ts';
-import { syncFeedRepository as repo, type OrderRow, type SyncClientRow } from './sync-feed.repository.ts';
+import { syncFeedRepository as repo, type ChangeRow, type OrderRow, type SyncClientRow } from './sync-feed.repository.ts';
+import { ChangeWindow } from './sync-feed.window.ts';
+import { syncPulls } from '../../platform/metrics.ts';
 
 /** What the service uses. */
-export type SyncFeedDeps = Pick<AppContext, 'db' | 'bus' | 'config' | 'throttle'>;
+export type SyncFeedDeps = Pick<AppContext, 'db' | 'bus' | 'config' | 'throttle'> & { logger?: Pick<AppContext['logger'], 'warn'> };
 
+/** A committed change: `{ seq, change }` (`change` as a pull answers it; absent from older publishers). */
 export const FEED_CHANNEL = 'sync-feed:changed';
+export interface FeedEvent {
+  seq: number;
+  change?: Change;
+}
 /** Where a client has pulled and confirmed up to, announced after each pull and confirm (see sync-feed.realtime.ts). */
 export const FEED_CLIENT_CHANNEL = 'sync-feed:client';
 export interface ClientPosition {
@@ -39,6 +46,15 @@ export function orderReply(o: OrderRow): Order {
     updated_at: new Date(o.updated_at).toISOString(),
   };
 }
+
+/** A change as a pull answers it: `data` is the order as the change stored it (orderReply's shape, as JSON). */
+export const changeReply = (c: ChangeRow): Change => ({
+  ...c,
+  seq: Number(c.seq),
+  op: c.op as Change['op'],
+  data: c.data as Order,
+  created_at: new Date(c.created_at).toISOString(),
+});
 
 export function clientReply(c: SyncClientRow, lastSeq: number, connected: boolean): SyncClient {
   const cursor = Number(c.cursor);
@@ -69,8 +85,69 @@ const unknownCustomer = (id: number) =>
 export class SyncFeedService {
   readonly #ctx: SyncFeedDeps;
   #closeRealtime: (() => Promise<void>) | null = null;
+  /** The recent changes every pull of this process is answered from when it can (see sync-feed.window.ts). */
+  readonly #window: ChangeWindow;
+  #filling: Promise<void> | null = null;
+  #stopWindow: (() => Promise<void>) | null = null;
+  readonly #marks: DeliveredMarks;
   constructor(ctx: SyncFeedDeps) {
     this.#ctx = ctx;
+    this.#window = new ChangeWindow(ctx.config.SYNC_FEED_WINDOW);
+    this.#marks = new DeliveredMarks((marks) => repo.markDelivered(this.#db, marks));
+  }
+
+  /**
+   * Starts the window of recent changes: empty at the feed's latest change, then fed by this
+   * process's commits and every process's bus events. After the bus comes back from an outage,
+   * whatever it missed is found by reading the feed's latest change (pulls read the database until
+   * the window has caught up).
+   */
+  async startWindow() {
+    if (!this.#window.enabled) return;
+    const off = await this.#ctx.bus.subscribe(FEED_CHANNEL, (m) => {
+      const e = m as FeedEvent;
+      if (e.change && Number(e.change.seq) === Number(e.seq)) this.#window.add(e.change);
+      else this.#window.know(Number(e.seq));
+      if (this.#window.behind) this.#fill();
+    });
+    const offReconnect = this.#ctx.bus.onReconnect(() => void this.lastSeq().catch(() => {}));
+    this.#stopWindow = async () => {
+      offReconnect();
+      await off();
+    };
+    this.#window.start(await repo.lastSeq(this.#db));
+  }
+
+  async stopWindow() {
+    const stop = this.#stopWindow;
+    this.#stopWindow = null;
+    await stop?.();
+    await this.#filling;
+  }
+
+  /** Reads the feed after the window's last change until the window has every change this process knows of. */
+  #fill() {
+    // Only a window fed by the bus may answer: one that is not listening would not hear other processes' commits.
+    if (this.#filling || !this.#stopWindow) return;
+    this.#filling = (async () => {
+      try {
+        for (let rounds = 0; this.#window.behind && rounds < 100; rounds++) {
+          const w = this.#window;
+          if (w.upto < 0 || w.known - w.upto > this.#ctx.config.SYNC_FEED_WINDOW) {
+            w.start(await repo.lastSeq(this.#db));
+            continue;
+          }
+          const after = w.upto;
+          const rows = await repo.changesAfter(this.#db, after, 1000);
+          w.fill(after, rows.map(changeReply));
+          if (!rows.length) break;
+        }
+      } catch (err) {
+        this.#ctx.logger?.warn({ err: (err as Error).message }, 'could not read the change feed into memory');
+      } finally {
+        this.#filling = null;
+      }
+    })();
   }
 
   /** The /sync namespace this runtime attached, closed with it. */
@@ -125,17 +202,17 @@ export class SyncFeedService {
     const result = await this.#db
       .transaction(async (tx) => {
         const order = await repo.insertOrder(tx, { ...input, total, created_by: createdBy });
-        if (!order) return { order: (await repo.findOrderByRef(tx, input.external_ref!))!, seq: null };
-        const seq = await repo.appendChange(tx, { entity: 'order', entity_id: String(order.id), op: 'created', data: orderReply(order) });
-        return { order, seq };
+        if (!order) return { order: (await repo.findOrderByRef(tx, input.external_ref!))!, change: null };
+        const change = await repo.appendChange(tx, { entity: 'order', entity_id: String(order.id), op: 'created', data: orderReply(order) });
+        return { order, change };
       })
       .catch((err: unknown) => {
         // The foreign key decides (no check-then-insert race with a user being removed).
         if (sqlState(err) === '23503' && input.customer_id != null) throw unknownCustomer(input.customer_id);
         throw err;
       });
-    if (result.seq !== null) this.#announce(result.seq);
-    return { order: result.order, created: result.seq !== null };
+    if (result.change !== null) this.#announce(result.change);
+    return { order: result.order, created: result.change !== null };
   }
 
   async updateOrder(id: number, patch: { status?: 'pending' | 'confirmed' | 'completed'; items?: OrderInput['items']; notes?: string | null }) {
@@ -158,34 +235,47 @@ export class SyncFeedService {
     return repo.listOrders(this.#db, f);
   }
 
-  /** The changes after the client's confirmed cursor, a page at a time. */
+  /**
+   * The changes after the client's confirmed cursor, a page at a time. `client` is the row read when
+   * its key was checked for this request, so its cursor is current. Recent changes come from the
+   * window in memory when it can answer exactly as the feed would (and always when the event bus is
+   * healthy and nothing is missing); otherwise from the database. The delivered mark is written,
+   * together with other pulls' marks, before the page is answered: a confirm of anything in it, on
+   * any process, finds it delivered.
+   */
   async pull(client: SyncClientRow, limit: number) {
-    const cursor = Number((await repo.clientById(this.#db, client.id))!.cursor);
-    const page = await repo.changesAfter(this.#db, cursor, limit + 1);
-    const hasMore = page.length > limit;
-    // `data` is the order as the change stored it (orderReply's shape, as JSON).
-    const changes: Change[] = page
-      .slice(0, limit)
-      .map((c) => ({ ...c, seq: Number(c.seq), op: c.op as Change['op'], data: c.data as Order, created_at: new Date(c.created_at).toISOString() }));
+    const cursor = Number(client.cursor);
+    this.#window.know(cursor);
+    const fromMemory = this.#stopWindow && this.#ctx.bus.health() === 'ok' ? this.#window.page(cursor, limit) : null;
+    let changes: Change[];
+    let hasMore: boolean;
+    if (fromMemory) {
+      ({ changes, hasMore } = fromMemory);
+      syncPulls.inc({ source: 'memory' });
+    } else {
+      if (this.#window.behind) this.#fill();
+      const page = await repo.changesAfter(this.#db, cursor, limit + 1);
+      hasMore = page.length > limit;
+      changes = page.slice(0, limit).map(changeReply);
+      syncPulls.inc({ source: 'database' });
+    }
     const last = changes.at(-1)?.seq ?? cursor;
-    if (changes.length) {
-      await repo.markDelivered(this.#db, client.id, last);
-      await this.#announcePosition({ id: client.id, cursor, delivered_upto: last });
-    } else await repo.touch(this.#db, client.id);
+    await this.#marks.mark(client.id, changes.length ? last : 0);
+    if (changes.length) await this.#announcePosition({ id: client.id, cursor, delivered_upto: last });
     return { success: true as const, cursor, last_seq: last, has_more: hasMore, count: changes.length, changes };
   }
 
   /** Idempotent; never moves backwards; refuses what was never delivered. */
   async confirm(client: SyncClientRow, seq: number) {
-    const fresh = (await repo.clientById(this.#db, client.id))!;
-    if (seq > Number(fresh.delivered_upto)) {
+    const updated = await repo.confirm(this.#db, client.id, seq);
+    if (!updated) {
+      const delivered = Number((await repo.clientById(this.#db, client.id))!.delivered_upto);
       throw new AppError(
         'sync.seq_beyond_delivered',
-        `seq ${seq} es mayor que lo entregado (${fresh.delivered_upto}); confirme solo lo que recibió / beyond what was delivered`,
-        { seq, delivered_upto: Number(fresh.delivered_upto) },
+        `seq ${seq} es mayor que lo entregado (${delivered}); confirme solo lo que recibió / beyond what was delivered`,
+        { seq, delivered_upto: delivered },
       );
     }
-    const updated = await repo.confirm(this.#db, client.id, seq);
     await this.#announcePosition({ id: client.id, cursor: Number(updated.cursor), delivered_upto: Number(updated.delivered_upto) });
     return { success: true as const, cursor: Number(updated.cursor), confirmed: seq };
   }
@@ -195,8 +285,12 @@ export class SyncFeedService {
     return repo.pendingOrders(this.#db, Number(client.cursor), 500);
   }
 
-  lastSeq() {
-    return repo.lastSeq(this.#db);
+  /** The feed's latest seq; the window learns of it too (a change whose event was lost is found this way). */
+  async lastSeq() {
+    const last = await repo.lastSeq(this.#db);
+    this.#window.know(last);
+    if (this.#window.behind) this.#fill();
+    return last;
   }
 
   /** Where a client has confirmed (`cursor`) and pulled (`delivered_upto`) up to. */
@@ -240,14 +334,14 @@ export class SyncFeedService {
   }
 
   async #change(id: number, op: 'updated' | 'cancelled', patchOf: (o: OrderRow) => Parameters<typeof repo.updateOrder>[2]) {
-    const { order, seq } = await this.#db.transaction(async (tx) => {
+    const { order, change } = await this.#db.transaction(async (tx) => {
       const current = await repo.getOrder(tx, id, true);
       if (!current) throw new AppError('sync.order_not_found', `Orden ${id} no encontrada / Order not found`, { order_id: id });
       const order = (await repo.updateOrder(tx, id, patchOf(current)))!;
-      const seq = await repo.appendChange(tx, { entity: 'order', entity_id: String(id), op, data: orderReply(order) });
-      return { order, seq };
+      const change = await repo.appendChange(tx, { entity: 'order', entity_id: String(id), op, data: orderReply(order) });
+      return { order, change };
     });
-    this.#announce(seq);
+    this.#announce(change);
     return order;
   }
 
@@ -261,7 +355,50 @@ export class SyncFeedService {
    * is what the caller is told about; a lost announcement is made good by the reminders (see
    * sync-feed.realtime.ts).
    */
-  #announce(seq: number) {
-    this.#ctx.bus.publish(FEED_CHANNEL, { seq }).catch(() => {});
+  #announce(row: ChangeRow) {
+    const change = changeReply(row);
+    // This process's pulls see it at once (before any socket hears of it); other processes' from the event.
+    this.#window.add(change);
+    this.#ctx.bus.publish(FEED_CHANNEL, { seq: change.seq, change } satisfies FeedEvent).catch(() => {});
+  }
+}
+
+/**
+ * Delivered marks written together: a mark waits for the statement in flight (if any), then goes
+ * with every mark that arrived meanwhile in one statement. `mark` resolves once its mark is stored.
+ * Upto 0 only records that the client was seen.
+ */
+class DeliveredMarks {
+  readonly #write: (marks: [number, number][]) => Promise<void>;
+  #queued = new Map<number, number>();
+  #waiting: { resolve: () => void; reject: (err: unknown) => void }[] = [];
+  #running = false;
+  constructor(write: (marks: [number, number][]) => Promise<void>) {
+    this.#write = write;
+  }
+
+  mark(id: number, upto: number) {
+    this.#queued.set(id, Math.max(this.#queued.get(id) ?? 0, upto));
+    return new Promise<void>((resolve, reject) => {
+      this.#waiting.push({ resolve, reject });
+      if (!this.#running) void this.#run();
+    });
+  }
+
+  async #run() {
+    this.#running = true;
+    while (this.#queued.size) {
+      const marks = [...this.#queued];
+      const waiting = this.#waiting;
+      this.#queued = new Map();
+      this.#waiting = [];
+      try {
+        await this.#write(marks);
+        for (const w of waiting) w.resolve();
+      } catch (err) {
+        for (const w of waiting) w.reject(err);
+      }
+    }
+    this.#running = false;
   }
 }
