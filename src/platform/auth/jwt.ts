@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { SignJWT, jwtVerify, errors } from 'jose';
+import { jwtVerify, errors } from 'jose';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import type { SecretBox } from './secrets.ts';
@@ -26,26 +26,32 @@ export interface TokenPair {
   expires_in: number;
 }
 
+/** The protected header of every access token, encoded once. */
+const HS256_HEADER = Buffer.from(JSON.stringify({ alg: 'HS256' })).toString('base64url');
+
 export class Tokens {
   readonly #key: Uint8Array;
+  readonly #signingKey: KeyObject;
   readonly #accessTtl: number;
   /** Whether the token's session still stands; set by `Sessions`. Without it no access token is valid. */
   sessionCheck: ((p: Principal) => Promise<boolean>) | null = null;
 
   constructor(secret: string, accessTtl: number) {
     this.#key = new TextEncoder().encode(secret);
+    this.#signingKey = createSecretKey(this.#key);
     this.#accessTtl = accessTtl;
   }
 
-  /** An access JWT for a session, paired with that session's (opaque, server-side) refresh token. */
+  /**
+   * An access JWT for a session, paired with that session's (opaque, server-side) refresh token.
+   * Signed with HMAC-SHA256 directly (a compact JWS, as `verify` reads it): on the login path this is
+   * a few microseconds on the calling thread instead of a round trip through WebCrypto's job queue.
+   */
   async issue(principal: Principal & { sid: string }, refreshToken: string): Promise<TokenPair> {
-    const access = await new SignJWT({ role: principal.role, typ: 'access', sid: principal.sid })
-      .setProtectedHeader({ alg: 'HS256' })
-      .setSubject(principal.sub)
-      .setIssuedAt()
-      .setIssuer('puente')
-      .setExpirationTime(`${this.#accessTtl}s`)
-      .sign(this.#key);
+    const iat = Math.floor(Date.now() / 1000);
+    const claims = { role: principal.role, typ: 'access', sid: principal.sid, sub: principal.sub, iat, iss: 'puente', exp: iat + this.#accessTtl };
+    const signed = `${HS256_HEADER}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
+    const access = `${signed}.${createHmac('sha256', this.#signingKey).update(signed).digest('base64url')}`;
     return { access_token: access, refresh_token: refreshToken, token_type: 'Bearer', expires_in: this.#accessTtl };
   }
 

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { rows, type Executor } from '../db/client.ts';
+import { json, rows, type Executor } from '../db/client.ts';
 
 export interface SessionRow {
   id: string;
@@ -20,18 +20,39 @@ export interface SessionState {
   user_active: boolean | null;
 }
 
+/** A session to open, with the hash of its first refresh token. */
+export interface NewSession {
+  id: string;
+  userId: number | null;
+  codeId: number | null;
+  role: string;
+  ip: string | null;
+  ttlSeconds: number;
+  tokenHash: string;
+}
+
 export const sessionsRepository = {
   /** The session and its first refresh token in one statement (one round trip and one commit). */
-  async insertWithToken(
-    db: Executor,
-    s: { id: string; userId: number | null; codeId: number | null; role: string; ip: string | null; ttlSeconds: number; tokenHash: string },
-  ) {
+  async insertWithToken(db: Executor, s: NewSession) {
     await db.execute(sql`
       WITH opened AS (
         INSERT INTO auth_sessions (id, user_id, code_id, role, created_ip, expires_at)
         VALUES (${s.id}::uuid, ${s.userId}::int, ${s.codeId}::int, ${s.role}, ${s.ip}, now() + make_interval(secs => ${s.ttlSeconds}))
         RETURNING id)
       INSERT INTO auth_refresh_tokens (token_hash, session_id) SELECT ${s.tokenHash}, id FROM opened`);
+  },
+  /** Many sessions and their first refresh tokens in one statement (logins committed together). */
+  async insertManyWithTokens(db: Executor, list: NewSession[]) {
+    if (list.length === 1) return sessionsRepository.insertWithToken(db, list[0]!);
+    const batch = list.map((s) => ({ id: s.id, user_id: s.userId, code_id: s.codeId, role: s.role, ip: s.ip, ttl: s.ttlSeconds, token_hash: s.tokenHash }));
+    await db.execute(sql`
+      WITH batch AS (
+        SELECT * FROM jsonb_to_recordset(${json(batch)}) AS b(id uuid, user_id int, code_id int, role text, ip text, ttl float8, token_hash text)),
+      opened AS (
+        INSERT INTO auth_sessions (id, user_id, code_id, role, created_ip, expires_at)
+        SELECT id, user_id, code_id, role, ip, now() + make_interval(secs => ttl) FROM batch
+        RETURNING id)
+      INSERT INTO auth_refresh_tokens (token_hash, session_id) SELECT batch.token_hash, opened.id FROM opened JOIN batch USING (id)`);
   },
   async addToken(db: Executor, sessionId: string, tokenHash: string) {
     await db.execute(sql`INSERT INTO auth_refresh_tokens (token_hash, session_id) VALUES (${tokenHash}, ${sessionId}::uuid)`);

@@ -1,8 +1,9 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Db } from '../db/client.ts';
+import { GroupCommit } from '../db/group-commit.ts';
 import { AppError } from '../http/errors.ts';
 import type { Principal, TokenPair, Tokens } from './jwt.ts';
-import { sessionsRepository as repo, type SessionRow } from './sessions.repository.ts';
+import { sessionsRepository as repo, type NewSession, type SessionRow } from './sessions.repository.ts';
 
 /** What a session stands on: a user account, or an access code (seed 003). */
 export interface SessionSubject {
@@ -25,21 +26,29 @@ export class Sessions {
   readonly #tokens: Tokens;
   readonly #ttl: number;
   readonly #codeActive: (codeId: number) => Promise<boolean>;
+  /** Logins arriving together have their sessions written by one statement (see GroupCommit). */
+  readonly #opening: GroupCommit<NewSession>;
   #prunedAt = 0;
 
-  constructor(opts: { db: Db; tokens: Tokens; refreshTtlSeconds: number; codeActive: (codeId: number) => Promise<boolean> }) {
+  /** `embedded`: the database runs on this thread (PGlite), so logins are collected per event-loop turn. */
+  constructor(opts: { db: Db; embedded?: boolean; tokens: Tokens; refreshTtlSeconds: number; codeActive: (codeId: number) => Promise<boolean> }) {
     this.#db = opts.db;
     this.#tokens = opts.tokens;
     this.#ttl = opts.refreshTtlSeconds;
     this.#codeActive = opts.codeActive;
     this.#tokens.sessionCheck = (p) => this.isLive(p);
+    this.#opening = new GroupCommit((list) => repo.insertManyWithTokens(this.#db, list), { collect: opts.embedded ? 'turn' : 'none' });
   }
 
-  /** A session and its first refresh token, written by one statement: a login's only round trip to the database. */
+  /**
+   * A session and its first refresh token, written by one statement shared with the logins that
+   * arrive while the previous one is in flight: a login's only round trip to the database. The tokens
+   * are issued only once that statement has committed.
+   */
   async open(subject: SessionSubject, ip: string | null): Promise<TokenPair> {
     const id = randomUUID();
     const refresh = randomBytes(32).toString('base64url');
-    await repo.insertWithToken(this.#db, {
+    await this.#opening.add({
       id,
       userId: subject.userId,
       codeId: subject.codeId,
