@@ -9,9 +9,9 @@ import { io as ioClient, type Socket } from 'socket.io-client';
 import { startWhatsAppSimulator, type WaSimulator } from '../src/simulators/whatsapp/whatsapp.simulator.ts';
 import { startWisproSimulator } from '../src/simulators/wispro/wispro.simulator.ts';
 import { SyncClient } from '../src/clients/sync-client.ts';
-import { ADMIN, eventually, freshStorage, startPuente, testEnv, waitForJob, type Storage, type TestPuente } from './support/puente.ts';
+import { ADMIN, eventually, freshStorage, runsIn, startPuente, testEnv, waitForJob, type Storage, type TestPuente } from './support/puente.ts';
 import { spawnPuente, type PuenteProcess } from './support/spawn.ts';
-import { startTcpProxy, startTestRedis, type TcpProxy, type TestRedis } from './support/faults.ts';
+import { redisServerMissing, startTcpProxy, startTestRedis, type TcpProxy, type TestRedis } from './support/faults.ts';
 
 const API_KEY = 'test-cloud-api-key';
 /** A loaded CI machine can take a while to start a process; that is not what is measured here. */
@@ -26,7 +26,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * SIGKILL and serve nodes stopped with SIGTERM under load. Timing settings are the defaults (lease,
  * heartbeat, queue polling), so what is measured is what a deployment gets.
  */
-describe('faults: Redis, PostgreSQL and nodes going away (scaled out)', { timeout: 900_000 }, () => {
+/** Skipped, saying why, without PostgreSQL (scaled mode) or without a redis-server program to kill and restart. */
+const faultsRunIn = (): { skip?: string } => {
+  const scaled = runsIn('scaled');
+  if (scaled.skip) return scaled;
+  const missing = redisServerMissing();
+  return missing ? { skip: `fault tests skipped: ${missing}` } : {};
+};
+
+describe('faults: Redis, PostgreSQL and nodes going away (scaled out)', { timeout: 900_000, ...faultsRunIn() }, () => {
   let storage: Storage;
   let redis: TestRedis;
   let pgProxy: TcpProxy;
@@ -227,6 +235,8 @@ describe('faults: Redis, PostgreSQL and nodes going away (scaled out)', { timeou
       assert.equal(order.status, 201);
       const seq = await lastSeq();
       await eventually(async () => errors.length > 0, 10_000, 'a pull to fail');
+      // A window, not a wait for a condition: the link stays cut a little longer than the failed pull,
+      // as an outage does, so what follows proves the client retries on its own once the node answers.
       await sleep(500);
       link.restore();
       const restored = Date.now();
@@ -278,6 +288,7 @@ describe('faults: Redis, PostgreSQL and nodes going away (scaled out)', { timeou
     const perSecond = (sim.messages.length - from.n) / ((Date.now() - from.at) / 1000);
     const outage = await withRedisDown(async () => {
       const atKill = { n: sim.messages.length, at: Date.now() };
+      // The outage itself: a fixed window over which the send rate without Redis is measured.
       await sleep(6000);
       return { sent: sim.messages.length - atKill.n, seconds: (Date.now() - atKill.at) / 1000 };
     });
@@ -357,6 +368,7 @@ describe('faults: Redis, PostgreSQL and nodes going away (scaled out)', { timeou
       10_000,
       'a send in flight',
     );
+    // A short window, not a condition: more sends (3 s each now) get in flight before the crash.
     await sleep(300);
     await victim.kill();
     const killedAt = Date.now();
@@ -467,6 +479,7 @@ describe('faults: Redis, PostgreSQL and nodes going away (scaled out)', { timeou
           req.on('error', () => resolve(-1));
           req.end();
         });
+        // Refused while restarting: pace the retries.
         if (status === -1) await sleep(20);
         else answered.push(status);
       }

@@ -35,7 +35,8 @@ for (const mode of modes) {
     });
 
     test('a job sent to the queue starts at once in the same process, not at the next poll', async () => {
-      // The workers have done their start-up fetch and now sleep for a minute.
+      // A window: the workers' start-up fetch (which would take the job without any wake) is over and
+      // they sleep for a minute. Nothing outside pg-boss shows when that fetch ends.
       await new Promise((r) => setTimeout(r, 1000));
       for (let i = 0; i < 3; i++) assert.ok((await startDelay(p)) < 10, 'started by the wake');
     });
@@ -63,6 +64,8 @@ if (modes.includes('scaled')) {
     });
 
     test('a job created by a server process wakes a worker process over the event bus', async () => {
+      // A window: the worker process's start-up fetch is over and it sleeps for a minute (not observable
+      // from here), so a job that starts at once was started by the wake.
       await new Promise((r) => setTimeout(r, 1000));
       for (let i = 0; i < 3; i++) assert.ok((await startDelay(api)) < 10, 'started by the wake');
     });

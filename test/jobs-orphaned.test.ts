@@ -184,7 +184,8 @@ for (const mode of modes) {
       assert.ok(delay <= SWEEP_SECONDS + 4, `closed ${delay.toFixed(1)} s after the queue gave up (sweep every ${SWEEP_SECONDS} s)`);
 
       const failed = await eventually(async () => socket.events.find((e) => e.type === 'job_failed'), 10_000, 'job_failed on the socket');
-      await new Promise((r) => setTimeout(r, SWEEP_SECONDS * 2 * 1000)); // more sweeps, by every worker
+      // A window proving nothing more happens: two more sweeps by every worker, none announces it again.
+      await new Promise((r) => setTimeout(r, SWEEP_SECONDS * 2 * 1000));
       socket.close();
       assert.equal(socket.events.filter((e) => e.type === 'job_failed').length, 1, 'closed and announced once');
       assert.equal(failed.error, LOST_WORKER_REASON);
@@ -320,7 +321,7 @@ for (const mode of modes) {
       const gone = (await p.api(`/jobs/${orphan}`)).body;
       assert.equal(gone.error, LOST_WORKER_REASON);
       assert.deepEqual(gone.results, { pages: 2, upserted: 40 }, 'results are the last progress recorded');
-      // Several sweeps pass while the slow job runs.
+      // A window proving nothing happens: several sweeps pass while the slow job runs, and leave it alone.
       await new Promise((r) => setTimeout(r, SWEEP_SECONDS * 3 * 1000));
       assert.equal((await runtime.reconciler.sweep()).includes(liveId), false);
       assert.equal((await p.api(`/jobs/${liveId}`)).body.status, 'processing');

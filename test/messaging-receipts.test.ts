@@ -159,6 +159,7 @@ for (const mode of modes) {
       // A signature of other bytes (the same JSON re-serialised with spaces) is not this body's.
       assert.equal((await post({ 'x-hub-signature-256': sign256(cloud.appSecret, JSON.stringify(JSON.parse(body), null, 1)) })).status, 401);
       assert.equal((await fetch(`${p.url}/webhooks/waha/${cloud.id}`, { method: 'POST', body: '{}' })).status, 404, "the provider must be the device's");
+      // A short window proving nothing happens: a refused webhook must not apply later either.
       await new Promise((res) => setTimeout(res, 300));
       assert.equal((await resultsCsv(p, r.body.job.id))[0]!.status, 'sent', 'a refused webhook moved nothing');
       assert.equal((await post({ 'x-hub-signature-256': sign256(cloud.appSecret, body) })).status, 200);
@@ -241,6 +242,7 @@ for (const mode of modes) {
           `${(err as Error).message}: ${JSON.stringify((await job(r.body.job.id)).progress)} ${JSON.stringify(await resultsCsv(p, r.body.job.id))}`,
         );
       });
+      // A short window proving nothing more happens: no receipt is counted twice after the counts settle.
       await new Promise((res) => setTimeout(res, 500));
       const final = await job(r.body.job.id);
       assert.deepEqual(

@@ -342,6 +342,7 @@ for (const mode of modes) {
       assert.equal(paused.status, 200);
       await eventually(async () => (await p.api(`/jobs/${jobId}`)).body.status === 'paused', 10_000, 'paused');
       const atPause = sim.messages.length;
+      // A short window proving nothing happens: no message goes out while paused.
       await new Promise((r) => setTimeout(r, 600));
       assert.equal(sim.messages.length, atPause, 'nothing is sent while paused');
       assert.equal((await p.api(`/jobs/${jobId}/resume`, { method: 'POST' })).status, 200);

@@ -89,6 +89,7 @@ for (const mode of modes) {
       s.on('changes:pending', () => count++);
       await Promise.all(Array.from({ length: 60 }, (_, i) => p.api('/orders', { body: order(100 + i) })));
       await eventually(async () => count > 0, 5000, 'a notification');
+      // A short window proving nothing more happens: the rest of the burst adds no notification.
       await new Promise((r) => setTimeout(r, 300));
       assert.equal(count, 1, `60 orders produced ${count} notifications`);
       await pull(1000);
@@ -213,6 +214,7 @@ for (const mode of modes) {
       await p.api('/orders', { body: order(300) });
       await eventually(async () => count === 1, 5000, 'the first notification');
       await p.api('/orders', { body: order(301) }); // told already, not pulled: no second notification
+      // A short window proving nothing happens: no second notification arrives.
       await new Promise((r) => setTimeout(r, 200));
       assert.equal(count, 1);
       // This pull takes only the first change, as one that read before the second committed would.

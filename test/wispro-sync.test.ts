@@ -1,4 +1,4 @@
-import { describe, test, before, after } from 'node:test';
+import { describe, test, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { startWisproSimulator, type WisproSimulator } from '../src/simulators/wispro/wispro.simulator.ts';
@@ -19,9 +19,18 @@ for (const mode of modes) {
       assert.equal(res.status, 200, JSON.stringify(res.body));
       return waitForJob(p, res.body.job_id);
     };
+    /** A first, complete sync: the customers a test about later syncs starts from. */
+    const synced = async () => {
+      const job = await sync();
+      assert.equal(job.status, 'completed', job.error);
+      assert.ok((await users()).length > 0);
+      return job;
+    };
 
-    before(async () => {
-      storage = await freshStorage(mode);
+    // Every test has its own database, simulator (the same 230 seeded clients) and Puente: none relies
+    // on what another left, so each runs alone (--test-name-pattern) and in any order.
+    beforeEach(async () => {
+      storage = await freshStorage(mode, { migrated: true });
       sim = await startWisproSimulator({ token: TOKEN, clients: 230, seed: 7 });
       // A schedule that cannot fire during a test run (29 February), in a zone other than UTC.
       p = await startPuente(
@@ -36,7 +45,7 @@ for (const mode of modes) {
         }),
       );
     });
-    after(async () => {
+    afterEach(async () => {
       await p?.close();
       await sim?.close();
       await storage?.dispose();
@@ -102,6 +111,7 @@ for (const mode of modes) {
     });
 
     test('the simulator sends the recorded client shape: no zone field, city and state present; zones stay empty', async () => {
+      await synced();
       assert.ok(
         sim.clients.every((c) => !('zone_name' in c) && !('zone' in c) && c.city && c.state),
         'no zone in the recorded payload',
@@ -112,6 +122,7 @@ for (const mode of modes) {
     });
 
     test('re-sync updates only name, email, address (city, state) and zone', async () => {
+      await synced();
       const [before] = await p.ctx.db.query<any>(`SELECT * FROM users WHERE role = 0 AND email IS NOT NULL AND code IS NOT NULL ORDER BY id LIMIT 1`);
       await p.ctx.db.query(`UPDATE users SET plan_id = 7, status = false, role = 0, password_hash = '$argon2id$kept' WHERE id = $1`, [before.id]);
       const client = sim.clients.find((c) => c.id === before.id_wispro)!;
@@ -152,6 +163,7 @@ for (const mode of modes) {
     });
 
     test('the nightly sync is scheduled in TZ and its next run is visible', async () => {
+      await synced();
       const status = await p.api('/api/users/sync-wispro-status');
       assert.equal(status.status, 200, JSON.stringify(status.body));
       assert.equal(status.body.success, true);
@@ -182,6 +194,7 @@ for (const mode of modes) {
     });
 
     test('a local user is matched by cédula in any form and linked, not duplicated', async () => {
+      await synced();
       const [local] = await p.ctx.db.query<any>(
         `INSERT INTO users (name, id_number, cedula_digits, code) VALUES ('Local', 'V-9876543', '9876543', '9876543') RETURNING *`,
       );
@@ -227,6 +240,7 @@ for (const mode of modes) {
     });
 
     test('one record the database refuses costs only itself, not its page', async () => {
+      await synced();
       const before = (await users()).length;
       const template = sim.clients[0]!;
       sim.clients.push(
@@ -257,6 +271,7 @@ for (const mode of modes) {
     });
 
     test('a page that keeps failing fails the attempt; the retry resumes after the last saved page', async () => {
+      await synced();
       const before = (await users()).length;
       sim.setFaults({ failPages: [3] });
       const res = await p.api('/api/users/sync-wispro-all', { method: 'POST' });

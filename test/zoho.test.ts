@@ -1,4 +1,4 @@
-import { describe, test, before, after } from 'node:test';
+import { describe, test, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startZohoSimulator, zohoTime, type ZohoSimulator } from '../src/simulators/zoho/zoho.simulator.ts';
 import { eventually, freshStorage, modes, runsIn, startPuente, testEnv, waitForJob, type Storage, type TestPuente } from './support/puente.ts';
@@ -30,20 +30,36 @@ for (const mode of modes) {
     const codeLogin = (code: string) => p.api('/auth/login', { body: { code }, token: null });
     const syncCode = async () => waitForJob(p, (await p.api('/api/zoho/code/sync', { method: 'POST' })).body.job_id);
     const rowsOf = () => p.ctx.db.query<any>('SELECT * FROM zoho_code ORDER BY id');
+    /** The start-up code sync has stored ALPHA1 and its job has ended (a later request starts a new one). */
+    const startupSynced = async () => {
+      await eventually(async () => (await rowsOf()).length === 1, 15_000, 'the start-up code sync');
+      const [job] = await p.ctx.db.query<{ id: string }>(`SELECT id FROM jobs WHERE type = 'zoho.code-sync' ORDER BY created_at LIMIT 1`);
+      assert.ok(job, 'the start-up sync is a recorded job');
+      assert.equal((await waitForJob(p, job.id)).status, 'completed');
+    };
+    /** A first, complete product sync of every item: the state a test about later syncs starts from. */
+    const productsSynced = async () => {
+      const first = await waitForJob(p, (await p.api('/api/products/sync', { body: { full: false } })).body.job_id);
+      assert.equal(first.status, 'completed', first.error);
+      assert.equal(first.results.upserted, sim.items.length);
+      return first;
+    };
 
-    before(async () => {
-      storage = await freshStorage(mode);
+    // Every test has its own database, simulator (code ALPHA1, 450 items) and Puente: none relies on
+    // what another left, so each runs alone (--test-name-pattern) and in any order.
+    beforeEach(async () => {
+      storage = await freshStorage(mode, { migrated: true });
       sim = await startZohoSimulator({ ...CREDS, initialCode: 'ALPHA1', items: 450 });
       p = await startPuente(testEnv({ ...storage.env, ...zohoEnv(sim) }));
     });
-    after(async () => {
+    afterEach(async () => {
       await p?.close();
       await sim?.close();
       await storage?.dispose();
     });
 
     test('the code is fetched once at start-up and people log in with it as operators, without calling Zoho', async () => {
-      await eventually(async () => (await rowsOf()).length === 1, 15_000, 'the start-up code sync');
+      await startupSynced();
       const calls = sim.creatorCalls;
       const ok = await codeLogin('ALPHA1');
       assert.equal(ok.status, 200);
@@ -57,6 +73,7 @@ for (const mode of modes) {
     });
 
     test('an unchanged code changes nothing; a rotated one expires the old code in the same sync', async () => {
+      await startupSynced();
       const same = await syncCode();
       assert.equal(same.results.outcome, 'unchanged');
       assert.equal((await rowsOf()).length, 1);
@@ -78,6 +95,7 @@ for (const mode of modes) {
     });
 
     test('"no records" (3100, with HTTP 200 or 404) keeps the current code and does not fail', async () => {
+      await startupSynced();
       sim.removeAccessRecord();
       for (const as404 of [false, true]) {
         sim.setFaults({ creatorNotFoundAs404: as404 });
@@ -86,15 +104,18 @@ for (const mode of modes) {
         assert.equal(job.results.outcome, 'no_records');
       }
       sim.setFaults({});
-      assert.equal((await codeLogin('BRAVO2')).status, 200);
-      sim.rotateCode('BRAVO2');
+      const rows = await rowsOf();
+      assert.equal(rows.length, 1);
+      assert.equal(rows[0].expired_at, null, 'the current code is not expired');
+      assert.equal((await codeLogin('ALPHA1')).status, 200);
     });
 
     test('Zoho down: login keeps working, the job fails visibly and the stats show it', async () => {
+      await startupSynced();
       sim.setFaults({ apiDown: true });
       const res = await p.api('/api/zoho/code/sync', { method: 'POST' });
       await eventually(async () => (await p.api(`/jobs/${res.body.job_id}`)).body.error, 30_000, 'the attempt to fail');
-      assert.equal((await codeLogin('BRAVO2')).status, 200);
+      assert.equal((await codeLogin('ALPHA1')).status, 200);
       const stats = (await p.api('/api/zoho/code/stats')).body.stats;
       assert.match(stats.last_code_sync.error, /HTTP 503/);
       await p.api(`/jobs/${res.body.job_id}/cancel`, { method: 'POST' });
@@ -102,7 +123,9 @@ for (const mode of modes) {
     });
 
     test('the access token is reused across restarts; a rejected one is renewed once', async () => {
+      await startupSynced();
       const before = sim.refreshCount;
+      assert.equal(before, 1, 'the start-up sync took a token');
       await p.close();
       p = await startPuente(testEnv({ ...storage.env, ...zohoEnv(sim) }));
       await syncCode();
@@ -179,6 +202,7 @@ for (const mode of modes) {
     });
 
     test('an item edited while the incremental sync pages through is not skipped (newest first)', async () => {
+      await productsSynced();
       // 240 items edited in the last few minutes, oldest first: two pages of changes.
       const now = Date.now();
       const edited = sim.items.slice(100, 340);
@@ -204,6 +228,7 @@ for (const mode of modes) {
     });
 
     test('the nightly reconciliation re-reads every item, catches what incremental syncs missed, and marks deleted items', async () => {
+      await productsSynced();
       const [gone1, gone2, quiet] = [sim.items[3]!, sim.items[4]!, sim.items[5]!];
       sim.deleteItem(gone1.item_id);
       sim.deleteItem(gone2.item_id);
@@ -262,24 +287,22 @@ for (const mode of modes) {
     });
 
     test('API calls go to the api_domain of the token reply, not ZOHO_API_URL', async () => {
+      await startupSynced();
       await p.close();
+      // Closed by afterEach.
       p = await startPuente(testEnv({ ...storage.env, ...zohoEnv(sim), ZOHO_API_URL: 'http://127.0.0.1:9/nowhere' }));
-      try {
-        sim.expireAllTokens();
-        await p.ctx.db.query('DELETE FROM zoho_tokens');
-        const job = await waitForJob(p, (await p.api('/api/products/sync', { body: {} })).body.job_id);
-        assert.equal(job.status, 'completed', job.error);
-        const client = p.ctx.services.zoho.client;
-        assert.equal(client.apiBase('https://www.zohoapis.eu'), 'https://www.zohoapis.eu');
-        assert.equal(client.apiBase('javascript:alert(1)'), 'http://127.0.0.1:9/nowhere', 'a reply naming no usable URL is not followed');
-        assert.equal(client.apiBase(null), 'http://127.0.0.1:9/nowhere');
-      } finally {
-        await p.close();
-        p = await startPuente(testEnv({ ...storage.env, ...zohoEnv(sim) }));
-      }
+      sim.expireAllTokens();
+      await p.ctx.db.query('DELETE FROM zoho_tokens');
+      const job = await waitForJob(p, (await p.api('/api/products/sync', { body: {} })).body.job_id);
+      assert.equal(job.status, 'completed', job.error);
+      const client = p.ctx.services.zoho.client;
+      assert.equal(client.apiBase('https://www.zohoapis.eu'), 'https://www.zohoapis.eu');
+      assert.equal(client.apiBase('javascript:alert(1)'), 'http://127.0.0.1:9/nowhere', 'a reply naming no usable URL is not followed');
+      assert.equal(client.apiBase(null), 'http://127.0.0.1:9/nowhere');
     });
 
     test('two requests for the same sync at once run it once', async () => {
+      await startupSynced();
       sim.setFaults({ latencyMs: 200 });
       const [a, b] = await Promise.all([p.api('/api/zoho/code/sync', { method: 'POST' }), p.api('/api/zoho/code/sync', { method: 'POST' })]);
       assert.equal(a.body.job_id, b.body.job_id);

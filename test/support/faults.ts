@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
 
 /** A port that was free a moment ago (bound to 0, then released). */
@@ -8,6 +8,12 @@ export async function freePort(): Promise<number> {
   const { port } = server.address() as AddressInfo;
   await new Promise((resolve) => server.close(resolve));
   return port;
+}
+
+/** Why a redis-server of the test's own cannot be started here, or null when the program is on PATH. */
+export function redisServerMissing(): string | null {
+  const probe = spawnSync('redis-server', ['--version'], { stdio: 'ignore' });
+  return probe.error ? `redis-server not found on PATH (${(probe.error as NodeJS.ErrnoException).code ?? probe.error.message})` : null;
 }
 
 /** A redis-server of the test's own, on a fixed port, that can be killed and started again. */
