@@ -4,6 +4,8 @@ import { io, type Socket } from 'socket.io-client';
 import { eventually, freshStorage, modes, runsIn, startPuente, testEnv, type Storage, type TestPuente } from './support/puente.ts';
 import { spawnPuente, type PuenteProcess } from './support/spawn.ts';
 import { startTestRedis, type TestRedis } from './support/faults.ts';
+import { safeEncode } from 'zod/v4/core';
+import { pullReply } from '../src/modules/sync-feed/sync-feed.contract.ts';
 
 /**
  * Pulls of recent changes are answered from memory shared by every client of a process (the window
@@ -114,8 +116,13 @@ for (const mode of modes) {
         (await pullAt(p.url, key, 100)).changes.map((c) => c.data.status),
         ['pending', 'confirmed', 'cancelled', 'pending', 'pending'],
       );
+      // Byte for byte what the route's serializer makes of the same page (the contract's fields, in its order).
+      const res = await fetch(`${p.url}/sync/pull-changes?limit=4`, { headers: { authorization: `Bearer ${key}` } });
+      assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
+      const text = await res.text();
+      assert.equal(text, JSON.stringify(safeEncode(pullReply, JSON.parse(text)).data));
       const after = await pullSources(p.url);
-      assert.equal(after.memory - before.memory, 5, 'every one of these pulls came from memory');
+      assert.equal(after.memory - before.memory, 6, 'every one of these pulls came from memory');
       assert.equal(after.database, before.database);
     });
 

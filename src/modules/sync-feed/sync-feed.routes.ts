@@ -142,7 +142,13 @@ export function syncFeedRoutes(app: App, ctx: AppContext) {
           'At-least-once: a page is delivered again until confirmed. Apply each change idempotently (by `entity` + `entity_id`, keeping the highest `seq`), then POST /sync/confirm with `last_seq`. Pull again while `has_more`.',
       },
     },
-    async (req) => feed.pull(req.syncClient!, req.query.limit),
+    async (req, reply) => {
+      const { reply: page, json } = await feed.pull(req.syncClient!, req.query.limit);
+      // A page from memory comes already encoded (the contract's JSON, shared by every client).
+      // Fastify sends a string with a JSON content type as it is (the typed reply expects the object).
+      if (json !== null) return reply.header('content-type', 'application/json; charset=utf-8').send(json as unknown as typeof page);
+      return page;
+    },
   );
 
   app.post(

@@ -4,7 +4,8 @@ import { safeEqual } from '../../platform/auth/passwords.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import { tooManyAttempts } from '../../platform/auth/throttle.ts';
 import { sqlState } from '../../platform/http/hostile-input.ts';
-import type { Change, Order, SyncClient } from './sync-feed.contract.ts';
+import { safeEncode } from 'zod/v4/core';
+import { change as changeSchema, type Change, type Order, type PullReply, type SyncClient } from './sync-feed.contract.ts';
 import { syncFeedRepository as repo, type ChangeRow, type OrderRow, type SyncClientRow } from './sync-feed.repository.ts';
 import { ChangeWindow } from './sync-feed.window.ts';
 import { syncPulls } from '../../platform/metrics.ts';
@@ -90,6 +91,8 @@ export class SyncFeedService {
   #filling: Promise<void> | null = null;
   #stopWindow: (() => Promise<void>) | null = null;
   readonly #marks: DeliveredMarks;
+  /** Each change of the window as its reply's JSON, encoded once for every client (null: it does not match the contract). */
+  readonly #encoded = new WeakMap<Change, string | null>();
   constructor(ctx: SyncFeedDeps) {
     this.#ctx = ctx;
     this.#window = new ChangeWindow(ctx.config.SYNC_FEED_WINDOW);
@@ -243,7 +246,7 @@ export class SyncFeedService {
    * together with other pulls' marks, before the page is answered: a confirm of anything in it, on
    * any process, finds it delivered.
    */
-  async pull(client: SyncClientRow, limit: number) {
+  async pull(client: SyncClientRow, limit: number): Promise<{ reply: PullReply; json: string | null }> {
     const cursor = Number(client.cursor);
     this.#window.know(cursor);
     const fromMemory = this.#stopWindow && this.#ctx.bus.health() === 'ok' ? this.#window.page(cursor, limit) : null;
@@ -262,7 +265,29 @@ export class SyncFeedService {
     const last = changes.at(-1)?.seq ?? cursor;
     await this.#marks.mark(client.id, changes.length ? last : 0);
     if (changes.length) await this.#announcePosition({ id: client.id, cursor, delivered_upto: last });
-    return { success: true as const, cursor, last_seq: last, has_more: hasMore, count: changes.length, changes };
+    const reply = { success: true as const, cursor, last_seq: last, has_more: hasMore, count: changes.length, changes };
+    return { reply, json: fromMemory ? this.#encode(reply) : null };
+  }
+
+  /**
+   * A page from the window as the JSON the route's serializer would send (the contract's key order),
+   * built from each change's JSON encoded once: a thousand clients pulling the same changes do not
+   * encode them a thousand times. Null when a change does not match the contract (the serializer then
+   * reports it).
+   */
+  #encode(r: PullReply): string | null {
+    const parts: string[] = [];
+    for (const c of r.changes) {
+      let json = this.#encoded.get(c);
+      if (json === undefined) {
+        const encoded = safeEncode(changeSchema, JSON.parse(JSON.stringify(c)));
+        json = encoded.error ? null : JSON.stringify(encoded.data);
+        this.#encoded.set(c, json);
+      }
+      if (json === null) return null;
+      parts.push(json);
+    }
+    return `{"success":true,"cursor":${r.cursor},"last_seq":${r.last_seq},"has_more":${r.has_more},"count":${r.count},"changes":[${parts.join(',')}]}`;
   }
 
   /** Idempotent; never moves backwards; refuses what was never delivered. */
