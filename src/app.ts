@@ -116,11 +116,11 @@ export async function buildApp(ctx: AppContext, modules: PuenteModule[]): Promis
     limits: { fileSize: ctx.config.MESSAGING_MAX_FILE_BYTES, files: 1, fields: 10, fieldSize: 64 * 1024 },
   });
 
-  await app.register(async (scope) => systemRoutes(scope as App, ctx));
-  await app.register(async (scope) => jobsRoutes(scope as App, ctx));
-  await app.register(async (scope) => asyncApiRoutes(scope as App, modules));
+  await app.register(async (scope: App) => systemRoutes(scope, ctx));
+  await app.register(async (scope: App) => jobsRoutes(scope, ctx));
+  await app.register(async (scope: App) => asyncApiRoutes(scope, modules));
   for (const m of modules) {
-    if (m.routes) await app.register(async (scope) => m.routes!(scope as App, ctx));
+    if (m.routes) await app.register(async (scope: App) => m.routes!(scope, ctx));
   }
   if (existsSync(join(webDist, 'index.html'))) {
     await app.register(fastifyStatic, { root: webDist, prefix: '/', wildcard: false, index: ['index.html'] });

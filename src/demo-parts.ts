@@ -1,4 +1,5 @@
 import type { RunningServer } from './platform/server.ts';
+import type { DeviceList, DeviceReply } from './modules/messaging/messaging.contract.ts';
 import { startWisproSimulator } from './simulators/wispro/wispro.simulator.ts';
 import { startZohoSimulator } from './simulators/zoho/zoho.simulator.ts';
 import { startWhmcsSimulator } from './simulators/whmcs/whmcs.simulator.ts';
@@ -129,9 +130,9 @@ const whatsapp: DemoPart = {
           fetch(`${server.url}${path}`, {
             ...init,
             headers: { authorization: `Bearer ${adminToken}`, ...(typeof init.body === 'string' ? { 'content-type': 'application/json' } : {}) },
-          }).then((r) => r.json() as Promise<any>);
+          }).then((r) => r.json() as Promise<unknown>);
         // The simulator listens on a new port each run: devices kept from an earlier run are repointed.
-        const existing: any[] = (await call('/devices?per_page=100')).devices ?? [];
+        const existing = ((await call('/devices?per_page=100')) as Partial<DeviceList>).devices ?? [];
         for (const { provider, dev } of devices) {
           // The Cloud API sends an approved template to cold numbers; its webhook is set "in Meta's dashboard" here.
           const cloud = provider === 'cloud' ? { template_name: 'puente_bulk', template_language: 'es' } : {};
@@ -146,7 +147,7 @@ const whatsapp: DemoPart = {
             ...cloud,
           });
           const old = existing.find((d) => d.name === `Demo ${provider}`);
-          const saved = await call(old ? `/devices/${old.id}` : '/devices', { method: old ? 'PATCH' : 'POST', body });
+          const saved = (await call(old ? `/devices/${old.id}` : '/devices', { method: old ? 'PATCH' : 'POST', body })) as Partial<DeviceReply>;
           if (provider === 'cloud' && saved.device) dev.set({ webhook: { url: `${server.url}/webhooks/cloud/${saved.device.id}`, appSecret } });
         }
         const rows = ['telefono|nombre|monto'];

@@ -11,7 +11,7 @@ const NAMES: Record<string, string> = {
 };
 
 /** A job's counters as a person reads them. */
-function figures(p: Record<string, any>): string {
+function figures(p: Record<string, unknown>): string {
   if ('sent' in p) return `${p.sent} enviados, ${p.failed} fallidos${p.uncertain ? `, ${p.uncertain} en duda` : ''} de ${p.total}`;
   if ('total_records' in p)
     return `${p.created} creados, ${p.updated} actualizados, ${p.unchanged ?? 0} sin cambios, ${p.skipped} omitidos, ${p.errors} con error`;
@@ -36,7 +36,7 @@ export function printJobProgress(ctx: AppContext, write: (line: string) => void,
       for (const j of items.reverse()) {
         const before = seen.get(j.id);
         const name = `${NAMES[j.type] ?? j.type}${(j.params as { file_name?: string }).file_name ? ` «${(j.params as { file_name?: string }).file_name}»` : ''}`;
-        const p = j.progress as Record<string, any>;
+        const p = j.progress;
         const quarter = Math.floor(Number(p.percentage ?? 0) / 25);
         if (!before && ['completed', 'failed', 'cancelled'].includes(j.status)) {
           seen.set(j.id, { status: j.status, quarter });

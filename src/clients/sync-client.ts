@@ -1,12 +1,14 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { io, type Socket } from 'socket.io-client';
+import type { Order } from '../modules/sync-feed/sync-feed.contract.ts';
 
 export interface Change {
   seq: number;
   entity: string;
   entity_id: string;
   op: 'created' | 'updated' | 'cancelled';
-  data: any;
+  /** The order as it was after this change. */
+  data: Order;
   created_at: string;
 }
 

@@ -1,3 +1,4 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Server as SocketServer } from 'socket.io';
@@ -41,7 +42,8 @@ export interface AppContext {
   redisUrl: string | undefined;
 }
 
-export type App = FastifyInstance<any, any, any, any, ZodTypeProvider>;
+/** The HTTP app: Fastify on Node's HTTP server, with zod schemas as route types. */
+export type App = FastifyInstance<Server, IncomingMessage, ServerResponse, Logger, ZodTypeProvider>;
 
 /**
  * One capability. `setup` runs first (register services, declare jobs); `routes` and `realtime`
@@ -49,7 +51,7 @@ export type App = FastifyInstance<any, any, any, any, ZodTypeProvider>;
  */
 export interface PuenteModule {
   name: string;
-  setup?(ctx: AppContext): JobDefinition<any>[] | void;
+  setup?(ctx: AppContext): JobDefinition[] | void;
   routes?(app: App, ctx: AppContext): void | Promise<void>;
   realtime?(io: SocketServer, ctx: AppContext): void | Promise<void>;
   /** The module's socket endpoints, as the AsyncAPI document (GET /docs/asyncapi.json) describes them. */

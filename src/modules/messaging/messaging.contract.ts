@@ -77,6 +77,7 @@ export const device = z
 export type Device = z.infer<typeof device>;
 
 export const deviceReply = z.object({ status: z.literal('success'), device });
+export type DeviceReply = z.infer<typeof deviceReply>;
 export const deviceList = z.object({ status: z.literal('success'), devices: z.array(device), meta: pageMeta });
 export type DeviceList = z.infer<typeof deviceList>;
 export const statusMessage = z.object({ status: z.literal('success'), message: z.string() });

@@ -68,7 +68,7 @@ export const messagingModule: PuenteModule = {
     deviceRoutes(app, ctx);
     suppressionRoutes(app, ctx);
     // Its own scope: webhooks read the raw body (signatures are over the bytes sent).
-    await app.register(async (scope) => webhookRoutes(scope as App, ctx));
+    await app.register(async (scope: App) => webhookRoutes(scope, ctx));
   },
   // Job socket viewers without a staff token never see a recipient's number, in any job's event.
   forJobViewer: (event) => maskPhones(event),

@@ -53,7 +53,8 @@ export interface JobDefinition<T = unknown> {
   schedule?: () => string | null;
   /** Text of the job_started event. */
   startMessage?: (job: JobRecord) => string;
-  handler: (ctx: JobContext<T>) => Promise<Record<string, unknown> | void>;
+  // A method, so that a definition of any payload type is a `JobDefinition` (of unknown payload) in the runner's registry.
+  handler(ctx: JobContext<T>): Promise<Record<string, unknown> | void>;
   /**
    * Final counts of a job whose worker was lost on its last attempt (see jobs.reconciler.ts), from
    * what it recorded; runs in the transaction that closes the record. Without it the last progress

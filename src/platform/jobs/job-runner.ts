@@ -30,7 +30,7 @@ export interface JobRunnerDeps {
 export class JobRunner {
   readonly boss: PgBoss;
   readonly #deps: JobRunnerDeps;
-  readonly #definitions = new Map<string, JobDefinition<any>>();
+  readonly #definitions = new Map<string, JobDefinition>();
   readonly #running = new Map<string, AbortController>();
   #unsubscribeControl: (() => Promise<void>) | null = null;
   #unsubscribeWake: (() => Promise<void>) | null = null;
@@ -57,12 +57,12 @@ export class JobRunner {
   }
 
   /** Declares job types (modules do at setup, before `start`). */
-  define(definitions: JobDefinition<any>[]) {
+  define(definitions: JobDefinition[]) {
     for (const d of definitions) this.#definitions.set(d.type, d);
   }
 
   /** Every declared job type. */
-  get definitions(): JobDefinition<any>[] {
+  get definitions(): JobDefinition[] {
     return [...this.#definitions.values()];
   }
 
@@ -72,7 +72,7 @@ export class JobRunner {
     return d;
   }
 
-  definitionOrNull(type: string): JobDefinition<any> | null {
+  definitionOrNull(type: string): JobDefinition | null {
     return this.#definitions.get(type) ?? null;
   }
 
@@ -170,7 +170,7 @@ export class JobRunner {
     return this.#working;
   }
 
-  async #run(def: JobDefinition<any>, job: Job<QueuedData>) {
+  async #run(def: JobDefinition, job: Job<QueuedData>) {
     const { db, bus, logger } = this.#deps;
     const jobId = job.data?.jobId ?? (await this.#recordForSchedule(def, job.id));
     if (!jobId) return;
@@ -268,7 +268,7 @@ export class JobRunner {
    * waits for it to let go or expire; if it is still held after that, the delivery goes back to the
    * queue for a little later instead of running beside it.
    */
-  async #claim(def: JobDefinition<any>, job: Job<QueuedData>, jobId: string, lease: string, ttl: number) {
+  async #claim(def: JobDefinition, job: Job<QueuedData>, jobId: string, lease: string, ttl: number) {
     const { db, logger } = this.#deps;
     const deadline = Date.now() + (ttl + 2) * 1000;
     for (;;) {
@@ -291,7 +291,7 @@ export class JobRunner {
   }
 
   async #onFailure(
-    def: JobDefinition<any>,
+    def: JobDefinition,
     job: Job<QueuedData>,
     jobId: string,
     err: unknown,
@@ -326,7 +326,7 @@ export class JobRunner {
    * (whose first delivery carried no record id) goes on with its own record instead of being taken
    * for a new run. Workers are woken at once, as for a new job.
    */
-  async #requeue(def: JobDefinition<any>, job: Job<QueuedData>, jobId: string, startAfterSeconds?: number) {
+  async #requeue(def: JobDefinition, job: Job<QueuedData>, jobId: string, startAfterSeconds?: number) {
     await this.boss
       .send(def.type, { ...job.data, jobId }, { id: randomUUID(), ...(startAfterSeconds ? { startAfter: startAfterSeconds } : {}) })
       .catch(() => {});
@@ -342,7 +342,7 @@ export class JobRunner {
   }
 
   /** A retry of a scheduled run carries on with the record its first attempt made (found by `queue_job`). */
-  async #recordForSchedule(def: JobDefinition<any>, queueJobId: string): Promise<string | null> {
+  async #recordForSchedule(def: JobDefinition, queueJobId: string): Promise<string | null> {
     const { db } = this.#deps;
     return db.orm.transaction(async (tx) => {
       if (def.singleton) {

@@ -15,7 +15,7 @@ export interface JobReconcilerDeps {
   db: Database;
   bus: EventBus;
   logger: Logger;
-  definitions: JobDefinition<any>[];
+  definitions: JobDefinition[];
 }
 
 /**
@@ -29,7 +29,7 @@ export interface JobReconcilerDeps {
  */
 export class JobReconciler {
   readonly #deps: JobReconcilerDeps;
-  readonly #definitions: Map<string, JobDefinition<any>>;
+  readonly #definitions: Map<string, JobDefinition>;
   #timer: NodeJS.Timeout | null = null;
   #sweeping: Promise<string[]> | null = null;
 
