@@ -6,12 +6,13 @@ import type { Database } from '../db/client.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { Logger } from '../logger.ts';
 import { JobStoppedError, PermanentJobError, jobChannel, jobControlChannel, type JobContext, type JobDefinition, type JobEvent } from './job-definition.ts';
+import { jobEvents } from './job-events.ts';
 import { ProgressReporter } from './progress-reporter.ts';
 import { LeaseSweeper } from './lease-sweeper.ts';
 import { jobsRepository, type JobRecord } from './jobs.repository.ts';
 
 /** Published after a job is sent, so that workers in other processes fetch it now rather than at their next poll. */
-export const queueWakeChannel = 'queue:wake';
+const queueWakeChannel = 'queue:wake';
 
 interface QueuedData {
   jobId?: string;
@@ -204,6 +205,7 @@ export class JobRunner {
     const reporter = new ProgressReporter(jobId, db, bus, (status) => {
       if (status === 'cancelled' || status === 'paused') controller.abort(status);
     });
+    const publish = (event: JobEvent) => bus.publish(jobChannel(jobId), event);
     const emit = (event: Omit<JobEvent, 'job_id'>) => bus.publish(jobChannel(jobId), { ...event, job_id: jobId });
     const retryLimit = def.retryLimit ?? 2;
     const ctx: JobContext<unknown> = {
@@ -224,7 +226,7 @@ export class JobRunner {
     };
     try {
       // Events are best-effort: nothing on the job's path waits for one (see EventBus).
-      void emit({ type: 'job_started', message: def.startMessage?.(record) ?? `Iniciando ${def.type}` });
+      void publish(jobEvents.started(jobId, def.startMessage?.(record) ?? `Iniciando ${def.type}`));
       const results = (await def.handler(ctx)) ?? {};
       reporter.stop();
       if (leaseLost) return;
@@ -234,8 +236,8 @@ export class JobRunner {
         results,
         onlyFrom: ['processing'],
       });
-      if (finished) void emit({ type: 'job_completed', status: 'completed', results });
-      else await this.#announceStop(jobId, emit);
+      if (finished) void publish(jobEvents.completed(jobId, results));
+      else await this.#announceStop(jobId, publish);
     } catch (err) {
       reporter.stop();
       if (leaseLost) return;
@@ -250,7 +252,7 @@ export class JobRunner {
         !(await jobsRepository.renewLease(db.orm, jobId, lease, ttl).catch(() => true))
       )
         return;
-      await this.#onFailure(def, job, jobId, stopped, ctx.isLastAttempt, emit, log);
+      await this.#onFailure(def, job, jobId, stopped, ctx.isLastAttempt, publish, log);
     } finally {
       clearInterval(renew);
       this.#running.delete(jobId);
@@ -296,12 +298,12 @@ export class JobRunner {
     jobId: string,
     err: unknown,
     lastAttempt: boolean,
-    emit: (e: Omit<JobEvent, 'job_id'>) => Promise<void>,
+    publish: (e: JobEvent) => Promise<void>,
     log: Logger,
   ) {
     const { db } = this.#deps;
     const reason = err instanceof JobStoppedError ? err.reason : null;
-    if (reason === 'cancelled' || reason === 'paused') return this.#announceStop(jobId, emit);
+    if (reason === 'cancelled' || reason === 'paused') return this.#announceStop(jobId, publish);
     if (reason === 'shutdown') {
       // Released, not failed: it goes back to the queue without spending a retry.
       await jobsRepository.noteRetry(db.orm, jobId, 'released by a stopping process');
@@ -313,7 +315,7 @@ export class JobRunner {
     if (err instanceof PermanentJobError || lastAttempt) {
       log.error({ err: message }, 'job failed');
       const failed = await jobsRepository.finish(db.orm, jobId, { status: 'failed', error: message, onlyFrom: ['processing'] });
-      if (failed) await emit({ type: 'job_failed', error: message, message: `El job falló: ${message}` });
+      if (failed) await publish(jobEvents.failed(jobId, message));
       return;
     }
     log.warn({ err: message, attempt: job.retryCount }, 'job attempt failed; it will be retried');
@@ -335,10 +337,10 @@ export class JobRunner {
     if (this.#deps.bus.kind !== 'local') await this.#deps.bus.publish(queueWakeChannel, { type: def.type }).catch(() => {});
   }
 
-  async #announceStop(jobId: string, emit: (e: Omit<JobEvent, 'job_id'>) => Promise<void>) {
+  async #announceStop(jobId: string, publish: (e: JobEvent) => Promise<void>) {
     const current = await jobsRepository.get(this.#deps.db.orm, jobId);
-    if (current?.status === 'cancelled') await emit({ type: 'job_cancelled', status: 'cancelled', progress: current.progress });
-    if (current?.status === 'paused') await emit({ type: 'job_paused', status: 'paused', progress: current.progress });
+    if (current?.status === 'cancelled') await publish(jobEvents.cancelled(jobId, current.progress));
+    if (current?.status === 'paused') await publish(jobEvents.paused(jobId, current.progress));
   }
 
   /** A retry of a scheduled run carries on with the record its first attempt made (found by `queue_job`). */

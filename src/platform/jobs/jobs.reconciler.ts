@@ -3,11 +3,12 @@ import type { Database } from '../db/client.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { Logger } from '../logger.ts';
 import { jobChannel, type JobDefinition } from './job-definition.ts';
+import { jobEvents } from './job-events.ts';
 import { recoveryRepository } from './recovery.repository.ts';
 
 export const LOST_WORKER_REASON = 'el proceso que ejecutaba el job se detuvo en el último intento / worker lost on the last attempt';
 /** A pending record is written a moment before its queue job is sent (or sent again): it is left alone this long. */
-export const PENDING_GRACE_SECONDS = 60;
+const PENDING_GRACE_SECONDS = 60;
 const BATCH = 100;
 
 export interface JobReconcilerDeps {
@@ -83,15 +84,7 @@ export class JobReconciler {
     if (!job) return false;
     // Best-effort beside the database: a socket that misses it reads the failed record when it (re)subscribes.
     await bus
-      .publish(jobChannel(id), {
-        type: 'job_failed',
-        job_id: id,
-        status: 'failed',
-        error: LOST_WORKER_REASON,
-        message: `El job falló: ${LOST_WORKER_REASON}`,
-        progress: job.progress,
-        results: job.results,
-      })
+      .publish(jobChannel(id), jobEvents.failed(id, LOST_WORKER_REASON, { progress: job.progress, results: job.results }))
       .catch((err: Error) => logger.warn({ err: err.message, job: id }, 'could not publish job_failed'));
     return true;
   }

@@ -4,6 +4,7 @@ import type { Database, Executor } from '../db/client.ts';
 import type { EventBus } from '../events/bus.ts';
 import { AppError } from '../http/errors.ts';
 import { jobChannel, type JobItemsFilter, type JobItemsSource, type RetryOptions } from './job-definition.ts';
+import { jobEvents } from './job-events.ts';
 import { jobItemsRepository, type JobItemInput } from './job-items.repository.ts';
 import type { JobRunner } from './job-runner.ts';
 import { jobsRepository, type JobRecord, type JobStatus } from './jobs.repository.ts';
@@ -178,7 +179,7 @@ export class JobsService {
         job_status: job.status,
       });
     await this.#runner.enqueue(resumed, await this.#payloadOf(resumed));
-    await this.#bus.publish(jobChannel(id), { type: 'job_resumed', job_id: id, status: 'pending' });
+    await this.#bus.publish(jobChannel(id), jobEvents.resumed(id));
     return resumed;
   }
 
@@ -248,12 +249,7 @@ export class JobsService {
     }
     await this.#runner.signal(id, to);
     if (job.status === 'pending' || job.status === 'paused') {
-      await this.#bus.publish(jobChannel(id), {
-        type: to === 'cancelled' ? 'job_cancelled' : 'job_paused',
-        job_id: id,
-        status: to,
-        progress: updated.progress,
-      });
+      await this.#bus.publish(jobChannel(id), to === 'cancelled' ? jobEvents.cancelled(id, updated.progress) : jobEvents.paused(id, updated.progress));
     }
     return updated;
   }
@@ -268,7 +264,7 @@ const notRetryable = (message: string, fields: Record<string, unknown>) => new A
 
 export const jobNotFound = (id: string) => new AppError('job.not_found', 'Job no encontrado / Job not found', { job_id: id });
 /** Outcomes of recorded items that count as failures: not done, and a person may have to act. */
-export const FAILED_ITEM_STATUSES = ['failed', 'skipped'];
+const FAILED_ITEM_STATUSES = ['failed', 'skipped'];
 
 const GOOD = ['sent', 'created', 'updated', 'unchanged'];
 const BAD = ['failed', 'uncertain', 'errors', 'skipped', 'conflicts', 'invalid'];
@@ -289,7 +285,7 @@ export function jobOutcome(job: Pick<JobRecord, 'status' | 'progress'>): 'ok' | 
   return good ? 'with_errors' : 'failed';
 }
 
-export const isUuid = (s: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
+const isUuid = (s: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s);
 
 /** The public shape of a job (seed 004's, for every type): params such as `message` sit at top level. */
 export function jobReply(job: JobRecord) {

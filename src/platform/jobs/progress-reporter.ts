@@ -1,6 +1,7 @@
 import type { Database } from '../db/client.ts';
 import type { EventBus } from '../events/bus.ts';
 import { jobChannel } from './job-definition.ts';
+import { jobEvents } from './job-events.ts';
 import { jobsRepository, type JobStatus } from './jobs.repository.ts';
 
 const FLUSH_MS = 200;
@@ -47,7 +48,7 @@ export class ProgressReporter {
     this.#flushing = this.#flushing
       .then(async () => {
         const status = await jobsRepository.writeProgress(this.#db.orm, this.#jobId, progress);
-        void this.#bus.publish(jobChannel(this.#jobId), { type: 'progress', job_id: this.#jobId, ...event, progress });
+        void this.#bus.publish(jobChannel(this.#jobId), jobEvents.progress(this.#jobId, progress, event));
         this.#onStatus(status);
       })
       .catch(() => {});

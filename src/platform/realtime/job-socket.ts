@@ -4,7 +4,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { AppContext } from '../context.ts';
 import { isCodeSession } from '../auth/jwt.ts';
 import { jobChannel } from '../jobs/job-definition.ts';
-import type { JobRecord } from '../jobs/jobs.repository.ts';
+import { jobEvents, terminalEvent } from '../jobs/job-events.ts';
 import { type ConnectionCounter, guardSocket, readTarget, refuseUpgrade, tooManyConnections } from './upgrades.ts';
 import { eventChecker } from './event-check.ts';
 import { TERMINAL_EVENTS, jobSocketEvent, pingMessage, type JobSocketEvent, type PingMessage } from './job-socket.contract.ts';
@@ -15,15 +15,8 @@ const PATH = /^\/ws\/job\/([^/?]+)\/?$/;
 
 const TERMINAL = new Set<string>(TERMINAL_EVENTS);
 
-export function terminalEvent(job: JobRecord): JobSocketEvent | null {
-  if (job.status === 'completed') return { type: 'job_completed', job_id: job.id, status: 'completed', results: job.results ?? {} };
-  if (job.status === 'failed') return { type: 'job_failed', job_id: job.id, status: 'failed', error: job.error, message: `El job falló: ${job.error ?? ''}` };
-  if (job.status === 'cancelled') return { type: 'job_cancelled', job_id: job.id, status: 'cancelled', progress: job.progress };
-  return null;
-}
-
 /** A client's message as the contract reads it: JSON `{type:"ping",timestamp?}` or the bare text `ping`; anything else is null (ignored). */
-export function readClientMessage(data: string): PingMessage | null {
+function readClientMessage(data: string): PingMessage | null {
   let msg: unknown;
   try {
     msg = JSON.parse(data);
@@ -103,21 +96,21 @@ export function createJobSocketServer(ctx: AppContext, connections: ConnectionCo
       if (messagesThisSecond > limit * 2) return;
       const msg = readClientMessage(String(data));
       if (!msg) return;
-      const pong: JobSocketEvent = { type: 'pong', job_id: jobId, timestamp: msg.timestamp ?? new Date().toISOString() };
+      const pong = jobEvents.pong(jobId, msg.timestamp ?? new Date().toISOString());
       if (!early) send(pong);
       else if (early.length < 16) early.push(pong);
     });
     unsubscribe = await ctx.bus.subscribe(jobChannel(jobId), onEvent);
     if (closed) return void (await unsubscribe());
 
-    send({ type: 'subscribed', job_id: jobId, message: `Suscrito a las actualizaciones del job ${jobId}` });
+    send(jobEvents.subscribed(jobId));
     for (const pong of early) send(pong);
     early = null;
     // A late subscriber learns where the job stands, then gets what happened while it was reading.
     const job = await ctx.jobs.get(jobId);
     const terminal = job && terminalEvent(job);
     if (terminal) send(terminal);
-    else if (job && Object.keys(job.progress).length) send({ type: 'progress', job_id: jobId, progress: job.progress, status: job.status });
+    else if (job && Object.keys(job.progress).length) send(jobEvents.progress(jobId, job.progress, { status: job.status }));
     live = true;
     // Progress published while Redis was away may never arrive: when the bus is back, the socket is
     // told where the job stands (from the database, the truth).
@@ -125,7 +118,7 @@ export function createJobSocketServer(ctx: AppContext, connections: ConnectionCo
       () =>
         void ctx.jobs.get(jobId).then(
           (j) => {
-            if (j && !terminalEvent(j) && Object.keys(j.progress).length) onEvent({ type: 'progress', job_id: jobId, progress: j.progress, status: j.status });
+            if (j && !terminalEvent(j) && Object.keys(j.progress).length) onEvent(jobEvents.progress(jobId, j.progress, { status: j.status }));
           },
           () => {},
         ),
@@ -133,7 +126,7 @@ export function createJobSocketServer(ctx: AppContext, connections: ConnectionCo
     if (closed) offReconnect();
     for (const e of buffered.splice(0)) if (!terminal) onEvent(e);
     if (!job) {
-      send({ type: 'job_failed', job_id: jobId, error: 'not_found', message: 'Job no encontrado / Job not found' });
+      send(jobEvents.notFound(jobId));
       ws.close(4404, 'job not found');
     }
   }
