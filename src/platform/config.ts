@@ -48,7 +48,7 @@ const cronOrOff = (fallback: string) =>
     )
     .transform((v) => (v === '' || v.toLowerCase() === 'off' ? null : v));
 
-export const configSchema = z.object({
+const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: int(5000, 0, 65535),
   HOST: z.string().default('0.0.0.0'),

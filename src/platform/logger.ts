@@ -3,7 +3,7 @@ import pinoPretty from 'pino-pretty';
 import type { Config } from './config.ts';
 
 /** Paths whose values never reach a log line, wherever they appear in a logged object. */
-export const redactPaths = [
+const redactPaths = [
   'password',
   '*.password',
   'password2',

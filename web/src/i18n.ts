@@ -898,7 +898,7 @@ export function label(prefix: 'st' | 'sc' | 'ls' | 'cred' | 'jt' | 'oc' | 'rc' |
 /** Whether the interface has words for `key`. */
 export const has = (key: string): key is Key => Object.hasOwn(es, key);
 /** `tf` for a key built at run time (`err_${code}`), or null when there is no such key. */
-export function tryTf(key: string, vars: Record<string, string | number>): string | null {
+function tryTf(key: string, vars: Record<string, string | number>): string | null {
   return has(key) ? tf(key, vars) : null;
 }
 

@@ -43,20 +43,19 @@ export interface ParseOptions {
   onBatch(rows: ParsedRow[]): Promise<void>;
 }
 
-export const tooManyRecipients = (max: number) =>
+const tooManyRecipients = (max: number) =>
   new AppError('messaging.too_many_recipients', `El archivo tiene demasiados recipients (máximo ${max.toLocaleString('es')}) / Too many recipients`, {
     max_recipients: max,
   });
-export const badEncoding = () =>
-  new AppError('messaging.bad_encoding', 'El archivo tiene un encoding incorrecto: debe ser UTF-8 / File encoding must be UTF-8');
+const badEncoding = () => new AppError('messaging.bad_encoding', 'El archivo tiene un encoding incorrecto: debe ser UTF-8 / File encoding must be UTF-8');
 
-export const lineTooLong = (line: number, max: number) =>
+const lineTooLong = (line: number, max: number) =>
   new AppError(
     'messaging.line_too_long',
     `La línea ${line} supera ${Math.round(max / 1024)} KiB: ¿es un archivo de un recipient por línea? / Line ${line} is longer than ${Math.round(max / 1024)} KiB`,
     { line, max_bytes: max },
   );
-export const nulInLine = (line: number) =>
+const nulInLine = (line: number) =>
   new AppError('messaging.nul_byte', `La línea ${line} contiene un carácter NUL (\\u0000) / Line ${line} contains a NUL character`, { line });
 
 /** A first line whose first column has no digit is a header (`phone|@valor1|…`, `telefono|nombre`). */

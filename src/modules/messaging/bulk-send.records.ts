@@ -8,7 +8,7 @@ import { recipientsRepository, type ItemRow } from './recipients.repository.ts';
 import { splitValues } from './template.renderer.ts';
 
 /** A recipient as `GET /jobs/{id}/items` shows it: the file's values, the device by name. */
-export function recipientItem(r: ItemRow) {
+function recipientItem(r: ItemRow) {
   return {
     key: String(r.seq),
     seq: r.seq,

@@ -80,7 +80,7 @@ export interface Driver {
 }
 
 /** Template errors: the template or its parameters are wrong for everyone, so the whole job stops. */
-export const CLOUD_TEMPLATE_ERRORS = new Set([132000, 132001, 132005, 132007, 132012, 132015, 132016, 132068, 132069]);
+const CLOUD_TEMPLATE_ERRORS = new Set([132000, 132001, 132005, 132007, 132012, 132015, 132016, 132068, 132069]);
 
 const SEND_TIMEOUT_MS = 30_000;
 

@@ -14,7 +14,7 @@ export type DevicesDeps = Pick<AppContext, 'db' | 'config' | 'secrets' | 'listen
 const PUBLIC_CREDENTIALS = new Set(['phone_number_id', 'instance', 'session', 'device_id', 'api_version', 'business_account_id']);
 
 /** Where Meta's WhatsApp Cloud API lives when a device does not say. */
-export const CLOUD_API_URL = 'https://graph.facebook.com';
+const CLOUD_API_URL = 'https://graph.facebook.com';
 
 export { deviceFields };
 export type DeviceInput = z.infer<typeof deviceFields>;

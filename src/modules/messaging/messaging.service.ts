@@ -30,7 +30,7 @@ export function duplicateOf(job: JobRecord) {
   return { job_id: job.id, file_name: p.file_name ?? null, status: job.status, created_at: new Date(job.created_at).toISOString() };
 }
 
-export const DUPLICATE_SEND = 'messaging.duplicate_send' as const;
+const DUPLICATE_SEND = 'messaging.duplicate_send' as const;
 
 /**
  * A bulk send's life outside the dispatcher: its recipients are staged as the file is read, under

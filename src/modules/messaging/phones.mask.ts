@@ -11,7 +11,7 @@ const SHAPES =
   /([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})|(\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?)|(\+?\d(?:[\s().-]{0,2}\d){6,})/gi;
 const PHONE_KEYS = new Set(['phone', 'raw_phone', 'number', 'to', 'recipient']);
 
-export function maskPhonesIn(text: string): string {
+function maskPhonesIn(text: string): string {
   return text.replace(SHAPES, (m, uuid?: string, date?: string) => (uuid || date ? m : maskPhone(m)));
 }
 

@@ -7,7 +7,7 @@ import { suppressionsRepository } from './suppressions.repository.ts';
 export type SuppressionsDeps = Pick<AppContext, 'db' | 'config'>;
 
 /** Upper case, accents and punctuation gone, spaces collapsed: "No más." and "NO MAS" read the same. */
-export const foldText = (s: string) =>
+const foldText = (s: string) =>
   s
     .normalize('NFD')
     .replace(/\p{M}/gu, '')
@@ -19,7 +19,7 @@ export const foldText = (s: string) =>
  * An opt-out is a short reply that is one of the words, or starts with one ("baja por favor"):
  * a long message that happens to contain "stop" is a conversation, not an opt-out.
  */
-export function isOptOut(text: string, words: string[]) {
+function isOptOut(text: string, words: string[]) {
   const t = foldText(text);
   if (!t) return false;
   return words.some((w) => t === w || (t.startsWith(`${w} `) && t.split(' ').length <= w.split(' ').length + 3));

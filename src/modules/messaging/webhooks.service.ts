@@ -19,7 +19,7 @@ export type WebhooksDeps = Pick<AppContext, 'db' | 'logger' | 'config' | 'listen
 };
 
 const DEVICE_CACHE_MS = 5000;
-export const badSignature = () => new AppError('webhooks.bad_signature', 'Firma del webhook ausente o inválida / Missing or invalid webhook signature');
+const badSignature = () => new AppError('webhooks.bad_signature', 'Firma del webhook ausente o inválida / Missing or invalid webhook signature');
 
 const sameText = (a: string, b: string) => {
   const x = Buffer.from(a),

@@ -31,7 +31,7 @@ const text = z
   .optional()
   .transform((v) => (v === null || v === undefined ? '' : String(v)));
 
-export const clientRow = z
+const clientRow = z
   .object({
     id: num,
     firstname: text,
@@ -52,7 +52,7 @@ const getClientsReply = z.object({
   clients: z.union([z.literal(''), z.null(), z.object({ client: z.union([z.array(clientRow), clientRow]) })]).optional(),
 });
 
-export const clientDetails = z
+const clientDetails = z
   .object({
     id: num,
     firstname: text,

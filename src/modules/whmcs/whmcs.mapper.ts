@@ -10,7 +10,7 @@ import type { UserRow } from '../users/users.service.ts';
  */
 export type FieldMapping = Record<string, string>;
 
-export const LOCAL_FIELDS = [
+const LOCAL_FIELDS = [
   'client_name',
   'client_lastname',
   'name',
@@ -39,7 +39,7 @@ export const DEFAULT_MAPPING: FieldMapping = {
 };
 
 /** What AddClient refuses to go without (password2 is generated). */
-export const REQUIRED_FIELDS = ['firstname', 'lastname', 'email', 'address1', 'city', 'state', 'postcode', 'country', 'phonenumber'] as const;
+const REQUIRED_FIELDS = ['firstname', 'lastname', 'email', 'address1', 'city', 'state', 'postcode', 'country', 'phonenumber'] as const;
 
 const mappingFile = z.object({
   client: z.record(z.string(), z.enum(LOCAL_FIELDS)).optional(),
@@ -94,7 +94,7 @@ export function splitName(name: string): [string, string] {
 type UserFields = Pick<UserRow, 'name' | 'email' | 'phone' | 'address' | 'zone' | 'id_number' | 'code'> &
   Partial<Pick<UserRow, 'city' | 'state' | 'postcode' | 'country'>>;
 
-export function localValue(user: UserFields, field: string): string {
+function localValue(user: UserFields, field: string): string {
   const [first, last] = splitName(user.name ?? '');
   if (field === 'client_name') return first;
   if (field === 'client_lastname') return last;

@@ -153,7 +153,7 @@ export const CREATED_ELSEWHERE = 'creado por otro proceso al mismo tiempo';
 export const lostIssue = (lost: number): RecordIssue => ({ wispro_id: null, reason: `${lost} cliente(s) creados por otro proceso al mismo tiempo` });
 
 /** Applies one page (`planWisproPage`, then its inserts and updates) inside the caller's transaction. */
-export async function applyWisproPage(users: UsersService, tx: Executor, clients: unknown[], zoneField: string): Promise<PageOutcome> {
+async function applyWisproPage(users: UsersService, tx: Executor, clients: unknown[], zoneField: string): Promise<PageOutcome> {
   const { out, inserts, insertsAt, updates } = await planWisproPage(users, tx, clients, zoneField);
   const created = await users.insertFromWispro(tx, inserts);
   out.created += created.length;

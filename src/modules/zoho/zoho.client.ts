@@ -241,5 +241,5 @@ function safeJson(text: string): unknown {
 }
 
 /** Zoho wants `2024-05-01T10:20:30+0000`. */
-export const zohoTimestamp = (d: Date) => `${d.toISOString().slice(0, 19)}+0000`;
+const zohoTimestamp = (d: Date) => `${d.toISOString().slice(0, 19)}+0000`;
 export const parseZohoTimestamp = (s: string | null | undefined) => (s ? new Date(s.replace(/([+-]\d{2})(\d{2})$/, '$1:$2')) : null);

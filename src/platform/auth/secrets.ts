@@ -90,7 +90,7 @@ export class SecretBox {
   }
 }
 
-export const isSealed = (v: string) => v.startsWith(PREFIX);
+const isSealed = (v: string) => v.startsWith(PREFIX);
 
 const fresh = () => randomBytes(32).toString('base64url');
 

@@ -33,7 +33,7 @@ const TIMESTAMPTZ = 1184;
 const TIMESTAMP = 1114;
 
 /** PostgreSQL's text form of a timestamp (`2026-11-22 16:27:59.9+00`), as a Date. `timestamp` columns hold UTC. */
-export function parseTimestamp(text: string, withZone: boolean): Date {
+function parseTimestamp(text: string, withZone: boolean): Date {
   const iso = text.replace(' ', 'T');
   return new Date(withZone ? iso.replace(/([+-]\d{2})$/, '$1:00') : `${iso}Z`);
 }

@@ -6,7 +6,7 @@ import type { Database } from './client.ts';
 const migrationsDir = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
 const LOCK_KEY = 727_431_001;
 
-export function migrationFiles(): string[] {
+function migrationFiles(): string[] {
   return readdirSync(migrationsDir)
     .filter((f) => f.endsWith('.sql'))
     .sort();

@@ -6,7 +6,7 @@ import { loggableError, sqlState } from './hostile-input.ts';
 import { isDatabaseUnavailable } from '../db/unavailable.ts';
 
 /** What a client is told to wait before retrying a request the database could not serve. */
-export const DATABASE_RETRY_AFTER_SECONDS = 5;
+const DATABASE_RETRY_AFTER_SECONDS = 5;
 
 declare module 'fastify' {
   interface FastifyContextConfig {

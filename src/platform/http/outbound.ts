@@ -29,7 +29,7 @@ export interface OutboundOptions {
 export type ReplyClass = 'ok' | 'retry' | 'final';
 export type ReplyClassifier = (res: OutboundResponse) => ReplyClass;
 
-export const classifyStatus: ReplyClassifier = (res) => (res.status === 429 || res.status >= 500 ? 'retry' : res.status < 400 ? 'ok' : 'final');
+const classifyStatus: ReplyClassifier = (res) => (res.status === 429 || res.status >= 500 ? 'retry' : res.status < 400 ? 'ok' : 'final');
 
 /**
  * How a call that got no reply failed. `unsent`: it never reached the service (refused, unresolvable,

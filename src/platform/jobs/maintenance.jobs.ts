@@ -3,9 +3,9 @@ import type { AppContext } from '../context.ts';
 import { defineJob } from './job-definition.ts';
 import { jobsRepository } from './jobs.repository.ts';
 
-export const JOBS_CLEANUP = 'platform.jobs-cleanup';
+const JOBS_CLEANUP = 'platform.jobs-cleanup';
 /** Finished runs of scheduled jobs are kept this long; jobs people started are kept. */
-export const SCHEDULED_RETENTION_DAYS = 7;
+const SCHEDULED_RETENTION_DAYS = 7;
 
 /** Scheduled syncs every few minutes would otherwise add hundreds of job records a day. */
 export function maintenanceJobs({ db }: AppContext) {

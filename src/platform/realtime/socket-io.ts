@@ -11,7 +11,7 @@ import { type ConnectionCounter, refuseUpgrade, tooManyConnections } from './upg
  * Whether a browser page at `origin` may open a socket: its own origin always, others only when
  * listed in `CORS_ORIGINS`. Clients that send no Origin (local apps, scripts) are not browsers.
  */
-export function originAllowed(origin: string | undefined, host: string | undefined, allowed: string[]): boolean {
+function originAllowed(origin: string | undefined, host: string | undefined, allowed: string[]): boolean {
   if (!origin) return true;
   if (allowed.includes('*') || allowed.includes(origin)) return true;
   try {

@@ -77,7 +77,7 @@ function uuidFrom(rand: () => number) {
 }
 
 /** The forms tenants store cédulas in. */
-export function cedulaForm(digits: string, form: number): string {
+function cedulaForm(digits: string, form: number): string {
   switch (form % 5) {
     case 0:
       return digits;

@@ -43,7 +43,7 @@ const PACING: { key: PacingKey; label: Key; nullable?: boolean; min: number; max
 ];
 
 /** "20 msg/min · gap 1000–3000 ms · 60 s rest every 50 · 1000 per day". */
-export function pacingText(p: Record<string, number | null> | undefined): string {
+function pacingText(p: Record<string, number | null> | undefined): string {
   if (!p) return t('noPacing');
   const parts: string[] = [];
   if (p.messages_per_minute) parts.push(`${p.messages_per_minute} ${t('perMinute')}`);
