@@ -11,7 +11,7 @@ import multipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
 import helmet from '@fastify/helmet';
 import { Redis } from 'ioredis';
-import type { App, AppContext, PuenteModule } from './platform/context.ts';
+import type { App, RuntimeContext, PuenteModule } from './platform/context.ts';
 import { errorHandler } from './platform/http/error-handler.ts';
 import { installResponseCheck } from './platform/http/response-check.ts';
 import { openapiOptions } from './platform/http/openapi.ts';
@@ -32,7 +32,7 @@ const webDist = join(dirname(fileURLToPath(import.meta.url)), '..', 'web', 'dist
 /** Builds the HTTP app: shared plugins, the platform's routes, then each module's routes. */
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-export async function buildApp(ctx: AppContext, modules: PuenteModule[]): Promise<App> {
+export async function buildApp(ctx: RuntimeContext, modules: PuenteModule[]): Promise<App> {
   const app = Fastify({
     loggerInstance: ctx.logger,
     genReqId: (req) =>

@@ -1,4 +1,4 @@
-import type { AppContext } from './platform/context.ts';
+import type { RuntimeContext } from './platform/context.ts';
 import { jobOutcome } from './platform/jobs/jobs.service.ts';
 
 const NAMES: Record<string, string> = {
@@ -25,7 +25,7 @@ const FINAL: Record<string, string> = { ok: '✅ completado', with_errors: '⚠�
  * For `puente demo`'s terminal: one line when a job starts, every quarter of the way, and when it
  * ends with its figures in words (the request log goes to a file). Returns a stop function.
  */
-export function printJobProgress(ctx: AppContext, write: (line: string) => void, everyMs = 1000): () => void {
+export function printJobProgress(ctx: RuntimeContext, write: (line: string) => void, everyMs = 1000): () => void {
   const seen = new Map<string, { status: string; quarter: number }>();
   let busy = false;
   const tick = async () => {

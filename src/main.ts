@@ -12,7 +12,7 @@ import { keyStore, rotateSecrets } from './platform/auth/secrets.ts';
 import { followJob } from './platform/jobs/follow-job.ts';
 import { WISPRO_SYNC } from './modules/wispro/wispro.jobs.ts';
 import { summaryLine } from './modules/wispro/wispro-sync.service.ts';
-import type { AppContext } from './platform/context.ts';
+import type { RuntimeContext } from './platform/context.ts';
 import { ROLE } from './modules/users/users.service.ts';
 
 const usage = `puente — Wispro, WHMCS, Zoho and WhatsApp, kept in step
@@ -96,7 +96,7 @@ async function adminCreate(config: Config, args: string[]) {
 }
 
 /** The first failures of a job and where to see all of them, for the end of a terminal run. */
-async function failureListing(ctx: AppContext, jobId: string, port: number, first = 20) {
+async function failureListing(ctx: RuntimeContext, jobId: string, port: number, first = 20) {
   const { total } = await ctx.jobs.failureSummary(jobId);
   if (!total) return '';
   const failed = (await ctx.jobs.items(jobId, { status: 'failed', limit: first, offset: 0 })).items;

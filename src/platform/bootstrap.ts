@@ -9,12 +9,12 @@ import { Sessions } from './auth/sessions.ts';
 import { Throttle } from './auth/throttle.ts';
 import { JobRunner } from './jobs/job-runner.ts';
 import { JobsService } from './jobs/jobs.service.ts';
-import type { AppContext, PuenteModule, Services } from './context.ts';
+import type { RuntimeContext, PuenteModule, Services } from './context.ts';
 import { maintenanceJobs } from './jobs/maintenance.jobs.ts';
 import { JobReconciler } from './jobs/jobs.reconciler.ts';
 
 export interface Runtime {
-  ctx: AppContext;
+  ctx: RuntimeContext;
   modules: PuenteModule[];
   /** Closes records of jobs whose worker was lost on the last attempt (sweeps only in worker processes). */
   reconciler: JobReconciler;
@@ -46,7 +46,7 @@ export async function createRuntime(config: Config, modules: PuenteModule[], log
     const throttle = new Throttle(db.orm, logger);
     const runner = new JobRunner({ config, db, bus, logger });
     const jobs = new JobsService(db, runner, bus);
-    const ctx: AppContext = { config, logger, db, bus, tokens, secrets, redisUrl, sessions, throttle, runner, jobs, services };
+    const ctx: RuntimeContext = { config, logger, db, bus, tokens, secrets, redisUrl, sessions, throttle, runner, jobs, services };
     runner.define(maintenanceJobs(ctx));
     for (const m of modules) runner.define(m.setup?.(ctx) ?? []);
     const definitions = runner.definitions;

@@ -19,7 +19,11 @@ import type { JobsService } from './jobs/jobs.service.ts';
 // biome-ignore lint/suspicious/noEmptyInterface: each module adds its entry by declaration merging
 export interface Services {}
 
-export interface AppContext {
+/**
+ * What `createRuntime` opens and every module is given as `ctx`: configuration, database, bus, jobs and
+ * the services modules offer each other. (The HTTP app, `App`, is only the Fastify instance.)
+ */
+export interface RuntimeContext {
   config: Config;
   logger: Logger;
   db: Database;
@@ -42,6 +46,9 @@ export interface AppContext {
   redisUrl: string | undefined;
 }
 
+/** @deprecated The runtime's context is `RuntimeContext`; `app` names only the HTTP app. */
+export type AppContext = RuntimeContext;
+
 /** The HTTP app: Fastify on Node's HTTP server, with zod schemas as route types. */
 export type App = FastifyInstance<Server, IncomingMessage, ServerResponse, Logger, ZodTypeProvider>;
 
@@ -51,9 +58,9 @@ export type App = FastifyInstance<Server, IncomingMessage, ServerResponse, Logge
  */
 export interface PuenteModule {
   name: string;
-  setup?(ctx: AppContext): JobDefinition[] | void;
-  routes?(app: App, ctx: AppContext): void | Promise<void>;
-  realtime?(io: SocketServer, ctx: AppContext): void | Promise<void>;
+  setup?(ctx: RuntimeContext): JobDefinition[] | void;
+  routes?(app: App, ctx: RuntimeContext): void | Promise<void>;
+  realtime?(io: SocketServer, ctx: RuntimeContext): void | Promise<void>;
   /** The module's socket endpoints, as the AsyncAPI document (GET /docs/asyncapi.json) describes them. */
   sockets?: SocketChannelSpec[];
   /**
@@ -62,6 +69,6 @@ export interface PuenteModule {
    * platform hides every digit that could belong to personal data (`realtime/job-viewer.ts`).
    */
   forJobViewer?(event: unknown): unknown;
-  start?(ctx: AppContext, opts: { work: boolean }): Promise<void>;
-  stop?(ctx: AppContext): Promise<void>;
+  start?(ctx: RuntimeContext, opts: { work: boolean }): Promise<void>;
+  stop?(ctx: RuntimeContext): Promise<void>;
 }

@@ -9,7 +9,7 @@ import { openDatabase } from '../../src/platform/db/client.ts';
 import { migrate } from '../../src/platform/db/migrate.ts';
 import { startServer, type RunningServer } from '../../src/platform/server.ts';
 import { modules } from '../../src/modules/index.ts';
-import type { AppContext } from '../../src/platform/context.ts';
+import type { RuntimeContext } from '../../src/platform/context.ts';
 import type { Logger } from '../../src/platform/logger.ts';
 import { eventContractViolations } from '../../src/platform/realtime/event-check.ts';
 
@@ -158,7 +158,7 @@ export function testEnv(extra: Record<string, string | undefined> = {}): NodeJS.
 
 export interface TestPuente {
   url: string;
-  ctx: AppContext;
+  ctx: RuntimeContext;
   server: RunningServer;
   /** An admin access token. */
   token: string;

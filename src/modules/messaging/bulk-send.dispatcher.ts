@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import type { AppContext } from '../../platform/context.ts';
+import type { RuntimeContext } from '../../platform/context.ts';
 import type { Database } from '../../platform/db/client.ts';
 import type { JobContext } from '../../platform/jobs/job-definition.ts';
 import { PermanentJobError } from '../../platform/jobs/job-definition.ts';
@@ -14,7 +14,7 @@ import { recipientsRepository, type ClaimedRow, type Counts, type RecipientResul
 import { compileTemplate, MAX_RENDERED, renderedLength, renderTemplate, splitValues, tooLongReason, type CompiledTemplate } from './template.renderer.ts';
 
 /** What a bulk send uses. */
-export type SendDeps = Pick<AppContext, 'db' | 'config' | 'secrets'> & { drivers: Drivers };
+export type SendDeps = Pick<RuntimeContext, 'db' | 'config' | 'secrets'> & { drivers: Drivers };
 
 export const CHUNK_SIZE = 1000;
 const MAX_ATTEMPTS = 4;

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import type { App, AppContext } from '../../platform/context.ts';
+import type { App, RuntimeContext } from '../../platform/context.ts';
 import { requireRole } from '../../platform/auth/guards.ts';
 import { bearerAuth, statusErrorResponses } from '../../platform/http/contract.ts';
 import { pageMeta, paginationQuery } from '../../platform/http/pagination.ts';
@@ -7,7 +7,7 @@ import { deviceReply } from './devices.service.ts';
 import { deviceFields, deviceIdParams as deviceId, deviceList, deviceReply as deviceReplySchema, statusMessage } from './messaging.contract.ts';
 
 /** Sending devices: admins set where a device points and its credentials; operators run devices. */
-export function deviceRoutes(app: App, ctx: AppContext) {
+export function deviceRoutes(app: App, ctx: RuntimeContext) {
   const staff = requireRole(ctx.tokens, 'admin', 'operator');
   const admin = requireRole(ctx.tokens, 'admin');
   const config = { replyShape: 'status' as const };

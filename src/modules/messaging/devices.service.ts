@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { AppContext } from '../../platform/context.ts';
+import type { RuntimeContext } from '../../platform/context.ts';
 import type { Db } from '../../platform/db/client.ts';
 import type { Resealer, SecretBox } from '../../platform/auth/secrets.ts';
 import { AppError } from '../../platform/http/errors.ts';
@@ -9,7 +9,7 @@ import { deviceFields, type Device } from './messaging.contract.ts';
 import { checkProviderUrl } from './devices.url-check.ts';
 
 /** What the service uses. */
-export type DevicesDeps = Pick<AppContext, 'db' | 'config' | 'secrets' | 'listening'> & { drivers: Drivers };
+export type DevicesDeps = Pick<RuntimeContext, 'db' | 'config' | 'secrets' | 'listening'> & { drivers: Drivers };
 
 const PUBLIC_CREDENTIALS = new Set(['phone_number_id', 'instance', 'session', 'device_id', 'api_version', 'business_account_id']);
 

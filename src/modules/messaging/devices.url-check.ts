@@ -1,7 +1,7 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import type { AppContext } from '../../platform/context.ts';
+import type { RuntimeContext } from '../../platform/context.ts';
 import { AppError } from '../../platform/http/errors.ts';
 
 /**
@@ -9,7 +9,7 @@ import { AppError } from '../../platform/http/errors.ts';
  * when ALLOW_INSECURE_PROVIDER_URLS, for simulators and labs), and never Puente itself: a device pointed
  * back at Puente would make it call its own API with the device's credentials.
  */
-export async function checkProviderUrl(ctx: Pick<AppContext, 'config' | 'listening'>, raw: string) {
+export async function checkProviderUrl(ctx: Pick<RuntimeContext, 'config' | 'listening'>, raw: string) {
   let url: URL;
   try {
     url = new URL(raw);

@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import type { AppContext } from '../../platform/context.ts';
+import type { RuntimeContext } from '../../platform/context.ts';
 import { defineJob } from '../../platform/jobs/job-definition.ts';
 import { bulkParams, runBulkSend } from './bulk-send.dispatcher.ts';
 import { carryOverBulkSend, failureGroupsOf, itemsPageOf, settleLostBulkSend } from './bulk-send.records.ts';
 
 export const BULK_SEND = 'messaging.bulk-send';
 
-export function messagingJobs({ config, db, secrets, services }: AppContext) {
+export function messagingJobs({ config, db, secrets, services }: RuntimeContext) {
   return [
     defineJob({
       type: BULK_SEND,

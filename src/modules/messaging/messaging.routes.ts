@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { z } from 'zod';
-import type { App, AppContext } from '../../platform/context.ts';
+import type { App, RuntimeContext } from '../../platform/context.ts';
 import { requireRole } from '../../platform/auth/guards.ts';
 import { bearerAuth, GUARDED, statusErrorResponses } from '../../platform/http/contract.ts';
 import { AppError } from '../../platform/http/errors.ts';
@@ -83,7 +83,7 @@ class TooLongRows {
   }
 }
 
-export function messagingRoutes(app: App, ctx: AppContext) {
+export function messagingRoutes(app: App, ctx: RuntimeContext) {
   const staff = requireRole(ctx.tokens, 'admin', 'operator');
   const config = { replyShape: 'status' as const };
   const bulk = ctx.services.bulkSend;

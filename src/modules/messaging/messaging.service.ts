@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { AppContext } from '../../platform/context.ts';
+import type { RuntimeContext } from '../../platform/context.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import type { Executor } from '../../platform/db/client.ts';
 import type { JobRecord } from '../../platform/jobs/jobs.repository.ts';
@@ -11,7 +11,7 @@ import { recipientsRepository } from './recipients.repository.ts';
 import type { DevicesService } from './devices.service.ts';
 
 /** What the service uses. */
-export type BulkSendDeps = Pick<AppContext, 'db' | 'config' | 'jobs'> & { devices: DevicesService };
+export type BulkSendDeps = Pick<RuntimeContext, 'db' | 'config' | 'jobs'> & { devices: DevicesService };
 
 export interface BulkRequest {
   stats: ParseStats;

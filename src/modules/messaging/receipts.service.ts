@@ -1,12 +1,12 @@
 import { Counter } from 'prom-client';
-import type { AppContext } from '../../platform/context.ts';
+import type { RuntimeContext } from '../../platform/context.ts';
 import { registry } from '../../platform/metrics.ts';
 import { jobChannel } from '../../platform/jobs/job-definition.ts';
 import { devicesRepository } from './devices.repository.ts';
 import { receiptsRepository, type Applied, type ReceiptRow } from './receipts.repository.ts';
 
 /** What the service uses. */
-export type ReceiptsDeps = Pick<AppContext, 'db' | 'bus' | 'logger' | 'config'>;
+export type ReceiptsDeps = Pick<RuntimeContext, 'db' | 'bus' | 'logger' | 'config'>;
 
 /** How long a receipt for an id no recipient has yet is kept: its send's outcome may still be in a buffer. */
 const UNMATCHED_RETRY_MS = [250, 1000, 2000, 4000];

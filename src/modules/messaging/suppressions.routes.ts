@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
-import type { App, AppContext } from '../../platform/context.ts';
+import type { App, RuntimeContext } from '../../platform/context.ts';
 import { requireRole } from '../../platform/auth/guards.ts';
 import { bearerAuth, statusErrorResponses } from '../../platform/http/contract.ts';
 import { AppError } from '../../platform/http/errors.ts';
@@ -26,7 +26,7 @@ const reply = (s: SuppressionRow): Suppression => ({
 });
 
 /** The suppression list (admins only): numbers that bulk sends skip. */
-export function suppressionRoutes(app: App, ctx: AppContext) {
+export function suppressionRoutes(app: App, ctx: RuntimeContext) {
   const admin = requireRole(ctx.tokens, 'admin');
   const config = { replyShape: 'status' as const };
   const service = ctx.services.suppressions;

@@ -1,10 +1,10 @@
-import type { AppContext } from '../../platform/context.ts';
+import type { RuntimeContext } from '../../platform/context.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import { normalisePhone } from './phones.format.ts';
 import { suppressionsRepository } from './suppressions.repository.ts';
 
 /** What the service uses. */
-export type SuppressionsDeps = Pick<AppContext, 'db' | 'config'>;
+export type SuppressionsDeps = Pick<RuntimeContext, 'db' | 'config'>;
 
 /** Upper case, accents and punctuation gone, spaces collapsed: "No más." and "NO MAS" read the same. */
 const foldText = (s: string) =>

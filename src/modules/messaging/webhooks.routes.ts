@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { App, AppContext } from '../../platform/context.ts';
+import type { App, RuntimeContext } from '../../platform/context.ts';
 import { noAuth, statusErrorResponses } from '../../platform/http/contract.ts';
 import { cloudVerifyQuery, webhookBody, webhookParams as params, webhookReply } from './messaging.contract.ts';
 
@@ -9,7 +9,7 @@ import { cloudVerifyQuery, webhookBody, webhookParams as params, webhookReply } 
  * signature is of the bytes sent, not of a re-serialised object). Answers 200 at once; the
  * receipts are written in batches right after.
  */
-export async function webhookRoutes(app: App, ctx: AppContext) {
+export async function webhookRoutes(app: App, ctx: RuntimeContext) {
   const webhooks = ctx.services.webhooks;
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 4 * 1024 * 1024 }, (_req, body, done) => done(null, body));

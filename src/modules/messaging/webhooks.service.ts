@@ -1,5 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { AppContext } from '../../platform/context.ts';
+import type { RuntimeContext } from '../../platform/context.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import { devicesRepository } from './devices.repository.ts';
 import { deviceNotFound } from './devices.service.ts';
@@ -11,7 +11,7 @@ import type { SuppressionsService } from './suppressions.service.ts';
 import { parseCloud, parseEvolution, parseSimulator, parseWaha, type WebhookContent } from './webhooks.parser.ts';
 
 /** What the service uses. */
-export type WebhooksDeps = Pick<AppContext, 'db' | 'logger' | 'config' | 'listening'> & {
+export type WebhooksDeps = Pick<RuntimeContext, 'db' | 'logger' | 'config' | 'listening'> & {
   drivers: Drivers;
   devices: DevicesService;
   receipts: ReceiptsService;

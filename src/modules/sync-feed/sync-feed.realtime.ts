@@ -1,5 +1,5 @@
 import type { Namespace, Server } from 'socket.io';
-import type { AppContext } from '../../platform/context.ts';
+import type { RuntimeContext } from '../../platform/context.ts';
 import { clientAddress } from '../../platform/http/client-address.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import { eventChecker } from '../../platform/realtime/event-check.ts';
@@ -70,7 +70,7 @@ export type SyncNamespace = Namespace<SyncClientToServer, SyncServerToClient, Re
  * keeps, for its connected clients, how far each has confirmed and pulled, read once on connect and
  * kept current by the position every pull and confirm announces on the bus (FEED_CLIENT_CHANNEL).
  */
-export function attachSyncNamespace(io: Server, ctx: AppContext): { nsp: SyncNamespace; close(): Promise<void> } {
+export function attachSyncNamespace(io: Server, ctx: RuntimeContext): { nsp: SyncNamespace; close(): Promise<void> } {
   const feed = ctx.services.syncFeed;
   // Typed by the contract: only its events, with its payloads, can be emitted or listened to.
   const nsp = io.of('/sync') as unknown as SyncNamespace;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { App, AppContext } from '../../platform/context.ts';
+import type { App, RuntimeContext } from '../../platform/context.ts';
 import { bearerToken, requireRole } from '../../platform/auth/guards.ts';
 import { bearerAuth, bearerOrSyncKeyAuth, errorResponses, syncKeyAuth } from '../../platform/http/contract.ts';
 import { pageMeta, paginationQuery } from '../../platform/http/pagination.ts';
@@ -32,7 +32,7 @@ declare module 'fastify' {
 
 const idParams = z.object({ id: z.coerce.number().int().positive() });
 
-export function syncFeedRoutes(app: App, ctx: AppContext) {
+export function syncFeedRoutes(app: App, ctx: RuntimeContext) {
   const feed = ctx.services.syncFeed;
   const staff = requireRole(ctx.tokens, 'admin', 'operator');
   const admin = requireRole(ctx.tokens, 'admin');

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { AppContext } from '../../platform/context.ts';
+import type { RuntimeContext } from '../../platform/context.ts';
 import { safeEqual } from '../../platform/auth/passwords.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import { tooManyAttempts } from '../../platform/auth/throttle.ts';
@@ -11,7 +11,7 @@ import { ChangeWindow } from './sync-feed.window.ts';
 import { syncPulls } from '../../platform/metrics.ts';
 
 /** What the service uses. */
-export type SyncFeedDeps = Pick<AppContext, 'db' | 'bus' | 'config' | 'throttle'> & { logger?: Pick<AppContext['logger'], 'warn'> };
+export type SyncFeedDeps = Pick<RuntimeContext, 'db' | 'bus' | 'config' | 'throttle'> & { logger?: Pick<RuntimeContext['logger'], 'warn'> };
 
 /** A committed change: `{ seq, change }` (`change` as a pull answers it; absent from older publishers). */
 export const FEED_CHANNEL = 'sync-feed:changed';

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { App, AppContext } from '../../platform/context.ts';
+import type { App, RuntimeContext } from '../../platform/context.ts';
 import { requireRole } from '../../platform/auth/guards.ts';
 import { isCodeSession } from '../../platform/auth/jwt.ts';
 import type { SessionSubject } from '../../platform/auth/sessions.ts';
@@ -10,7 +10,7 @@ import { roleName, userReply } from './users.service.ts';
 import { loginBody, loginReply, logoutBody, meReply, passwordBody, refreshBody, refreshReply } from './users.contract.ts';
 
 /** `POST /auth/login` (email and password, or a Zoho access code), `/auth/refresh`, `/auth/logout`, `/auth/password`, `/auth/me`. */
-export function authRoutes(app: App, ctx: AppContext) {
+export function authRoutes(app: App, ctx: RuntimeContext) {
   const users = ctx.services.users;
   const { config, throttle, sessions } = ctx;
   const loginLimit = { max: config.LOGIN_RATE_LIMIT_PER_MINUTE, timeWindow: '1 minute', keyGenerator: (req: { ip: string }) => `login:${req.ip}` };

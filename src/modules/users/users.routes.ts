@@ -1,11 +1,11 @@
-import type { App, AppContext } from '../../platform/context.ts';
+import type { App, RuntimeContext } from '../../platform/context.ts';
 import { requireRole } from '../../platform/auth/guards.ts';
 import { pageMeta } from '../../platform/http/pagination.ts';
 import { bearerAuth, errorResponses, GUARDED, WITH_BODY } from '../../platform/http/contract.ts';
 import { createStaffBody, userIdParams, userReply as userReplySchema, usersQuery, usersReply } from './users.contract.ts';
 import { ROLE, userReply } from './users.service.ts';
 
-export function usersRoutes(app: App, ctx: AppContext) {
+export function usersRoutes(app: App, ctx: RuntimeContext) {
   const users = ctx.services.users;
   const staff = requireRole(ctx.tokens, 'admin', 'operator');
 

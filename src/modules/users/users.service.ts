@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { AppContext } from '../../platform/context.ts';
+import type { RuntimeContext } from '../../platform/context.ts';
 import type { Executor } from '../../platform/db/client.ts';
 import { hashPassword, needsRehash, safeEqual, verifyPassword } from '../../platform/auth/passwords.ts';
 import type { Role } from '../../platform/auth/jwt.ts';
@@ -7,7 +7,7 @@ import { AppError } from '../../platform/http/errors.ts';
 import { usersRepository, type NewUserFromWispro, type ProfileColumns, type UserRow, type WisproUpdate } from './users.repository.ts';
 
 /** What the service uses. */
-export type UsersDeps = Pick<AppContext, 'db' | 'sessions'>;
+export type UsersDeps = Pick<RuntimeContext, 'db' | 'sessions'>;
 
 export type { MatchRow, NewUserFromWispro, ProfileColumns, UserRow, WisproUpdate } from './users.repository.ts';
 

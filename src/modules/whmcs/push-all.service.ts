@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { AppContext } from '../../platform/context.ts';
+import type { RuntimeContext } from '../../platform/context.ts';
 import { PermanentJobError, type JobContext } from '../../platform/jobs/job-definition.ts';
 import type { JobItemInput } from '../../platform/jobs/job-items.repository.ts';
 import type { JobRecord } from '../../platform/jobs/jobs.repository.ts';
@@ -71,7 +71,7 @@ export async function settleLostPushAll(job: JobRecord) {
   return { progress: { ...job.progress, ...c, percentage: c.total ? Math.round((c.processed / c.total) * 1000) / 10 : 100 } };
 }
 
-export type PushAllDeps = Pick<AppContext, 'config' | 'jobs'> & { whmcs: WhmcsService; users: UsersService };
+export type PushAllDeps = Pick<RuntimeContext, 'config' | 'jobs'> & { whmcs: WhmcsService; users: UsersService };
 
 /** Pushes every customer without a WHMCS link, in batches by id; each batch commits with its checkpoint. */
 export async function runPushAll(deps: PushAllDeps, ctx: JobContext<unknown>) {

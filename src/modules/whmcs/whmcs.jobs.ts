@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import type { AppContext } from '../../platform/context.ts';
+import type { RuntimeContext } from '../../platform/context.ts';
 import { defineJob } from '../../platform/jobs/job-definition.ts';
 import { runPushAll, settleLostPushAll } from './push-all.service.ts';
 
 export const WHMCS_PUSH_ALL = 'whmcs.push-all';
 
-export function whmcsJobs({ config, jobs, services }: AppContext) {
+export function whmcsJobs({ config, jobs, services }: RuntimeContext) {
   return [
     defineJob({
       type: WHMCS_PUSH_ALL,

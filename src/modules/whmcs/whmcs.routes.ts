@@ -1,4 +1,4 @@
-import type { App, AppContext } from '../../platform/context.ts';
+import type { App, RuntimeContext } from '../../platform/context.ts';
 import { requireRole } from '../../platform/auth/guards.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import { jobReply } from '../../platform/jobs/jobs.service.ts';
@@ -33,7 +33,7 @@ const mapReply = (m: SyncMapRow | null) => ({
 const logReply = (l: SyncLogRow) => ({ ...l, duration_ms: l.duration_ms === null ? null : Number(l.duration_ms) });
 
 /** Seed 002's endpoints under /api/whmcs, admin only; a disabled or unconfigured link answers 503. */
-export function whmcsRoutes(app: App, ctx: AppContext) {
+export function whmcsRoutes(app: App, ctx: RuntimeContext) {
   const whmcs = ctx.services.whmcs;
   const admin = requireRole(ctx.tokens, 'admin');
   const guard = [admin, async () => whmcs.ensureAvailable()];

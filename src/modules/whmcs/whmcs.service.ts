@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { AppContext } from '../../platform/context.ts';
+import type { RuntimeContext } from '../../platform/context.ts';
 import type { Executor } from '../../platform/db/client.ts';
 import { AppError, UpstreamError } from '../../platform/http/errors.ts';
 import type { UsersService, UserRow } from '../users/users.service.ts';
@@ -8,7 +8,7 @@ import { fromWhmcs, loadMapping, toWhmcs, userColumns, type ClientMapping } from
 import { whmcsRepository, type MapUpdate, type SyncLogInput, type SyncMapRow } from './whmcs.repository.ts';
 
 /** What the service uses. */
-export type WhmcsDeps = Pick<AppContext, 'db' | 'bus' | 'logger' | 'config'> & { users: UsersService };
+export type WhmcsDeps = Pick<RuntimeContext, 'db' | 'bus' | 'logger' | 'config'> & { users: UsersService };
 
 export const CACHE_INVALIDATE = 'whmcs:cache-invalidate';
 const CLIENT = 'client';
@@ -69,9 +69,9 @@ class TtlCache {
 /** Collects a user's WHMCS calls as log rows; written with the map rows, in one transaction. */
 class Audit {
   readonly entries: SyncLogInput[] = [];
-  readonly #ctx: Pick<AppContext, 'config'>;
+  readonly #ctx: Pick<RuntimeContext, 'config'>;
   readonly #jobId: string | null;
-  constructor(ctx: Pick<AppContext, 'config'>, jobId: string | null = null) {
+  constructor(ctx: Pick<RuntimeContext, 'config'>, jobId: string | null = null) {
     this.#ctx = ctx;
     this.#jobId = jobId;
   }

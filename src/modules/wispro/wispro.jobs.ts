@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { AppContext } from '../../platform/context.ts';
+import type { RuntimeContext } from '../../platform/context.ts';
 import { defineJob } from '../../platform/jobs/job-definition.ts';
 import { runWisproSync, settleLostWisproSync } from './wispro-sync.service.ts';
 
@@ -9,7 +9,7 @@ export const wisproSyncPayload = z.object({ per_page: z.number().int().min(1).ma
 export type WisproSyncPayload = z.infer<typeof wisproSyncPayload>;
 
 /** The seed's SyncWisproClients job: page by page, a checkpoint per page, 3 tries, 900 s. */
-export function wisproJobs({ config, db, jobs, services }: AppContext) {
+export function wisproJobs({ config, db, jobs, services }: RuntimeContext) {
   return [
     defineJob<WisproSyncPayload>({
       type: WISPRO_SYNC,

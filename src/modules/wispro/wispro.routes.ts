@@ -1,4 +1,4 @@
-import type { App, AppContext } from '../../platform/context.ts';
+import type { App, RuntimeContext } from '../../platform/context.ts';
 import { requireRole } from '../../platform/auth/guards.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import { scheduleTimeZone } from '../../platform/config.ts';
@@ -7,7 +7,7 @@ import { bearerAuth, errorResponses, GUARDED } from '../../platform/http/contrac
 import { WISPRO_SYNC } from './wispro.jobs.ts';
 import { wisproSyncStarted, wisproSyncStatus } from './wispro.contract.ts';
 
-export function wisproRoutes(app: App, ctx: AppContext) {
+export function wisproRoutes(app: App, ctx: RuntimeContext) {
   app.post(
     '/api/users/sync-wispro-all',
     {

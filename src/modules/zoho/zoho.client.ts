@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import type { AppContext } from '../../platform/context.ts';
+import type { RuntimeContext } from '../../platform/context.ts';
 import { OutboundClient } from '../../platform/http/outbound.ts';
 import { AppError, UpstreamError } from '../../platform/http/errors.ts';
 import { zohoRepository as repo } from './zoho.repository.ts';
 
 /** What the service uses. */
-export type ZohoClientDeps = Pick<AppContext, 'db' | 'logger' | 'config' | 'secrets'>;
+export type ZohoClientDeps = Pick<RuntimeContext, 'db' | 'logger' | 'config' | 'secrets'>;
 
 const REFRESH_MARGIN_S = 300;
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { AppContext } from '../../platform/context.ts';
+import type { RuntimeContext } from '../../platform/context.ts';
 import { PermanentJobError, defineJob } from '../../platform/jobs/job-definition.ts';
 import { evenMinutes } from '../../platform/config.ts';
 import { ZohoConfigError } from './zoho.client.ts';
@@ -27,7 +27,7 @@ async function permanentIfConfig<T>(work: Promise<T>): Promise<T> {
   }
 }
 
-export function zohoJobs({ config: c, services }: AppContext) {
+export function zohoJobs({ config: c, services }: RuntimeContext) {
   const zoho = () => services.zoho;
   const codeConfigured = Boolean(c.ZOHO_CLIENT_ID && c.ZOHO_CREATOR_OWNER && c.ZOHO_CREATOR_REPORT);
   const productsConfigured = Boolean(c.ZOHO_CLIENT_ID && c.ZOHO_ORGANIZATION_ID);

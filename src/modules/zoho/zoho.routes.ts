@@ -1,4 +1,4 @@
-import type { App, AppContext } from '../../platform/context.ts';
+import type { App, RuntimeContext } from '../../platform/context.ts';
 import { requireRole } from '../../platform/auth/guards.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import { pageMeta } from '../../platform/http/pagination.ts';
@@ -17,7 +17,7 @@ import {
 import { jobReply } from '../../platform/jobs/jobs.service.ts';
 import { ZOHO_CODE_SYNC, ZOHO_PRODUCT_RECONCILE, ZOHO_PRODUCT_SYNC } from './zoho.jobs.ts';
 
-export function zohoRoutes(app: App, ctx: AppContext) {
+export function zohoRoutes(app: App, ctx: RuntimeContext) {
   const zoho = ctx.services.zoho;
   const staff = requireRole(ctx.tokens, 'admin', 'operator');
   const tags = ['zoho'],

@@ -1,11 +1,11 @@
-import type { AppContext } from '../../platform/context.ts';
+import type { RuntimeContext } from '../../platform/context.ts';
 import { scheduleTimeZone } from '../../platform/config.ts';
 import { safeEqual } from '../../platform/auth/passwords.ts';
 import { ZohoClient, parseZohoTimestamp, type ItemsQuery, type ZohoItem } from './zoho.client.ts';
 import { zohoRepository as repo, type ProductInput } from './zoho.repository.ts';
 
 /** What the service uses. */
-export type ZohoDeps = Pick<AppContext, 'db' | 'bus' | 'logger' | 'config' | 'jobs' | 'secrets'>;
+export type ZohoDeps = Pick<RuntimeContext, 'db' | 'bus' | 'logger' | 'config' | 'jobs' | 'secrets'>;
 
 export type CodeSyncOutcome = 'initialized' | 'rotated' | 'unchanged' | 'no_records';
 const OVERLAP_MS = 5 * 60_000;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { App, AppContext } from '../context.ts';
+import type { App, RuntimeContext } from '../context.ts';
 import { registry } from '../metrics.ts';
 import { errorResponses, noAuth } from './contract.ts';
 import { healthReply, readyReply } from './system.contract.ts';
@@ -23,7 +23,7 @@ async function check(probe: () => Promise<unknown>): Promise<string> {
   }
 }
 
-export function systemRoutes(app: App, ctx: AppContext) {
+export function systemRoutes(app: App, ctx: RuntimeContext) {
   app.get(
     '/health',
     {

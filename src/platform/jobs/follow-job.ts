@@ -1,4 +1,4 @@
-import type { AppContext } from '../context.ts';
+import type { RuntimeContext } from '../context.ts';
 import { jobChannel } from './job-definition.ts';
 import type { JobRecord } from './jobs.repository.ts';
 import { terminalStatuses } from './jobs.repository.ts';
@@ -7,7 +7,7 @@ import { terminalStatuses } from './jobs.repository.ts';
  * Follows a job from a terminal: a progress bar on a TTY (from the same events `/ws/job/:id`
  * streams), and resolves with the finished record.
  */
-export async function followJob(ctx: AppContext, jobId: string, describe: (progress: Record<string, unknown>) => string): Promise<JobRecord> {
+export async function followJob(ctx: RuntimeContext, jobId: string, describe: (progress: Record<string, unknown>) => string): Promise<JobRecord> {
   const tty = process.stderr.isTTY;
   const draw = (progress: Record<string, unknown>) => {
     if (!tty) return;

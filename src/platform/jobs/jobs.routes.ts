@@ -1,4 +1,4 @@
-import type { App, AppContext } from '../context.ts';
+import type { App, RuntimeContext } from '../context.ts';
 import { requireRole } from '../auth/guards.ts';
 import { pageMeta } from '../http/pagination.ts';
 import { bearerAuth, GUARDED, statusErrorResponses } from '../http/contract.ts';
@@ -17,7 +17,7 @@ import { jobReply as jobSchema } from '../http/contract.ts';
 import { jobNotFound, jobOutcome, jobReply } from './jobs.service.ts';
 
 /** `GET /jobs`, `GET /jobs/{job_id}` (seed 004's shapes, for every job type) and job controls. */
-export function jobsRoutes(app: App, ctx: AppContext) {
+export function jobsRoutes(app: App, ctx: RuntimeContext) {
   // Access-code sessions may follow jobs (status and counts), not control them.
   const reader = requireRole(ctx.tokens, 'admin', 'operator', 'code');
   const guard = requireRole(ctx.tokens, 'admin', 'operator');

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { AppContext } from '../context.ts';
+import type { RuntimeContext } from '../context.ts';
 import { defineJob } from './job-definition.ts';
 import { jobsRepository } from './jobs.repository.ts';
 
@@ -8,7 +8,7 @@ const JOBS_CLEANUP = 'platform.jobs-cleanup';
 const SCHEDULED_RETENTION_DAYS = 7;
 
 /** Scheduled syncs every few minutes would otherwise add hundreds of job records a day. */
-export function maintenanceJobs({ db }: AppContext) {
+export function maintenanceJobs({ db }: RuntimeContext) {
   return [
     defineJob({
       type: JOBS_CLEANUP,

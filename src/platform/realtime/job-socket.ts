@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { AppContext } from '../context.ts';
+import type { RuntimeContext } from '../context.ts';
 import { isCodeSession } from '../auth/jwt.ts';
 import { jobChannel } from '../jobs/job-definition.ts';
 import { jobEvents, terminalEvent } from '../jobs/job-events.ts';
@@ -41,7 +41,7 @@ export interface JobSocketOptions {
  * error events are capped per second, and every other event, terminal ones included, goes out at
  * once and in order.
  */
-export function createJobSocketServer(ctx: AppContext, connections: ConnectionCounter, options: JobSocketOptions) {
+export function createJobSocketServer(ctx: RuntimeContext, connections: ConnectionCounter, options: JobSocketOptions) {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   const check = eventChecker(ctx.config.NODE_ENV, ctx.logger);
 

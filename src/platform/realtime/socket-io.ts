@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { Server, type Socket } from 'socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { Redis } from 'ioredis';
-import type { AppContext } from '../context.ts';
+import type { RuntimeContext } from '../context.ts';
 import { nonBlockingRedisOptions } from '../events/bus.ts';
 import { type ConnectionCounter, refuseUpgrade, tooManyConnections } from './upgrades.ts';
 
@@ -28,7 +28,7 @@ function originAllowed(origin: string | undefined, host: string | undefined, all
  * `CORS_ORIGINS`; each address holds at most `REALTIME_MAX_CONNECTIONS_PER_ADDRESS` sockets; each
  * socket may send `SOCKET_EVENTS_PER_SECOND` events.
  */
-export async function createSocketServer(server: HttpServer, ctx: AppContext, connections: ConnectionCounter) {
+export async function createSocketServer(server: HttpServer, ctx: RuntimeContext, connections: ConnectionCounter) {
   const allowed = ctx.config.CORS_ORIGINS;
   const before = { request: server.listeners('request'), upgrade: server.listeners('upgrade') };
   const io = new Server(server, {
@@ -100,7 +100,7 @@ export async function createSocketServer(server: HttpServer, ctx: AppContext, co
  * A token bucket per socket: `perSecond` events a second with bursts of twice that. Events over
  * it are dropped (the handler never runs); a socket that keeps flooding is disconnected.
  */
-function limitEvents(socket: Socket, perSecond: number, ctx: AppContext) {
+function limitEvents(socket: Socket, perSecond: number, ctx: RuntimeContext) {
   const burst = perSecond * 2;
   let tokens = burst;
   let last = Date.now();
@@ -128,7 +128,7 @@ function limitEvents(socket: Socket, perSecond: number, ctx: AppContext) {
  * process. They are wrapped so that a request they cannot read is answered 400 instead.
  */
 // biome-ignore lint/complexity/noBannedTypes: the type Node's server.listeners() returns
-function wrapListeners(server: HttpServer, before: { request: Function[]; upgrade: Function[] }, ctx: AppContext) {
+function wrapListeners(server: HttpServer, before: { request: Function[]; upgrade: Function[] }, ctx: RuntimeContext) {
   for (const event of ['request', 'upgrade'] as const) {
     for (const listener of server.listeners(event)) {
       if (before[event].includes(listener)) continue;
