@@ -23,6 +23,7 @@ const ALL: [string, string[]][] = [
   ['jobs', ['10']],
   ['zoho', ['500', '5', '2000']],
   ['sync-feed', ['1000', '20', '5']],
+  ['sync-feed-scaled', ['freshness', '1000', '50', '10']],
   ['wispro', ['10000', '100']],
   ['messaging', ['1000000', '20000']],
   ['whmcs', ['2000']],

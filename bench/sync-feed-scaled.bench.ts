@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execSync } from 'node:child_process';
 import pg from 'pg';
-import { benchDatabase, cpuOf, pct, postgresPids, spawnPuente } from './support.ts';
+import { benchDatabase, benchModes, cpuOf, pct, postgresPids, spawnPuente } from './support.ts';
 
 /**
  * The change feed over two Puente nodes (scaled mode: PostgreSQL + Redis, each node its own process),
@@ -26,6 +26,7 @@ import { benchDatabase, cpuOf, pct, postgresPids, spawnPuente } from './support.
  */
 export async function run(args: string[]) {
   const [what = 'freshness', ...rest] = args;
+  if (!benchModes('postgres').includes('postgres')) return void process.stdout.write('sync-feed-scaled runs in scaled mode only (PostgreSQL + Redis)\n');
   const load = () => execSync('uptime').toString().trim();
   process.stdout.write(`load before: ${load()}\n`);
   if (what === 'freshness') await freshness(Number(rest[0] ?? 1000), Number(rest[1] ?? 50), Number(rest[2] ?? 30), Number(rest[3] ?? 2));
