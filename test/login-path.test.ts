@@ -85,6 +85,15 @@ for (const mode of modes) {
       }
     });
 
+    test('what a session stores is stored verbatim, quotes and backslashes included', async () => {
+      const odd = ["203.0.113.9', NULL, NULL); DROP TABLE auth_sessions; --", 'fe80::1%eth0', "a\\b'c"];
+      const pairs = await Promise.all(odd.map((ip) => p.ctx.sessions.open({ userId: null, codeId: 1, role: 'operator' }, ip)));
+      for (const [i, pair] of pairs.entries()) {
+        const [row] = await p.ctx.db.query<{ created_ip: string }>('SELECT created_ip FROM auth_sessions WHERE id = $1::uuid', [sidOf(pair.access_token)]);
+        assert.equal(row?.created_ip, odd[i]);
+      }
+    });
+
     test('when the session cannot be written, the login fails with an error and hands out no token; logins work again after', async () => {
       await p.ctx.db.exec(`ALTER TABLE auth_sessions ADD CONSTRAINT test_refuse_sessions CHECK (created_ip IS NULL) NOT VALID`);
       let refused: Awaited<ReturnType<typeof login>>[];

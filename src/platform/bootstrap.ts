@@ -38,7 +38,7 @@ export async function createRuntime(config: Config, modules: PuenteModule[], log
     const services = {} as Services;
     const sessions = new Sessions({
       db: db.orm,
-      embedded: db.kind === 'pglite',
+      embedded: db.kind === 'pglite' ? db : null,
       tokens,
       refreshTtlSeconds: config.JWT_REFRESH_TTL_SECONDS,
       codeActive: async (id) => (await services.codeLogin?.isActive(id)) ?? false,

@@ -3,7 +3,7 @@ import type { Db } from '../db/client.ts';
 import { GroupCommit } from '../db/group-commit.ts';
 import { AppError } from '../http/errors.ts';
 import type { Principal, TokenPair, Tokens } from './jwt.ts';
-import { sessionsRepository as repo, type NewSession, type SessionRow } from './sessions.repository.ts';
+import { openingScript, sessionsRepository as repo, type NewSession, type SessionRow } from './sessions.repository.ts';
 
 /** What a session stands on: a user account, or an access code (seed 003). */
 export interface SessionSubject {
@@ -30,14 +30,26 @@ export class Sessions {
   readonly #opening: GroupCommit<NewSession>;
   #prunedAt = 0;
 
-  /** `embedded`: the database runs on this thread (PGlite), so logins are collected per event-loop turn. */
-  constructor(opts: { db: Db; embedded?: boolean; tokens: Tokens; refreshTtlSeconds: number; codeActive: (codeId: number) => Promise<boolean> }) {
+  /**
+   * `embedded`: the database runs on this thread (PGlite): logins are collected per event-loop turn,
+   * and their sessions written through `embedded.exec` as one simple-protocol statement.
+   */
+  constructor(opts: {
+    db: Db;
+    embedded?: { exec(script: string): Promise<void> } | null;
+    tokens: Tokens;
+    refreshTtlSeconds: number;
+    codeActive: (codeId: number) => Promise<boolean>;
+  }) {
     this.#db = opts.db;
     this.#tokens = opts.tokens;
     this.#ttl = opts.refreshTtlSeconds;
     this.#codeActive = opts.codeActive;
     this.#tokens.sessionCheck = (p) => this.isLive(p);
-    this.#opening = new GroupCommit((list) => repo.insertManyWithTokens(this.#db, list), { collect: opts.embedded ? 'turn' : 'none' });
+    const embedded = opts.embedded ?? null;
+    this.#opening = embedded
+      ? new GroupCommit((list) => embedded.exec(openingScript(list)), { collect: 'turn' })
+      : new GroupCommit((list) => repo.insertManyWithTokens(this.#db, list));
   }
 
   /**
