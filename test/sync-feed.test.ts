@@ -40,6 +40,10 @@ for (const mode of modes) {
     let p: TestPuente;
     const pull = (limit = 100, key = KEY) => p.api(`/sync/pull-changes?limit=${limit}`, { token: key });
     const confirm = (body: unknown, key = KEY) => p.api('/sync/confirm', { body, token: key });
+    /** Confirms every change so far: a test starts with nothing unread, whatever ran before it. */
+    const drain = async () => {
+      for (let page = (await pull(1000)).body; page.changes.length; page = (await pull(1000)).body) await confirm({ seq: page.last_seq });
+    };
 
     before(async () => {
       storage = await freshStorage(mode);
@@ -71,6 +75,8 @@ for (const mode of modes) {
     });
 
     test('an order committed while a client is connected sends changes:pending with no payload', async () => {
+      // Nothing unread, so the notification is the commit's, not the one a behind client gets as it connects.
+      await drain();
       const s = await connect(p.url, { apiKey: KEY });
       const pending = new Promise<unknown[]>((resolve) => s.once('changes:pending', (...args: unknown[]) => resolve(args)));
       const created = await p.api('/orders', { body: order(1) });
@@ -80,25 +86,29 @@ for (const mode of modes) {
     });
 
     test('a burst of orders is one notification until the client pulls; after a pull the next order is announced', async () => {
-      const drained = async () => {
-        for (let page = (await pull(1000)).body; page.changes.length; page = (await pull(1000)).body) await confirm({ seq: page.last_seq });
-      };
-      await drained();
+      await drain();
       const s = await connect(p.url, { apiKey: KEY });
-      let count = 0;
-      s.on('changes:pending', () => count++);
+      const told: number[] = [];
+      s.on('changes:pending', () => told.push(Date.now()));
       await Promise.all(Array.from({ length: 60 }, (_, i) => p.api('/orders', { body: order(100 + i) })));
-      await eventually(async () => count > 0, 5000, 'a notification');
+      await eventually(async () => told.length > 0, 5000, 'a notification');
       // A short window proving nothing more happens: the rest of the burst adds no notification.
       await new Promise((r) => setTimeout(r, 300));
-      assert.equal(count, 1, `60 orders produced ${count} notifications`);
+      // A client told and not pulled is reminded 5 s later (on the next commit): on a loaded machine the
+      // burst itself can last that long. Within those 5 s, one notification.
+      const coalesced = told.filter((at) => at - told[0]! < 5000).length;
+      assert.equal(coalesced, 1, `60 orders produced ${coalesced} notifications within 5 s (${told.length} in all)`);
       await pull(1000);
+      const pulled = Date.now();
       await p.api('/orders', { body: order(200) });
-      await eventually(async () => count === 2, 5000, 'a notification after the pull');
+      await eventually(async () => told.some((at) => at >= pulled), 5000, 'a notification after the pull');
       s.close();
     });
 
     test('pull pages in order, confirm is idempotent, never backwards, and refuses what was not delivered', async () => {
+      // Three pages of ten of this test's own changes.
+      await drain();
+      for (let i = 0; i < 25; i++) assert.equal((await p.api('/orders', { body: order(600 + i) })).status, 201);
       const first = await pull(10);
       assert.equal(first.status, 200);
       assert.equal(first.body.changes.length, 10);
@@ -133,6 +143,8 @@ for (const mode of modes) {
     });
 
     test("sync:orders answers orders:pending with the client's unconfirmed orders", async () => {
+      // Nothing unread: a client with unread changes is told as it connects, and not again until it pulls.
+      await drain();
       const s = await connect(p.url, { apiKey: KEY });
       // Listening before the order: the notification may arrive before the reply does.
       const told = once(s, 'changes:pending');
@@ -207,7 +219,7 @@ for (const mode of modes) {
     });
 
     test('a change that commits while a told client is pulling is told when that pull lands, not at the next commit', async () => {
-      for (let page = (await pull(1000)).body; page.changes.length; page = (await pull(1000)).body) await confirm({ seq: page.last_seq });
+      await drain();
       const s = await connect(p.url, { apiKey: KEY });
       let count = 0;
       s.on('changes:pending', () => count++);
