@@ -46,9 +46,6 @@ export interface RuntimeContext {
   redisUrl: string | undefined;
 }
 
-/** @deprecated The runtime's context is `RuntimeContext`; `app` names only the HTTP app. */
-export type AppContext = RuntimeContext;
-
 /** The HTTP app: Fastify on Node's HTTP server, with zod schemas as route types. */
 export type App = FastifyInstance<Server, IncomingMessage, ServerResponse, Logger, ZodTypeProvider>;
 
