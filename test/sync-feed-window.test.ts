@@ -206,6 +206,22 @@ for (const mode of modes) {
         'pulls from memory again',
       );
     });
+
+    test("a change committed without its event is in the very next pull (the key check reads the feed's latest change)", async () => {
+      const key = await newClient(p, 'pos-unheard');
+      await drain(p.url, key, 1000);
+      await p.api('/orders', { body: order(502) });
+      await drain(p.url, key, 1000);
+      const [row] = await p.ctx.db.query<{ seq: string }>(
+        // Appended straight to the feed, as another process's commit whose event has not arrived yet.
+        `INSERT INTO sync_changes (entity, entity_id, op, data) SELECT entity, entity_id, 'updated', data FROM sync_changes ORDER BY seq DESC LIMIT 1 RETURNING seq`,
+      );
+      const page = await pullAt(p.url, key, 100);
+      assert.deepEqual(
+        page.changes.map((c) => c.seq),
+        [Number(row!.seq)],
+      );
+    });
   });
 }
 

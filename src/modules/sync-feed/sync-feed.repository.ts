@@ -32,6 +32,8 @@ export interface SyncClientRow {
   revoked_at: Date | null;
   last_seen_at: Date | null;
   created_at: Date;
+  /** The feed's latest seq when the row was read by its key (`clientByHash`): what a pull must not miss. */
+  feed_last?: string | null;
 }
 
 const FEED_LOCK = 727_431_002;
@@ -120,7 +122,7 @@ export const syncFeedRepository = {
   },
 
   async clientByHash(db: Executor, hash: string) {
-    const [row] = await rows<SyncClientRow>(db, sql`SELECT * FROM sync_clients WHERE key_hash = ${hash}`);
+    const [row] = await rows<SyncClientRow>(db, sql`SELECT c.*, (SELECT max(seq) FROM sync_changes) AS feed_last FROM sync_clients c WHERE key_hash = ${hash}`);
     return row ?? null;
   },
 

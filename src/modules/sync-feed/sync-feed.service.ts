@@ -249,6 +249,9 @@ export class SyncFeedService {
   async pull(client: SyncClientRow, limit: number): Promise<{ reply: PullReply; json: string | null }> {
     const cursor = Number(client.cursor);
     this.#window.know(cursor);
+    // The key check read the feed's latest change too: a change committed by another process whose
+    // event has not arrived yet (or was lost) makes this pull read the database, never miss it.
+    if (client.feed_last != null) this.#window.know(Number(client.feed_last));
     const fromMemory = this.#stopWindow && this.#ctx.bus.health() === 'ok' ? this.#window.page(cursor, limit) : null;
     let changes: Change[];
     let hasMore: boolean;
