@@ -351,6 +351,13 @@ for (const mode of modes) {
       assert.equal(cancelled.status, 200);
       const final = await waitForJob(p, jobId);
       assert.equal(final.status, 'cancelled');
+      // A cancelled job reads as cancelled at once; its attempt records what it had in flight, then
+      // lets go of the job (the lease a retry waits for).
+      await eventually(
+        async () => !(await p.ctx.db.query<{ held: boolean }>('SELECT lease IS NOT NULL AS held FROM jobs WHERE id = $1', [jobId]))[0]!.held,
+        10_000,
+        'the cancelled attempt to let go of the job',
+      );
       // Receipts move sent messages on to delivered and read: all three were sent.
       const recipientCounts = async () =>
         (
@@ -372,7 +379,11 @@ for (const mode of modes) {
       const sent = row.sent;
       assert.ok(sent < 200, 'stopped before the end');
       assert.deepEqual(sim.duplicates(), []);
-      assert.equal(row.queued, 200 - sent);
+      const byStatus = await p.ctx.db.query<{ status: string; n: number }>(
+        'SELECT status, count(*)::int AS n FROM message_recipients WHERE job_id = $1 GROUP BY status ORDER BY status',
+        [jobId],
+      );
+      assert.equal(row.queued, 200 - sent, `every recipient not sent is queued again: ${JSON.stringify(byStatus)}`);
       assert.equal((await p.api(`/jobs/${jobId}/resume`, { method: 'POST' })).status, 409, 'a cancelled job cannot be resumed');
     });
 
