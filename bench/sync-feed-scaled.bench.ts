@@ -147,6 +147,26 @@ async function puenteNodes(clients: number) {
   };
 }
 
+/** The two servers a measure runs against: two bare floor processes, or two Puente nodes with `clients` sync clients. */
+async function servers(target: 'floor' | 'puente', clients: number) {
+  if (target === 'puente') return puenteNodes(clients);
+  const floors = [await floorProcess(), await floorProcess()];
+  return {
+    urls: floors.map((f) => f.url),
+    keys: Array.from({ length: clients }, (_, i) => `floor-key-${i}`),
+    token: null,
+    pids: floors.map((f) => f.child.pid!),
+    rss: null,
+    async stop() {
+      await Promise.all(floors.map((f) => f.stop()));
+    },
+  };
+}
+
+/** Client i talks to node i % 2 (its socket and its requests); the clients are dealt over the `procs` processes. */
+const dealt = (keys: string[], urls: string[], procs: number) => (p: number) =>
+  keys.map((key, i) => ({ key, url: urls[i % 2]! })).filter((_, i) => i % procs === p);
+
 /** Orders at a steady rate, alternately through each URL; not waiting for one reply to send the next. */
 async function createOrders(urls: string[], token: string | null, rate: number, seconds: number) {
   const commits: Record<string, [number, number]> = {};
@@ -206,33 +226,12 @@ async function freshness(clients: number, rate: number, seconds: number, procs: 
     {};
   for (const target of ['floor', 'puente'] as const) {
     const cp = await clientProcesses(procs);
-    let urls: string[];
-    let keys: string[];
-    let token: string | null = null;
-    let stop: () => Promise<void>;
-    let floorPids: number[] = [];
-    let puentePids: number[] = [];
-    if (target === 'floor') {
-      const floors = [await floorProcess(), await floorProcess()];
-      urls = floors.map((f) => f.url);
-      floorPids = floors.map((f) => f.child.pid!);
-      keys = Array.from({ length: clients }, (_, i) => `floor-key-${i}`);
-      stop = async () => void (await Promise.all(floors.map((f) => f.stop())));
-    } else {
-      const nodes = await puenteNodes(clients);
-      urls = nodes.urls;
-      puentePids = nodes.pids;
-      keys = nodes.keys;
-      token = nodes.token;
-      stop = nodes.stop;
-    }
+    const { urls, keys, token, pids: serverPids, stop } = await servers(target, clients);
     try {
-      // Client i talks to node i % 2 (its socket and its requests); the clients are dealt over the processes.
-      const mine = (p: number) => keys.map((key, i) => ({ key, url: urls[i % 2]! })).filter((_, i) => i % procs === p);
+      const mine = dealt(keys, urls, procs);
       const connected = await cp.all('connect', (p) => ({ clients: mine(p), pull: true }));
       await sleep(1000);
       await cp.all('reset');
-      const serverPids = target === 'floor' ? floorPids : puentePids;
       const cpu0 = [cpuOf(serverPids), cpuOf(postgresPids()), cpuOf(cp.children.map((c) => c.pid!)), cpuOf([process.pid])];
       const made = await createOrders(urls, token, rate, seconds);
       const cpu = [cpuOf(serverPids), cpuOf(postgresPids()), cpuOf(cp.children.map((c) => c.pid!)), cpuOf([process.pid])].map(
@@ -283,27 +282,10 @@ async function sockets(count: number, rounds: number, procs: number) {
   const results: Record<string, { told: number[]; missed: number; rss?: number[] }> = {};
   for (const target of ['floor', 'puente'] as const) {
     const cp = await clientProcesses(procs);
-    let urls: string[];
-    let keys: string[];
-    let token: string | null = null;
-    let stop: () => Promise<void>;
-    let rss: (() => number[]) | null = null;
-    if (target === 'floor') {
-      const floors = [await floorProcess(), await floorProcess()];
-      urls = floors.map((f) => f.url);
-      keys = Array.from({ length: count }, (_, i) => `floor-key-${i}`);
-      stop = async () => void (await Promise.all(floors.map((f) => f.stop())));
-    } else {
-      const nodes = await puenteNodes(count);
-      urls = nodes.urls;
-      keys = nodes.keys;
-      token = nodes.token;
-      stop = nodes.stop;
-      rss = nodes.rss;
-    }
+    const { urls, keys, token, rss, stop } = await servers(target, count);
     try {
       const started = performance.now();
-      const mine = (p: number) => keys.map((key, i) => ({ key, url: urls[i % 2]! })).filter((_, i) => i % procs === p);
+      const mine = dealt(keys, urls, procs);
       const connected = await cp.all('connect', (p) => ({ clients: mine(p), pull: false }));
       const n = connected.reduce((s: number, c: { connected: number }) => s + c.connected, 0);
       process.stdout.write(`${target}: ${n} sockets connected in ${f1((performance.now() - started) / 1000)} s\n`);
