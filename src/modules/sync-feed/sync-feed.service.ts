@@ -9,6 +9,7 @@ import { change as changeSchema, type Change, type Order, type PullReply, type S
 import { syncFeedRepository as repo, type ChangeRow, type OrderRow, type SyncClientRow } from './sync-feed.repository.ts';
 import { ChangeWindow } from './sync-feed.window.ts';
 import { syncPulls } from '../../platform/metrics.ts';
+import { GroupCommit } from '../../platform/db/group-commit.ts';
 
 /** What the service uses. */
 export type SyncFeedDeps = Pick<RuntimeContext, 'db' | 'bus' | 'config' | 'throttle'> & { logger?: Pick<RuntimeContext['logger'], 'warn'> };
@@ -90,13 +91,14 @@ export class SyncFeedService {
   readonly #window: ChangeWindow;
   #filling: Promise<void> | null = null;
   #stopWindow: (() => Promise<void>) | null = null;
-  readonly #marks: DeliveredMarks;
+  /** Delivered marks of concurrent pulls, written together (a pull answers once its own mark is stored). */
+  readonly #marks: GroupCommit<[id: number, upto: number]>;
   /** Each change of the window as its reply's JSON, encoded once for every client (null: it does not match the contract). */
   readonly #encoded = new WeakMap<Change, string | null>();
   constructor(ctx: SyncFeedDeps) {
     this.#ctx = ctx;
     this.#window = new ChangeWindow(ctx.config.SYNC_FEED_WINDOW);
-    this.#marks = new DeliveredMarks((marks) => repo.markDelivered(this.#db, marks));
+    this.#marks = new GroupCommit((marks) => repo.markDelivered(this.#db, highestPerClient(marks)), { maxBatch: Number.POSITIVE_INFINITY });
   }
 
   /**
@@ -266,7 +268,8 @@ export class SyncFeedService {
       syncPulls.inc({ source: 'database' });
     }
     const last = changes.at(-1)?.seq ?? cursor;
-    await this.#marks.mark(client.id, changes.length ? last : 0);
+    // Upto 0 only records that the client was seen.
+    await this.#marks.add([client.id, changes.length ? last : 0]);
     if (changes.length) await this.#announcePosition({ id: client.id, cursor, delivered_upto: last });
     const reply = { success: true as const, cursor, last_seq: last, has_more: hasMore, count: changes.length, changes };
     return { reply, json: fromMemory ? this.#encode(reply) : null };
@@ -391,42 +394,9 @@ export class SyncFeedService {
   }
 }
 
-/**
- * Delivered marks written together: a mark waits for the statement in flight (if any), then goes
- * with every mark that arrived meanwhile in one statement. `mark` resolves once its mark is stored.
- * Upto 0 only records that the client was seen.
- */
-class DeliveredMarks {
-  readonly #write: (marks: [number, number][]) => Promise<void>;
-  #queued = new Map<number, number>();
-  #waiting: { resolve: () => void; reject: (err: unknown) => void }[] = [];
-  #running = false;
-  constructor(write: (marks: [number, number][]) => Promise<void>) {
-    this.#write = write;
-  }
-
-  mark(id: number, upto: number) {
-    this.#queued.set(id, Math.max(this.#queued.get(id) ?? 0, upto));
-    return new Promise<void>((resolve, reject) => {
-      this.#waiting.push({ resolve, reject });
-      if (!this.#running) void this.#run();
-    });
-  }
-
-  async #run() {
-    this.#running = true;
-    while (this.#queued.size) {
-      const marks = [...this.#queued];
-      const waiting = this.#waiting;
-      this.#queued = new Map();
-      this.#waiting = [];
-      try {
-        await this.#write(marks);
-        for (const w of waiting) w.resolve();
-      } catch (err) {
-        for (const w of waiting) w.reject(err);
-      }
-    }
-    this.#running = false;
-  }
+/** One mark per client, the highest: an UPDATE … FROM would apply only one of a client's rows. */
+function highestPerClient(marks: [number, number][]): [number, number][] {
+  const highest = new Map<number, number>();
+  for (const [id, upto] of marks) highest.set(id, Math.max(highest.get(id) ?? 0, upto));
+  return [...highest];
 }
