@@ -95,15 +95,18 @@ export const usersRepository = {
 
   /** Users that a page of Wispro clients may already be: by Wispro id, or by cédula digits. */
   async matchForWispro(db: Executor, wisproIds: string[], cedulas: string[]) {
-    // Two index lookups joined by UNION: an OR across both columns would scan the whole table per page.
+    // Two lookups joined by UNION: an OR across both columns would scan the whole table per page. Each
+    // joins the keys as a set (index probes on a large table, a hash join on a small one); `= ANY` of
+    // an array built by a subquery compares every row with every key when the planner scans the table,
+    // as it does on a table that grew since it was last analysed (the first sync's own inserts).
     return rows<MatchRow>(
       db,
       sql`
-      SELECT id, id_wispro, cedula_digits, name, email, address, zone, city, state, postcode, country FROM users
-      WHERE id_wispro = ANY(ARRAY(SELECT jsonb_array_elements_text(${json(wisproIds)})))
+      SELECT u.id, u.id_wispro, u.cedula_digits, u.name, u.email, u.address, u.zone, u.city, u.state, u.postcode, u.country
+      FROM users u JOIN (SELECT jsonb_array_elements_text(${json(wisproIds)}) AS k) w ON u.id_wispro = w.k
       UNION
-      SELECT id, id_wispro, cedula_digits, name, email, address, zone, city, state, postcode, country FROM users
-      WHERE cedula_digits = ANY(ARRAY(SELECT jsonb_array_elements_text(${json(cedulas)})))`,
+      SELECT u.id, u.id_wispro, u.cedula_digits, u.name, u.email, u.address, u.zone, u.city, u.state, u.postcode, u.country
+      FROM users u JOIN (SELECT jsonb_array_elements_text(${json(cedulas)}) AS k) c ON u.cedula_digits = c.k`,
     );
   },
 

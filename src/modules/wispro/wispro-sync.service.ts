@@ -160,7 +160,7 @@ export async function runWisproSync({ config, db, users, jobs }: WisproSyncDeps,
           SELECT i.key, CASE WHEN lost_here THEN 'skipped' ELSE i.status END AS status,
             CASE WHEN lost_here THEN ${issueCode(CREATED_ELSEWHERE)} ELSE i.reason_code END AS reason_code,
             CASE WHEN lost_here THEN ${CREATED_ELSEWHERE} ELSE i.reason END AS reason, i.label, i.data
-          FROM jsonb_to_recordset(${json(jobs.itemsJson(records.map((r) => item(b, r))))})
+          FROM jsonb_to_recordset(${jobs.itemsJson(records.map((r) => item(b, r)))})
             AS i(key text, status text, reason_code text, reason text, label text, data jsonb)
           LEFT JOIN ins ON ins.id_wispro = i.key,
           LATERAL (SELECT i.status = 'created' AND ins.id_wispro IS NULL AS lost_here) AS l`,
@@ -205,6 +205,10 @@ export async function runWisproSync({ config, db, users, jobs }: WisproSyncDeps,
     // flat at any size); each write takes every page fetched meanwhile, so a slow statement is paid
     // once for several pages instead of once per page.
     const maxAhead = Math.max(2, Math.ceil(MAX_CLIENTS_AHEAD / Math.max(1, current.clients.length)));
+    // The embedded database runs its statements on this thread, so no page arrives while one runs:
+    // writing whatever was fetched would write one page at a time, paying a statement's fixed cost
+    // per page. There the writer waits for a full window of pages (or the last of them) instead.
+    const minBatch = db.kind === 'pglite' ? maxAhead : 1;
     const fetched: WisproPage[] = current.clients.length ? [current] : [];
     let lastFetched = state.next_page;
     let fetching = current.clients.length > 0 && lastFetched < total.pages;
@@ -232,6 +236,11 @@ export async function runWisproSync({ config, db, users, jobs }: WisproSyncDeps,
     try {
       for (;;) {
         ctx.throwIfStopped();
+        if (fetched.length < minBatch && fetching && !fetchError) {
+          await new Promise<void>((r) => (wake.writer = r));
+          wake.writer = null;
+          continue;
+        }
         if (!fetched.length) {
           if (fetchError) throw fetchError;
           if (!fetching) break;

@@ -33,12 +33,19 @@ export interface WisproPage {
 
 type Envelope = z.infer<typeof envelope>;
 
-function readEnvelope(text: string): Envelope | null {
+/** Each reply's envelope, read once: the classifier reads it first, then `listClients` the same reply. */
+const envelopes = new WeakMap<OutboundResponse, Envelope | null>();
+
+function readEnvelope(res: OutboundResponse): Envelope | null {
+  let body = envelopes.get(res);
+  if (body !== undefined) return body;
   try {
-    return envelope.parse(JSON.parse(text));
+    body = envelope.parse(JSON.parse(res.text));
   } catch {
-    return null;
+    body = null;
   }
+  envelopes.set(res, body);
+  return body;
 }
 
 /**
@@ -46,7 +53,7 @@ function readEnvelope(text: string): Envelope | null {
  * envelope, or lacks the page, is a proxy's or a glitch's and is asked again as well.
  */
 function classifyWispro(res: OutboundResponse): ReplyClass {
-  const body = readEnvelope(res.text);
+  const body = readEnvelope(res);
   if (!body) return 'retry';
   const status = res.status !== 200 ? res.status : body.status;
   if (status === 429 || status >= 500) return 'retry';
@@ -79,7 +86,7 @@ export class WisproClient {
       headers: { authorization: this.#token, accept: 'application/json' },
       signal,
     });
-    const body = readEnvelope(res.text);
+    const body = readEnvelope(res);
     if (!body) throw new UpstreamError('Wispro', `respuesta no válida (HTTP ${res.status}, ${res.text.slice(0, 80).replace(/\s+/g, ' ')}…)`);
     const status = res.status !== 200 ? res.status : body.status;
     if (status === 401 || status === 403) {

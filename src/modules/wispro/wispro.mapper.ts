@@ -20,6 +20,27 @@ const wisproClient = z
   })
   .passthrough();
 
+const FIELDS = ['id', 'name', 'email', 'phone', 'phone_mobile', 'address', 'city', 'state', 'national_identification_number'] as const;
+type WisproClientFields = Record<(typeof FIELDS)[number], string | null>;
+
+/**
+ * `wisproClient`'s reading of a record whose fields are all as expected (text, a number or absent),
+ * without building a parser's result: what almost every record is. Null when a field is of another
+ * type, for the schema to say what is wrong with it.
+ */
+function readFields(raw: unknown): WisproClientFields | null {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return null;
+  const out = {} as WisproClientFields;
+  for (const k of FIELDS) {
+    const v = (raw as Record<string, unknown>)[k];
+    if (v === null || v === undefined) out[k] = null;
+    else if (typeof v === 'string') out[k] = v.trim() || null;
+    else if (typeof v === 'number' && Number.isFinite(v)) out[k] = String(v).trim() || null;
+    else return null;
+  }
+  return out;
+}
+
 export interface Cedula {
   letter: string;
   digits: string;
@@ -85,9 +106,12 @@ export type Mapped =
 
 /** One Wispro client → the user it describes, or why it cannot be one. */
 export function mapWisproClient(raw: unknown, zoneField: string): Mapped {
-  const parsed = wisproClient.safeParse(raw);
-  if (!parsed.success) return { kind: 'error', reason: `registro ilegible: ${parsed.error.issues[0]?.message ?? 'formato'}`, wispro_id: null };
-  const c = parsed.data;
+  let c = readFields(raw);
+  if (!c) {
+    const parsed = wisproClient.safeParse(raw);
+    if (!parsed.success) return { kind: 'error', reason: `registro ilegible: ${parsed.error.issues[0]?.message ?? 'formato'}`, wispro_id: null };
+    c = parsed.data;
+  }
   const cedula = parseCedula(c.national_identification_number);
   if (!c.id) {
     return cedula
@@ -99,7 +123,7 @@ export function mapWisproClient(raw: unknown, zoneField: string): Mapped {
   const email = c.email && EMAIL.test(c.email) ? c.email.toLowerCase() : null;
   const zone = readZone(raw, zoneField);
   // Not in the recorded payload, but read when a tenant's Wispro sends them (WHMCS needs both).
-  const extra = c as Record<string, unknown>;
+  const extra = raw as Record<string, unknown>;
   const postcode = firstText(extra, ['zip_code', 'zipcode', 'postal_code', 'postcode'])?.slice(0, 20) ?? null;
   const countryCode = firstText(extra, ['country_code', 'country']);
   const country = countryCode && /^[A-Za-z]{2}$/.test(countryCode) ? countryCode.toUpperCase() : null;

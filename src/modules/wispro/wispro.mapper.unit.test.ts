@@ -74,3 +74,15 @@ test('the zone is read from the configured field, through nested objects, or is 
   assert.equal(readZone({ zone: { id: 3 } }, 'zone_name'), null, 'an object without a name is no zone');
   assert.equal(readZone({ zone_name: '   ' }, 'zone_name'), null);
 });
+
+test('numbers are read as text, and a field of another type makes the record unreadable, whichever way it is read', () => {
+  const numeric = mapWisproClient({ id: 4711, name: 'Luis', national_identification_number: 12345678, city: '  ' }, 'zone_name');
+  assert.equal(numeric.kind, 'user');
+  if (numeric.kind !== 'user') return;
+  assert.deepEqual([numeric.user.id_wispro, numeric.user.code, numeric.user.city], ['4711', '12345678', null]);
+  for (const bad of [{ id: 'u-5', name: { first: 'Ana' } }, { id: 'u-6', name: 'Ana', email: ['a@b.co'] }, { id: 'u-7', name: 'Ana', phone: true }, [1, 2]]) {
+    const mapped = mapWisproClient(bad, 'zone_name');
+    assert.equal(mapped.kind, 'error', JSON.stringify(bad));
+    assert.match(mapped.kind === 'error' ? mapped.reason : '', /^registro ilegible: .+/);
+  }
+});

@@ -1,5 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm';
-import { json, rows, type Executor } from '../db/client.ts';
+import { rows, type Executor } from '../db/client.ts';
 
 export interface JobItemInput {
   /** Unique within the job (a Wispro id, a user id): recording it again replaces the outcome. */
@@ -23,9 +23,15 @@ export interface JobItemRow {
   updated_at: Date;
 }
 
-/** PostgreSQL text cannot hold NUL, which an upstream record may carry (a name with `\u0000`). */
-const withoutNul = (items: JobItemInput[]) =>
-  JSON.parse(JSON.stringify(items, (_k, v) => (typeof v === 'string' ? v.replaceAll('\u0000', '') : v))) as JobItemInput[];
+/**
+ * Items as a jsonb parameter, without NUL: PostgreSQL text cannot hold it, and an upstream record may
+ * carry it (a name with `\u0000`). Serialised once; only text that has one is serialised again
+ * without it (JSON writes NUL only as that escape).
+ */
+const jsonWithoutNul = (items: unknown[]) => {
+  const text = JSON.stringify(items);
+  return sql`${text.includes('\\u0000') ? JSON.stringify(items, (_k, v) => (typeof v === 'string' ? v.replaceAll('\u0000', '') : v)) : text}::jsonb`;
+};
 
 export const jobItemsRepository = {
   async record(db: Executor, jobId: string, items: JobItemInput[]) {
@@ -35,7 +41,7 @@ export const jobItemsRepository = {
         jobId,
         sql`
       SELECT i.key, i.status, i."reasonCode" AS reason_code, i.reason, i.label, i.data
-      FROM jsonb_to_recordset(${json(withoutNul(items))}) AS i(key text, status text, "reasonCode" text, reason text, label text, data jsonb)`,
+      FROM jsonb_to_recordset(${jsonWithoutNul(items)}) AS i(key text, status text, "reasonCode" text, reason text, label text, data jsonb)`,
       ),
     );
   },
@@ -54,8 +60,8 @@ export const jobItemsRepository = {
         label = EXCLUDED.label, data = EXCLUDED.data, updated_at = now()`;
   },
 
-  /** PostgreSQL text cannot hold NUL: the items as `recordStatement` expects them. */
-  withoutNul,
+  /** PostgreSQL text cannot hold NUL: the items as a jsonb parameter for `recordStatement`'s source. */
+  jsonWithoutNul,
 
   async page(db: Executor, jobId: string, f: { status?: string; reason?: string; limit: number; offset: number }) {
     return rows<JobItemRow>(

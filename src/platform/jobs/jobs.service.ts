@@ -115,9 +115,9 @@ export class JobsService {
     return jobItemsRepository.recordStatement(jobId, source);
   }
 
-  /** Items as `recordItemsStatement`'s source may read them as JSON (NUL removed from strings). */
-  itemsJson(items: JobItemInput[]) {
-    return jobItemsRepository.withoutNul(items);
+  /** Items as a jsonb parameter that `recordItemsStatement`'s source may read (NUL removed from strings). */
+  itemsJson(items: unknown[]) {
+    return jobItemsRepository.jsonWithoutNul(items);
   }
 
   /** A page of a job's records and their outcomes, from wherever its type keeps them. */
