@@ -113,7 +113,8 @@ async function puenteNodes(clients: number) {
   const nodes: ReturnType<typeof spawnPuente>[] = [];
   const urls: string[] = [];
   for (let i = 0; i < 2; i++) {
-    const node = spawnPuente(['serve'], { ...env, LOG_LEVEL: 'info' });
+    // PUENTE_NODE_OPTIONS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) is passed to both nodes: a profile of a run.
+    const node = spawnPuente(['serve'], { ...env, LOG_LEVEL: 'info', NODE_OPTIONS: process.env.PUENTE_NODE_OPTIONS });
     nodes.push(node);
     urls.push(await node.ready); // one at a time: the first runs the migrations
   }

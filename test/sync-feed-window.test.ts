@@ -207,7 +207,7 @@ for (const mode of modes) {
       );
     });
 
-    test("a change committed without its event is in the very next pull (the key check reads the feed's latest change)", async () => {
+    test("a change committed without its event is in the very next pull (the pull's delivered mark reads the feed's latest change)", async () => {
       const key = await newClient(p, 'pos-unheard');
       await drain(p.url, key, 1000);
       await p.api('/orders', { body: order(502) });
@@ -295,6 +295,23 @@ if (modes.includes('scaled')) {
       assert.ok((await pullSources(b.url!)).memory > before.memory, 'the other process answered from memory');
       // The process the client did not pull from accepts a confirm of what the other delivered.
       assert.equal((await confirmAt(a.url, key, expected.at(-1)!)).status, 200);
+    });
+
+    test('a pull starts at the cursor a confirm through the other process has just moved (the key was checked before it moved)', async () => {
+      const key = await newClient(a, 'pos-moved');
+      await drain(b.url!, key, 1000);
+      for (let i = 0; i < 3; i++) assert.equal((await a.api('/orders', { body: order(640 + i) })).status, 201);
+      const first = await pullAt(b.url!, key, 2);
+      assert.equal(first.count, 2);
+      // Confirmed through a: b has not heard of it (positions travel in batches), and its kept key holds the old cursor.
+      assert.equal((await confirmAt(a.url, key, first.last_seq)).status, 200);
+      const next = await pullAt(b.url!, key, 100);
+      assert.equal(next.cursor, first.last_seq, 'the cursor as confirmed, not as b last knew it');
+      assert.deepEqual(
+        next.changes.map((c) => c.seq),
+        (await databasePage(a, first.last_seq, 100)).changes.map((c) => c.seq),
+      );
+      assert.equal(next.count, 1);
     });
 
     test('a change whose event was lost, with nothing committed after it, is still found and pulled', async () => {

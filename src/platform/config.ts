@@ -164,6 +164,7 @@ const configSchema = z.object({
   REALTIME_MAX_CONNECTIONS_PER_ADDRESS: int(2000, 1),
   SOCKET_EVENTS_PER_SECOND: int(20, 1),
   SYNC_FEED_WINDOW: int(10_000, 0),
+  SYNC_KEY_CACHE_SECONDS: int(30, 0),
 
   // WhatsApp receipts, opt-outs and provider checks (docs/messaging.md).
   PUBLIC_URL: optionalText.pipe(url.optional()),

@@ -36,6 +36,14 @@ export interface SyncClientRow {
   feed_last?: string | null;
 }
 
+/** A client as the delivered-mark statement leaves it (see `markDelivered`). */
+export interface MarkedClient {
+  id: number;
+  cursor: string;
+  key_hash: string;
+  feed_last: string | null;
+}
+
 const FEED_LOCK = 727_431_002;
 
 export const syncFeedRepository = {
@@ -158,10 +166,15 @@ export const syncFeedRepository = {
    * revoked across restarts while the key is the same; only a new CLOUD_API_KEY brings it back.
    */
   async upsertDefaultClient(db: Executor, hash: string, prefix: string) {
-    await db.execute(sql`
+    const [row] = await rows<{ id: number }>(
+      db,
+      sql`
       INSERT INTO sync_clients (name, key_hash, key_prefix, is_default) VALUES ('default', ${hash}, ${prefix}, true)
       ON CONFLICT (name) DO UPDATE SET key_hash = EXCLUDED.key_hash, key_prefix = EXCLUDED.key_prefix,
-        revoked_at = CASE WHEN sync_clients.key_hash = EXCLUDED.key_hash THEN sync_clients.revoked_at ELSE NULL END`);
+        revoked_at = CASE WHEN sync_clients.key_hash = EXCLUDED.key_hash THEN sync_clients.revoked_at ELSE NULL END
+      RETURNING id`,
+    );
+    return row?.id ?? null;
   },
 
   async revokeClient(db: Executor, id: number) {
@@ -169,23 +182,34 @@ export const syncFeedRepository = {
     return row ?? null;
   },
 
-  /** Many clients' delivered marks (and last seen) in one statement: `[client id, delivered up to]` pairs. */
+  /**
+   * Many clients' delivered marks (and last seen) in one statement: `[client id, delivered up to]` pairs.
+   * Only active clients are marked. Returns, for each client marked, what a pull answered from memory
+   * must check after the fact: its confirmed cursor and key hash now, and the feed's latest seq read by
+   * the same statement (a revoked client is absent).
+   */
   async markDelivered(db: Executor, marks: [number, number][]) {
-    await db.execute(sql`
+    return rows<MarkedClient>(
+      db,
+      sql`
       UPDATE sync_clients AS c SET delivered_upto = GREATEST(c.delivered_upto, v.upto), last_seen_at = now()
       FROM (SELECT (e->>0)::int AS id, (e->>1)::bigint AS upto FROM jsonb_array_elements(${json(marks)}) AS e) AS v
-      WHERE c.id = v.id`);
+      WHERE c.id = v.id AND c.revoked_at IS NULL
+      RETURNING c.id, c.cursor, c.key_hash, (SELECT max(seq) FROM sync_changes) AS feed_last`,
+    );
   },
 
   /**
-   * Moves the cursor forward only, and only up to what was delivered; returns the client after the
-   * update, or null when `seq` is beyond what was delivered.
+   * Moves the cursor forward only, and only up to what was delivered, for an active client whose key
+   * is still `hash`; returns the client after the update, or null (beyond what was delivered, or the
+   * key is no longer valid: `clientById` tells which).
    */
-  async confirm(db: Executor, id: number, seq: number) {
+  async confirm(db: Executor, id: number, hash: string, seq: number) {
     const [row] = await rows<SyncClientRow>(
       db,
       sql`
-      UPDATE sync_clients SET cursor = GREATEST(cursor, ${seq}), last_seen_at = now() WHERE id = ${id} AND delivered_upto >= ${seq} RETURNING *`,
+      UPDATE sync_clients SET cursor = GREATEST(cursor, ${seq}), last_seen_at = now()
+      WHERE id = ${id} AND key_hash = ${hash} AND revoked_at IS NULL AND delivered_upto >= ${seq} RETURNING *`,
     );
     return row ?? null;
   },

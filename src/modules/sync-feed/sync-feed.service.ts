@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { RuntimeContext } from '../../platform/context.ts';
 import { safeEqual } from '../../platform/auth/passwords.ts';
 import { AppError } from '../../platform/http/errors.ts';
@@ -6,7 +6,7 @@ import { tooManyAttempts } from '../../platform/auth/throttle.ts';
 import { sqlState } from '../../platform/http/hostile-input.ts';
 import { safeEncode } from 'zod/v4/core';
 import { change as changeSchema, type Change, type Order, type PullReply, type SyncClient } from './sync-feed.contract.ts';
-import { syncFeedRepository as repo, type ChangeRow, type OrderRow, type SyncClientRow } from './sync-feed.repository.ts';
+import { syncFeedRepository as repo, type ChangeRow, type MarkedClient, type OrderRow, type SyncClientRow } from './sync-feed.repository.ts';
 import { ChangeWindow } from './sync-feed.window.ts';
 import { syncPulls } from '../../platform/metrics.ts';
 import { GroupCommit } from '../../platform/db/group-commit.ts';
@@ -20,13 +20,30 @@ export interface FeedEvent {
   seq: number;
   change?: Change;
 }
-/** Where a client has pulled and confirmed up to, announced after each pull and confirm (see sync-feed.realtime.ts). */
+/**
+ * Where clients have pulled and confirmed up to (see sync-feed.realtime.ts): each process gathers its
+ * pulls' and confirms' positions and publishes them together at most every POSITIONS_MS, the highest
+ * per client, as `[id, cursor, delivered_upto]` triples. Its own listeners hear each one at once.
+ */
 export const FEED_CLIENT_CHANNEL = 'sync-feed:client';
 export interface ClientPosition {
   id: number;
   cursor: number;
   delivered_upto: number;
 }
+export interface PositionsEvent {
+  /** The publishing process (it has told its own listeners already). */
+  origin: string;
+  positions: [id: number, cursor: number, delivered_upto: number][];
+}
+export const POSITIONS_MS = 50;
+/** A sync client revoked, or its key replaced: every process forgets the key it had checked. */
+export const KEY_REVOKED_CHANNEL = 'sync-feed:key-revoked';
+export interface KeyRevokedEvent {
+  id: number;
+}
+/** The most checked keys a process keeps (least recently checked go first). */
+const KEY_CACHE_MAX = 100_000;
 export const hashKey = (key: string) => createHash('sha256').update(key).digest('hex');
 
 export interface OrderInput {
@@ -75,6 +92,15 @@ export function clientReply(c: SyncClientRow, lastSeq: number, connected: boolea
   };
 }
 
+const invalidKey = () => new AppError('sync.invalid_api_key', 'API key inválida o revocada (Authorization: Bearer <api key>) / Invalid or revoked API key');
+
+/** A delivered mark waiting for its statement; `marked` is what the statement returned for the client (null: not active). */
+interface Mark {
+  id: number;
+  upto: number;
+  marked?: MarkedClient | null;
+}
+
 const unknownCustomer = (id: number) =>
   new AppError(
     'sync.customer_not_found',
@@ -92,13 +118,30 @@ export class SyncFeedService {
   #filling: Promise<void> | null = null;
   #stopWindow: (() => Promise<void>) | null = null;
   /** Delivered marks of concurrent pulls, written together (a pull answers once its own mark is stored). */
-  readonly #marks: GroupCommit<[id: number, upto: number]>;
+  readonly #marks: GroupCommit<Mark>;
+  /** Keys checked recently, by hash: a pull, a confirm or an order does not read its key each time (see `authenticate`). */
+  readonly #keys = new Map<string, { client: SyncClientRow; until: number }>();
+  /** The highest confirmed cursor this process knows of per client (its confirms, marks, other processes' positions). */
+  readonly #cursors = new Map<number, number>();
+  /** This process, in the positions it publishes. */
+  readonly origin = randomUUID();
+  readonly #positionListeners = new Set<(p: ClientPosition) => void>();
+  /** Positions not yet published: the highest per client. */
+  #positions = new Map<number, ClientPosition>();
+  #positionsTimer: NodeJS.Timeout | null = null;
+  #stopEvents: (() => Promise<void>) | null = null;
   /** Each change of the window as its reply's JSON, encoded once for every client (null: it does not match the contract). */
   readonly #encoded = new WeakMap<Change, string | null>();
   constructor(ctx: SyncFeedDeps) {
     this.#ctx = ctx;
     this.#window = new ChangeWindow(ctx.config.SYNC_FEED_WINDOW);
-    this.#marks = new GroupCommit((marks) => repo.markDelivered(this.#db, highestPerClient(marks)), { maxBatch: Number.POSITIVE_INFINITY });
+    this.#marks = new GroupCommit(
+      async (marks) => {
+        const marked = new Map((await repo.markDelivered(this.#db, highestPerClient(marks.map((m) => [m.id, m.upto])))).map((c) => [c.id, c]));
+        for (const m of marks) m.marked = marked.get(m.id) ?? null;
+      },
+      { maxBatch: Number.POSITIVE_INFINITY },
+    );
   }
 
   /**
@@ -108,6 +151,7 @@ export class SyncFeedService {
    * the window has caught up).
    */
   async startWindow() {
+    await this.#startEvents();
     if (!this.#window.enabled) return;
     const off = await this.#ctx.bus.subscribe(FEED_CHANNEL, (m) => {
       const e = m as FeedEvent;
@@ -128,6 +172,31 @@ export class SyncFeedService {
     this.#stopWindow = null;
     await stop?.();
     await this.#filling;
+    const stopEvents = this.#stopEvents;
+    this.#stopEvents = null;
+    await stopEvents?.();
+    this.#publishPositions();
+  }
+
+  /**
+   * Other processes' revocations (this process forgets the key at once) and positions (the cursors
+   * this process's pulls start from). After a bus outage every checked key is forgotten: a revocation
+   * announced meanwhile was lost.
+   */
+  async #startEvents() {
+    if (this.#stopEvents) return;
+    const offRevoked = await this.#ctx.bus.subscribe(KEY_REVOKED_CHANNEL, (m) => this.#forget(Number((m as KeyRevokedEvent).id)));
+    const offPositions = await this.#ctx.bus.subscribe(FEED_CLIENT_CHANNEL, (m) => {
+      const e = m as PositionsEvent;
+      if (e.origin === this.origin || !Array.isArray(e.positions)) return;
+      for (const [id, cursor] of e.positions) this.#knowCursor(Number(id), Number(cursor));
+    });
+    const offReconnect = this.#ctx.bus.onReconnect(() => this.#keys.clear());
+    this.#stopEvents = async () => {
+      offReconnect();
+      await offRevoked();
+      await offPositions();
+    };
   }
 
   /** Reads the feed after the window's last change until the window has every change this process knows of. */
@@ -172,7 +241,10 @@ export class SyncFeedService {
 
   async ensureDefaultClient() {
     const key = this.#ctx.config.CLOUD_API_KEY;
-    if (key) await repo.upsertDefaultClient(this.#db, hashKey(key), key.slice(0, 4));
+    if (!key) return;
+    const id = await repo.upsertDefaultClient(this.#db, hashKey(key), key.slice(0, 4));
+    // Its key may have changed: other processes forget the one they had checked.
+    if (id !== null) await this.#ctx.bus.publish(KEY_REVOKED_CHANNEL, { id } satisfies KeyRevokedEvent).catch(() => {});
   }
 
   /**
@@ -193,13 +265,45 @@ export class SyncFeedService {
     throw new AppError('sync.invalid_api_key', 'API key inválida o revocada (Authorization: Bearer <api key>) / Invalid or revoked API key');
   }
 
-  /** The active client a key belongs to, or null. The lookup is by hash; the final check is constant-time. */
+  /**
+   * The active client a key belongs to, or null. The lookup is by hash; the final check is constant-time.
+   * A key found active is kept in memory for SYNC_KEY_CACHE_SECONDS: a revocation (or a new default
+   * key) is announced on the event bus and every process forgets the key at once; the time limit bounds
+   * a lost announcement, and every key is forgotten when the bus comes back from an outage. Pulls and
+   * confirms do not rely on this: their own statement checks that the key is still the client's and the
+   * client is active (see `pull` and `confirm`), so a revoked key is refused by them at once anywhere.
+   */
   async authenticate(key: string | undefined | null): Promise<SyncClientRow | null> {
     if (!key) return null;
     const hash = hashKey(key);
+    const now = Date.now();
+    const kept = this.#keys.get(hash);
+    if (kept && kept.until > now) return kept.client;
+    if (kept) this.#keys.delete(hash);
     const client = await repo.clientByHash(this.#db, hash);
     if (!client || client.revoked_at || !safeEqual(client.key_hash, hash)) return null;
+    this.#knowCursor(client.id, Number(client.cursor));
+    if (client.feed_last != null) this.#window.know(Number(client.feed_last));
+    const seconds = this.#ctx.config.SYNC_KEY_CACHE_SECONDS;
+    if (seconds > 0) {
+      if (this.#keys.size >= KEY_CACHE_MAX) this.#keys.delete(this.#keys.keys().next().value!);
+      this.#keys.set(hash, { client, until: now + seconds * 1000 });
+    }
     return client;
+  }
+
+  /** Forgets a client's checked key (revoked, or its key replaced). */
+  #forget(id: number) {
+    for (const [hash, kept] of this.#keys) if (kept.client.id === id) this.#keys.delete(hash);
+    this.#cursors.delete(id);
+  }
+
+  /** The highest cursor known for a client (cursors never move backwards). */
+  #knowCursor(id: number, cursor: number) {
+    if (cursor > (this.#cursors.get(id) ?? -1)) {
+      if (this.#cursors.size >= KEY_CACHE_MAX && !this.#cursors.has(id)) this.#cursors.delete(this.#cursors.keys().next().value!);
+      this.#cursors.set(id, cursor);
+    }
   }
 
   async createOrder(input: OrderInput, createdBy: string) {
@@ -241,38 +345,64 @@ export class SyncFeedService {
   }
 
   /**
-   * The changes after the client's confirmed cursor, a page at a time. `client` is the row read when
-   * its key was checked for this request, so its cursor is current. Recent changes come from the
+   * The changes after the client's confirmed cursor, a page at a time. Recent changes come from the
    * window in memory when it can answer exactly as the feed would (and always when the event bus is
    * healthy and nothing is missing); otherwise from the database. The delivered mark is written,
    * together with other pulls' marks, before the page is answered: a confirm of anything in it, on
    * any process, finds it delivered.
+   *
+   * The page starts at the cursor this process knows for the client (`client` may be the row read when
+   * its key was checked a while ago). The mark's statement reads the client's cursor, key and the
+   * feed's latest seq as they are when the page is marked, after the pull began: a client revoked
+   * meanwhile is refused; a cursor that moved (a confirm through another process) or a change that
+   * committed through another process and that the window has not heard of yet make the page be taken
+   * again from there (from memory if the window has it by then, else from the database) and marked
+   * again. So a pull never misses a change committed before it began, whichever process answers it.
    */
   async pull(client: SyncClientRow, limit: number): Promise<{ reply: PullReply; json: string | null }> {
-    const cursor = Number(client.cursor);
-    this.#window.know(cursor);
-    // The key check read the feed's latest change too: a change committed by another process whose
-    // event has not arrived yet (or was lost) makes this pull read the database, never miss it.
-    if (client.feed_last != null) this.#window.know(Number(client.feed_last));
-    const fromMemory = this.#stopWindow && this.#ctx.bus.health() === 'ok' ? this.#window.page(cursor, limit) : null;
-    let changes: Change[];
-    let hasMore: boolean;
-    if (fromMemory) {
-      ({ changes, hasMore } = fromMemory);
-      syncPulls.inc({ source: 'memory' });
-    } else {
-      if (this.#window.behind) this.#fill();
-      const page = await repo.changesAfter(this.#db, cursor, limit + 1);
-      hasMore = page.length > limit;
-      changes = page.slice(0, limit).map(changeReply);
-      syncPulls.inc({ source: 'database' });
+    let cursor = Math.max(Number(client.cursor), this.#cursors.get(client.id) ?? 0);
+    for (let attempt = 0; ; attempt++) {
+      const { changes, hasMore, fromMemory, seen } = await this.#page(cursor, limit);
+      const last = changes.at(-1)?.seq ?? cursor;
+      // Upto 0 only records that the client was seen.
+      const mark: Mark = { id: client.id, upto: changes.length ? last : 0 };
+      await this.#marks.add(mark);
+      const now = mark.marked;
+      if (!now || now.key_hash !== client.key_hash) {
+        this.#forget(client.id);
+        throw invalidKey();
+      }
+      const confirmed = Number(now.cursor);
+      const feedLast = Number(now.feed_last ?? 0);
+      this.#knowCursor(client.id, confirmed);
+      this.#window.know(feedLast);
+      if (attempt === 0 && (confirmed > cursor || feedLast > seen)) {
+        cursor = Math.max(cursor, confirmed);
+        if (this.#window.behind) this.#fill();
+        continue;
+      }
+      if (changes.length) this.#announcePosition({ id: client.id, cursor, delivered_upto: last });
+      const reply = { success: true as const, cursor, last_seq: last, has_more: hasMore, count: changes.length, changes };
+      return { reply, json: fromMemory ? this.#encode(reply) : null };
     }
-    const last = changes.at(-1)?.seq ?? cursor;
-    // Upto 0 only records that the client was seen.
-    await this.#marks.add([client.id, changes.length ? last : 0]);
-    if (changes.length) await this.#announcePosition({ id: client.id, cursor, delivered_upto: last });
-    const reply = { success: true as const, cursor, last_seq: last, has_more: hasMore, count: changes.length, changes };
-    return { reply, json: fromMemory ? this.#encode(reply) : null };
+  }
+
+  /**
+   * The page after `cursor`, from the window when it can tell, else from the database; `seen` is the
+   * highest seq the page accounts for (a change committed after it may be missing from a page from memory
+   * that is not full; a page read from the database has everything committed before the read).
+   */
+  async #page(cursor: number, limit: number) {
+    this.#window.know(cursor);
+    const fromMemory = this.#stopWindow && this.#ctx.bus.health() === 'ok' ? this.#window.page(cursor, limit) : null;
+    if (fromMemory) {
+      syncPulls.inc({ source: 'memory' });
+      return { ...fromMemory, fromMemory: true, seen: fromMemory.hasMore ? Number.POSITIVE_INFINITY : this.#window.upto };
+    }
+    if (this.#window.behind) this.#fill();
+    const page = await repo.changesAfter(this.#db, cursor, limit + 1);
+    syncPulls.inc({ source: 'database' });
+    return { changes: page.slice(0, limit).map(changeReply), hasMore: page.length > limit, fromMemory: false, seen: Number.POSITIVE_INFINITY };
   }
 
   /**
@@ -296,18 +426,28 @@ export class SyncFeedService {
     return `{"success":true,"cursor":${r.cursor},"last_seq":${r.last_seq},"has_more":${r.has_more},"count":${r.count},"changes":[${parts.join(',')}]}`;
   }
 
-  /** Idempotent; never moves backwards; refuses what was never delivered. */
+  /**
+   * Idempotent; never moves backwards; refuses what was never delivered. The statement moves the
+   * cursor only while the key is still the client's and the client is active: a key revoked on any
+   * process is refused here at once, whatever this process had kept of it.
+   */
   async confirm(client: SyncClientRow, seq: number) {
-    const updated = await repo.confirm(this.#db, client.id, seq);
+    const updated = await repo.confirm(this.#db, client.id, client.key_hash, seq);
     if (!updated) {
-      const delivered = Number((await repo.clientById(this.#db, client.id))!.delivered_upto);
+      const now = await repo.clientById(this.#db, client.id);
+      if (!now || now.revoked_at || now.key_hash !== client.key_hash) {
+        this.#forget(client.id);
+        throw invalidKey();
+      }
+      const delivered = Number(now.delivered_upto);
       throw new AppError(
         'sync.seq_beyond_delivered',
         `seq ${seq} es mayor que lo entregado (${delivered}); confirme solo lo que recibió / beyond what was delivered`,
         { seq, delivered_upto: delivered },
       );
     }
-    await this.#announcePosition({ id: client.id, cursor: Number(updated.cursor), delivered_upto: Number(updated.delivered_upto) });
+    this.#knowCursor(client.id, Number(updated.cursor));
+    this.#announcePosition({ id: client.id, cursor: Number(updated.cursor), delivered_upto: Number(updated.delivered_upto) });
     return { success: true as const, cursor: Number(updated.cursor), confirmed: seq };
   }
 
@@ -351,12 +491,15 @@ export class SyncFeedService {
     return { client, key };
   }
 
+  /** Revokes a client; every process forgets its key at once (the bus), or within SYNC_KEY_CACHE_SECONDS if the announcement is lost. */
   async revokeClient(id: number) {
     const revoked = await repo.revokeClient(this.#db, id);
     if (!revoked)
       throw new AppError('sync.client_not_found', `Cliente de sincronización ${id} no encontrado o ya revocado / Sync client not found or already revoked`, {
         client_id: id,
       });
+    this.#forget(id);
+    await this.#ctx.bus.publish(KEY_REVOKED_CHANNEL, { id } satisfies KeyRevokedEvent).catch(() => {});
     return revoked;
   }
 
@@ -376,9 +519,37 @@ export class SyncFeedService {
     return order;
   }
 
-  /** Best-effort, like every event: a lost one delays a notification until the reminder, nothing more. */
-  async #announcePosition(p: ClientPosition) {
-    await this.#ctx.bus.publish(FEED_CLIENT_CHANNEL, p).catch(() => {});
+  /** Hears each position of this process's pulls and confirms as it happens (the /sync namespace does). */
+  onPosition(listener: (p: ClientPosition) => void) {
+    this.#positionListeners.add(listener);
+    return () => void this.#positionListeners.delete(listener);
+  }
+
+  /**
+   * Tells this process's listeners at once; other processes get it in the next POSITIONS_MS batch.
+   * Best-effort, like every event: a lost one delays a notification until the reminder, nothing more.
+   */
+  #announcePosition(p: ClientPosition) {
+    for (const listener of this.#positionListeners) listener(p);
+    const had = this.#positions.get(p.id);
+    this.#positions.set(p.id, {
+      id: p.id,
+      cursor: Math.max(p.cursor, had?.cursor ?? 0),
+      delivered_upto: Math.max(p.delivered_upto, had?.delivered_upto ?? 0),
+    });
+    if (!this.#positionsTimer) {
+      this.#positionsTimer = setTimeout(() => this.#publishPositions(), POSITIONS_MS);
+      this.#positionsTimer.unref();
+    }
+  }
+
+  #publishPositions() {
+    if (this.#positionsTimer) clearTimeout(this.#positionsTimer);
+    this.#positionsTimer = null;
+    if (!this.#positions.size) return;
+    const positions = [...this.#positions.values()].map((p): [number, number, number] => [p.id, p.cursor, p.delivered_upto]);
+    this.#positions = new Map();
+    this.#ctx.bus.publish(FEED_CLIENT_CHANNEL, { origin: this.origin, positions } satisfies PositionsEvent).catch(() => {});
   }
 
   /**
