@@ -178,6 +178,33 @@ for (const mode of modes) {
       for (const [i, page] of pages.entries()) assert.equal(view.get(`pos-many-${i}`).delivered_upto, page.last_seq);
     });
 
+    test('confirms sent at once are each answered on their own seq (written together, one per client in a statement)', async () => {
+      const keys = await Promise.all([0, 1, 2].map((i) => newClient(p, `pos-confirms-${i}`)));
+      for (const k of keys) await drain(p.url, k, 1000);
+      for (let i = 0; i < 3; i++) await p.api('/orders', { body: order(450 + i) });
+      const pages = await Promise.all(keys.map((k) => pullAt(p.url, k, 2)));
+      const [k0, k1, k2] = keys as [string, string, string];
+      const last = pages[0]!.last_seq;
+      const results = await Promise.all([
+        confirmAt(p.url, k0, last - 1),
+        confirmAt(p.url, k0, last + 1),
+        confirmAt(p.url, k0, last),
+        confirmAt(p.url, k1, last),
+        confirmAt(p.url, k2, last + 1),
+      ]);
+      assert.deepEqual(
+        results.map((r) => r.status),
+        [200, 400, 200, 200, 400],
+      );
+      assert.equal(results[1]!.body.code, 'sync.seq_beyond_delivered');
+      assert.equal(results[1]!.body.delivered_upto, last);
+      const view = new Map<string, any>((await p.api('/api/sync-clients')).body.data.map((c: any) => [c.name, c]));
+      assert.deepEqual(
+        [0, 1, 2].map((i) => view.get(`pos-confirms-${i}`).cursor),
+        [last, last, pages[2]!.cursor],
+      );
+    });
+
     test('a change written without its event (a lost event) is not skipped: the next change reveals the gap', async () => {
       const key = await newClient(p, 'pos-lost');
       await drain(p.url, key, 1000);

@@ -200,18 +200,21 @@ export const syncFeedRepository = {
   },
 
   /**
-   * Moves the cursor forward only, and only up to what was delivered, for an active client whose key
-   * is still `hash`; returns the client after the update, or null (beyond what was delivered, or the
-   * key is no longer valid: `clientById` tells which).
+   * Many confirms in one statement, at most one per client: `[client id, key hash, seq]`. Each moves
+   * the cursor forward only, and only up to what was delivered, for an active client whose key is
+   * still that hash. Returns the clients it moved (or found already there) as they are after the
+   * update; a confirm absent from the answer was beyond what was delivered, or its key is no longer
+   * valid (`clientById` tells which).
    */
-  async confirm(db: Executor, id: number, hash: string, seq: number) {
-    const [row] = await rows<SyncClientRow>(
+  async confirm(db: Executor, confirms: [id: number, hash: string, seq: number][]) {
+    return rows<{ id: number; cursor: string; delivered_upto: string }>(
       db,
       sql`
-      UPDATE sync_clients SET cursor = GREATEST(cursor, ${seq}), last_seen_at = now()
-      WHERE id = ${id} AND key_hash = ${hash} AND revoked_at IS NULL AND delivered_upto >= ${seq} RETURNING *`,
+      UPDATE sync_clients AS c SET cursor = GREATEST(c.cursor, v.seq), last_seen_at = now()
+      FROM (SELECT (e->>0)::int AS id, e->>1 AS hash, (e->>2)::bigint AS seq FROM jsonb_array_elements(${json(confirms)}) AS e) AS v
+      WHERE c.id = v.id AND c.key_hash = v.hash AND c.revoked_at IS NULL AND c.delivered_upto >= v.seq
+      RETURNING c.id, c.cursor, c.delivered_upto`,
     );
-    return row ?? null;
   },
 
   async touch(db: Executor, id: number) {

@@ -42,7 +42,7 @@ export const KEY_REVOKED_CHANNEL = 'sync-feed:key-revoked';
 export interface KeyRevokedEvent {
   id: number;
 }
-/** The most checked keys a process keeps (least recently checked go first). */
+/** The most checked keys a process keeps (the oldest go first). */
 const KEY_CACHE_MAX = 100_000;
 export const hashKey = (key: string) => createHash('sha256').update(key).digest('hex');
 
@@ -101,6 +101,14 @@ interface Mark {
   marked?: MarkedClient | null;
 }
 
+/** A confirm waiting for its statement; `moved` is the client after it (null: refused). */
+interface Confirm {
+  id: number;
+  hash: string;
+  seq: number;
+  moved?: { cursor: string; delivered_upto: string } | null;
+}
+
 const unknownCustomer = (id: number) =>
   new AppError(
     'sync.customer_not_found',
@@ -119,6 +127,8 @@ export class SyncFeedService {
   #stopWindow: (() => Promise<void>) | null = null;
   /** Delivered marks of concurrent pulls, written together (a pull answers once its own mark is stored). */
   readonly #marks: GroupCommit<Mark>;
+  /** Confirms of concurrent requests, written together in the same way. */
+  readonly #confirms: GroupCommit<Confirm>;
   /** Keys checked recently, by hash: a pull, a confirm or an order does not read its key each time (see `authenticate`). */
   readonly #keys = new Map<string, { client: SyncClientRow; until: number }>();
   /** The highest confirmed cursor this process knows of per client (its confirms, marks, other processes' positions). */
@@ -139,6 +149,30 @@ export class SyncFeedService {
       async (marks) => {
         const marked = new Map((await repo.markDelivered(this.#db, highestPerClient(marks.map((m) => [m.id, m.upto])))).map((c) => [c.id, c]));
         for (const m of marks) m.marked = marked.get(m.id) ?? null;
+      },
+      { maxBatch: Number.POSITIVE_INFINITY },
+    );
+    this.#confirms = new GroupCommit(
+      async (confirms) => {
+        // One per client in each statement (each confirm is answered on its own seq).
+        for (let left = confirms; left.length; ) {
+          const once = new Map<number, Confirm>();
+          const again: Confirm[] = [];
+          for (const c of left) {
+            if (once.has(c.id)) again.push(c);
+            else once.set(c.id, c);
+          }
+          const moved = new Map(
+            (
+              await repo.confirm(
+                this.#db,
+                [...once.values()].map((c) => [c.id, c.hash, c.seq]),
+              )
+            ).map((r) => [r.id, r]),
+          );
+          for (const c of once.values()) c.moved = moved.get(c.id) ?? null;
+          left = again;
+        }
       },
       { maxBatch: Number.POSITIVE_INFINITY },
     );
@@ -432,7 +466,9 @@ export class SyncFeedService {
    * process is refused here at once, whatever this process had kept of it.
    */
   async confirm(client: SyncClientRow, seq: number) {
-    const updated = await repo.confirm(this.#db, client.id, client.key_hash, seq);
+    const pending: Confirm = { id: client.id, hash: client.key_hash, seq };
+    await this.#confirms.add(pending);
+    const updated = pending.moved;
     if (!updated) {
       const now = await repo.clientById(this.#db, client.id);
       if (!now || now.revoked_at || now.key_hash !== client.key_hash) {
