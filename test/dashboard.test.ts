@@ -1,13 +1,14 @@
-import { describe, test, before, after } from 'node:test';
+import { describe, test, before, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { startWisproSimulator, type WisproSimulator } from '../src/simulators/wispro/wispro.simulator.ts';
 import { startWhatsAppSimulator, type WaSimDevice, type WaSimulator } from '../src/simulators/whatsapp/whatsapp.simulator.ts';
 import { startWhmcsSimulator, type WhmcsSimulator } from '../src/simulators/whmcs/whmcs.simulator.ts';
-import { ADMIN, eventually, freshStorage, startPuente, testEnv, type Storage, type TestPuente } from './support/puente.ts';
-import { launchBrowser, needsBrowser, screenshotDir } from './support/browser.ts';
+import { ADMIN, eventually, freshStorage, startPuente, testEnv, waitForJob, type TestPuente } from './support/puente.ts';
+import { launchBrowser, logIn, needsBrowser, screenshotDir } from './support/browser.ts';
+import { sendBulkFile, syncWispro } from './support/fixtures.ts';
 
 const WHMCS_CREDS = { identifier: 'ui-whmcs-identifier', secret: 'ui-whmcs-secret-value', accessKey: 'ui-whmcs-access-key' };
 
@@ -25,42 +26,48 @@ const BULK_FILE =
     '123|Nadie|9999',
   ].join('\n') + '\n';
 
+/** The customers the WHMCS steps use: synced from Wispro, with what WHMCS requires. */
+async function pushableCustomers(p: TestPuente) {
+  const { body } = await p.api('/api/users?per_page=200&role=customer');
+  return (body.data as any[]).filter((u) => u.email && u.phone && u.address && u.name.trim().includes(' '));
+}
+
 describe('web dashboard in a real browser', needsBrowser, () => {
-  let storage: Storage;
-  let sim: WisproSimulator;
-  let wa: WaSimulator;
-  let whmcs: WhmcsSimulator;
-  let device: WaSimDevice;
-  /** The customer pushed to WHMCS through the dialog. */
-  let pushed: { id: number; name: string; email: string };
-  let p: TestPuente;
   let browser: Browser;
-  let page: Page;
   const shots = screenshotDir();
 
-  /** The customers the WHMCS steps use: synced from Wispro, with what WHMCS requires. */
-  async function pushableCustomers() {
-    const { body } = await p.api('/api/users?per_page=200&role=customer');
-    return (body.data as any[]).filter((u) => u.email && u.phone && u.address && u.name.trim().includes(' '));
+  /** What one test works with: a Puente, its simulators and a browser page, all its own. */
+  interface Dashboard {
+    p: TestPuente;
+    sim: WisproSimulator;
+    wa: WaSimulator;
+    whmcs: WhmcsSimulator;
+    page: Page;
+    /** Opens a customer's dialog from the customer list. */
+    openCustomer(u: { name: string; email: string }): Promise<Locator>;
+    /** A simulator device named «Ventas 1», added through the API. */
+    addDevice(pacing?: { messages_per_minute?: number; min_gap_ms?: number; max_gap_ms?: number }): Promise<WaSimDevice>;
   }
 
-  async function openCustomer(u: { name: string; email: string }) {
-    await page.getByRole('link', { name: 'Clientes', exact: true }).click();
-    await page.getByRole('searchbox', { name: 'Buscar' }).fill(u.email);
-    await page.getByRole('searchbox', { name: 'Buscar' }).press('Enter');
-    await page.locator('tbody tr').filter({ hasText: u.email }).getByRole('link', { name: u.name }).click();
-    const dialog = page.getByRole('dialog', { name: u.name });
-    await dialog.waitFor();
-    return dialog;
-  }
-
-  before(async () => {
-    assert.ok(existsSync(new URL('../web/dist/index.html', import.meta.url)), 'the dashboard is built by npm install (prepare)');
-    storage = await freshStorage('embedded');
-    sim = await startWisproSimulator({ token: 'ui-token', clients: 180 });
-    wa = await startWhatsAppSimulator();
-    whmcs = await startWhmcsSimulator({ ...WHMCS_CREDS, clients: 12 });
-    p = await startPuente(
+  /**
+   * A Puente of the test's own (an empty database, its own Wispro, WhatsApp and WHMCS simulators) and
+   * a browser page of its own, logged in unless `loggedIn` is false; all closed when the test ends, so
+   * no test sees what another did. Only the browser process is shared.
+   */
+  async function dashboard(t: TestContext, opts: { loggedIn?: boolean } = {}): Promise<Dashboard> {
+    const undo: (() => Promise<unknown>)[] = [];
+    t.after(async () => {
+      for (const step of undo.reverse()) await step();
+    });
+    const storage = await freshStorage('embedded', { migrated: true });
+    undo.push(() => storage.dispose());
+    const sim = await startWisproSimulator({ token: 'ui-token', clients: 180 });
+    undo.push(() => sim.close());
+    const wa = await startWhatsAppSimulator();
+    undo.push(() => wa.close());
+    const whmcs = await startWhmcsSimulator({ ...WHMCS_CREDS, clients: 12 });
+    undo.push(() => whmcs.close());
+    const p = await startPuente(
       testEnv({
         ...storage.env,
         WISPRO_API_URL: sim.url,
@@ -75,20 +82,48 @@ describe('web dashboard in a real browser', needsBrowser, () => {
         WHMCS_DEFAULT_POSTCODE: '1010',
       }),
     );
-    browser = await launchBrowser();
+    undo.push(() => p.close());
     // Reduced motion: the screenshots show progress bars where they are, not half-way through a transition.
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 }, acceptDownloads: true, reducedMotion: 'reduce' });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true, reducedMotion: 'reduce' });
+    undo.push(() => context.close());
+    const page = await context.newPage();
+    if (opts.loggedIn !== false) await logIn(page, p.url);
+    return {
+      p,
+      sim,
+      wa,
+      whmcs,
+      page,
+      async openCustomer(u) {
+        await page.getByRole('link', { name: 'Clientes', exact: true }).click();
+        await page.getByRole('searchbox', { name: 'Buscar' }).fill(u.email);
+        await page.getByRole('searchbox', { name: 'Buscar' }).press('Enter');
+        await page.locator('tbody tr').filter({ hasText: u.email }).getByRole('link', { name: u.name }).click();
+        const dialog = page.getByRole('dialog', { name: u.name });
+        await dialog.waitFor();
+        return dialog;
+      },
+      async addDevice(pacing = {}) {
+        const device = wa.addDevice({ provider: 'simulator' });
+        const created = await p.api('/devices', {
+          body: { name: 'Ventas 1', provider: 'simulator', base_url: device.baseUrl, credentials: device.credentials, ...pacing },
+        });
+        assert.equal(created.status, 201, JSON.stringify(created.body));
+        return device;
+      },
+    };
+  }
+
+  before(async () => {
+    assert.ok(existsSync(new URL('../web/dist/index.html', import.meta.url)), 'the dashboard is built by npm install (prepare)');
+    browser = await launchBrowser();
   });
   after(async () => {
     await browser?.close();
-    await p?.close();
-    await whmcs?.close();
-    await wa?.close();
-    await sim?.close();
-    await storage?.dispose();
   });
 
-  test('a wrong password shows the error; the right one opens the dashboard', async () => {
+  test('a wrong password shows the error; the right one opens the dashboard', async (t) => {
+    const { p, page } = await dashboard(t, { loggedIn: false });
     await page.goto(p.url + '/');
     await page.getByLabel('Correo').fill(ADMIN.email);
     await page.getByLabel('Contraseña').fill('wrong-password');
@@ -100,7 +135,8 @@ describe('web dashboard in a real browser', needsBrowser, () => {
     await page.getByRole('heading', { name: 'Trabajos' }).waitFor();
   });
 
-  test('starting a Wispro sync shows live progress and the customers appear', async () => {
+  test('starting a Wispro sync shows live progress and the customers appear', async (t) => {
+    const { p, sim, page } = await dashboard(t);
     await page.getByRole('link', { name: 'Clientes', exact: true }).click();
     await page.getByRole('button', { name: 'Sincronizar Wispro' }).click();
     await page.locator('.live-job[data-status="completed"]').waitFor({ timeout: 30_000 });
@@ -117,7 +153,8 @@ describe('web dashboard in a real browser', needsBrowser, () => {
     await page.screenshot({ path: join(shots, 'customers.png'), fullPage: true });
   });
 
-  test('bulk send: the server previews the file, and with no device ready the send is refused in the page', async () => {
+  test('bulk send: the server previews the file, and with no device ready the send is refused in the page', async (t) => {
+    const { p, page } = await dashboard(t);
     await page.getByRole('link', { name: 'Envío masivo', exact: true }).click();
     await page.getByRole('heading', { name: 'Envío masivo', exact: true }).waitFor();
     await page.getByText('No hay dispositivos activos y conectados').waitFor();
@@ -142,8 +179,9 @@ describe('web dashboard in a real browser', needsBrowser, () => {
     assert.equal((await p.api('/jobs?type=messaging.bulk-send')).body.length, 0, 'no job was created');
   });
 
-  test('devices: a simulator device added through the form is listed as connected; pause, resume and pacing edits work', async () => {
-    device = wa.addDevice({ provider: 'simulator' });
+  test('devices: a simulator device added through the form is listed as connected; pause, resume and pacing edits work', async (t) => {
+    const { p, wa, page } = await dashboard(t);
+    const device = wa.addDevice({ provider: 'simulator' });
     await page.getByRole('link', { name: 'Dispositivos', exact: true }).click();
     await page.getByRole('heading', { name: 'Dispositivos', exact: true }).waitFor();
     await page.getByText('Agregar dispositivo').click();
@@ -193,8 +231,10 @@ describe('web dashboard in a real browser', needsBrowser, () => {
     await page.screenshot({ path: join(shots, 'devices.png'), fullPage: true });
   });
 
-  test('bulk send: the file goes out through the simulator device and the live job ends at completed', async () => {
-    wa.reset();
+  test('bulk send: the file goes out through the simulator device and the live job ends at completed', async (t) => {
+    const { wa, page, addDevice } = await dashboard(t);
+    // The device as an operator leaves it on the devices page: fast, no daily cap, a short pause between messages.
+    const device = await addDevice({ messages_per_minute: 6000, min_gap_ms: 5, max_gap_ms: 10 });
     await page.getByRole('link', { name: 'Envío masivo', exact: true }).click();
     await page.getByText('Dispositivos listos para enviar: 1').waitFor();
     await page.getByLabel('Archivo').setInputFiles({ name: 'clientes.csv', mimeType: 'text/csv', buffer: Buffer.from(BULK_FILE) });
@@ -223,7 +263,12 @@ describe('web dashboard in a real browser', needsBrowser, () => {
     await page.screenshot({ path: join(shots, 'bulk-send.png'), fullPage: true });
   });
 
-  test('the jobs page lists the sync and the bulk send as completed, with the results CSV', async () => {
+  test('the jobs page lists the sync and the bulk send as completed, with the results CSV', async (t) => {
+    const { p, page, addDevice } = await dashboard(t);
+    // A Wispro sync and the bulk file sent through a device, both finished.
+    await syncWispro(p);
+    await addDevice({ messages_per_minute: 6000, min_gap_ms: 5, max_gap_ms: 10 });
+    assert.equal((await waitForJob(p, await sendBulkFile(p, 'clientes.csv', BULK_FILE, 'Hola @valor1, tu pedido @valor2 está en camino'))).status, 'completed');
     await page.getByRole('link', { name: 'Trabajos', exact: true }).click();
     await page
       .locator('tbody tr')
@@ -251,7 +296,9 @@ describe('web dashboard in a real browser', needsBrowser, () => {
     await page.screenshot({ path: join(shots, 'jobs.png'), fullPage: true });
   });
 
-  test('the jobs page pauses, resumes and cancels a running bulk send', async () => {
+  test('the jobs page pauses, resumes and cancels a running bulk send', async (t) => {
+    const { p, page, addDevice } = await dashboard(t);
+    await addDevice();
     const [d] = (await p.api('/devices')).body.devices;
     // One message a second, so the job is still running while the buttons are pressed.
     assert.equal((await p.api(`/devices/${d.id}`, { method: 'PATCH', body: { messages_per_minute: 60, min_gap_ms: 0, max_gap_ms: 0 } })).status, 200);
@@ -305,10 +352,11 @@ describe('web dashboard in a real browser', needsBrowser, () => {
     await p.api(`/jobs/${retry.id}/cancel`, { method: 'POST' });
   });
 
-  test('customers: pushing a customer to WHMCS shows the synced state; a duplicate email offers the link', async () => {
-    const [first, second] = await pushableCustomers();
+  test('customers: pushing a customer to WHMCS shows the synced state; a duplicate email offers the link', async (t) => {
+    const { p, whmcs, page, openCustomer } = await dashboard(t);
+    await syncWispro(p);
+    const [first, second] = await pushableCustomers(p);
     assert.ok(first && second, 'the Wispro sync brought customers WHMCS can take');
-    pushed = first;
 
     const dialog = await openCustomer(first);
     const state = dialog.getByTestId('whmcs-state');
@@ -361,7 +409,21 @@ describe('web dashboard in a real browser', needsBrowser, () => {
     await dialog2.getByRole('button', { name: 'Cerrar' }).click();
   });
 
-  test('the WHMCS page shows the stats and the log of the push, filtered by status', async () => {
+  test('the WHMCS page shows the stats and the log of the push, filtered by status', async (t) => {
+    const { p, whmcs, page } = await dashboard(t);
+    // Through the API, what the customer dialog does: one customer pushed; another refused (WHMCS has its
+    // email), linked to the WHMCS client by hand, then unlinked.
+    await syncWispro(p);
+    const [pushed, second] = await pushableCustomers(p);
+    assert.ok(pushed && second, 'the Wispro sync brought customers WHMCS can take');
+    const push1 = await p.api(`/api/whmcs/clients/push/${pushed.id}`, { body: { force_create: false } });
+    assert.equal(push1.status, 200, JSON.stringify(push1.body));
+    const existing = whmcs.addClient({ email: second.email, firstname: 'Ya', lastname: 'Existe' });
+    assert.equal((await p.api(`/api/whmcs/clients/push/${second.id}`, { body: { force_create: false } })).status, 409);
+    const link = await p.api('/api/whmcs/sync/link', { body: { entity_type: 'client', laravel_id: second.id, whmcs_id: existing.id } });
+    assert.equal(link.status, 200, JSON.stringify(link.body));
+    const unlink = await p.api('/api/whmcs/sync/unlink', { body: { entity_type: 'client', laravel_id: second.id } });
+    assert.equal(unlink.status, 200, JSON.stringify(unlink.body));
     const whmcsId = whmcs.findByEmail(pushed.email)!.id;
     await page.getByRole('link', { name: 'WHMCS', exact: true }).click();
     await page.getByRole('heading', { name: 'WHMCS', exact: true }).waitFor();
@@ -396,7 +458,12 @@ describe('web dashboard in a real browser', needsBrowser, () => {
     await page.screenshot({ path: join(shots, 'whmcs.png'), fullPage: true });
   });
 
-  test('every page renders, in Spanish and in English, on a phone-sized screen too', async () => {
+  test('every page renders, in Spanish and in English, on a phone-sized screen too', async (t) => {
+    const { p, page, addDevice } = await dashboard(t);
+    // A device ready to send and a bulk send in the jobs list.
+    await addDevice({ messages_per_minute: 6000, min_gap_ms: 0, max_gap_ms: 0 });
+    const lento = VALID.map((n, i) => `+${n}|${NAMES[i % NAMES.length]}`).join('\n');
+    assert.equal((await waitForJob(p, await sendBulkFile(p, 'lento.csv', lento, 'Hola @valor1'))).status, 'completed');
     for (const [link, shot] of [
       ['Envío masivo', null],
       ['Dispositivos', null],
@@ -431,7 +498,8 @@ describe('web dashboard in a real browser', needsBrowser, () => {
     await page.getByLabel('Language').selectOption('es');
   });
 
-  test('logging out returns to the login form', async () => {
+  test('logging out returns to the login form', async (t) => {
+    const { page } = await dashboard(t);
     await page.getByRole('button', { name: 'Cerrar sesión' }).click();
     await page.getByRole('button', { name: 'Entrar', exact: true }).waitFor();
   });

@@ -2,7 +2,8 @@ import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { ADMIN } from './puente.ts';
 
 export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -36,4 +37,13 @@ export function screenshotDir(): string {
     return dir;
   }
   return mkdtempSync(join(tmpdir(), 'puente-shots-'));
+}
+
+/** Logs the admin in through the login form at `url` and waits for the dashboard's first page. */
+export async function logIn(page: Page, url: string): Promise<void> {
+  await page.goto(url + '/');
+  await page.getByLabel('Correo').fill(ADMIN.email);
+  await page.getByLabel('Contraseña').fill(ADMIN.password);
+  await page.getByRole('button', { name: 'Entrar', exact: true }).click();
+  await page.getByRole('heading', { level: 1, name: 'Trabajos' }).waitFor();
 }
