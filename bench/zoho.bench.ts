@@ -62,7 +62,11 @@ async function loginBench(env: Record<string, string>, sim: Awaited<ReturnType<t
   const dbEnv = db.url ? { DATABASE_URL: db.url } : {};
   const port = await freePort();
   // Logs at warn: per-request info lines written to a pipe would be measured too.
-  const server = spawn(process.execPath, [fileURLToPath(new URL('../src/main.ts', import.meta.url)), 'serve'], {
+  // BENCH_TRACE=1 (embedded database only): every statement timed in the server (bench/pglite-trace.ts),
+  // reported for 10 s of idling first, then for each steady run.
+  const trace = process.env.BENCH_TRACE === '1' && mode !== 'postgres';
+  const preload = trace ? ['--import', fileURLToPath(new URL('./pglite-trace.ts', import.meta.url))] : [];
+  const server = spawn(process.execPath, [...preload, fileURLToPath(new URL('../src/main.ts', import.meta.url)), 'serve'], {
     env: {
       PATH: process.env.PATH,
       ...env,
@@ -72,6 +76,8 @@ async function loginBench(env: Record<string, string>, sim: Awaited<ReturnType<t
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
       LOGIN_RATE_LIMIT_PER_MINUTE: '10000000',
+      // The job queue's settings, when given, reach the server (to compare intervals).
+      ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('JOB_'))),
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -116,12 +122,27 @@ async function loginBench(env: Record<string, string>, sim: Awaited<ReturnType<t
     // CPU the Puente process spent per request in each run (its background work included): what a
     // login costs beyond /health, whatever share of the machine other work leaves it.
     const pid = [server.pid!];
+    const traced = async (what: string) => {
+      if (!trace) return;
+      process.stderr.write(`[${mode}] statements in the server, ${what}: `);
+      server.kill('SIGUSR2');
+      await new Promise((r) => setTimeout(r, 100));
+    };
+    if (trace) {
+      await traced('warm-up (discarded)');
+      const idleCpu = cpuOf(pid);
+      await new Promise((r) => setTimeout(r, 10_000));
+      process.stdout.write(`[${mode}] Puente CPU while idle: ${((cpuOf(pid) - idleCpu) / 10).toFixed(1)} ms/s\n`);
+      await traced('idle 10 s');
+    }
     let cpu = cpuOf(pid);
     const floor = (await steady(health, rate, seconds)).latencies;
     const healthCpu = (cpuOf(pid) - cpu) / floor.length;
+    await traced('during /health');
     cpu = cpuOf(pid);
     const { latencies, achieved } = await steady(login, rate, seconds);
     const loginCpu = (cpuOf(pid) - cpu) / latencies.length;
+    await traced('during login');
     let done = 0;
     const until = performance.now() + 5000;
     await Promise.all(
