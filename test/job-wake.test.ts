@@ -1,7 +1,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startWisproSimulator, type WisproSimulator } from '../src/simulators/wispro/wispro.simulator.ts';
-import { freshStorage, modes, runsIn, startPuente, testEnv, waitForJob, type Storage, type TestPuente } from './support/puente.ts';
+import { eventually, freshStorage, modes, runsIn, startPuente, testEnv, waitForJob, type Storage, type TestPuente } from './support/puente.ts';
 import { spawnPuente, type PuenteProcess } from './support/spawn.ts';
 
 const TOKEN = 'wispro-wake-token';
@@ -39,6 +39,50 @@ for (const mode of modes) {
       // they sleep for a minute. Nothing outside pg-boss shows when that fetch ends.
       await new Promise((r) => setTimeout(r, 1000));
       for (let i = 0; i < 3; i++) assert.ok((await startDelay(p)) < 10, 'started by the wake');
+    });
+
+    test('a failed attempt is retried when its delay falls due, not at the next poll', async () => {
+      sim.setFaults({ failPages: [1] });
+      const res = await p.api('/api/users/sync-wispro-all', { method: 'POST' });
+      assert.equal(res.status, 200);
+      const id = res.body.job_id as string;
+      try {
+        await eventually(
+          async () => (await p.ctx.db.query<{ error: string | null }>('SELECT error FROM jobs WHERE id = $1', [id]))[0]?.error,
+          60_000,
+          'the first attempt to fail',
+        );
+      } finally {
+        sim.setFaults({});
+      }
+      const failedAt = Date.now();
+      const job = await waitForJob(p, id, 120_000);
+      assert.equal(job.status, 'completed');
+      assert.ok(job.attempts >= 2, 'a second attempt ran');
+      // The retry falls due 5–10 s after the failure (5 s doubled, with jitter); the poll is a minute away.
+      const waited = (Date.now() - failedAt) / 1000;
+      assert.ok(waited < 25, `retried ${waited.toFixed(1)} s after the failure`);
+    });
+
+    test('a job a statement makes runnable (a cron tick, a script) wakes the workers through the database', {
+      skip: mode === 'embedded' ? false : 'LISTEN/NOTIFY wakes workers on the embedded database only',
+    }, async () => {
+      const sent = new Date();
+      // As the scheduler sends a tick: straight to the queue, with nobody calling the runner's wake.
+      await p.ctx.runner.boss.send('wispro.sync', {});
+      const row = await eventually(
+        async () =>
+          (
+            await p.ctx.db.query<{ started_at: Date }>(
+              `SELECT started_at FROM jobs WHERE type = 'wispro.sync' AND created_by = 'schedule' AND created_at >= $1 AND started_at IS NOT NULL`,
+              [sent],
+            )
+          )[0],
+        60_000,
+        'the scheduled run to start',
+      );
+      const waited = (new Date(row.started_at).getTime() - sent.getTime()) / 1000;
+      assert.ok(waited < 10, `started ${waited.toFixed(1)} s after it was queued`);
     });
   });
 }

@@ -79,10 +79,12 @@ const configSchema = z.object({
   ALLOW_INSECURE_PROVIDER_URLS: bool(false),
   CLOUD_API_KEY: optionalText.pipe(z.string().min(8, 'must be at least 8 characters').optional()),
   DEFAULT_COUNTRY: z.string().length(2).toUpperCase().default('VE'),
-  JOB_MONITOR_INTERVAL_SECONDS: int(10, 1),
+  /** Unset: 10 s on PostgreSQL, 60 s on the embedded database (see jobIntervals). */
+  JOB_MONITOR_INTERVAL_SECONDS: z.coerce.number().int().min(1).optional(),
   JOB_HEARTBEAT_SECONDS: int(30, 10),
   JOB_LEASE_SECONDS: int(4, 3),
-  JOB_POLL_INTERVAL_SECONDS: z.coerce.number().min(0.5).default(1),
+  /** Unset: 1 s on PostgreSQL, 30 s on the embedded database (see jobIntervals). */
+  JOB_POLL_INTERVAL_SECONDS: z.coerce.number().min(0.5).optional(),
   SHUTDOWN_TIMEOUT_SECONDS: int(20, 1),
   JOB_RECONCILE_INTERVAL_SECONDS: int(30, 1),
 
@@ -240,4 +242,19 @@ export function redisUrlOf(config: Config): string | undefined {
   if (config.REDIS_URL) return config.REDIS_URL;
   if (config.REDIS_HOST) return `redis://${config.REDIS_HOST}:${config.REDIS_PORT}`;
   return undefined;
+}
+
+/**
+ * How often idle workers poll the queue and the queue checks heartbeats and timeouts. On the embedded
+ * database every job is created in this process, which wakes its workers at once (and retries and
+ * delayed jobs by a timer when they fall due), so the poll is only a safety net; and every statement
+ * runs on this thread, where a poll or a check holds up whatever request lands behind it. So the
+ * defaults there are 30 s and 60 s; on PostgreSQL, whose workers may live in processes without an
+ * event bus between them, 1 s and 10 s.
+ */
+export function jobIntervals(config: Pick<Config, 'JOB_POLL_INTERVAL_SECONDS' | 'JOB_MONITOR_INTERVAL_SECONDS'>, embedded: boolean) {
+  return {
+    pollSeconds: config.JOB_POLL_INTERVAL_SECONDS ?? (embedded ? 30 : 1),
+    monitorSeconds: config.JOB_MONITOR_INTERVAL_SECONDS ?? (embedded ? 60 : 10),
+  };
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PgBoss, fromPglite, type Job } from 'pg-boss';
-import { scheduleTimeZone, type Config } from '../config.ts';
+import { jobIntervals, scheduleTimeZone, type Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { Logger } from '../logger.ts';
@@ -39,20 +39,28 @@ export class JobRunner {
   readonly #workers = new Map<string, string[]>();
   #working = false;
   #sweeper: LeaseSweeper | null = null;
+  readonly #pollSeconds: number;
+  /** Wakes set for deliveries that fall due later (retries, delayed sends); cleared on stop. */
+  readonly #dueTimers = new Set<NodeJS.Timeout>();
 
   constructor(deps: JobRunnerDeps) {
     this.#deps = deps;
     const { config, db } = deps;
+    const { pollSeconds, monitorSeconds } = jobIntervals(config, db.kind === 'pglite');
+    this.#pollSeconds = pollSeconds;
     const common = {
       schema: 'pgboss',
-      monitorIntervalSeconds: config.JOB_MONITOR_INTERVAL_SECONDS,
-      superviseIntervalSeconds: config.JOB_MONITOR_INTERVAL_SECONDS,
-      cronMonitorIntervalSeconds: Math.min(45, config.JOB_MONITOR_INTERVAL_SECONDS),
-      cronWorkerIntervalSeconds: Math.min(45, config.JOB_MONITOR_INTERVAL_SECONDS),
+      monitorIntervalSeconds: monitorSeconds,
+      superviseIntervalSeconds: monitorSeconds,
+      cronMonitorIntervalSeconds: Math.min(45, monitorSeconds),
+      cronWorkerIntervalSeconds: Math.min(45, monitorSeconds),
     };
+    // Embedded: LISTEN/NOTIFY runs inside PGlite, so every job that becomes runnable in a statement
+    // (a cron tick's send, a delivery handed back by the lease sweeper, a send from a script) wakes the
+    // workers of its queue at once, whatever the poll interval; the poll stays as the safety net.
     this.boss =
       db.kind === 'pglite'
-        ? new PgBoss({ ...common, db: fromPglite(db.pglite!), backend: 'pglite' })
+        ? new PgBoss({ ...common, db: fromPglite(db.pglite!), backend: 'pglite', useListenNotify: true })
         : new PgBoss({ ...common, connectionString: db.connectionString!, max: 4, application_name: 'puente-jobs' });
     this.boss.on('error', (err) => deps.logger.warn({ err: err.message }, 'job queue error'));
   }
@@ -79,6 +87,7 @@ export class JobRunner {
 
   async start(opts: { work: boolean }) {
     await this.boss.start();
+    const notify = this.#deps.db.kind === 'pglite';
     for (const d of this.#definitions.values()) {
       await this.boss
         .createQueue(d.type, {
@@ -87,9 +96,12 @@ export class JobRunner {
           retryBackoff: d.retryBackoff ?? true,
           expireInSeconds: d.timeoutSeconds ?? 900,
           ...(d.heartbeatSeconds ? { heartbeatSeconds: d.heartbeatSeconds } : {}),
+          ...(notify ? { notify } : {}),
         })
         .catch(async (err: Error) => {
           if (!/already exists/i.test(err.message)) throw err;
+          // A queue made by an earlier version, before it was told to notify.
+          if (notify && !(await this.boss.getQueue(d.type))?.notify) await this.boss.updateQueue(d.type, { notify });
         });
       const cron = d.schedule?.() ?? null;
       // In TZ (or the process's zone): "0 3 * * *" means 3 AM where the business is, not in UTC.
@@ -110,6 +122,7 @@ export class JobRunner {
       types: [...this.#definitions.keys()],
       leaseSeconds: this.#deps.config.JOB_LEASE_SECONDS,
       ownJobs: () => this.#running.keys(),
+      handedBack: (type) => this.#wakeAll(type),
     });
     this.#sweeper.start();
     for (const d of this.#definitions.values()) {
@@ -118,8 +131,10 @@ export class JobRunner {
       const ids: string[] = [];
       for (let i = 0; i < (d.concurrency ?? 1); i++) {
         ids.push(
-          await this.boss.work<QueuedData>(d.type, { batchSize: 1, pollingIntervalSeconds: this.#deps.config.JOB_POLL_INTERVAL_SECONDS }, async ([job]) =>
-            this.#run(d, job!),
+          await this.boss.work<QueuedData>(
+            d.type,
+            { batchSize: 1, pollingIntervalSeconds: this.#pollSeconds, notifyPollingIntervalSeconds: this.#pollSeconds },
+            async ([job]) => this.#run(d, job!),
           ),
         );
       }
@@ -141,13 +156,54 @@ export class JobRunner {
         ...(opts.startAfterSeconds ? { startAfter: opts.startAfterSeconds } : {}),
       },
     );
-    if (opts.startAfterSeconds) return;
-    this.#wake(record.type);
-    if (this.#deps.bus.kind !== 'local') await this.#deps.bus.publish(queueWakeChannel, { type: record.type }).catch(() => {});
+    if (opts.startAfterSeconds) return this.#wakeAt(record.type, Date.now() + opts.startAfterSeconds * 1000);
+    await this.#wakeAll(record.type);
+  }
+
+  /** Wakes the idle workers of `type` here at once, and those of other processes through the event bus. */
+  async #wakeAll(type: string) {
+    this.#wake(type);
+    if (this.#deps.bus.kind !== 'local') await this.#deps.bus.publish(queueWakeChannel, { type }).catch(() => {});
   }
 
   #wake(type: string) {
     for (const id of this.#workers.get(type) ?? []) this.boss.notifyWorker(id);
+  }
+
+  /**
+   * Wakes this process's workers of `type` when a delivery falls due at `at` (epoch ms), so that a
+   * retry or a delayed job starts on time rather than at the poll after it. Only this process's:
+   * another process's workers find it at their own poll, or through their own timer.
+   */
+  #wakeAt(type: string, at: number) {
+    if (!this.#working) return;
+    const timer = setTimeout(
+      () => {
+        this.#dueTimers.delete(timer);
+        this.#wake(type);
+      },
+      Math.max(0, at - Date.now()) + 25,
+    );
+    this.#dueTimers.add(timer);
+  }
+
+  /**
+   * After a failed attempt the queue puts the delivery back with a retry delay of its own choosing
+   * (backoff with jitter): reads when it falls due once the queue has recorded the failure, and sets a
+   * wake for then.
+   */
+  #wakeForRetry(type: string, deliveryId: string) {
+    if (!this.#working) return;
+    void (async () => {
+      for (let i = 0; i < 50 && this.#working; i++) {
+        await sleep(i < 10 ? 20 : 200);
+        const delivery = await this.boss.getJobById(type, deliveryId).catch(() => null);
+        if (!delivery) return;
+        if (delivery.state === 'active') continue; // the queue has not recorded the failure yet
+        if (delivery.state === 'retry' || delivery.state === 'created') this.#wakeAt(type, new Date(delivery.startAfter).getTime());
+        return;
+      }
+    })();
   }
 
   /** Asks whichever process runs the job to stop it at its next safe point. */
@@ -158,6 +214,8 @@ export class JobRunner {
   /** Releases running jobs (they resume from their checkpoint elsewhere) and stops pg-boss. */
   async stop(timeoutMs?: number) {
     this.#sweeper?.stop();
+    for (const t of this.#dueTimers) clearTimeout(t);
+    this.#dueTimers.clear();
     for (const c of this.#running.values()) c.abort('shutdown');
     const timeout = timeoutMs ?? this.#deps.config.SHUTDOWN_TIMEOUT_SECONDS * 1000;
     await this.boss.stop({ graceful: true, timeout, close: true }).catch(() => {});
@@ -320,6 +378,7 @@ export class JobRunner {
     }
     log.warn({ err: message, attempt: job.retryCount }, 'job attempt failed; it will be retried');
     await jobsRepository.noteRetry(db.orm, jobId, message);
+    this.#wakeForRetry(def.type, job.id);
     throw err;
   }
 
@@ -332,9 +391,8 @@ export class JobRunner {
     await this.boss
       .send(def.type, { ...job.data, jobId }, { id: randomUUID(), ...(startAfterSeconds ? { startAfter: startAfterSeconds } : {}) })
       .catch(() => {});
-    if (startAfterSeconds) return;
-    this.#wake(def.type);
-    if (this.#deps.bus.kind !== 'local') await this.#deps.bus.publish(queueWakeChannel, { type: def.type }).catch(() => {});
+    if (startAfterSeconds) return this.#wakeAt(def.type, Date.now() + startAfterSeconds * 1000);
+    await this.#wakeAll(def.type);
   }
 
   async #announceStop(jobId: string, publish: (e: JobEvent) => Promise<void>) {

@@ -15,6 +15,8 @@ export interface LeaseSweeperDeps {
   leaseSeconds: number;
   /** Jobs this process runs itself: never taken from it, whatever their lease says. */
   ownJobs: () => Iterable<string>;
+  /** Called once a delivery of `type` is handed back to the queue, ready now: wakes the workers. */
+  handedBack?: (type: string) => Promise<void>;
 }
 
 /**
@@ -73,6 +75,7 @@ export class LeaseSweeper {
         const failed = await boss.fail(s.type, delivery, { message: 'worker lost: job lease expired' });
         // Retry now, not after the queue's retry delay: the job resumes from its checkpoint.
         const retried = await boss.update(s.type, undefined, { id: delivery, startAfter: new Date() });
+        await this.#deps.handedBack?.(s.type);
         logger.warn(
           { job: s.id, type: s.type, failed: (failed as { affected?: number }).affected, retried: retried.updated, expiredForMs: now - seen.at },
           'job lease expired (its worker stopped); handed back to the queue',
