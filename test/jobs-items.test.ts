@@ -184,6 +184,8 @@ for (const mode of modes) {
     test("a Wispro sync records each client's outcome; skipped and failed ones are listed with the reason and grouped", async () => {
       const twin = wispro.clients.find((c) => c.national_identification_number && /\d{6}/.test(c.national_identification_number))!;
       wispro.clients.push({ ...twin, id: '00000000-0000-4000-8000-00000000d0b1', name: 'Gemela Duplicada', public_id: 99_999 });
+      // Neither a Wispro id nor a cédula: skipped, and listed under its page and position.
+      wispro.clients.push({ ...twin, id: null as unknown as string, name: 'Sin Identidad', national_identification_number: null, public_id: 99_998 });
       const start = await p.api('/api/users/sync-wispro-all', { method: 'POST' });
       const job = await waitForJob(p, start.body.job_id);
       assert.equal(job.status, 'completed');
@@ -197,6 +199,24 @@ for (const mode of modes) {
       assert.equal(twinItem.reason_code, 'wispro.duplicate_id_number');
       assert.equal(twinItem.label, 'Gemela Duplicada');
       assert.match(twinItem.reason, /duplicada/);
+      const nobody = items.body.items.find((i: any) => i.label === 'Sin Identidad');
+      assert.equal(nobody.status, 'skipped');
+      assert.equal(nobody.reason_code, 'wispro.no_id_number');
+      assert.equal(nobody.wispro_id, null);
+      assert.match(nobody.key, /^p\d+-\d+$/);
+      // A created client is listed with its Wispro id, cédula and name.
+      const created = items.body.items.filter((i: any) => i.status === 'created');
+      assert.ok(created.length > 0);
+      for (const item of created) {
+        const client = wispro.clients.find((cl) => cl.id === item.wispro_id);
+        assert.ok(client, `created item ${JSON.stringify(item)} is a Wispro client`);
+        assert.equal(item.label, client.name.trim());
+        assert.equal(item.reason_code, null);
+        const nin = client.national_identification_number ?? '';
+        const digits = nin.replace(/\D/g, '').replace(/^0+/, '');
+        const letter = /^\s*([VEJGP])/i.exec(nin)?.[1]?.toUpperCase() ?? 'V';
+        assert.equal(item.id_number, digits ? `${letter}-${digits}` : null);
+      }
 
       const summary = (await p.api(`/jobs/${job.id}/failures/summary`)).body;
       assert.equal(summary.total_failed, c.skipped + c.errors);

@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { json, rows, type Executor } from '../../platform/db/client.ts';
 
 export interface UserRow {
@@ -118,11 +118,22 @@ export const usersRepository = {
 
   /** `insertFromWispro`'s statement (RETURNING id, id_wispro), to run as a CTE of a larger one. */
   insertFromWisproStatement(users: NewUserFromWispro[]) {
+    return usersRepository.insertFromWisproSelect(usersRepository.wisproUsersSource(users));
+  },
+
+  /** The new users as rows (the columns of NewUserFromWispro), for `insertFromWisproSelect` or a CTE. */
+  wisproUsersSource(users: NewUserFromWispro[]) {
+    return sql`
+      SELECT * FROM jsonb_to_recordset(${json(users)}) AS r(name text, email text, phone text, address text, zone text,
+        city text, state text, postcode text, country text, code text, id_number text, cedula_digits text, id_wispro text)`;
+  },
+
+  /** Inserts the rows of `source` (a `wisproUsersSource`, or a CTE of one), RETURNING id, id_wispro. */
+  insertFromWisproSelect(source: SQL) {
     return sql`
       INSERT INTO users (name, email, phone, address, zone, city, state, postcode, country, code, id_number, cedula_digits, id_wispro, must_change_password)
       SELECT name, email, phone, address, zone, city, state, postcode, country, code, id_number, cedula_digits, id_wispro, code IS NOT NULL
-      FROM jsonb_to_recordset(${json(users)}) AS r(name text, email text, phone text, address text, zone text,
-        city text, state text, postcode text, country text, code text, id_number text, cedula_digits text, id_wispro text)
+      FROM (${source}) AS r
       ON CONFLICT (id_wispro) WHERE id_wispro IS NOT NULL DO NOTHING
       RETURNING id, id_wispro`;
   },

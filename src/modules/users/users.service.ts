@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { SQL } from 'drizzle-orm';
 import type { RuntimeContext } from '../../platform/context.ts';
 import type { Executor } from '../../platform/db/client.ts';
 import { hashPassword, needsRehash, safeEqual, verifyPassword } from '../../platform/auth/passwords.ts';
@@ -163,8 +164,16 @@ export class UsersService {
     return usersRepository.updateFromWispro(tx, updates);
   }
 
-  /** The statements of `insertFromWispro` and `updateFromWispro`, to commit with a sync's page in one. */
+  /**
+   * The statements of `insertFromWispro` and `updateFromWispro`, to commit with a sync's page in one:
+   * `source` gives the new users as rows (for a CTE that the statement reads again), `insert(from)`
+   * inserts the rows of `from` (a SELECT of that CTE).
+   */
   wisproWriteStatements(inserts: NewUserFromWispro[], updates: WisproUpdate[]) {
-    return { insert: usersRepository.insertFromWisproStatement(inserts), update: usersRepository.updateFromWisproStatement(updates) };
+    return {
+      source: usersRepository.wisproUsersSource(inserts),
+      insert: (from: SQL) => usersRepository.insertFromWisproSelect(from),
+      update: usersRepository.updateFromWisproStatement(updates),
+    };
   }
 }

@@ -117,6 +117,21 @@ export async function runWisproSync({ config, db, users, jobs }: WisproSyncDeps,
         data: { wispro_id: r.wispro_id, id_number: r.id_number },
       };
     };
+    /**
+     * `item` as the batch statement reads it: short names and no nulls (a batch sends thousands, and
+     * the embedded database's driver reads every character of a statement's text in JavaScript);
+     * `data` is built by the statement from `w` (the key is the Wispro id) and `n`.
+     */
+    const compactItem = (b: Batch, r: RecordOutcome) => {
+      const full = item(b, r);
+      const out: Record<string, unknown> = { k: full.key, s: full.status };
+      if (full.reason_code !== null) out.c = full.reason_code;
+      if (full.reason !== null) out.r = full.reason;
+      if (full.label !== null) out.l = full.label;
+      if (r.wispro_id !== null) out.w = true;
+      if (r.id_number !== null) out.n = r.id_number;
+      return out;
+    };
 
     /**
      * A batch of pages in two statements: one read (the matches), then one write that inserts and
@@ -130,40 +145,32 @@ export async function runWisproSync({ config, db, users, jobs }: WisproSyncDeps,
     const commitBatch = async (b: Batch): Promise<Checkpoint> => {
       const plan = await planWisproPage(users, db.orm, b.clients, config.WISPRO_ZONE_FIELD);
       const outcome: PageOutcome = { ...plan.out, created: plan.inserts.length };
-      const records = [
-        ...plan.out.records,
-        ...plan.inserts.map(
-          (c, k): RecordOutcome => ({
-            wispro_id: c.id_wispro,
-            name: c.name,
-            id_number: c.id_number,
-            status: 'created',
-            reason: null,
-            reason_code: null,
-            at: plan.insertsAt[k]!,
-          }),
-        ),
-      ];
       const after = advance(outcome, b.last);
-      const { insert, update } = users.wisproWriteStatements(plan.inserts, plan.updates);
+      // The new users are sent once: the statement inserts them and records them as created from
+      // the same rows, each one another process created meanwhile (not inserted) as skipped.
+      const { source, insert, update } = users.wisproWriteStatements(plan.inserts, plan.updates);
       const lostN = sql`(SELECT n FROM lost)`;
       const counters = sql`jsonb_build_object('created', ${after.counters.created}::int - ${lostN}, 'skipped', ${after.counters.skipped}::int + ${lostN})`;
       const [result] = await rows<{ lost: number }>(
         db.orm,
         sql`
-        WITH ins AS (${insert}),
+        WITH new_users AS (${source}),
+        ins AS (${insert(sql`SELECT * FROM new_users`)}),
         upd AS (${update}),
         lost AS (SELECT ${plan.inserts.length}::int - (SELECT count(*)::int FROM ins) AS n),
         items AS (${jobs.recordItemsStatement(
           ctx.job.id,
           sql`
-          SELECT i.key, CASE WHEN lost_here THEN 'skipped' ELSE i.status END AS status,
-            CASE WHEN lost_here THEN ${issueCode(CREATED_ELSEWHERE)} ELSE i.reason_code END AS reason_code,
-            CASE WHEN lost_here THEN ${CREATED_ELSEWHERE} ELSE i.reason END AS reason, i.label, i.data
-          FROM jsonb_to_recordset(${jobs.itemsJson(records.map((r) => item(b, r)))})
-            AS i(key text, status text, reason_code text, reason text, label text, data jsonb)
-          LEFT JOIN ins ON ins.id_wispro = i.key,
-          LATERAL (SELECT i.status = 'created' AND ins.id_wispro IS NULL AS lost_here) AS l`,
+          SELECT i.k AS key, i.s AS status, i.c AS reason_code, i.r AS reason, i.l AS label,
+            jsonb_build_object('wispro_id', CASE WHEN i.w THEN i.k END, 'id_number', i.n) AS data
+          FROM jsonb_to_recordset(${jobs.itemsJson(plan.out.records.map((r) => compactItem(b, r)))})
+            AS i(k text, s text, c text, r text, l text, w boolean, n text)
+          UNION ALL
+          SELECT n.id_wispro, CASE WHEN ins.id_wispro IS NULL THEN 'skipped' ELSE 'created' END,
+            CASE WHEN ins.id_wispro IS NULL THEN ${issueCode(CREATED_ELSEWHERE)} END,
+            CASE WHEN ins.id_wispro IS NULL THEN ${CREATED_ELSEWHERE} END, n.name,
+            jsonb_build_object('wispro_id', n.id_wispro, 'id_number', n.id_number)
+          FROM new_users n LEFT JOIN ins ON ins.id_wispro = n.id_wispro`,
         )}),
         job AS (${ctx.checkpointStatement(
           sql`${json(after)} || jsonb_build_object('counters', ${json(after.counters)} || ${counters})`,
