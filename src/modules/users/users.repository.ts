@@ -121,11 +121,33 @@ export const usersRepository = {
     return usersRepository.insertFromWisproSelect(usersRepository.wisproUsersSource(users));
   },
 
-  /** The new users as rows (the columns of NewUserFromWispro), for `insertFromWisproSelect` or a CTE. */
+  /**
+   * The new users as rows (the columns of NewUserFromWispro), for `insertFromWisproSelect` or a CTE.
+   * Sent with one-letter names and without nulls (a sync sends thousands at a time, and the
+   * column names were half of the text); `code` is sent only when it is not the cédula digits.
+   */
   wisproUsersSource(users: NewUserFromWispro[]) {
+    const short = users.map((u) => {
+      const r: Record<string, string> = { n: u.name, w: u.id_wispro };
+      if (u.email !== null) r.e = u.email;
+      if (u.phone !== null) r.p = u.phone;
+      if (u.address !== null) r.a = u.address;
+      if (u.zone !== null) r.z = u.zone;
+      if (u.city !== null) r.c = u.city;
+      if (u.state !== null) r.s = u.state;
+      if (u.postcode !== null) r.o = u.postcode;
+      if (u.country !== null) r.y = u.country;
+      if (u.id_number !== null) r.i = u.id_number;
+      if (u.cedula_digits !== null) r.d = u.cedula_digits;
+      // `k` only when the code is not the digits ('' for none).
+      if (u.code !== u.cedula_digits) r.k = u.code ?? '';
+      return r;
+    });
     return sql`
-      SELECT * FROM jsonb_to_recordset(${json(users)}) AS r(name text, email text, phone text, address text, zone text,
-        city text, state text, postcode text, country text, code text, id_number text, cedula_digits text, id_wispro text)`;
+      SELECT r.n AS name, r.e AS email, r.p AS phone, r.a AS address, r.z AS zone, r.c AS city, r.s AS state, r.o AS postcode,
+        r.y AS country, CASE WHEN r.k IS NULL THEN r.d ELSE NULLIF(r.k, '') END AS code, r.i AS id_number, r.d AS cedula_digits, r.w AS id_wispro
+      FROM jsonb_to_recordset(${json(short)}) AS r(n text, e text, p text, a text, z text, c text, s text, o text, y text,
+        k text, i text, d text, w text)`;
   },
 
   /** Inserts the rows of `source` (a `wisproUsersSource`, or a CTE of one), RETURNING id, id_wispro. */
