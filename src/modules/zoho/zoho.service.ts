@@ -10,6 +10,7 @@ export type ZohoDeps = Pick<RuntimeContext, 'db' | 'bus' | 'logger' | 'config' |
 export type CodeSyncOutcome = 'initialized' | 'rotated' | 'unchanged' | 'no_records';
 const OVERLAP_MS = 5 * 60_000;
 const CODES_CACHE_MS = 1000;
+type ActiveCodes = { id: number; zoho_code: string }[];
 /** Unseen products the reconciliation checks one by one (each is one Zoho call). */
 const MAX_UNSEEN_CHECKED = 500;
 export const CODES_CHANGED = 'zoho:codes-changed';
@@ -18,7 +19,11 @@ export const CODES_CHANGED = 'zoho:codes-changed';
 export class ZohoService {
   readonly #ctx: ZohoDeps;
   readonly client: ZohoClient;
-  #active: { codes: { id: number; zoho_code: string }[]; at: number } | null = null;
+  #active: { codes: ActiveCodes; at: number } | null = null;
+  /** The read of the active codes in flight, shared by the logins that need it meanwhile. */
+  #reading: Promise<ActiveCodes> | null = null;
+  /** Bumped when the codes are forgotten: a read started before then does not fill the cache. */
+  #generation = 0;
 
   constructor(ctx: ZohoDeps) {
     this.#ctx = ctx;
@@ -28,6 +33,8 @@ export class ZohoService {
   /** Drops the cached active codes (every process hears of a rotation on the event bus). */
   forgetActiveCodes() {
     this.#active = null;
+    this.#reading = null;
+    this.#generation++;
   }
 
   get #db() {
@@ -50,11 +57,24 @@ export class ZohoService {
     return (await this.#activeCodes()).some((c) => c.id === id);
   }
 
-  async #activeCodes() {
-    if (!this.#active || Date.now() - this.#active.at > CODES_CACHE_MS) {
-      this.#active = { codes: await repo.getActiveCodes(this.#db), at: Date.now() };
+  async #activeCodes(): Promise<ActiveCodes> {
+    if (this.#active && Date.now() - this.#active.at <= CODES_CACHE_MS) return this.#active.codes;
+    if (!this.#reading) {
+      const generation = this.#generation;
+      const reading = repo.getActiveCodes(this.#db).then(
+        (codes) => {
+          if (generation === this.#generation) this.#active = { codes, at: Date.now() };
+          if (this.#reading === reading) this.#reading = null;
+          return codes;
+        },
+        (err: unknown) => {
+          if (this.#reading === reading) this.#reading = null;
+          throw err;
+        },
+      );
+      this.#reading = reading;
     }
-    return this.#active.codes;
+    return this.#reading;
   }
 
   getCurrentActiveCode() {
