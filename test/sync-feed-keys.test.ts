@@ -70,8 +70,13 @@ if (modes.includes('scaled')) {
       assert.equal(made.status, 201);
       const key = made.body.api_key as string;
       assert.equal((await orderAt(bUrl, key, made.body.client.id)).status, 201);
-      const page = (await (await pullAt(bUrl, key)).json()) as { last_seq: number };
-      assert.equal((await confirmAt(bUrl, key, page.last_seq)).status, 200);
+      const pulled = await pullAt(bUrl, key);
+      // Pulls and confirms go without the browser headers, nosniff aside (no page is served there).
+      assert.equal(pulled.headers.get('x-content-type-options'), 'nosniff');
+      const page = (await pulled.json()) as { last_seq: number };
+      const confirmed = await confirmAt(bUrl, key, page.last_seq);
+      assert.equal(confirmed.status, 200);
+      assert.equal(confirmed.headers.get('x-content-type-options'), 'nosniff');
       assert.equal(await handshake(bUrl, key), null);
       return { id: made.body.client.id as number, key, seq: page.last_seq };
     }
@@ -82,7 +87,9 @@ if (modes.includes('scaled')) {
       assert.equal((await a.api(`/api/sync-clients/${id}`, { method: 'DELETE' })).status, 200);
       // Checked by their own statement: refused on the very next request, bus or not.
       assert.equal((await confirmAt(bUrl, key, seq)).status, 401);
-      assert.equal((await pullAt(bUrl, key)).status, 401);
+      const refused = await pullAt(bUrl, key);
+      assert.equal(refused.status, 401);
+      assert.equal(refused.headers.get('x-content-type-options'), 'nosniff');
       // Orders and the handshake rely on b having forgotten the key: the announcement, well before the time limit.
       const another = await a.api('/api/sync-clients', { body: { name: 'keys-revoked-2' } });
       const key2 = another.body.api_key as string;
