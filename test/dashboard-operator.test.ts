@@ -1,13 +1,14 @@
-import { describe, test, before, after } from 'node:test';
+import { describe, test, before, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { startWhatsAppSimulator, type WaSimulator } from '../src/simulators/whatsapp/whatsapp.simulator.ts';
 import { startWisproSimulator, type WisproSimulator } from '../src/simulators/wispro/wispro.simulator.ts';
-import { startZohoSimulator, type ZohoSimulator } from '../src/simulators/zoho/zoho.simulator.ts';
-import { ADMIN, eventually, freshStorage, startPuente, testEnv, type Storage, type TestPuente } from './support/puente.ts';
-import { launchBrowser, needsBrowser, screenshotDir } from './support/browser.ts';
+import { startZohoSimulator } from '../src/simulators/zoho/zoho.simulator.ts';
+import { ADMIN, eventually, freshStorage, startPuente, testEnv, waitForJob, type TestPuente } from './support/puente.ts';
+import { launchBrowser, logIn, needsBrowser, screenshotDir } from './support/browser.ts';
+import { sendBulkFile, syncWispro } from './support/fixtures.ts';
 import { seriousViolations } from './support/axe.ts';
 
 /** Ten customers, three of them without WhatsApp, and one number that is not a number. */
@@ -22,33 +23,41 @@ const ENGLISH_DATE = /\d{1,2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sept?|Oct|Nov|Dec
 const COMMA_FILE = ['telefono,nombre', ...NUMBERS.map((n, i) => `0414${n.slice(5)},Cliente ${i}`)].join('\n') + '\n';
 
 describe("the dashboard answers an operator's questions (safe, honest, says why)", needsBrowser, () => {
-  let storage: Storage;
-  let wa: WaSimulator;
-  let wispro: WisproSimulator;
-  let zoho: ZohoSimulator;
-  let p: TestPuente;
   let browser: Browser;
-  let page: Page;
   const shots = screenshotDir();
 
-  async function axeClean(what: string) {
-    const found = await seriousViolations(page);
-    assert.deepEqual(found, [], `${what}: no serious or critical accessibility violations\n${JSON.stringify(found, null, 2)}`);
+  /** What one test works with: a Puente, its simulators and a browser page, all its own. */
+  interface Operator {
+    p: TestPuente;
+    wa: WaSimulator;
+    wispro: WisproSimulator;
+    page: Page;
+    axeClean(what: string): Promise<void>;
+    /** Follows a menu link and waits for its page. */
+    go(link: string): Promise<void>;
+    chooseFile(name: string, content: string): Promise<void>;
   }
-  const go = async (link: string) => {
-    await page.getByRole('link', { name: link, exact: true }).click();
-    await page.getByRole('heading', { level: 1, name: link, exact: true }).waitFor();
-  };
-  const chooseFile = (name: string, content: string) => page.getByLabel('Archivo').setInputFiles({ name, mimeType: 'text/csv', buffer: Buffer.from(content) });
 
-  before(async () => {
-    assert.ok(existsSync(new URL('../web/dist/index.html', import.meta.url)), 'the dashboard is built by npm install (prepare)');
-    storage = await freshStorage('embedded');
-    wa = await startWhatsAppSimulator();
-    wispro = await startWisproSimulator({ token: 'op-token', clients: 120 });
+  /**
+   * A Puente of the test's own (an empty database; its own WhatsApp, Wispro and Zoho simulators; one
+   * connected device «Ventas 1», three numbers without WhatsApp) and a browser page of its own, logged
+   * in unless `loggedIn` is false; all closed when the test ends. Only the browser process is shared.
+   */
+  async function operator(t: TestContext, opts: { loggedIn?: boolean } = {}): Promise<Operator> {
+    const undo: (() => Promise<unknown>)[] = [];
+    t.after(async () => {
+      for (const step of undo.reverse()) await step();
+    });
+    const storage = await freshStorage('embedded', { migrated: true });
+    undo.push(() => storage.dispose());
+    const wa = await startWhatsAppSimulator();
+    undo.push(() => wa.close());
+    const wispro = await startWisproSimulator({ token: 'op-token', clients: 120 });
+    undo.push(() => wispro.close());
     const zohoCreds = { clientId: '1000.OPERATOR', clientSecret: 'op-zoho-secret', refreshToken: '1000.op-refresh' };
-    zoho = await startZohoSimulator({ ...zohoCreds, initialCode: 'PANEL1', items: 30 });
-    p = await startPuente(
+    const zoho = await startZohoSimulator({ ...zohoCreds, initialCode: 'PANEL1', items: 30 });
+    undo.push(() => zoho.close());
+    const p = await startPuente(
       testEnv({
         ...storage.env,
         MESSAGING_DUPLICATE_WINDOW_MINUTES: '60',
@@ -66,25 +75,66 @@ describe("the dashboard answers an operator's questions (safe, honest, says why)
         ZOHO_SYNC_INTERVAL_MINUTES: '0',
       }),
     );
+    undo.push(() => p.close());
     const dev = wa.addDevice({ provider: 'simulator' });
     const created = await p.api('/devices', {
       body: { name: 'Ventas 1', provider: 'simulator', base_url: dev.baseUrl, credentials: dev.credentials, messages_per_minute: 600 },
     });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     for (const n of NO_WHATSAPP) wa.notOnWhatsapp.add(n);
+    const context = await browser.newContext({ viewport: { width: 1366, height: 800 }, reducedMotion: 'reduce' });
+    undo.push(() => context.close());
+    const page = await context.newPage();
+    if (opts.loggedIn !== false) await logIn(page, p.url);
+    return {
+      p,
+      wa,
+      wispro,
+      page,
+      async axeClean(what) {
+        const found = await seriousViolations(page);
+        assert.deepEqual(found, [], `${what}: no serious or critical accessibility violations\n${JSON.stringify(found, null, 2)}`);
+      },
+      async go(link) {
+        await page.getByRole('link', { name: link, exact: true }).click();
+        await page.getByRole('heading', { level: 1, name: link, exact: true }).waitFor();
+      },
+      chooseFile: (name, content) => page.getByLabel('Archivo').setInputFiles({ name, mimeType: 'text/csv', buffer: Buffer.from(content) }),
+    };
+  }
+
+  /** The bulk file sent through the API and finished: 7 sent, 3 without WhatsApp, 1 not a number. */
+  async function sentFile(p: TestPuente) {
+    const job = await waitForJob(p, await sendBulkFile(p, 'clientes.csv', FILE, 'Hola @valor1, su factura @valor2 está lista'));
+    assert.equal(job.status, 'completed');
+  }
+
+  /**
+   * What a Puente in use holds: customers synced from Wispro, a bulk send with failures, one where
+   * nothing went out, Zoho products.
+   */
+  async function inUse({ p, wa }: Operator) {
+    await syncWispro(p);
+    await sentFile(p);
+    const lost = ['584145550001', '584145550002'];
+    for (const n of lost) wa.notOnWhatsapp.add(n);
+    const nobody = await waitForJob(p, await sendBulkFile(p, 'nadie.csv', lost.map((n) => `+${n}|Sin WhatsApp`).join('\n'), 'Hola @valor1'));
+    assert.equal(nobody.status, 'completed');
+    const products = await p.api('/api/products/sync', { body: {} });
+    assert.equal(products.status, 200, JSON.stringify(products.body));
+    assert.equal((await waitForJob(p, products.body.job_id)).status, 'completed');
+  }
+
+  before(async () => {
+    assert.ok(existsSync(new URL('../web/dist/index.html', import.meta.url)), 'the dashboard is built by npm install (prepare)');
     browser = await launchBrowser();
-    page = await browser.newPage({ viewport: { width: 1366, height: 800 }, reducedMotion: 'reduce' });
   });
   after(async () => {
     await browser?.close();
-    await p?.close();
-    await wispro?.close();
-    await zoho?.close();
-    await wa?.close();
-    await storage?.dispose();
   });
 
-  test('the login page has a language menu, a title and no serious accessibility problem', async () => {
+  test('the login page has a language menu, a title and no serious accessibility problem', async (t) => {
+    const { p, page, axeClean } = await operator(t, { loggedIn: false });
     await page.goto(p.url + '/');
     await page.getByRole('heading', { level: 1, name: 'Puente' }).waitFor();
     assert.equal(await page.title(), 'Iniciar sesión · Puente');
@@ -99,7 +149,8 @@ describe("the dashboard answers an operator's questions (safe, honest, says why)
     await eventually(async () => (await page.title()) === 'Trabajos · Puente', 5000, 'the page title');
   });
 
-  test('a comma-separated file is recognised in the preview and cannot be sent; an @valorN without a column is a warning', async () => {
+  test('a comma-separated file is recognised in the preview and cannot be sent; an @valorN without a column is a warning', async (t) => {
+    const { page, go, chooseFile } = await operator(t);
     await go('Envío masivo');
     await page.getByText('Dispositivos listos para enviar: 1').waitFor();
     await chooseFile('comas.csv', COMMA_FILE);
@@ -117,8 +168,15 @@ describe("the dashboard answers an operator's questions (safe, honest, says why)
     await preview.getByRole('alert').waitFor({ state: 'detached' });
   });
 
-  test('a send asks first; the button is disabled while it is created; sending the same file again shows the earlier job and «send anyway»', async () => {
+  test('a send asks first; the button is disabled while it is created; sending the same file again shows the earlier job and «send anyway»', async (t) => {
+    const { p, page, go, chooseFile, axeClean } = await operator(t);
+    // The file chosen and its message written.
+    await go('Envío masivo');
+    await page.getByText('Dispositivos listos para enviar: 1').waitFor();
+    await chooseFile('clientes.csv', FILE);
     const preview = page.getByRole('article', { name: 'Vista previa' });
+    await preview.getByTestId('preview-count').filter({ hasText: /^10$/ }).waitFor();
+    await page.getByLabel('Mensaje').fill('Hola @valor1, su factura @valor2 está lista');
     await preview.locator('.samples li').filter({ hasText: 'Hola Cliente 0, su factura F-700 está lista' }).waitFor();
     // The upload is held until the button has been seen disabled.
     let release!: () => void;
@@ -161,7 +219,9 @@ describe("the dashboard answers an operator's questions (safe, honest, says why)
     await page.locator('.live-job[data-status="completed"]').waitFor({ timeout: 60_000 });
   });
 
-  test('a job completed with errors: its failures are grouped by reason and open to the rows, with values and device', async () => {
+  test('a job completed with errors: its failures are grouped by reason and open to the rows, with values and device', async (t) => {
+    const { p, page, go, axeClean } = await operator(t);
+    await sentFile(p);
     await go('Trabajos');
     const row = page.locator('tbody tr').filter({ hasText: 'clientes.csv' }).filter({ hasNotText: 'otra-vez' });
     await row.getByText('Completado con errores').waitFor();
@@ -208,8 +268,12 @@ describe("the dashboard answers an operator's questions (safe, honest, says why)
     await failures.waitFor();
   });
 
-  test('the jobs list is live: a job started elsewhere appears without reload; filters by type and status; scheduled runs hidden by default', async () => {
+  test('the jobs list is live: a job started elsewhere appears without reload; filters by type and status; scheduled runs hidden by default', async (t) => {
+    const { p, page, go } = await operator(t);
+    await sentFile(p);
+    await go('Trabajos');
     const jobRows = page.getByRole('table', { name: 'Trabajos' }).locator('tbody tr');
+    await jobRows.filter({ hasText: 'clientes.csv' }).locator('mark[data-status="completed"]').waitFor();
     const before = await jobRows.count();
     const started = await p.api('/api/users/sync-wispro-all', { method: 'POST' });
     assert.equal(started.status, 200, JSON.stringify(started.body));
@@ -243,7 +307,9 @@ describe("the dashboard answers an operator's questions (safe, honest, says why)
     await page.getByLabel('Mostrar ejecuciones programadas').uncheck();
   });
 
-  test('a send where nothing went out says «Falló» with its figures, in the live list', async () => {
+  test('a send where nothing went out says «Falló» with its figures, in the live list', async (t) => {
+    const { p, wa, page, go } = await operator(t);
+    await go('Trabajos');
     const jobRows = page.getByRole('table', { name: 'Trabajos' }).locator('tbody tr');
     const lost = ['584145550001', '584145550002'];
     for (const n of lost) wa.notOnWhatsapp.add(n);
@@ -259,7 +325,9 @@ describe("the dashboard answers an operator's questions (safe, honest, says why)
     await row.getByRole('button', { name: 'Ver fallos de «nadie.csv»' }).waitFor();
   });
 
-  test('customers search as you type, say loading apart from no results, and count; the customer dialog without WHMCS; devices that fail their check say what to fix', async () => {
+  test('customers search as you type, say loading apart from no results, and count; the customer dialog without WHMCS; devices that fail their check say what to fix', async (t) => {
+    const { p, wa, wispro, page, go, axeClean } = await operator(t);
+    await syncWispro(p);
     await go('Clientes');
     const search = page.getByRole('searchbox', { name: 'Buscar' });
     await page
@@ -354,7 +422,8 @@ describe("the dashboard answers an operator's questions (safe, honest, says why)
     await p.api(`/devices/${meta.id}`, { method: 'DELETE' });
   });
 
-  test("the Zoho page: the active code's age, the last syncs and how they ended in words, the schedule, products with named columns, no JSON", async () => {
+  test("the Zoho page: the active code's age, the last syncs and how they ended in words, the schedule, products with named columns, no JSON", async (t) => {
+    const { p, page, go } = await operator(t);
     await go('Zoho');
     const code = page.getByTestId('zoho-code');
     // Puente fetched the code when it started; "sync now" asks Zoho again.
@@ -385,7 +454,10 @@ describe("the dashboard answers an operator's questions (safe, honest, says why)
     await page.screenshot({ path: join(shots, 'zoho.png'), fullPage: true });
   });
 
-  test('every page, in Spanish and English, has one h1, a title, and no serious or critical accessibility violation', async () => {
+  test('every page, in Spanish and English, has one h1, a title, and no serious or critical accessibility violation', async (t) => {
+    const o = await operator(t);
+    const { page, go, axeClean } = o;
+    await inUse(o);
     for (const lang of ['es', 'en'] as const) {
       if (lang === 'en') await page.getByLabel('Idioma').selectOption('en');
       const links =
@@ -419,7 +491,10 @@ describe("the dashboard answers an operator's questions (safe, honest, says why)
     await page.getByLabel('Language').selectOption('es');
   });
 
-  test('on a phone the menu collapses and nothing is cut off at the right, in both languages', async () => {
+  test('on a phone the menu collapses and nothing is cut off at the right, in both languages', async (t) => {
+    const o = await operator(t);
+    const { page, go } = o;
+    await inUse(o);
     await page.setViewportSize({ width: 390, height: 844 });
     try {
       for (const lang of ['es', 'en'] as const) {
@@ -449,7 +524,9 @@ describe("the dashboard answers an operator's questions (safe, honest, says why)
     await page.getByLabel('Language').selectOption('es');
   });
 
-  test('the jobs list pages beyond 50, and cancel looks dangerous while pause does not', async () => {
+  test('the jobs list pages beyond 50, and cancel looks dangerous while pause does not', async (t) => {
+    const { p, page, go } = await operator(t);
+    await sentFile(p);
     await go('Trabajos');
     const jobRows = page.getByRole('table', { name: 'Trabajos' }).locator('tbody tr');
     // Older jobs started by a person (not the scheduler), enough for a second page.
@@ -504,7 +581,8 @@ describe("the dashboard answers an operator's questions (safe, honest, says why)
     await row.locator('mark[data-status="cancelled"]').waitFor();
   });
 
-  test('keyboard focus is visible', async () => {
+  test('keyboard focus is visible', async (t) => {
+    const { page, go } = await operator(t);
     await go('Trabajos');
     await page.keyboard.press('Tab');
     const outline = await page.evaluate('getComputedStyle(document.activeElement).outlineStyle');
