@@ -23,6 +23,12 @@ import { benchDatabase, benchModes, cpuOf, pct, postgresPids, spawnPuente } from
  *   One sync client per socket, half on each node. Each round creates one order and measures commit →
  *   `changes:pending` at every socket; then every client pulls (so it is told again next round).
  *   Floor: a bare Socket.IO emit from the two floor processes to the same number of sockets.
+ *
+ * `npm run bench -- sync-feed-scaled pairs [clients=200] [rounds=30]`
+ *   Server CPU per pull + confirm pair, which a loaded machine disturbs far less than latencies. The
+ *   benchmark process is every client (no sockets; client i on node i mod 2): each round one order
+ *   is made, then every client pulls (limit 1000) from its node and confirms the page. Reports the
+ *   servers' and PostgreSQL's CPU per pair, beside the floor's.
  */
 export async function run(args: string[]) {
   const [what = 'freshness', ...rest] = args;
@@ -31,7 +37,8 @@ export async function run(args: string[]) {
   process.stdout.write(`load before: ${load()}\n`);
   if (what === 'freshness') await freshness(Number(rest[0] ?? 1000), Number(rest[1] ?? 50), Number(rest[2] ?? 30), Number(rest[3] ?? 2));
   else if (what === 'sockets') await sockets(Number(rest[0] ?? 10_000), Number(rest[1] ?? 5), Number(rest[2] ?? 4));
-  else throw new Error(`unknown measure ${what} (freshness | sockets)`);
+  else if (what === 'pairs') await pairs(Number(rest[0] ?? 200), Number(rest[1] ?? 30));
+  else throw new Error(`unknown measure ${what} (freshness | sockets | pairs)`);
   process.stdout.write(`load after: ${load()}\n`);
 }
 
@@ -345,4 +352,67 @@ async function sockets(count: number, rounds: number, procs: number) {
   const p = results.puente!.told;
   const fl = results.floor!.told;
   process.stdout.write(`ratio to the floor: p50 ${f1(pct(p, 50) / pct(fl, 50))}×, p99 ${f1(pct(p, 99) / pct(fl, 99))}× (target: p99 ≤ 50 ms, 0 missed)\n`);
+}
+
+async function pairs(clients: number, rounds: number) {
+  process.stdout.write(`pairs: ${clients} clients over two nodes, ${rounds} rounds of one order then a pull and a confirm by every client\n`);
+  const perPair: Record<string, number> = {};
+  for (const target of ['floor', 'puente'] as const) {
+    const { urls, keys, token, pids, stop } = await servers(target, clients);
+    try {
+      const mine = keys.map((key, i) => ({ key, url: urls[i % 2]! }));
+      let n = 0;
+      const order = () => {
+        const id = 3_000_000 + n++;
+        // The floor processes all get every order (they share nothing); Puente gets each through one node.
+        const targets = token ? [urls[n % 2]!] : urls;
+        return Promise.all(
+          targets.map((u) =>
+            fetch(`${u}/orders`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+              body: JSON.stringify({ ...(token ? {} : { id }), items: [{ name: `pair ${id}`, quantity: 1, price: 1 }] }),
+            }).then((r) => r.arrayBuffer()),
+          ),
+        );
+      };
+      const pair = async ({ key, url }: { key: string; url: string }): Promise<number> => {
+        const page = (await fetch(`${url}/sync/pull-changes?limit=1000`, { headers: { authorization: `Bearer ${key}` } }).then((r) => r.json())) as {
+          count: number;
+          last_seq: number;
+        };
+        if (!page.count) return 0;
+        const r = await fetch(`${url}/sync/confirm`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ seq: page.last_seq }),
+        });
+        await r.arrayBuffer();
+        if (r.status !== 200) throw new Error(`confirm answered ${r.status}`);
+        return 1;
+      };
+      // Warm-up: every key checked once, every client up to date.
+      for (let r = 0; r < 3; r++) {
+        await order();
+        await Promise.all(mine.map(pair));
+      }
+      const cpu0 = [cpuOf(pids), cpuOf(postgresPids())];
+      const started = performance.now();
+      let done = 0;
+      for (let r = 0; r < rounds; r++) {
+        await order();
+        done += (await Promise.all(mine.map(pair))).reduce((a, b) => a + b, 0);
+      }
+      const seconds = (performance.now() - started) / 1000;
+      const server = cpuOf(pids) - cpu0[0]!;
+      const db = cpuOf(postgresPids()) - cpu0[1]!;
+      perPair[target] = server / done;
+      process.stdout.write(
+        `${target}: ${done} pairs in ${f1(seconds)} s (${f1(done / seconds)}/s); CPU per pair: ${target} processes ${(server / done).toFixed(2)} ms, PostgreSQL (all) ${(db / done).toFixed(2)} ms\n`,
+      );
+    } finally {
+      await stop();
+    }
+  }
+  process.stdout.write(`ratio to the floor (server CPU per pair): ${f1(perPair.puente! / perPair.floor!)}×\n`);
 }
