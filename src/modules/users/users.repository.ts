@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { sql, type SQL } from 'drizzle-orm';
 import { json, rows, type Executor } from '../../platform/db/client.ts';
 
@@ -53,7 +54,30 @@ export interface WisproUpdate {
   country: string | null;
   id_wispro: string;
 }
-export type MatchRow = Pick<UserRow, 'id' | 'id_wispro' | 'cedula_digits' | 'name' | 'email' | 'address' | 'zone' | 'city' | 'state' | 'postcode' | 'country'>;
+/**
+ * A user a Wispro client may be: `profile` is `wisproProfileHash` of the user's name, email,
+ * address, zone, city and state as stored (the fields a sync overwrites), so that a page's read
+ * returns a short digest instead of the fields themselves.
+ */
+export type MatchRow = Pick<UserRow, 'id' | 'id_wispro' | 'cedula_digits' | 'postcode' | 'country'> & { profile: string };
+
+/** The fields `wisproProfileHash` covers, in order. */
+const PROFILE_FIELDS = ['name', 'email', 'address', 'zone', 'city', 'state'] as const;
+
+/**
+ * MD5 of the profile a sync overwrites: each field as its UTF-8 length, a colon and the text, or `-`
+ * when null (unambiguous whatever the text holds). `profileHashSql` computes the same in the database.
+ */
+export function wisproProfileHash(u: Pick<UserRow, (typeof PROFILE_FIELDS)[number]>) {
+  const hash = createHash('md5');
+  for (const f of PROFILE_FIELDS) {
+    const v = u[f];
+    hash.update(v === null ? '-' : `${Buffer.byteLength(v)}:${v}`);
+  }
+  return hash.digest('hex');
+}
+
+const profileHashSql = sql.raw(`md5(${PROFILE_FIELDS.map((f) => `COALESCE(octet_length(u.${f}) || ':' || u.${f}, '-')`).join(' || ')})`);
 
 export const usersRepository = {
   async findById(db: Executor, id: number) {
@@ -102,10 +126,10 @@ export const usersRepository = {
     return rows<MatchRow>(
       db,
       sql`
-      SELECT u.id, u.id_wispro, u.cedula_digits, u.name, u.email, u.address, u.zone, u.city, u.state, u.postcode, u.country
+      SELECT u.id, u.id_wispro, u.cedula_digits, u.postcode, u.country, ${profileHashSql} AS profile
       FROM users u JOIN (SELECT jsonb_array_elements_text(${json(wisproIds)}) AS k) w ON u.id_wispro = w.k
       UNION
-      SELECT u.id, u.id_wispro, u.cedula_digits, u.name, u.email, u.address, u.zone, u.city, u.state, u.postcode, u.country
+      SELECT u.id, u.id_wispro, u.cedula_digits, u.postcode, u.country, ${profileHashSql} AS profile
       FROM users u JOIN (SELECT jsonb_array_elements_text(${json(cedulas)}) AS k) c ON u.cedula_digits = c.k`,
     );
   },

@@ -11,6 +11,7 @@ import { usersRepository, type NewUserFromWispro, type ProfileColumns, type User
 export type UsersDeps = Pick<RuntimeContext, 'db' | 'sessions'>;
 
 export type { MatchRow, NewUserFromWispro, ProfileColumns, UserRow, WisproUpdate } from './users.repository.ts';
+export { wisproProfileHash } from './users.repository.ts';
 
 export const ROLE = { customer: 0, admin: 1, operator: 2 } as const;
 export const roleName = (role: number): Role => (role === ROLE.admin ? 'admin' : role === ROLE.operator ? 'operator' : 'customer');

@@ -1,6 +1,6 @@
 import type { Executor, Tx } from '../../platform/db/client.ts';
 import type { UsersService } from '../users/users.service.ts';
-import type { MatchRow, NewUserFromWispro, WisproUpdate } from '../users/users.service.ts';
+import { wisproProfileHash, type MatchRow, type NewUserFromWispro, type WisproUpdate } from '../users/users.service.ts';
 import { mapWisproClient } from './wispro.mapper.ts';
 
 export interface SyncCounters {
@@ -52,14 +52,7 @@ const rawName = (raw: unknown) => {
 };
 
 const changed = (m: MatchRow, u: NewUserFromWispro) =>
-  m.name !== u.name ||
-  m.email !== u.email ||
-  m.address !== u.address ||
-  m.zone !== u.zone ||
-  m.city !== u.city ||
-  m.state !== u.state ||
-  (u.postcode !== null && m.postcode !== u.postcode) ||
-  (u.country !== null && m.country !== u.country);
+  m.profile !== wisproProfileHash(u) || (u.postcode !== null && m.postcode !== u.postcode) || (u.country !== null && m.country !== u.country);
 
 /** A page decided against the users it matched: what to insert, what to update, what the rest came to. */
 export interface PagePlan {
