@@ -16,8 +16,9 @@ import { benchDatabase, benchModes, cpuOf, pct, postgresPids, spawnPuente } from
  *   Every client pulls every change on its own, as the seed's client does (`changes:pending` → pull →
  *   confirm, again while there is more). Orders are created at a steady rate, alternately through
  *   each node. Reports commit → applied: from each order's POST (its send, and its reply) to each
- *   client's first pull that contains it. Floor: the same clients and orders against two bare
- *   processes that keep the feed in an array (bench/sync-feed-floor.process.ts).
+ *   client's first pull that contains it, and how many pulls each node answered from memory and
+ *   from the database. Floor: the same clients and orders against two bare processes that keep the
+ *   feed in an array (bench/sync-feed-floor.process.ts).
  *
  * `npm run bench -- sync-feed-scaled sockets [sockets=10000] [rounds=5] [clientProcesses=4]`
  *   One sync client per socket, half on each node. Each round creates one order and measures commit →
@@ -171,6 +172,17 @@ async function servers(target: 'floor' | 'puente', clients: number) {
   };
 }
 
+/** How many pulls Puente's nodes answered from memory and from the database (their /metrics, summed). */
+async function pullSources(urls: string[]) {
+  const sources = [0, 0];
+  for (const url of urls) {
+    const text = await fetch(`${url}/metrics`).then((r) => r.text());
+    for (const [i, source] of ['memory', 'database'].entries())
+      sources[i]! += Number(new RegExp(`puente_sync_pulls_total\\{source="${source}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+  }
+  return sources;
+}
+
 /** Client i talks to node i % 2 (its socket and its requests); the clients are dealt over the `procs` processes. */
 const dealt = (keys: string[], urls: string[], procs: number) => (p: number) =>
   keys.map((key, i) => ({ key, url: urls[i % 2]! })).filter((_, i) => i % procs === p);
@@ -270,6 +282,7 @@ async function freshness(clients: number, rate: number, seconds: number, procs: 
           `  commit → applied, from the POST's reply: ${summary(r.fromReply)}`,
           `  (order, client) pairs never pulled: ${r.missed} of ${ids.length * clients}; pulls ${r.pulls} (${f1(r.pulls / seconds)}/s), failed pulls ${r.errors}`,
           `  CPU while orders were made (% of one core): ${target} processes ${f1(cpu[0]!)}, PostgreSQL (all) ${f1(cpu[1]!)}, client processes ${f1(cpu[2]!)}, benchmark ${f1(cpu[3]!)}`,
+          ...(token ? [`  pulls answered from memory / from the database (both nodes): ${(await pullSources(urls)).join(' / ')}`] : []),
           '',
         ].join('\n'),
       );
