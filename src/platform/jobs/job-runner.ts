@@ -52,8 +52,11 @@ export class JobRunner {
       schema: 'pgboss',
       monitorIntervalSeconds: monitorSeconds,
       superviseIntervalSeconds: monitorSeconds,
-      cronMonitorIntervalSeconds: Math.min(45, monitorSeconds),
-      cronWorkerIntervalSeconds: Math.min(45, monitorSeconds),
+      // Schedules are checked as often as before whatever the database, so a cron tick is not late.
+      cronMonitorIntervalSeconds: Math.min(45, config.JOB_MONITOR_INTERVAL_SECONDS ?? 10),
+      cronWorkerIntervalSeconds: Math.min(45, config.JOB_MONITOR_INTERVAL_SECONDS ?? 10),
+      // Job dependencies (flows) are not used here: their maintenance pass runs with the monitor's.
+      flowIntervalSeconds: monitorSeconds,
     };
     // Embedded: LISTEN/NOTIFY runs inside PGlite, so every job that becomes runnable in a statement
     // (a cron tick's send, a delivery handed back by the lease sweeper, a send from a script) wakes the
