@@ -139,3 +139,41 @@ if (modes.includes('scaled')) {
     });
   });
 }
+
+if (modes.includes('scaled')) {
+  describe('checked sync keys after a Redis outage (PostgreSQL + Redis, keys kept for a minute)', runsIn('scaled'), () => {
+    let storage: Storage;
+    let redis: TestRedis;
+    let a: TestPuente;
+    let b: PuenteProcess;
+    before(async () => {
+      storage = await freshStorage('scaled');
+      redis = await startTestRedis(); // its own, so that it can be stopped
+      const env = testEnv({ ...storage.env, REDIS_URL: redis.url, SYNC_KEY_CACHE_SECONDS: '60' });
+      a = await startPuente(env);
+      b = await spawnPuente(['serve'], env);
+    });
+    after(async () => {
+      await b?.stop();
+      await a?.close();
+      await redis?.stop();
+      await storage?.dispose();
+    });
+
+    test('a revocation made while Redis is away is honoured by the other process once Redis returns, long before the time limit', async () => {
+      const made = await a.api('/api/sync-clients', { body: { name: 'keys-outage' } });
+      const key = made.body.api_key as string;
+      assert.equal((await orderAt(b.url!, key, 1)).status, 201);
+      await redis.kill();
+      const revokedAt = performance.now();
+      try {
+        // Through a, while the bus is away: b cannot hear of it.
+        assert.equal((await a.api(`/api/sync-clients/${made.body.client.id}`, { method: 'DELETE' })).status, 200);
+      } finally {
+        await redis.start();
+      }
+      await eventually(async () => (await orderAt(b.url!, key, 2)).status === 401, 20_000, 'b to refuse the key once the bus is back');
+      assert.ok(performance.now() - revokedAt < 40_000, 'long before the minute the key could have been kept');
+    });
+  });
+}
