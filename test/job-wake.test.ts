@@ -84,6 +84,16 @@ for (const mode of modes) {
       const waited = (new Date(row.started_at).getTime() - sent.getTime()) / 1000;
       assert.ok(waited < 10, `started ${waited.toFixed(1)} s after it was queued`);
     });
+
+    test('a queue made before workers were woken by notifications is switched to them at start', {
+      skip: mode === 'embedded' ? false : 'LISTEN/NOTIFY wakes workers on the embedded database only',
+    }, async () => {
+      // As an earlier version left it: the queue exists, without notifications.
+      await p.ctx.runner.boss.updateQueue('wispro.sync', { notify: false });
+      await p.close();
+      p = await startPuente(testEnv({ ...storage.env, ...SLOW_POLL, WISPRO_API_URL: sim.url, WISPRO_API_TOKEN: TOKEN }));
+      assert.equal((await p.ctx.runner.boss.getQueue('wispro.sync'))?.notify, true);
+    });
   });
 }
 

@@ -103,9 +103,10 @@ export class JobRunner {
         })
         .catch(async (err: Error) => {
           if (!/already exists/i.test(err.message)) throw err;
-          // A queue made by an earlier version, before it was told to notify.
-          if (notify && !(await this.boss.getQueue(d.type))?.notify) await this.boss.updateQueue(d.type, { notify });
         });
+      // A queue that already existed keeps its options (createQueue leaves it as it is): one made
+      // before its workers were woken by notifications is told to send them now.
+      if (notify && !(await this.boss.getQueue(d.type))?.notify) await this.boss.updateQueue(d.type, { notify });
       const cron = d.schedule?.() ?? null;
       // In TZ (or the process's zone): "0 3 * * *" means 3 AM where the business is, not in UTC.
       if (cron) await this.boss.schedule(d.type, cron, {}, { tz: scheduleTimeZone(this.#deps.config) });
