@@ -22,6 +22,8 @@ import {
 const MAX_ISSUES_KEPT = 200;
 /** Clients fetched ahead of the writes at most (then the fetching waits). */
 const MAX_CLIENTS_AHEAD = 2000;
+/** On the embedded database, the longest a fetched page waits for its window to fill before it is written. */
+const MAX_WRITE_DELAY_MS = 1000;
 
 interface Checkpoint {
   next_page: number;
@@ -140,8 +142,11 @@ export async function runWisproSync({ config, db, users, jobs }: WisproSyncDeps,
      * write itself. The write commits without waiting for its WAL flush (`synchronous_commit` off for
      * that transaction only): a database crash can lose the last batches' commits, but their
      * checkpoint is lost with them, so the sync redoes those pages; the job's completion commits
-     * synchronously after them all.
+     * synchronously after them all. Only on PostgreSQL: the embedded database lives in this process,
+     * so a killed process is a crashed database, and its WAL is flushed only by a later synchronous
+     * commit; there each batch commits synchronously, so a retry resumes from the last batch written.
      */
+    const asyncCommit = db.kind === 'pglite' ? 'on' : 'off';
     const commitBatch = async (b: Batch): Promise<Checkpoint> => {
       const plan = await planWisproPage(users, db.orm, b.clients, config.WISPRO_ZONE_FIELD);
       const outcome: PageOutcome = { ...plan.out, created: plan.inserts.length };
@@ -176,7 +181,7 @@ export async function runWisproSync({ config, db, users, jobs }: WisproSyncDeps,
           sql`${json(after)} || jsonb_build_object('counters', ${json(after.counters)} || ${counters})`,
           sql`${json(progressOf(after))} || ${counters}`,
         )})
-        SELECT (SELECT n FROM lost) AS lost, (SELECT count(*) FROM job) AS jobs, set_config('synchronous_commit', 'off', true) AS sync`,
+        SELECT (SELECT n FROM lost) AS lost, (SELECT count(*) FROM job) AS jobs, set_config('synchronous_commit', ${asyncCommit}, true) AS sync`,
       );
       const lost = result?.lost ?? 0;
       if (lost > 0) {
@@ -214,8 +219,11 @@ export async function runWisproSync({ config, db, users, jobs }: WisproSyncDeps,
     const maxAhead = Math.max(2, Math.ceil(MAX_CLIENTS_AHEAD / Math.max(1, current.clients.length)));
     // The embedded database runs its statements on this thread, so no page arrives while one runs:
     // writing whatever was fetched would write one page at a time, paying a statement's fixed cost
-    // per page. There the writer waits for a full window of pages (or the last of them) instead.
+    // per page. There the writer waits for a full window of pages (or the last of them) instead, but
+    // no page waits longer than MAX_WRITE_DELAY_MS: against a slow Wispro, progress and the resume
+    // checkpoint still move every second.
     const minBatch = db.kind === 'pglite' ? maxAhead : 1;
+    let oldestUnwritten = performance.now();
     const fetched: WisproPage[] = current.clients.length ? [current] : [];
     let lastFetched = state.next_page;
     let fetching = current.clients.length > 0 && lastFetched < total.pages;
@@ -230,7 +238,10 @@ export async function runWisproSync({ config, db, users, jobs }: WisproSyncDeps,
         }
         const p = await client.listClients(lastFetched + 1, perPage, ctx.signal);
         lastFetched++;
-        if (p.clients.length) fetched.push(p);
+        if (p.clients.length) {
+          if (!fetched.length) oldestUnwritten = performance.now();
+          fetched.push(p);
+        }
         if (lastFetched >= total.pages || !p.clients.length) fetching = false;
         wake.writer?.();
       }
@@ -243,8 +254,14 @@ export async function runWisproSync({ config, db, users, jobs }: WisproSyncDeps,
     try {
       for (;;) {
         ctx.throwIfStopped();
-        if (fetched.length < minBatch && fetching && !fetchError) {
-          await new Promise<void>((r) => (wake.writer = r));
+        const waited = fetched.length ? performance.now() - oldestUnwritten : 0;
+        if (fetched.length < minBatch && fetching && !fetchError && waited < MAX_WRITE_DELAY_MS) {
+          let timer: NodeJS.Timeout | undefined;
+          await new Promise<void>((r) => {
+            wake.writer = r;
+            if (fetched.length) timer = setTimeout(r, MAX_WRITE_DELAY_MS - waited);
+          });
+          clearTimeout(timer);
           wake.writer = null;
           continue;
         }
