@@ -422,11 +422,16 @@ for (const mode of modes) {
       sim.reset();
       const first = (await uploadBulk(p, '+51986100001|x\n', { message: 'uno' })).body.job.id;
       assert.equal((await waitForJob(p, first)).status, 'completed');
+      // The slot the first job left the device: 3 s after its send started (20 a minute).
+      const [left] = await p.ctx.db.query<{ next: Date | null }>('SELECT next_send_at AS next FROM devices WHERE id = $1', [slow.id]);
       const second = (await uploadBulk(p, '+51986100002|x\n', { message: 'dos' })).body.job.id;
       assert.equal((await waitForJob(p, second, 20_000)).status, 'completed');
       const [a, b] = sim.messages.map((m) => m.at);
-      // 20 a minute is one every 3 s, whichever job the messages belong to.
-      assert.ok(b! - a! >= 2900, `second job's first send came ${b! - a!} ms after the first job's last`);
+      const next = left!.next!.getTime();
+      // The first send started at most when it reached the simulator, so its slot ends at most 3 s after that
+      // (and, the send's own transit aside, close to it); the second job waited for that slot.
+      assert.ok(next - a! <= 3000 && next - a! > 2000, `the slot left ends ${next - a!} ms after the first send arrived`);
+      assert.ok(b! >= next, `second job's first send came ${next - b!} ms before the slot the first job left`);
     });
 
     test('devices: list, edit pacing, validation', async () => {
