@@ -287,6 +287,36 @@ for (const mode of modes) {
       assert.equal((await users()).length, before, 'no duplicates after resuming');
     });
 
+    test('an attempt whose job was taken over writes nothing more: its next batch commits neither users nor checkpoint', async () => {
+      // A lease long enough that this attempt's own renewal cannot notice the takeover during the test:
+      // only the fence on each batch's transaction can stop it.
+      await p.close();
+      p = await startPuente(
+        testEnv({ ...storage.env, WISPRO_API_URL: sim.url, WISPRO_API_TOKEN: TOKEN, WISPRO_PER_PAGE: '50', WISPRO_SYNC_CRON: 'off', JOB_LEASE_SECONDS: '120' }),
+      );
+      sim.setFaults({ latencyMs: 400 });
+      const res = await p.api('/api/users/sync-wispro-all', { method: 'POST' });
+      const jobId = res.body.job_id;
+      await eventually(async () => (await p.api(`/jobs/${jobId}`)).body.progress?.pages >= 1, 30_000, 'a first batch written');
+      // Another attempt takes the job over, as `markProcessing` does once a lease has expired.
+      const [taken] = await p.ctx.db.query<{ checkpoint: unknown; users: number }>(
+        `WITH t AS (UPDATE jobs SET lease = 'taken-over', lease_until = now() + interval '1 hour' WHERE id = $1 RETURNING checkpoint)
+         SELECT (SELECT checkpoint FROM t), (SELECT count(*)::int FROM users WHERE role = 0) AS users`,
+        [jobId],
+      );
+      assert.ok((taken!.checkpoint as { next_page: number }).next_page <= 5, 'the takeover came before the last page was written');
+      // A window proving nothing more is written: the remaining pages arrive within it (400 ms each).
+      await new Promise((r) => setTimeout(r, 3000));
+      sim.setFaults({});
+      const [now] = await p.ctx.db.query<{ checkpoint: unknown; users: number; status: string; lease: string }>(
+        `SELECT checkpoint, status, lease, (SELECT count(*)::int FROM users WHERE role = 0) AS users FROM jobs WHERE id = $1`,
+        [jobId],
+      );
+      assert.deepEqual(now!.checkpoint, taken!.checkpoint, 'the checkpoint is the one the takeover read');
+      assert.equal(now!.users, taken!.users, 'no user written after the takeover');
+      assert.deepEqual([now!.status, now!.lease], ['processing', 'taken-over'], 'the job is left to the attempt that took it');
+    });
+
     test('a rejected token fails the job at once with a clear reason', async () => {
       sim.setToken('rotated');
       try {

@@ -136,7 +136,8 @@ export async function runWisproSync({ config, db, users, jobs }: WisproSyncDeps,
     };
 
     /**
-     * A batch of pages in two statements: one read (the matches), then one write that inserts and
+     * A batch of pages in two statements: one read (the matches), then one write (in the job's
+     * lease-fenced transaction, see `JobContext.transaction`) that inserts and
      * updates the users, records each client's outcome and saves the checkpoint and progress,
      * atomically. A client another process created between the two is recorded as skipped by the
      * write itself. The write commits without waiting for its WAL flush (`synchronous_commit` off for
@@ -156,9 +157,12 @@ export async function runWisproSync({ config, db, users, jobs }: WisproSyncDeps,
       const { source, insert, update } = users.wisproWriteStatements(plan.inserts, plan.updates);
       const lostN = sql`(SELECT n FROM lost)`;
       const counters = sql`jsonb_build_object('created', ${after.counters.created}::int - ${lostN}, 'skipped', ${after.counters.skipped}::int + ${lostN})`;
-      const [result] = await rows<{ lost: number }>(
-        db.orm,
-        sql`
+      // In the job's transaction, fenced by its lease: a write from an attempt whose job was taken over
+      // commits nothing, and the attempt that took it reads the checkpoint of every batch written before.
+      const [result] = await ctx.transaction((tx) =>
+        rows<{ lost: number }>(
+          tx,
+          sql`
         WITH new_users AS (${source}),
         ins AS (${insert(sql`SELECT * FROM new_users`)}),
         upd AS (${update}),
@@ -182,6 +186,7 @@ export async function runWisproSync({ config, db, users, jobs }: WisproSyncDeps,
           sql`${json(progressOf(after))} || ${counters}`,
         )})
         SELECT (SELECT n FROM lost) AS lost, (SELECT count(*) FROM job) AS jobs, set_config('synchronous_commit', ${asyncCommit}, true) AS sync`,
+        ),
       );
       const lost = result?.lost ?? 0;
       if (lost > 0) {

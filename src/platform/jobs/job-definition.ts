@@ -22,7 +22,11 @@ export interface JobContext<T> {
   progress(progress: Record<string, unknown>, event?: Record<string, unknown>): void;
   /** Publishes an event at once (job_started, chunk_processing, error…). */
   emit(event: Omit<JobEvent, 'job_id'>): Promise<void>;
-  /** Runs `fn` in a transaction; what it saves as checkpoint commits with its work, or not at all. */
+  /**
+   * Runs `fn` in a transaction; what it saves as checkpoint commits with its work, or not at all. The
+   * transaction is fenced by the attempt's lease: if the job was taken over, nothing commits and the
+   * attempt stops (JobStoppedError).
+   */
   transaction<R>(fn: (tx: Executor, saveCheckpoint: (value: unknown) => Promise<void>) => Promise<R>): Promise<R>;
   /**
    * An `UPDATE` of this job's row that saves `checkpoint` and `progress` (SQL expressions of type

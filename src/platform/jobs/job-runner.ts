@@ -247,14 +247,17 @@ export class JobRunner {
     // An attempt whose lease was taken over (its process could not renew it in time) stops at once
     // and leaves the job to the attempt that took it.
     let leaseLost = false;
+    const loseLease = () => {
+      if (leaseLost || controller.signal.aborted) return;
+      leaseLost = true;
+      logger.warn({ job: jobId }, 'job lease taken over by another attempt; this one stops');
+      controller.abort('shutdown');
+    };
     const renew = setInterval(
       () =>
         void jobsRepository.renewLease(db.orm, jobId, lease, ttl).then(
           (held) => {
-            if (held || leaseLost || controller.signal.aborted) return;
-            leaseLost = true;
-            logger.warn({ job: jobId }, 'job lease taken over by another attempt; this one stops');
-            controller.abort('shutdown');
+            if (!held) loseLease();
           },
           () => {},
         ),
@@ -280,7 +283,15 @@ export class JobRunner {
       checkpoint: record.checkpoint,
       progress: (p, e) => reporter.update(p, e),
       emit,
-      transaction: (fn) => db.orm.transaction((tx) => fn(tx, (value) => jobsRepository.writeCheckpoint(tx, jobId, value))),
+      // Fenced by the lease: work committed with a checkpoint is this attempt's only while the job is.
+      transaction: (fn) =>
+        db.orm.transaction(async (tx) => {
+          if (!(await jobsRepository.lockLease(tx, jobId, lease))) {
+            loseLease();
+            throw new JobStoppedError('shutdown');
+          }
+          return fn(tx, (value) => jobsRepository.writeCheckpoint(tx, jobId, value));
+        }),
       checkpointStatement: (checkpoint, progress) => jobsRepository.checkpointStatement(jobId, checkpoint, progress),
       throwIfStopped: () => {
         if (controller.signal.aborted) throw new JobStoppedError(controller.signal.reason as StopReason);

@@ -130,6 +130,16 @@ export const jobsRepository = {
     return row?.held ?? false;
   },
 
+  /**
+   * Locks the job's row for the calling transaction while `lease` is still this attempt's; false when
+   * it was taken over. An attempt taking the job over (`markProcessing`) waits for the lock, so it reads
+   * the checkpoint this transaction commits, and a write made after a takeover commits nothing.
+   */
+  async lockLease(db: Executor, id: string, lease: string) {
+    const found = await rows<{ id: string }>(db, sql`SELECT id FROM jobs WHERE id = ${id} AND lease = ${lease} FOR UPDATE`);
+    return found.length > 0;
+  },
+
   /** False when the lease is no longer this attempt's (it was taken over). */
   async renewLease(db: Executor, id: string, lease: string, ttlSeconds: number) {
     const renewed = await rows<{ id: string }>(
