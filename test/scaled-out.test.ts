@@ -4,6 +4,8 @@ import WebSocket from 'ws';
 import { startWisproSimulator, type WisproSimulator } from '../src/simulators/wispro/wispro.simulator.ts';
 import { eventually, freshStorage, runsIn, startPuente, testEnv, waitForJob, type Storage, type TestPuente } from './support/puente.ts';
 import { spawnPuente, type PuenteProcess } from './support/spawn.ts';
+import { openDatabase } from '../src/platform/db/client.ts';
+import { migrate } from '../src/platform/db/migrate.ts';
 
 const TOKEN = 'wispro-scaled-token';
 
@@ -115,5 +117,27 @@ describe('scaled out: PostgreSQL + Redis, several processes', runsIn('scaled'), 
       bossJobs.every((j: any) => j.retry_count === 0),
       'no queue retry was spent',
     );
+  });
+});
+
+describe('processes starting together on an empty database', runsIn('scaled'), () => {
+  test('every one migrates it (they take turns), and each migration is applied once', async () => {
+    const storage = await freshStorage('scaled');
+    try {
+      const config = { DATABASE_URL: storage.env.DATABASE_URL, DATA_DIR: storage.env.DATA_DIR, DATABASE_POOL_SIZE: 2 };
+      const dbs = await Promise.all(Array.from({ length: 10 }, () => openDatabase(config as Parameters<typeof openDatabase>[0])));
+      try {
+        const applied = await Promise.all(dbs.map((db) => migrate(db)));
+        const all = applied.flat();
+        assert.ok(all.length > 0, 'the migrations were applied');
+        assert.equal(new Set(all).size, all.length, 'no migration applied twice');
+        const [ledger] = await dbs[0]!.query<{ n: number }>('SELECT count(*)::int AS n FROM puente_migrations');
+        assert.equal(ledger!.n, all.length);
+      } finally {
+        await Promise.all(dbs.map((db) => db.close()));
+      }
+    } finally {
+      await storage.dispose();
+    }
   });
 });

@@ -5,6 +5,7 @@ import type { Database } from './client.ts';
 
 const migrationsDir = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
 const LOCK_KEY = 727_431_001;
+const CREATE_LEDGER = `CREATE TABLE IF NOT EXISTS puente_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`;
 
 function migrationFiles(): string[] {
   return readdirSync(migrationsDir)
@@ -17,8 +18,8 @@ function migrationFiles(): string[] {
  * starting together on PostgreSQL serialise on an advisory lock, so each migration runs once.
  */
 export async function migrate(db: Database): Promise<string[]> {
-  await db.exec(`CREATE TABLE IF NOT EXISTS puente_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
   if (db.kind === 'postgres') return migratePostgres(db);
+  await db.exec(CREATE_LEDGER);
   return applyPending(db, async (script) =>
     db.exec(`BEGIN;\n${script}\nCOMMIT;`).catch(async (err) => {
       await db.exec('ROLLBACK').catch(() => {});
@@ -33,6 +34,8 @@ async function migratePostgres(db: Database): Promise<string[]> {
   await client.connect();
   try {
     await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);
+    // Under the lock too: two CREATE TABLE IF NOT EXISTS at once can both miss the table and one fails.
+    await client.query(CREATE_LEDGER);
     return await applyPending(db, async (script) => {
       await client.query('BEGIN');
       try {
