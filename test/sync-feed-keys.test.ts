@@ -1,9 +1,10 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { io } from 'socket.io-client';
-import { eventually, freshStorage, modes, runsIn, startPuente, testEnv, type Storage, type TestPuente } from './support/puente.ts';
-import { spawnPuente, type PuenteProcess } from './support/spawn.ts';
-import { startTestRedis, type TestRedis } from './support/faults.ts';
+import { eventually, modes, runsIn, type TestPuente } from './support/puente.ts';
+import type { PuenteProcess } from './support/spawn.ts';
+import type { TestRedis } from './support/faults.ts';
+import { startTwoNodes, type TwoNodes } from './support/two-nodes.ts';
 
 /**
  * Each process keeps the sync API keys it has checked in memory (SYNC_KEY_CACHE_SECONDS). These tests
@@ -44,25 +45,15 @@ const handshake = (url: string, key: string) =>
 
 if (modes.includes('scaled')) {
   describe('checked sync keys across two server processes (PostgreSQL + Redis)', runsIn('scaled'), () => {
-    let storage: Storage;
-    let redis: TestRedis;
+    let nodes: TwoNodes;
     let a: TestPuente;
-    let b: PuenteProcess;
     let bUrl: string;
     before(async () => {
-      storage = await freshStorage('scaled');
-      redis = await startTestRedis(); // its own, so that it can be stopped
-      const env = testEnv({ ...storage.env, REDIS_URL: redis.url, SYNC_KEY_CACHE_SECONDS: String(CACHE_SECONDS) });
-      a = await startPuente(env);
-      b = await spawnPuente(['serve'], env);
-      bUrl = b.url!;
+      nodes = await startTwoNodes({ SYNC_KEY_CACHE_SECONDS: String(CACHE_SECONDS) });
+      ({ a } = nodes);
+      bUrl = nodes.b.url!;
     });
-    after(async () => {
-      await b?.stop();
-      await a?.close();
-      await redis?.stop();
-      await storage?.dispose();
-    });
+    after(() => nodes?.close());
 
     /** A new sync client, its key checked (and so kept) by b, with one change pulled and confirmed there. */
     async function clientKeptByB(name: string) {
@@ -142,23 +133,15 @@ if (modes.includes('scaled')) {
 
 if (modes.includes('scaled')) {
   describe('checked sync keys after a Redis outage (PostgreSQL + Redis, keys kept for a minute)', runsIn('scaled'), () => {
-    let storage: Storage;
+    let nodes: TwoNodes;
     let redis: TestRedis;
     let a: TestPuente;
     let b: PuenteProcess;
     before(async () => {
-      storage = await freshStorage('scaled');
-      redis = await startTestRedis(); // its own, so that it can be stopped
-      const env = testEnv({ ...storage.env, REDIS_URL: redis.url, SYNC_KEY_CACHE_SECONDS: '60' });
-      a = await startPuente(env);
-      b = await spawnPuente(['serve'], env);
+      nodes = await startTwoNodes({ SYNC_KEY_CACHE_SECONDS: '60' });
+      ({ redis, a, b } = nodes);
     });
-    after(async () => {
-      await b?.stop();
-      await a?.close();
-      await redis?.stop();
-      await storage?.dispose();
-    });
+    after(() => nodes?.close());
 
     test('a revocation made while Redis is away is honoured by the other process once Redis returns, long before the time limit', async () => {
       const made = await a.api('/api/sync-clients', { body: { name: 'keys-outage' } });

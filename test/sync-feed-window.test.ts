@@ -2,8 +2,9 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { io, type Socket } from 'socket.io-client';
 import { eventually, freshStorage, modes, runsIn, startPuente, testEnv, type Storage, type TestPuente } from './support/puente.ts';
-import { spawnPuente, type PuenteProcess } from './support/spawn.ts';
-import { startTestRedis, type TestRedis } from './support/faults.ts';
+import type { PuenteProcess } from './support/spawn.ts';
+import type { TestRedis } from './support/faults.ts';
+import { startTwoNodes, type TwoNodes } from './support/two-nodes.ts';
 import { safeEncode } from 'zod/v4/core';
 import { pullReply } from '../src/modules/sync-feed/sync-feed.contract.ts';
 
@@ -262,23 +263,15 @@ function connect(url: string, key: string): Promise<Socket> {
 
 if (modes.includes('scaled')) {
   describe('the window of recent changes across two server processes (PostgreSQL + Redis)', runsIn('scaled'), () => {
-    let storage: Storage;
+    let nodes: TwoNodes;
     let redis: TestRedis;
     let a: TestPuente;
     let b: PuenteProcess;
     before(async () => {
-      storage = await freshStorage('scaled');
-      redis = await startTestRedis(); // its own, so that it can be stopped
-      const env = testEnv({ ...storage.env, REDIS_URL: redis.url });
-      a = await startPuente(env);
-      b = await spawnPuente(['serve'], env);
+      nodes = await startTwoNodes();
+      ({ redis, a, b } = nodes);
     });
-    after(async () => {
-      await b?.stop();
-      await a?.close();
-      await redis?.stop();
-      await storage?.dispose();
-    });
+    after(() => nodes?.close());
 
     test('changes committed on both processes reach a client of either, from memory, with none missed', async () => {
       const key = await newClient(a, 'pos-two');
