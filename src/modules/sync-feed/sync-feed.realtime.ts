@@ -3,7 +3,7 @@ import type { RuntimeContext } from '../../platform/context.ts';
 import { clientAddress } from '../../platform/http/client-address.ts';
 import { AppError } from '../../platform/http/errors.ts';
 import { eventChecker } from '../../platform/realtime/event-check.ts';
-import { FEED_CHANNEL, FEED_CLIENT_CHANNEL, orderReply, type ClientPosition, type PositionsEvent } from './sync-feed.service.ts';
+import { FEED_CHANNEL, orderReply, type ClientPosition } from './sync-feed.service.ts';
 import type { SocketChannelSpec } from '../../platform/realtime/asyncapi.ts';
 import {
   ordersPending,
@@ -68,8 +68,8 @@ export type SyncNamespace = Namespace<SyncClientToServer, SyncServerToClient, Re
  * The first commit after a quiet spell is told at once (leading edge); commits that follow within
  * COALESCE_MS are told together when it ends. Who is behind is known without a query: each process
  * keeps, for its connected clients, how far each has confirmed and pulled, read once on connect and
- * kept current by the position of every pull and confirm: this process's at once, other processes'
- * from their batches on the bus (FEED_CLIENT_CHANNEL, at most every POSITIONS_MS).
+ * kept current by the position of every pull and confirm (`feed.onPosition`): this process's at once,
+ * other processes' from their batches on the bus (at most every POSITIONS_MS).
  */
 export function attachSyncNamespace(io: Server, ctx: RuntimeContext): { nsp: SyncNamespace; close(): Promise<void> } {
   const feed = ctx.services.syncFeed;
@@ -197,12 +197,7 @@ export function attachSyncNamespace(io: Server, ctx: RuntimeContext): { nsp: Syn
     // A change that committed while this client's pull was under way is told now, not at the next commit.
     if (w.toldUpto !== null && w.delivered >= w.toldUpto && latest > w.delivered) schedule();
   };
-  const offLocalPositions = feed.onPosition((p) => moved(p.id, p.cursor, p.delivered_upto));
-  const unsubscribePositions = ctx.bus.subscribe(FEED_CLIENT_CHANNEL, (m) => {
-    const e = m as PositionsEvent;
-    if (e.origin === feed.origin || !Array.isArray(e.positions)) return;
-    for (const [id, cursor, delivered] of e.positions) moved(Number(id), Number(cursor), Number(delivered));
-  });
+  const offPositions = feed.onPosition((p) => moved(p.id, p.cursor, p.delivered_upto));
   /**
    * Finds what announcements may have missed: the latest change, and the positions of this process's
    * clients that are not known (a read failed on connect) or, after an outage, may be stale (their
@@ -239,10 +234,9 @@ export function attachSyncNamespace(io: Server, ctx: RuntimeContext): { nsp: Syn
     async close() {
       clearInterval(sweep);
       offReconnect();
-      offLocalPositions();
+      offPositions();
       if (timer) clearTimeout(timer);
       await (await unsubscribe)();
-      await (await unsubscribePositions)();
     },
   };
 }

@@ -134,7 +134,7 @@ export class SyncFeedService {
   /** The highest confirmed cursor this process knows of per client (its confirms, marks, other processes' positions). */
   readonly #cursors = new Map<number, number>();
   /** This process, in the positions it publishes. */
-  readonly origin = randomUUID();
+  readonly #origin = randomUUID();
   readonly #positionListeners = new Set<(p: ClientPosition) => void>();
   /** Positions not yet published: the highest per client. */
   #positions = new Map<number, ClientPosition>();
@@ -222,8 +222,12 @@ export class SyncFeedService {
     const offRevoked = await this.#ctx.bus.subscribe(KEY_REVOKED_CHANNEL, (m) => this.#forget(Number((m as KeyRevokedEvent).id)));
     const offPositions = await this.#ctx.bus.subscribe(FEED_CLIENT_CHANNEL, (m) => {
       const e = m as PositionsEvent;
-      if (e.origin === this.origin || !Array.isArray(e.positions)) return;
-      for (const [id, cursor] of e.positions) this.#knowCursor(Number(id), Number(cursor));
+      if (e.origin === this.#origin || !Array.isArray(e.positions)) return;
+      for (const [id, cursor, delivered] of e.positions) {
+        const p: ClientPosition = { id: Number(id), cursor: Number(cursor), delivered_upto: Number(delivered) };
+        this.#knowCursor(p.id, p.cursor);
+        for (const listener of this.#positionListeners) listener(p);
+      }
     });
     const offReconnect = this.#ctx.bus.onReconnect(() => this.#keys.clear());
     this.#stopEvents = async () => {
@@ -296,7 +300,7 @@ export class SyncFeedService {
     const client = await this.authenticate(key);
     if (client) return client;
     await this.#ctx.throttle.fail(throttleKey, { kind: 'ceiling', max: this.#ctx.config.API_KEY_FAILURES_PER_MINUTE, windowSeconds: 60 });
-    throw new AppError('sync.invalid_api_key', 'API key inválida o revocada (Authorization: Bearer <api key>) / Invalid or revoked API key');
+    throw invalidKey();
   }
 
   /**
@@ -555,7 +559,10 @@ export class SyncFeedService {
     return order;
   }
 
-  /** Hears each position of this process's pulls and confirms as it happens (the /sync namespace does). */
+  /**
+   * Hears every client's position (the /sync namespace does): this process's pulls and confirms as
+   * they happen, other processes' as their batches arrive on the bus.
+   */
   onPosition(listener: (p: ClientPosition) => void) {
     this.#positionListeners.add(listener);
     return () => void this.#positionListeners.delete(listener);
@@ -585,7 +592,7 @@ export class SyncFeedService {
     if (!this.#positions.size) return;
     const positions = [...this.#positions.values()].map((p): [number, number, number] => [p.id, p.cursor, p.delivered_upto]);
     this.#positions = new Map();
-    this.#ctx.bus.publish(FEED_CLIENT_CHANNEL, { origin: this.origin, positions } satisfies PositionsEvent).catch(() => {});
+    this.#ctx.bus.publish(FEED_CLIENT_CHANNEL, { origin: this.#origin, positions } satisfies PositionsEvent).catch(() => {});
   }
 
   /**
