@@ -7,7 +7,7 @@ import { startWhatsAppSimulator, type WaSimulator } from '../src/simulators/what
 import { startWisproSimulator, type WisproSimulator } from '../src/simulators/wispro/wispro.simulator.ts';
 import { startZohoSimulator } from '../src/simulators/zoho/zoho.simulator.ts';
 import { ADMIN, eventually, freshStorage, startPuente, testEnv, waitForJob, type TestPuente } from './support/puente.ts';
-import { launchBrowser, logIn, needsBrowser, screenshotDir } from './support/browser.ts';
+import { closedAfter, launchBrowser, needsBrowser, openPage, screenshotDir } from './support/browser.ts';
 import { sendBulkFile, syncWispro } from './support/fixtures.ts';
 import { seriousViolations } from './support/axe.ts';
 
@@ -44,10 +44,7 @@ describe("the dashboard answers an operator's questions (safe, honest, says why)
    * in unless `loggedIn` is false; all closed when the test ends. Only the browser process is shared.
    */
   async function operator(t: TestContext, opts: { loggedIn?: boolean } = {}): Promise<Operator> {
-    const undo: (() => Promise<unknown>)[] = [];
-    t.after(async () => {
-      for (const step of undo.reverse()) await step();
-    });
+    const undo = closedAfter(t);
     const storage = await freshStorage('embedded', { migrated: true });
     undo.push(() => storage.dispose());
     const wa = await startWhatsAppSimulator();
@@ -82,10 +79,7 @@ describe("the dashboard answers an operator's questions (safe, honest, says why)
     });
     assert.equal(created.status, 201, JSON.stringify(created.body));
     for (const n of NO_WHATSAPP) wa.notOnWhatsapp.add(n);
-    const context = await browser.newContext({ viewport: { width: 1366, height: 800 }, reducedMotion: 'reduce' });
-    undo.push(() => context.close());
-    const page = await context.newPage();
-    if (opts.loggedIn !== false) await logIn(page, p.url);
+    const page = await openPage(browser, undo, { url: p.url, loggedIn: opts.loggedIn, context: { viewport: { width: 1366, height: 800 } } });
     return {
       p,
       wa,

@@ -7,7 +7,7 @@ import { startWisproSimulator, type WisproSimulator } from '../src/simulators/wi
 import { startWhatsAppSimulator, type WaSimDevice, type WaSimulator } from '../src/simulators/whatsapp/whatsapp.simulator.ts';
 import { startWhmcsSimulator, type WhmcsSimulator } from '../src/simulators/whmcs/whmcs.simulator.ts';
 import { ADMIN, eventually, freshStorage, startPuente, testEnv, waitForJob, type TestPuente } from './support/puente.ts';
-import { launchBrowser, logIn, needsBrowser, screenshotDir } from './support/browser.ts';
+import { closedAfter, launchBrowser, needsBrowser, openPage, screenshotDir } from './support/browser.ts';
 import { sendBulkFile, syncWispro } from './support/fixtures.ts';
 
 const WHMCS_CREDS = { identifier: 'ui-whmcs-identifier', secret: 'ui-whmcs-secret-value', accessKey: 'ui-whmcs-access-key' };
@@ -55,10 +55,7 @@ describe('web dashboard in a real browser', needsBrowser, () => {
    * no test sees what another did. Only the browser process is shared.
    */
   async function dashboard(t: TestContext, opts: { loggedIn?: boolean } = {}): Promise<Dashboard> {
-    const undo: (() => Promise<unknown>)[] = [];
-    t.after(async () => {
-      for (const step of undo.reverse()) await step();
-    });
+    const undo = closedAfter(t);
     const storage = await freshStorage('embedded', { migrated: true });
     undo.push(() => storage.dispose());
     const sim = await startWisproSimulator({ token: 'ui-token', clients: 180 });
@@ -83,11 +80,11 @@ describe('web dashboard in a real browser', needsBrowser, () => {
       }),
     );
     undo.push(() => p.close());
-    // Reduced motion: the screenshots show progress bars where they are, not half-way through a transition.
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true, reducedMotion: 'reduce' });
-    undo.push(() => context.close());
-    const page = await context.newPage();
-    if (opts.loggedIn !== false) await logIn(page, p.url);
+    const page = await openPage(browser, undo, {
+      url: p.url,
+      loggedIn: opts.loggedIn,
+      context: { viewport: { width: 1280, height: 900 }, acceptDownloads: true },
+    });
     return {
       p,
       sim,

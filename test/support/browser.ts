@@ -2,7 +2,8 @@ import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { TestContext } from 'node:test';
+import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
 import { ADMIN } from './puente.ts';
 
 export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -46,4 +47,29 @@ export async function logIn(page: Page, url: string): Promise<void> {
   await page.getByLabel('Contraseña').fill(ADMIN.password);
   await page.getByRole('button', { name: 'Entrar', exact: true }).click();
   await page.getByRole('heading', { level: 1, name: 'Trabajos' }).waitFor();
+}
+
+/** What a test sets up, closed in reverse order when the test ends: `push` each closer as its part opens. */
+export function closedAfter(t: TestContext): (() => Promise<unknown>)[] {
+  const undo: (() => Promise<unknown>)[] = [];
+  t.after(async () => {
+    for (const step of undo.reverse()) await step();
+  });
+  return undo;
+}
+
+/**
+ * A page in a browser context of its own (closed with `undo`), logged in as the admin at `url` unless
+ * `loggedIn` is false. Reduced motion: screenshots show progress bars where they are, not mid-transition.
+ */
+export async function openPage(
+  browser: Browser,
+  undo: (() => Promise<unknown>)[],
+  opts: { url: string; loggedIn?: boolean; context: BrowserContextOptions },
+): Promise<Page> {
+  const context = await browser.newContext({ ...opts.context, reducedMotion: 'reduce' });
+  undo.push(() => context.close());
+  const page = await context.newPage();
+  if (opts.loggedIn !== false) await logIn(page, opts.url);
+  return page;
 }
