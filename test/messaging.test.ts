@@ -188,6 +188,36 @@ for (const mode of modes) {
       assert.equal(notBulk.body.code, 'messaging.not_bulk_send');
     });
 
+    test("values are stored as written: tabs, backslashes, carriage returns and COPY's own markers", async () => {
+      await everydayDevices();
+      await only(devices[0]!.id);
+      sim.reset();
+      const rows = [
+        ['+51987655001', 'tab\there', 'back\\slash \\N \\. fin'],
+        ['+51987655002', 'cr\rdentro', '\\'],
+        ['+51987655003', '\\N', 'ñandú 😀'],
+        // An invalid "number" longer than the 64 UTF-16 units kept, with the cut inside an emoji: the half goes.
+        [`${'x'.repeat(63)}😀`, 'a\tb', ''],
+      ];
+      const r = await uploadBulk(p, `${rows.map((c) => c.join('|')).join('\n')}\n`, { message: '@valor1/@valor2' });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      const stored = await p.ctx.db.query<{ raw_phone: string; vals: string; status: string }>(
+        'SELECT raw_phone, vals, status FROM message_recipients WHERE job_id = $1 ORDER BY seq',
+        [r.body.job.id],
+      );
+      assert.deepEqual(
+        stored.slice(0, 3).map((s) => [s.raw_phone, s.vals]),
+        rows.slice(0, 3).map(([phone, v1, v2]) => [phone, `${v1}|${v2}`]),
+      );
+      assert.deepEqual([stored[3]!.raw_phone, stored[3]!.vals, stored[3]!.status], ['x'.repeat(63), 'a\tb|', 'failed']);
+      const done = await waitForJob(p, r.body.job.id);
+      assert.deepEqual({ sent: done.results.sent, failed: done.results.failed }, { sent: 3, failed: 1 });
+      const texts = new Map(sim.messages.map((m) => [m.to, m.text]));
+      assert.equal(texts.get('51987655001'), 'tab\there/back\\slash \\N \\. fin');
+      assert.equal(texts.get('51987655002'), 'cr\rdentro/\\');
+      assert.equal(texts.get('51987655003'), '\\N/ñandú 😀');
+    });
+
     test('Mexico and Argentina numbers reach each engine in the form it expects (through either path of the seed)', async () => {
       await everydayDevices();
       const cloud = await addDevice(p, sim, { provider: 'cloud', requireTemplateForCold: false });

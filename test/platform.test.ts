@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { ConfigError, loadConfig } from '../src/platform/config.ts';
 import { hashPassword, verifyPassword } from '../src/platform/auth/passwords.ts';
+import { copyText } from '../src/platform/db/client.ts';
 import bcrypt from 'bcryptjs';
 import { ADMIN, freshStorage, modes, runsIn, startPuente, testEnv, waitForJob, type Storage, type TestPuente } from './support/puente.ts';
 
@@ -54,6 +55,31 @@ for (const mode of modes) {
       assert.equal(docs.status, 200);
       assert.ok(docs.body.paths['/api/users/sync-wispro-all']);
       assert.ok(docs.body.paths['/jobs/{job_id}']);
+    });
+
+    test('COPY loads rows as written; a refused COPY stores nothing and its connection serves the next statements', async () => {
+      const db = p.ctx.db;
+      await db.exec('CREATE TABLE IF NOT EXISTS copy_probe (n int PRIMARY KEY, v text); TRUNCATE copy_probe');
+      const values = ['tab\tin', 'back\\slash', 'line\nbreak', 'cr\rhere', '\\N', '\\.', 'ñandú 😀', null];
+      await db.copyIn('copy_probe (n, v)', values.map((v, i) => `${i}\t${copyText(v)}\n`).join(''));
+      const stored = await db.query<{ n: number; v: string | null }>('SELECT n, v FROM copy_probe ORDER BY n');
+      assert.deepEqual(
+        stored.map((r) => r.v),
+        values,
+      );
+      // A repeated key: the whole COPY is refused, with the database's own code, and nothing of it stays.
+      await assert.rejects(db.copyIn('copy_probe (n, v)', '100\tnew\n0\tagain\n'), (err: { code?: string }) => err.code === '23505');
+      // Each connection of the pool (or the one embedded database) is still usable.
+      const counts = await Promise.all(Array.from({ length: 12 }, () => db.query<{ n: number }>('SELECT count(*)::int AS n FROM copy_probe')));
+      assert.deepEqual(
+        counts.map(([c]) => c!.n),
+        Array(12).fill(values.length),
+      );
+      await db.copyIn('copy_probe (n, v)', '101\tafter\n');
+      assert.deepEqual(
+        (await db.query<{ n: number }>('SELECT n FROM copy_probe WHERE n >= 100 ORDER BY n')).map((r) => r.n),
+        [101],
+      );
     });
 
     test('the job socket answers ping with pong, and replies carry a request id', async () => {

@@ -125,7 +125,7 @@ export async function parseBulkFile(source: AsyncIterable<Buffer>, o: ParseOptio
     } else {
       stats.invalid++;
     }
-    batch.push({ seq: stats.recipients++, line: lineNo, phone: n.ok ? n.e164 : null, raw_phone: rawPhone.slice(0, 64), vals, error: n.ok ? null : n.reason });
+    batch.push({ seq: stats.recipients++, line: lineNo, phone: n.ok ? n.e164 : null, raw_phone: cut(rawPhone, 64), vals, error: n.ok ? null : n.reason });
   };
 
   const decode = (chunk?: Buffer) => {
@@ -175,6 +175,13 @@ export async function parseBulkFile(source: AsyncIterable<Buffer>, o: ParseOptio
   stats.sha256 = hash.digest('hex');
   stats.suspectedSeparator = suspectSeparator(noBar, rowsInFile);
   return stats;
+}
+
+/** The first `max` UTF-16 units of `text`, without half of a surrogate pair at the end. */
+function cut(text: string, max: number) {
+  if (text.length <= max) return text;
+  const code = text.charCodeAt(max - 1);
+  return text.slice(0, code >= 0xd800 && code <= 0xdbff ? max - 1 : max);
 }
 
 function countValues(vals: string) {

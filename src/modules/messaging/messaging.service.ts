@@ -60,10 +60,12 @@ export class BulkSendService {
     const jobId = randomUUID();
     await recipientsRepository.beginUpload(db, jobId);
     try {
-      const r = await read((rows) => recipientsRepository.insertBatch(db, jobId, rows));
+      // Numbers on the suppression list are staged as `suppressed`: counted, never sent.
+      let suppressed = 0;
+      const r = await read(async (rows) => {
+        suppressed += await recipientsRepository.insertBatch(this.#ctx.db, jobId, rows);
+      });
       await this.requireDevices();
-      // Numbers on the suppression list were staged as `suppressed`: counted, never sent.
-      const suppressed = await recipientsRepository.countSuppressed(db, jobId);
       const params: BulkParams = {
         message: r.message,
         total_numbers: r.stats.recipients,

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { json, rows, type Executor } from '../../platform/db/client.ts';
+import { copyText, json, rows, type Database, type Executor } from '../../platform/db/client.ts';
 import type { ParsedRow } from './bulk-file.parser.ts';
 
 export interface ClaimedRow {
@@ -71,6 +71,7 @@ export interface ItemRow extends ResultRow {
   reason_code: string | null;
 }
 const FAILED = ['failed', 'uncertain'];
+const SUPPRESSED = 'número dado de baja / suppressed number';
 
 export const recipientsRepository = {
   /** A page of recipients with the device's name and a reason code, filtered by status or code. */
@@ -117,16 +118,27 @@ export const recipientsRepository = {
     await db.execute(sql`INSERT INTO message_uploads (job_id) VALUES (${jobId})`);
   },
 
-  /** Stages a batch of parsed rows; invalid numbers go in as failed recipients with their reason. */
-  async insertBatch(db: Executor, jobId: string, batch: ParsedRow[]) {
-    await db.execute(sql`
-      INSERT INTO message_recipients (job_id, seq, phone, raw_phone, vals, status, error, updated_at)
-      SELECT ${jobId}::uuid, r.seq, r.phone, r.raw_phone, r.vals,
-             CASE WHEN r.phone IS NULL THEN 'failed' WHEN s.phone IS NOT NULL THEN 'suppressed' ELSE 'queued' END,
-             CASE WHEN s.phone IS NOT NULL THEN 'número dado de baja / suppressed number' ELSE r.error END,
-             CASE WHEN r.phone IS NULL OR s.phone IS NOT NULL THEN now() END
-      FROM jsonb_to_recordset(${json(batch)}) AS r(seq int, phone text, raw_phone text, vals text, error text)
-      LEFT JOIN suppressions s ON s.phone = r.phone`);
+  /**
+   * Stages a batch of parsed rows with one COPY: invalid numbers go in as failed recipients with their
+   * reason, numbers on the suppression list as suppressed (counted, never sent). Returns how many
+   * of the batch were suppressed.
+   */
+  async insertBatch(db: Database, jobId: string, batch: ParsedRow[]) {
+    const phones = batch.flatMap((r) => (r.phone === null ? [] : [r.phone]));
+    const found = phones.length ? await db.query<{ phone: string }>('SELECT phone FROM suppressions WHERE phone = ANY($1::text[])', [phones]) : [];
+    const off = new Set(found.map((f) => f.phone));
+    const at = new Date().toISOString();
+    const lines: string[] = [];
+    for (const r of batch) {
+      const suppressed = r.phone !== null && off.has(r.phone);
+      const status = r.phone === null ? 'failed' : suppressed ? 'suppressed' : 'queued';
+      const error = suppressed ? SUPPRESSED : r.error;
+      lines.push(
+        `${jobId}\t${r.seq}\t${copyText(r.phone)}\t${copyText(r.raw_phone)}\t${copyText(r.vals)}\t${status}\t${copyText(error)}\t${status === 'queued' ? '\\N' : at}\n`,
+      );
+    }
+    await db.copyIn('message_recipients (job_id, seq, phone, raw_phone, vals, status, error, updated_at)', lines.join(''));
+    return off.size;
   },
 
   /** Numbers suppressed since the upload (an opt-out while the job waited) are skipped too. */
@@ -134,7 +146,7 @@ export const recipientsRepository = {
     const changed = await rows<{ seq: number }>(
       db,
       sql`
-      UPDATE message_recipients m SET status = 'suppressed', error = 'número dado de baja / suppressed number', updated_at = now()
+      UPDATE message_recipients m SET status = 'suppressed', error = ${SUPPRESSED}, updated_at = now()
       FROM suppressions s WHERE m.job_id = ${jobId} AND m.status = 'queued' AND s.phone = m.phone RETURNING m.seq`,
     );
     return changed.length;
@@ -150,16 +162,11 @@ export const recipientsRepository = {
     const changed = await rows<{ seq: number }>(
       db,
       sql`
-      UPDATE message_recipients m SET status = 'suppressed', error = 'número dado de baja / suppressed number', updated_at = now()
+      UPDATE message_recipients m SET status = 'suppressed', error = ${SUPPRESSED}, updated_at = now()
       WHERE m.job_id = ${jobId} AND m.status = 'queued' AND m.phone IN (SELECT jsonb_array_elements_text(${json(fresh.map((f) => f.phone))}))
       RETURNING m.seq`,
     );
     return { changed: changed.length, latest: new Date(Math.max(...fresh.map((f) => new Date(f.at).getTime()))) };
-  },
-
-  async countSuppressed(db: Executor, jobId: string) {
-    const [row] = await rows<{ n: number }>(db, sql`SELECT count(*)::int AS n FROM message_recipients WHERE job_id = ${jobId} AND status = 'suppressed'`);
-    return row?.n ?? 0;
   },
 
   async finishUpload(db: Executor, jobId: string) {

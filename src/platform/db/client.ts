@@ -26,6 +26,11 @@ export interface Database {
   query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
   /** Runs a multi-statement script without parameters. */
   exec(script: string): Promise<void>;
+  /**
+   * Loads rows with `COPY <target> FROM STDIN` in one statement: `rows` is COPY's text format, one
+   * row a line, columns tab-separated, `\N` for null, each value escaped with `copyText`.
+   */
+  copyIn(target: string, rows: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -42,6 +47,43 @@ function parseTimestamp(text: string, withZone: boolean): Date {
  * Runs a query and returns its rows, with timestamp columns as Dates: the raw drivers hand them over
  * as text, which would otherwise reach replies in PostgreSQL's format instead of ISO 8601.
  */
+/** A value in COPY's text format: backslash, tab, newline and carriage return escaped; null as `\N`. */
+export const copyText = (v: string | number | null) =>
+  v === null ? '\\N' : typeof v === 'number' ? String(v) : /[\\\t\n\r]/.test(v) ? v.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]!) : v;
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
+/**
+ * `COPY … FROM STDIN` of one piece of text, run by node-postgres like a query (its "submittable"
+ * interface, as pg-copy-streams uses it): the rows go as one CopyData message once the server asks
+ * for them, and the statement settles at ReadyForQuery, or at the error that replaces it.
+ */
+class CopyFromStdin {
+  readonly text: string;
+  readonly #rows: Buffer;
+  readonly #settle: (err?: Error) => void;
+  constructor(text: string, rows: Buffer, settle: (err?: Error) => void) {
+    this.text = text;
+    this.#rows = rows;
+    this.#settle = settle;
+  }
+  /** node-postgres sets and calls this on its own paths (a closed client); settling is ours. */
+  callback() {}
+  submit(connection: { query(text: string): void }) {
+    connection.query(this.text);
+  }
+  handleCopyInResponse(connection: { sendCopyFromChunk(chunk: Buffer): void; endCopyFrom(): void }) {
+    connection.sendCopyFromChunk(this.#rows);
+    connection.endCopyFrom();
+  }
+  handleCommandComplete() {}
+  handleReadyForQuery() {
+    this.#settle();
+  }
+  handleError(err: Error) {
+    this.#settle(err);
+  }
+}
+
 /** A value as a jsonb parameter: how repositories pass a batch of rows to `jsonb_to_recordset`. */
 export const json = (v: unknown) => sql`${JSON.stringify(v)}::jsonb`;
 
@@ -86,6 +128,21 @@ async function openPostgres(connectionString: string, max: number): Promise<Data
     async exec(script) {
       await pool.query(script);
     },
+    async copyIn(target, text) {
+      const client = await pool.connect();
+      let failure: Error | undefined;
+      try {
+        await new Promise<void>((resolve, reject) => {
+          client.query(new CopyFromStdin(`COPY ${target} FROM STDIN`, Buffer.from(text), (err) => (err ? reject(err) : resolve())) as never);
+        });
+      } catch (err) {
+        failure = err as Error;
+        throw err;
+      } finally {
+        // A refused COPY leaves its connection ready for the next statement; a broken one is dropped.
+        client.release(failure && !/^[0-9A-Z]{5}$/.test(String((failure as { code?: unknown }).code)) ? failure : undefined);
+      }
+    },
     async close() {
       await pool.end();
     },
@@ -107,6 +164,9 @@ async function openPglite(dir: string): Promise<Database> {
     },
     async exec(script) {
       await pglite.exec(script);
+    },
+    async copyIn(target, text) {
+      await pglite.query(`COPY ${target} FROM '/dev/blob'`, [], { blob: new Blob([text]) });
     },
     async close() {
       await pglite.close();
