@@ -76,6 +76,8 @@ async function loginBench(env: Record<string, string>, sim: Awaited<ReturnType<t
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
       LOGIN_RATE_LIMIT_PER_MINUTE: '10000000',
+      // BENCH_PUENTE_NODE_OPTIONS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) reaches the server: a profile of a run.
+      NODE_OPTIONS: process.env.BENCH_PUENTE_NODE_OPTIONS ?? '',
       // The job queue's settings, when given, reach the server (to compare intervals).
       ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('JOB_'))),
     },
