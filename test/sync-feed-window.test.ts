@@ -179,6 +179,45 @@ for (const mode of modes) {
       for (const [i, page] of pages.entries()) assert.equal(view.get(`pos-many-${i}`).delivered_upto, page.last_seq);
     });
 
+    test(
+      'on the embedded database, pulls and confirms that arrive together share their statements (not one statement each)',
+      mode === 'embedded' ? {} : { skip: 'PostgreSQL groups them by itself: rows arrive while a statement is in flight' },
+      async () => {
+        const keys = await Promise.all(Array.from({ length: 12 }, (_, i) => newClient(p, `pos-shared-${i}`)));
+        for (const k of keys) await drain(p.url, k, 1000);
+        // One connection per client already open: the requests below arrive together.
+        await Promise.all(keys.map((k) => pullAt(p.url, k, 1)));
+        await p.api('/orders', { body: order(420) });
+        const feed = p.ctx.services.syncFeed;
+        const clients = await Promise.all(keys.map(async (k) => (await feed.authenticate(k))!));
+        const pglite = p.ctx.db.pglite!;
+        const query = pglite.query;
+        const statements: string[] = [];
+        pglite.query = function (this: typeof pglite, text: string, ...rest: unknown[]) {
+          statements.push(text);
+          return (query as (...a: unknown[]) => ReturnType<typeof query>).call(this, text, ...rest);
+        } as typeof query;
+        let pages: Page[];
+        let confirmed: number[];
+        try {
+          pages = await Promise.all(keys.map((k) => pullAt(p.url, k, 100)));
+          // Confirms that reach the service in the same turn (as requests read together do).
+          confirmed = await Promise.all(clients.map((c, i) => feed.confirm(c, pages[i]!.last_seq).then((r) => r.cursor)));
+        } finally {
+          pglite.query = query;
+        }
+        assert.deepEqual(
+          confirmed,
+          pages.map((page) => page.last_seq),
+        );
+        const marks = statements.filter((t) => t.includes('SET delivered_upto')).length;
+        const confirms = statements.filter((t) => t.includes('SET cursor = GREATEST')).length;
+        assert.ok(marks >= 1 && marks <= keys.length / 2, `${keys.length} pulls took ${marks} delivered-mark statements`);
+        // Without collecting the turn, the first confirm would go alone and the rest in a second statement.
+        assert.equal(confirms, 1, `${keys.length} confirms took ${confirms} statements`);
+      },
+    );
+
     test('confirms sent at once are each answered on their own seq (written together, one per client in a statement)', async () => {
       const keys = await Promise.all([0, 1, 2].map((i) => newClient(p, `pos-confirms-${i}`)));
       for (const k of keys) await drain(p.url, k, 1000);

@@ -7,6 +7,7 @@ import { io, type Socket } from 'socket.io-client';
 import { SyncClient, type Change } from '../src/clients/sync-client.ts';
 import { eventually, freshStorage, modes, runsIn, startPuente, testEnv, type Storage, type TestPuente } from './support/puente.ts';
 import { spawnPuente } from './support/spawn.ts';
+import { FEED_CHANNEL } from '../src/modules/sync-feed/sync-feed.service.ts';
 
 const KEY = 'test-cloud-api-key';
 const order = (n: number, extra: Record<string, unknown> = {}) => ({
@@ -83,6 +84,53 @@ for (const mode of modes) {
       assert.equal(created.status, 201);
       assert.deepEqual(await pending, []);
       s.close();
+    });
+
+    test("a process tells its own sockets of its commit from memory, without waiting for the commit's bus event", async () => {
+      await drain();
+      const s = await connect(p.url, { apiKey: KEY });
+      // Its position is read as it connects; the commit comes after.
+      await new Promise((r) => setTimeout(r, 200));
+      const { bus } = p.ctx;
+      const feed = p.ctx.services.syncFeed;
+      const publish = bus.publish;
+      const lastSeq = feed.lastSeq;
+      const held: (() => void)[] = [];
+      // The commit's event reaches nobody until the end, and the periodic sweep's read of the feed learns nothing.
+      bus.publish = (channel, message) => {
+        if (channel !== FEED_CHANNEL) return publish.call(bus, channel, message);
+        held.push(() => void publish.call(bus, channel, message));
+        return Promise.resolve();
+      };
+      feed.lastSeq = async () => 0;
+      try {
+        const pending = once(s, 'changes:pending', 2000);
+        assert.equal((await p.api('/orders', { body: order(50) })).status, 201);
+        await pending;
+        // The change is in this process's memory too: the pull it prompts has it.
+        assert.equal((await pull(1000)).body.count, 1);
+      } finally {
+        bus.publish = publish;
+        feed.lastSeq = lastSeq;
+        for (const release of held) release();
+        s.close();
+      }
+    });
+
+    test("an order by a staff token checks the token's session once", async () => {
+      const { tokens } = p.ctx;
+      const verify = tokens.verify;
+      let checks = 0;
+      tokens.verify = (token) => {
+        checks++;
+        return verify.call(tokens, token);
+      };
+      try {
+        assert.equal((await p.api('/orders', { body: order(60) })).status, 201);
+      } finally {
+        tokens.verify = verify;
+      }
+      assert.equal(checks, 1);
     });
 
     test('a burst of orders is one notification until the client pulls; after a pull the next order is announced', async () => {

@@ -185,10 +185,21 @@ export function attachSyncNamespace(io: Server, ctx: RuntimeContext): { nsp: Syn
     if (since >= COALESCE_MS) flush();
     else timer = setTimeout(flush, COALESCE_MS - since);
   };
-  const unsubscribe = ctx.bus.subscribe(FEED_CHANNEL, (m) => {
-    latest = Math.max(latest, Number((m as { seq: number }).seq));
+  /**
+   * The highest seq heard of a commit: this process's own from memory at once (`feed.onCommit`), every
+   * process's from the bus. A commit heard again (this process's own event coming back through Redis)
+   * or an event older than a commit already heard adds nothing: the flush that followed the later one
+   * told every client behind it.
+   */
+  let heard = 0;
+  const committed = (seq: number) => {
+    if (!(seq > heard)) return;
+    heard = seq;
+    latest = Math.max(latest, seq);
     schedule();
-  });
+  };
+  const offCommits = feed.onCommit(committed);
+  const unsubscribe = ctx.bus.subscribe(FEED_CHANNEL, (m) => committed(Number((m as { seq: number }).seq)));
   const moved = (id: number, cursor: number, delivered: number) => {
     const w = watched.get(id);
     if (!w) return;
@@ -235,6 +246,7 @@ export function attachSyncNamespace(io: Server, ctx: RuntimeContext): { nsp: Syn
       clearInterval(sweep);
       offReconnect();
       offPositions();
+      offCommits();
       if (timer) clearTimeout(timer);
       await (await unsubscribe)();
     },

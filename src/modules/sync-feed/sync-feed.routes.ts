@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { App, RuntimeContext } from '../../platform/context.ts';
-import { bearerToken, requireRole } from '../../platform/auth/guards.ts';
+import { admit, bearerToken, requireRole, type Audience } from '../../platform/auth/guards.ts';
 import { bearerAuth, bearerOrSyncKeyAuth, errorResponses, syncKeyAuth } from '../../platform/http/contract.ts';
 import { pageMeta, paginationQuery } from '../../platform/http/pagination.ts';
 import type { SyncClientRow } from './sync-feed.repository.ts';
@@ -37,7 +37,7 @@ export function syncFeedRoutes(app: App, ctx: RuntimeContext) {
   const staff = requireRole(ctx.tokens, 'admin', 'operator');
   const admin = requireRole(ctx.tokens, 'admin');
   // Orders are what an access-code session is for (a point of sale): see docs/security.md.
-  const orderTaker = requireRole(ctx.tokens, 'admin', 'operator', 'code');
+  const orderTakers: Audience[] = ['admin', 'operator', 'code'];
 
   const syncKey = async (req: FastifyRequest, reply: FastifyReply) => {
     const client = await feed.authenticateFrom(bearerToken(req), req.ip, (seconds) => reply.header('retry-after', String(seconds)));
@@ -46,7 +46,9 @@ export function syncFeedRoutes(app: App, ctx: RuntimeContext) {
   /** Staff JWTs, or a sync client's API key (a point of sale creating orders). */
   const staffOrKey = async (req: FastifyRequest, reply: FastifyReply) => {
     const token = bearerToken(req);
-    if (token && (await ctx.tokens.verify(token))) return orderTaker(req, reply);
+    // Verified once (a session's check is a statement, on the order's path).
+    const principal = token ? await ctx.tokens.verify(token) : null;
+    if (principal) return admit(req, principal, orderTakers);
     return syncKey(req, reply);
   };
   /** Staff token or sync API key: either scheme (typed as the route schema wants it). */

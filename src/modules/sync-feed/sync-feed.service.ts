@@ -136,6 +136,7 @@ export class SyncFeedService {
   /** This process, in the positions it publishes. */
   readonly #origin = randomUUID();
   readonly #positionListeners = new Set<(p: ClientPosition) => void>();
+  readonly #commitListeners = new Set<(seq: number) => void>();
   /** Positions not yet published: the highest per client. */
   #positions = new Map<number, ClientPosition>();
   #positionsTimer: NodeJS.Timeout | null = null;
@@ -145,12 +146,16 @@ export class SyncFeedService {
   constructor(ctx: SyncFeedDeps) {
     this.#ctx = ctx;
     this.#window = new ChangeWindow(ctx.config.SYNC_FEED_WINDOW);
+    // The embedded database runs each statement on this thread to its end: no request is read while one
+    // is "in flight", so without collecting a turn's requests every pull and confirm would be a statement
+    // of its own (and each a commit), all on the thread that also commits the orders they react to.
+    const collect = ctx.db.kind === 'pglite' ? ('turn' as const) : ('none' as const);
     this.#marks = new GroupCommit(
       async (marks) => {
         const marked = new Map((await repo.markDelivered(this.#db, highestPerClient(marks.map((m) => [m.id, m.upto])))).map((c) => [c.id, c]));
         for (const m of marks) m.marked = marked.get(m.id) ?? null;
       },
-      { maxBatch: Number.POSITIVE_INFINITY },
+      { maxBatch: Number.POSITIVE_INFINITY, collect },
     );
     this.#confirms = new GroupCommit(
       async (confirms) => {
@@ -174,7 +179,7 @@ export class SyncFeedService {
           left = again;
         }
       },
-      { maxBatch: Number.POSITIVE_INFINITY },
+      { maxBatch: Number.POSITIVE_INFINITY, collect },
     );
   }
 
@@ -569,6 +574,16 @@ export class SyncFeedService {
   }
 
   /**
+   * Hears this process's commits that add a change, at once, from memory: the seq of the change, as soon
+   * as its transaction has committed (before its event on the bus, and whether or not that event
+   * arrives). Other processes' commits are heard from the bus (FEED_CHANNEL).
+   */
+  onCommit(listener: (seq: number) => void) {
+    this.#commitListeners.add(listener);
+    return () => void this.#commitListeners.delete(listener);
+  }
+
+  /**
    * Tells this process's listeners at once; other processes get it in the next POSITIONS_MS batch.
    * Best-effort, like every event: a lost one delays a notification until the reminder, nothing more.
    */
@@ -604,6 +619,8 @@ export class SyncFeedService {
     const change = changeReply(row);
     // This process's pulls see it at once (before any socket hears of it); other processes' from the event.
     this.#window.add(change);
+    // This process's sockets are told from here, without waiting for the bus's round trip.
+    for (const listener of this.#commitListeners) listener(change.seq);
     this.#ctx.bus.publish(FEED_CHANNEL, { seq: change.seq, change } satisfies FeedEvent).catch(() => {});
   }
 }

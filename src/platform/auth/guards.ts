@@ -33,16 +33,24 @@ export function requireRole(tokens: Tokens, ...audience: Audience[]) {
     if (!token) throw new AppError('auth.missing_token', 'Falta el token de acceso (Authorization: Bearer <token>) / Missing bearer token');
     const principal = await tokens.verify(token);
     if (!principal) throw new AppError('auth.invalid_token', 'Token inválido o vencido / Invalid or expired token');
-    if (audience.length) {
-      const allowed = isCodeSession(principal) ? audience.includes('code') : audience.includes(principal.role);
-      if (!allowed)
-        throw new AppError(
-          'auth.forbidden',
-          isCodeSession(principal)
-            ? 'Una sesión con código de acceso no permite esta operación / An access-code session cannot do this'
-            : 'Su rol no permite esta operación / Your role does not allow this',
-        );
-    }
-    request.principal = principal;
+    admit(request, principal, audience);
   };
+}
+
+/**
+ * Lets a verified principal through when its role is one of `audience` (any role when none is named),
+ * or throws 403. For a hook that has verified the token itself (so it is not verified twice).
+ */
+export function admit(request: FastifyRequest, principal: Principal, audience: Audience[]) {
+  if (audience.length) {
+    const allowed = isCodeSession(principal) ? audience.includes('code') : audience.includes(principal.role);
+    if (!allowed)
+      throw new AppError(
+        'auth.forbidden',
+        isCodeSession(principal)
+          ? 'Una sesión con código de acceso no permite esta operación / An access-code session cannot do this'
+          : 'Su rol no permite esta operación / Your role does not allow this',
+      );
+  }
+  request.principal = principal;
 }
