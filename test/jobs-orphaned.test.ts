@@ -288,7 +288,8 @@ for (const mode of modes) {
     test('a live slow job is never reconciled; a record nothing runs is', async () => {
       const p = h.observer ?? (await h.survivor());
       if (mode === 'scaled') h.workers.push(await spawnPuente(['worker'], h.env));
-      h.wispro.setFaults({ latencyMs: 400 });
+      // 40 pages, asked four at a time: about 16 s, longer than the window below.
+      h.wispro.setFaults({ latencyMs: 1600 });
       const res = await p.api('/api/users/sync-wispro-all', { method: 'POST' });
       const liveId: string = res.body.job_id;
       await eventually(async () => (await p.api(`/jobs/${liveId}`)).body.progress?.pages >= 1, 60_000, 'the slow sync running');

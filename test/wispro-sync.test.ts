@@ -110,6 +110,28 @@ for (const mode of modes) {
       assert.equal(login.body.user.must_change_password, true);
     });
 
+    test("pages after the first are asked a few at a time and written in Wispro's order", async () => {
+      sim.setFaults({ latencyMs: 100 });
+      const job = await synced();
+      sim.setFaults({});
+      assert.equal(job.progress.pages, 5);
+      assert.ok(sim.maxInFlight >= 2 && sim.maxInFlight <= 4, `requests open at once: ${sim.maxInFlight}`);
+      const pagesAsked = sim.requests.filter((r) => r.path === '/api/v1/clients').map((r) => Number(r.query.page));
+      assert.deepEqual(
+        [...pagesAsked].sort((a, b) => a - b),
+        [1, 2, 3, 4, 5],
+        'each page asked once',
+      );
+      const created = (await users()).map((u) => u.id_wispro as string);
+      const wisproOrder = new Map(sim.clients.map((c, i) => [c.id, i]));
+      const positions = created.map((id) => wisproOrder.get(id)!);
+      assert.deepEqual(
+        positions,
+        [...positions].sort((a, b) => a - b),
+        'users are created in the order Wispro lists them',
+      );
+    });
+
     test('the simulator sends the recorded client shape: no zone field, city and state present; zones stay empty', async () => {
       await synced();
       assert.ok(
@@ -294,7 +316,9 @@ for (const mode of modes) {
       p = await startPuente(
         testEnv({ ...storage.env, WISPRO_API_URL: sim.url, WISPRO_API_TOKEN: TOKEN, WISPRO_PER_PAGE: '50', WISPRO_SYNC_CRON: 'off', JOB_LEASE_SECONDS: '120' }),
       );
-      sim.setFaults({ latencyMs: 400 });
+      // Page 1 comes alone (it tells how many there are) and is written within a second (the embedded
+      // database's longest wait for more pages); the other four come together two seconds after it.
+      sim.setFaults({ latencyMs: 2000 });
       const res = await p.api('/api/users/sync-wispro-all', { method: 'POST' });
       const jobId = res.body.job_id;
       await eventually(async () => (await p.api(`/jobs/${jobId}`)).body.progress?.pages >= 1, 30_000, 'a first batch written');
@@ -305,7 +329,7 @@ for (const mode of modes) {
         [jobId],
       );
       assert.ok((taken!.checkpoint as { next_page: number }).next_page <= 5, 'the takeover came before the last page was written');
-      // A window proving nothing more is written: the remaining pages arrive within it (400 ms each).
+      // A window proving nothing more is written: the remaining pages arrive within it.
       await new Promise((r) => setTimeout(r, 3000));
       sim.setFaults({});
       const [now] = await p.ctx.db.query<{ checkpoint: unknown; users: number; status: string; lease: string }>(

@@ -117,20 +117,29 @@ export const usersRepository = {
     await db.execute(sql`UPDATE users SET password_hash = ${passwordHash}, must_change_password = false, updated_at = now() WHERE id = ${id}`);
   },
 
-  /** Users that a page of Wispro clients may already be: by Wispro id, or by cédula digits. */
-  async matchForWispro(db: Executor, wisproIds: string[], cedulas: string[]) {
-    // Two lookups joined by UNION: an OR across both columns would scan the whole table per page. Each
-    // joins the keys as a set (index probes on a large table, a hash join on a small one); `= ANY` of
-    // an array built by a subquery compares every row with every key when the planner scans the table,
-    // as it does on a table that grew since it was last analysed (the first sync's own inserts).
+  /**
+   * Users that a page of Wispro clients may already be: by Wispro id, or, for a client whose Wispro id
+   * is not yet known, by cédula digits (`d`, absent when the client has none).
+   */
+  async matchForWispro(db: Executor, keys: { w: string; d?: string }[]) {
+    // The ids first, then each user's row once: the profile's hash is computed once per user, and a
+    // re-sync (every client known by its Wispro id) probes no cédula at all. Each lookup joins the keys
+    // as a set (index probes on a large table, a hash join on a small one); `= ANY` of an array built
+    // by a subquery compares every row with every key when the planner scans the table, as it does on
+    // a table that grew since it was last analysed (the first sync's own inserts). An OR across both
+    // columns would scan the whole table per page.
     return rows<MatchRow>(
       db,
       sql`
+      WITH k AS (SELECT r.w, r.d FROM jsonb_to_recordset(${json(keys)}) AS r(w text, d text)),
+      ids AS (
+        SELECT u.id FROM users u JOIN k ON u.id_wispro = k.w
+        UNION
+        SELECT u.id FROM k JOIN users u ON u.cedula_digits = k.d
+        WHERE NOT EXISTS (SELECT 1 FROM users x WHERE x.id_wispro = k.w)
+      )
       SELECT u.id, u.id_wispro, u.cedula_digits, u.postcode, u.country, ${profileHashSql} AS profile
-      FROM users u JOIN (SELECT jsonb_array_elements_text(${json(wisproIds)}) AS k) w ON u.id_wispro = w.k
-      UNION
-      SELECT u.id, u.id_wispro, u.cedula_digits, u.postcode, u.country, ${profileHashSql} AS profile
-      FROM users u JOIN (SELECT jsonb_array_elements_text(${json(cedulas)}) AS k) c ON u.cedula_digits = c.k`,
+      FROM users u JOIN ids ON u.id = ids.id`,
     );
   },
 

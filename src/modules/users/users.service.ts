@@ -153,8 +153,8 @@ export class UsersService {
     await this.#ctx.sessions.revokeUser(id, 'password reset');
   }
 
-  matchForWispro(tx: Executor, wisproIds: string[], cedulas: string[]) {
-    return usersRepository.matchForWispro(tx, wisproIds, cedulas);
+  matchForWispro(tx: Executor, keys: { w: string; d?: string }[]) {
+    return usersRepository.matchForWispro(tx, keys);
   }
 
   insertFromWispro(tx: Executor, users: NewUserFromWispro[]) {

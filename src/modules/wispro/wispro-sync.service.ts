@@ -14,6 +14,7 @@ import {
   lostIssue,
   planWisproPage,
   type PageOutcome,
+  type PagePlan,
   type RecordIssue,
   type RecordOutcome,
   type SyncCounters,
@@ -22,6 +23,8 @@ import {
 const MAX_ISSUES_KEPT = 200;
 /** Clients fetched ahead of the writes at most (then the fetching waits). */
 const MAX_CLIENTS_AHEAD = 2000;
+/** Pages asked of Wispro at once: while one reply is awaited or written, the next ones are on their way. */
+const MAX_PAGES_IN_FLIGHT = 4;
 /** On the embedded database, the longest a fetched page waits for its window to fill before it is written. */
 const MAX_WRITE_DELAY_MS = 1000;
 
@@ -148,8 +151,8 @@ export async function runWisproSync({ config, db, users, jobs }: WisproSyncDeps,
      * commit; there each batch commits synchronously, so a retry resumes from the last batch written.
      */
     const asyncCommit = db.kind === 'pglite' ? 'on' : 'off';
-    const commitBatch = async (b: Batch): Promise<Checkpoint> => {
-      const plan = await planWisproPage(users, db.orm, b.clients, config.WISPRO_ZONE_FIELD);
+    const planBatch = (b: Batch) => planWisproPage(users, db.orm, b.clients, config.WISPRO_ZONE_FIELD);
+    const writeBatch = async (b: Batch, plan: PagePlan): Promise<Checkpoint> => {
       const outcome: PageOutcome = { ...plan.out, created: plan.inserts.length };
       const after = advance(outcome, b.last);
       // The new users are sent once: the statement inserts them and records them as created from
@@ -218,11 +221,11 @@ export async function runWisproSync({ config, db, users, jobs }: WisproSyncDeps,
         return after;
       });
 
-    // Pages are fetched one after another, up to a bounded number ahead of the writes (memory stays
-    // flat at any size); each write takes every page fetched meanwhile, so a slow statement is paid
-    // once for several pages instead of once per page.
+    // Pages are fetched a few at a time, up to a bounded number ahead of the writes (memory stays
+    // flat at any size), and handed to the writer in page order; each write takes every page fetched
+    // meanwhile, so a slow statement is paid once for several pages instead of once per page.
     const maxAhead = Math.max(2, Math.ceil(MAX_CLIENTS_AHEAD / Math.max(1, current.clients.length)));
-    // The embedded database runs its statements on this thread, so no page arrives while one runs:
+    // The embedded database runs its statements on this thread, so no page is read while one runs:
     // writing whatever was fetched would write one page at a time, paying a statement's fixed cost
     // per page. There the writer waits for a full window of pages (or the last of them) instead, but
     // no page waits longer than MAX_WRITE_DELAY_MS: against a slow Wispro, progress and the resume
@@ -230,75 +233,136 @@ export async function runWisproSync({ config, db, users, jobs }: WisproSyncDeps,
     const minBatch = db.kind === 'pglite' ? maxAhead : 1;
     let oldestUnwritten = performance.now();
     const fetched: WisproPage[] = current.clients.length ? [current] : [];
+    /** The last page handed to the writer, and the next one to ask for. */
     let lastFetched = state.next_page;
+    let nextPage = lastFetched + 1;
     let fetching = current.clients.length > 0 && lastFetched < total.pages;
     let fetchError: unknown = null;
     const wake: { writer: (() => void) | null; fetcher: (() => void) | null } = { writer: null, fetcher: null };
     let stopped = false;
+    /** Replies (or failures) that came back before an earlier page's: they wait for it, in page order. */
+    const arrived = new Map<number, { page: WisproPage } | { error: unknown }>();
+    const inFlight = new Set<Promise<void>>();
+    const deliver = () => {
+      for (let r = arrived.get(lastFetched + 1); r && fetching; r = arrived.get(lastFetched + 1)) {
+        arrived.delete(lastFetched + 1);
+        if ('error' in r) {
+          // As if the pages had been read one by one: those before the failed one are still written.
+          fetchError = r.error;
+          fetching = false;
+          break;
+        }
+        lastFetched++;
+        if (r.page.clients.length) {
+          if (!fetched.length) oldestUnwritten = performance.now();
+          fetched.push(r.page);
+        }
+        if (lastFetched >= total.pages || !r.page.clients.length) fetching = false;
+      }
+      wake.writer?.();
+      wake.fetcher?.();
+    };
     const fetcher = (async () => {
       while (fetching && !stopped) {
-        if (fetched.length >= maxAhead) {
+        if (fetched.length + arrived.size + inFlight.size >= maxAhead || inFlight.size >= MAX_PAGES_IN_FLIGHT || nextPage > total.pages) {
           await new Promise<void>((r) => (wake.fetcher = r));
           continue;
         }
-        const p = await client.listClients(lastFetched + 1, perPage, ctx.signal);
-        lastFetched++;
-        if (p.clients.length) {
-          if (!fetched.length) oldestUnwritten = performance.now();
-          fetched.push(p);
-        }
-        if (lastFetched >= total.pages || !p.clients.length) fetching = false;
-        wake.writer?.();
+        const page = nextPage++;
+        const request: Promise<void> = client.listClients(page, perPage, ctx.signal).then(
+          (p) => {
+            arrived.set(page, { page: p });
+          },
+          (error: unknown) => void arrived.set(page, { error }),
+        );
+        inFlight.add(request);
+        void request.finally(() => {
+          inFlight.delete(request);
+          deliver();
+        });
       }
-    })().catch((err: unknown) => {
-      fetchError = err;
-      fetching = false;
-      wake.writer?.();
-    });
+      await Promise.all(inFlight);
+    })();
+
+    /**
+     * The fetched pages from `first` on, up to a page that repeats a client already in the batch (or
+     * in `after`, the batch before it): Wispro's pages moved while being read, and that page must
+     * see the first as an existing user, as it would alone. Null when no page can be taken.
+     */
+    const takeBatch = (first: number, after?: Batch): Batch | null => {
+      const b: Batch = { first, last: first - 1, clients: [], starts: [] };
+      const ids = new Set<unknown>();
+      const idsOf = (clients: unknown[]) => clients.map((c) => (c as { id?: unknown } | null)?.id).filter((id) => id != null);
+      if (after) for (const id of idsOf(after.clients)) ids.add(id);
+      while (fetched.length) {
+        const pageIds = idsOf(fetched[0]!.clients);
+        if ((b.starts.length || after) && pageIds.some((id) => ids.has(id))) break;
+        for (const id of pageIds) ids.add(id);
+        b.starts.push(b.clients.length);
+        b.clients.push(...fetched.shift()!.clients);
+        b.last++;
+      }
+      wake.fetcher?.();
+      wake.fetcher = null;
+      return b.starts.length ? b : null;
+    };
+    /**
+     * The next batch, read while the one before it is written. Only after a batch that creates no user
+     * and links no Wispro id (a re-sync's): its write then changes nothing the next read looks up, so
+     * the next batch is decided as it would be after that write (a client in both is never read ahead,
+     * see `takeBatch`). On the embedded database the two would only queue on the same thread.
+     */
+    type Planned = { b: Batch; plan: Promise<PagePlan> | null };
+    let ahead = null as Planned | null;
+    const readsAhead = (plan: PagePlan) => db.kind !== 'pglite' && plan.inserts.length === 0 && plan.links === 0;
 
     try {
       for (;;) {
         ctx.throwIfStopped();
-        const waited = fetched.length ? performance.now() - oldestUnwritten : 0;
-        if (fetched.length < minBatch && fetching && !fetchError && waited < MAX_WRITE_DELAY_MS) {
-          let timer: NodeJS.Timeout | undefined;
-          await new Promise<void>((r) => {
-            wake.writer = r;
-            if (fetched.length) timer = setTimeout(r, MAX_WRITE_DELAY_MS - waited);
-          });
-          clearTimeout(timer);
-          wake.writer = null;
-          continue;
+        let cur: Planned | null = ahead;
+        ahead = null;
+        if (!cur) {
+          const waited = fetched.length ? performance.now() - oldestUnwritten : 0;
+          if (fetched.length < minBatch && fetching && !fetchError && waited < MAX_WRITE_DELAY_MS) {
+            let timer: NodeJS.Timeout | undefined;
+            await new Promise<void>((r) => {
+              wake.writer = r;
+              if (fetched.length) timer = setTimeout(r, MAX_WRITE_DELAY_MS - waited);
+            });
+            clearTimeout(timer);
+            wake.writer = null;
+            continue;
+          }
+          if (!fetched.length) {
+            if (fetchError) throw fetchError;
+            if (!fetching) break;
+            await new Promise<void>((r) => (wake.writer = r));
+            wake.writer = null;
+            continue;
+          }
+          cur = { b: takeBatch(state.next_page)!, plan: null };
         }
-        if (!fetched.length) {
-          if (fetchError) throw fetchError;
-          if (!fetching) break;
-          await new Promise<void>((r) => (wake.writer = r));
-          wake.writer = null;
-          continue;
-        }
-        // A client listed twice (Wispro's pages moved while being read) ends the batch before its
-        // second page, so that page sees the first as an existing user, as it would alone.
-        const b: Batch = { first: state.next_page, last: state.next_page - 1, clients: [], starts: [] };
-        const ids = new Set<unknown>();
-        while (fetched.length) {
-          const pageIds = fetched[0]!.clients.map((c) => (c as { id?: unknown } | null)?.id).filter((id) => id != null);
-          if (b.starts.length && pageIds.some((id) => ids.has(id))) break;
-          for (const id of pageIds) ids.add(id);
-          b.starts.push(b.clients.length);
-          b.clients.push(...fetched.shift()!.clients);
-          b.last++;
-        }
-        wake.fetcher?.();
-        wake.fetcher = null;
+        const b = cur.b;
         const pages: [number, unknown[]][] = b.starts.map((s, k) => [b.first + k, b.clients.slice(s, b.starts[k + 1] ?? b.clients.length)]);
         // State moves on only once the batch has committed.
-        const after = await commitBatch(b).catch(async (err: unknown) => {
-          if (ctx.signal.aborted) throw err;
-          let last = state;
-          for (const [page, clients] of pages) Object.assign(state, (last = await commitIsolated(page, clients)));
-          return last;
-        });
+        const after = await (cur.plan ?? planBatch(b))
+          .then((plan) => {
+            const written = writeBatch(b, plan);
+            const next = readsAhead(plan) && fetched.length ? takeBatch(b.last + 1, b) : null;
+            if (next) {
+              ahead = { b: next, plan: planBatch(next) };
+              ahead.plan!.catch(() => {}); // awaited (or dropped) on the next turn
+            }
+            return written;
+          })
+          .catch(async (err: unknown) => {
+            if (ctx.signal.aborted) throw err;
+            // The batch read ahead is read again after this one's clients are written one by one.
+            if (ahead) ahead.plan = null;
+            let last = state;
+            for (const [page, clients] of pages) Object.assign(state, (last = await commitIsolated(page, clients)));
+            return last;
+          });
         Object.assign(state, after);
         report();
         for (const [page] of pages) if (page % 10 === 0) log.info(`📄 Progreso: ${page}/${total.pages} páginas - ${summaryLine(state.counters)}`);

@@ -62,6 +62,8 @@ export interface PagePlan {
   /** Each insert's index in the clients planned. */
   insertsAt: number[];
   updates: WisproUpdate[];
+  /** How many of `updates` link a Wispro id to a user that had none. */
+  links: number;
 }
 
 /**
@@ -92,14 +94,14 @@ export async function planWisproPage(users: UsersService, db: Executor, clients:
   });
   const matches = await users.matchForWispro(
     db,
-    candidates.map((c) => c.id_wispro),
-    candidates.flatMap((c) => (c.cedula_digits ? [c.cedula_digits] : [])),
+    candidates.map((c) => (c.cedula_digits ? { w: c.id_wispro, d: c.cedula_digits } : { w: c.id_wispro })),
   );
   const byWispro = new Map(matches.filter((m) => m.id_wispro).map((m) => [m.id_wispro!, m]));
   const byCedula = new Map<string, MatchRow | 'new'>(matches.filter((m) => m.cedula_digits).map((m) => [m.cedula_digits!, m]));
   const inserts: NewUserFromWispro[] = [];
   const insertsAt: number[] = [];
   const updates: WisproUpdate[] = [];
+  let links = 0;
 
   for (const [k, c] of candidates.entries()) {
     const at = candidatesAt[k]!;
@@ -125,6 +127,7 @@ export async function planWisproPage(users: UsersService, db: Executor, clients:
           country: c.country,
           id_wispro: c.id_wispro,
         });
+        if (!match.id_wispro) links++;
         out.updated++;
         record(c, at, 'updated');
       } else {
@@ -138,7 +141,7 @@ export async function planWisproPage(users: UsersService, db: Executor, clients:
     insertsAt.push(at);
     if (c.cedula_digits) byCedula.set(c.cedula_digits, 'new');
   }
-  return { out, inserts, insertsAt, updates };
+  return { out, inserts, insertsAt, updates, links };
 }
 
 /** The reason recorded for a client another process created between a page's read and its write. */

@@ -32,6 +32,8 @@ export interface WisproSimulator {
   url: string;
   clients: WisproClientRecord[];
   requests: { path: string; query: Record<string, string>; authorization: string | undefined; status: number }[];
+  /** The most requests it held open at once (received, not yet answered). */
+  maxInFlight: number;
   setFaults(f: WisproFaults): void;
   setToken(token: string): void;
   close(): Promise<void>;
@@ -54,6 +56,7 @@ export async function startWisproSimulator(o: WisproSimulatorOptions): Promise<W
     url: '',
     clients: generateWisproClients(o.clients ?? 250, o.seed ?? 42),
     requests: [],
+    maxInFlight: 0,
     setFaults: (f) => void (faults = f),
     setToken: (t) => void (token = t),
     close: async () => {
@@ -62,7 +65,10 @@ export async function startWisproSimulator(o: WisproSimulatorOptions): Promise<W
     },
   };
 
+  let inFlight = 0;
   const server = createServer((req, res) => {
+    sim.maxInFlight = Math.max(sim.maxInFlight, ++inFlight);
+    res.on('close', () => inFlight--);
     const delay = faults.latencyMs ?? 0;
     if (delay > 0) setTimeout(() => handle(req, res), delay);
     else handle(req, res);
