@@ -6,6 +6,9 @@ import { eventually, freshStorage, runsIn, startPuente, testEnv, waitForJob, typ
 import { spawnPuente, type PuenteProcess } from './support/spawn.ts';
 import { openDatabase } from '../src/platform/db/client.ts';
 import { migrate } from '../src/platform/db/migrate.ts';
+import { ProgressReporter } from '../src/platform/jobs/progress-reporter.ts';
+import { jobsRepository } from '../src/platform/jobs/jobs.repository.ts';
+import pg from 'pg';
 
 const TOKEN = 'wispro-scaled-token';
 
@@ -92,6 +95,41 @@ describe('scaled out: PostgreSQL + Redis, several processes', runsIn('scaled'), 
     assert.equal(n, job.progress.created, 'every created user counted once across both workers');
     const [attempts] = await api.ctx.db.query<any>('SELECT attempts FROM jobs WHERE id = $1', [jobId]);
     assert.equal(attempts.attempts, 2);
+  });
+
+  test("a job's final progress is not overwritten by a progress write still under way when it ends", async () => {
+    const [row] = await api.ctx.db.query<{ id: string }>(
+      `INSERT INTO jobs (id, type, status) VALUES (gen_random_uuid(), 'wispro.sync', 'processing') RETURNING id`,
+    );
+    const jobId = row!.id;
+    const reporter = new ProgressReporter(jobId, api.ctx.db, api.ctx.bus, () => {});
+    // Another session holds the job's row, so the first progress write waits and the second queues behind it.
+    const holder = new pg.Client({ connectionString: env.DATABASE_URL });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM jobs WHERE id = $1 FOR UPDATE', [jobId]);
+      reporter.update({ n: 1 });
+      void reporter.flush();
+      await new Promise((r) => setTimeout(r, 100));
+      reporter.update({ n: 2 });
+      void reporter.flush();
+      reporter.update({ n: 3 });
+      setTimeout(() => void holder.query('COMMIT'), 300);
+      // What the job runner does when a handler returns: stop reporting, then write the final progress.
+      await reporter.stop();
+      await jobsRepository.finish(api.ctx.db.orm, jobId, {
+        status: 'completed',
+        progress: reporter.latest ?? undefined,
+        results: {},
+        onlyFrom: ['processing'],
+      });
+    } finally {
+      await holder.end();
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    const [job] = await api.ctx.db.query<{ status: string; progress: { n: number } }>('SELECT status, progress FROM jobs WHERE id = $1', [jobId]);
+    assert.deepEqual([job!.status, job!.progress.n], ['completed', 3]);
   });
 
   test('a worker stopped with SIGTERM releases its job, which finishes elsewhere without spending a retry', async () => {

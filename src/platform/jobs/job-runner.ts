@@ -301,7 +301,7 @@ export class JobRunner {
       // Events are best-effort: nothing on the job's path waits for one (see EventBus).
       void publish(jobEvents.started(jobId, def.startMessage?.(record) ?? `Iniciando ${def.type}`));
       const results = (await def.handler(ctx)) ?? {};
-      reporter.stop();
+      await reporter.stop();
       if (leaseLost) return;
       const finished = await jobsRepository.finish(db.orm, jobId, {
         status: 'completed',
@@ -312,7 +312,7 @@ export class JobRunner {
       if (finished) void publish(jobEvents.completed(jobId, results));
       else await this.#announceStop(jobId, publish);
     } catch (err) {
-      reporter.stop();
+      await reporter.stop();
       if (leaseLost) return;
       if (reporter.latest) await jobsRepository.writeProgress(db.orm, jobId, reporter.latest);
       // Whatever a stopped handler threw (an aborted HTTP call, say), the stop is what happened.

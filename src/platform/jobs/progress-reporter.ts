@@ -55,8 +55,13 @@ export class ProgressReporter {
     return this.#flushing;
   }
 
-  stop() {
+  /**
+   * Stops reporting, and resolves once the writes already under way have landed: a caller that then
+   * writes the final progress (the job's completion) is not overwritten by an older one after it.
+   */
+  stop(): Promise<void> {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
+    return this.#flushing;
   }
 }
