@@ -117,6 +117,18 @@ for (const mode of modes) {
       }
     });
 
+    test('an order answers 201 once committed even when telling its own sockets fails', async () => {
+      const off = p.ctx.services.syncFeed.onCommit(() => {
+        throw new Error('listener broke');
+      });
+      try {
+        const r = await p.api('/orders', { body: order(55) });
+        assert.equal(r.status, 201, JSON.stringify(r.body));
+      } finally {
+        off();
+      }
+    });
+
     test("an order by a staff token checks the token's session once", async () => {
       const { tokens } = p.ctx;
       const verify = tokens.verify;

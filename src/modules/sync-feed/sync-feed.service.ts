@@ -619,8 +619,15 @@ export class SyncFeedService {
     const change = changeReply(row);
     // This process's pulls see it at once (before any socket hears of it); other processes' from the event.
     this.#window.add(change);
-    // This process's sockets are told from here, without waiting for the bus's round trip.
-    for (const listener of this.#commitListeners) listener(change.seq);
+    // This process's sockets are told from here, without waiting for the bus's round trip. Best-effort:
+    // the order has committed, and a listener's failure must not turn its reply into an error.
+    for (const listener of this.#commitListeners) {
+      try {
+        listener(change.seq);
+      } catch (err) {
+        this.#ctx.logger?.warn({ err: (err as Error).message }, 'a commit listener failed');
+      }
+    }
     this.#ctx.bus.publish(FEED_CHANNEL, { seq: change.seq, change } satisfies FeedEvent).catch(() => {});
   }
 }
