@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { parse } from 'csv-parse';
 import { normalisePhone } from '../src/modules/messaging/phones.format.ts';
+import { copyText } from '../src/platform/db/client.ts';
 
 /** The recipients table's shape and indexes (migrations 0005 and 0010), under another name. */
 const TABLE = `
@@ -18,8 +19,6 @@ const TABLE = `
   CREATE INDEX upload_floor_sending_idx ON upload_floor (job_id) WHERE status = 'sending';
   CREATE INDEX upload_floor_provider_idx ON upload_floor (provider_message_id) WHERE provider_message_id IS NOT NULL;`;
 const COPY = 'COPY upload_floor (job_id, seq, phone, raw_phone, vals, status, error) FROM STDIN';
-
-const copyText = (s: string) => s.replace(/[\\\t\n\r]/g, (c) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[c]!);
 
 /**
  * The upload's floor: the same file read by csv-parse (`|`-separated, header skipped), each number

@@ -231,7 +231,7 @@ export class SyncFeedService {
       for (const [id, cursor, delivered] of e.positions) {
         const p: ClientPosition = { id: Number(id), cursor: Number(cursor), delivered_upto: Number(delivered) };
         this.#knowCursor(p.id, p.cursor);
-        for (const listener of this.#positionListeners) listener(p);
+        this.#tell(this.#positionListeners, p);
       }
     });
     const offReconnect = this.#ctx.bus.onReconnect(() => this.#keys.clear());
@@ -588,7 +588,7 @@ export class SyncFeedService {
    * Best-effort, like every event: a lost one delays a notification until the reminder, nothing more.
    */
   #announcePosition(p: ClientPosition) {
-    for (const listener of this.#positionListeners) listener(p);
+    this.#tell(this.#positionListeners, p);
     const had = this.#positions.get(p.id);
     this.#positions.set(p.id, {
       id: p.id,
@@ -611,6 +611,20 @@ export class SyncFeedService {
   }
 
   /**
+   * Calls each listener with `value`, best-effort like every event: the write that led here has
+   * committed, and a listener's failure must not turn its reply into an error.
+   */
+  #tell<T>(listeners: Set<(value: T) => void>, value: T) {
+    for (const listener of listeners) {
+      try {
+        listener(value);
+      } catch (err) {
+        this.#ctx.logger?.warn({ err: (err as Error).message }, 'a sync feed listener failed');
+      }
+    }
+  }
+
+  /**
    * After commit only: a change is never announced before it can be pulled. Not awaited: the commit
    * is what the caller is told about; a lost announcement is made good by the reminders (see
    * sync-feed.realtime.ts).
@@ -619,15 +633,8 @@ export class SyncFeedService {
     const change = changeReply(row);
     // This process's pulls see it at once (before any socket hears of it); other processes' from the event.
     this.#window.add(change);
-    // This process's sockets are told from here, without waiting for the bus's round trip. Best-effort:
-    // the order has committed, and a listener's failure must not turn its reply into an error.
-    for (const listener of this.#commitListeners) {
-      try {
-        listener(change.seq);
-      } catch (err) {
-        this.#ctx.logger?.warn({ err: (err as Error).message }, 'a commit listener failed');
-      }
-    }
+    // This process's sockets are told from here, without waiting for the bus's round trip.
+    this.#tell(this.#commitListeners, change.seq);
     this.#ctx.bus.publish(FEED_CHANNEL, { seq: change.seq, change } satisfies FeedEvent).catch(() => {});
   }
 }

@@ -7,6 +7,7 @@ import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg
 import { sql, type SQL } from 'drizzle-orm';
 import pg from 'pg';
 import type { Config } from '../config.ts';
+import { sqlState } from '../http/hostile-input.ts';
 import { acquireDataDirLock } from './data-dir-lock.ts';
 import { makePrivate, narrow } from './private-files.ts';
 
@@ -43,13 +44,8 @@ function parseTimestamp(text: string, withZone: boolean): Date {
   return new Date(withZone ? iso.replace(/([+-]\d{2})$/, '$1:00') : `${iso}Z`);
 }
 
-/**
- * Runs a query and returns its rows, with timestamp columns as Dates: the raw drivers hand them over
- * as text, which would otherwise reach replies in PostgreSQL's format instead of ISO 8601.
- */
 /** A value in COPY's text format: backslash, tab, newline and carriage return escaped; null as `\N`. */
-export const copyText = (v: string | number | null) =>
-  v === null ? '\\N' : typeof v === 'number' ? String(v) : /[\\\t\n\r]/.test(v) ? v.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]!) : v;
+export const copyText = (v: string | null) => (v === null ? '\\N' : /[\\\t\n\r]/.test(v) ? v.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]!) : v);
 const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
 
 /**
@@ -87,6 +83,10 @@ class CopyFromStdin {
 /** A value as a jsonb parameter: how repositories pass a batch of rows to `jsonb_to_recordset`. */
 export const json = (v: unknown) => sql`${JSON.stringify(v)}::jsonb`;
 
+/**
+ * Runs a query and returns its rows, with timestamp columns as Dates: the raw drivers hand them over
+ * as text, which would otherwise reach replies in PostgreSQL's format instead of ISO 8601.
+ */
 export async function rows<T>(executor: Executor, query: SQL): Promise<T[]> {
   const result = (await executor.execute(query)) as unknown as { rows: T[]; fields?: { name: string; dataTypeID: number }[] };
   const stamps = result.fields?.filter((f) => f.dataTypeID === TIMESTAMPTZ || f.dataTypeID === TIMESTAMP) ?? [];
@@ -140,7 +140,7 @@ async function openPostgres(connectionString: string, max: number): Promise<Data
         throw err;
       } finally {
         // A refused COPY leaves its connection ready for the next statement; a broken one is dropped.
-        client.release(failure && !/^[0-9A-Z]{5}$/.test(String((failure as { code?: unknown }).code)) ? failure : undefined);
+        client.release(failure && !sqlState(failure) ? failure : undefined);
       }
     },
     async close() {
