@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +19,9 @@ import { benchDatabase, benchModes } from './support.ts';
  * `npm run bench -- wispro [sizes=10000,100000] [perPage=100,1000] [modes=pglite,postgres]`
  * With BENCH_FLOOR_SPLIT=1 the floor also prints its fetch and COPY times, and how long the same rows
  * take through one `INSERT … FROM jsonb_to_recordset` (the floor's write before COPY was available).
+ * Each row is followed by the CPU each part took: this process's (Puente, or the floor's client), and
+ * the whole machine's (Puente, PostgreSQL and the simulator together) in core-seconds and as a share
+ * of its cores, which tells a run bound by the machine's CPU from one that waits.
  */
 export async function run(args: string[]) {
   const sizes = (args[0] ?? '10000,100000').split(',').map(Number);
@@ -34,8 +38,9 @@ export async function run(args: string[]) {
         for (const mode of modes) {
           const r = await measure(sim.url, perPage, mode);
           const line = `| ${size.toLocaleString('en')} | ${perPage} | ${mode} | ${r.first.toFixed(2)} s | ${r.second.toFixed(2)} s | ${r.floor.toFixed(2)} s | ${(r.first / r.floor).toFixed(1)}× / ${(r.second / r.floor).toFixed(1)}× | ${r.peakMb.toFixed(0)} MB |`;
+          const cpu = `cpu first sync / re-sync / floor: this process ${r.cpu.map((c) => c.process.toFixed(2)).join(' / ')} s, machine ${r.cpu.map((c) => (c.machine === null ? '?' : `${c.machine.toFixed(2)} s (${Math.round(c.busy! * 100)}%)`)).join(' / ')} of ${cpus().length} cores`;
           rows.push(line);
-          process.stdout.write(`${line}\n`);
+          process.stdout.write(`${line}\n${cpu}\n`);
         }
       }
     } finally {
@@ -65,16 +70,52 @@ async function measure(wisproUrl: string, perPage: number, mode: string) {
     const idle = process.memoryUsage().rss;
     let peak = idle;
     const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
-    const first = await timeSync(runtime);
-    const second = await timeSync(runtime);
+    const cpu: CpuUsed[] = [];
+    const first = await metered(cpu, () => timeSync(runtime));
+    const second = await metered(cpu, () => timeSync(runtime));
     clearInterval(sampler);
-    const floor = await floorOf(runtime, wisproUrl, perPage);
-    return { first, second, floor, peakMb: (peak - idle) / 2 ** 20 };
+    const floor = await metered(cpu, () => floorOf(runtime, wisproUrl, perPage));
+    return { first, second, floor, cpu, peakMb: (peak - idle) / 2 ** 20 };
   } finally {
     await runtime.close();
     rmSync(dataDir, { recursive: true, force: true });
     await db.drop();
   }
+}
+
+interface CpuUsed {
+  /** This process's CPU time, seconds. */
+  process: number;
+  /** The machine's busy CPU time over all its cores, seconds, and as a share of what the cores had (null off Linux). */
+  machine: number | null;
+  busy: number | null;
+}
+
+/** `/proc/stat`'s first line: every core's time so far, and the busy part of it, in clock ticks (1/100 s). */
+function machineTicks(): { total: number; busy: number } | null {
+  try {
+    const ticks = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const total = ticks.reduce((a, b) => a + b, 0);
+    return { total, busy: total - ticks[3]! - (ticks[4] ?? 0) };
+  } catch {
+    return null;
+  }
+}
+
+/** Runs `work` and appends the CPU it took (see CpuUsed) to `into`. */
+async function metered<T>(into: CpuUsed[], work: () => Promise<T>): Promise<T> {
+  const proc = process.cpuUsage();
+  const before = machineTicks();
+  const result = await work();
+  const used = process.cpuUsage(proc);
+  const after = machineTicks();
+  const machine = before && after ? { busy: after.busy - before.busy, total: after.total - before.total } : null;
+  into.push({
+    process: (used.user + used.system) / 1e6,
+    machine: machine ? machine.busy / 100 : null,
+    busy: machine?.total ? machine.busy / machine.total : null,
+  });
+  return result;
 }
 
 /**

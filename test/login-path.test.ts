@@ -85,6 +85,40 @@ for (const mode of modes) {
       }
     });
 
+    test('on PostgreSQL, opening sessions commits without waiting for the disk, alone or together', {
+      skip: mode !== 'scaled' && 'PostgreSQL only: the embedded database writes sessions through its own script',
+    }, async () => {
+      // What `synchronous_commit` is when the statement that opens sessions ends: a statement-level
+      // trigger on the refresh tokens, which that statement writes last, records it.
+      await p.ctx.db.exec(`
+        CREATE TABLE test_session_commits (setting text);
+        CREATE FUNCTION test_session_commit() RETURNS trigger LANGUAGE plpgsql AS
+          $$ BEGIN INSERT INTO test_session_commits VALUES (current_setting('synchronous_commit')); RETURN NULL; END $$;
+        CREATE TRIGGER test_session_commit AFTER INSERT ON auth_refresh_tokens FOR EACH STATEMENT EXECUTE FUNCTION test_session_commit();`);
+      try {
+        const one = await login({ code: 'PATH-CODE-1' });
+        assert.equal(one.status, 200);
+        const many = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => p.ctx.sessions.open({ userId: null, codeId: 1, role: 'operator' }, `10.20.0.${i}`)),
+        );
+        for (const pair of many) assert.ok(await sessionExists(sidOf(pair.access_token)));
+        const settings = (await p.ctx.db.query<{ setting: string }>('SELECT setting FROM test_session_commits')).map((r) => r.setting);
+        assert.ok(settings.length >= 2, `statements seen: ${settings.length}`);
+        assert.deepEqual([...new Set(settings)], ['off'], 'every session statement commits without a WAL flush');
+        assert.equal(
+          (await p.ctx.db.query<{ s: string }>("SELECT current_setting('synchronous_commit') AS s"))[0]!.s,
+          'on',
+          "the pool's other statements still wait for the disk",
+        );
+        assert.equal((await p.api('/auth/refresh', { body: { refresh_token: one.body.refresh_token }, token: null })).status, 200);
+      } finally {
+        await p.ctx.db.exec(`
+          DROP TRIGGER test_session_commit ON auth_refresh_tokens;
+          DROP FUNCTION test_session_commit();
+          DROP TABLE test_session_commits;`);
+      }
+    });
+
     test('what a session stores is stored verbatim, quotes and backslashes included', async () => {
       const odd = ["203.0.113.9', NULL, NULL); DROP TABLE auth_sessions; --", 'fe80::1%eth0', "a\\b'c"];
       const pairs = await Promise.all(odd.map((ip) => p.ctx.sessions.open({ userId: null, codeId: 1, role: 'operator' }, ip)));

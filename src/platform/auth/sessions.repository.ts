@@ -59,17 +59,31 @@ export function openingScript(list: NewSession[]): string {
     SELECT t.token_hash, opened.id FROM opened JOIN (VALUES ${tokens.join(', ')}) AS t(token_hash, id) USING (id)`;
 }
 
+/**
+ * A one-row CTE that makes the statement's own transaction (a statement run on its own is one)
+ * commit without waiting for its WAL to reach the disk: `synchronous_commit` off for that transaction
+ * only. For the statements that open sessions: a login's only write, on the login's path. The commit
+ * is still atomic and visible at once; what it gives up is that a PostgreSQL crash within a moment of
+ * it (the WAL writer flushes every `wal_writer_delay`, 200 ms by default) can lose it. A lost session
+ * grants nothing: its tokens are refused, as a revoked session's are, and the user logs in again.
+ */
+const commitWithoutFlush = sql`flush AS (SELECT set_config('synchronous_commit', 'off', true))`;
+
 export const sessionsRepository = {
-  /** The session and its first refresh token in one statement (one round trip and one commit). */
+  /**
+   * The session and its first refresh token in one statement (one round trip and one commit, which
+   * does not wait for the disk: see `commitWithoutFlush`).
+   */
   async insertWithToken(db: Executor, s: NewSession) {
     await db.execute(sql`
       WITH opened AS (
         INSERT INTO auth_sessions (id, user_id, code_id, role, created_ip, expires_at)
         VALUES (${s.id}::uuid, ${s.userId}::int, ${s.codeId}::int, ${s.role}, ${s.ip}, now() + make_interval(secs => ${s.ttlSeconds}))
-        RETURNING id)
-      INSERT INTO auth_refresh_tokens (token_hash, session_id) SELECT ${s.tokenHash}, id FROM opened`);
+        RETURNING id),
+      ${commitWithoutFlush}
+      INSERT INTO auth_refresh_tokens (token_hash, session_id) SELECT ${s.tokenHash}, id FROM opened, flush`);
   },
-  /** Many sessions and their first refresh tokens in one statement (logins committed together). */
+  /** Many sessions and their first refresh tokens in one statement (logins committed together, as `insertWithToken`). */
   async insertManyWithTokens(db: Executor, list: NewSession[]) {
     if (list.length === 1) return sessionsRepository.insertWithToken(db, list[0]!);
     const batch = list.map((s) => ({ id: s.id, user_id: s.userId, code_id: s.codeId, role: s.role, ip: s.ip, ttl: s.ttlSeconds, token_hash: s.tokenHash }));
@@ -79,8 +93,9 @@ export const sessionsRepository = {
       opened AS (
         INSERT INTO auth_sessions (id, user_id, code_id, role, created_ip, expires_at)
         SELECT id, user_id, code_id, role, ip, now() + make_interval(secs => ttl) FROM batch
-        RETURNING id)
-      INSERT INTO auth_refresh_tokens (token_hash, session_id) SELECT batch.token_hash, opened.id FROM opened JOIN batch USING (id)`);
+        RETURNING id),
+      ${commitWithoutFlush}
+      INSERT INTO auth_refresh_tokens (token_hash, session_id) SELECT batch.token_hash, opened.id FROM opened JOIN batch USING (id), flush`);
   },
   async addToken(db: Executor, sessionId: string, tokenHash: string) {
     await db.execute(sql`INSERT INTO auth_refresh_tokens (token_hash, session_id) VALUES (${tokenHash}, ${sessionId}::uuid)`);
