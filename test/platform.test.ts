@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { ConfigError, loadConfig } from '../src/platform/config.ts';
 import { hashPassword, verifyPassword } from '../src/platform/auth/passwords.ts';
-import { copyText } from '../src/platform/db/client.ts';
+import { copyInTransaction, copyText, rows, type Tx } from '../src/platform/db/client.ts';
+import { sql } from 'drizzle-orm';
 import bcrypt from 'bcryptjs';
 import { ADMIN, freshStorage, modes, runsIn, startPuente, testEnv, waitForJob, type Storage, type TestPuente } from './support/puente.ts';
 
@@ -80,6 +81,45 @@ for (const mode of modes) {
         (await db.query<{ n: number }>('SELECT n FROM copy_probe WHERE n >= 100 ORDER BY n')).map((r) => r.n),
         [101],
       );
+    });
+
+    test('a COPY inside a transaction commits with it, rolls back with it, and a refused one fails only that transaction', async () => {
+      const db = p.ctx.db;
+      await db.exec('CREATE TABLE IF NOT EXISTS copy_tx_probe (n int PRIMARY KEY, v text); TRUNCATE copy_tx_probe');
+      const stored = async () => (await db.query<{ n: number }>('SELECT n FROM copy_tx_probe ORDER BY n')).map((r) => r.n);
+      await db.orm.transaction(async (tx) => {
+        await copyInTransaction(tx as Tx, 'copy_tx_probe (n, v)', `1\t${copyText('uno\tdos')}\n2\t\\N\n`);
+        await tx.execute(sql`INSERT INTO copy_tx_probe VALUES (3, 'tres')`);
+        // The transaction sees its own COPY before it commits.
+        const [seen] = await rows<{ n: number }>(tx, sql`SELECT count(*)::int AS n FROM copy_tx_probe`);
+        assert.equal(seen?.n, 3);
+      });
+      assert.deepEqual(await stored(), [1, 2, 3]);
+      assert.deepEqual(
+        (await db.query<{ v: string | null }>('SELECT v FROM copy_tx_probe WHERE n < 3 ORDER BY n')).map((r) => r.v),
+        ['uno\tdos', null],
+      );
+      // Work after the COPY fails: the COPY's rows go with the rest.
+      await assert.rejects(
+        db.orm.transaction(async (tx) => {
+          await copyInTransaction(tx as Tx, 'copy_tx_probe (n, v)', '10\tdiez\n');
+          throw new Error('later step failed');
+        }),
+        /later step failed/,
+      );
+      // A refused COPY (a repeated key) fails its transaction, with the database's code, and keeps none of its rows.
+      await assert.rejects(
+        db.orm.transaction(async (tx) => {
+          await tx.execute(sql`INSERT INTO copy_tx_probe VALUES (20, 'veinte')`);
+          await copyInTransaction(tx as Tx, 'copy_tx_probe (n, v)', '21\tok\n1\tagain\n');
+        }),
+        (err: { code?: string; cause?: { code?: string } }) => (err.code ?? err.cause?.code) === '23505',
+      );
+      assert.deepEqual(await stored(), [1, 2, 3]);
+      // The connection that carried it serves the next transactions.
+      for (let i = 0; i < 12; i++) await db.orm.transaction(async (tx) => copyInTransaction(tx as Tx, 'copy_tx_probe (n, v)', `${100 + i}\tx\n`));
+      assert.equal((await stored()).length, 15);
+      await db.exec('DROP TABLE copy_tx_probe');
     });
 
     test('the job socket answers ping with pong, and replies carry a request id', async () => {

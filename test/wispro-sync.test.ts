@@ -1,5 +1,6 @@
 import { describe, test, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
+import pg from 'pg';
 import WebSocket from 'ws';
 import { startWisproSimulator, type WisproSimulator } from '../src/simulators/wispro/wispro.simulator.ts';
 import { parseCedula } from '../src/modules/wispro/wispro.mapper.ts';
@@ -130,6 +131,68 @@ for (const mode of modes) {
         [...positions].sort((a, b) => a - b),
         'users are created in the order Wispro lists them',
       );
+    });
+
+    test('a client Wispro lists again on a later page (its pages moved) is one user, with one outcome', async () => {
+      // The first page is always a batch of its own, so the repeat is in a later batch: its outcome's key
+      // is already recorded, the batch's write is refused and its pages are written one client at a time.
+      const again = sim.clients.find((c, i) => i < 50 && c.name && parseCedula(c.national_identification_number))!;
+      sim.clients.splice(160, 0, { ...again });
+      const job = await synced();
+      assert.equal(job.progress.total_records, 231);
+      const p2 = job.progress;
+      assert.equal(p2.created + p2.updated + p2.unchanged + p2.skipped + p2.errors, 231, 'every record counted');
+      assert.equal((await users()).filter((u: any) => u.id_wispro === again.id).length, 1, 'one user for the client');
+      const twice = await p.ctx.db.query('SELECT id_wispro FROM users WHERE id_wispro IS NOT NULL GROUP BY id_wispro HAVING count(*) > 1');
+      assert.deepEqual(twice, [], 'no Wispro id twice');
+      const items = await p.ctx.db.query<{ status: string }>('SELECT status FROM job_items WHERE job_id = $1 AND item_key = $2', [job.id, again.id]);
+      assert.deepEqual(
+        items.map((i) => i.status),
+        ['unchanged'],
+        'the later page decides the outcome',
+      );
+      const [count] = await p.ctx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM job_items WHERE job_id = $1', [job.id]);
+      assert.equal(count?.n, 230, 'one outcome per distinct client');
+    });
+
+    test('a client another process creates while its batch waits to be written is matched, not created twice', {
+      skip: mode !== 'scaled' && 'needs a second session holding the job: PostgreSQL',
+    }, async () => {
+      sim.setFaults({ latencyMs: 300 });
+      const res = await p.api('/api/users/sync-wispro-all', { method: 'POST' });
+      const jobId = res.body.job_id as string;
+      await eventually(async () => (await p.api(`/jobs/${jobId}`)).body.status === 'processing', 10_000, 'the sync started');
+      const other = sim.clients.find((c, i) => i < 50 && c.name && parseCedula(c.national_identification_number))!;
+      const holder = new pg.Client({ connectionString: storage.env.DATABASE_URL });
+      await holder.connect();
+      try {
+        // Another session holds the job's row: the first batch is read, and its write waits for the row.
+        await holder.query('BEGIN');
+        await holder.query('SELECT 1 FROM jobs WHERE id = $1 FOR UPDATE', [jobId]);
+        await eventually(
+          // Read from another session: a transaction keeps its first reading of pg_stat_activity.
+          async () =>
+            (await p.ctx.db.query("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'SELECT id FROM jobs%FOR UPDATE'")).length > 0,
+          10_000,
+          "the first batch's write waiting",
+        );
+        // Meanwhile another process creates one of that batch's clients.
+        await p.ctx.db.query(`INSERT INTO users (name, id_wispro) VALUES ('Creado por otro proceso', $1)`, [other.id]);
+        await holder.query('COMMIT');
+      } finally {
+        await holder.end();
+      }
+      sim.setFaults({});
+      const job = await waitForJob(p, jobId);
+      assert.equal(job.status, 'completed', job.error);
+      const p2 = job.progress;
+      assert.equal(p2.created + p2.updated + p2.unchanged + p2.skipped + p2.errors, 230, 'every record counted');
+      const mine = (await users()).filter((u: any) => u.id_wispro === other.id);
+      assert.equal(mine.length, 1, 'one user for the client');
+      assert.equal(mine[0].name, other.name, "the sync's batch, written again, matched it and took Wispro's profile");
+      const [item] = await p.ctx.db.query<{ status: string }>('SELECT status FROM job_items WHERE job_id = $1 AND item_key = $2', [jobId, other.id]);
+      assert.equal(item?.status, 'updated');
+      assert.equal(p2.created, (await users()).length - 1, 'created counts the users the sync created');
     });
 
     test('the simulator sends the recorded client shape: no zone field, city and state present; zones stay empty', async () => {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { sql, type SQL } from 'drizzle-orm';
-import { json, rows, type Executor } from '../../platform/db/client.ts';
+import { copyInTransaction, copyText, json, rows, type Executor, type Tx } from '../../platform/db/client.ts';
 
 export interface UserRow {
   id: number;
@@ -181,6 +181,24 @@ export const usersRepository = {
         r.y AS country, CASE WHEN r.k IS NULL THEN r.d ELSE NULLIF(r.k, '') END AS code, r.i AS id_number, r.d AS cedula_digits, r.w AS id_wispro
       FROM jsonb_to_recordset(${json(short)}) AS r(n text, e text, p text, a text, z text, c text, s text, o text, y text,
         k text, i text, d text, w text)`;
+  },
+
+  /**
+   * Inserts new users from Wispro with one COPY inside `tx` (see `copyInTransaction`), as
+   * `insertFromWisproSelect` would insert them, but with no conflict handling: a Wispro id that
+   * another process inserted meanwhile (23505), or a value the database cannot hold, fails `tx`.
+   */
+  async copyFromWispro(tx: Tx, users: NewUserFromWispro[]) {
+    if (!users.length) return;
+    let text = '';
+    for (const u of users) {
+      text += `${copyText(u.name)}\t${copyText(u.email)}\t${copyText(u.phone)}\t${copyText(u.address)}\t${copyText(u.zone)}\t${copyText(u.city)}\t${copyText(u.state)}\t${copyText(u.postcode)}\t${copyText(u.country)}\t${copyText(u.code)}\t${copyText(u.id_number)}\t${copyText(u.cedula_digits)}\t${copyText(u.id_wispro)}\t${u.code === null ? 'f' : 't'}\n`;
+    }
+    await copyInTransaction(
+      tx,
+      'users (name, email, phone, address, zone, city, state, postcode, country, code, id_number, cedula_digits, id_wispro, must_change_password)',
+      text,
+    );
   },
 
   /** Inserts the rows of `source` (a `wisproUsersSource`, or a CTE of one), RETURNING id, id_wispro. */

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { SQL } from 'drizzle-orm';
 import type { RuntimeContext } from '../../platform/context.ts';
-import type { Executor } from '../../platform/db/client.ts';
+import type { Executor, Tx } from '../../platform/db/client.ts';
 import { hashPassword, needsRehash, safeEqual, verifyPassword } from '../../platform/auth/passwords.ts';
 import type { Role } from '../../platform/auth/jwt.ts';
 import { AppError } from '../../platform/http/errors.ts';
@@ -165,16 +164,8 @@ export class UsersService {
     return usersRepository.updateFromWispro(tx, updates);
   }
 
-  /**
-   * The statements of `insertFromWispro` and `updateFromWispro`, to commit with a sync's page in one:
-   * `source` gives the new users as rows (for a CTE that the statement reads again), `insert(from)`
-   * inserts the rows of `from` (a SELECT of that CTE).
-   */
-  wisproWriteStatements(inserts: NewUserFromWispro[], updates: WisproUpdate[]) {
-    return {
-      source: usersRepository.wisproUsersSource(inserts),
-      insert: (from: SQL) => usersRepository.insertFromWisproSelect(from),
-      update: usersRepository.updateFromWisproStatement(updates),
-    };
+  /** See `usersRepository.copyFromWispro`: new users with one COPY in a sync batch's transaction. */
+  copyFromWispro(tx: Tx, users: NewUserFromWispro[]) {
+    return usersRepository.copyFromWispro(tx, users);
   }
 }

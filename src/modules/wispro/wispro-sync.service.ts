@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Config } from '../../platform/config.ts';
-import { json, rows, type Database, type Tx } from '../../platform/db/client.ts';
+import { json, type Database, type Tx } from '../../platform/db/client.ts';
 import { PermanentJobError, type JobContext } from '../../platform/jobs/job-definition.ts';
 import type { JobRecord } from '../../platform/jobs/jobs.repository.ts';
 import type { JobsService } from '../../platform/jobs/jobs.service.ts';
@@ -8,10 +8,7 @@ import type { UsersService } from '../users/users.service.ts';
 import { WisproClient, type WisproPage } from './wispro.client.ts';
 import type { WisproSyncPayload } from './wispro.jobs.ts';
 import {
-  CREATED_ELSEWHERE,
   applyWisproPageIsolated,
-  issueCode,
-  lostIssue,
   planWisproPage,
   type PageOutcome,
   type PagePlan,
@@ -122,81 +119,52 @@ export async function runWisproSync({ config, db, users, jobs }: WisproSyncDeps,
         data: { wispro_id: r.wispro_id, id_number: r.id_number },
       };
     };
-    /**
-     * `item` as the batch statement reads it: short names and no nulls (a batch sends thousands, and
-     * the embedded database's driver reads every character of a statement's text in JavaScript);
-     * `data` is built by the statement from `w` (the key is the Wispro id) and `n`.
-     */
-    const compactItem = (b: Batch, r: RecordOutcome) => {
-      const full = item(b, r);
-      const out: Record<string, unknown> = { k: full.key, s: full.status };
-      if (full.reason_code !== null) out.c = full.reason_code;
-      if (full.reason !== null) out.r = full.reason;
-      if (full.label !== null) out.l = full.label;
-      if (r.wispro_id !== null) out.w = true;
-      if (r.id_number !== null) out.n = r.id_number;
-      return out;
+    /** An outcome as a job item (`reasonCode` as `JobsService.recordItems` takes it). */
+    const itemInput = (b: Batch, r: RecordOutcome) => {
+      const { reason_code: reasonCode, ...rest } = item(b, r);
+      return { ...rest, reasonCode };
     };
 
     /**
-     * A batch of pages in two statements: one read (the matches), then one write (in the job's
-     * lease-fenced transaction, see `JobContext.transaction`) that inserts and
-     * updates the users, records each client's outcome and saves the checkpoint and progress,
-     * atomically. A client another process created between the two is recorded as skipped by the
-     * write itself. The write commits without waiting for its WAL flush (`synchronous_commit` off for
-     * that transaction only): a database crash can lose the last batches' commits, but their
-     * checkpoint is lost with them, so the sync redoes those pages; the job's completion commits
-     * synchronously after them all. Only on PostgreSQL: the embedded database lives in this process,
-     * so a killed process is a crashed database, and its WAL is flushed only by a later synchronous
-     * commit; there each batch commits synchronously, so a retry resumes from the last batch written.
+     * A batch of pages in one transaction, the job's, fenced by its lease (see `JobContext.transaction`):
+     * a write from an attempt whose job was taken over commits nothing, and the attempt that took it
+     * reads the checkpoint of every batch written before. In it, the new users and every client's
+     * outcome go with one COPY each (no statement text to build and parse), the updates with one
+     * statement, and the checkpoint and progress with the last. Anything the database refuses (a user
+     * another process created between the batch's read and this write, a record it cannot hold, an
+     * outcome already recorded for a client seen on an earlier page) fails the whole batch, whose pages
+     * are then written one client at a time (`commitIsolated`), where each costs only itself.
+     *
+     * The write commits without waiting for its WAL flush (`synchronous_commit` off for that
+     * transaction only): a database crash can lose the last batches' commits, but their checkpoint is
+     * lost with them, so the sync redoes those pages; the job's completion commits synchronously after
+     * them all. Only on PostgreSQL: the embedded database lives in this process, so a killed process
+     * is a crashed database, and its WAL is flushed only by a later synchronous commit; there each
+     * batch commits synchronously, so a retry resumes from the last batch written.
      */
     const asyncCommit = db.kind === 'pglite' ? 'on' : 'off';
     const planBatch = (b: Batch) => planWisproPage(users, db.orm, b.clients, config.WISPRO_ZONE_FIELD);
     const writeBatch = async (b: Batch, plan: PagePlan): Promise<Checkpoint> => {
-      const outcome: PageOutcome = { ...plan.out, created: plan.inserts.length };
-      const after = advance(outcome, b.last);
-      // The new users are sent once: the statement inserts them and records them as created from
-      // the same rows, each one another process created meanwhile (not inserted) as skipped.
-      const { source, insert, update } = users.wisproWriteStatements(plan.inserts, plan.updates);
-      const lostN = sql`(SELECT n FROM lost)`;
-      const counters = sql`jsonb_build_object('created', ${after.counters.created}::int - ${lostN}, 'skipped', ${after.counters.skipped}::int + ${lostN})`;
-      // In the job's transaction, fenced by its lease: a write from an attempt whose job was taken over
-      // commits nothing, and the attempt that took it reads the checkpoint of every batch written before.
-      const [result] = await ctx.transaction((tx) =>
-        rows<{ lost: number }>(
-          tx,
-          sql`
-        WITH new_users AS (${source}),
-        ins AS (${insert(sql`SELECT * FROM new_users`)}),
-        upd AS (${update}),
-        lost AS (SELECT ${plan.inserts.length}::int - (SELECT count(*)::int FROM ins) AS n),
-        items AS (${jobs.recordItemsStatement(
-          ctx.job.id,
-          sql`
-          SELECT i.k AS key, i.s AS status, i.c AS reason_code, i.r AS reason, i.l AS label,
-            jsonb_build_object('wispro_id', CASE WHEN i.w THEN i.k END, 'id_number', i.n) AS data
-          FROM jsonb_to_recordset(${jobs.itemsJson(plan.out.records.map((r) => compactItem(b, r)))})
-            AS i(k text, s text, c text, r text, l text, w boolean, n text)
-          UNION ALL
-          SELECT n.id_wispro, CASE WHEN ins.id_wispro IS NULL THEN 'skipped' ELSE 'created' END,
-            CASE WHEN ins.id_wispro IS NULL THEN ${issueCode(CREATED_ELSEWHERE)} END,
-            CASE WHEN ins.id_wispro IS NULL THEN ${CREATED_ELSEWHERE} END, n.name,
-            jsonb_build_object('wispro_id', n.id_wispro, 'id_number', n.id_number)
-          FROM new_users n LEFT JOIN ins ON ins.id_wispro = n.id_wispro`,
-        )}),
-        job AS (${ctx.checkpointStatement(
-          sql`${json(after)} || jsonb_build_object('counters', ${json(after.counters)} || ${counters})`,
-          sql`${json(progressOf(after))} || ${counters}`,
-        )})
-        SELECT (SELECT n FROM lost) AS lost, (SELECT count(*) FROM job) AS jobs, set_config('synchronous_commit', ${asyncCommit}, true) AS sync`,
-        ),
-      );
-      const lost = result?.lost ?? 0;
-      if (lost > 0) {
-        after.counters.created -= lost;
-        after.counters.skipped += lost;
-        after.issues = [...after.issues, lostIssue(lost)].slice(0, MAX_ISSUES_KEPT);
+      const after = advance({ ...plan.out, created: plan.inserts.length }, b.last);
+      const items = plan.out.records.map((r) => itemInput(b, r));
+      for (const u of plan.inserts) {
+        items.push({
+          key: u.id_wispro,
+          status: 'created',
+          reasonCode: null,
+          reason: null,
+          label: u.name,
+          data: { wispro_id: u.id_wispro, id_number: u.id_number },
+        });
       }
+      await ctx.transaction(async (tx) => {
+        await users.copyFromWispro(tx as Tx, plan.inserts);
+        if (plan.updates.length) await users.updateFromWispro(tx, plan.updates);
+        await jobs.copyNewItems(tx as Tx, ctx.job.id, items);
+        await tx.execute(sql`
+          WITH job AS (${ctx.checkpointStatement(json(after), json(progressOf(after)))})
+          SELECT (SELECT count(*) FROM job) AS jobs, set_config('synchronous_commit', ${asyncCommit}, true) AS sync`);
+      });
       return after;
     };
 
@@ -212,10 +180,7 @@ export async function runWisproSync({ config, db, users, jobs }: WisproSyncDeps,
         await jobs.recordItems(
           tx,
           ctx.job.id,
-          outcome.records.map((r) => {
-            const { reason_code: reasonCode, ...rest } = item(b, r);
-            return { ...rest, reasonCode };
-          }),
+          outcome.records.map((r) => itemInput(b, r)),
         );
         await saveCheckpoint(after);
         return after;

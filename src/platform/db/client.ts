@@ -80,6 +80,24 @@ class CopyFromStdin {
   }
 }
 
+/**
+ * `COPY target FROM STDIN` of `text` (rows in COPY's text format, see `copyText`) inside an open
+ * transaction, on its own connection: through node-postgres's copy protocol on PostgreSQL, as a COPY
+ * from a blob on the embedded database. The connection is drizzle's transaction session's client
+ * (`tx.session.client`: the checked-out pool client, or PGlite's transaction).
+ */
+export async function copyInTransaction(tx: Tx, target: string, text: string): Promise<void> {
+  const client = (tx as unknown as { session: { client: unknown } }).session.client;
+  if (client instanceof pg.Client) {
+    await new Promise<void>((resolve, reject) => {
+      client.query(new CopyFromStdin(`COPY ${target} FROM STDIN`, Buffer.from(text), (err) => (err ? reject(err) : resolve())) as never);
+    });
+    return;
+  }
+  const embedded = client as { query(text: string, params: unknown[], options: { blob: Blob }): Promise<unknown> };
+  await embedded.query(`COPY ${target} FROM '/dev/blob'`, [], { blob: new Blob([text]) });
+}
+
 /** A value as a jsonb parameter: how repositories pass a batch of rows to `jsonb_to_recordset`. */
 export const json = (v: unknown) => sql`${JSON.stringify(v)}::jsonb`;
 

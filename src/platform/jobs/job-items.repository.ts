@@ -1,5 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm';
-import { rows, type Executor } from '../db/client.ts';
+import { copyInTransaction, copyText, rows, type Executor, type Tx } from '../db/client.ts';
 
 export interface JobItemInput {
   /** Unique within the job (a Wispro id, a user id): recording it again replaces the outcome. */
@@ -33,7 +33,25 @@ const jsonWithoutNul = (items: unknown[]) => {
   return sql`${text.includes('\\u0000') ? JSON.stringify(items, (_k, v) => (typeof v === 'string' ? v.replaceAll('\u0000', '') : v)) : text}::jsonb`;
 };
 
+/** A string for COPY's text format without NUL (see `jsonWithoutNul`), or null. */
+const copyField = (v: string | null | undefined) => copyText(v == null ? null : v.includes('\u0000') ? v.replaceAll('\u0000', '') : v);
+
 export const jobItemsRepository = {
+  /**
+   * Records items of keys the job has not recorded yet, with one COPY inside `tx` (see
+   * `copyInTransaction`). A key already recorded is refused by the primary key (23505) and fails
+   * `tx`: for a batch whose keys are new, which the caller knows; `record` replaces outcomes.
+   */
+  async copyNew(tx: Tx, jobId: string, items: JobItemInput[]) {
+    if (!items.length) return;
+    let text = '';
+    for (const i of items) {
+      const data = i.data ? JSON.stringify(i.data, (_k, v) => (typeof v === 'string' && v.includes('\u0000') ? v.replaceAll('\u0000', '') : v)) : '{}';
+      text += `${jobId}\t${copyField(i.key)}\t${copyField(i.status)}\t${copyField(i.reasonCode)}\t${copyField(i.reason)}\t${copyField(i.label)}\t${copyText(data)}\n`;
+    }
+    await copyInTransaction(tx, 'job_items (job_id, item_key, status, reason_code, reason, label, data)', text);
+  },
+
   async record(db: Executor, jobId: string, items: JobItemInput[]) {
     if (!items.length) return;
     await db.execute(
@@ -59,9 +77,6 @@ export const jobItemsRepository = {
       ON CONFLICT (job_id, item_key) DO UPDATE SET status = EXCLUDED.status, reason_code = EXCLUDED.reason_code, reason = EXCLUDED.reason,
         label = EXCLUDED.label, data = EXCLUDED.data, updated_at = now()`;
   },
-
-  /** PostgreSQL text cannot hold NUL: the items as a jsonb parameter for `recordStatement`'s source. */
-  jsonWithoutNul,
 
   async page(db: Executor, jobId: string, f: { status?: string; reason?: string; limit: number; offset: number }) {
     return rows<JobItemRow>(

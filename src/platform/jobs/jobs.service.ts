@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { SQL } from 'drizzle-orm';
-import type { Database, Executor } from '../db/client.ts';
+import type { Database, Executor, Tx } from '../db/client.ts';
 import type { EventBus } from '../events/bus.ts';
 import { AppError } from '../http/errors.ts';
 import { jobChannel, type JobItemsFilter, type JobItemsSource, type RetryOptions } from './job-definition.ts';
@@ -110,14 +109,9 @@ export class JobsService {
     await jobItemsRepository.record(db, jobId, items);
   }
 
-  /** See `jobItemsRepository.recordStatement`: records a step's items within the step's own statement. */
-  recordItemsStatement(jobId: string, source: SQL) {
-    return jobItemsRepository.recordStatement(jobId, source);
-  }
-
-  /** Items as a jsonb parameter that `recordItemsStatement`'s source may read (NUL removed from strings). */
-  itemsJson(items: unknown[]) {
-    return jobItemsRepository.jsonWithoutNul(items);
+  /** See `jobItemsRepository.copyNew`: a step's items of keys not recorded yet, with one COPY in the step's transaction. */
+  async copyNewItems(tx: Tx, jobId: string, items: JobItemInput[]) {
+    await jobItemsRepository.copyNew(tx, jobId, items);
   }
 
   /** A page of a job's records and their outcomes, from wherever its type keeps them. */
