@@ -39,8 +39,9 @@ const copyField = (v: string | null | undefined) => copyText(v == null ? null : 
 export const jobItemsRepository = {
   /**
    * Records items of keys the job has not recorded yet, with one COPY inside `tx` (see
-   * `copyInTransaction`). A key already recorded is refused by the primary key (23505) and fails
-   * `tx`: for a batch whose keys are new, which the caller knows; `record` replaces outcomes.
+   * `copyInTransaction`). A key already recorded (or twice in `items`) is refused by the primary key
+   * (23505) and fails `tx`: for a step whose keys are almost always new, which redoes its work with
+   * `record` (it replaces earlier outcomes) when that happens.
    */
   async copyNew(tx: Tx, jobId: string, items: JobItemInput[]) {
     if (!items.length) return;
