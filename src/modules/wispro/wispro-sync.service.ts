@@ -106,23 +106,19 @@ export async function runWisproSync({ config, db, users, jobs }: WisproSyncDeps,
       clients: unknown[];
       starts: number[];
     }
-    const item = (b: Batch, r: RecordOutcome) => {
+    /** An outcome as a job item (as `JobsService.recordItems` takes it). */
+    const itemInput = (b: Batch, r: RecordOutcome) => {
       // A record without a Wispro id is keyed by its page and position there, whatever the batch.
       let k = b.starts.length - 1;
       while (k > 0 && b.starts[k]! > r.at) k--;
       return {
         key: r.wispro_id ?? `p${b.first + k}-${r.at - b.starts[k]!}`,
         status: r.status,
-        reason_code: r.reason_code,
+        reasonCode: r.reason_code,
         reason: r.reason,
         label: r.name,
         data: { wispro_id: r.wispro_id, id_number: r.id_number },
       };
-    };
-    /** An outcome as a job item (`reasonCode` as `JobsService.recordItems` takes it). */
-    const itemInput = (b: Batch, r: RecordOutcome) => {
-      const { reason_code: reasonCode, ...rest } = item(b, r);
-      return { ...rest, reasonCode };
     };
 
     /**

@@ -88,14 +88,23 @@ class CopyFromStdin {
  */
 export async function copyInTransaction(tx: Tx, target: string, text: string): Promise<void> {
   const client = (tx as unknown as { session: { client: unknown } }).session.client;
-  if (client instanceof pg.Client) {
-    await new Promise<void>((resolve, reject) => {
-      client.query(new CopyFromStdin(`COPY ${target} FROM STDIN`, Buffer.from(text), (err) => (err ? reject(err) : resolve())) as never);
-    });
-    return;
-  }
-  const embedded = client as { query(text: string, params: unknown[], options: { blob: Blob }): Promise<unknown> };
-  await embedded.query(`COPY ${target} FROM '/dev/blob'`, [], { blob: new Blob([text]) });
+  if (client instanceof pg.Client) await copyFromStdin(client, target, text);
+  else await copyFromBlob(client as BlobQueryable, target, text);
+}
+
+/** COPY's rows sent over one node-postgres connection (see `CopyFromStdin`). */
+function copyFromStdin(client: pg.ClientBase, target: string, text: string) {
+  return new Promise<void>((resolve, reject) => {
+    client.query(new CopyFromStdin(`COPY ${target} FROM STDIN`, Buffer.from(text), (err) => (err ? reject(err) : resolve())) as never);
+  });
+}
+
+/** PGlite, or one of its transactions: what runs a COPY from a blob. */
+type BlobQueryable = { query(text: string, params: unknown[], options: { blob: Blob }): Promise<unknown> };
+
+/** COPY's rows handed to the embedded database as a blob, which its COPY reads as `/dev/blob`. */
+async function copyFromBlob(db: BlobQueryable, target: string, text: string) {
+  await db.query(`COPY ${target} FROM '/dev/blob'`, [], { blob: new Blob([text]) });
 }
 
 /** A value as a jsonb parameter: how repositories pass a batch of rows to `jsonb_to_recordset`. */
@@ -150,9 +159,7 @@ async function openPostgres(connectionString: string, max: number): Promise<Data
       const client = await pool.connect();
       let failure: Error | undefined;
       try {
-        await new Promise<void>((resolve, reject) => {
-          client.query(new CopyFromStdin(`COPY ${target} FROM STDIN`, Buffer.from(text), (err) => (err ? reject(err) : resolve())) as never);
-        });
+        await copyFromStdin(client, target, text);
       } catch (err) {
         failure = err as Error;
         throw err;
@@ -184,7 +191,7 @@ async function openPglite(dir: string): Promise<Database> {
       await pglite.exec(script);
     },
     async copyIn(target, text) {
-      await pglite.query(`COPY ${target} FROM '/dev/blob'`, [], { blob: new Blob([text]) });
+      await copyFromBlob(pglite, target, text);
     },
     async close() {
       await pglite.close();

@@ -23,18 +23,23 @@ export interface JobItemRow {
   updated_at: Date;
 }
 
+/** `v` without NUL: PostgreSQL text cannot hold it, and an upstream record may carry it (a name with `\u0000`). */
+const withoutNul = (v: string) => (v.includes('\u0000') ? v.replaceAll('\u0000', '') : v);
+
 /**
- * Items as a jsonb parameter, without NUL: PostgreSQL text cannot hold it, and an upstream record may
- * carry it (a name with `\u0000`). Serialised once; only text that has one is serialised again
- * without it (JSON writes NUL only as that escape).
+ * `v` as JSON text without NUL. Serialised once; only text that has one is serialised again without
+ * it (JSON writes NUL only as that escape).
  */
-const jsonWithoutNul = (items: unknown[]) => {
-  const text = JSON.stringify(items);
-  return sql`${text.includes('\\u0000') ? JSON.stringify(items, (_k, v) => (typeof v === 'string' ? v.replaceAll('\u0000', '') : v)) : text}::jsonb`;
+const jsonTextWithoutNul = (v: unknown) => {
+  const text = JSON.stringify(v);
+  return text.includes('\\u0000') ? JSON.stringify(v, (_k, x) => (typeof x === 'string' ? withoutNul(x) : x)) : text;
 };
 
-/** A string for COPY's text format without NUL (see `jsonWithoutNul`), or null. */
-const copyField = (v: string | null | undefined) => copyText(v == null ? null : v.includes('\u0000') ? v.replaceAll('\u0000', '') : v);
+/** Items as a jsonb parameter, without NUL (see `jsonTextWithoutNul`). */
+const jsonWithoutNul = (items: unknown[]) => sql`${jsonTextWithoutNul(items)}::jsonb`;
+
+/** A string for COPY's text format without NUL, or null. */
+const copyField = (v: string | null | undefined) => copyText(v == null ? null : withoutNul(v));
 
 export const jobItemsRepository = {
   /**
@@ -47,7 +52,7 @@ export const jobItemsRepository = {
     if (!items.length) return;
     let text = '';
     for (const i of items) {
-      const data = i.data ? JSON.stringify(i.data, (_k, v) => (typeof v === 'string' && v.includes('\u0000') ? v.replaceAll('\u0000', '') : v)) : '{}';
+      const data = i.data ? jsonTextWithoutNul(i.data) : '{}';
       text += `${jobId}\t${copyField(i.key)}\t${copyField(i.status)}\t${copyField(i.reasonCode)}\t${copyField(i.reason)}\t${copyField(i.label)}\t${copyText(data)}\n`;
     }
     await copyInTransaction(tx, 'job_items (job_id, item_key, status, reason_code, reason, label, data)', text);
