@@ -45,7 +45,8 @@ describe('scaled out: PostgreSQL + Redis, several processes', runsIn('scaled'), 
   });
 
   test('a job run by a worker process streams to a socket held by the server process', async () => {
-    sim.setFaults({ latencyMs: 20 });
+    // Slow enough that the sync outlasts the worker's first progress publication (every 200 ms).
+    sim.setFaults({ latencyMs: 60 });
     // The job waits in the queue until a worker exists; a worker woken at once could start it before the socket is open.
     const res = await api.api('/api/users/sync-wispro-all', { method: 'POST' });
     const events: any[] = [];
