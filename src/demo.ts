@@ -53,6 +53,8 @@ export async function runDemo(args: string[], onSignals: (close: () => Promise<v
     await server.close();
     for (const s of sessions) await s.close();
   };
+  // Ctrl-C while the demo is still being seeded stops it as gracefully as later on.
+  onSignals(close, config.SHUTDOWN_TIMEOUT_SECONDS);
   // Demo mode resets the admin password each run so that the printed one always works.
   const users = runtime.ctx.services.users;
   const [admin] = (await users.list({ search: adminEmail, role: 1, limit: 1, offset: 0 })).items;
@@ -91,5 +93,4 @@ export async function runDemo(args: string[], onSignals: (close: () => Promise<v
   process.stdout.write(out.join('\n') + '\n');
   if (values['exit-after-seed']) return close();
   stopProgress = printJobProgress(runtime.ctx, (line) => process.stdout.write(`  ${line}\n`));
-  onSignals(close, config.SHUTDOWN_TIMEOUT_SECONDS);
 }

@@ -58,18 +58,22 @@ function onSignals(close: () => Promise<void>, graceSeconds: number) {
 async function serve(config: Config, work: boolean) {
   const runtime = await createRuntime(config, modules);
   const server = await startServer(runtime, { work });
+  // Before anything else is awaited: a SIGTERM from the moment it listens is a graceful stop.
+  onSignals(() => server.close(), config.SHUTDOWN_TIMEOUT_SECONDS);
   runtime.ctx.logger.info(
     `Puente listening on ${server.url} (${runtime.ctx.db.kind === 'pglite' ? 'embedded PGlite' : 'PostgreSQL'}, ${work ? 'with' : 'without'} workers). API docs: ${server.url}/docs`,
   );
-  const admins = await runtime.ctx.services.users.list({ role: ROLE.admin, limit: 1, offset: 0 });
-  if (!admins.total) {
+  const admins = await runtime.ctx.services.users.list({ role: ROLE.admin, limit: 1, offset: 0 }).catch((err: Error) => {
+    runtime.ctx.logger.warn({ err: err.message }, 'could not check for an administrator');
+    return null;
+  });
+  if (admins?.total === 0) {
     process.stdout.write(
       'No hay ningún administrador todavía. Cree el primero con:\n' +
         "  bin/puente admin create --email usted@ejemplo.com --password 'una-contraseña-larga'\n" +
         '(o arranque con ADMIN_EMAIL y ADMIN_PASSWORD). / No admin yet: create one with bin/puente admin create.\n',
     );
   }
-  onSignals(() => server.close(), config.SHUTDOWN_TIMEOUT_SECONDS);
 }
 
 async function worker(config: Config) {

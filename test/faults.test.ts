@@ -461,6 +461,16 @@ describe('faults: Redis, PostgreSQL and nodes going away (scaled out)', { timeou
     }
   });
 
+  test('SIGTERM the moment a serve node says it listens is a graceful stop (exit 0), not a death by signal', async () => {
+    // What an orchestrator does to a node it has just started: the stop comes while start-up's last
+    // query (is there an administrator?) is still out, and must find the signal handled.
+    for (let i = 0; i < 3; i++) {
+      const node = await spawnPuente(['serve', '--no-worker'], env, STARTUP_MS);
+      procs.push(node);
+      assert.equal(await node.stop(), 0, node.output.join(''));
+    }
+  });
+
   test('SIGTERM to a serve node with busy keep-alive clients: exit 0 within SHUTDOWN_TIMEOUT_SECONDS; sockets told to reconnect', async () => {
     const timeoutSeconds = Number(env.SHUTDOWN_TIMEOUT_SECONDS);
     const node = await spawnPuente(['serve', '--no-worker'], env, STARTUP_MS);
