@@ -21,7 +21,24 @@ export async function spawnPuente(args: string[], env: NodeJS.ProcessEnv, timeou
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // Resolved once its output has been read to the end too (or a second after it exited), with how it
+  // ended said in that output: a failure message shows a death by signal, and everything it printed.
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code, signal) => {
+      let said = false;
+      const done = () => {
+        if (said) return;
+        said = true;
+        output.push(`\n[puente ${args.join(' ')} exited: code ${code}, signal ${signal}]\n`);
+        resolve(code);
+      };
+      const timer = setTimeout(done, 1000);
+      child.once('close', () => {
+        clearTimeout(timer);
+        done();
+      });
+    }),
+  );
   const ready = new Promise<string | null>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`puente ${args.join(' ')} did not start:\n${output.join('')}`)), timeoutMs);
     const onData = (chunk: Buffer) => {
