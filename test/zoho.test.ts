@@ -348,13 +348,25 @@ if (modes.includes('scaled')) {
           30_000,
           'two more cron checks after the first tick',
         );
-        const ticks = await scheduled();
+        // A tick's record is made by the worker that takes its delivery, which may still be waiting
+        // for a worker's next fetch: wait until every tick seen has one (or more, which fails below).
+        const recorded = async () =>
+          (await a.ctx.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM jobs WHERE type = 'zoho.code-sync' AND created_by = 'schedule'`))[0]!.n;
+        const { ticks, runs } = await eventually(
+          async () => {
+            // Runs first: every run read then belongs to a tick the later read sees.
+            const runs = await recorded();
+            const ticks = await scheduled();
+            return runs >= ticks.length ? { ticks, runs } : null;
+          },
+          30_000,
+          'a recorded run for every tick',
+        );
         assert.ok(
           ticks.every((t) => t.n === 1),
           `one job per tick: ${JSON.stringify(ticks)}`,
         );
-        const runs = await a.ctx.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM jobs WHERE type = 'zoho.code-sync' AND created_by = 'schedule'`);
-        assert.equal(runs[0]!.n, ticks.length, 'one recorded run per tick');
+        assert.equal(runs, ticks.length, 'one recorded run per tick');
       } finally {
         await b.close();
         await a.close();
