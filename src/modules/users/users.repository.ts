@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { sql, type SQL } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { copyInTransaction, copyText, json, rows, type Executor, type Tx } from '../../platform/db/client.ts';
 
 export interface UserRow {
@@ -25,6 +25,10 @@ export interface UserRow {
   created_at: Date;
   updated_at: Date;
 }
+
+/** The columns a user from Wispro is inserted into, in the order both ways of inserting send them. */
+const WISPRO_USER_COLUMNS =
+  'users (name, email, phone, address, zone, city, state, postcode, country, code, id_number, cedula_digits, id_wispro, must_change_password)';
 
 /** The fields a Wispro client maps to; see wispro.mapper.ts. */
 export interface NewUserFromWispro {
@@ -143,50 +147,29 @@ export const usersRepository = {
     );
   },
 
-  /** Creates users from Wispro in one statement; the cédula is their first password (see the docs). */
+  /**
+   * Creates users from Wispro in one statement, RETURNING id, id_wispro; a Wispro id another process
+   * inserted meanwhile is left out (ON CONFLICT DO NOTHING). The cédula is their first password (see
+   * the docs). A sync's batches use `copyFromWispro`; this is for its one-client-at-a-time path.
+   */
   async insertFromWispro(db: Executor, users: NewUserFromWispro[]) {
     if (!users.length) return [];
-    return rows<{ id: number; id_wispro: string }>(db, usersRepository.insertFromWisproStatement(users));
-  },
-
-  /** `insertFromWispro`'s statement (RETURNING id, id_wispro), to run as a CTE of a larger one. */
-  insertFromWisproStatement(users: NewUserFromWispro[]) {
-    return usersRepository.insertFromWisproSelect(usersRepository.wisproUsersSource(users));
-  },
-
-  /**
-   * The new users as rows (the columns of NewUserFromWispro), for `insertFromWisproSelect` or a CTE.
-   * Sent with one-letter names and without nulls (a sync sends thousands at a time, and the
-   * column names were half of the text); `code` is sent only when it is not the cédula digits.
-   */
-  wisproUsersSource(users: NewUserFromWispro[]) {
-    const short = users.map((u) => {
-      const r: Record<string, string> = { n: u.name, w: u.id_wispro };
-      if (u.email !== null) r.e = u.email;
-      if (u.phone !== null) r.p = u.phone;
-      if (u.address !== null) r.a = u.address;
-      if (u.zone !== null) r.z = u.zone;
-      if (u.city !== null) r.c = u.city;
-      if (u.state !== null) r.s = u.state;
-      if (u.postcode !== null) r.o = u.postcode;
-      if (u.country !== null) r.y = u.country;
-      if (u.id_number !== null) r.i = u.id_number;
-      if (u.cedula_digits !== null) r.d = u.cedula_digits;
-      // `k` only when the code is not the digits ('' for none).
-      if (u.code !== u.cedula_digits) r.k = u.code ?? '';
-      return r;
-    });
-    return sql`
-      SELECT r.n AS name, r.e AS email, r.p AS phone, r.a AS address, r.z AS zone, r.c AS city, r.s AS state, r.o AS postcode,
-        r.y AS country, CASE WHEN r.k IS NULL THEN r.d ELSE NULLIF(r.k, '') END AS code, r.i AS id_number, r.d AS cedula_digits, r.w AS id_wispro
-      FROM jsonb_to_recordset(${json(short)}) AS r(n text, e text, p text, a text, z text, c text, s text, o text, y text,
-        k text, i text, d text, w text)`;
+    return rows<{ id: number; id_wispro: string }>(
+      db,
+      sql`
+      INSERT INTO ${sql.raw(WISPRO_USER_COLUMNS)}
+      SELECT name, email, phone, address, zone, city, state, postcode, country, code, id_number, cedula_digits, id_wispro, code IS NOT NULL
+      FROM jsonb_to_recordset(${json(users)}) AS r(name text, email text, phone text, address text, zone text, city text, state text,
+        postcode text, country text, code text, id_number text, cedula_digits text, id_wispro text)
+      ON CONFLICT (id_wispro) WHERE id_wispro IS NOT NULL DO NOTHING
+      RETURNING id, id_wispro`,
+    );
   },
 
   /**
    * Inserts new users from Wispro with one COPY inside `tx` (see `copyInTransaction`), as
-   * `insertFromWisproSelect` would insert them, but with no conflict handling: a Wispro id that
-   * another process inserted meanwhile (23505), or a value the database cannot hold, fails `tx`.
+   * `insertFromWispro` would insert them, but with no conflict handling: a Wispro id that another
+   * process inserted meanwhile (23505), or a value the database cannot hold, fails `tx`.
    */
   async copyFromWispro(tx: Tx, users: NewUserFromWispro[]) {
     if (!users.length) return;
@@ -194,21 +177,7 @@ export const usersRepository = {
     for (const u of users) {
       text += `${copyText(u.name)}\t${copyText(u.email)}\t${copyText(u.phone)}\t${copyText(u.address)}\t${copyText(u.zone)}\t${copyText(u.city)}\t${copyText(u.state)}\t${copyText(u.postcode)}\t${copyText(u.country)}\t${copyText(u.code)}\t${copyText(u.id_number)}\t${copyText(u.cedula_digits)}\t${copyText(u.id_wispro)}\t${u.code === null ? 'f' : 't'}\n`;
     }
-    await copyInTransaction(
-      tx,
-      'users (name, email, phone, address, zone, city, state, postcode, country, code, id_number, cedula_digits, id_wispro, must_change_password)',
-      text,
-    );
-  },
-
-  /** Inserts the rows of `source` (a `wisproUsersSource`, or a CTE of one), RETURNING id, id_wispro. */
-  insertFromWisproSelect(source: SQL) {
-    return sql`
-      INSERT INTO users (name, email, phone, address, zone, city, state, postcode, country, code, id_number, cedula_digits, id_wispro, must_change_password)
-      SELECT name, email, phone, address, zone, city, state, postcode, country, code, id_number, cedula_digits, id_wispro, code IS NOT NULL
-      FROM (${source}) AS r
-      ON CONFLICT (id_wispro) WHERE id_wispro IS NOT NULL DO NOTHING
-      RETURNING id, id_wispro`;
+    await copyInTransaction(tx, WISPRO_USER_COLUMNS, text);
   },
 
   /**
@@ -218,19 +187,18 @@ export const usersRepository = {
    */
   async updateFromWispro(db: Executor, updates: WisproUpdate[]) {
     if (!updates.length) return 0;
-    return (await rows<{ id: number }>(db, usersRepository.updateFromWisproStatement(updates))).length;
-  },
-
-  /** `updateFromWispro`'s statement (RETURNING u.id), to run as a CTE of a larger one. */
-  updateFromWisproStatement(updates: WisproUpdate[]) {
-    return sql`
+    const updated = await rows<{ id: number }>(
+      db,
+      sql`
       UPDATE users u SET name = r.name, email = r.email, address = r.address, zone = r.zone, city = r.city, state = r.state,
         postcode = COALESCE(r.postcode, u.postcode), country = COALESCE(r.country, u.country),
         id_wispro = COALESCE(u.id_wispro, r.id_wispro), updated_at = now()
       FROM jsonb_to_recordset(${json(updates)}) AS r(id int, name text, email text, address text, zone text, city text, state text,
         postcode text, country text, id_wispro text)
       WHERE u.id = r.id
-      RETURNING u.id`;
+      RETURNING u.id`,
+    );
+    return updated.length;
   },
 
   async findByIds(db: Executor, ids: number[]) {

@@ -176,7 +176,7 @@ async function applyWisproPage(users: UsersService, tx: Executor, clients: unkno
 }
 
 /**
- * The same page one client at a time, each in its own savepoint: used when the batch statement fails,
+ * The same page one client at a time, each in its own savepoint: used when a batch's write fails,
  * so that one bad record costs only itself.
  */
 export async function applyWisproPageIsolated(users: UsersService, tx: Tx, clients: unknown[], zoneField: string): Promise<PageOutcome> {

@@ -30,8 +30,8 @@ export interface JobContext<T> {
   transaction<R>(fn: (tx: Executor, saveCheckpoint: (value: unknown) => Promise<void>) => Promise<R>): Promise<R>;
   /**
    * An `UPDATE` of this job's row that saves `checkpoint` and `progress` (SQL expressions of type
-   * jsonb) and returns its `status`, for a handler that commits a step and its checkpoint in one
-   * statement (as a data-modifying CTE) instead of a transaction of several.
+   * jsonb) and returns its `status`, for a handler that saves its progress with its checkpoint, or
+   * that runs the update as a CTE of a larger statement.
    */
   checkpointStatement(checkpoint: SQL, progress: SQL): SQL;
   /** Throws if the job was stopped; call between units of work. */

@@ -1,4 +1,4 @@
-import { sql, type SQL } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { copyInTransaction, copyText, rows, type Executor, type Tx } from '../db/client.ts';
 
 export interface JobItemInput {
@@ -58,30 +58,15 @@ export const jobItemsRepository = {
     await copyInTransaction(tx, 'job_items (job_id, item_key, status, reason_code, reason, label, data)', text);
   },
 
+  /** Records items in one statement, replacing earlier outcomes of the same keys (NUL removed from strings). */
   async record(db: Executor, jobId: string, items: JobItemInput[]) {
     if (!items.length) return;
-    await db.execute(
-      jobItemsRepository.recordStatement(
-        jobId,
-        sql`
-      SELECT i.key, i.status, i."reasonCode" AS reason_code, i.reason, i.label, i.data
-      FROM jsonb_to_recordset(${jsonWithoutNul(items)}) AS i(key text, status text, "reasonCode" text, reason text, label text, data jsonb)`,
-      ),
-    );
-  },
-
-  /**
-   * The `INSERT` that records the rows of `source` (columns key, status, reason_code, reason, label,
-   * data), replacing earlier outcomes of the same keys; for a statement that records a step's items
-   * with the step itself (as a data-modifying CTE). Strings must already be free of NUL.
-   */
-  recordStatement(jobId: string, source: SQL) {
-    return sql`
+    await db.execute(sql`
       INSERT INTO job_items (job_id, item_key, status, reason_code, reason, label, data)
-      SELECT ${jobId}::uuid, s.key, s.status, s.reason_code, s.reason, s.label, COALESCE(s.data, '{}'::jsonb)
-      FROM (${source}) AS s
+      SELECT ${jobId}::uuid, i.key, i.status, i."reasonCode", i.reason, i.label, COALESCE(i.data, '{}'::jsonb)
+      FROM jsonb_to_recordset(${jsonWithoutNul(items)}) AS i(key text, status text, "reasonCode" text, reason text, label text, data jsonb)
       ON CONFLICT (job_id, item_key) DO UPDATE SET status = EXCLUDED.status, reason_code = EXCLUDED.reason_code, reason = EXCLUDED.reason,
-        label = EXCLUDED.label, data = EXCLUDED.data, updated_at = now()`;
+        label = EXCLUDED.label, data = EXCLUDED.data, updated_at = now()`);
   },
 
   async page(db: Executor, jobId: string, f: { status?: string; reason?: string; limit: number; offset: number }) {
