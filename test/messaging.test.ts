@@ -417,6 +417,48 @@ for (const mode of modes) {
       assert.equal((await p.api(`/jobs/${jobId}/resume`, { method: 'POST' })).status, 409, 'a cancelled job cannot be resumed');
     });
 
+    test('a resume whose earlier attempt lets go just after the new one first found its lease held runs the job; it is not left pending', async () => {
+      const paced = devices.at(-1)!;
+      await only(paced.id);
+      sim.reset();
+      const rows = Array.from({ length: 30 }, (_, i) => `+5198${String(4_100_000 + i)}|q${i}`).join('\n');
+      const jobId = (await uploadBulk(p, rows, { message: 'Q @valor1' })).body.job.id;
+      assert.equal((await p.api(`/jobs/${jobId}/pause`, { method: 'POST' })).status, 200);
+      const idle = async () => (await p.ctx.db.query<{ status: string; lease: string | null }>('SELECT status, lease FROM jobs WHERE id = $1', [jobId]))[0]!;
+      await eventually(async () => (await idle()).status === 'paused' && (await idle()).lease === null, 10_000, 'the paused attempt to let go');
+      // An earlier attempt still winding down holds the lease as the job is resumed. It lets go at the
+      // worst moment: inside the new attempt's claim that found the lease held (the claim's UPDATE
+      // matched no row), before the new attempt looks again.
+      await p.ctx.db.query(`UPDATE jobs SET lease = 'earlier-attempt', lease_until = now() + interval '30 seconds' WHERE id = $1`, [jobId]);
+      await p.ctx.db.exec(`
+        CREATE TABLE claim_race (job_id uuid NOT NULL, fired_in text);
+        CREATE FUNCTION claim_race_let_go() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF NOT EXISTS (SELECT 1 FROM changed) THEN
+            UPDATE jobs SET lease = NULL, lease_until = NULL
+            WHERE lease = 'earlier-attempt' AND id IN (SELECT job_id FROM claim_race WHERE fired_in IS NULL);
+            IF FOUND THEN UPDATE claim_race SET fired_in = current_query(); END IF;
+          END IF;
+          RETURN NULL;
+        END $$;
+        CREATE TRIGGER claim_race AFTER UPDATE ON jobs REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION claim_race_let_go();
+      `);
+      try {
+        await p.ctx.db.query('INSERT INTO claim_race (job_id) VALUES ($1)', [jobId]);
+        assert.equal((await p.api(`/jobs/${jobId}/resume`, { method: 'POST' })).status, 200);
+        const done = await waitForJob(p, jobId, 20_000).catch(async (err) => {
+          throw new Error(`${(err as Error).message}: ${JSON.stringify(await idle())}`);
+        });
+        assert.equal(done.status, 'completed', JSON.stringify(done));
+        const [race] = await p.ctx.db.query<{ fired_in: string | null }>('SELECT fired_in FROM claim_race');
+        assert.match(race!.fired_in ?? '', /status = 'processing'/, 'the earlier attempt let go inside the claim that found its lease held');
+        assert.equal(done.results.sent, 30);
+        assert.deepEqual(sim.duplicates(), []);
+      } finally {
+        await p.ctx.db.exec('DROP TRIGGER claim_race ON jobs; DROP FUNCTION claim_race_let_go(); DROP TABLE claim_race');
+      }
+    });
+
     test('two jobs at once: a device sends for one at a time, so its pace holds; the other job waits for it', async () => {
       const paced = await addDevice(p, sim, { provider: 'waha' }, { messages_per_minute: 600 });
       devices.push(paced);

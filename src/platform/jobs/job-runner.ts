@@ -349,7 +349,11 @@ export class JobRunner {
     for (;;) {
       const record = await jobsRepository.markProcessing(db.orm, jobId, lease, ttl);
       if (record) return record;
-      if (!(await jobsRepository.leaseHeld(db.orm, jobId))) return null;
+      const held = await jobsRepository.leaseHeld(db.orm, jobId);
+      if (held === null) return null;
+      // The attempt that held it let go between the two looks: the job is free now, and this delivery
+      // may be the only one left to run it (a resume sends one, and nothing else will).
+      if (!held) continue;
       if (Date.now() > deadline || job.signal.aborted) {
         // A job `processing` under a lease that keeps being renewed is run by a live attempt (this
         // delivery is the queue's late retry of one that was taken over): that attempt keeps it.

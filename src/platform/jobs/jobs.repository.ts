@@ -120,14 +120,17 @@ export const jobsRepository = {
     return row ?? null;
   },
 
-  /** True while an attempt that has not finished winding down still holds the job's lease. */
+  /**
+   * Whether an attempt that has not finished winding down still holds the job's lease; null when the
+   * job is no longer to be run (cancelled, paused, finished or gone).
+   */
   async leaseHeld(db: Executor, id: string) {
-    const [row] = await rows<{ held: boolean }>(
+    const [row] = await rows<{ held: boolean | null }>(
       db,
       sql`
-      SELECT (status IN ('pending', 'processing') AND lease IS NOT NULL AND lease_until >= now()) AS held FROM jobs WHERE id = ${id}`,
+      SELECT CASE WHEN status IN ('pending', 'processing') THEN lease IS NOT NULL AND lease_until >= now() END AS held FROM jobs WHERE id = ${id}`,
     );
-    return row?.held ?? false;
+    return row?.held ?? null;
   },
 
   /**
