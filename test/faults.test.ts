@@ -9,7 +9,11 @@ import { io as ioClient, type Socket } from 'socket.io-client';
 import { startWhatsAppSimulator, type WaSimulator } from '../src/simulators/whatsapp/whatsapp.simulator.ts';
 import { startWisproSimulator } from '../src/simulators/wispro/wispro.simulator.ts';
 import { SyncClient } from '../src/clients/sync-client.ts';
-import { ADMIN, eventually, freshStorage, runsIn, startPuente, testEnv, waitForJob, type Storage, type TestPuente } from './support/puente.ts';
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { createRedisBus } from '../src/platform/events/bus.ts';
+import { createLogger } from '../src/platform/logger.ts';
+import { ADMIN, eventually, freshStorage, redisUrl, runsIn, startPuente, testEnv, waitForJob, type Storage, type TestPuente } from './support/puente.ts';
 import { spawnPuente, type PuenteProcess } from './support/spawn.ts';
 import { redisServerMissing, startTcpProxy, startTestRedis, type TcpProxy, type TestRedis } from './support/faults.ts';
 
@@ -530,4 +534,26 @@ describe('faults: Redis, PostgreSQL and nodes going away (scaled out)', { timeou
     assert.equal(await closeCode, 1012, 'job socket told the service restarts');
     assert.notEqual(await reason, 'io server disconnect', 'a Socket.IO client is left free to reconnect');
   });
+});
+
+test('Redis slow to answer: a subscription is in place once subscribe resolves, so an event published right after reaches it', runsIn('scaled'), async () => {
+  // A job socket subscribes, then reads where the job stands: an event published after that read
+  // (the job's completion) must reach it, however long Redis takes to confirm the subscription.
+  const target = new URL(redisUrl);
+  const proxy = await startTcpProxy(Number(target.port || 6379), target.hostname);
+  const prefix = `slow-${randomUUID()}`;
+  const bus = await createRedisBus(`redis://127.0.0.1:${proxy.port}`, prefix, createLogger({ LOG_LEVEL: 'silent' }));
+  const direct = new Redis(redisUrl);
+  try {
+    proxy.slow(300);
+    const got: unknown[] = [];
+    await bus.subscribe('job:slow', (m) => got.push(m));
+    assert.equal(await direct.publish(`${prefix}:events:job:slow`, JSON.stringify({ type: 'job_completed' })), 1, 'Redis had the subscription');
+    await eventually(async () => got.length === 1, 3000, 'the event');
+    assert.deepEqual(got, [{ type: 'job_completed' }]);
+  } finally {
+    direct.disconnect();
+    await bus.close();
+    await proxy.close();
+  }
 });

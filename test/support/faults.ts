@@ -64,18 +64,21 @@ export async function startTestRedis(): Promise<TestRedis> {
 }
 
 /**
- * A TCP proxy in front of a server (PostgreSQL here). `cut()` drops every open connection and
+ * A TCP proxy in front of a server (PostgreSQL or Redis). `cut()` drops every open connection and
  * refuses new ones, as a network partition or a stopped server would; `restore()` lets them through.
+ * `slow(ms)` holds what clients send for `ms` before passing it on (in order), as a congested link.
  */
 export interface TcpProxy {
   port: number;
   cut(): void;
   restore(): void;
+  slow(ms: number): void;
   close(): Promise<void>;
 }
 
 export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
   let open = true;
+  let delayMs = 0;
   const pairs = new Set<[Socket, Socket]>();
   const server: Server = createServer((client) => {
     client.on('error', () => {});
@@ -92,7 +95,15 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     };
     client.on('close', done);
     upstream.on('close', done);
-    client.pipe(upstream);
+    // Chunks leave one after the other, each no earlier than its delay: a change of delay keeps the order.
+    let passed = Promise.resolve();
+    client.on('data', (chunk: Buffer) => {
+      const at = Date.now() + delayMs;
+      passed = passed.then(async () => {
+        if (at > Date.now()) await new Promise((r) => setTimeout(r, at - Date.now()));
+        if (upstream.writable) upstream.write(chunk);
+      });
+    });
     upstream.pipe(client);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -109,6 +120,9 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     cut,
     restore() {
       open = true;
+    },
+    slow(ms) {
+      delayMs = ms;
     },
     async close() {
       cut();

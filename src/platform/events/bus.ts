@@ -15,6 +15,11 @@ export type EventHandler = (message: unknown) => void;
 export interface EventBus {
   readonly kind: 'local' | 'redis';
   publish(channel: string, message: unknown): Promise<void>;
+  /**
+   * Resolves once the bus delivers the channel's messages to `handler` (over Redis: once Redis has
+   * confirmed the subscription, waited for up to a second while it is connected), so a caller that
+   * reads the database next misses nothing published after that read. Returns an unsubscribe.
+   */
   subscribe(channel: string, handler: EventHandler): Promise<() => Promise<void>>;
   /** Called each time the bus comes back after losing its connection; returns an unregister. */
   onReconnect(handler: () => void): () => void;
@@ -56,6 +61,8 @@ const MAX_RETRY_MS = 2000;
  * reconnection attempt succeeds, up to MAX_RETRY_MS later.
  */
 const RESUBSCRIBE_GRACE_MS = MAX_RETRY_MS + 500;
+/** Longest wait in `subscribe` for Redis to confirm a new subscription while it is connected. */
+const SUBSCRIBE_CONFIRM_MS = 1000;
 
 /**
  * ioredis options for a client whose callers must never wait on an outage: a command issued while
@@ -76,7 +83,7 @@ export function nonBlockingRedisOptions(extra: RedisOptions = {}): RedisOptions 
 export async function createRedisBus(url: string, prefix: string, logger: Logger): Promise<EventBus> {
   const pub = new Redis(url, nonBlockingRedisOptions({ lazyConnect: true }));
   // The subscriber keeps its offline queue (a subscription asked for during an outage is made when
-  // Redis returns) and re-subscribes by itself; nobody awaits it.
+  // Redis returns) and re-subscribes by itself; nobody waits on it during an outage.
   const sub = new Redis(url, {
     lazyConnect: true,
     maxRetriesPerRequest: null,
@@ -98,6 +105,8 @@ export async function createRedisBus(url: string, prefix: string, logger: Logger
   local.setMaxListeners(0);
   const reconnectHandlers = new Set<() => void>();
   const counts = new Map<string, number>();
+  /** Subscriptions sent to Redis and not yet confirmed, by channel. */
+  const confirming = new Map<string, Promise<void>>();
   const key = (channel: string) => `${prefix}:events:${channel}`;
   const buffered: [string, string][] = [];
   let dropped = 0;
@@ -173,7 +182,20 @@ export async function createRedisBus(url: string, prefix: string, logger: Logger
       local.on(channel, handler);
       const n = (counts.get(channel) ?? 0) + 1;
       counts.set(channel, n);
-      if (n === 1) sub.subscribe(key(channel)).catch((err: Error) => logger.warn({ channel, err: err.message }, 'redis subscribe failed'));
+      if (n === 1) {
+        const confirmed = sub.subscribe(key(channel)).then(
+          () => {},
+          (err: Error) => logger.warn({ channel, err: err.message }, 'redis subscribe failed'),
+        );
+        confirming.set(channel, confirmed);
+        void confirmed.then(() => {
+          if (confirming.get(channel) === confirmed) confirming.delete(channel);
+        });
+      }
+      // During an outage nothing waits: the subscription is made when Redis returns, and listeners
+      // re-read what they follow then (onReconnect).
+      const pending = confirming.get(channel);
+      if (pending && sub.status === 'ready') await withTimeout(pending, SUBSCRIBE_CONFIRM_MS).catch(() => {});
       let active = true;
       return async () => {
         if (!active) return;
