@@ -1,5 +1,6 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
 import { io } from 'socket.io-client';
@@ -116,10 +117,17 @@ for (const mode of modes) {
     test("/ws/job/{id}: a bulk send's events, pause and resume, errors, pings (JSON, bare, malformed), anonymous and unknown jobs", async () => {
       const good = sim.addDevice({ provider: 'simulator', latencyMs: 2 });
       const banned = sim.addDevice({ provider: 'simulator', banAfter: 3 });
+      const deviceIds: number[] = [];
       for (const d of [good, banned]) {
         const r = await p.api('/devices', { body: { name: `contract-${d.id}`, provider: 'simulator', base_url: d.baseUrl, credentials: d.credentials } });
         assert.equal(r.status, 201, JSON.stringify(r.body));
+        deviceIds.push(r.body.device.id);
       }
+      // Both devices are busy with another send until the job is resumed: the job waits for them, so
+      // everything it sends (its chunk, the ban, its progress) comes after the sockets below are open.
+      // Unheld, a fast device can take every recipient before the pause lands.
+      const otherSend = randomUUID();
+      await p.ctx.db.query(`UPDATE devices SET job_id = $1, job_lease_until = now() + interval '10 minutes' WHERE id = ANY($2::int[])`, [otherSend, deviceIds]);
       const rows = Array.from({ length: 60 }, (_, i) => `+5198${String(8_000_000 + i)}|n${i}`).join('\n');
       const form = new FormData();
       form.append('file', new Blob([`${rows}\n123|bad number\n`]), 'contract.csv');
@@ -127,7 +135,8 @@ for (const mode of modes) {
       form.append('devices_limit', '2');
       const upload = await fetch(`${p.url}/messages/send-bulk-file`, { method: 'POST', headers: { authorization: `Bearer ${p.token}` }, body: form });
       const jobId = ((await upload.json()) as any).job.id as string;
-      await p.api(`/jobs/${jobId}/pause`, { method: 'POST' });
+      const pause = await p.api(`/jobs/${jobId}/pause`, { method: 'POST' });
+      assert.equal(pause.status, 200, JSON.stringify(pause.body));
 
       const staff = follow(p.url, jobId, p.token);
       const anonymous = follow(p.url, jobId);
@@ -143,6 +152,7 @@ for (const mode of modes) {
         10_000,
         'pongs',
       );
+      await p.ctx.db.query('UPDATE devices SET job_id = NULL, job_lease_until = NULL WHERE job_id = $1', [otherSend]);
       const resumed = await p.api(`/jobs/${jobId}/resume`, { method: 'POST' });
       assert.equal(resumed.status, 200, JSON.stringify(resumed.body));
       await eventually(async () => staff.events.find((e) => e.type === 'job_completed'), 60_000, 'job_completed').catch(async (err) => {
