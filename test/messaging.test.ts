@@ -418,7 +418,8 @@ for (const mode of modes) {
     });
 
     test('a resume whose earlier attempt lets go just after the new one first found its lease held runs the job; it is not left pending', async () => {
-      const paced = devices.at(-1)!;
+      const paced = await addDevice(p, sim, { provider: 'simulator' }, { messages_per_minute: 1200 });
+      devices.push(paced);
       await only(paced.id);
       sim.reset();
       const rows = Array.from({ length: 30 }, (_, i) => `+5198${String(4_100_000 + i)}|q${i}`).join('\n');
