@@ -240,12 +240,15 @@ describe('faults: Redis, PostgreSQL and nodes going away (scaled out)', { timeou
       const order = await a.api('/orders', { body: { items: [{ name: 'while cut', quantity: 1, price: 1 }] } });
       assert.equal(order.status, 201);
       const seq = await lastSeq();
-      await eventually(async () => errors.length > 0, 10_000, 'a pull to fail').catch(async (err) => {
-        const ready = await c.api('/ready').catch((e: Error) => ({ status: e.message, body: null }));
-        throw new Error(
-          `${(err as Error).message}: the client was told ${told} times since the cut, applied ${client.applied} of ${seq}; the node's /ready: ${ready.status} ${JSON.stringify(ready.body)}`,
-        );
-      });
+      await eventually(
+        async () => errors.length > 0,
+        10_000,
+        'a pull to fail',
+        async () => {
+          const ready = await c.api('/ready').catch((e: Error) => ({ status: e.message, body: null }));
+          return `the client was told ${told} times since the cut, applied ${client.applied} of ${seq}; the node's /ready: ${ready.status} ${JSON.stringify(ready.body)}`;
+        },
+      );
       // A window, not a wait for a condition: the link stays cut a little longer than the failed pull,
       // as an outage does, so what follows proves the client retries on its own once the node answers.
       await sleep(500);

@@ -403,9 +403,8 @@ for (const mode of modes) {
         },
         10_000,
         'every message the device took recorded as sent',
-      ).catch(async (err) => {
-        throw new Error(`${(err as Error).message}: ${JSON.stringify(await recipientCounts())}, the device took ${sim.messages.length}`);
-      });
+        async () => `${JSON.stringify(await recipientCounts())}, the device took ${sim.messages.length}`,
+      );
       const sent = row.sent;
       assert.ok(sent < 200, 'stopped before the end');
       assert.deepEqual(sim.duplicates(), []);
@@ -447,9 +446,7 @@ for (const mode of modes) {
       try {
         await p.ctx.db.query('INSERT INTO claim_race (job_id) VALUES ($1)', [jobId]);
         assert.equal((await p.api(`/jobs/${jobId}/resume`, { method: 'POST' })).status, 200);
-        const done = await waitForJob(p, jobId, 20_000).catch(async (err) => {
-          throw new Error(`${(err as Error).message}: ${JSON.stringify(await idle())}`);
-        });
+        const done = await waitForJob(p, jobId, 20_000, async () => JSON.stringify(await idle()));
         assert.equal(done.status, 'completed', JSON.stringify(done));
         const [race] = await p.ctx.db.query<{ fired_in: string | null }>('SELECT fired_in FROM claim_race');
         assert.match(race!.fired_in ?? '', /status = 'processing'/, 'the earlier attempt let go inside the claim that found its lease held');

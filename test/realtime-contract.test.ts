@@ -155,10 +155,12 @@ for (const mode of modes) {
       await p.ctx.db.query('UPDATE devices SET job_id = NULL, job_lease_until = NULL WHERE job_id = $1', [otherSend]);
       const resumed = await p.api(`/jobs/${jobId}/resume`, { method: 'POST' });
       assert.equal(resumed.status, 200, JSON.stringify(resumed.body));
-      await eventually(async () => staff.events.find((e) => e.type === 'job_completed'), 60_000, 'job_completed').catch(async (err) => {
-        const job = (await p.api(`/jobs/${jobId}`)).body;
-        throw new Error(`${(err as Error).message}; the job: ${JSON.stringify(job)}; the socket saw ${staff.events.map((e) => e.type).join(', ')}`);
-      });
+      await eventually(
+        async () => staff.events.find((e) => e.type === 'job_completed'),
+        60_000,
+        'job_completed',
+        async () => `the job: ${JSON.stringify((await p.api(`/jobs/${jobId}`)).body)}; the socket saw ${staff.events.map((e) => e.type).join(', ')}`,
+      );
       assert.equal(await anonymous.closed, 1000, 'an anonymous viewer is let go after the terminal event');
       staff.ws.close();
 

@@ -220,8 +220,16 @@ export function contractProblems(server: RunningServer): string[] {
   return [...new Set((server.app.contractViolations ?? []).map((v) => `${v.method} ${v.url} -> ${v.status}: ${v.problem}`))];
 }
 
-/** Polls until `check` returns a truthy value, or fails after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T | null | undefined | false>, timeoutMs = 30_000, what = 'condition'): Promise<T> {
+/**
+ * Polls until `check` returns a truthy value, or fails after `timeoutMs`; `explain`, when given, says
+ * in the failure message where things stood then.
+ */
+export async function eventually<T>(
+  check: () => Promise<T | null | undefined | false>,
+  timeoutMs = 30_000,
+  what = 'condition',
+  explain?: () => Promise<string>,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -233,11 +241,12 @@ export async function eventually<T>(check: () => Promise<T | null | undefined | 
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+  const state = explain ? `: ${await explain().catch((err: Error) => `(could not say more: ${err.message})`)}` : '';
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}${state}`);
 }
 
 /** Waits for a job to reach a terminal status and returns its public record. */
-export async function waitForJob(p: TestPuente, jobId: string, timeoutMs = 60_000) {
+export async function waitForJob(p: TestPuente, jobId: string, timeoutMs = 60_000, explain?: () => Promise<string>) {
   return eventually(
     async () => {
       const { body } = await p.api(`/jobs/${jobId}`);
@@ -245,5 +254,6 @@ export async function waitForJob(p: TestPuente, jobId: string, timeoutMs = 60_00
     },
     timeoutMs,
     `job ${jobId} to finish`,
+    explain,
   );
 }
